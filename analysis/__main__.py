@@ -1,0 +1,223 @@
+"""Command line: ``python -m analysis`` (also installed as ``compute-race``).
+
+Exit codes: 0 success; 2 bad input (one line ``error: ...`` on stderr); 1 unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+
+from .errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad flags as InputError (one line, exit 2) instead of usage + exit."""
+
+    def error(self, message: str):
+        raise InputError(message)
+
+
+def _print_json(payload) -> None:
+    print(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _cmd_estimate(args) -> int:
+    from .estimate import estimate
+
+    result = estimate(
+        params=args.params,
+        active_params=args.active_params,
+        tokens=args.tokens,
+        flop=args.flop,
+        accelerator=args.accelerator,
+        accelerators=args.accelerators,
+        precision=args.precision,
+        mfu=args.mfu,
+        goodput=args.goodput,
+        gpu_hours=args.gpu_hours,
+        pue=args.pue,
+        site=args.site,
+        price_per_hour=args.price_per_hour,
+        draws=args.draws,
+        seed=args.seed,
+        backend=args.backend,
+    )
+    if args.format == "json":
+        _print_json(result.to_dict())
+    else:
+        print(result.to_table())
+    return 0
+
+
+def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None:
+    """Parse a whole-number flag (accepts 1e6); InputError naming the flag otherwise."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (number == number and number == int(number) and number >= low and (high is None or number <= high)):
+        upper = f" to {high:,}" if high is not None else " or more"
+        raise InputError(f"{flag}: expected a whole number from {low:,}{upper}, got {value!r}")
+    return int(number)
+
+
+def _cmd_simulate(args) -> int:
+    from .simulate import simulate
+    from .specs import MAX_DRAWS
+
+    result = simulate(
+        args.scenario,
+        draws=_whole("--draws", args.draws, low=1, high=MAX_DRAWS),
+        seed=_whole("--seed", args.seed, low=0),
+        backend=args.backend,
+        progress=None,
+    )
+    if args.format == "json":
+        _print_json(result.to_dict())
+    elif args.format == "csv":
+        sys.stdout.write(result.summary.to_csv(index=False))
+    else:
+        print(result.to_table())
+    return 0
+
+
+def _delegate(module: str):
+    """Handler that imports `analysis.<module>` only when its command runs (fast CLI start)."""
+
+    def handler(args) -> int:
+        import importlib
+
+        return importlib.import_module(f"analysis.{module}").run_cli(args)
+
+    return handler
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .constants import DEFAULT_ESTIMATE_DRAWS
+
+    parser = _Parser(
+        prog="compute-race",
+        description="What does a capacity deal buy in the race to train the next frontier model?",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+
+    est = sub.add_parser(
+        "estimate",
+        help="one training run on a fixed accelerator type",
+        description="FLOP, accelerator-hours, wall-clock, energy, cost and emissions of one run, with "
+        "uncertainty. Numbers accept scientific notation (405e9).",
+    )
+    est.add_argument("--params", metavar="N", help="total parameters")
+    est.add_argument("--active-params", metavar="N", help="active parameters per token (MoE); default --params")
+    est.add_argument("--tokens", metavar="D", help="training tokens")
+    est.add_argument("--flop", metavar="C", help="training FLOP, instead of --params/--tokens")
+    est.add_argument("--accelerator", metavar="ID", required=True, help="accelerator id (data/accelerators.csv)")
+    est.add_argument("--accelerators", metavar="COUNT", help="cluster size; needed for wall-clock days")
+    est.add_argument("--precision", default="bf16", help="bf16 (default) or fp8")
+    est.add_argument("--mfu", metavar="X", help="fix MFU in (0, 1] instead of the calibrated prior")
+    est.add_argument("--goodput", metavar="X", help="fix goodput in (0, 1] instead of its range")
+    est.add_argument("--gpu-hours", metavar="H", help="known accelerator-hours: MFU is then not sampled")
+    est.add_argument("--pue", metavar="X", help="fix PUE in [1, 3] instead of the site's")
+    est.add_argument("--site", metavar="ID", help="region in data/sites.csv (default us-average)")
+    est.add_argument("--price-per-hour", metavar="USD", help="fix USD per accelerator-hour")
+    _add_mc_flags(est, default_draws=DEFAULT_ESTIMATE_DRAWS)
+    est.add_argument("--format", default="table", choices=("table", "json"))
+    est.set_defaults(func=_cmd_estimate)
+
+    sim = sub.add_parser(
+        "simulate",
+        help="the race between competing models under their capacity deals",
+        description="Monte Carlo race of a scenario (default scenarios/default.yaml): time-to-train, "
+        "P(first), cost, energy, peak power and emissions per competitor.",
+    )
+    sim.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO.yaml",
+                     help="scenario file (default scenarios/default.yaml)")
+    _add_mc_flags(sim, default_draws=None)
+    sim.add_argument("--format", default="table", choices=("table", "json", "csv"))
+    sim.set_defaults(func=_cmd_simulate)
+
+    swp = sub.add_parser(
+        "sweep",
+        help="run a notebook over a grid of parameters with papermill",
+        description="Papermill sweep: one executed notebook per point, resumable, failure-isolated, "
+        "on a local process pool or a Dask cluster.",
+    )
+    swp.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see sweeps/README.md)")
+    swp.add_argument("--workers", metavar="N", default=None, help="local worker processes (default 1)")
+    swp.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                     help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster")
+    swp.add_argument("--out", metavar="DIR", default=None, help="results folder (default results/<sweep name>)")
+    swp.add_argument("--resume", action="store_true", help="skip points already complete")
+    swp.set_defaults(func=_delegate("sweep"))
+
+    bt = sub.add_parser(
+        "backtest",
+        help="how well the method reproduces published training runs",
+        description="Leave-one-out backtest of accelerator-hours on the calibration runs, beside a naive "
+        "6ND at MFU 0.40 baseline, and the energy model.",
+    )
+    bt.add_argument("--format", default="table", choices=("table", "json"))
+    bt.set_defaults(func=_delegate("backtest"))
+
+    bench = sub.add_parser(
+        "bench",
+        help="time the race kernel on NumPy (and CuPy when usable)",
+        description="Scenario-steps per second of the race kernel, against a scalar and a naive "
+        "vectorized reference, with memory bandwidth and peak memory.",
+    )
+    bench.add_argument("--draws", metavar="K", default=None, help="draws to time (default 1,000,000)")
+    bench.add_argument("--backend", default=None, help="auto (all usable), numpy or cupy")
+    bench.add_argument("--format", default="table", choices=("table", "json"))
+    bench.set_defaults(func=_delegate("bench"))
+
+    rep = sub.add_parser(
+        "report",
+        help="execute every notebook and write an HTML report",
+        description="Runs the notebooks with papermill into results/report-<timestamp>/ with HTML and "
+        "an index, then prints the headline race table.",
+    )
+    rep.add_argument("--out", metavar="DIR", default=None, help="report folder (default results/report-<timestamp>)")
+    rep.set_defaults(func=_delegate("report"))
+    return parser
+
+
+def _add_mc_flags(parser, *, default_draws) -> None:
+    from .specs import MAX_DRAWS
+
+    parser.add_argument(
+        "--draws", metavar="K", default=default_draws,
+        help=f"Monte Carlo draws, 1 to {MAX_DRAWS:,}" + ("" if default_draws else " (default: the scenario's)"),
+    )
+    parser.add_argument("--seed", metavar="S", default=None if default_draws is None else 0,
+                        help="seed; fixes every draw" + ("" if default_draws else " (default: the scenario's)"))
+    parser.add_argument(
+        "--backend", default=None, help="auto (default: CuPy if a GPU is usable), numpy or cupy; "
+        "also $COMPUTE_RACE_BACKEND",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.func(args)
+    except InputError as exc:
+        message = " ".join(str(exc).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("error: internal error (a bug); please report it with the traceback above", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

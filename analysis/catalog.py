@@ -1,0 +1,234 @@
+"""Read data/ into validated specs. One clear error per bad row, naming file, line, id and field."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+import csv
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError, describe_validation_error, key_path
+from .paths import data_dir as default_data_dir
+from .paths import display
+from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
+
+CSV_FILES: dict[str, tuple[str, type[BaseModel]]] = {
+    "accelerators": ("accelerators.csv", Accelerator),
+    "sites": ("sites.csv", Site),
+    "training_runs": ("training_runs.csv", TrainingRun),
+    "models": ("models.csv", CompetingModel),
+}
+DEALS_FILE = "deals.yaml"
+
+
+def suggest(name: str, known) -> str:
+    """' (did you mean: a, b?)' for close matches, else the list of what is allowed."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        return f"did you mean {', '.join(close)}?"
+    shown = ", ".join(known[:30]) + (", ..." if len(known) > 30 else "")
+    return f"known: {shown}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every input the estimator and the race read, validated; `frame(name)` gives a DataFrame."""
+
+    accelerators: dict[str, Accelerator]
+    sites: dict[str, Site]
+    training_runs: dict[str, TrainingRun]
+    models: dict[str, CompetingModel]
+    deals: dict[str, Deal]
+    data_dir: Path
+    data_hash: str
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def accelerator(self, accel_id: str, *, flag: str = "--accelerator") -> Accelerator:
+        try:
+            return self.accelerators[accel_id]
+        except KeyError:
+            raise InputError(
+                f"{flag}: unknown accelerator {accel_id!r}; {suggest(accel_id, self.accelerators)}"
+            ) from None
+
+    def site(self, site_id: str, *, flag: str = "--site") -> Site:
+        try:
+            return self.sites[site_id]
+        except KeyError:
+            raise InputError(f"{flag}: unknown site {site_id!r}; {suggest(site_id, self.sites)}") from None
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """A table of one input file, one row per entry, columns as in the file (deals flattened)."""
+        import pandas as pd
+
+        if name not in self._frames:
+            rows = getattr(self, name)
+            records = []
+            for item in rows.values():
+                record = item.model_dump()
+                if name == "deals":
+                    record["total_accelerators"] = item.total_accelerators
+                    record["campus"] = item.campus_id
+                    record["delay_months"] = item.delay_months.describe()
+                    pdm = item.power_delay_months
+                    record["power_delay_months"] = pdm.describe() if pdm is not None else None
+                    record["peak_power_cap_mw"] = (
+                        max(s.mw for s in item.power_cap_mw) if item.power_cap_mw else None
+                    )
+                    for key in ("tranches", "power_cap_mw", "sourced", "assumptions"):
+                        record.pop(key)
+                records.append(record)
+            self._frames[name] = pd.DataFrame.from_records(records)
+        return self._frames[name].copy()
+
+
+def _cell(value: str | None) -> Any:
+    if value is None:
+        return None
+    value = value.strip()
+    return value if value != "" else None
+
+
+def _row_error(err: ValidationError, where: str, line: int, row_id: str | None) -> InputError:
+    first = err.errors(include_url=False)[0]
+    field_name = key_path(first["loc"])
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    got_text = f", got {got!r}" if not isinstance(got, dict) and field_name != "(top level)" else ""
+    ident = f" (id {row_id!r})" if row_id else ""
+    return InputError(f"{where} line {line}{ident}, field {field_name!r}: {msg}{got_text}")
+
+
+def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
+    """Rows of a CSV validated by `model`, keyed by id; the first bad row raises InputError."""
+    where = display(path)
+    if not path.is_file():
+        raise InputError(f"{where}: file not found (see data/README.md for what it holds)")
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        allowed = list(model.model_fields)
+        required = [n for n, info in model.model_fields.items() if info.is_required()]
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputError(f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(required)}")
+        unknown = [c for c in header if c not in allowed]
+        if unknown:
+            raise InputError(f"{where}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise InputError(f"{where}: column(s) {', '.join(dupes)} appear more than once")
+        rows: dict[str, Any] = {}
+        first_line: dict[str, int] = {}
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                raise InputError(f"{where} line {line}: more cells than the {len(header)} columns")
+            values = {k.strip(): _cell(v) for k, v in raw.items()}
+            if all(v is None for v in values.values()):
+                continue
+            values = {k: v for k, v in values.items() if v is not None}
+            row_id = values.get("id")
+            try:
+                item = model.model_validate(values)
+            except ValidationError as err:
+                raise _row_error(err, where, line, row_id) from None
+            if item.id in rows:
+                raise InputError(
+                    f"{where} line {line}: duplicate id {item.id!r} (first at line {first_line[item.id]}); ids must be unique"
+                )
+            rows[item.id] = item
+            first_line[item.id] = line
+    if not rows:
+        raise InputError(f"{where}: no rows")
+    return rows
+
+
+def read_deals(path: Path) -> dict[str, Deal]:
+    where = display(path)
+    if not path.is_file():
+        raise InputError(f"{where}: file not found (see data/README.md for what it holds)")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{where}: malformed YAML{at}: {problem}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("deals"), list):
+        raise InputError(f"{where}: expected a top-level key 'deals' holding a list of deals")
+    deals: dict[str, Deal] = {}
+    for i, raw in enumerate(doc["deals"]):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            deal = Deal.model_validate(raw)
+        except ValidationError as err:
+            label = f"{where}: deals[{i}]" + (f" (id {ident!r})" if ident else "")
+            line = describe_validation_error(err, label)
+            raise InputError(line) from None
+        if deal.id in deals:
+            raise InputError(f"{where}: deals[{i}]: duplicate id {deal.id!r}; ids must be unique")
+        deals[deal.id] = deal
+    return deals
+
+
+def _hash_files(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_references(cat: Catalog) -> None:
+    where_runs = display(cat.data_dir / "training_runs.csv")
+    for run in cat.training_runs.values():
+        if run.accelerator is not None and run.accelerator not in cat.accelerators:
+            raise InputError(
+                f"{where_runs} (id {run.id!r}), field 'accelerator': unknown accelerator "
+                f"{run.accelerator!r}; {suggest(run.accelerator, cat.accelerators)}"
+            )
+    where_deals = display(cat.data_dir / DEALS_FILE)
+    for i, deal in enumerate(cat.deals.values()):
+        if deal.accelerator not in cat.accelerators:
+            raise InputError(
+                f"{where_deals}: deals[{i}].accelerator (id {deal.id!r}): unknown accelerator "
+                f"{deal.accelerator!r}; {suggest(deal.accelerator, cat.accelerators)}"
+            )
+        if deal.region not in cat.sites:
+            raise InputError(
+                f"{where_deals}: deals[{i}].region (id {deal.id!r}): unknown site {deal.region!r}; "
+                f"{suggest(deal.region, cat.sites)}"
+            )
+
+
+_CACHE: dict[tuple, Catalog] = {}
+
+
+def load_catalog(data_dir: str | Path | None = None) -> Catalog:
+    """Load and validate every file in data/ (or `data_dir`); cached until a file changes."""
+    root = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
+    paths = [root / name for name, _ in CSV_FILES.values()] + [root / DEALS_FILE]
+    key = (str(root),) + tuple(
+        (p.stat().st_mtime_ns, p.stat().st_size) if p.exists() else None for p in paths
+    )
+    if key in _CACHE:
+        return _CACHE[key]
+    tables = {name: read_csv(root / fname, model) for name, (fname, model) in CSV_FILES.items()}
+    deals = read_deals(root / DEALS_FILE)
+    cat = Catalog(**tables, deals=deals, data_dir=root, data_hash=_hash_files(paths))
+    _check_references(cat)
+    _CACHE.clear()
+    _CACHE[key] = cat
+    return cat

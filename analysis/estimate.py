@@ -1,0 +1,284 @@
+"""One training run on a fixed accelerator type: FLOP, accelerator-hours, days, energy, cost, carbon.
+
+Monte Carlo over what is uncertain (MFU from the calibrated prior, goodput, PUE, price, hardware
+life), drawn on the host and evaluated by the array kernels on the chosen backend.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import constants as K
+from .backend import select, to_numpy
+from .calibration import default_prior
+from .catalog import Catalog, load_catalog
+from .errors import InputError
+from .kernels import compute as kc
+from .provenance import provenance
+from .results import format_number, json_ready, quantiles, summary_frame
+from .sampling import draw
+from .specs import MAX_DRAWS, PRECISIONS, Fixed, Uncertainty
+
+UNITS = {
+    "mfu": "fraction of peak",
+    "gpu_hours": "accelerator-hours",
+    "wall_clock_days": "days",
+    "energy_mwh": "MWh",
+    "cost_usd": "USD",
+    "emissions_tco2e": "tCO2e",
+}
+METRICS = tuple(UNITS)
+
+
+def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: float = math.inf,
+            low_open: bool = True, allowed: str | None = None) -> float | int | None:
+    """Check one numeric input; InputError naming the flag and what is allowed."""
+    if value is None:
+        return None
+    what = allowed or ("a positive whole number" if integer else "a positive finite number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{flag}: expected {what}, got {value!r}") from None
+    ok = math.isfinite(number) and (number > low if low_open else number >= low) and number <= high
+    if integer and ok and number != int(number):
+        ok = False
+    if not ok:
+        raise InputError(f"{flag}: expected {what}, got {value!r}")
+    return int(number) if integer else number
+
+
+@dataclass
+class EstimateResult:
+    """Quantiles of each metric, the inputs as applied, provenance; per-draw frame on request."""
+
+    training_flop: float
+    metrics: dict[str, dict | None]
+    inputs: dict[str, Any]
+    provenance: dict[str, Any]
+    draws: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return summary_frame(self.metrics, UNITS)
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `estimate --format json` (DESIGN.md s4)."""
+        out = {"training_flop": self.training_flop}
+        out.update(self.metrics)
+        out["inputs"] = self.inputs
+        out["version"] = self.provenance["version"]
+        out["provenance"] = self.provenance
+        return json_ready(out)
+
+    def to_table(self) -> str:
+        """A table a person reads at a glance."""
+        inp = self.inputs
+        cluster = (
+            f"{inp['accelerators']:,} x {inp['accelerator']}" if inp["accelerators"] else inp["accelerator"]
+        )
+        lines = [
+            f"Training compute {self.training_flop:.3g} FLOP on {cluster} ({inp['precision']}), "
+            f"site {inp['site']} (PUE {inp['pue']}), cost method: {inp['cost_method']}",
+            f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
+            "",
+            f"{'metric':<17}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
+        ]
+        for name, q in self.metrics.items():
+            if q is None:
+                lines.append(f"{name:<17}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]} (needs --accelerators)")
+                continue
+            cells = "".join(f"{format_number(q[k]):>12}" for k in ("p10", "p50", "p90", "mean"))
+            lines.append(f"{name:<17}{cells}  {UNITS[name]}")
+        prov = self.provenance
+        lines += [
+            "",
+            f"{inp['draws']:,} draws, seed {inp['seed']}, backend {prov['device']}, "
+            f"data {prov['data_hash']}, compute-race {prov['version']}",
+        ]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # notebooks show the summary table
+        return self.summary.to_html(float_format=lambda v: f"{v:.4g}")
+
+
+def estimate(
+    *,
+    accelerator: str,
+    params: float | None = None,
+    active_params: float | None = None,
+    tokens: float | None = None,
+    flop: float | None = None,
+    accelerators: int | None = None,
+    precision: str = "bf16",
+    mfu: float | None = None,
+    goodput: float | None = None,
+    gpu_hours: float | None = None,
+    pue: float | None = None,
+    site: str | None = None,
+    price_per_hour: float | None = None,
+    draws: int = K.DEFAULT_ESTIMATE_DRAWS,
+    seed: int = 0,
+    backend: str | None = None,
+    keep_draws: bool = False,
+    catalog: Catalog | None = None,
+) -> EstimateResult:
+    """Estimate one training run; every argument mirrors an `estimate` flag (DESIGN.md s4).
+
+    Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
+    USD per accelerator-hour. Raises InputError for bad input.
+    """
+    params = _number("--params", params)
+    active_params = _number("--active-params", active_params)
+    tokens = _number("--tokens", tokens)
+    flop = _number("--flop", flop)
+    accelerators = _number("--accelerators", accelerators, integer=True)
+    mfu = _number("--mfu", mfu, high=1.0, allowed="a number in (0, 1]")
+    goodput = _number("--goodput", goodput, high=1.0, allowed="a number in (0, 1]")
+    gpu_hours = _number("--gpu-hours", gpu_hours)
+    pue = _number("--pue", pue, low=1.0, high=3.0, low_open=False, allowed="a number in [1, 3]")
+    price_per_hour = _number("--price-per-hour", price_per_hour)
+    draws = _number("--draws", draws, integer=True, low=1, low_open=False, high=MAX_DRAWS,
+                    allowed=f"a whole number from 1 to {MAX_DRAWS:,}")
+    seed = _number("--seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
+    if precision not in PRECISIONS:
+        raise InputError(f"--precision: unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+    if flop is not None and (params is not None or tokens is not None or active_params is not None):
+        raise InputError("--flop: give either --flop or --params/--tokens, not both")
+    if flop is None:
+        if params is None and tokens is None and active_params is None:
+            raise InputError("--params/--tokens: give the model size and data (--params N --tokens D) or --flop C")
+        if tokens is None:
+            raise InputError("--tokens: training tokens are needed with --params (or give --flop)")
+        if params is None and active_params is None:
+            raise InputError("--params: the parameter count is needed with --tokens (or give --flop)")
+        if params is not None and active_params is not None and active_params > params:
+            raise InputError(f"--active-params: {active_params:g} exceeds --params {params:g}; active <= total")
+        active = active_params if active_params is not None else params
+        training_flop = float(kc.training_flop(active, tokens))
+    else:
+        active = None
+        training_flop = flop
+
+    catalog = catalog or load_catalog()
+    chip = catalog.accelerator(accelerator)
+    peak = chip.peak_flop_per_s(precision)
+    region = catalog.site(site or K.DEFAULT_SITE)
+    be = select(backend)
+    defaults = Uncertainty()
+
+    def sample(name, dist):
+        return draw(dist, seed, f"estimate/{name}", 0, draws)
+
+    goodput_dist = Fixed(value=goodput) if goodput is not None else defaults.goodput
+    goodput_draws = sample("goodput", goodput_dist)
+    if pue is not None:
+        pue_draws = np.full(draws, pue)
+        pue_text = f"{pue:g}"
+    else:
+        pue_draws = np.maximum(region.pue + sample("pue_delta", defaults.pue_delta), 1.0)
+        pue_text = f"{region.pue:g} {defaults.pue_delta.describe()}"
+
+    if gpu_hours is not None:
+        mfu_text = "implied by --gpu-hours (not sampled)"
+        mfu_draws = None
+    elif mfu is not None:
+        mfu_text = f"{mfu:g} (fixed)"
+        mfu_draws = np.full(draws, mfu)
+    else:
+        prior = default_prior(catalog, with_size=active is not None)
+        u_dist = prior.effective(active)
+        mfu_draws = sample("utilization", u_dist) / goodput_draws
+        mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
+        if precision == "fp8":
+            ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
+            mfu_draws = mfu_draws * sample("fp8_gain", defaults.fp8_gain) / ratio
+            mfu_text += f", x FP8 gain {defaults.fp8_gain.describe()} / {ratio:.2g}"
+        np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
+
+    if price_per_hour is not None:
+        cost_method = f"rental at {price_per_hour:g} USD/h"
+    elif chip.rental_usd_per_hour is not None:
+        cost_method = f"rental at {chip.rental_usd_per_hour:g} USD/h x {defaults.price_factor.describe()}"
+    elif chip.purchase_price_usd is not None:
+        cost_method = (
+            f"owned: {chip.purchase_price_usd:,.0f} USD x (1 + {K.INTERCONNECT_COST_FRACTION}) over "
+            f"{defaults.hardware_life_years.describe()} years + energy"
+        )
+    else:
+        raise InputError(
+            f"--price-per-hour: accelerator {chip.id!r} has no rental or purchase price in "
+            "data/accelerators.csv; give --price-per-hour USD"
+        )
+
+    dev = be.asarray
+    g = dev(goodput_draws)
+    p = dev(pue_draws)
+    if gpu_hours is not None:
+        hours = dev(np.full(draws, gpu_hours))
+        mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
+    else:
+        mfu_out = dev(mfu_draws)
+        hours = kc.accelerator_hours(training_flop, peak, mfu_out, g)
+    days = kc.wall_clock_days(hours, accelerators) if accelerators else None
+    power_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, p)
+    energy = kc.energy_mwh(hours, power_w)
+    if price_per_hour is not None:
+        cost = kc.rental_cost_usd(hours, price_per_hour)
+    elif chip.rental_usd_per_hour is not None:
+        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults.price_factor)))
+    else:
+        life = dev(sample("hardware_life_years", defaults.hardware_life_years))
+        cost = kc.owned_cost_usd(hours, chip.purchase_price_usd, life, energy, region.electricity_usd_per_mwh)
+    emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
+
+    host = {
+        "mfu": to_numpy(mfu_out),
+        "gpu_hours": to_numpy(hours),
+        "wall_clock_days": to_numpy(days) if days is not None else None,
+        "energy_mwh": to_numpy(energy),
+        "cost_usd": to_numpy(cost),
+        "emissions_tco2e": to_numpy(emissions),
+    }
+    metrics = {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
+    inputs = {
+        "params": params,
+        "active_params": active if flop is None else None,
+        "tokens": tokens,
+        "flop": flop,
+        "accelerator": chip.id,
+        "accelerators": accelerators,
+        "precision": precision,
+        "peak_flop_per_s": peak,
+        "mfu": mfu_text,
+        "goodput": f"{goodput:g} (fixed)" if goodput is not None else goodput_dist.describe(),
+        "gpu_hours": gpu_hours,
+        "pue": pue_text,
+        "site": region.id,
+        "price_per_hour": price_per_hour,
+        "cost_method": cost_method,
+        "draws": draws,
+        "seed": seed,
+        "backend": be.name,
+    }
+    frame = None
+    if keep_draws:
+        import pandas as pd
+
+        frame = pd.DataFrame({k: v for k, v in host.items() if v is not None})
+    return EstimateResult(
+        training_flop=training_flop,
+        metrics=metrics,
+        inputs=inputs,
+        provenance=provenance(seed=seed, backend=be, data_hash=catalog.data_hash),
+        draws=frame,
+    )

@@ -1,0 +1,76 @@
+"""Where a result came from: package version, git commit, data hash, seed, backend and device."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import platform
+import subprocess
+import sys
+from importlib import metadata
+
+from .paths import PROJECT_ROOT
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("compute-race")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+@functools.cache
+def git_commit() -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the project checkout, or (None, None) outside a git checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, bool(status)
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "compute-race": package_version()}
+    for name in ("numpy", "pandas", "pydantic", "array-api-compat", "cupy"):
+        module = sys.modules.get(name.replace("-", "_"))
+        if name == "cupy" and module is None:
+            continue
+        try:
+            out[name] = metadata.version(name if name != "cupy" else _cupy_dist())
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _cupy_dist() -> str:
+    for dist in ("cupy-cuda12x", "cupy-cuda13x", "cupy-cuda11x", "cupy"):
+        try:
+            metadata.version(dist)
+            return dist
+        except metadata.PackageNotFoundError:
+            continue
+    return "cupy"
+
+
+def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
+    """A watermark for every result: enough to rerun it and to know whether the inputs changed."""
+    commit, dirty = git_commit()
+    return {
+        "version": package_version(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "data_hash": data_hash,
+        "seed": seed,
+        "backend": backend.name,
+        "device": backend.describe(),
+        "versions": versions(),
+        "platform": platform.platform(terse=True),
+        "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,77 @@
+"""Tidy results: quantile summaries as DataFrames and JSON-ready dicts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+import math
+from typing import Any
+
+import numpy as np
+
+QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+
+
+def quantiles(values) -> dict[str, float | None]:
+    """p10, p50, p90 and mean of the finite values (None when there are none)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return {key: None for key in (*QUANTILES, "mean")}
+    qs = np.quantile(values, list(QUANTILES.values()))
+    out = {key: float(q) for key, q in zip(QUANTILES, qs)}
+    out["mean"] = float(values.mean())
+    return out
+
+
+def summary_frame(metrics: dict[str, dict], units: dict[str, str]) -> pd.DataFrame:
+    """One row per metric with its unit and p10/p50/p90/mean columns."""
+    import pandas as pd
+
+    rows = []
+    for name, q in metrics.items():
+        if q is None:
+            q = {key: None for key in (*QUANTILES, "mean")}
+        rows.append({"metric": name, "unit": units.get(name, ""), **q})
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def json_ready(obj: Any) -> Any:
+    """Plain JSON types: numpy scalars to Python, NaN and infinities to None."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_ready(v) for v in obj.tolist()]
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def format_number(value: float | None, unit: str = "") -> str:
+    """Human-readable figure: 3 significant digits, thousands separators, SI-ish for big numbers."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    magnitude = abs(value)
+    if magnitude == 0:
+        text = "0"
+    elif magnitude >= 1e15 or magnitude < 1e-3:
+        text = f"{value:.3g}"
+    elif magnitude >= 1e9:
+        text = f"{value / 1e9:,.3g}B"
+    elif magnitude >= 1e6:
+        text = f"{value / 1e6:,.3g}M"
+    elif magnitude >= 100:
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:.3g}"
+    return text

@@ -1,0 +1,630 @@
+"""Pydantic models of every input: data rows, distributions, deals, competing models, scenarios.
+
+Validation lives here and in the catalog loader; kernels trust what these models let through.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from statistics import NormalDist
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from scipy.special import ndtri
+
+from . import constants as K
+from .errors import InputError
+
+# ---------------------------------------------------------------------------------------------
+# Shared field types
+# ---------------------------------------------------------------------------------------------
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+Precision = Literal["bf16", "fp8"]
+PRECISIONS = ("bf16", "fp8")
+
+#: z such that P(Z <= z) = 0.9 for a standard normal: turns a p10/p90 pair into a log-normal sigma.
+Z90 = NormalDist().inv_cdf(0.9)
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"id {value!r} must be lowercase letters, digits, '.' and '-'")
+    return value
+
+
+def month_index(value: str) -> int:
+    """'YYYY-MM' as a count of months since year 0 (so differences are month counts)."""
+    match = _YEAR_MONTH.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a month; write YYYY-MM, e.g. 2026-01")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"{value!r} has month {month}; allowed 01-12")
+    return year * 12 + (month - 1)
+
+
+def month_label(index: float) -> str:
+    """Inverse of month_index, for display (fractional months floor to their month)."""
+    whole = int(math.floor(index))
+    return f"{whole // 12:04d}-{whole % 12 + 1:02d}"
+
+
+def _as_year_month(value: Any) -> str:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        value = f"{value.year:04d}-{value.month:02d}"
+    value = str(value)
+    month_index(value)
+    return value
+
+
+YearMonth = Annotated[str, BeforeValidator(_as_year_month)]
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (they are usually typos), NaN and infinities are rejected."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions: every uncertain input is one of these; sampled by inverse CDF from uniforms
+# ---------------------------------------------------------------------------------------------
+
+
+class _Dist(Strict):
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def support(self) -> tuple[float, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def median(self) -> float:
+        return float(self.ppf(np.array([0.5]))[0])
+
+    def describe(self) -> str:
+        fields = ", ".join(f"{k}={v:.4g}" for k, v in self.model_dump().items() if k != "dist")
+        return f"{self.dist}({fields})"
+
+
+class Fixed(_Dist):
+    dist: Literal["fixed"] = "fixed"
+    value: float
+
+    def ppf(self, u):
+        return np.full(np.shape(u), self.value, dtype=np.float64)
+
+    def support(self):
+        return (self.value, self.value)
+
+
+class Uniform(_Dist):
+    dist: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}; need low <= high")
+        return self
+
+    def ppf(self, u):
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=np.float64)
+
+    def support(self):
+        return (self.low, self.high)
+
+
+class Triangular(_Dist):
+    dist: Literal["triangular"] = "triangular"
+    low: float
+    mode: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(
+                f"need low <= mode <= high, got low={self.low}, mode={self.mode}, high={self.high}"
+            )
+        return self
+
+    def ppf(self, u):
+        u = np.asarray(u, dtype=np.float64)
+        width = self.high - self.low
+        if width == 0:
+            return np.full(u.shape, self.low)
+        cut = (self.mode - self.low) / width
+        left = self.low + np.sqrt(u * width * (self.mode - self.low))
+        right = self.high - np.sqrt((1.0 - u) * width * (self.high - self.mode))
+        return np.where(u < cut, left, right)
+
+    def support(self):
+        return (self.low, self.high)
+
+
+class LogNormal(_Dist):
+    """Log-normal given by its 10th and 90th percentiles (median = their geometric mean)."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    p10: PositiveFloat
+    p90: PositiveFloat
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.p10 > self.p90:
+            raise ValueError(f"p10 {self.p10} is above p90 {self.p90}; need p10 <= p90")
+        return self
+
+    @property
+    def mu(self) -> float:
+        return 0.5 * (math.log(self.p10) + math.log(self.p90))
+
+    @property
+    def sigma(self) -> float:
+        return (math.log(self.p90) - math.log(self.p10)) / (2.0 * Z90)
+
+    def ppf(self, u):
+        return np.exp(self.mu + self.sigma * ndtri(np.asarray(u, dtype=np.float64)))
+
+    def support(self):
+        if self.p10 == self.p90:
+            return (self.p10, self.p10)
+        return (0.0, math.inf)
+
+
+class LogUniform(_Dist):
+    dist: Literal["loguniform"] = "loguniform"
+    low: PositiveFloat
+    high: PositiveFloat
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}; need low <= high")
+        return self
+
+    def ppf(self, u):
+        lo, hi = math.log(self.low), math.log(self.high)
+        return np.exp(lo + (hi - lo) * np.asarray(u, dtype=np.float64))
+
+    def support(self):
+        return (self.low, self.high)
+
+
+DIST_KINDS = ("fixed", "uniform", "triangular", "lognormal", "loguniform")
+
+
+def _number_is_fixed(value: Any) -> Any:
+    """A bare number in YAML means a fixed value; an unknown `dist` gets a message naming the kinds."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return {"dist": "fixed", "value": value}
+    if isinstance(value, dict):
+        kind = value.get("dist")
+        if kind is None:
+            raise ValueError(f"a distribution needs a 'dist' key; allowed: {', '.join(DIST_KINDS)}")
+        if kind not in DIST_KINDS:
+            raise ValueError(f"unknown distribution {kind!r}; allowed: {', '.join(DIST_KINDS)}")
+    return value
+
+
+Dist = Annotated[
+    Union[Fixed, Uniform, Triangular, LogNormal, LogUniform],
+    Field(discriminator="dist"),
+    BeforeValidator(_number_is_fixed),
+]
+
+
+def check_support(dist: _Dist, low: float, high: float, *, low_open: bool = False) -> None:
+    """Raise ValueError when a distribution can put mass outside [low, high] (or (low, high])."""
+    lo, hi = dist.support()
+    bad_low = lo <= low if low_open else lo < low
+    if bad_low or hi > high:
+        bracket = "(" if low_open else "["
+        raise ValueError(f"{dist.describe()} reaches outside {bracket}{low:g}, {high:g}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Data rows (data/*.csv)
+# ---------------------------------------------------------------------------------------------
+
+FAMILIES = ("volta", "ampere", "hopper", "blackwell", "cdna3", "cdna4", "ascend", "tpu", "trainium")
+
+
+class Accelerator(Strict):
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    name: NonEmptyStr
+    vendor: NonEmptyStr
+    family: Literal[FAMILIES]  # type: ignore[valid-type]
+    year: Annotated[int, Field(ge=2010, le=2035)]
+    peak_bf16_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)]
+    peak_fp8_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)] | None = None
+    memory_gb: PositiveFloat | None = None
+    tdp_w: Annotated[float, Field(gt=10, lt=5000)]
+    server_power_multiplier: Annotated[float, Field(ge=1, le=5)]
+    server_power_fraction: Annotated[float, Field(gt=0, le=1)]
+    purchase_price_usd: PositiveFloat | None = None
+    rental_usd_per_hour: PositiveFloat | None = None
+    source: NonEmptyStr
+    assumptions: str = ""
+
+    def peak_flop_per_s(self, precision: str) -> float:
+        """Dense peak at a precision; FP8 on a chip without FP8 is an input error."""
+        if precision == "fp8":
+            if self.peak_fp8_flop_per_s is None:
+                raise InputError(
+                    f"accelerator {self.id!r} has no FP8 peak in data/accelerators.csv; "
+                    "use --precision bf16"
+                )
+            return self.peak_fp8_flop_per_s
+        return self.peak_bf16_flop_per_s
+
+    @property
+    def server_power_w(self) -> float:
+        """All-in server power per accelerator at its rating (chip TDP x chip-to-server multiplier)."""
+        return self.tdp_w * self.server_power_multiplier
+
+
+class Site(Strict):
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    name: NonEmptyStr
+    pue: Annotated[float, Field(ge=1.0, le=3.0)]
+    electricity_usd_per_mwh: PositiveFloat
+    grid_gco2_per_kwh: NonNegativeFloat
+    source: NonEmptyStr
+    assumptions: str = ""
+
+
+SCOPES = ("pretrain", "pretrain_plus", "upper_bound", "derived")
+
+
+class TrainingRun(Strict):
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    model: NonEmptyStr
+    organization: NonEmptyStr
+    year: Annotated[int, Field(ge=2015, le=2035)]
+    architecture: str = ""
+    total_params: PositiveFloat | None = None
+    active_params: PositiveFloat | None = None
+    training_tokens: PositiveFloat | None = None
+    training_flop: PositiveFloat | None = None
+    accelerator: str | None = None
+    n_accelerators: Annotated[int, Field(gt=0)] | None = None
+    gpu_hours: PositiveFloat | None = None
+    gpu_hours_scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
+    precision: Precision | None = None
+    mfu_reported: Annotated[float, Field(gt=0, le=1)] | None = None
+    confidence: str = ""
+    source: NonEmptyStr
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _scope_with_hours(self):
+        if self.gpu_hours is not None and self.gpu_hours_scope is None:
+            raise ValueError("gpu_hours is given, so gpu_hours_scope is required")
+        return self
+
+    @property
+    def flop(self) -> float | None:
+        """Training FLOP: the reported figure, else 6 * active params * tokens."""
+        if self.training_flop is not None:
+            return self.training_flop
+        if self.active_params is not None and self.training_tokens is not None:
+            return 6.0 * self.active_params * self.training_tokens
+        return None
+
+
+def _split_assumptions(text: str) -> dict[str, str]:
+    out = {}
+    for entry in filter(None, (part.strip() for part in text.split(" | "))):
+        field, _, why = entry.partition(":")
+        out[field.strip()] = why.strip()
+    return out
+
+
+class CompetingModel(Strict):
+    """A lab's next model: size and data as log-normal ranges, each an explicit assumption."""
+
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    lab: NonEmptyStr
+    name: NonEmptyStr
+    anchor_model: NonEmptyStr
+    architecture: str = ""
+    active_params_p10: PositiveFloat
+    active_params_p90: PositiveFloat
+    total_params: PositiveFloat | None = None
+    tokens_p10: PositiveFloat
+    tokens_p90: PositiveFloat
+    precision: Precision = "bf16"
+    source: NonEmptyStr
+    assumptions: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for name in ("active_params", "tokens"):
+            lo, hi = getattr(self, f"{name}_p10"), getattr(self, f"{name}_p90")
+            if lo > hi:
+                raise ValueError(f"{name}_p10 {lo:g} is above {name}_p90 {hi:g}")
+        return self
+
+    @property
+    def active_params(self) -> LogNormal:
+        return LogNormal(p10=self.active_params_p10, p90=self.active_params_p90)
+
+    @property
+    def tokens(self) -> LogNormal:
+        return LogNormal(p10=self.tokens_p10, p90=self.tokens_p90)
+
+    def flop_median(self) -> float:
+        return 6.0 * self.active_params.median() * self.tokens.median()
+
+
+# ---------------------------------------------------------------------------------------------
+# Capacity deals (data/deals.yaml)
+# ---------------------------------------------------------------------------------------------
+
+DEAL_KINDS = ("reserved", "owned", "on_demand")
+
+#: Fields of a deal that state a claim; each one present must be sourced or a labelled assumption.
+CLAIM_FIELDS = (
+    "accelerator",
+    "region",
+    "campus",
+    "start",
+    "term_months",
+    "total_value_usd",
+    "rate_usd_per_gpu_hour",
+    "tranches",
+    "delay_months",
+    "power_cap_mw",
+    "power_delay_months",
+    "pue",
+)
+
+
+class Tranche(Strict):
+    month: NonNegativeFloat
+    accelerators: Annotated[float, Field(gt=0)]
+
+
+class PowerStep(Strict):
+    month: NonNegativeFloat
+    mw: NonNegativeFloat
+
+
+class Deal(Strict):
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    kind: Literal[DEAL_KINDS]  # type: ignore[valid-type]
+    buyer: NonEmptyStr
+    provider: NonEmptyStr
+    announced: Text = ""
+    racing: bool = True
+    accelerator: NonEmptyStr
+    region: NonEmptyStr
+    campus: str | None = None
+    start: YearMonth
+    term_months: PositiveFloat
+    total_value_usd: PositiveFloat | None = None
+    rate_usd_per_gpu_hour: PositiveFloat | None = None
+    tranches: Annotated[list[Tranche], Field(min_length=1)]
+    delay_months: Dist = Fixed(value=0.0)
+    power_cap_mw: list[PowerStep] | None = None
+    power_delay_months: Dist | None = None
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    sourced: list[str] = []
+    assumptions: dict[str, str] = {}
+    source: NonEmptyStr
+    notes: str = ""
+
+    @field_validator("delay_months", "power_delay_months")
+    @classmethod
+    def _non_negative_delay(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, math.inf)
+        return dist
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        for i, tranche in enumerate(self.tranches):
+            if tranche.month >= self.term_months:
+                raise ValueError(
+                    f"tranches[{i}].month {tranche.month:g} is at or after the term end "
+                    f"(term_months {self.term_months:g}); the term must end after deliveries start"
+                )
+        if self.kind == "reserved" and self.total_value_usd is None and self.rate_usd_per_gpu_hour is None:
+            raise ValueError("a reserved deal needs total_value_usd or rate_usd_per_gpu_hour")
+        if self.kind == "on_demand" and self.rate_usd_per_gpu_hour is None:
+            raise ValueError("an on_demand deal needs rate_usd_per_gpu_hour")
+        if self.power_delay_months is not None and self.power_cap_mw is None:
+            raise ValueError("power_delay_months is set but power_cap_mw is not")
+        present = {f for f in CLAIM_FIELDS if getattr(self, f) is not None}
+        both = set(self.sourced) & set(self.assumptions)
+        if both:
+            raise ValueError(f"{sorted(both)} listed both in sourced and assumptions; pick one")
+        for name in list(self.sourced) + list(self.assumptions):
+            if name not in type(self).model_fields:
+                raise ValueError(f"{name!r} in sourced/assumptions is not a deal field")
+        uncovered = sorted(present - set(self.sourced) - set(self.assumptions))
+        # A delay of exactly zero is no claim (already online); anything else must be covered.
+        if "delay_months" in uncovered and self.delay_months == Fixed(value=0.0):
+            uncovered.remove("delay_months")
+        if uncovered:
+            raise ValueError(
+                f"{', '.join(uncovered)} must be listed in `sourced` or explained under "
+                "`assumptions` ('assumption: why')"
+            )
+        for name, why in self.assumptions.items():
+            if not why.strip().lower().startswith("assumption"):
+                raise ValueError(f"assumptions.{name} must start with 'assumption:' and say why")
+        return self
+
+    @property
+    def campus_id(self) -> str:
+        return self.campus or self.id
+
+    @property
+    def start_index(self) -> int:
+        return month_index(self.start)
+
+    @property
+    def total_accelerators(self) -> float:
+        return float(sum(t.accelerators for t in self.tranches))
+
+    def available_accelerator_hours(self) -> float:
+        """Accelerator-hours delivered over the whole term (no delay), for implied contract rates."""
+        months = sum(t.accelerators * (self.term_months - t.month) for t in self.tranches)
+        return months * K.HOURS_PER_MONTH
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios (scenarios/*.yaml)
+# ---------------------------------------------------------------------------------------------
+
+#: Most Monte Carlo draws one call accepts; per-draw results take about 100 bytes per competitor.
+MAX_DRAWS = 20_000_000
+
+
+class Uncertainty(Strict):
+    """Distributions of the inputs that no data file pins down. Omitted keys keep their defaults."""
+
+    mfu: Dist | Literal["prior"] = "prior"
+    goodput: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.GOODPUT_TRIANGULAR)))
+    price_factor: Dist = LogNormal(**dict(zip(("p10", "p90"), K.PRICE_FACTOR_P10_P90)))
+    pue_delta: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.PUE_DELTA_TRIANGULAR)))
+    hardware_life_years: Dist = Triangular(
+        **dict(zip(("low", "mode", "high"), K.HARDWARE_LIFE_YEARS_TRIANGULAR))
+    )
+    build_cost_usd_per_mw: Dist = Uniform(**dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM)))
+    fp8_gain: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.FP8_GAIN_TRIANGULAR)))
+
+    @field_validator("mfu")
+    @classmethod
+    def _mfu_range(cls, dist):
+        if dist != "prior":
+            check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @field_validator("goodput")
+    @classmethod
+    def _goodput_range(cls, dist):
+        check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
+    @classmethod
+    def _positive(cls, dist):
+        check_support(dist, 0.0, math.inf, low_open=True)
+        return dist
+
+
+class DealOverride(Strict):
+    """What-if changes to a deal for one scenario: scale its size, replace its delays, drop it."""
+
+    scale: Annotated[float, Field(ge=0)] = 1.0
+    delay_months: Dist | None = None
+    power_delay_months: Dist | None = None
+    power_cap_scale: Annotated[float, Field(ge=0)] = 1.0
+
+    @field_validator("delay_months", "power_delay_months")
+    @classmethod
+    def _non_negative_delay(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, math.inf)
+        return dist
+
+
+class Competitor(Strict):
+    lab: NonEmptyStr
+    model: NonEmptyStr
+    deals: Annotated[list[str], Field(min_length=1)]
+    share: Dist = Fixed(value=1.0)
+    start: YearMonth | None = None
+    precision: Precision | None = None
+    mfu: Dist | Literal["prior"] | None = None
+    goodput: Dist | None = None
+
+    @field_validator("share")
+    @classmethod
+    def _share_range(cls, dist):
+        check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @field_validator("mfu")
+    @classmethod
+    def _mfu_range(cls, dist):
+        if dist not in (None, "prior"):
+            check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @field_validator("goodput")
+    @classmethod
+    def _goodput_range(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @property
+    def label(self) -> str:
+        return f"{self.lab} {self.model}"
+
+
+class Scenario(Strict):
+    name: NonEmptyStr
+    description: str = ""
+    start: YearMonth
+    horizon_months: Annotated[float, Field(gt=0, le=600)]
+    time_step_months: Annotated[float, Field(gt=0, le=12)] = 1.0
+    draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
+    seed: Annotated[int, Field(ge=0)] = 0
+    span_sites: bool = False
+    target_flop: PositiveFloat | None = None
+    competitors: Annotated[list[Competitor], Field(min_length=1)]
+    uncertainty: Uncertainty = Uncertainty()
+    deal_overrides: dict[str, DealOverride] = {}
+
+    @model_validator(mode="after")
+    def _steps(self):
+        if self.time_step_months > self.horizon_months:
+            raise ValueError(
+                f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
+            )
+        labels = [c.label for c in self.competitors]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"competitors repeat {dupes}; each lab/model pair once")
+        return self
+
+    @property
+    def steps(self) -> int:
+        return int(math.ceil(self.horizon_months / self.time_step_months - 1e-9))
+
+    @property
+    def start_index(self) -> int:
+        return month_index(self.start)

@@ -1,0 +1,74 @@
+"""The shipped data: contract ids, sources on every row, plausible dense peaks, the calibration rule."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from analysis.paths import PROJECT_ROOT
+from analysis.specs import CLAIM_FIELDS
+
+CONTRACT_IDS = (
+    "v100-sxm-32gb a100-sxm-40gb a100-sxm-80gb h100-sxm h800 h20 h200 b200 b300 gb200 gb300 mi300x mi325x "
+    "mi355x ascend-910b ascend-910c tpu-v3 tpu-v4 tpu-v5e tpu-v5p tpu-v6e tpu-v7 trainium2"
+).split()
+REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "training_runs.csv"
+
+
+def test_accelerator_ids_are_exactly_the_contract(catalog):
+    assert sorted(catalog.accelerators) == sorted(CONTRACT_IDS)
+
+
+def test_every_row_has_a_source(catalog):
+    for table in ("accelerators", "sites", "training_runs", "models", "deals"):
+        for item in getattr(catalog, table).values():
+            assert item.source.strip(), (table, item.id)
+
+
+def test_assumption_entries_name_real_columns(catalog):
+    for table in ("accelerators", "sites", "models"):
+        for item in getattr(catalog, table).values():
+            for entry in filter(None, (e.strip() for e in item.assumptions.split(" | "))):
+                field, _, why = entry.partition(":")
+                assert field.strip() in type(item).model_fields, (table, item.id, field)
+                assert why.strip().lower().startswith("assumption"), (table, item.id, entry)
+
+
+def test_dense_peaks_are_plausible(catalog):
+    for chip in catalog.accelerators.values():
+        assert 5e13 <= chip.peak_bf16_flop_per_s <= 5e15, chip.id
+        if chip.peak_fp8_flop_per_s is not None:
+            # Dense FP8 is at most about twice dense BF16 (TPU v6e runs FP8 at the BF16 rate); a
+            # sparse figure copied by mistake would show up as ~4x.
+            assert 1.0 <= chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s <= 2.5, chip.id
+    assert catalog.accelerators["h100-sxm"].peak_bf16_flop_per_s == pytest.approx(989.4e12, rel=1e-3)
+
+
+def test_deals_cover_every_claim(catalog):
+    for deal in catalog.deals.values():
+        covered = set(deal.sourced) | set(deal.assumptions)
+        for field in CLAIM_FIELDS:
+            value = getattr(deal, field)
+            if value is None or (field == "delay_months" and value.describe() == "fixed(value=0)"):
+                continue
+            assert field in covered, (deal.id, field)
+
+
+def test_the_race_labs_have_deals_and_models(catalog):
+    buyers = {d.buyer for d in catalog.deals.values() if d.racing}
+    assert {"Meta", "DeepSeek", "Alibaba"} <= buyers
+    assert {m.lab for m in catalog.models.values()} >= {"Meta", "DeepSeek", "Alibaba"}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+@pytest.mark.skipif(not REFERENCE.is_file(), reason=f"reference sheet not beside this checkout ({REFERENCE})")
+def test_calibration_runs_come_only_from_the_reference_sheet(catalog):
+    with open(REFERENCE, newline="") as handle:
+        reference = {_norm(row["model"]) for row in csv.DictReader(handle)}
+    for run in catalog.training_runs.values():
+        assert _norm(run.model) in reference, f"{run.id} ({run.model}) is not in the reference sheet"

@@ -1,0 +1,139 @@
+"""The single-run estimator: the Done-when checks of the Foundation issue, through the Python API."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis import estimate
+from analysis.errors import InputError
+
+LLAMA = dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384)
+H100_PEAK = 9.894e14
+
+
+def _ordered(q):
+    return q["p10"] <= q["p50"] <= q["p90"]
+
+
+def test_llama_405b_contract():
+    r = estimate(**LLAMA)
+    assert r.training_flop == pytest.approx(3.79e25, rel=1e-3)
+    for name in ("mfu", "gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd", "emissions_tco2e"):
+        assert _ordered(r.metrics[name]), name
+    days, hours = r.metrics["wall_clock_days"], r.metrics["gpu_hours"]
+    for k in ("p10", "p50", "p90", "mean"):
+        assert days[k] == pytest.approx(hours[k] / 16384 / 24, rel=1e-9)
+
+
+def test_fixed_mfu_and_goodput_give_the_documented_hours_exactly():
+    r = estimate(**LLAMA, mfu=0.4, goodput=0.9)
+    expected = r.training_flop / (H100_PEAK * 0.4 * 0.9) / 3600
+    for k in ("p10", "p50", "p90", "mean"):
+        assert r.metrics["gpu_hours"][k] == pytest.approx(expected, rel=1e-12)
+
+
+def test_fixed_mfu_with_sampled_goodput_follows_goodput_quantiles():
+    r = estimate(**LLAMA, mfu=0.4, draws=50_000, keep_draws=True)
+    goodput = r.training_flop / (H100_PEAK * 0.4 * 3600 * r.draws["gpu_hours"].to_numpy())
+    assert goodput.min() >= 0.85 - 1e-9 and goodput.max() <= 0.97 + 1e-9
+    assert r.metrics["gpu_hours"]["p50"] == pytest.approx(
+        r.training_flop / (H100_PEAK * 0.4 * np.median(goodput) * 3600), rel=1e-6
+    )
+
+
+def test_known_gpu_hours_drive_energy_and_cost_without_mfu():
+    r = estimate(**LLAMA, gpu_hours=30.84e6, price_per_hour=2.0, pue=1.1, site="us-average")
+    assert r.metrics["gpu_hours"]["p50"] == pytest.approx(30.84e6)
+    assert r.metrics["cost_usd"]["p50"] == pytest.approx(30.84e6 * 2.0)
+    # H100: 700 W x 1.82 server multiplier x 0.75 drawn x PUE 1.1 per accelerator-hour.
+    assert r.metrics["energy_mwh"]["p50"] == pytest.approx(30.84e6 * 700 * 1.82 * 0.75 * 1.1 / 1e6, rel=1e-3)
+    assert r.inputs["mfu"].startswith("implied")
+    # The implied MFU moves only with goodput: 3.79e25 / (30.84e6 h x peak x goodput).
+    assert 0.35 < r.metrics["mfu"]["p50"] < 0.42
+
+
+def test_same_seed_same_answer_other_seed_differs():
+    a = estimate(**LLAMA, seed=3)
+    assert a.metrics == estimate(**LLAMA, seed=3).metrics
+    assert a.metrics != estimate(**LLAMA, seed=4).metrics
+
+
+def test_fp8_is_faster_than_bf16_but_not_twice():
+    bf16 = estimate(**LLAMA, draws=20_000).metrics["gpu_hours"]["p50"]
+    fp8 = estimate(**LLAMA, precision="fp8", draws=20_000).metrics["gpu_hours"]["p50"]
+    assert bf16 / 2 < fp8 < bf16
+
+
+def test_owned_cost_used_when_no_rental_price():
+    r = estimate(flop=1e24, accelerator="h20", mfu=0.3, goodput=0.9, pue=1.2)
+    assert r.inputs["cost_method"].startswith("owned")
+    assert r.metrics["cost_usd"]["p10"] < r.metrics["cost_usd"]["p90"]
+
+
+@given(n=st.integers(min_value=1, max_value=200_000), extra=st.integers(min_value=1, max_value=200_000))
+def test_more_accelerators_never_slower(n, extra):
+    few = estimate(flop=1e25, accelerator="h100-sxm", accelerators=n, draws=200)
+    many = estimate(flop=1e25, accelerator="h100-sxm", accelerators=n + extra, draws=200)
+    for k in ("p10", "p50", "p90"):
+        assert many.metrics["wall_clock_days"][k] <= few.metrics["wall_clock_days"][k]
+
+
+@given(low=st.floats(0.05, 0.9), bump=st.floats(0.001, 0.1))
+def test_higher_mfu_never_more_gpu_hours(low, bump):
+    a = estimate(flop=1e25, accelerator="h100-sxm", mfu=low, draws=100)
+    b = estimate(flop=1e25, accelerator="h100-sxm", mfu=min(low + bump, 1.0), draws=100)
+    for k in ("p10", "p50", "p90"):
+        assert b.metrics["gpu_hours"][k] <= a.metrics["gpu_hours"][k]
+
+
+@given(pue=st.floats(1.0, 2.0), hours=st.floats(1e3, 1e8))
+def test_energy_is_power_times_time(pue, hours):
+    r = estimate(flop=1e24, accelerator="a100-sxm-80gb", gpu_hours=hours, pue=pue, draws=10, price_per_hour=1.0)
+    power_kw = 400 * 2.03 * 0.75 * pue / 1000
+    assert r.metrics["energy_mwh"]["mean"] == pytest.approx(hours * power_kw / 1000, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(params=0, tokens=1e12), "--params"),
+        (dict(params=-5, tokens=1e12), "--params"),
+        (dict(params=math.nan, tokens=1e12), "--params"),
+        (dict(params="abc", tokens=1e12), "--params"),
+        (dict(params=1e9, tokens=1e12, flop=1e22), "not both"),
+        (dict(), "--params/--tokens"),
+        (dict(params=1e9), "--tokens"),
+        (dict(params=1e9, tokens=1e12, mfu=1.5), "--mfu"),
+        (dict(params=1e9, tokens=1e12, mfu=0), "--mfu"),
+        (dict(params=1e9, tokens=1e12, draws=0), "--draws"),
+        (dict(params=1e9, tokens=1e12, draws=10**9), "--draws"),
+        (dict(params=1e9, tokens=1e12, precision="fp4"), "--precision"),
+        (dict(params=1e9, active_params=2e9, tokens=1e12), "--active-params"),
+    ],
+)
+def test_bad_input_is_an_input_error(kwargs, message):
+    kwargs.setdefault("accelerator", "h100-sxm")
+    with pytest.raises(InputError, match=message):
+        estimate(**kwargs)
+
+
+def test_unknown_accelerator_suggests_near_ids():
+    with pytest.raises(InputError, match="did you mean.*h100-sxm"):
+        estimate(flop=1e24, accelerator="h100")
+
+
+def test_fp8_on_a_chip_without_fp8_is_refused():
+    with pytest.raises(InputError, match="no FP8 peak"):
+        estimate(flop=1e24, accelerator="a100-sxm-80gb", precision="fp8")
+
+
+def test_a_chip_without_any_price_needs_price_per_hour():
+    with pytest.raises(InputError, match="--price-per-hour"):
+        estimate(flop=1e24, accelerator="tpu-v4")
+    r = estimate(flop=1e24, accelerator="tpu-v4", price_per_hour=1.5, mfu=0.4, goodput=0.9)
+    assert r.metrics["cost_usd"]["p50"] == pytest.approx(r.metrics["gpu_hours"]["p50"] * 1.5)

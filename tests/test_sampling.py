@@ -1,0 +1,71 @@
+"""Named, block-seeded streams: the same draws whatever the chunking; distributions honour their knobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+
+from analysis.sampling import BLOCK, draw, uniforms
+from analysis.specs import Dist, LogNormal, LogUniform, Triangular, Uniform
+
+
+@given(split=st.integers(min_value=1, max_value=3 * BLOCK - 1))
+def test_uniforms_do_not_depend_on_chunking(split):
+    whole = uniforms(7, "q", 0, 3 * BLOCK)
+    parts = np.concatenate([uniforms(7, "q", 0, split), uniforms(7, "q", split, 3 * BLOCK)])
+    np.testing.assert_array_equal(whole, parts)
+
+
+def test_streams_are_independent_and_seeded():
+    a = uniforms(1, "alpha", 0, 1000)
+    assert not np.array_equal(a, uniforms(1, "beta", 0, 1000))
+    assert not np.array_equal(a, uniforms(2, "alpha", 0, 1000))
+    np.testing.assert_array_equal(a, uniforms(1, "alpha", 0, 1000))
+    assert 0 < a.min() and a.max() < 1
+
+
+def test_lognormal_hits_its_p10_and_p90():
+    d = LogNormal(p10=2.0, p90=8.0)
+    x = draw(d, 0, "ln", 0, 400_000)
+    p10, p50, p90 = np.quantile(x, [0.1, 0.5, 0.9])
+    assert p10 == pytest.approx(2.0, rel=0.01)
+    assert p90 == pytest.approx(8.0, rel=0.01)
+    assert p50 == pytest.approx(4.0, rel=0.01)
+
+
+@pytest.mark.parametrize("dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5), LogUniform(low=1, high=100)])
+def test_bounded_distributions_stay_in_support(dist):
+    x = draw(dist, 3, "b", 0, 100_000)
+    lo, hi = dist.support()
+    assert x.min() >= lo and x.max() <= hi
+    assert np.median(x) == pytest.approx(dist.median(), rel=0.02)
+
+
+def test_triangular_mode_is_the_most_likely_bin():
+    x = draw(Triangular(low=0, mode=2, high=10), 0, "t", 0, 200_000)
+    counts, edges = np.histogram(x, bins=10, range=(0, 10))
+    assert edges[np.argmax(counts)] == 2.0  # density peaks at the mode and falls slower to the right
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"dist": "gamma", "k": 2}, "unknown distribution 'gamma'"),
+        ({"low": 1, "high": 2}, "needs a 'dist' key"),
+        ({"dist": "lognormal", "p10": 9, "p90": 3}, "p10 9.0 is above p90 3.0"),
+        ({"dist": "uniform", "low": 5, "high": 1}, "low 5.0 is above high 1.0"),
+        ({"dist": "triangular", "low": 0, "mode": 9, "high": 5}, "need low <= mode <= high"),
+        ({"dist": "lognormal", "p10": -1, "p90": 3}, "greater than 0"),
+    ],
+)
+def test_bad_distributions_say_what_is_wrong(raw, message):
+    with pytest.raises(ValidationError, match=message):
+        TypeAdapter(Dist).validate_python(raw)
+
+
+def test_a_bare_number_is_a_fixed_value():
+    d = TypeAdapter(Dist).validate_python(0.4)
+    np.testing.assert_array_equal(d.ppf(np.array([0.1, 0.9])), [0.4, 0.4])
