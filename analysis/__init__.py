@@ -1,0 +1,25 @@
+"""compute-race: what a capacity deal buys in the race to train the next frontier model.
+
+Public API: load_catalog, estimate, simulate, load_scenario; results expose tidy pandas DataFrames
+and ``to_dict()`` matching the CLI's JSON.
+"""
+
+from .catalog import Catalog, load_catalog
+from .errors import InputError
+from .estimate import EstimateResult, estimate
+from .provenance import package_version
+from .simulate import SimulationResult, load_scenario, simulate
+
+__version__ = package_version()
+
+__all__ = [
+    "Catalog",
+    "EstimateResult",
+    "InputError",
+    "SimulationResult",
+    "__version__",
+    "estimate",
+    "load_catalog",
+    "load_scenario",
+    "simulate",
+]

@@ -1,0 +1,702 @@
+"""The race: each competitor's capacity deals, power caps and uncertainty, simulated over draws.
+
+Host side of the race: read and check a scenario, build each deal's capacity tables, draw every
+uncertain input on the host in chunks, run the kernels on the chosen backend, collect per-draw
+outcomes and the race statistics.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from . import constants as K
+from .backend import Backend, select, to_numpy
+from .calibration import UtilizationPrior, default_prior
+from .catalog import Catalog, load_catalog, suggest
+from .errors import InputError, describe_validation_error
+from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
+from .paths import SCENARIOS_DIR, display
+from .provenance import provenance
+from .results import format_number, json_ready, quantiles
+from .sampling import draw, uniforms
+from .specs import MAX_DRAWS, Competitor, Deal, Fixed, Scenario, month_index, month_label
+
+DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
+#: Fine-grid cells per time step: delivery and grid delays are rounded to dt / SUBSTEPS.
+SUBSTEPS = 8
+#: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
+DEFAULT_CHUNK = 1 << 17
+
+METRIC_UNITS = {
+    "time_to_train_months": "months",
+    "gpu_hours": "accelerator-hours",
+    "energy_mwh": "MWh",
+    "peak_power_mw": "MW",
+    "cost_usd": "USD",
+    "committed_usd": "USD",
+    "emissions_tco2e": "tCO2e",
+    "training_flop": "FLOP",
+}
+#: Metrics stored per draw (float32 on the host) for quantiles, the race and per-draw frames.
+STORED = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw",
+          "cost_usd", "committed_usd", "emissions_tco2e", "training_flop")
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario loading and checks
+# ---------------------------------------------------------------------------------------------
+
+
+def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None) -> Scenario:
+    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against data/."""
+    catalog = catalog or load_catalog()
+    if isinstance(source, Scenario):
+        scenario, where = source, f"scenario {source.name!r}"
+    else:
+        if source is None:
+            source = DEFAULT_SCENARIO
+        if isinstance(source, dict):
+            raw, where = source, "scenario"
+        else:
+            path = Path(source)
+            where = display(path)
+            if not path.is_file():
+                raise InputError(f"{where}: scenario file not found")
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                raise InputError(f"{where}: malformed YAML{at}: {problem}") from None
+            if not isinstance(raw, dict):
+                raise InputError(f"{where}: expected a mapping of scenario keys at the top level")
+        try:
+            scenario = Scenario.model_validate(raw)
+        except ValidationError as err:
+            raise InputError(describe_validation_error(err, where)) from None
+    _check_references(scenario, catalog, where)
+    return scenario
+
+
+def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
+    for i, comp in enumerate(scenario.competitors):
+        if comp.model not in catalog.models:
+            raise InputError(
+                f"{where}: competitors[{i}].model: unknown model {comp.model!r}; {suggest(comp.model, catalog.models)}"
+            )
+        for j, deal_id in enumerate(comp.deals):
+            if deal_id not in catalog.deals:
+                raise InputError(
+                    f"{where}: competitors[{i}].deals[{j}]: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}"
+                )
+        if len(set(comp.deals)) != len(comp.deals):
+            raise InputError(f"{where}: competitors[{i}].deals: a deal is listed twice")
+        campuses: dict[str, list[Deal]] = {}
+        for deal_id in comp.deals:
+            deal = catalog.deals[deal_id]
+            campuses.setdefault(deal.campus_id, []).append(deal)
+        for campus, deals in campuses.items():
+            if len({d.region for d in deals}) > 1:
+                raise InputError(
+                    f"{where}: competitors[{i}]: deals {[d.id for d in deals]} share campus {campus!r} "
+                    "but not a region; a campus is one site"
+                )
+            if sum(d.power_cap_mw is not None for d in deals) > 1:
+                raise InputError(
+                    f"{where}: competitors[{i}]: more than one deal on campus {campus!r} sets power_cap_mw; "
+                    "give the campus cap on one deal"
+                )
+    for key in scenario.deal_overrides:
+        if key not in catalog.deals:
+            raise InputError(f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Static plans: capacity tables per deal (host, float64, then moved to the device)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DealPlan:
+    deal: Deal
+    offset_months: float  # deal start minus scenario start
+    scale: float
+    delay: Any
+    peak_bf16: float
+    fp8_capable: bool
+    costs: DealCosts
+    pue: float
+    campus: int
+    x_min: float  # deal-time (months) of table cell 0
+    delay_cap: float
+    flops_table: np.ndarray
+    power_table: np.ndarray
+    cumulative_table: np.ndarray  # accelerator-months delivered since nominal start, at cell x
+
+
+@dataclass
+class CapPlan:
+    deal: Deal
+    offset_months: float
+    delay: Any
+    x_min: float
+    delay_cap: float
+    table: np.ndarray  # MW available, step-averaged
+
+
+@dataclass
+class CompetitorPlan:
+    index: int
+    competitor: Competitor
+    label: str
+    deals: list[DealPlan]
+    caps: list[CapPlan | None]
+    campus_ids: list[str]
+    layout: RaceLayout
+    start_months: float
+    precision: str
+    mfu: Any
+    goodput: Any
+
+
+def _cells(scenario: Scenario) -> tuple[float, float]:
+    h = scenario.time_step_months / SUBSTEPS
+    return scenario.time_step_months, h
+
+
+def _table_grid(offset: float, scenario: Scenario) -> tuple[float, float, np.ndarray]:
+    """Fine grid of deal-time x covering every step of the horizon for delays in [0, delay_cap]."""
+    dt, h = _cells(scenario)
+    horizon = scenario.steps * dt
+    delay_cap = max(horizon - offset, 0.0) + dt
+    x_min = -offset - delay_cap
+    n = int(round(delay_cap / h)) + (scenario.steps - 1) * SUBSTEPS + 2
+    x = x_min + h * np.arange(n, dtype=np.float64)
+    return x_min, delay_cap, x
+
+
+def _step_average(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, amounts: np.ndarray, dt: float) -> np.ndarray:
+    """Mean over [x, x + dt] of sum_j amounts_j * [starts_j <= s < ends_j]."""
+    lo = np.maximum(x[:, None], starts[None, :])
+    hi = np.minimum(x[:, None] + dt, ends[None, :])
+    return (np.clip(hi - lo, 0.0, None) * amounts[None, :]).sum(axis=1) / dt
+
+
+def _plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: Catalog) -> CompetitorPlan:
+    dt, _ = _cells(scenario)
+    model = catalog.models[comp.model]
+    precision = comp.precision or model.precision
+    campus_ids: list[str] = []
+    deals: list[DealPlan] = []
+    cap_sources: dict[int, Deal] = {}
+    for deal_id in comp.deals:
+        deal = catalog.deals[deal_id]
+        override = scenario.deal_overrides.get(deal_id)
+        scale = override.scale if override else 1.0
+        if scale == 0:
+            continue
+        if deal.campus_id not in campus_ids:
+            campus_ids.append(deal.campus_id)
+        campus = campus_ids.index(deal.campus_id)
+        chip = catalog.accelerators[deal.accelerator]
+        site = catalog.sites[deal.region]
+        if deal.kind == "owned" and chip.purchase_price_usd is None:
+            raise InputError(
+                f"data/deals.yaml (id {deal.id!r}): an owned deal needs purchase_price_usd for accelerator "
+                f"{chip.id!r} in data/accelerators.csv"
+            )
+        rate = deal.rate_usd_per_gpu_hour
+        if rate is None and deal.kind == "reserved":
+            rate = deal.total_value_usd / deal.available_accelerator_hours()
+        offset = month_index(deal.start) - scenario.start_index
+        x_min, delay_cap, x = _table_grid(offset, scenario)
+        starts = np.array([t.month for t in deal.tranches])
+        amounts = np.array([t.accelerators for t in deal.tranches]) * scale
+        ends = np.full_like(starts, deal.term_months)
+        online = _step_average(x, starts, ends, amounts, dt)
+        cumulative = (np.clip(np.minimum(x[:, None], ends) - starts, 0.0, None) * amounts).sum(axis=1)
+        deals.append(
+            DealPlan(
+                deal=deal,
+                offset_months=offset,
+                scale=scale,
+                delay=(override.delay_months if override and override.delay_months else deal.delay_months),
+                peak_bf16=chip.peak_bf16_flop_per_s,
+                fp8_capable=chip.peak_fp8_flop_per_s is not None,
+                costs=DealCosts(
+                    kind=deal.kind,
+                    server_w=chip.server_power_w,
+                    server_power_fraction=chip.server_power_fraction,
+                    grid_gco2_per_kwh=site.grid_gco2_per_kwh,
+                    electricity_usd_per_mwh=site.electricity_usd_per_mwh,
+                    rate_usd_per_gpu_hour=rate,
+                    purchase_price_usd=chip.purchase_price_usd,
+                ),
+                pue=deal.pue if deal.pue is not None else site.pue,
+                campus=campus,
+                x_min=x_min,
+                delay_cap=delay_cap,
+                flops_table=online * chip.peak_bf16_flop_per_s,
+                power_table=online * chip.server_power_w,
+                cumulative_table=cumulative,
+            )
+        )
+        if deal.power_cap_mw is not None:
+            cap_sources[campus] = deal
+    if not deals:
+        raise InputError(f"scenario: competitors[{index}] ({comp.label}) has no deal left after deal_overrides")
+    caps: list[CapPlan | None] = []
+    for campus in range(len(campus_ids)):
+        deal = cap_sources.get(campus)
+        if deal is None:
+            caps.append(None)
+            continue
+        override = scenario.deal_overrides.get(deal.id)
+        cap_scale = override.power_cap_scale if override else 1.0
+        offset = month_index(deal.start) - scenario.start_index
+        x_min, delay_cap, x = _table_grid(offset, scenario)
+        steps = sorted(deal.power_cap_mw, key=lambda s: s.month)
+        starts = np.array([s.month for s in steps])
+        levels = np.array([s.mw for s in steps]) * cap_scale
+        # A step function of levels: each level holds from its month to the next step's month.
+        ends = np.append(starts[1:], np.inf)
+        table = _step_average(x, starts, ends, levels, dt)
+        delay = override.power_delay_months if override and override.power_delay_months else deal.power_delay_months
+        caps.append(CapPlan(deal, offset, delay or Fixed(value=0.0), x_min, delay_cap, table))
+    start = (month_index(comp.start) - scenario.start_index) if comp.start else 0.0
+    edges = np.arange(scenario.steps + 1) * dt
+    start_fraction = np.clip((edges[1:] - start) / dt, 0.0, 1.0)
+    single = not scenario.span_sites
+    layout = RaceLayout(
+        deal_campus=tuple(p.campus for p in deals),
+        campus_track=tuple(range(len(campus_ids))) if single else (0,) * len(campus_ids),
+        n_tracks=len(campus_ids) if single else 1,
+        steps=scenario.steps,
+        substeps=SUBSTEPS,
+        dt_s=dt * K.SECONDS_PER_MONTH,
+        start_fraction=tuple(float(f) for f in start_fraction),
+    )
+    u = scenario.uncertainty
+    return CompetitorPlan(
+        index=index,
+        competitor=comp,
+        label=comp.label,
+        deals=deals,
+        caps=caps,
+        campus_ids=campus_ids,
+        layout=layout,
+        start_months=float(start),
+        precision=precision,
+        mfu=comp.mfu if comp.mfu is not None else u.mfu,
+        goodput=comp.goodput if comp.goodput is not None else u.goodput,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Draws for one chunk (host) and the kernel call (device)
+# ---------------------------------------------------------------------------------------------
+
+
+def _base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
+    """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
+    d = np.clip(delay, 0.0, delay_cap)
+    return np.rint((-offset - d - x_min) / h).astype(np.int64)
+
+
+def _sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
+                   start: int, stop: int) -> dict[str, np.ndarray]:
+    """Every uncertain input of one competitor for draws start..stop-1 (host float64)."""
+    seed = scenario.seed
+    label = plan.label
+    unc = scenario.uncertainty
+    comp = plan.competitor
+    model = catalog.models[comp.model]
+    out: dict[str, np.ndarray] = {}
+    if scenario.target_flop is not None:
+        out["training_flop"] = np.full(stop - start, scenario.target_flop)
+        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
+    else:
+        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
+        tokens = draw(model.tokens, seed, f"{label}/tokens", start, stop)
+        out["training_flop"] = K.FLOP_PER_PARAM_PER_TOKEN * active * tokens
+    out["active_params"] = active
+    goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
+    if plan.mfu == "prior":
+        # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
+        effective = prior.ppf(uniforms(seed, f"{label}/utilization", start, stop), active)
+        out["mfu"] = np.minimum(effective / goodput, 1.0)
+    else:
+        out["mfu"] = draw(plan.mfu, seed, f"{label}/mfu", start, stop)
+    out["utilization"] = out["mfu"] * goodput
+    out["goodput"] = goodput
+    out["share"] = draw(comp.share, seed, f"{label}/share", start, stop)
+    if plan.precision == "fp8":
+        out["fp8_gain"] = draw(unc.fp8_gain, seed, f"{label}/fp8_gain", start, stop)
+    out["hardware_life_years"] = draw(unc.hardware_life_years, seed, f"{label}/hardware_life_years", start, stop)
+    out["build_usd_per_mw"] = draw(unc.build_cost_usd_per_mw, seed, f"{label}/build_cost_usd_per_mw", start, stop)
+    for p in plan.deals:
+        out[f"delay:{p.deal.id}"] = draw(p.delay, seed, f"deal {p.deal.id}/delay", start, stop)
+        out[f"price_factor:{p.deal.id}"] = draw(unc.price_factor, seed, f"deal {p.deal.id}/price_factor", start, stop)
+    for cap in plan.caps:
+        if cap is not None:
+            out[f"power_delay:{cap.deal.id}"] = draw(cap.delay, seed, f"deal {cap.deal.id}/power_delay", start, stop)
+    for region in sorted({p.deal.region for p in plan.deals}):
+        out[f"pue_delta:{region}"] = draw(unc.pue_delta, seed, f"site {region}/pue_delta", start, stop)
+    return out
+
+
+def _run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+               dtype: str) -> dict[str, np.ndarray]:
+    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
+    dt, h = _cells(scenario)
+    dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
+    idev = lambda a: be.asarray(np.asarray(a, dtype=np.int64))  # noqa: E731
+    rate = inputs["utilization"] * inputs["share"]
+    flops_tables, power_tables, deal_base, gains, deal_pue, price = [], [], [], [], [], []
+    for p in plan.deals:
+        flops_tables.append(dev(p.flops_table))
+        power_tables.append(dev(p.power_table))
+        deal_base.append(idev(_base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
+        gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
+        deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
+        price.append(dev(inputs[f"price_factor:{p.deal.id}"]))
+    n_campus = len(plan.campus_ids)
+    campus_pue = [None] * n_campus
+    for p, pue in zip(plan.deals, deal_pue):
+        campus_pue[p.campus] = pue
+    cap_tables, cap_base = [], []
+    for cap in plan.caps:
+        if cap is None:
+            cap_tables.append(None)
+            cap_base.append(None)
+        else:
+            cap_tables.append(dev(cap.table))
+            delay = inputs[f"power_delay:{cap.deal.id}"]
+            cap_base.append(idev(_base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
+    target = dev(inputs["training_flop"])
+    kernel_out = race_tracks(
+        plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
+        [dev(p) for p in campus_pue], dev(rate), target, deal_gain=gains,
+    )
+    # Accelerator-hours each reserved deal delivers during the run window (used or not).
+    elapsed = be.xp.stack(kernel_out["elapsed_steps"])
+    remaining = be.xp.stack(kernel_out["remaining_flop"])
+    finish_steps = be.xp.min(be.xp.where(remaining <= 0, elapsed, be.xp.full_like(elapsed, plan.layout.steps)), axis=0)
+    start_cells = int(round(plan.start_months / h))
+    committed = []
+    for p, base in zip(plan.deals, deal_base):
+        if p.deal.kind != "reserved":
+            committed.append(None)
+            continue
+        table = dev(p.cumulative_table)
+        last = table.shape[0] - 1
+        end_idx = be.xp.clip(base + be.xp.astype(be.xp.round(finish_steps * SUBSTEPS), base.dtype), 0, last)
+        start_idx = be.xp.clip(base + start_cells, 0, last)
+        delivered = be.xp.take(table, end_idx) - be.xp.take(table, start_idx)
+        committed.append(delivered * K.HOURS_PER_MONTH)
+    out = race_outcomes(
+        plan.layout, kernel_out, tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
+        [p.costs for p in plan.deals], [dev(x) for x in deal_pue], dev(inputs["share"]), price,
+        dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
+        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH,
+        hours_per_year=K.HOURS_PER_YEAR, interconnect_fraction=K.INTERCONNECT_COST_FRACTION,
+        facility_life_years=K.FACILITY_LIFE_YEARS,
+    )
+    host = {k: to_numpy(v) for k, v in out.items()}
+    host["training_flop"] = inputs["training_flop"]
+    return host
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+#: Metrics in the JSON contract (DESIGN.md s4), then extensions.
+CONTRACT_METRICS = ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd",
+                    "emissions_tco2e")
+EXTRA_METRICS = ("committed_usd", "training_flop")
+
+
+@dataclass
+class SimulationResult:
+    """Race outcome: per-competitor quantiles, who finishes first, lead times; per-draw frame on request."""
+
+    scenario: Scenario
+    backend: str
+    competitors: list[dict]
+    p_nobody: float
+    pairwise: list[dict]
+    provenance: dict
+    per_draw: dict[str, dict[str, np.ndarray]] | None = field(default=None, repr=False)
+
+    @property
+    def labels(self) -> list[str]:
+        return [c["label"] for c in self.competitors]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Tidy: one row per competitor and metric, with unit, p10, p50, p90, mean."""
+        import pandas as pd
+
+        rows = []
+        for comp in self.competitors:
+            for metric in CONTRACT_METRICS + EXTRA_METRICS:
+                q = comp[metric]
+                rows.append({"lab": comp["lab"], "model": comp["model"], "metric": metric,
+                             "unit": METRIC_UNITS[metric], **q})
+        return pd.DataFrame(rows)
+
+    @property
+    def race(self) -> pd.DataFrame:
+        """One row per competitor: P(first), P(within horizon), time-to-train quantiles."""
+        import pandas as pd
+
+        rows = []
+        for comp in self.competitors:
+            q = comp["time_to_train_months"]
+            rows.append({"lab": comp["lab"], "model": comp["model"], "p_first": comp["p_first"],
+                         "p_within_horizon": comp["p_within_horizon"],
+                         "months_p10": q["p10"], "months_p50": q["p50"], "months_p90": q["p90"]})
+        rows.append({"lab": "nobody within horizon", "model": "", "p_first": self.p_nobody,
+                     "p_within_horizon": float("nan")})
+        return pd.DataFrame(rows)
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        """Pairwise: P(A finishes before B) and quantiles of B's finish minus A's (months)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.pairwise)
+
+    @property
+    def draws(self) -> pd.DataFrame:
+        """Per-draw inputs and outcomes, long by competitor (needs keep_draws=True)."""
+        import pandas as pd
+
+        if self.per_draw is None:
+            raise ValueError("per-draw results were not kept; call simulate(..., keep_draws=True)")
+        frames = []
+        for label, columns in self.per_draw.items():
+            comp = next(c for c in self.competitors if c["label"] == label)
+            frame = pd.DataFrame(columns)
+            frame.insert(0, "model", comp["model"])
+            frame.insert(0, "lab", comp["lab"])
+            frame.insert(0, "draw", np.arange(len(frame)))
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    def to_dict(self) -> dict:
+        """The JSON contract of `simulate --format json` (DESIGN.md s4) plus race extensions."""
+        comps = []
+        for comp in self.competitors:
+            entry = {k: comp[k] for k in ("lab", "model", "p_first", "p_within_horizon")}
+            for metric in CONTRACT_METRICS + EXTRA_METRICS:
+                entry[metric] = comp[metric]
+            entry["finish_month"] = comp["finish_month"]
+            comps.append(entry)
+        return json_ready({
+            "scenario": self.scenario.name,
+            "draws": self.scenario.draws,
+            "backend": self.backend,
+            "horizon_months": self.scenario.horizon_months,
+            "start": self.scenario.start,
+            "target_flop": self.scenario.target_flop,
+            "competitors": comps,
+            "p_nobody_within_horizon": self.p_nobody,
+            "pairwise": self.pairwise,
+            "notes": "quantiles of metrics other than time_to_train_months are over draws that finish "
+                     "within the horizon; time_to_train_months counts unfinished draws as beyond the "
+                     "horizon (null where a quantile falls there)",
+            "provenance": self.provenance,
+        })
+
+    def to_table(self) -> str:
+        """The race at a glance."""
+        sc = self.scenario
+        target = f"common target {sc.target_flop:.3g} FLOP" if sc.target_flop else "each lab's own next model"
+        lines = [
+            f"Race '{sc.name}': {target}; start {sc.start}, horizon {sc.horizon_months:g} months, "
+            f"{sc.draws:,} draws, {'runs may span sites' if sc.span_sites else 'one campus per run'}",
+            "",
+            f"{'competitor':<28}{'P(first)':>9}{'P(done)':>9}{'months p10':>12}{'p50':>8}{'p90':>8}"
+            f"{'cost p50':>11}{'MWh p50':>10}{'MW p50':>9}{'tCO2e p50':>11}",
+        ]
+        horizon = f">{sc.horizon_months:g}"
+        for comp in self.competitors:
+            t = comp["time_to_train_months"]
+            cells = [f"{(f'{t[k]:.1f}' if t[k] is not None else horizon):>{w}}"
+                     for k, w in (("p10", 12), ("p50", 8), ("p90", 8))]
+            lines.append(
+                f"{comp['label'][:27]:<28}{comp['p_first']:>9.1%}{comp['p_within_horizon']:>9.1%}"
+                + "".join(cells)
+                + f"{format_number(comp['cost_usd']['p50']):>11}{format_number(comp['energy_mwh']['p50']):>10}"
+                f"{format_number(comp['peak_power_mw']['p50']):>9}{format_number(comp['emissions_tco2e']['p50']):>11}"
+            )
+        lines.append(f"{'nobody within horizon':<28}{self.p_nobody:>9.1%}")
+        if self.pairwise:
+            lines += ["", "Pairwise: P(A before B), and B's finish minus A's in months (p10 / p50 / p90)"]
+            for pair in self.pairwise:
+                lead = pair["lead_months"]
+                lead_text = " / ".join("-" if lead[k] is None else f"{lead[k]:+.1f}" for k in ("p10", "p50", "p90"))
+                lines.append(f"  {pair['a']} before {pair['b']}: {pair['p_a_before_b']:.1%}   lead {lead_text}")
+        prov = self.provenance
+        lines += ["", f"seed {sc.seed}, backend {prov['device']}, data {prov['data_hash']}, "
+                      f"compute-race {prov['version']}; costs, energy and power are over runs that finish"]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return self.race.to_html(float_format=lambda v: f"{v:.3g}")
+
+
+def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
+    """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
+    values = np.where(np.isfinite(finish), finish - start_months, np.inf).astype(np.float64)
+    qs = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else [np.nan] * 3
+    finite = values[np.isfinite(values)]
+    out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
+    out["mean"] = float(finite.mean()) if finite.size == values.size and values.size else None
+    return out
+
+
+def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
+    """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
+    labels = list(finish)
+    stack = np.stack([finish[k].astype(np.float64) for k in labels])
+    n = stack.shape[1]
+    best = stack.min(axis=0)
+    someone = np.isfinite(best)
+    winners = (stack == best[None, :]) & someone[None, :]
+    counts = winners.sum(axis=0)
+    weights = np.where(someone, 1.0 / np.maximum(counts, 1), 0.0)
+    p_first = {lab: float((winners[i] * weights).sum() / n) for i, lab in enumerate(labels)}
+    p_nobody = float((~someone).sum() / n)
+    pairs = []
+    for i, a in enumerate(labels):
+        for j in range(i + 1, len(labels)):
+            b = labels[j]
+            ta, tb = stack[i], stack[j]
+            before = float(np.mean(ta < tb))
+            both = np.isfinite(ta) & np.isfinite(tb)
+            lead = quantiles((tb - ta)[both]) if both.any() else quantiles([])
+            pairs.append({"a": a, "b": b, "p_a_before_b": before, "p_b_before_a": float(np.mean(tb < ta)),
+                          "p_both_within_horizon": float(both.mean()), "lead_months": lead})
+    return p_first, p_nobody, pairs
+
+
+def simulate(
+    scenario: str | Path | dict | Scenario | None = None,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    backend: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    keep_draws: bool = False,
+    dtype: str = "float32",
+    progress: bool | None = None,
+    catalog: Catalog | None = None,
+) -> SimulationResult:
+    """Simulate the race of a scenario (path, dict or Scenario; default scenarios/default.yaml).
+
+    `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
+    JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`).
+    """
+    catalog = catalog or load_catalog()
+    scenario = load_scenario(scenario, catalog)
+    updates = {}
+    if draws is not None:
+        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
+            raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
+        updates["draws"] = int(draws)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
+        updates["seed"] = int(seed)
+    if updates:
+        scenario = scenario.model_copy(update=updates)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError(f"chunk_size: expected a positive whole number, got {chunk_size!r}")
+    if dtype not in ("float32", "float64"):
+        raise InputError(f"dtype: expected float32 or float64, got {dtype!r}")
+    be = select(backend)
+    prior = default_prior(catalog)
+    plans = [_plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
+    n = scenario.draws
+    store_dtype = np.float32 if dtype == "float32" else np.float64
+    stored = {p.label: {m: np.empty(n, dtype=store_dtype) for m in STORED} for p in plans}
+    kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
+    chunks = list(range(0, n, chunk_size))
+    bar = _progress(len(chunks) * len(plans), progress)
+    for start in chunks:
+        stop = min(start + chunk_size, n)
+        for plan in plans:
+            inputs = _sample_inputs(plan, scenario, catalog, prior, start, stop)
+            out = _run_chunk(plan, scenario, inputs, be, dtype)
+            for m in STORED:
+                stored[plan.label][m][start:stop] = out[m]
+            if keep_draws:
+                for key, values in inputs.items():
+                    kept_inputs[plan.label].setdefault(key, []).append(values.astype(np.float64))
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+
+    finish = {p.label: stored[p.label]["finish_month"] for p in plans}
+    p_first, p_nobody, pairs = race_statistics(finish)
+    competitors = []
+    for plan in plans:
+        values = stored[plan.label]
+        done = np.isfinite(values["finish_month"])
+        entry = {
+            "lab": plan.competitor.lab,
+            "model": plan.competitor.model,
+            "label": plan.label,
+            "p_first": p_first[plan.label],
+            "p_within_horizon": float(done.mean()),
+            "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
+            "finish_month": _time_quantiles(values["finish_month"], 0.0),
+        }
+        for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
+            entry[metric] = quantiles(values[metric][done] if metric != "training_flop" else values[metric])
+        competitors.append(entry)
+    per_draw = None
+    if keep_draws:
+        per_draw = {}
+        for plan in plans:
+            cols = {m: stored[plan.label][m] for m in STORED}
+            cols.update({k: np.concatenate(v) for k, v in kept_inputs[plan.label].items()})
+            per_draw[plan.label] = cols
+    return SimulationResult(
+        scenario=scenario,
+        backend=be.name,
+        competitors=competitors,
+        p_nobody=p_nobody,
+        pairwise=pairs,
+        provenance=provenance(seed=scenario.seed, backend=be, data_hash=catalog.data_hash),
+        per_draw=per_draw,
+    )
+
+
+def _progress(total: int, progress: bool | None):
+    """A tqdm bar on stderr for long runs (auto: only when stderr is a terminal and work is large)."""
+    if progress is False or total <= 1:
+        return None
+    if progress is None and not sys.stderr.isatty():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="simulate", unit="chunk", file=sys.stderr, leave=False)
