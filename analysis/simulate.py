@@ -196,7 +196,7 @@ def _step_average(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, amounts: 
     return (np.clip(hi - lo, 0.0, None) * amounts[None, :]).sum(axis=1) / dt
 
 
-def _plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: Catalog) -> CompetitorPlan:
+def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: Catalog) -> CompetitorPlan:
     dt, _ = _cells(scenario)
     model = catalog.models[comp.model]
     precision = comp.precision or model.precision
@@ -311,13 +311,13 @@ def _plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: 
 # ---------------------------------------------------------------------------------------------
 
 
-def _base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
+def base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
     """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
     d = np.clip(delay, 0.0, delay_cap)
     return np.rint((-offset - d - x_min) / h).astype(np.int64)
 
 
-def _sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
+def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
                    start: int, stop: int) -> dict[str, np.ndarray]:
     """Every uncertain input of one competitor for draws start..stop-1 (host float64)."""
     seed = scenario.seed
@@ -359,7 +359,7 @@ def _sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, p
     return out
 
 
-def _run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
                dtype: str) -> dict[str, np.ndarray]:
     """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
     dt, h = _cells(scenario)
@@ -370,7 +370,7 @@ def _run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nd
     for p in plan.deals:
         flops_tables.append(dev(p.flops_table))
         power_tables.append(dev(p.power_table))
-        deal_base.append(idev(_base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
+        deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
         gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
         deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
         price.append(dev(inputs[f"price_factor:{p.deal.id}"]))
@@ -386,7 +386,7 @@ def _run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nd
         else:
             cap_tables.append(dev(cap.table))
             delay = inputs[f"power_delay:{cap.deal.id}"]
-            cap_base.append(idev(_base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
+            cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
     kernel_out = race_tracks(
         plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
@@ -633,7 +633,7 @@ def simulate(
         raise InputError(f"dtype: expected float32 or float64, got {dtype!r}")
     be = select(backend)
     prior = default_prior(catalog)
-    plans = [_plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
+    plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
     stored = {p.label: {m: np.empty(n, dtype=store_dtype) for m in STORED} for p in plans}
@@ -643,8 +643,8 @@ def simulate(
     for start in chunks:
         stop = min(start + chunk_size, n)
         for plan in plans:
-            inputs = _sample_inputs(plan, scenario, catalog, prior, start, stop)
-            out = _run_chunk(plan, scenario, inputs, be, dtype)
+            inputs = sample_inputs(plan, scenario, catalog, prior, start, stop)
+            out = run_chunk(plan, scenario, inputs, be, dtype)
             for m in STORED:
                 stored[plan.label][m][start:stop] = out[m]
             if keep_draws:

@@ -1,0 +1,88 @@
+"""What every notebook calls: check its papermill parameters, record headline metrics, watermark.
+
+Papermill only warns about unknown parameter names and never checks values, so each notebook's setup
+cell calls `check_parameters`; its last cells call `record_metrics` (a sweep reads the JSON it writes)
+and `watermark` (provenance).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+
+def check_parameters(values: dict[str, Any], rules: dict[str, tuple]) -> None:
+    """Validate notebook parameters; raise InputError naming the parameter and what is allowed.
+
+    `rules` maps a name to ``(type, low, high)`` for numbers (low/high may be None), ``(str, choices)``
+    for strings (choices None = any non-empty string), or ``(bool,)``.
+    """
+    for name, rule in rules.items():
+        if name not in values:
+            raise InputError(f"parameter {name!r} is missing from the parameters cell")
+        value = values[name]
+        kind = rule[0]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise InputError(f"parameter {name!r}: expected true or false, got {value!r}")
+        elif kind is str:
+            choices = rule[1] if len(rule) > 1 else None
+            if not isinstance(value, str) or (choices is None and value == "" and name != "metrics_path"):
+                raise InputError(f"parameter {name!r}: expected a string, got {value!r}")
+            if choices is not None and value not in choices:
+                raise InputError(f"parameter {name!r}: {value!r} is not one of {', '.join(map(str, choices))}")
+        elif kind in (int, float):
+            low = rule[1] if len(rule) > 1 else None
+            high = rule[2] if len(rule) > 2 else None
+            ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if kind is int and ok_type and float(value) != int(value):
+                ok_type = False
+            if not ok_type or not math.isfinite(float(value)):
+                what = "a whole number" if kind is int else "a number"
+                raise InputError(f"parameter {name!r}: expected {what}, got {value!r}")
+            if (low is not None and value < low) or (high is not None and value > high):
+                lo = "-inf" if low is None else f"{low:g}"
+                hi = "inf" if high is None else f"{high:g}"
+                raise InputError(f"parameter {name!r}: {value!r} is outside [{lo}, {hi}]")
+        else:  # pragma: no cover - programming error in a notebook
+            raise TypeError(f"unsupported rule for {name!r}: {rule!r}")
+
+
+def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = None):
+    """Headline numbers of a notebook run: shown as a table; written atomically to `path` as JSON.
+
+    A sweep passes `metrics_path` to each run and collects these files; an empty path writes nothing.
+    """
+    import pandas as pd
+
+    from .results import json_ready
+
+    clean = json_ready(dict(metrics))
+    if path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            json.dump(clean, handle, indent=2, allow_nan=False)
+        os.replace(tmp, path)
+    return pd.DataFrame({"metric": list(clean), "value": list(clean.values())}).set_index("metric")
+
+
+def watermark(*, seed: int | None = None, backend: str | None = None):
+    """Provenance of a notebook run (versions, backend, device, git commit, data hash, seed)."""
+    import pandas as pd
+
+    from .backend import select
+    from .catalog import load_catalog
+    from .provenance import provenance
+
+    info = provenance(seed=seed, backend=select(backend), data_hash=load_catalog().data_hash)
+    versions = info.pop("versions")
+    rows = {**info, **{f"version {k}": v for k, v in versions.items()}}
+    return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
