@@ -565,7 +565,8 @@ class SimulationResult:
 def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
     values = np.where(np.isfinite(finish), finish - start_months, np.inf).astype(np.float64)
-    qs = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else [np.nan] * 3
+    with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
+        qs = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else [np.nan] * 3
     finite = values[np.isfinite(values)]
     out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
     out["mean"] = float(finite.mean()) if finite.size == values.size and values.size else None

@@ -1,0 +1,219 @@
+"""The race engine: analytic cases, monotonicity properties, chunk and backend invariance."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis import estimate, simulate
+from analysis.backend import Backend, select, to_numpy
+from analysis.constants import SECONDS_PER_MONTH
+from analysis.simulate import load_scenario, plan_competitor, run_chunk, sample_inputs
+from analysis.calibration import default_prior
+
+from conftest import catalog_with, run_cli
+
+H100_PEAK = 9.894e14
+TEST_MODEL = (
+    "test-model,TestLab,Test model,none,dense,{n},{n},{n},{d},{d},bf16,test fixture,"
+)
+
+
+def deal(id_, *, kind="on_demand", accelerators=16384, start="2026-01", accelerator="h100-sxm",
+         campus=None, delay=0.0, cap=None, cap_delay=None, term=120, rate=2.0, pue=None):
+    d = {
+        "id": id_, "kind": kind, "buyer": "TestLab", "provider": "Test", "racing": True,
+        "accelerator": accelerator, "region": "us-average", "start": start, "term_months": term,
+        "tranches": [{"month": 0, "accelerators": accelerators}],
+        "delay_months": {"dist": "fixed", "value": delay},
+        "sourced": [], "assumptions": {}, "source": "test fixture",
+    }
+    claims = ["accelerator", "region", "start", "term_months", "tranches"]
+    if delay:
+        claims.append("delay_months")
+    if kind != "owned":
+        d["rate_usd_per_gpu_hour"] = rate
+        claims.append("rate_usd_per_gpu_hour")
+    if campus:
+        d["campus"] = campus
+        claims.append("campus")
+    if cap is not None:
+        d["power_cap_mw"] = [{"month": 0, "mw": cap}]
+        claims.append("power_cap_mw")
+        if cap_delay is not None:
+            d["power_delay_months"] = {"dist": "fixed", "value": cap_delay}
+            claims.append("power_delay_months")
+    if pue is not None:
+        d["pue"] = pue
+        claims.append("pue")
+    d["assumptions"] = {c: "assumption: test fixture" for c in claims}
+    return d
+
+
+def scenario(deals, *, n=405e9, d=15.6e12, mfu=0.4, goodput=0.9, share=1.0, horizon=24, step=1.0,
+             draws=64, target=None, **extra):
+    sc = {
+        "name": "test", "start": "2026-01", "horizon_months": horizon, "time_step_months": step,
+        "draws": draws, "seed": 11, "target_flop": target,
+        "competitors": [{"lab": "TestLab", "model": "test-model", "deals": deals, "share": share,
+                         "mfu": mfu, "goodput": goodput}],
+        "uncertainty": {"pue_delta": 0.0, "price_factor": 1.0},
+    }
+    sc.update(extra)
+    return sc
+
+
+@pytest.fixture(scope="module")
+def cat(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("race")
+    deals = [
+        deal("t-cluster"),
+        deal("t-late", delay=3.0, campus="late"),
+        deal("t-owned", kind="owned", accelerators=100_000, cap=50.0, pue=1.25, campus="owned"),
+        deal("t-tiny", accelerators=8, campus="tiny"),
+    ]
+    model = TEST_MODEL.format(n=405e9, d=15.6e12)
+    return catalog_with(tmp_path, deals=deals, models=[model])
+
+
+def test_constant_cluster_matches_estimate_within_one_percent(cat):
+    r = simulate(scenario(["t-cluster"]), catalog=cat)
+    e = estimate(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384, mfu=0.4, goodput=0.9,
+                 catalog=cat)
+    comp = r.competitors[0]
+    days_per_month = SECONDS_PER_MONTH / 86400
+    assert comp["time_to_train_months"]["p50"] * days_per_month == pytest.approx(
+        e.metrics["wall_clock_days"]["p50"], rel=0.01)
+    assert comp["gpu_hours"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"], rel=0.01)
+    assert comp["cost_usd"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"] * 2.0, rel=0.01)
+    assert comp["p_within_horizon"] == 1.0 and comp["p_first"] == 1.0
+
+
+def test_binding_power_cap_gives_the_hand_computed_time(cat):
+    r = simulate(scenario(["t-owned"]), catalog=cat)
+    # 50 MW / (700 W x 1.82 server multiplier x PUE 1.25) powers 31,397 of the 100,000 H100s.
+    powered = 50e6 / (700 * 1.82 * 1.25)
+    months = 6 * 405e9 * 15.6e12 / (powered * H100_PEAK * 0.4 * 0.9) / SECONDS_PER_MONTH
+    comp = r.competitors[0]
+    assert comp["time_to_train_months"]["p50"] == pytest.approx(months, rel=1e-3)
+    assert comp["peak_power_mw"]["p50"] == pytest.approx(50.0, rel=1e-4)
+    assert comp["gpu_hours"]["p50"] == pytest.approx(powered * months * SECONDS_PER_MONTH / 3600, rel=1e-3)
+
+
+def test_power_that_arrives_late_delays_the_run(cat):
+    on_time = simulate(scenario(["t-owned"]), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    late = simulate(scenario(["t-owned"], deal_overrides={"t-owned": {"power_delay_months": 4.0}}),
+                    catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    assert late == pytest.approx(on_time + 4.0, abs=1 / 8 + 1e-6)  # delays round to dt / 8
+
+
+def test_a_run_that_cannot_finish_is_a_probability_not_a_crash(cat):
+    r = simulate(scenario(["t-tiny"], horizon=12), catalog=cat)
+    comp = r.competitors[0]
+    assert comp["p_within_horizon"] == 0.0 and comp["p_first"] == 0.0 and r.p_nobody == 1.0
+    assert comp["time_to_train_months"]["p50"] is None
+    assert comp["cost_usd"]["p50"] is None
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert ">12" in r.to_table()
+
+
+def test_single_campus_rule_versus_spanning_sites(cat):
+    both = ["t-cluster", "t-late"]
+    soon = {"t-late": {"delay_months": 1.0}}  # the second campus arrives while the first is training
+    single = simulate(scenario(both, deal_overrides=soon), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    spanning = simulate(scenario(both, deal_overrides=soon, span_sites=True),
+                        catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    alone = simulate(scenario(["t-cluster"]), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    assert single == pytest.approx(alone, rel=1e-6)
+    assert spanning < single
+
+
+def _per_draw(result, column="finish_month"):
+    return result.draws[column].to_numpy()
+
+
+@given(delay=st.floats(0.0, 6.0), earlier=st.floats(0.0, 6.0))
+def test_earlier_delivery_never_finishes_later(cat, delay, earlier):
+    slow = simulate(scenario(["t-late"], deal_overrides={"t-late": {"delay_months": delay}}), catalog=cat,
+                    keep_draws=True)
+    fast = simulate(scenario(["t-late"], deal_overrides={"t-late": {"delay_months": min(delay, earlier)}}),
+                    catalog=cat, keep_draws=True)
+    assert np.all(_per_draw(fast) <= _per_draw(slow) + 1e-6)
+
+
+@given(scale=st.floats(0.2, 3.0), more=st.floats(0.0, 2.0))
+def test_more_accelerators_never_finish_later(cat, scale, more):
+    base = simulate(scenario(["t-cluster"], deal_overrides={"t-cluster": {"scale": scale}}, mfu={"dist": "uniform", "low": 0.2, "high": 0.5}),
+                    catalog=cat, keep_draws=True)
+    big = simulate(scenario(["t-cluster"], deal_overrides={"t-cluster": {"scale": scale + more}}, mfu={"dist": "uniform", "low": 0.2, "high": 0.5}),
+                   catalog=cat, keep_draws=True)
+    assert np.all(_per_draw(big) <= _per_draw(base) * (1 + 1e-6))
+
+
+@given(mfu=st.floats(0.1, 0.8), bump=st.floats(0.0, 0.2))
+def test_higher_mfu_never_finishes_later(cat, mfu, bump):
+    low = simulate(scenario(["t-owned", "t-late"], mfu=mfu), catalog=cat, keep_draws=True)
+    high = simulate(scenario(["t-owned", "t-late"], mfu=mfu + bump), catalog=cat, keep_draws=True)
+    assert np.all(_per_draw(high) <= _per_draw(low) * (1 + 1e-6))
+
+
+@given(price=st.floats(0.5, 2.0), bump=st.floats(0.0, 1.0))
+def test_higher_price_never_cheaper(cat, price, bump):
+    def run(factor):
+        sc = scenario(["t-cluster"], mfu={"dist": "uniform", "low": 0.2, "high": 0.5})
+        sc["uncertainty"]["price_factor"] = factor
+        return _per_draw(simulate(sc, catalog=cat, keep_draws=True), "cost_usd")
+
+    assert np.all(run(price + bump) >= run(price) * (1 - 1e-6))
+
+
+def test_results_identical_for_any_chunk_size():
+    a = simulate(draws=3000, seed=5, chunk_size=3000, keep_draws=True).draws
+    b = simulate(draws=3000, seed=5, chunk_size=701, keep_draws=True).draws
+    for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "emissions_tco2e"):
+        np.testing.assert_array_equal(a[column].to_numpy(), b[column].to_numpy(), err_msg=column)
+
+
+def test_numpy_and_array_api_strict_agree_on_the_same_draws(catalog):
+    import array_api_strict as xps
+
+    sc = load_scenario(None, catalog)
+    prior = default_prior(catalog)
+    strict = Backend("array-api-strict", xps, device=xps.Device("device1"))
+    for i, comp in enumerate(sc.competitors):
+        plan = plan_competitor(i, comp, sc, catalog)
+        inputs = sample_inputs(plan, sc, catalog, prior, 0, 500)
+        ref = run_chunk(plan, sc, inputs, select("numpy"), "float32")
+        other = run_chunk(plan, sc, inputs, strict, "float32")
+        for key in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw"):
+            np.testing.assert_allclose(other[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}")
+
+
+def test_default_race_contract():
+    r = simulate(draws=4000, seed=2)
+    d = r.to_dict()
+    assert {"scenario", "draws", "backend", "horizon_months", "competitors"} <= set(d)
+    labs = {c["lab"] for c in d["competitors"]}
+    assert {"Meta", "DeepSeek", "Alibaba"} <= labs
+    total = sum(c["p_first"] for c in d["competitors"]) + d["p_nobody_within_horizon"]
+    assert total == pytest.approx(1.0, abs=1e-9)
+    for c in d["competitors"]:
+        for key in ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd", "emissions_tco2e"):
+            q = c[key]
+            if None not in (q["p10"], q["p50"], q["p90"]):
+                assert q["p10"] <= q["p50"] <= q["p90"], (c["lab"], key)
+    assert not r.summary.empty and len(r.race) == len(r.competitors) + 1 and not r.pairs.empty
+
+
+def test_simulate_cli_json_and_csv():
+    proc = run_cli("simulate", "--draws", "2000", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["draws"] == 2000 and len(out["competitors"]) >= 3
+    csv_proc = run_cli("simulate", "--draws", "500", "--format", "csv")
+    assert csv_proc.returncode == 0 and csv_proc.stdout.startswith("lab,model,metric,unit,p10,p50,p90,mean")
