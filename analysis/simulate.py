@@ -592,7 +592,7 @@ def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], fl
             ta, tb = stack[i], stack[j]
             before = float(np.mean(ta < tb))
             both = np.isfinite(ta) & np.isfinite(tb)
-            lead = quantiles((tb - ta)[both]) if both.any() else quantiles([])
+            lead = quantiles(tb[both] - ta[both]) if both.any() else quantiles([])
             pairs.append({"a": a, "b": b, "p_a_before_b": before, "p_b_before_a": float(np.mean(tb < ta)),
                           "p_both_within_horizon": float(both.mean()), "lead_months": lead})
     return p_first, p_nobody, pairs
