@@ -17,13 +17,15 @@ QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 def quantiles(values) -> dict[str, float | None]:
     """p10, p50, p90 and mean of the finite values (None when there are none)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
+    values = np.asarray(values).ravel()
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
     if values.size == 0:
         return {key: None for key in (*QUANTILES, "mean")}
     qs = np.quantile(values, list(QUANTILES.values()))
     out = {key: float(q) for key, q in zip(QUANTILES, qs)}
-    out["mean"] = float(values.mean())
+    out["mean"] = float(values.mean(dtype=np.float64))
     return out
 
 
