@@ -401,9 +401,10 @@ class BacktestResult:
         ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
                xlabel="reported accelerator-hours", ylabel="predicted accelerator-hours (P50, P10-P90)",
                title=f"Leave-{self.settings['leave_out']}-out backtest, {len(runs)} published runs")
-        for r in runs.itertuples():
+        # Sorted by reported hours, labels alternate above and below so neighbours do not overlap.
+        for i, r in enumerate(runs.sort_values("reported_gpu_hours").itertuples()):
             ax.annotate(r.run_id, (r.reported_gpu_hours, r.p50_gpu_hours), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+                        xytext=(4, 3 if i % 2 == 0 else -10), textcoords="offset points")
         ax.legend(fontsize=8, loc="upper left")
         return ax.figure
 
