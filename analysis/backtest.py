@@ -235,6 +235,25 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
     return pd.DataFrame(rows)
 
 
+def bound_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFAULT_DRAWS,
+                seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """Runs whose reported hours are an upper bound (GLM-130B's access window): is the P50 below it?
+
+    They never calibrate, so the prior fitted on all calibration runs predicts them out of sample.
+    """
+    import pandas as pd
+
+    rows = []
+    for point in calibration_points(catalog, scopes=("upper_bound",)):
+        hours = predict_gpu_hours(prior, point, features_scope=False, draws=draws, seed=seed)
+        p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
+        rows.append({"run_id": point.run_id, "upper_bound_gpu_hours": point.gpu_hours,
+                     "p10_gpu_hours": float(p10), "p50_gpu_hours": float(p50), "p90_gpu_hours": float(p90),
+                     "p50_within_bound": bool(p50 <= point.gpu_hours)})
+    return pd.DataFrame(rows, columns=["run_id", "upper_bound_gpu_hours", "p10_gpu_hours", "p50_gpu_hours",
+                                       "p90_gpu_hours", "p50_within_bound"])
+
+
 def power_check(catalog: Catalog) -> pd.DataFrame:
     """Facility power at the rating (n x TDP x multiplier, before PUE) beside published run power.
 
@@ -275,6 +294,7 @@ class BacktestResult:
     alternatives: pd.DataFrame
     energy: pd.DataFrame
     power: pd.DataFrame
+    bounds: pd.DataFrame
     prior: str
     settings: dict[str, Any]
     provenance: dict[str, Any] = field(repr=False)
@@ -329,6 +349,7 @@ class BacktestResult:
             "energy": records(self.energy),
             "energy_summary": self.energy_summary(),
             "power": records(self.power),
+            "bounds": records(self.bounds),
             "targets": records(self.targets().reset_index()),
             "version": self.provenance["version"],
             "provenance": self.provenance,
@@ -372,6 +393,9 @@ class BacktestResult:
         for p in self.power.itertuples():
             lines.append(f"  power {p.run_id}: {p.n_accelerators:,} x {p.accelerator} = "
                          f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE {p.implied_pue:.2f}")
+        for b in self.bounds.itertuples():
+            lines.append(f"  bound {b.run_id}: P50 {format_number(b.p50_gpu_hours)} h vs reported upper bound "
+                         f"{format_number(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
         lines += ["", "targets:"]
         for name, t in self.targets().iterrows():
             value = "-" if t["value"] is None or pd_isna(t["value"]) else f"{t['value']:.3g}"
@@ -497,6 +521,7 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     full_prior = fit_prior(points, features)
     energy = energy_check(catalog, full_prior, draws=draws, seed=seed)
     power = power_check(catalog)
+    bounds = bound_check(catalog, full_prior, draws=draws, seed=seed)
     settings = {"features": list(features), "leave_out": leave_out, "draws": draws, "seed": seed,
                 "naive_mfu": naive_mfu, "fit_scopes": list(FIT_SCOPES),
                 "calibration_runs": [p.run_id for p in points]}
@@ -506,6 +531,7 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
         alternatives=alternatives_frame,
         energy=energy,
         power=power,
+        bounds=bounds,
         prior=full_prior.describe(),
         settings=settings,
         provenance=provenance(seed=seed, backend=select("numpy"), data_hash=catalog.data_hash),

@@ -113,6 +113,13 @@ result.power
 # implied PUE checks our constants and arithmetic against theirs, not the model.
 
 # %%
+result.bounds
+
+# %% [markdown]
+# GLM-130B's hours are an upper bound (768 GPUs over a 60-day access window), so it never
+# calibrates; the prior's P50 for it should fall below that bound.
+
+# %%
 result.targets()
 
 # %% [markdown]

@@ -225,6 +225,14 @@ def test_energy_check_is_not_fitted_to_published_energy(data_copy):
     assert after.loc["olmo-3-32b", "model_facility_mwh"] == before.loc["olmo-3-32b", "model_facility_mwh"]
 
 
+def test_upper_bound_runs_are_checked_not_fitted(result, catalog):
+    bounded = {r.id for r in catalog.training_runs.values() if r.gpu_hours_scope == "upper_bound" and r.accelerator}
+    assert set(result.bounds["run_id"]) == bounded
+    assert not bounded & set(result.runs["run_id"])
+    for row in result.bounds.itertuples():
+        assert row.p50_within_bound == (row.p50_gpu_hours <= row.upper_bound_gpu_hours)
+
+
 def test_power_check_is_n_times_server_rating(result, catalog):
     for row in result.power.itertuples():
         chip = catalog.accelerators[row.accelerator]
@@ -237,7 +245,7 @@ def test_power_check_is_n_times_server_rating(result, catalog):
 def test_json_contract(result):
     d = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert {"prior", "settings", "summary", "runs", "alternatives", "energy", "energy_summary", "power",
-            "targets", "version", "provenance"} <= set(d)
+            "bounds", "targets", "version", "provenance"} <= set(d)
     assert set(d["summary"]) == {"calibrated prior", f"naive 6ND @ MFU {NAIVE_MFU:g}"}
     for method in d["summary"].values():
         assert {"n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10"} <= set(method)
