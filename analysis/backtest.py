@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln, stdtrit
 
+from . import constants as K
 from .backend import select
 from .calibration import (
     FEATURES,
@@ -174,7 +175,7 @@ def leave_out_predictions(catalog: Catalog, points: list[CalibrationPoint], feat
 _BASIS_TEXT = {
     "tdp_x_hours": "no test: published figure is accelerator-hours x TDP by construction",
     "gpu_measured": "measured GPU power x time (GPU only), times the reported PUE",
-    "unstated": "published MWh, basis not stated (GPU-level figures by their size)",
+    "unstated": "published MWh, basis not stated (below chip TDP per accelerator-hour, so GPU-level)",
 }
 
 
@@ -193,7 +194,7 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
     """
     import pandas as pd
 
-    default_pue = catalog.site("us-average", flag="site").pue
+    default_pue = catalog.site(K.DEFAULT_SITE, flag="site").pue
     rows = []
     for run in catalog.training_runs.values():
         if run.energy_mwh is None or run.accelerator is None:
@@ -206,8 +207,10 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
             flop = run.hours_flop
             if flop is None:
                 continue
-            point = CalibrationPoint(run.id, chip.id, run.precision or "bf16", run.active_params, flop,
-                                     math.nan, "pretrain", math.nan, chip.peak_bf16_flop_per_s)
+            point = CalibrationPoint(run_id=run.id, accelerator=chip.id, precision=run.precision or "bf16",
+                                     active_params=run.active_params, flop=flop, gpu_hours=math.nan,
+                                     scope="pretrain", utilization=math.nan,
+                                     peak_bf16_flop_per_s=chip.peak_bf16_flop_per_s)
             hours = float(np.median(predict_gpu_hours(prior, point, features_scope=False, draws=draws, seed=seed)))
         pue = run.pue if run.pue is not None else default_pue
         facility_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue)
@@ -222,7 +225,7 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
             "hours_known": hours_known,
             "energy_basis": run.energy_basis,
             "pue": pue,
-            "pue_source": "reported" if run.pue is not None else "us-average site (assumed)",
+            "pue_source": "reported" if run.pue is not None else f"{K.DEFAULT_SITE} site (assumed)",
             "published_mwh": run.energy_mwh,
             "published_facility_mwh": published,
             "model_facility_mwh": model_facility,
@@ -337,7 +340,7 @@ class BacktestResult:
             return json.loads(frame.to_json(orient="records"))
 
         summary = {
-            name: {k: (int(v) if k == "n_runs" else (None if pd_isna(v) else v)) for k, v in row.items()}
+            name: {k: (int(v) if k == "n_runs" else (None if _isnan(v) else v)) for k, v in row.items()}
             for name, row in self.summary.iterrows()
         }
         return json_ready({
@@ -374,8 +377,8 @@ class BacktestResult:
             )
         lines += ["", f"{'method':<28}{'runs':>5}{'MdAPE':>8}{'cover':>8}{'P90/P10':>9}{'P50/rep':>9}"]
         for name, s in self.summary.iterrows():
-            cover = "-" if s["coverage_p10_p90"] is None or pd_isna(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
-            width = "-" if s["median_p90_over_p10"] is None or pd_isna(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
+            cover = "-" if s["coverage_p10_p90"] is None or _isnan(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
+            width = "-" if s["median_p90_over_p10"] is None or _isnan(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
             lines.append(f"{name:<28}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>8}{width:>9}"
                          f"{s['median_p50_over_reported']:>9.2f}")
         lines += ["", "alternatives (leave-out, features): MdAPE, coverage, median P90/P10, mean log score"]
@@ -398,7 +401,7 @@ class BacktestResult:
                          f"{format_number(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
         lines += ["", "targets:"]
         for name, t in self.targets().iterrows():
-            value = "-" if t["value"] is None or pd_isna(t["value"]) else f"{t['value']:.3g}"
+            value = "-" if t["value"] is None or _isnan(t["value"]) else f"{t['value']:.3g}"
             lines.append(f"  {name:<62} {t['op']} {t['threshold']:<5g} {value:>7}  {'met' if t['met'] else 'NOT met'}")
         prov = self.provenance
         lines += ["", f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}"]
@@ -436,7 +439,7 @@ class BacktestResult:
         return self.summary.to_html(float_format=lambda v: f"{v:.3g}")
 
 
-def pd_isna(value) -> bool:
+def _isnan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
