@@ -43,11 +43,12 @@ from .calibration import (
 )
 from .catalog import Catalog, load_catalog
 from .errors import InputError
+from .estimate import _number
 from .kernels import compute as kc
 from .provenance import provenance
 from .results import format_number, json_ready
 from .sampling import draw
-from .specs import Uncertainty
+from .specs import MAX_DRAWS, Uncertainty
 
 #: The naive baseline's fixed MFU (the issue's comparison: 6 N D at MFU 0.40, no goodput).
 NAIVE_MFU = 0.40
@@ -443,12 +444,6 @@ def _isnan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def _check_int(name: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise InputError(f"{name}: expected a whole number from {low:,} to {high:,}, got {value!r}")
-    return int(value)
-
-
 def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEATURES, leave_out: str = "run",
              draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, naive_mfu: float = NAIVE_MFU,
              alternatives: dict[str, tuple[str, ...]] | None = None) -> BacktestResult:
@@ -461,12 +456,10 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     import pandas as pd
 
     catalog = catalog or load_catalog()
-    draws = _check_int("draws", draws, 100, 10_000_000)
-    seed = _check_int("seed", seed, 0, 2**63 - 1)
-    if isinstance(naive_mfu, bool) or not isinstance(naive_mfu, (int, float)) or not 0 < naive_mfu <= 1:
-        raise InputError(f"naive_mfu: expected a number in (0, 1], got {naive_mfu!r}")
-    if leave_out not in LEAVE_OUT:
-        raise InputError(f"leave_out: {leave_out!r} is not one of {', '.join(LEAVE_OUT)}")
+    draws = _number("draws", draws, integer=True, low=100, low_open=False, high=MAX_DRAWS,
+                    allowed=f"a whole number from 100 to {MAX_DRAWS:,}")
+    seed = _number("seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
+    naive_mfu = _number("naive_mfu", naive_mfu, high=1.0, allowed="a number in (0, 1]")
     features = tuple(features)
     alternatives = ALTERNATIVES if alternatives is None else alternatives
 
