@@ -4,6 +4,7 @@ Public API: load_catalog, estimate, simulate, load_scenario; results expose tidy
 and ``to_dict()`` matching the CLI's JSON.
 """
 
+from .backtest import backtest
 from .catalog import Catalog, load_catalog
 from .errors import InputError
 from .estimate import EstimateResult, estimate
@@ -18,6 +19,7 @@ __all__ = [
     "InputError",
     "SimulationResult",
     "__version__",
+    "backtest",
     "estimate",
     "load_catalog",
     "load_scenario",

@@ -303,6 +303,9 @@ class Site(Strict):
 
 
 SCOPES = ("pretrain", "pretrain_plus", "upper_bound", "derived")
+#: What a published energy figure measures (data/README.md): accelerator-hours x chip TDP by
+#: construction (cannot test an energy model), measured GPU power x time before PUE, or not stated.
+ENERGY_BASES = ("tdp_x_hours", "gpu_measured", "unstated")
 
 
 class TrainingRun(Strict):
@@ -319,8 +322,17 @@ class TrainingRun(Strict):
     n_accelerators: Annotated[int, Field(gt=0)] | None = None
     gpu_hours: PositiveFloat | None = None
     gpu_hours_scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
+    #: Tokens the reported gpu_hours cover when that is not training_tokens (one stage of a run).
+    hours_tokens: PositiveFloat | None = None
     precision: Precision | None = None
     mfu_reported: Annotated[float, Field(gt=0, le=1)] | None = None
+    #: Published training energy (MWh) and what it measures; used to check the energy model only.
+    energy_mwh: PositiveFloat | None = None
+    energy_basis: Literal[ENERGY_BASES] | None = None  # type: ignore[valid-type]
+    #: PUE the authors report for the facility of the run.
+    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    #: Facility power of the run (MW) as published (for frontier runs, a third-party estimate).
+    power_mw: PositiveFloat | None = None
     confidence: str = ""
     source: NonEmptyStr
     notes: str = ""
@@ -329,6 +341,10 @@ class TrainingRun(Strict):
     def _scope_with_hours(self):
         if self.gpu_hours is not None and self.gpu_hours_scope is None:
             raise ValueError("gpu_hours is given, so gpu_hours_scope is required")
+        if self.hours_tokens is not None and self.gpu_hours is None:
+            raise ValueError("hours_tokens says which tokens gpu_hours cover, so gpu_hours is required")
+        if self.energy_mwh is not None and self.energy_basis is None:
+            raise ValueError(f"energy_mwh is given, so energy_basis is required; allowed: {', '.join(ENERGY_BASES)}")
         return self
 
     @property
@@ -338,6 +354,21 @@ class TrainingRun(Strict):
             return self.training_flop
         if self.active_params is not None and self.training_tokens is not None:
             return 6.0 * self.active_params * self.training_tokens
+        return None
+
+    @property
+    def hours_flop(self) -> float | None:
+        """Model FLOP (6 N_active D) of the tokens the reported gpu_hours cover.
+
+        MFU is defined on model FLOP, so 6ND is preferred to a reported FLOP figure, which may count
+        activation recomputation (OPT-175B's 4.3e23 is hardware FLOP, about 8ND). Falls back to the
+        reported figure when N or D is unknown and the hours cover the whole run.
+        """
+        tokens = self.hours_tokens if self.hours_tokens is not None else self.training_tokens
+        if self.active_params is not None and tokens is not None:
+            return K.FLOP_PER_PARAM_PER_TOKEN * self.active_params * tokens
+        if self.hours_tokens is None:
+            return self.training_flop
         return None
 
 
