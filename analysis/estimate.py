@@ -32,7 +32,8 @@ UNITS = {
     "mfu": "fraction of peak",
     "gpu_hours": "accelerator-hours",
     "wall_clock_days": "days",
-    "energy_mwh": "MWh",
+    "energy_mwh": "MWh, facility: servers x fraction drawn x PUE",
+    "accelerator_energy_mwh": "MWh, chips only x PUE (model-card boundary)",
     "cost_usd": "USD",
     "emissions_tco2e": "tCO2e",
 }
@@ -91,14 +92,14 @@ class EstimateResult:
             f"site {inp['site']} (PUE {inp['pue']}), cost method: {inp['cost_method']}",
             f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
             "",
-            f"{'metric':<17}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
+            f"{'metric':<24}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
         ]
         for name, q in self.metrics.items():
             if q is None:
-                lines.append(f"{name:<17}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]} (needs --accelerators)")
+                lines.append(f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]} (needs --accelerators)")
                 continue
             cells = "".join(f"{format_number(q[k]):>12}" for k in ("p10", "p50", "p90", "mean"))
-            lines.append(f"{name:<17}{cells}  {UNITS[name]}")
+            lines.append(f"{name:<24}{cells}  {UNITS[name]}")
         prov = self.provenance
         lines += [
             "",
@@ -232,6 +233,8 @@ def estimate(
     days = kc.wall_clock_days(hours, accelerators) if accelerators else None
     power_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, p)
     energy = kc.energy_mwh(hours, power_w)
+    # The boundary most published figures use (model cards, GPU meters): the chips alone, no host.
+    chip_energy = kc.energy_mwh(hours, kc.average_power_w(chip.tdp_w, chip.server_power_fraction, p))
     if price_per_hour is not None:
         cost = kc.rental_cost_usd(hours, price_per_hour)
     elif chip.rental_usd_per_hour is not None:
@@ -246,6 +249,7 @@ def estimate(
         "gpu_hours": to_numpy(hours),
         "wall_clock_days": to_numpy(days) if days is not None else None,
         "energy_mwh": to_numpy(energy),
+        "accelerator_energy_mwh": to_numpy(chip_energy),
         "cost_usd": to_numpy(cost),
         "emissions_tco2e": to_numpy(emissions),
     }

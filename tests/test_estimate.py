@@ -96,6 +96,8 @@ def test_energy_is_power_times_time(pue, hours):
     r = estimate(flop=1e24, accelerator="a100-sxm-80gb", gpu_hours=hours, pue=pue, draws=10, price_per_hour=1.0)
     power_kw = 400 * 2.03 * 0.75 * pue / 1000
     assert r.metrics["energy_mwh"]["mean"] == pytest.approx(hours * power_kw / 1000, rel=1e-9)
+    # The chips-only boundary drops the chip-to-server multiplier and nothing else.
+    assert r.metrics["accelerator_energy_mwh"]["mean"] == pytest.approx(hours * power_kw / 2.03 / 1000, rel=1e-9)
 
 
 @pytest.mark.parametrize(
