@@ -9,6 +9,7 @@ from .errors import InputError
 from .estimate import EstimateResult, estimate
 from .provenance import package_version
 from .simulate import SimulationResult, load_scenario, simulate
+from . import sweep
 
 __version__ = package_version()
 
@@ -22,4 +23,5 @@ __all__ = [
     "load_catalog",
     "load_scenario",
     "simulate",
+    "sweep",
 ]
