@@ -721,7 +721,7 @@ def run_sweep(
     cluster, or "local" for a LocalCluster of `workers` processes (default 2); `resume`: skip points
     already complete. A point whose notebook fails is recorded and the others go on.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain: tqdm.auto needs ipywidgets in Jupyter, and the bar goes to stderr
 
     clock = time.perf_counter()
     workers = parse_workers(workers)
@@ -954,7 +954,7 @@ tr.bad td {{ background: #fde8e8; }}
 img {{ max-width: 100%; }}
 </style></head><body>
 <h1>Sweep <code>{html.escape(sweep.name)}</code></h1>
-<p>{html.escape(sweep.description)}</p>
+{f"<p>{html.escape(sweep.description)}</p>" if sweep.description else ""}
 <p>Notebook <code>{html.escape(display(sweep.notebook))}</code>; swept {html.escape(", ".join(sweep.swept))};
 fixed parameters: {html.escape(fixed)}.<br>
 {len(frame)} points: {counts.get("ok", 0)} ok, {counts.get("failed", 0)} failed, {counts.get("missing", 0)} missing.
