@@ -10,6 +10,7 @@ from .errors import InputError
 from .estimate import EstimateResult, estimate
 from .provenance import package_version
 from .simulate import SimulationResult, load_scenario, simulate
+from . import sweep
 
 __version__ = package_version()
 
@@ -24,4 +25,5 @@ __all__ = [
     "load_catalog",
     "load_scenario",
     "simulate",
+    "sweep",
 ]
