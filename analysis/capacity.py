@@ -164,3 +164,30 @@ def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd
             "max_idle_accelerators_p50": float(idle.max()),
         })
     return pd.DataFrame(rows)
+
+
+def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataFrame:
+    """Each lab's accelerators (delivered, powered) and facility MW at p50 (p10-p90 for delivered),
+    every `every_months` months."""
+    rows = timeline[(timeline["level"] == "lab") & np.isclose(timeline["month"] % every_months, 0.0)]
+    columns = ["lab", "date", "accelerators_p10", "accelerators_p50", "accelerators_p90",
+               "powered_accelerators_p50", "facility_mw_p50", "p_cap_binds"]
+    return rows[columns].reset_index(drop=True)
+
+
+def capacity_metrics(timeline: pd.DataFrame, *, threshold: float = 0.5) -> dict[str, float | int | None]:
+    """Headline metrics of notebook 11: per lab the p50 accelerators online at months 12 and 24 and
+    at the horizon, powered at the horizon, and the months in which a power cap binds in more than
+    `threshold` of draws (any campus)."""
+    out: dict[str, float | int | None] = {}
+    labs = timeline[timeline["level"] == "lab"]
+    for lab, part in labs.groupby("lab", sort=False):
+        key = "_".join(lab.lower().split())
+        for month in (12, 24):
+            at = part[np.isclose(part["month"], month)]
+            out[f"accelerators_p50_month{month}_{key}"] = float(at["accelerators_p50"].iloc[0]) if len(at) else None
+        out[f"accelerators_p50_end_{key}"] = float(part["accelerators_p50"].iloc[-1])
+        out[f"powered_accelerators_p50_end_{key}"] = float(part["powered_accelerators_p50"].iloc[-1])
+        binds = part["p_cap_binds"]
+        out[f"months_cap_binds_{key}"] = int((binds > threshold).sum()) if binds.notna().any() else 0
+    return out

@@ -38,20 +38,20 @@ def _key(lab: str) -> str:
 
 
 def accelerators_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """Every accelerator with its peaks, power, prices and source."""
+    """Every accelerator with its peaks, power and prices (sources: `sources`)."""
     frame = (catalog or load_catalog()).frame("accelerators")
     columns = ["id", "vendor", "family", "year", "peak_bf16_flop_per_s", "peak_fp8_flop_per_s", "tdp_w",
-               "server_power_multiplier", "server_power_fraction", "purchase_price_usd", "rental_usd_per_hour",
-               "source"]
+               "server_power_multiplier", "server_power_fraction", "purchase_price_usd", "rental_usd_per_hour"]
     return frame[columns].set_index("id")
 
 
-def accelerator_efficiency(catalog: Catalog | None = None, precision: str = "bf16") -> pd.DataFrame:
+def accelerator_efficiency(catalog: Catalog | None = None, precision: str = "bf16", *,
+                           min_year: int | None = None) -> pd.DataFrame:
     """Peak FLOP/s per USD of purchase price, per USD/hour of rent and per watt, by accelerator.
 
     Per watt uses the all-in server power at rating (TDP x chip-to-server multiplier), the figure a
     data centre provisions; per chip-watt (TDP alone) is given beside it. Rows without a peak at the
-    precision are dropped; a price that is missing leaves NaN.
+    precision, or first available before `min_year`, are dropped; a missing price leaves NaN.
     """
     if precision not in PRECISIONS:
         raise InputError(f"precision: {precision!r} is not one of {', '.join(PRECISIONS)}")
@@ -64,21 +64,66 @@ def accelerator_efficiency(catalog: Catalog | None = None, precision: str = "bf1
     out["flop_per_s_per_server_w"] = peak / (frame["tdp_w"] * frame["server_power_multiplier"])
     out["flop_per_s_per_chip_w"] = peak / frame["tdp_w"]
     out["precision"] = precision
-    return out[out["peak_flop_per_s"].notna()].reset_index(drop=True)
+    keep = out["peak_flop_per_s"].notna()
+    if min_year is not None:
+        keep &= out["year"] >= min_year
+    return out[keep].reset_index(drop=True)
+
+
+def efficiency_metrics(eff: pd.DataFrame) -> dict[str, object]:
+    """Headline metrics of notebook 00: how many chips are shown and the best per USD and per watt."""
+    out: dict[str, object] = {"n_accelerators_shown": int(len(eff))}
+    for column in ("flop_per_s_per_usd", "flop_per_s_per_server_w"):
+        ranked = eff[eff[column].notna()].sort_values(column, ascending=False)
+        out[f"best_{column}"] = float(ranked[column].iloc[0]) if len(ranked) else None
+        out[f"best_{column}_id"] = ranked["id"].iloc[0] if len(ranked) else None
+    return out
+
+
+def sources(catalog: Catalog | None = None) -> pd.DataFrame:
+    """The source text of every row of every data file, untruncated (file, id, source)."""
+    import pandas as pd
+
+    catalog = catalog or load_catalog()
+    rows = []
+    for name, file in (("accelerators", "accelerators.csv"), ("deals", "deals.yaml"), ("sites", "sites.csv"),
+                       ("models", "models.csv"), ("training_runs", "training_runs.csv")):
+        for item in getattr(catalog, name).values():
+            rows.append({"file": file, "id": item.id, "source": item.source})
+    return pd.DataFrame(rows)
 
 
 def deals_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """Every capacity deal: kind, buyer, chip, size, timing, power cap, delays and source."""
+    """Every capacity deal: kind, buyer, chip, size, timing, power cap and delays (sources: `sources`)."""
     frame = (catalog or load_catalog()).frame("deals")
     columns = ["id", "racing", "kind", "buyer", "provider", "accelerator", "total_accelerators", "region", "campus",
                "start", "term_months", "total_value_usd", "rate_usd_per_gpu_hour", "delay_months",
-               "peak_power_cap_mw", "power_delay_months", "pue", "source"]
+               "peak_power_cap_mw", "power_delay_months", "pue"]
     return frame[columns].set_index("id")
 
 
+def scenario_deals(scenario: WhatIf) -> pd.DataFrame:
+    """The deals each competitor of the scenario races with, with any what-if override applied."""
+    frame = deals_table(scenario.catalog).reset_index()
+    rows = []
+    for comp in scenario.scenario.competitors:
+        for deal_id in comp.deals:
+            row = frame[frame["id"] == deal_id].iloc[0].to_dict()
+            override = scenario.scenario.deal_overrides.get(deal_id)
+            row["override"] = "" if override is None else ", ".join(
+                f"{k}={v.describe() if hasattr(v, 'describe') else v}" for k, v in override
+                if v is not None and not (k in ("scale", "power_cap_scale") and v == 1.0))
+            rows.append({"lab": comp.lab, **row})
+    import pandas as pd
+
+    columns = ["lab", "id", "kind", "accelerator", "total_accelerators", "campus", "start", "delay_months",
+               "peak_power_cap_mw", "power_delay_months", "override"]
+    return pd.DataFrame(rows)[columns]
+
+
 def sites_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """Regions: PUE, electricity price, grid carbon intensity, source."""
-    return (catalog or load_catalog()).frame("sites").set_index("id").drop(columns=["assumptions"])
+    """Regions: PUE, electricity price, grid carbon intensity (sources: `sources`)."""
+    return (catalog or load_catalog()).frame("sites").set_index("id").drop(columns=["assumptions", "source"])
 
 
 def _product_lognormal(a, b, factor: float = 1.0) -> dict[str, float]:
