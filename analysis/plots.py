@@ -227,26 +227,38 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
 
 
 def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col: str | None = None,
-                         title: str | None = None) -> Figure:
+                         row: str | None = None, title: str | None = None) -> Figure:
     """P(trained within m months) per lab; curves end at P(done within horizon). Optional line style
-    (e.g. variant) and panels (e.g. case)."""
+    (e.g. variant), panel columns (e.g. case) and panel rows (e.g. target): one curve per panel,
+    lab and style, never averaged across anything else."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    panels = list(dict.fromkeys(curves[col])) if col else [None]
+    cols = list(dict.fromkeys(curves[col])) if col else [None]
+    rows = list(dict.fromkeys(curves[row])) if row else [None]
     palette = _lab_palette(dict.fromkeys(curves["lab"]))
     with _style():
-        fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH_IN, 4.0), squeeze=False, sharey=True)
-        for ax, panel in zip(axes[0], panels):
-            part = curves if panel is None else curves[curves[col] == panel]
-            sns.lineplot(data=part, x="months", y="p_done", hue="lab", style=style, palette=palette, ax=ax,
-                         drawstyle="steps-post", errorbar=None)
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel("months from the start of training")
-            ax.set_ylabel("P(trained by then)")
-            if panel is not None:
-                ax.set_title(str(panel), fontsize=9)
-            ax.legend(fontsize=7, loc="lower right")
+        fig, axes = plt.subplots(len(rows), len(cols), figsize=(WIDTH_IN, 3.4 * len(rows) + 0.6), squeeze=False,
+                                 sharey=True, sharex=True)
+        for i, row_value in enumerate(rows):
+            for j, col_value in enumerate(cols):
+                ax = axes[i][j]
+                part = curves
+                if row is not None:
+                    part = part[part[row] == row_value]
+                if col is not None:
+                    part = part[part[col] == col_value]
+                sns.lineplot(data=part, x="months", y="p_done", hue="lab", style=style, palette=palette, ax=ax,
+                             drawstyle="steps-post", errorbar=None, estimator=None,
+                             units=None, legend=(i == 0 and j == len(cols) - 1))
+                ax.set_ylim(-0.02, 1.02)
+                ax.set_xlabel("months from the start of training")
+                ax.set_ylabel("P(trained by then)")
+                label = ", ".join(str(v) for v in (row_value, col_value) if v is not None)
+                if label:
+                    ax.set_title(label, fontsize=9)
+        if axes[0][-1].get_legend() is not None:
+            sns.move_legend(axes[0][-1], "lower right", fontsize=7, title_fontsize=7)
         if title:
             fig.suptitle(title, fontsize=10)
         return _done(fig)

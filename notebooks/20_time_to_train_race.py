@@ -125,11 +125,11 @@ effect, effect_curves = tables.deal_effect(race, DEAL, targets=(target_flop, eff
 effect
 
 # %%
-plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case")
+plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case", row="target")
 
 # %% [markdown]
-# Meta's time-to-train curve with the deal (solid) and without it (dashed), per view; where the two
-# curves coincide, the deal changes nothing for this run. The 2026 contract delivers from 2027
+# Meta's time-to-train curve with the deal (solid) and without it (dashed), per view (columns) and
+# compute target (rows); where the two curves coincide, the deal changes nothing for this run. The 2026 contract delivers from 2027
 # (after its delay) and adds a fraction of what Meta's own campuses hold, so in the default race
 # Meta's run finishes on its own hardware before the deal could matter; on the CoreWeave campus alone,
 # and for a large common target, it shortens the run and raises the chance of finishing at all.
