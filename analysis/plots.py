@@ -63,11 +63,16 @@ def _date_axis(ax) -> None:
 
 
 def _log_axis(ax, axis: str = "x") -> None:
-    """Log scale with labels on the decades only (minor labels collide on short ranges)."""
-    from matplotlib.ticker import NullFormatter
+    """Log scale with ticks at 1, 2 and 5 x 10^k, labelled compactly (20M, 5,000, 0.002)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    from .results import format_number
 
     getattr(ax, f"set_{axis}scale")("log")
-    getattr(ax, f"{axis}axis").set_minor_formatter(NullFormatter())
+    target = getattr(ax, f"{axis}axis")
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
+    target.set_minor_formatter(NullFormatter())
 
 
 # ---------------------------------------------------------------------------------------------
