@@ -21,10 +21,11 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# JupyterLab on notebooks/ with the project's settings (.jupyter/): 127.0.0.1 only, no network prompts,
+# the paired .py notebooks open as notebooks (jupytext). Jupyter refuses root unless told (containers).
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ServerApp.ip=127.0.0.1 \
-		--LabApp.news_url=None \
-		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate
+	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup
 	$(PY) -m analysis bench

@@ -1,0 +1,19 @@
+"""JupyterLab for this project (`make lab` sets JUPYTER_CONFIG_DIR to this folder).
+
+Serves on 127.0.0.1 only, never contacts the network on its own (no news, no update check, no PyPI
+extension manager), and takes its default settings from lab/settings/overrides.json, which opens the
+paired percent-format `.py` notebooks as notebooks (jupytext's "Jupytext Notebook" viewer). The
+jupytext contents manager itself is enabled by jupytext's own server extension.
+"""
+
+from pathlib import Path
+
+here = Path(__file__).resolve().parent
+
+c = get_config()  # noqa: F821 (provided by the traitlets config loader)
+c.ServerApp.ip = "127.0.0.1"
+c.LabApp.news_url = None
+c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
+c.LabApp.extension_manager = "readonly"
+# overrides.json here holds project defaults; user changes still go to lab/user-settings (git-ignored).
+c.LabApp.app_settings_dir = str(here / "lab" / "settings")

@@ -1,0 +1,241 @@
+"""What-if variants of a scenario, built from the plain values a notebook parameter holds.
+
+A notebook says ``what_if("scenarios/default.yaml", draws=2000, deal_scale={"meta-coreweave-2026": 0})``
+and gets a validated Scenario (plus, for an absolute PUE, a catalog copy) with every change listed,
+so the notebook holds no logic and the changes show up beside the results. Every change goes
+through the scenario schema (``deal_overrides``, ``uncertainty``, ``target_flop``), so `simulate`
+itself is untouched.
+
+Conventions shared with the notebooks' parameters: ``0`` (or None) means "keep the scenario's or the
+data's value" for ``target_flop``, ``pue``, ``mfu`` and a delay mode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalog import Catalog, load_catalog, suggest
+from .errors import InputError
+from .paths import PROJECT_ROOT
+from .simulate import SimulationResult, load_scenario, simulate
+from .specs import DEAL_KINDS, MAX_DRAWS, DealOverride, Fixed, Scenario, Triangular, _Dist
+
+#: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
+#: figures for most delays, and a symmetric +-50% band says "about m months" without a new source.
+DELAY_BAND = (0.5, 1.5)
+
+
+def scenario_path(path: str | Path) -> Path:
+    """A scenario path as a notebook parameter gives it: relative to the project root, not the cwd."""
+    path = Path(path)
+    resolved = path if path.is_absolute() else PROJECT_ROOT / path
+    if not resolved.is_file():
+        known = sorted(p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "scenarios").glob("*.yaml"))
+        raise InputError(f"scenario: file {str(path)!r} not found (relative to the project root); known: {', '.join(known)}")
+    return resolved
+
+
+@dataclasses.dataclass(frozen=True)
+class WhatIf:
+    """A scenario and the catalog it runs against, with the list of changes made to the originals."""
+
+    scenario: Scenario
+    catalog: Catalog
+    changes: tuple[str, ...] = ()
+
+    def simulate(self, *, keep_draws: bool = False, backend: str | None = None, **kwargs) -> SimulationResult:
+        """`analysis.simulate` of this variant (draws and seed are the scenario's)."""
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            # Lead times of draws where neither finishes subtract inf from inf; the NaNs are dropped.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return simulate(self.scenario, catalog=self.catalog, keep_draws=keep_draws, backend=backend, **kwargs)
+
+    def with_changes(self, **changes) -> WhatIf:
+        """A further variant of this one (same keywords as `what_if`)."""
+        return what_if(self, **changes)
+
+    @property
+    def changes_table(self):
+        """The changes as a one-column DataFrame (empty: the scenario as written)."""
+        import pandas as pd
+
+        rows = list(self.changes) or ["none: the scenario and data as written"]
+        return pd.DataFrame({"change": rows}, index=pd.RangeIndex(1, len(rows) + 1, name="#"))
+
+
+def _keep(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+
+
+def _number(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bracket = "(" if low_open else "["
+        raise InputError(f"{name}: expected a number in {bracket}{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _check_deal(name: str, deal_id: str, catalog: Catalog, scenario: Scenario) -> None:
+    if deal_id not in catalog.deals:
+        raise InputError(f"{name}: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}")
+    if not any(deal_id in comp.deals for comp in scenario.competitors):
+        raise InputError(f"{name}: deal {deal_id!r} is not used by any competitor of scenario {scenario.name!r}")
+
+
+def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
+    """A delay as a distribution: a number m is triangular(m x 0.5, m, m x 1.5) months (DELAY_BAND)."""
+    if isinstance(value, _Dist):
+        return value
+    mode = _number(name, value, low=0.0)
+    return Triangular(low=mode * DELAY_BAND[0], mode=mode, high=mode * DELAY_BAND[1])
+
+
+def catalog_with_pue(catalog: Catalog, pue: float) -> Catalog:
+    """The catalog with every site and every deal at one PUE (an absolute override, not a delta)."""
+    pue = _number("pue", pue, low=1.0, high=3.0)
+    sites = {k: s.model_copy(update={"pue": pue}) for k, s in catalog.sites.items()}
+    deals = {k: d.model_copy(update={"pue": pue}) for k, d in catalog.deals.items()}
+    # The data hash names the change, so provenance never passes the copy off as the shipped data.
+    return dataclasses.replace(catalog, sites=sites, deals=deals, data_hash=f"{catalog.data_hash}+pue={pue:g}",
+                               _frames={})
+
+
+def what_if(
+    scenario: str | Path | dict | Scenario | WhatIf | None = "scenarios/default.yaml",
+    *,
+    catalog: Catalog | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    target_flop: float | None = None,
+    deal_scale: Mapping[str, float] | None = None,
+    deal_delay_months: Mapping[str, float | _Dist] | None = None,
+    power_cap_scale: float | None = None,
+    pue: float | None = None,
+    mfu: float | None = None,
+    span_sites: bool | None = None,
+    only_kind: str | None = None,
+    only_deals: Iterable[str] | None = None,
+) -> WhatIf:
+    """A variant of `scenario` (a path relative to the project root, a dict, a Scenario or a WhatIf).
+
+    draws, seed: replace the scenario's. target_flop (FLOP): one common compute target; 0 keeps the
+    scenario's. deal_scale: deal id -> factor on its accelerators (0 drops the deal).
+    deal_delay_months: deal id -> delivery delay, a number m meaning triangular(0.5m, m, 1.5m) months
+    (0 keeps the data's) or a distribution. power_cap_scale: factor on the power cap of every owned
+    campus in the race (1 keeps). pue: one absolute PUE for every site and deal, >= 1, with no sampled
+    site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in (0, 1] for every
+    competitor (0 keeps the calibrated prior). span_sites: let one run use every campus of its lab.
+    only_kind: keep only deals of this kind (reserved, owned, on_demand); competitors left with none
+    are dropped. only_deals: keep only these deals; competitors holding none of them are dropped.
+    """
+    changes: list[str] = []
+    if isinstance(scenario, WhatIf):
+        catalog = catalog or scenario.catalog
+        changes = list(scenario.changes)
+        scenario = scenario.scenario
+    catalog = catalog or load_catalog()
+    if isinstance(scenario, (str, Path)):
+        scenario = scenario_path(scenario)
+    scenario = load_scenario(scenario, catalog)
+    update: dict[str, Any] = {}
+
+    if draws is not None:
+        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
+            raise InputError(f"draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
+        update["draws"] = int(draws)
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"seed: expected a whole number >= 0, got {seed!r}")
+        if seed != scenario.seed:
+            changes.append(f"seed {seed} (scenario: {scenario.seed})")
+        update["seed"] = int(seed)
+    if not _keep(target_flop):
+        value = _number("target_flop", target_flop, low=0.0, low_open=True)
+        update["target_flop"] = value
+        changes.append(f"common compute target {value:.3g} FLOP for every lab")
+    if span_sites is not None and bool(span_sites) != scenario.span_sites:
+        update["span_sites"] = bool(span_sites)
+        changes.append("one run may span every campus of its lab" if span_sites else "one campus per run")
+
+    overrides = {k: v for k, v in scenario.deal_overrides.items()}
+
+    def override(deal_id: str, **fields) -> None:
+        current = overrides.get(deal_id, DealOverride())
+        overrides[deal_id] = DealOverride.model_validate({**current.model_dump(exclude_none=True), **fields})
+
+    for deal_id, factor in (deal_scale or {}).items():
+        _check_deal(f"deal_scale[{deal_id!r}]", deal_id, catalog, scenario)
+        factor = _number(f"deal_scale[{deal_id!r}]", factor, low=0.0)
+        if factor != 1.0:
+            current = overrides.get(deal_id, DealOverride()).scale
+            override(deal_id, scale=current * factor)
+            changes.append(f"{deal_id}: {'dropped (scale 0)' if factor == 0 else f'accelerators x {factor:g}'}")
+    for deal_id, delay in (deal_delay_months or {}).items():
+        _check_deal(f"deal_delay_months[{deal_id!r}]", deal_id, catalog, scenario)
+        if _keep(delay):
+            continue
+        dist = delay_distribution(delay, name=f"deal_delay_months[{deal_id!r}]")
+        override(deal_id, delay_months=dist.model_dump())
+        changes.append(f"{deal_id}: delivery delay {dist.describe()} months "
+                       f"(data: {catalog.deals[deal_id].delay_months.describe()})")
+    if power_cap_scale is not None:
+        factor = _number("power_cap_scale", power_cap_scale, low=0.0)
+        if factor != 1.0:
+            capped = sorted({d for comp in scenario.competitors for d in comp.deals
+                             if catalog.deals[d].power_cap_mw is not None})
+            for deal_id in capped:
+                current = overrides.get(deal_id, DealOverride()).power_cap_scale
+                override(deal_id, power_cap_scale=current * factor)
+            changes.append(f"power caps x {factor:g} on every owned campus with a cap ({', '.join(capped) or 'none'})")
+    if overrides != scenario.deal_overrides:
+        update["deal_overrides"] = overrides
+
+    uncertainty: dict[str, Any] = {}
+    if not _keep(pue):
+        value = _number("pue", pue, low=1.0, high=3.0)
+        catalog = catalog_with_pue(catalog, value)
+        uncertainty["pue_delta"] = Fixed(value=0.0)
+        changes.append(f"PUE {value:g} at every site and deal (no sampled site variation)")
+    if not _keep(mfu):
+        value = _number("mfu", mfu, low=0.0, high=1.0, low_open=True)
+        uncertainty["mfu"] = Fixed(value=value)
+        update["competitors"] = [c.model_copy(update={"mfu": None}) for c in scenario.competitors]
+        changes.append(f"MFU fixed at {value:g} for every competitor (instead of the calibrated prior)")
+    if uncertainty:
+        update["uncertainty"] = scenario.uncertainty.model_copy(update=uncertainty)
+
+    competitors = update.get("competitors", scenario.competitors)
+    if only_kind is not None:
+        if only_kind not in DEAL_KINDS:
+            raise InputError(f"only_kind: {only_kind!r} is not one of {', '.join(DEAL_KINDS)}")
+        competitors = [c.model_copy(update={"deals": [d for d in c.deals if catalog.deals[d].kind == only_kind]})
+                       for c in competitors]
+        competitors = [c for c in competitors if c.deals]
+        if not competitors:
+            raise InputError(f"only_kind: no competitor has a deal of kind {only_kind!r}")
+        update["competitors"] = competitors
+        changes.append(f"only {only_kind} deals")
+    if only_deals is not None:
+        keep = list(only_deals)
+        for deal_id in keep:
+            _check_deal("only_deals", deal_id, catalog, scenario)
+        competitors = [c.model_copy(update={"deals": [d for d in c.deals if d in keep]}) for c in competitors]
+        competitors = [c for c in competitors if c.deals]
+        update["competitors"] = competitors
+        changes.append(f"only deals {', '.join(keep)}")
+
+    if update:
+        # Each new part was validated above (DealOverride, distributions); the whole scenario is not
+        # re-validated because the default lognormal price_factor fails its own support check when
+        # validated again (reported to the specs owner). References are checked by load_scenario.
+        scenario = load_scenario(scenario.model_copy(update=update), catalog)
+    return WhatIf(scenario=scenario, catalog=catalog, changes=tuple(changes))
+

@@ -1,0 +1,113 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 Compute budgets: how much training compute the next models need
+#
+# **Question.** How many FLOP will Meta's, DeepSeek's and Alibaba's next pre-training runs take,
+# how uncertain is that, and how does it compare with published runs? And how much of an
+# accelerator's peak does a run turn into training (the MFU prior that converts FLOP into time)?
+#
+# **Inputs.** `data/models.csv` (each next model's active parameters and tokens as labelled
+# log-normal ranges), `data/training_runs.csv` (published runs, the calibration set), the scenario.
+#
+# **Outputs.** Training FLOP per lab (p10 / p50 / p90 of the draws the race itself uses) beside
+# published runs; the calibration runs' effective utilization against the fitted MFU prior;
+# headline metrics (JSON when `metrics_path` is set).
+#
+# **Method.** C = 6 N D with N the active parameters per token (Kaplan et al. 2020, Hoffmann et al.
+# 2022). The MFU prior is fitted on published accelerator-hours, which measure MFU x goodput
+# (`analysis/calibration.py`).
+#
+# **Run it.** From the repository root:
+#
+# ```bash
+# papermill notebooks/10_compute_budgets.ipynb results/10.ipynb -p draws 20000 -p seed 1
+# ```
+
+# %% tags=["parameters"]
+draws = 2000  # help: Monte Carlo draws of each model's size and data (1 to 20,000,000)
+seed = 20260409  # help: seed of every draw; the same seed gives the same numbers
+scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo root
+metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
+
+# %%
+from analysis import notebook, plots, tables
+from analysis.scenarios import what_if
+
+notebook.check_parameters(
+    {"draws": draws, "seed": seed, "scenario": scenario, "metrics_path": metrics_path},
+    {
+        "draws": (int, 1, 20_000_000),
+        "seed": (int, 0, None),
+        "scenario": (str, None),
+        "metrics_path": (str, None),
+    },
+)
+race = what_if(scenario, draws=draws, seed=seed)
+
+# %% [markdown]
+# ## The assumed next models
+# Ranges of active parameters and tokens per lab, and the 6ND compute they imply (exact quantiles
+# of the product of the two log-normals).
+
+# %%
+tables.models_table(race.catalog)
+
+# %% [markdown]
+# ## Training FLOP as the race draws it
+
+# %%
+budgets = tables.compute_budgets(race)
+tables.quantile_summary(budgets, ["training_flop", "active_params"])
+
+# %%
+plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(race.catalog)))
+
+# %% [markdown]
+# Each blue bar spans the p10 to p90 of one lab's next-run compute over the race's draws (dot:
+# median); grey dots are the largest published runs (filled: reported by the authors; hollow:
+# third-party estimates, used for scale only). The assumed next runs sit around the largest
+# published open-weight runs and below the frontier estimates for closed models such as Grok 3.
+
+# %% [markdown]
+# ## From FLOP to accelerator-hours: the MFU prior
+# A run's accelerator-hours are C / (peak x MFU x goodput). The prior on MFU x goodput is fitted on
+# the published runs below; larger models use their clusters better.
+
+# %%
+calibration = tables.calibration_table(race.catalog)
+calibration
+
+# %%
+plots.calibration(calibration, tables.prior_band(race.catalog))
+
+# %% [markdown]
+# Each point is one published run's effective utilization (its FLOP divided by its reported
+# accelerator-hours times the BF16 dense peak), against its active parameters; the band is the
+# prior's p10 to p90 for a new run of that size, the line its median. Points far above the band
+# (hours that undercount the run) or below it (hours that include restarts or extra stages) are
+# what the `scope` colours flag.
+
+# %% [markdown]
+# ## Published runs
+
+# %%
+tables.published_runs(race.catalog)
+
+# %%
+assert (budgets["training_flop"] > 0).all()
+notebook.record_metrics(tables.budget_metrics(budgets), metrics_path)
+
+# %% [markdown]
+# ## Provenance
+
+# %%
+notebook.watermark(seed=seed, backend=None)

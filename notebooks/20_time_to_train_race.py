@@ -1,0 +1,148 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 20 The race: who finishes training first, by how much, and what the ~$21B CoreWeave deal buys
+#
+# **Question.** Starting in January 2026 on the capacity their deals bring online, how long do Meta,
+# DeepSeek and Alibaba take to train their next models, who finishes first with what probability
+# and by how many months, and how much does Meta's ~$21B 2026 CoreWeave contract change that?
+#
+# **Inputs.** The scenario (`scenarios/default.yaml`: competitors, their deals, each lab's share
+# of a campus), `data/` (deals, accelerators, sites, models), the MFU prior (notebook 10), and the
+# what-if parameters below.
+#
+# **Outputs.** The race table (P(first), time-to-train p10/p50/p90, cost, energy); the
+# distribution of time-to-train per lab; lead times between each pair; with versus without
+# `meta-coreweave-2026`; headline metrics (JSON when `metrics_path` is set: `p_first_<lab>`,
+# `time_to_train_p50_months_<lab>`, `p_nobody`, ...).
+#
+# **Run it.** From the repository root (any parameter below can be overridden with `-p`):
+#
+# ```bash
+# papermill notebooks/20_time_to_train_race.ipynb out.ipynb -p draws 5000
+# papermill notebooks/20_time_to_train_race.ipynb out.ipynb -p target_flop 1e27 -p coreweave_2026_scale 0
+# ```
+
+# %% tags=["parameters"]
+draws = 2000  # help: Monte Carlo draws (1 to 20,000,000); 20,000 or more for final numbers
+seed = 20260409  # help: seed of every draw; the same seed gives the same numbers
+scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo root
+coreweave_2026_scale = 1.0  # help: factor on the size of deal meta-coreweave-2026 (0 drops it, 2 doubles it)
+coreweave_delay_months = 0.0  # help: mode of its delivery delay, triangular(0.5x, 1x, 1.5x) months; 0 keeps the data's
+target_flop = 0.0  # help: common compute target for every lab in FLOP, e.g. 1e27; 0 means each lab's own model
+effect_target_flop = 1e27  # help: a second common target at which the CoreWeave with/without is also shown; 0 skips it
+backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "numpy" or "cupy"
+metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
+
+# %%
+from analysis import notebook, plots, tables
+from analysis.scenarios import what_if
+
+notebook.check_parameters(
+    {"draws": draws, "seed": seed, "scenario": scenario, "coreweave_2026_scale": coreweave_2026_scale,
+     "coreweave_delay_months": coreweave_delay_months, "target_flop": target_flop,
+     "effect_target_flop": effect_target_flop, "backend": backend, "metrics_path": metrics_path},
+    {
+        "draws": (int, 1, 20_000_000),
+        "seed": (int, 0, None),
+        "scenario": (str, None),
+        "coreweave_2026_scale": (float, 0.0, 100.0),
+        "coreweave_delay_months": (float, 0.0, 120.0),
+        "target_flop": (float, 0.0, 1e32),
+        "effect_target_flop": (float, 0.0, 1e32),
+        "backend": (str, ("auto", "numpy", "cupy")),
+        "metrics_path": (str, None),
+    },
+)
+DEAL = "meta-coreweave-2026"
+race = what_if(
+    scenario,
+    draws=draws,
+    seed=seed,
+    target_flop=target_flop,
+    deal_scale={DEAL: coreweave_2026_scale},
+    deal_delay_months={DEAL: coreweave_delay_months},
+)
+race.changes_table
+
+# %% [markdown]
+# ## The race
+
+# %%
+result = race.simulate(keep_draws=True, backend=backend)
+print(result.to_table())
+
+# %% [markdown]
+# The table gives, per competitor, the probability of finishing first (ties split), of finishing
+# within the horizon, time-to-train quantiles (">36": beyond the horizon), and the median cost,
+# energy, peak power and emissions of runs that finish; then P(A before B) and the lead times.
+
+# %%
+plots.p_first(result.race)
+
+# %% [markdown]
+# The probability that each lab finishes its run first, and that nobody finishes within the horizon.
+
+# %% [markdown]
+# ## Time-to-train
+
+# %%
+plots.time_to_train_curves(tables.time_to_train_curves(result))
+
+# %% [markdown]
+# For each lab, the probability its run is trained within a given number of months of the start. A
+# curve that ends below 1 never finishes in some draws within the horizon. Curves further left win
+# the race more often; a steep curve is a confident forecast, a flat one an uncertain one.
+
+# %% [markdown]
+# ## Lead times
+
+# %%
+leads = tables.lead_times(result)
+plots.lead_times(leads)
+
+# %% [markdown]
+# For each pair, the distribution over draws of the later-named lab's finish minus the first-named
+# lab's (draws where both finish): mass right of zero means the first-named lab leads, the dashed
+# line is the median lead.
+
+# %% [markdown]
+# ## With and without the ~$21B CoreWeave deal
+# Two views, each with the deal and with it dropped (common random numbers: the same draws for
+# everything else). *Race as set*: Meta's run takes the campus that finishes it first. *On the
+# CoreWeave campus only*: what the rented capacity alone would do for Meta's run.
+
+# %%
+effect, effect_curves = tables.deal_effect(race, DEAL, targets=(target_flop, effect_target_flop), backend=backend)
+effect
+
+# %%
+plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case", row="target")
+
+# %% [markdown]
+# Meta's time-to-train curve with the deal (solid) and without it (dashed), per view (columns) and
+# compute target (rows); where the two curves coincide, the deal changes nothing for this run. The 2026 contract delivers from 2027
+# (after its delay) and adds a fraction of what Meta's own campuses hold, so in the default race
+# Meta's run finishes on its own hardware before the deal could matter; on the CoreWeave campus alone,
+# and for a large common target, it shortens the run and raises the chance of finishing at all.
+
+# %%
+assert abs(sum(result.race["p_first"]) - 1.0) < 1e-6
+notebook.record_metrics(
+    {**tables.race_metrics(result), **tables.deal_effect_metrics(effect, DEAL, "Meta")},
+    metrics_path,
+)
+
+# %% [markdown]
+# ## Provenance
+
+# %%
+notebook.watermark(seed=seed, backend=backend)

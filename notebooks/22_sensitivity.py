@@ -1,0 +1,127 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 22 Sensitivity: which inputs move time-to-train and cost most
+#
+# **Question.** Of all the uncertain inputs (model size and data, MFU, each lab's share of a campus,
+# delivery and grid delays, prices, PUE, hardware life, build cost), which drive the spread of each
+# lab's time-to-train and cost, and which hardly matter?
+#
+# **Inputs.** The scenario, `data/`, and the per-draw inputs and outcomes of the race
+# (`simulate(..., keep_draws=True)`).
+#
+# **Outputs.** Tornado charts (median outcome with each input in its bottom vs top `tail` of draws)
+# and first-order variance-based indices (Sobol S1 by RBD-FAST, SALib) per lab, for time-to-train
+# and cost; headline metrics (JSON when `metrics_path` is set).
+#
+# **Method and limits.** Both are computed on the race's own draws, so they measure exactly the model
+# the other notebooks report (`analysis/sensitivity.py` says why RBD-FAST on given data rather than a
+# Saltelli design). S1 is the share of variance one input explains alone; 1 - sum(S1) is left to
+# interactions (delays x power caps) and estimator noise. Inputs that cannot move an outcome (price
+# factors for time-to-train) act as a placebo: their S1 shows the noise level.
+#
+# **Run it.** From the repository root:
+#
+# ```bash
+# papermill notebooks/22_sensitivity.ipynb results/22.ipynb -p draws 20000
+# ```
+
+# %% tags=["parameters"]
+draws = 2000  # help: Monte Carlo draws (at least 200 per lab); 20,000 or more for stable indices
+seed = 20260409  # help: seed of every draw; the same seed gives the same numbers
+scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo root
+target_flop = 0.0  # help: common compute target for every lab in FLOP; 0 means each lab's own model
+tail = 0.1  # help: tornado tails, the bottom and top fraction of draws of each input (0 to 0.5)
+top = 8  # help: inputs shown per lab in the tornado charts
+backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "numpy" or "cupy"
+metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
+
+# %%
+from analysis import notebook, plots, sensitivity
+from analysis.scenarios import what_if
+
+notebook.check_parameters(
+    {"draws": draws, "seed": seed, "scenario": scenario, "target_flop": target_flop, "tail": tail, "top": top,
+     "backend": backend, "metrics_path": metrics_path},
+    {
+        "draws": (int, 200, 20_000_000),
+        "seed": (int, 0, None),
+        "scenario": (str, None),
+        "target_flop": (float, 0.0, 1e32),
+        "tail": (float, 0.01, 0.5),
+        "top": (int, 1, 50),
+        "backend": (str, ("auto", "numpy", "cupy")),
+        "metrics_path": (str, None),
+    },
+)
+race = what_if(scenario, draws=draws, seed=seed, target_flop=target_flop)
+race.changes_table
+
+# %%
+result = race.simulate(keep_draws=True, backend=backend)
+print(result.to_table())
+
+# %% [markdown]
+# ## Time-to-train
+
+# %%
+time_tornado = sensitivity.tornado(result, "time_to_train_months", tail=tail)
+plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
+
+# %% [markdown]
+# For each lab, the inputs with the largest swing: the bar runs from the median time-to-train among
+# draws where the input is in its bottom tail (blue) to that where it is in its top tail (orange),
+# around the overall median (black line). Training compute and the share of a campus a run gets
+# usually lead; a delay matters only for a lab whose run waits on that deal.
+
+# %%
+time_indices = sensitivity.variance_indices(result, "time_to_train_months", seed=seed)
+plots.sensitivity_heatmap(time_indices, title="time-to-train: first-order index S1 (RBD-FAST)")
+
+# %% [markdown]
+# The share of the variance of each lab's time-to-train that each input explains on its own (first
+# order, RBD-FAST on the race's draws), for the inputs in any lab's top six. Blank cells: the input
+# does not exist for that lab. An S1 smaller than its confidence half-width (`S1_conf`, in the table
+# below) cannot be told from zero.
+
+# %%
+sensitivity.top_inputs(time_tornado, time_indices, n=top)
+
+# %% [markdown]
+# ## Cost
+
+# %%
+cost_tornado = sensitivity.tornado(result, "cost_usd", tail=tail)
+plots.tornado(cost_tornado, top=top, unit="cost per run (USD)", log=True)
+
+# %% [markdown]
+# As above for the cost of a run (draws that finish). Beyond compute and utilization, cost brings in
+# prices: contract price factors, hardware life and build cost for owned campuses.
+
+# %%
+cost_indices = sensitivity.variance_indices(result, "cost_usd", seed=seed)
+plots.sensitivity_heatmap(cost_indices, title="cost: first-order index S1 (RBD-FAST)")
+
+# %%
+sensitivity.top_inputs(cost_tornado, cost_indices, n=top)
+
+# %%
+assert (time_indices["S1_sum"] <= 1.5).all()
+notebook.record_metrics(
+    {**sensitivity.headline(time_indices, "time"), **sensitivity.headline(cost_indices, "cost")},
+    metrics_path,
+)
+
+# %% [markdown]
+# ## Provenance
+
+# %%
+notebook.watermark(seed=seed, backend=backend)

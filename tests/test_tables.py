@@ -1,0 +1,73 @@
+"""analysis.tables: catalog views and the race, cost and deal-effect tables the notebooks show."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis import tables
+from analysis.scenarios import what_if
+
+CW = "meta-coreweave-2026"
+
+
+def test_models_table_flop_quantiles_match_the_race_draws():
+    table = tables.models_table()
+    budgets = tables.compute_budgets(draws=20_000, seed=3)
+    for model_id, row in table.iterrows():
+        drawn = budgets[budgets["model"] == model_id]["training_flop"]
+        assert np.median(drawn) == pytest.approx(row["training_flop_p50"], rel=0.05)
+        assert np.quantile(drawn, 0.9) == pytest.approx(row["training_flop_p90"], rel=0.08)
+
+
+def test_catalog_views_cover_every_row_and_assumption():
+    assert len(tables.accelerators_table()) == 23
+    eff = tables.accelerator_efficiency(precision="fp8", min_year=2020)
+    assert eff["year"].min() >= 2020 and eff["peak_flop_per_s"].notna().all()
+    metrics = tables.efficiency_metrics(eff)
+    assert metrics["n_accelerators_shown"] == len(eff)
+    assumptions = tables.assumptions_table()
+    assert set(assumptions["file"]) == {"accelerators.csv", "sites.csv", "models.csv", "deals.yaml"}
+    assert not assumptions["assumption"].str.startswith("assumption:").any()
+    assert tables.sources()["source"].str.len().min() > 0
+
+
+def test_race_metrics_and_curves():
+    result = what_if(draws=500, seed=2).simulate(keep_draws=True)
+    metrics = tables.race_metrics(result)
+    for lab in ("meta", "deepseek", "alibaba"):
+        assert 0 <= metrics[f"p_first_{lab}"] <= 1
+        assert metrics[f"time_to_train_p50_months_{lab}"] is not None
+    assert sum(metrics[f"p_first_{lab}"] for lab in ("meta", "deepseek", "alibaba")) + metrics["p_nobody"] == pytest.approx(1)
+    curves = tables.time_to_train_curves(result)
+    for lab, part in curves.groupby("lab"):
+        assert part["p_done"].is_monotonic_increasing
+        comp = next(c for c in result.competitors if c["lab"] == lab)
+        assert part["p_done"].iloc[-1] == pytest.approx(comp["p_within_horizon"])
+    leads = tables.lead_times(result)
+    assert set(leads["pair"]) == {"DeepSeek minus Meta", "Alibaba minus Meta", "Alibaba minus DeepSeek"}
+
+
+def test_deal_effect_with_and_without():
+    table, curves = tables.deal_effect(what_if(draws=400, seed=1), CW, targets=(None, 1e27))
+    assert set(table["target"]) == {"each lab's own model", "1e+27 FLOP for every lab"}
+    assert set(table["variant"]) == {f"with {CW}", f"without {CW}"}
+    campus = table[table["case"].str.contains("campus") & (table["target"] != "each lab's own model")]
+    with_, without = (campus[campus["variant"] == f"{v} {CW}"].iloc[0] for v in ("with", "without"))
+    assert with_["p_within_horizon"] >= without["p_within_horizon"]  # more capacity never finishes later
+    metrics = tables.deal_effect_metrics(table, CW, "Meta")
+    assert metrics["deal_adds_p_done_campus_only_1e27_meta"] >= 0
+    assert set(curves["case"]) == set(table["case"])
+
+
+def test_cost_by_deal_kind_and_cost_metrics():
+    wi = what_if(draws=400, seed=1)
+    frame = tables.cost_by_deal_kind(wi)
+    assert set(frame[frame["lab"] == "Meta"]["kind"]) == {"all deals", "owned", "reserved"}
+    assert set(frame[frame["lab"] != "Meta"]["kind"]) == {"all deals"}
+    metrics = tables.cost_metrics(wi.simulate(keep_draws=True))
+    for lab in ("meta", "deepseek", "alibaba"):
+        assert metrics[f"cost_p50_usd_{lab}"] > 0 and metrics[f"energy_p50_mwh_{lab}"] > 0
+        assert not math.isnan(metrics[f"usd_per_pflop_p50_{lab}"])
