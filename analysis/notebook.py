@@ -70,6 +70,7 @@ def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = Non
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
             json.dump(clean, handle, indent=2, allow_nan=False)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     return pd.DataFrame({"metric": list(clean), "value": list(clean.values())}).set_index("metric")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -52,10 +51,7 @@ class WhatIf:
 
     def simulate(self, *, keep_draws: bool = False, backend: str | None = None, **kwargs) -> SimulationResult:
         """`analysis.simulate` of this variant (draws and seed are the scenario's)."""
-        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
-            # Lead times of draws where neither finishes subtract inf from inf; the NaNs are dropped.
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return simulate(self.scenario, catalog=self.catalog, keep_draws=keep_draws, backend=backend, **kwargs)
+        return simulate(self.scenario, catalog=self.catalog, keep_draws=keep_draws, backend=backend, **kwargs)
 
     def with_changes(self, **changes) -> WhatIf:
         """A further variant of this one (same keywords as `what_if`)."""
@@ -233,9 +229,8 @@ def what_if(
         changes.append(f"only deals {', '.join(keep)}")
 
     if update:
-        # Each new part was validated above (DealOverride, distributions); the whole scenario is not
-        # re-validated because the default lognormal price_factor fails its own support check when
-        # validated again (reported to the specs owner). References are checked by load_scenario.
-        scenario = load_scenario(scenario.model_copy(update=update), catalog)
+        # Validate the whole variant again (cross-field rules), then its references against data/.
+        changed = scenario.model_copy(update=update).model_dump()
+        scenario = load_scenario(changed, catalog)
     return WhatIf(scenario=scenario, catalog=catalog, changes=tuple(changes))
 

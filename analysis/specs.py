@@ -195,7 +195,8 @@ class LogNormal(_Dist):
     def support(self):
         if self.p10 == self.p90:
             return (self.p10, self.p10)
-        return (0.0, math.inf)
+        # Strictly positive: the smallest positive float stands for the open bound at 0.
+        return (math.ulp(0.0), math.inf)
 
 
 class LogUniform(_Dist):
