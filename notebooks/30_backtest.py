@@ -38,7 +38,7 @@ draws = 2000  # help: Monte Carlo draws per predicted run (20000 for reported fi
 seed = 0  # help: seed of the draws (same streams as analysis.estimate)
 leave_out = "run"  # help: "run" (leave-one-out) or "group" (sibling runs left out together)
 naive_mfu = 0.40  # help: fixed MFU of the naive 6ND baseline, in (0, 1]
-metrics_path = ""  # help: write the headline metrics as JSON here ("" = do not write)
+metrics_path = ""  # help: write the headline metrics as JSON here (empty means do not write)
 
 # %%
 import analysis

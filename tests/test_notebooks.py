@@ -41,6 +41,7 @@ OVERRIDES = {
           "powered_accelerators_p50_end_meta"),
     "2": ("20_time_to_train_race", {"draws": 500, "effect_target_flop": 0.0},
           {"draws": 500, "effect_target_flop": 0.0, "target_flop": 1e26}, "time_to_train_p50_months_meta"),
+    "3": ("30_backtest", {"draws": 500}, {"draws": 500, "leave_out": "group"}, "mdape"),
 }
 
 
