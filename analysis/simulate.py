@@ -28,6 +28,7 @@ from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
 from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
+from .kernels.race_numpy import race_tracks_numpy
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles
@@ -359,10 +360,22 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     return out
 
 
-def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str) -> dict[str, np.ndarray]:
-    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
-    dt, h = _cells(scenario)
+@dataclass
+class KernelArgs:
+    """One chunk's inputs of the race kernel on a backend's device, and the per-deal arrays the
+    outcomes need. ``args`` are `race_tracks`'s positional arguments, ``deal_gain`` its keyword."""
+
+    args: tuple
+    deal_gain: list
+    deal_base: list
+    deal_pue: list
+    price: list
+
+
+def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+                dtype: str) -> KernelArgs:
+    """Build the race kernel's inputs for one competitor and one chunk of host draws."""
+    _, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     idev = lambda a: be.asarray(np.asarray(a, dtype=np.int64))  # noqa: E731
     rate = inputs["utilization"] * inputs["share"]
@@ -388,10 +401,25 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
-    kernel_out = race_tracks(
-        plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
-        [dev(p) for p in campus_pue], dev(rate), target, deal_gain=gains,
-    )
+    args = (plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
+            [dev(p) for p in campus_pue], dev(rate), target)
+    return KernelArgs(args, gains, deal_base, deal_pue, price)
+
+
+def race_kernel(be: Backend):
+    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`), else the
+    generic array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    return race_tracks_numpy if be.name == "numpy" else race_tracks
+
+
+def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+               dtype: str) -> dict[str, np.ndarray]:
+    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
+    dt, h = _cells(scenario)
+    dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
+    ka = kernel_args(plan, scenario, inputs, be, dtype)
+    deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
+    kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain)
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
     elapsed = be.xp.stack(kernel_out["elapsed_steps"])
     remaining = be.xp.stack(kernel_out["remaining_flop"])
