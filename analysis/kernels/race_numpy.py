@@ -5,20 +5,21 @@ The one kernel module that imports numpy: the backend-specific fast path allowed
 kernel (`race.race_tracks`) stays the reference and is what CuPy and array-api-strict run.
 
 Same model, same layout (a loop over steps, each step vectorized over draws); it is faster because
-1. draws are cut into cache-sized sub-chunks (`SUBCHUNK`) that run on a thread pool (NumPy
-   releases the GIL inside ufunc and take loops), with every buffer preallocated per sub-chunk and
+1. draws are cut into sub-chunks (`SUBCHUNK`) that run on a thread pool (NumPy releases the GIL
+   inside ufunc and take loops), with every buffer preallocated per sub-chunk and
    every step written in place (`out=`); gathers read a view of the table shifted by the step
    (`np.take(table[i * substeps:], base, out=, mode="wrap")`: no index arithmetic), and a deal whose
    delay is the same for the whole sub-chunk reads one value per step instead of gathering;
-2. a track that is one campus with one deal (most tracks: every track of the shipped default) runs
-   in normalized units. The tables `simulate` builds are accelerators-online times a per-chip
+2. a track that is one campus with one deal (11 of the 12 tracks of the shipped default; Meta's two
+   CoreWeave deals share a campus) runs in normalized units. The tables `simulate` builds are accelerators-online times a per-chip
    constant, so flops = kappa * server W (kappa = peak FLOP/s per server W, checked on the host),
    and with m = min(server W x PUE, cap W), the facility power the run can use, a step's progress is
    lambda * m * frac with lambda = kappa x gain x rate x dt / PUE per draw. Dividing the target by
    lambda once leaves, per step: gather, (cap: multiply, gather, min), the share of the step still
    needed, the running peak of m while unfinished, and the remaining work. The accelerator-W-steps
    the run used follow without a per-step accumulator: the progress used is exactly the target
-   (or all of it, when unfinished), so server_w_steps = (R0 - max(R_T, 0)) / PUE in those units;
+   (or all of it, when unfinished), so server_w_steps = (R0 - max(R_T, 0)) / PUE in those units
+   (for the few unfinished draws the sum is taken again over the steps, to keep its digits);
 3. min, max and the masks use arrays rather than scalars and no `where=` (NumPy's scalar-broadcast
    min/max and masked ufuncs are several times slower per element than plain array ufuncs).
 Other tracks (several deals on a campus, runs spanning sites, tables that are not proportional) run
@@ -38,10 +39,11 @@ import numpy as np
 
 from .race import _ONE_FLOP, RaceLayout
 
-#: Draws per sub-chunk: a 6-deal competitor keeps about 30 float32 vectors of this length live
-#: (~1 MB at 8192, the L2 cache of one core here); smaller sub-chunks pay NumPy's per-call overhead
-#: (about 1 us) on too little work, larger ones spill to L3. Measured in the bench note.
-SUBCHUNK = 8192
+#: Draws per sub-chunk. A 6-deal competitor keeps about 30 float32 vectors of this length live
+#: (2 MB at 16384: L2/L3 here); each step costs about a dozen NumPy calls per track, and below a
+#: few thousand draws their overhead (about 1 us a call, with the GIL held) dominates. On the
+#: 2-core EPYC this was tuned on, 16384-32768 ran fastest and 4096 about 25% slower.
+SUBCHUNK = 16384
 #: Relative tolerance for "flops table = kappa x power table" (both are float32 roundings).
 _PROPORTIONAL_RTOL = 1e-6
 
@@ -87,7 +89,7 @@ def race_tracks_numpy(
 ):
     """`race.race_tracks` for NumPy arrays: same arguments, same returned dict of (K,) arrays.
 
-    `subchunk` draws are computed together (cache-sized); `threads` sub-chunks at a time (default:
+    `subchunk` draws are computed together; `threads` sub-chunks at a time (default:
     the CPUs available). Neither changes any result.
     """
     plan = _Plan(layout, flops_tables, power_tables, cap_tables, deal_gain, len(campus_pue),
