@@ -154,32 +154,43 @@ def _first_array(out: dict):
     return out["elapsed_steps"][0]
 
 
-def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
-    """Time the race kernel on `draws` draws of every competitor; median over `repeats` runs."""
-    kernel = _sim().race_kernel(be)
+def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: dict | None = None) -> dict:
+    """Time the race kernel on `draws` draws of every competitor; median over `repeats` runs.
+
+    `extra` maps a label to another kernel timed on the same inputs (the fused CUDA kernel); its
+    median seconds come back under ``result["extra_seconds"][label]``.
+    """
+    kernels = {"main": _sim().race_kernel(be), **(extra or {})}
     chunk = CHUNK.get(be.name, CHUNK["numpy"])
     # Warm-up: CuPy compiles its kernels on first use; NumPy touches its code paths and pools.
     for plan in work.plans:
         ka = work.args(plan, 0, min(draws, 4096), be)
-        sync(_first_array(kernel(*ka.args, deal_gain=ka.deal_gain)))
-    runs, host = [], []
+        for kernel in kernels.values():
+            sync(_first_array(kernel(*ka.args, deal_gain=ka.deal_gain)))
+    runs = {label: [] for label in kernels}
+    host = []
     for _ in range(repeats):
-        kernel_s = host_s = 0.0
+        kernel_s = dict.fromkeys(kernels, 0.0)
+        host_s = 0.0
         for start in range(0, draws, chunk):
             stop = min(start + chunk, draws)
             for plan in work.plans:
                 t0 = time.perf_counter()
                 ka = work.args(plan, start, stop, be)
                 sync()
-                t1 = time.perf_counter()
-                out = kernel(*ka.args, deal_gain=ka.deal_gain)
-                sync(_first_array(out))
-                t2 = time.perf_counter()
-                kernel_s += t2 - t1
-                host_s += t1 - t0
-                del out, ka
-        runs.append(kernel_s)
+                host_s += time.perf_counter() - t0
+                for label, kernel in kernels.items():
+                    t1 = time.perf_counter()
+                    out = kernel(*ka.args, deal_gain=ka.deal_gain)
+                    sync(_first_array(out))
+                    kernel_s[label] += time.perf_counter() - t1
+                    del out
+                del ka
+        for label in kernels:
+            runs[label].append(kernel_s[label])
         host.append(host_s)
+    extra_seconds = {label: statistics.median(runs[label]) for label in kernels if label != "main"}
+    runs = runs["main"]
     seconds = statistics.median(runs)
     scenario_steps = draws * len(work.plans) * work.steps
     result = {
@@ -202,6 +213,8 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
         "device": be.describe(),
         "peak_memory_is": "peak resident set size of the process (getrusage ru_maxrss)",
     }
+    if extra_seconds:
+        result["extra_seconds"] = extra_seconds
     if be.name == "numpy":
         from .kernels.race_numpy import SUBCHUNK, default_threads
 
@@ -227,7 +240,18 @@ def _host(out: dict) -> dict:
     return {key: [to_numpy(a) for a in values] for key, values in out.items()}
 
 
-def time_reference(work: Workload, name: str, draws: int, check_backends: list[Backend]) -> dict:
+def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
+    """(label, backend, kernel) of every kernel the bench measures: the dispatched one per backend,
+    and on CuPy also the fused kernel (`kernels/race_fused.py`, not yet the default)."""
+    out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
+    if any(be.name == "cupy" for be in backends):
+        from .kernels.race_fused import race_tracks_fused
+
+        out.append(("cupy-fused", next(be for be in backends if be.name == "cupy"), race_tracks_fused))
+    return out
+
+
+def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
     from .race_reference import compare, naive_race, scalar_race
 
@@ -239,11 +263,11 @@ def time_reference(work: Workload, name: str, draws: int, check_backends: list[B
         t0 = time.perf_counter()
         ref = fn(*ka.args, deal_gain=ka.deal_gain)
         seconds += time.perf_counter() - t0
-        for be in check_backends:
+        for label, be, kernel in checks_of:
             kb = ka if be.name == "numpy" else work.args(plan, 0, draws, be)
-            got = _host(_sim().race_kernel(be)(*kb.args, deal_gain=kb.deal_gain))
+            got = _host(kernel(*kb.args, deal_gain=kb.deal_gain))
             check = compare(plan.layout, ref, got, ka.args[8], rtol=REFERENCE_RTOL)
-            prev = checks.setdefault(be.name, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}})
+            prev = checks.setdefault(label, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}})
             prev["agrees"] = prev["agrees"] and check["agrees"]
             prev["finished_flags_differ"] += check["finished_flags_differ"]
             for key, value in check["max_rel_diff"].items():
@@ -298,9 +322,21 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
     backends = resolve_backends(backend)
     work = Workload()
     repeats = REPEATS if draws <= REPEAT_MAX_DRAWS else 1
-    results = [time_backend(work, be, draws, repeats) for be in backends]
-    scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), backends)
-    naive = time_reference(work, "naive", min(draws, NAIVE_DRAWS), backends)
+    checks = kernels_to_check(backends)
+    results = []
+    for be in backends:
+        extra = {label: kernel for label, b, kernel in checks if b is be and label != be.name}
+        result = time_backend(work, be, draws, repeats, extra)
+        for label, seconds in result.pop("extra_seconds", {}).items():
+            result["fused_kernel"] = {
+                "kernel": "race_fused.race_tracks_fused (one CUDA thread per draw; not the default yet)",
+                "label": label, "seconds": seconds,
+                "scenario_steps_per_s": result["scenario_steps"] / seconds,
+                "speedup_vs_generic": result["seconds"] / seconds,
+            }
+        results.append(result)
+    scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
+    naive = time_reference(work, "naive", min(draws, NAIVE_DRAWS), checks)
     for r in results:
         r["speedup_vs_scalar"] = r["scenario_steps_per_s"] / scalar["scenario_steps_per_s"]
         r["speedup_vs_naive"] = r["scenario_steps_per_s"] / naive["scenario_steps_per_s"]
@@ -350,6 +386,10 @@ def to_table(report: dict) -> str:
         if "speedup_vs_numpy" in r:
             extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
         lines.append(extra)
+        if "fused_kernel" in r:
+            fk = r["fused_kernel"]
+            lines.append(f"  fused CUDA kernel: {fk['seconds']:.3g} s, {fk['scenario_steps_per_s']:.3g} scen-steps/s, "
+                         f"{fk['speedup_vs_generic']:.1f}x the generic kernel on CuPy")
     refs = report["references"]
     lines.append("")
     for name, label in (("scalar", "scalar pure-Python reference"), ("naive", "naive vectorized NumPy (cumsum)")):
