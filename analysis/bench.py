@@ -6,7 +6,8 @@ draws of the shipped default scenario (scenarios/default.yaml: 3 competitors wit
 on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate`
 runs it. Each chunk's draws are made and moved to the device first, untimed; the timer runs from a
 device synchronisation before the kernel call to one after it. One untimed warm-up chunk runs
-first.
+first. On CuPy the fused CUDA kernel (`kernels/race_fused.py`, not yet the default) is timed on the
+same inputs and reported beside the generic one (``results[].fused_kernel``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
 of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of

@@ -11,11 +11,13 @@ Same model, same layout (a loop over steps, each step vectorized over draws); it
    (`np.take(table[i * substeps:], base, out=, mode="wrap")`: no index arithmetic), and a deal whose
    delay is the same for the whole sub-chunk reads one value per step instead of gathering;
 2. a track that is one campus with one deal (11 of the 12 tracks of the shipped default; Meta's two
-   CoreWeave deals share a campus) runs in normalized units. The tables `simulate` builds are accelerators-online times a per-chip
-   constant, so flops = kappa * server W (kappa = peak FLOP/s per server W, checked on the host),
-   and with m = min(server W x PUE, cap W), the facility power the run can use, a step's progress is
-   lambda * m * frac with lambda = kappa x gain x rate x dt / PUE per draw. Dividing the target by
-   lambda once leaves, per step: gather, (cap: multiply, gather, min), the share of the step still
+   CoreWeave deals share a campus) runs in normalized units, all such tracks of a competitor stacked
+   in (tracks, draws) arrays so that each operation is one NumPy call for all of them. The tables
+   `simulate` builds are accelerators-online times a per-chip constant, so flops = kappa x server W
+   (kappa = peak FLOP/s per server W, checked on the host). With m = min(server W x PUE, cap W)
+   (cap W = inf without a cap), the facility power the run can use, a step's progress is
+   lambda x m x frac with lambda = kappa x gain x rate x dt / PUE per draw. Dividing the target by
+   lambda once leaves, per step: gather, multiply, (cap: gather), min, the share of the step still
    needed, the running peak of m while unfinished, and the remaining work. The accelerator-W-steps
    the run used follow without a per-step accumulator: the progress used is exactly the target
    (or all of it, when unfinished), so server_w_steps = (R0 - max(R_T, 0)) / PUE in those units
@@ -165,19 +167,28 @@ class _Plan:
         rate64 = np.asarray(rate, dtype=np.float64)
         target64 = np.asarray(target, dtype=np.float64)
 
-        # Normalized single-deal tracks: remaining work R in units of facility W x steps.
-        single = {}
-        for t, (c, d) in self.single.items():
-            lam = self.kappa[d] * lay.dt_s * rate64
-            if self.has_gain[d]:
-                lam = lam * gains[d]
-            capped = self.caps_w[c] is not None
-            if capped:
-                lam = lam / pues[c]
-            r = (target64 / lam).astype(dtype)
-            single[t] = dict(c=c, d=d, capped=capped, lam=lam, r0=r.copy(), r=r, m=buf(),
-                             cap=buf() if capped else None, elapsed=out["elapsed_steps"][t],
-                             peak=out["peak_facility_w"][t])
+        # Normalized single-deal tracks, stacked into (tracks, draws) arrays so that one NumPy call
+        # per operation serves them all: remaining work R in units of facility W x steps, m = the
+        # facility power usable in the step = min(server W x PUE, cap W) (no cap: +inf).
+        singles = list(self.single.items())
+        ns = len(singles)
+        if ns:
+            block = lambda: np.empty((ns, n), dtype)  # noqa: E731
+            m_all, cap_all, pue_all, use_all, tmp_all, cand_all = (block() for _ in range(6))
+            r_all, el_all, pk_all = block(), np.zeros((ns, n), dtype), np.zeros((ns, n), dtype)
+            ones_all, zeros_all = np.ones((ns, n), dtype), np.zeros((ns, n), dtype)
+            alive_all = np.empty((ns, n), dtype=bool)
+            lams = []
+            for j, (t, (c, d)) in enumerate(singles):
+                lam = self.kappa[d] * lay.dt_s * rate64 / pues[c]
+                if self.has_gain[d]:
+                    lam = lam * gains[d]
+                lams.append(lam)
+                r_all[j] = (target64 / lam).astype(dtype)
+                pue_all[j] = pues[c]
+                if self.caps_w[c] is None:
+                    cap_all[j] = np.inf
+            r0_all = r_all.copy()
         # General tracks: the generic kernel's arithmetic, in place.
         general = [t for t in range(lay.n_tracks) if t not in self.single]
         g_deals = [d for t in general for c in self.campuses_of[t] for d in self.deals_of[c]]
@@ -194,27 +205,26 @@ class _Plan:
         for i in range(lay.steps):
             offset = i * lay.substeps
             frac = lay.start_fraction[i]
-            for s in single.values():
-                m, r = s["m"], s["r"]
-                self._gather(self.power_tables[s["d"]], offset, bases[s["d"]], fixed[s["d"]], m)
-                if s["capped"]:
-                    c = s["c"]
-                    np.multiply(m, pues[c], out=m)
-                    self._gather(self.caps_w[c], offset, cbases[c], cfixed[c], s["cap"])
-                    np.minimum(m, s["cap"], out=m)
-                step = m
+            if ns:
+                for j, (t, (c, d)) in enumerate(singles):
+                    self._gather(self.power_tables[d], offset, bases[d], fixed[d], m_all[j])
+                    if self.caps_w[c] is not None:
+                        self._gather(self.caps_w[c], offset, cbases[c], cfixed[c], cap_all[j])
+                np.multiply(m_all, pue_all, out=m_all)
+                np.minimum(m_all, cap_all, out=m_all)
+                step = m_all
                 if frac != 1.0:
-                    step = np.multiply(m, dtype.type(frac), out=tmp)
+                    step = np.multiply(m_all, dtype.type(frac), out=tmp_all)
                 # use = clip(R / step, 0, 1): 1 before the crossing, the fraction in it, 0 after.
-                np.divide(r, step, out=use)
-                np.fmin(use, ones, out=use)
-                np.fmax(use, zeros, out=use)
-                np.add(s["elapsed"], use, out=s["elapsed"])
+                np.divide(r_all, step, out=use_all)
+                np.fmin(use_all, ones_all, out=use_all)
+                np.fmax(use_all, zeros_all, out=use_all)
+                np.add(el_all, use_all, out=el_all)
                 if frac > 0.0:
-                    np.greater(r, zeros, out=alive)
-                    np.multiply(m, alive, out=tmp2)
-                    np.maximum(s["peak"], tmp2, out=s["peak"])
-                np.subtract(r, step, out=r)
+                    np.greater(r_all, zeros_all, out=alive_all)
+                    np.multiply(m_all, alive_all, out=cand_all)
+                    np.maximum(pk_all, cand_all, out=pk_all)
+                np.subtract(r_all, step, out=r_all)
             if not general:
                 continue
             coef = coef_cache.get(frac)
@@ -225,30 +235,27 @@ class _Plan:
                                    deal_w, c_scale, f_tmp, c_flops, c_fac, cap_w, t_flops, t_fac, inc,
                                    use, tmp, alive, ones, zeros, floor)
 
-        for t, s in single.items():
-            r, lam = s["r"], s["lam"]
-            c, d = s["c"], s["d"]
-            out["remaining_flop"][t][:] = r * lam
+        for j, (t, (c, d)) in enumerate(singles):
+            r = r_all[j]
+            out["elapsed_steps"][t][:] = el_all[j]
+            out["peak_facility_w"][t][:] = pk_all[j]
+            out["remaining_flop"][t][:] = r * lams[j]
             # A finished run used exactly R0 of progress. An unfinished one used every step in full
             # (use = 1 throughout), and R0 - R_T would lose the digits of a small sum to R0's
             # rounding, so its sum is taken again over the steps, for those draws only.
-            used = s["r0"].astype(np.float64)
+            used = r0_all[j].astype(np.float64)
             unfinished = np.flatnonzero(r > 0)
             if unfinished.size:
-                used[unfinished] = self._steps_sum(s, unfinished, bases, cbases, pues)
-            if s["capped"]:
-                out["server_w_steps"][d][:] = used / pues[c]
-            else:
-                out["server_w_steps"][d][:] = used
-                np.multiply(s["peak"], pues[c], out=s["peak"])
+                used[unfinished] = self._steps_sum(c, d, unfinished, bases, cbases, pues)
+            out["server_w_steps"][d][:] = used / pues[c]
 
-    def _steps_sum(self, s, rows, bases, cbases, pues):
+    def _steps_sum(self, c, d, rows, bases, cbases, pues):
         """sum_i frac_i x m_i (float64) over all steps for the draws `rows` of a single-deal track."""
         lay = self.layout
-        c, d = s["c"], s["d"]
+        capped = self.caps_w[c] is not None
         base = bases[d][rows]
         pue = pues[c][rows]
-        cbase = cbases[c][rows] if s["capped"] else None
+        cbase = cbases[c][rows] if capped else None
         m = np.empty(rows.size, self.dtype)
         cap = np.empty(rows.size, self.dtype)
         total = np.zeros(rows.size, np.float64)
@@ -258,8 +265,8 @@ class _Plan:
                 continue
             offset = i * lay.substeps
             self._gather(self.power_tables[d], offset, base, None, m)
-            if s["capped"]:
-                np.multiply(m, pue, out=m)
+            np.multiply(m, pue, out=m)
+            if capped:
                 self._gather(self.caps_w[c], offset, cbase, None, cap)
                 np.minimum(m, cap, out=m)
             total += m * frac
