@@ -9,7 +9,8 @@ The kernel is C source (`RACE_SOURCE`) compiled by CuPy (`cupy.RawKernel`, NVRTC
 by a C compiler on the CPU in the tests (`tests/test_race_fused.py`), so its logic is checked
 against the NumPy kernels on machines without a GPU; `pack_args` builds its arguments for either
 (any array namespace). CuPy is imported only inside `race_tracks_fused`, i.e. only when the
-backend is CuPy (DESIGN s2: backend.py stays the one module importing it at package import).
+backend is CuPy (DESIGN s2: backend.py stays the one module importing it at package import); numpy
+is used on the host for the small static arrays (layout, table offsets).
 
 Not the default: `simulate.race_kernel` keeps the generic kernel on CuPy until a GPU run of
 `python -m analysis bench --backend cupy` shows this one is faster and agrees (it reports both).
