@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 import math
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
 from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
+from .kernels.race_numpy import race_tracks_numpy
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles
@@ -39,6 +41,8 @@ DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 SUBSTEPS = 8
 #: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
 DEFAULT_CHUNK = 1 << 17
+#: Draws per chunk on CuPy: a GPU needs large chunks to amortize the kernel launches of each step.
+GPU_CHUNK = 1 << 20
 
 METRIC_UNITS = {
     "time_to_train_months": "months",
@@ -359,10 +363,22 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     return out
 
 
-def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str) -> dict[str, np.ndarray]:
-    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
-    dt, h = _cells(scenario)
+@dataclass
+class KernelArgs:
+    """One chunk's inputs of the race kernel on a backend's device, and the per-deal arrays the
+    outcomes need. ``args`` are `race_tracks`'s positional arguments, ``deal_gain`` its keyword."""
+
+    args: tuple
+    deal_gain: list
+    deal_base: list
+    deal_pue: list
+    price: list
+
+
+def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+                dtype: str) -> KernelArgs:
+    """Build the race kernel's inputs for one competitor and one chunk of host draws."""
+    _, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     idev = lambda a: be.asarray(np.asarray(a, dtype=np.int64))  # noqa: E731
     rate = inputs["utilization"] * inputs["share"]
@@ -388,10 +404,25 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
-    kernel_out = race_tracks(
-        plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
-        [dev(p) for p in campus_pue], dev(rate), target, deal_gain=gains,
-    )
+    args = (plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
+            [dev(p) for p in campus_pue], dev(rate), target)
+    return KernelArgs(args, gains, deal_base, deal_pue, price)
+
+
+def race_kernel(be: Backend):
+    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`), else the
+    generic array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    return race_tracks_numpy if be.name == "numpy" else race_tracks
+
+
+def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+               dtype: str) -> dict[str, np.ndarray]:
+    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
+    dt, h = _cells(scenario)
+    dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
+    ka = kernel_args(plan, scenario, inputs, be, dtype)
+    deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
+    kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain)
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
     elapsed = be.xp.stack(kernel_out["elapsed_steps"])
     remaining = be.xp.stack(kernel_out["remaining_flop"])
@@ -576,23 +607,29 @@ def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
     """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
     labels = list(finish)
-    stack = np.stack([finish[k].astype(np.float64) for k in labels])
-    n = stack.shape[1]
-    best = stack.min(axis=0)
+    # Row by row in the stored dtype (min, == and < are exact in float32), so no (competitors, draws)
+    # float64 copy: at 1e7 draws that copy and its temporaries were the peak of simulate's memory.
+    rows = [finish[k] for k in labels]
+    n = rows[0].shape[0]
+    best = rows[0].copy()
+    for row in rows[1:]:
+        np.minimum(best, row, out=best)
     someone = np.isfinite(best)
-    winners = (stack == best[None, :]) & someone[None, :]
-    counts = winners.sum(axis=0)
+    counts = np.zeros(n, dtype=np.int64)
+    for row in rows:
+        counts += (row == best) & someone
     weights = np.where(someone, 1.0 / np.maximum(counts, 1), 0.0)
-    p_first = {lab: float((winners[i] * weights).sum() / n) for i, lab in enumerate(labels)}
+    p_first = {lab: float((((rows[i] == best) & someone) * weights).sum() / n) for i, lab in enumerate(labels)}
     p_nobody = float((~someone).sum() / n)
     pairs = []
     for i, a in enumerate(labels):
         for j in range(i + 1, len(labels)):
             b = labels[j]
-            ta, tb = stack[i], stack[j]
+            ta, tb = rows[i], rows[j]
             before = float(np.mean(ta < tb))
             both = np.isfinite(ta) & np.isfinite(tb)
-            lead = quantiles(tb[both] - ta[both]) if both.any() else quantiles([])
+            diff = tb[both].astype(np.float64) - ta[both].astype(np.float64)
+            lead = quantiles(diff) if both.any() else quantiles([])
             pairs.append({"a": a, "b": b, "p_a_before_b": before, "p_b_before_a": float(np.mean(tb < ta)),
                           "p_both_within_horizon": float(both.mean()), "lead_months": lead})
     return p_first, p_nobody, pairs
@@ -604,7 +641,7 @@ def simulate(
     draws: int | None = None,
     seed: int | None = None,
     backend: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     keep_draws: bool = False,
     dtype: str = "float32",
     progress: bool | None = None,
@@ -613,7 +650,8 @@ def simulate(
     """Simulate the race of a scenario (path, dict or Scenario; default scenarios/default.yaml).
 
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
-    JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`).
+    JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
+    (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
     """
     catalog = catalog or load_catalog()
     scenario = load_scenario(scenario, catalog)
@@ -628,11 +666,13 @@ def simulate(
         updates["seed"] = int(seed)
     if updates:
         scenario = scenario.model_copy(update=updates)
-    if not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise InputError(f"chunk_size: expected a positive whole number, got {chunk_size!r}")
     if dtype not in ("float32", "float64"):
         raise InputError(f"dtype: expected float32 or float64, got {dtype!r}")
     be = select(backend)
+    if chunk_size is None:
+        chunk_size = GPU_CHUNK if be.name == "cupy" else DEFAULT_CHUNK
     prior = default_prior(catalog)
     plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
     n = scenario.draws
@@ -641,10 +681,19 @@ def simulate(
     kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
     chunks = list(range(0, n, chunk_size))
     bar = _progress(len(chunks) * len(plans), progress)
-    for start in chunks:
-        stop = min(start + chunk_size, n)
-        for plan in plans:
-            inputs = sample_inputs(plan, scenario, catalog, prior, start, stop)
+    tasks = [(start, min(start + chunk_size, n), plan) for start in chunks for plan in plans]
+
+    def sample(task):
+        return sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
+
+    # The host draws of the next (chunk, competitor) are made while the kernel runs on this one
+    # (NumPy's generators and ufuncs release the GIL); draws do not depend on the order.
+    with ThreadPoolExecutor(1) as prefetch:
+        pending = prefetch.submit(sample, tasks[0])
+        for j, (start, stop, plan) in enumerate(tasks):
+            inputs = pending.result()
+            if j + 1 < len(tasks):
+                pending = prefetch.submit(sample, tasks[j + 1])
             out = run_chunk(plan, scenario, inputs, be, dtype)
             for m in STORED:
                 stored[plan.label][m][start:stop] = out[m]

@@ -1,0 +1,425 @@
+"""`python -m analysis bench`: how fast the race kernel runs, on NumPy and (when usable) CuPy.
+
+What is timed: the race kernel (`simulate.race_kernel(backend)`: the NumPy fast path
+`kernels/race_numpy.py` on NumPy, the generic array-API kernel `kernels/race.py` on CuPy) over K
+draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 6, 4 and 3 deals
+on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate`
+runs it. Each chunk's draws are made and moved to the device first, untimed; the timer runs from a
+device synchronisation before the kernel call to one after it. One untimed warm-up chunk runs
+first. On CuPy the fused CUDA kernel (`kernels/race_fused.py`, not yet the default) is timed on the
+same inputs and reported beside the generic one (``results[].fused_kernel``).
+
+Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
+of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
+every campus, then for every track the training progress, the test for crossing the target with
+the interpolated finish time, and the accumulators (peak facility power, accelerator-W-steps).
+K draws make K x 3 x 36 scenario-steps; the kernel evaluates every step of the horizon for every
+draw, also after a run has finished (no early exit), so the count is the work done.
+
+Speedups are against two references that compute the same numbers (`race_reference.py`), timed on
+a subset of the same draws and checked against the kernel: a scalar pure-Python implementation
+(``SCALAR_DRAWS`` draws per competitor) and a straightforward vectorized NumPy one over (draws,
+steps) arrays with cumsum and argmax (up to ``NAIVE_DRAWS`` draws per competitor). The float32
+error is measured against the same kernel run in float64 on the same draws.
+
+Memory: ``peak_memory_mb`` is the peak resident set size of this process (getrusage ru_maxrss, so
+it includes the interpreter and libraries) up to the end of that backend's timed run; for CuPy it
+is the device memory CuPy's pool holds after the run (the pool keeps freed blocks, so about its
+peak), with the host figure beside it. ``memcpy_gb_per_s`` is bytes copied per second by
+`np.copyto` of a 256 MiB float32 array (each byte read once and written once), median of 5.
+
+Timings on a shared machine vary from run to run: the table says how many repeats the median is
+of, and the spread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from .backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
+from .errors import InputError
+
+DEFAULT_DRAWS = 1_000_000
+#: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
+#: sub-chunks itself); on a GPU one large chunk keeps the device busy between host calls.
+CHUNK = {"numpy": 1 << 17, "cupy": 1 << 22}
+SCALAR_DRAWS = 200
+NAIVE_DRAWS = 1 << 15
+FLOAT64_DRAWS = 1 << 15
+#: Repeats of the timed run (the median is reported); one above this many draws.
+REPEATS = 3
+REPEAT_MAX_DRAWS = 2_000_000
+MEMCPY_BYTES = 256 << 20
+#: Agreement required of the references (relative; float32 kernel against float64 and float32).
+REFERENCE_RTOL = 1e-4
+
+SCENARIO_STEP = (
+    "one (draw, competitor, time step) evaluation of the race kernel: capacity online of every deal "
+    "of the competitor, power cap of every campus, training progress, crossing test with interpolated "
+    "finish, and the peak-power and accelerator-W-step accumulators of every track; every step of the "
+    "horizon is evaluated for every draw"
+)
+
+
+def _sim():
+    return importlib.import_module("analysis.simulate")  # the module (analysis.simulate is a function)
+
+
+# ---------------------------------------------------------------------------------------------
+# Machine figures
+# ---------------------------------------------------------------------------------------------
+
+
+def memcpy_gb_per_s(nbytes: int = MEMCPY_BYTES, repeats: int = 5) -> float:
+    """Bytes per second (1e9) that `np.copyto` moves between two large host arrays; median."""
+    src = np.ones(nbytes // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)  # touch both
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        times.append(time.perf_counter() - t0)
+    return nbytes / statistics.median(times) / 1e9
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (MB, 1e6 bytes)."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kb * (1 if sys.platform == "darwin" else 1024) / 1e6
+
+
+def cpu_description() -> str:
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return f"{name}, {cpus} CPUs available"
+
+
+# ---------------------------------------------------------------------------------------------
+# The workload
+# ---------------------------------------------------------------------------------------------
+
+
+class Workload:
+    """The default scenario's competitors: kernel inputs for any range of draws on any backend."""
+
+    def __init__(self):
+        from .calibration import default_prior
+        from .catalog import load_catalog
+
+        sim = _sim()
+        self.catalog = load_catalog()
+        self.scenario = sim.load_scenario(None, self.catalog)
+        self.prior = default_prior(self.catalog)
+        self.plans = [sim.plan_competitor(i, c, self.scenario, self.catalog)
+                      for i, c in enumerate(self.scenario.competitors)]
+        self.steps = self.scenario.steps
+
+    def describe(self) -> dict:
+        return {
+            "scenario": self.scenario.name,
+            "competitors": len(self.plans),
+            "deals": [len(p.deals) for p in self.plans],
+            "campuses": [len(p.campus_ids) for p in self.plans],
+            "power_capped_campuses": [sum(c is not None for c in p.caps) for p in self.plans],
+            "steps": self.steps,
+            "time_step_months": self.scenario.time_step_months,
+        }
+
+    def args(self, plan, start: int, stop: int, be: Backend, dtype: str = "float32"):
+        sim = _sim()
+        inputs = sim.sample_inputs(plan, self.scenario, self.catalog, self.prior, start, stop)
+        return sim.kernel_args(plan, self.scenario, inputs, be, dtype)
+
+
+def _first_array(out: dict):
+    return out["elapsed_steps"][0]
+
+
+def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: dict | None = None) -> dict:
+    """Time the race kernel on `draws` draws of every competitor; median over `repeats` runs.
+
+    `extra` maps a label to another kernel timed on the same inputs (the fused CUDA kernel); its
+    median seconds come back under ``result["extra_seconds"][label]``.
+    """
+    kernels = {"main": _sim().race_kernel(be), **(extra or {})}
+    chunk = CHUNK.get(be.name, CHUNK["numpy"])
+    # Warm-up: CuPy compiles its kernels on first use; NumPy touches its code paths and pools.
+    for plan in work.plans:
+        ka = work.args(plan, 0, min(draws, 4096), be)
+        for kernel in kernels.values():
+            sync(_first_array(kernel(*ka.args, deal_gain=ka.deal_gain)))
+    runs = {label: [] for label in kernels}
+    host = []
+    for _ in range(repeats):
+        kernel_s = dict.fromkeys(kernels, 0.0)
+        host_s = 0.0
+        for start in range(0, draws, chunk):
+            stop = min(start + chunk, draws)
+            for plan in work.plans:
+                t0 = time.perf_counter()
+                ka = work.args(plan, start, stop, be)
+                sync()
+                host_s += time.perf_counter() - t0
+                for label, kernel in kernels.items():
+                    t1 = time.perf_counter()
+                    out = kernel(*ka.args, deal_gain=ka.deal_gain)
+                    sync(_first_array(out))
+                    kernel_s[label] += time.perf_counter() - t1
+                    del out
+                del ka
+        for label in kernels:
+            runs[label].append(kernel_s[label])
+        host.append(host_s)
+    extra_seconds = {label: statistics.median(runs[label]) for label in kernels if label != "main"}
+    runs = runs["main"]
+    seconds = statistics.median(runs)
+    scenario_steps = draws * len(work.plans) * work.steps
+    result = {
+        "backend": be.name,
+        "draws": draws,
+        "steps": work.steps,
+        "seconds": seconds,
+        "scenario_steps_per_s": scenario_steps / seconds,
+        "speedup_vs_scalar": None,
+        "speedup_vs_naive": None,
+        "peak_memory_mb": peak_rss_mb(),
+        "scenario_steps": scenario_steps,
+        "repeats": repeats,
+        "seconds_min": min(runs),
+        "seconds_max": max(runs),
+        "host_input_seconds": statistics.median(host),
+        "chunk_draws": chunk,
+        "kernel": ("race_numpy.race_tracks_numpy (NumPy fast path)" if be.name == "numpy"
+                   else "race.race_tracks (generic array-API kernel)"),
+        "device": be.describe(),
+        "peak_memory_is": "peak resident set size of the process (getrusage ru_maxrss)",
+    }
+    if extra_seconds:
+        result["extra_seconds"] = extra_seconds
+    if be.name == "numpy":
+        from .kernels.race_numpy import SUBCHUNK, default_threads
+
+        result["threads"] = default_threads()
+        result["subchunk_draws"] = SUBCHUNK
+    if be.name == "cupy":
+        import cupy
+
+        result["host_peak_memory_mb"] = result["peak_memory_mb"]
+        result["peak_memory_mb"] = cupy.get_default_memory_pool().total_bytes() / 1e6
+        result["peak_memory_is"] = "device memory held by CuPy's memory pool after the run (about its peak)"
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# References: scalar, naive vectorized, float64
+# ---------------------------------------------------------------------------------------------
+
+
+def _host(out: dict) -> dict:
+    from .backend import to_numpy
+
+    return {key: [to_numpy(a) for a in values] for key, values in out.items()}
+
+
+def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
+    """(label, backend, kernel) of every kernel the bench measures: the dispatched one per backend,
+    and on CuPy also the fused kernel (`kernels/race_fused.py`, not yet the default)."""
+    out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
+    if any(be.name == "cupy" for be in backends):
+        from .kernels.race_fused import race_tracks_fused
+
+        out.append(("cupy-fused", next(be for be in backends if be.name == "cupy"), race_tracks_fused))
+    return out
+
+
+def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
+    """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
+    from .race_reference import compare, naive_race, scalar_race
+
+    fn = {"scalar": scalar_race, "naive": naive_race}[name]
+    numpy_be = select("numpy")
+    seconds, checks = 0.0, {}
+    for plan in work.plans:
+        ka = work.args(plan, 0, draws, numpy_be)
+        t0 = time.perf_counter()
+        ref = fn(*ka.args, deal_gain=ka.deal_gain)
+        seconds += time.perf_counter() - t0
+        for label, be, kernel in checks_of:
+            kb = ka if be.name == "numpy" else work.args(plan, 0, draws, be)
+            got = _host(kernel(*kb.args, deal_gain=kb.deal_gain))
+            check = compare(plan.layout, ref, got, ka.args[8], rtol=REFERENCE_RTOL)
+            prev = checks.setdefault(label, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}})
+            prev["agrees"] = prev["agrees"] and check["agrees"]
+            prev["finished_flags_differ"] += check["finished_flags_differ"]
+            for key, value in check["max_rel_diff"].items():
+                prev["max_rel_diff"][key] = max(prev["max_rel_diff"].get(key, 0.0), value)
+    scenario_steps = draws * len(work.plans) * work.steps
+    return {"draws": draws, "seconds": seconds, "scenario_steps_per_s": scenario_steps / seconds,
+            "agreement": checks}
+
+
+def float32_error(work: Workload, draws: int) -> dict:
+    """Largest relative error of the float32 kernel against float64 on the same draws (finished runs)."""
+    from .race_reference import compare
+
+    be = select("numpy")
+    kernel = _sim().race_kernel(be)
+    worst: dict[str, float] = {}
+    flags = 0
+    for plan in work.plans:
+        k32 = work.args(plan, 0, draws, be, "float32")
+        k64 = work.args(plan, 0, draws, be, "float64")
+        out32 = kernel(*k32.args, deal_gain=k32.deal_gain)
+        out64 = kernel(*k64.args, deal_gain=k64.deal_gain)
+        check = compare(plan.layout, out64, out32, k64.args[8], rtol=REFERENCE_RTOL)
+        flags += check["finished_flags_differ"]
+        for key, value in check["max_rel_diff"].items():
+            worst[key] = max(worst.get(key, 0.0), value)
+    return {"draws": draws, "max_rel_error": worst, "finished_flags_differ": flags}
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve_backends(name: str | None) -> list[Backend]:
+    """``auto``: NumPy and, when usable, CuPy; ``numpy`` or ``cupy``: that one (InputError if not usable)."""
+    source = "--backend"
+    if name is None and os.environ.get(BACKEND_ENV):
+        name, source = os.environ[BACKEND_ENV], BACKEND_ENV
+    name = (name or "auto").strip().lower()
+    if name not in BACKENDS:
+        raise InputError(f"{source}: unknown backend {name!r}; allowed: {', '.join(BACKENDS)}")
+    if name == "auto":
+        return [select("numpy")] + ([select("cupy")] if cupy_status()[0] else [])
+    return [select(name)]
+
+
+def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
+    """Benchmark the race kernel; returns the JSON of `bench --format json` (DESIGN.md s4)."""
+    from .provenance import versions
+
+    backends = resolve_backends(backend)
+    work = Workload()
+    repeats = REPEATS if draws <= REPEAT_MAX_DRAWS else 1
+    checks = kernels_to_check(backends)
+    results = []
+    for be in backends:
+        extra = {label: kernel for label, b, kernel in checks if b is be and label != be.name}
+        result = time_backend(work, be, draws, repeats, extra)
+        for label, seconds in result.pop("extra_seconds", {}).items():
+            result["fused_kernel"] = {
+                "kernel": "race_fused.race_tracks_fused (one CUDA thread per draw; not the default yet)",
+                "label": label, "seconds": seconds,
+                "scenario_steps_per_s": result["scenario_steps"] / seconds,
+                "speedup_vs_generic": result["seconds"] / seconds,
+            }
+        results.append(result)
+    scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
+    naive = time_reference(work, "naive", min(draws, NAIVE_DRAWS), checks)
+    for r in results:
+        r["speedup_vs_scalar"] = r["scenario_steps_per_s"] / scalar["scenario_steps_per_s"]
+        r["speedup_vs_naive"] = r["scenario_steps_per_s"] / naive["scenario_steps_per_s"]
+    by_name = {r["backend"]: r for r in results}
+    if "numpy" in by_name and "cupy" in by_name:
+        by_name["cupy"]["speedup_vs_numpy"] = (by_name["cupy"]["scenario_steps_per_s"]
+                                               / by_name["numpy"]["scenario_steps_per_s"])
+    agreement_ok = all(check["agrees"] for ref in (scalar, naive) for check in ref["agreement"].values())
+    f32 = float32_error(work, min(draws, FLOAT64_DRAWS))
+    device = cpu_description()
+    if "cupy" in by_name:
+        device += "; " + by_name["cupy"]["device"]
+    return {
+        "memcpy_gb_per_s": memcpy_gb_per_s(),
+        "device": device,
+        "versions": versions(),
+        "results": results,
+        "workload": work.describe(),
+        "scenario_step": SCENARIO_STEP,
+        "references": {"scalar": scalar, "naive": naive, "all_agree": agreement_ok},
+        "float32": f32,
+        "memcpy_is": "bytes copied per second by np.copyto of 256 MiB (read once, written once), median of 5",
+    }
+
+
+def to_table(report: dict) -> str:
+    w = report["workload"]
+    lines = [
+        f"Race kernel benchmark: scenario '{w['scenario']}', {w['competitors']} competitors "
+        f"(deals {'/'.join(map(str, w['deals']))}, power-capped campuses "
+        f"{'/'.join(map(str, w['power_capped_campuses']))}), T = {w['steps']} steps of "
+        f"{w['time_step_months']:g} month",
+        f"scenario-step = {report['scenario_step']}",
+        "",
+        f"{'backend':<8}{'draws':>12}{'seconds':>10}{'(min-max)':>17}{'scen-steps/s':>14}"
+        f"{'vs scalar':>11}{'vs naive':>10}{'peak MB':>9}",
+    ]
+    for r in report["results"]:
+        spread = f"{r['seconds_min']:.3g}-{r['seconds_max']:.3g}"
+        lines.append(
+            f"{r['backend']:<8}{r['draws']:>12,}{r['seconds']:>10.3g}{spread:>17}{r['scenario_steps_per_s']:>14.3g}"
+            f"{r['speedup_vs_scalar']:>10.0f}x{r['speedup_vs_naive']:>9.1f}x{r['peak_memory_mb']:>9.0f}"
+        )
+        extra = f"  {r['kernel']}; {r['device']}; median of {r['repeats']}"
+        if "threads" in r:
+            extra += f"; {r['threads']} threads, sub-chunks of {r['subchunk_draws']:,} draws"
+        if "speedup_vs_numpy" in r:
+            extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
+        lines.append(extra)
+        if "fused_kernel" in r:
+            fk = r["fused_kernel"]
+            lines.append(f"  fused CUDA kernel: {fk['seconds']:.3g} s, {fk['scenario_steps_per_s']:.3g} scen-steps/s, "
+                         f"{fk['speedup_vs_generic']:.1f}x the generic kernel on CuPy")
+    refs = report["references"]
+    lines.append("")
+    for name, label in (("scalar", "scalar pure-Python reference"), ("naive", "naive vectorized NumPy (cumsum)")):
+        ref = refs[name]
+        agree = ", ".join(f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items())
+        lines.append(f"{label:<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} scen-steps/s   {agree}")
+    f32 = report["float32"]
+    errors = ", ".join(f"{k} {v:.1e}" for k, v in f32["max_rel_error"].items())
+    lines += [
+        f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
+        f"finished flags differ: {f32['finished_flags_differ']}",
+        f"memory copy bandwidth {report['memcpy_gb_per_s']:.1f} GB/s; device: {report['device']}",
+        f"peak MB: {report['results'][0]['peak_memory_is']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_cli(args) -> int:
+    from .__main__ import _print_json, _whole
+    from .specs import MAX_DRAWS
+
+    draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
+    report = run_bench(DEFAULT_DRAWS if draws is None else draws, args.backend)
+    if args.format == "json":
+        _print_json(report)
+    else:
+        print(to_table(report))
+    if not report["references"]["all_agree"]:
+        print("error: a kernel disagrees with the reference implementations (see references.*.agreement)",
+              file=sys.stderr)
+        return 1
+    return 0

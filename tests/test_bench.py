@@ -1,0 +1,113 @@
+"""`python -m analysis bench`: the JSON contract (DESIGN.md s4), the references it measures against,
+and its input errors. No wall-clock assertions: performance is measured by the command, not tested."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from analysis.backend import cupy_status
+from analysis.kernels.race import race_tracks
+from analysis.kernels.race_numpy import race_tracks_numpy
+from analysis.race_reference import compare, naive_race, scalar_race
+
+from conftest import assert_one_line_error, run_cli
+from test_race_numpy import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
+
+RESULT_KEYS = {"backend": str, "draws": int, "steps": int, "seconds": float, "scenario_steps_per_s": float,
+               "speedup_vs_scalar": float, "speedup_vs_naive": float, "peak_memory_mb": float}
+
+
+@pytest.fixture(scope="module")
+def bench_json():
+    proc = run_cli("bench", "--draws", "3000", "--backend", "numpy", "--format", "json")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_bench_json_has_the_contract_keys_and_types(bench_json):
+    out = bench_json
+    assert isinstance(out["memcpy_gb_per_s"], float) and out["memcpy_gb_per_s"] > 0
+    assert isinstance(out["device"], str) and out["device"]
+    assert isinstance(out["versions"], dict) and "numpy" in out["versions"] and "python" in out["versions"]
+    assert isinstance(out["results"], list) and [r["backend"] for r in out["results"]] == ["numpy"]
+    for result in out["results"]:
+        for key, kind in RESULT_KEYS.items():
+            assert isinstance(result[key], kind), (key, result[key])
+        assert result["draws"] == 3000 and result["steps"] == 36
+        assert result["seconds"] > 0 and result["scenario_steps_per_s"] > 0 and result["peak_memory_mb"] > 0
+        # The count of scenario-steps is draws x competitors x steps (the default scenario has 3).
+        assert result["scenario_steps"] == 3000 * 3 * 36
+        assert result["scenario_steps_per_s"] == pytest.approx(result["scenario_steps"] / result["seconds"])
+
+
+def test_bench_json_says_what_it_measured(bench_json):
+    out = bench_json
+    assert out["workload"]["deals"] == [6, 4, 3] and out["workload"]["steps"] == 36
+    assert "(draw, competitor, time step)" in out["scenario_step"]
+    refs = out["references"]
+    assert refs["all_agree"] is True
+    assert refs["scalar"]["agreement"]["numpy"]["agrees"] and refs["naive"]["agreement"]["numpy"]["agrees"]
+    assert refs["scalar"]["draws"] == 200
+    f32 = out["float32"]
+    assert f32["finished_flags_differ"] == 0
+    assert max(f32["max_rel_error"].values()) < 1e-4
+
+
+def test_bench_table_runs():
+    proc = run_cli("bench", "--draws", "500", "--backend", "numpy")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "scenario-step" in proc.stdout and "numpy" in proc.stdout and "agrees" in proc.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5", "1e9", ""])
+def test_bad_draws_is_one_line_error(value):
+    assert_one_line_error(run_cli("bench", "--draws", value), "--draws")
+
+
+def test_bad_backend_is_one_line_error():
+    assert_one_line_error(run_cli("bench", "--draws", "10", "--backend", "tpu"), "--backend", "tpu")
+
+
+def test_bad_format_is_one_line_error():
+    assert_one_line_error(run_cli("bench", "--format", "yaml"), "--format")
+
+
+@pytest.mark.skipif(cupy_status()[0], reason="CuPy is usable here: the GPU tests cover --backend cupy")
+def test_cupy_without_a_gpu_is_one_line_error():
+    assert_one_line_error(run_cli("bench", "--draws", "10", "--backend", "cupy"), "cupy")
+
+
+# ---- the references compute the same model as the kernel ---------------------------------------
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_scalar_and_naive_references_agree_with_the_kernels(cat, case):  # noqa: F811
+    plan, _, _, ka = _kernel_inputs(cat, CASES[case], draws=150)
+    target = ka.args[8]
+    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain)
+    generic = race_tracks(*ka.args, deal_gain=ka.deal_gain)
+    scalar = scalar_race(*ka.args, deal_gain=ka.deal_gain)
+    naive = naive_race(*ka.args, deal_gain=ka.deal_gain)
+    for name, ref in (("scalar", scalar), ("naive", naive)):
+        for kernel_name, got in (("fast", fast), ("generic", generic)):
+            check = compare(plan.layout, ref, got, target, rtol=1e-4)
+            assert check["agrees"], (name, kernel_name, check)
+
+
+def test_references_see_unfinished_runs_as_unfinished(cat):  # noqa: F811
+    plan, _, _, ka = _kernel_inputs(cat, CASES["unfinished"], draws=50)
+    for fn in (scalar_race, naive_race):
+        out = fn(*ka.args, deal_gain=ka.deal_gain)
+        assert np.all(np.asarray(out["remaining_flop"][0]) > 0)
+        np.testing.assert_allclose(out["elapsed_steps"][0], plan.layout.steps)
+
+
+def test_compare_flags_a_wrong_answer(cat):  # noqa: F811
+    plan, _, _, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"], draws=100)
+    good = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain)
+    bad = {key: [a.copy() for a in values] for key, values in good.items()}
+    bad["elapsed_steps"][0] *= np.float32(1.01)
+    assert compare(plan.layout, good, good, ka.args[8], rtol=1e-6)["agrees"]
+    assert not compare(plan.layout, good, bad, ka.args[8], rtol=1e-4)["agrees"]

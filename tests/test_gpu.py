@@ -1,0 +1,126 @@
+"""CuPy against NumPy on the same draws, and the benchmark on CuPy (marker `gpu`).
+
+Skipped with the reason where `analysis.backend.cupy_status()` says CuPy cannot run a kernel here.
+On a GPU machine: `pytest -m gpu -ra` (or `scripts/gpu_check.sh OUT_DIR`, which also runs the
+benchmark). CuPy runs the generic array-API kernel (`kernels/race.py`); NumPy runs its fast path
+(`kernels/race_numpy.py`); both see the same host draws, so they must agree to float32 tolerance.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from analysis.backend import cupy_status, select, to_numpy
+from analysis.calibration import default_prior
+from analysis.catalog import load_catalog
+
+from conftest import run_cli
+
+USABLE, REASON = cupy_status()
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not USABLE, reason=f"CuPy not usable: {REASON}")]
+
+sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
+METRICS = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd",
+           "emissions_tco2e")
+
+
+def _scenarios():
+    import yaml
+
+    base = yaml.safe_load(sim.DEFAULT_SCENARIO.read_text())
+    yield "default", None
+    yield "span-sites", {**base, "span_sites": True}
+    yield "common-target", {**base, "target_flop": 3e26}
+    late = {**base, "time_step_months": 1.5, "competitors": [dict(c) for c in base["competitors"]]}
+    late["competitors"][1]["start"] = "2026-03"  # two months in, steps of 1.5: a partial step
+    yield "late-start", late
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _scenarios()])
+def test_cupy_and_numpy_agree_on_the_same_draws(name):
+    source = dict(_scenarios())[name]
+    catalog = load_catalog()
+    sc = sim.load_scenario(source, catalog)
+    prior = default_prior(catalog)
+    numpy_be, cupy_be = select("numpy"), select("cupy")
+    for i, comp in enumerate(sc.competitors):
+        plan = sim.plan_competitor(i, comp, sc, catalog)
+        inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 50_000)
+        ref = sim.run_chunk(plan, sc, inputs, numpy_be, "float32")
+        got = sim.run_chunk(plan, sc, inputs, cupy_be, "float32")
+        finished = np.isfinite(ref["finish_month"])
+        flips = np.count_nonzero(finished != np.isfinite(got["finish_month"]))
+        assert flips <= 2, f"{comp.label}: {flips} draws finish on one backend only"  # crossings at the horizon
+        both = finished & np.isfinite(got["finish_month"])
+        for key in METRICS:
+            np.testing.assert_allclose(got[key][both], ref[key][both], rtol=1e-4, err_msg=f"{name} {comp.label} {key}")
+
+
+def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
+    """The same generic kernel on both libraries: CuPy's float32 ops against NumPy's."""
+    from analysis.kernels.race import race_tracks
+
+    catalog = load_catalog()
+    sc = sim.load_scenario(None, catalog)
+    prior = default_prior(catalog)
+    for i, comp in enumerate(sc.competitors):
+        plan = sim.plan_competitor(i, comp, sc, catalog)
+        inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 20_000)
+        ka_np = sim.kernel_args(plan, sc, inputs, select("numpy"), "float32")
+        ka_cp = sim.kernel_args(plan, sc, inputs, select("cupy"), "float32")
+        ref = race_tracks(*ka_np.args, deal_gain=ka_np.deal_gain)
+        got = race_tracks(*ka_cp.args, deal_gain=ka_cp.deal_gain)
+        assert type(got["elapsed_steps"][0]).__module__.startswith("cupy")
+        for key in ref:
+            for a, b in zip(ref[key], got[key]):
+                np.testing.assert_allclose(to_numpy(b), a, rtol=1e-5, atol=1e-6, err_msg=f"{comp.label} {key}")
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _scenarios()])
+def test_fused_cuda_kernel_matches_the_generic_kernel(name):
+    """kernels/race_fused.py on the GPU: the generic kernel's float32 operations, one thread per draw."""
+    from analysis.kernels.race import race_tracks
+    from analysis.kernels.race_fused import race_tracks_fused
+
+    catalog = load_catalog()
+    sc = sim.load_scenario(dict(_scenarios())[name], catalog)
+    prior = default_prior(catalog)
+    cupy_be = select("cupy")
+    for i, comp in enumerate(sc.competitors):
+        plan = sim.plan_competitor(i, comp, sc, catalog)
+        inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 100_000)
+        ka = sim.kernel_args(plan, sc, inputs, cupy_be, "float32")
+        ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
+        got = race_tracks_fused(*ka.args, deal_gain=ka.deal_gain)
+        for key in ref:
+            for a, b in zip(ref[key], got[key]):
+                np.testing.assert_allclose(to_numpy(b), to_numpy(a), rtol=1e-5, atol=1e-6,
+                                           err_msg=f"{name} {comp.label} {key}")
+
+
+def test_simulate_on_cupy_matches_numpy():
+    a = sim.simulate(draws=200_000, seed=3, backend="numpy")
+    b = sim.simulate(draws=200_000, seed=3, backend="cupy")
+    assert b.backend == "cupy"
+    for ca, cb in zip(a.competitors, b.competitors):
+        assert cb["p_first"] == pytest.approx(ca["p_first"], abs=1e-4)
+        assert cb["time_to_train_months"]["p50"] == pytest.approx(ca["time_to_train_months"]["p50"], rel=1e-4)
+        assert cb["cost_usd"]["p50"] == pytest.approx(ca["cost_usd"]["p50"], rel=1e-4)
+
+
+def test_bench_on_cupy_reports_and_agrees():
+    proc = run_cli("bench", "--draws", "200000", "--backend", "cupy", "--format", "json", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    (result,) = out["results"]
+    assert result["backend"] == "cupy" and result["draws"] == 200_000 and result["scenario_steps_per_s"] > 0
+    assert isinstance(result["peak_memory_mb"], float) and result["peak_memory_mb"] > 0
+    assert out["references"]["all_agree"] is True
+    assert out["references"]["naive"]["agreement"]["cupy"]["agrees"]
+    assert out["references"]["naive"]["agreement"]["cupy-fused"]["agrees"]
+    assert result["fused_kernel"]["scenario_steps_per_s"] > 0
+    assert "cupy" in out["versions"] and "cupy" in out["device"]

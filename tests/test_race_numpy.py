@@ -1,0 +1,184 @@
+"""The NumPy fast path of the race kernel agrees with the generic array-API kernel on the same draws.
+
+The generic kernel (`race.race_tracks`) is the reference; `race_numpy.race_tracks_numpy` is what
+`simulate` runs on NumPy. Cases cover every branch of the fast path: power caps (binding, late,
+absent), several deals on one campus, runs spanning sites, FP8 gains, training starts after the
+scenario start (partial steps), fixed and uncertain delays, unfinished runs, and tables that are not
+proportional (the general path).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from analysis.backend import select
+from analysis.calibration import default_prior
+from analysis.kernels.race import race_tracks
+from analysis.kernels.race_numpy import flops_per_server_w, race_tracks_numpy
+
+from conftest import catalog_with
+from test_race import TEST_MODEL, deal, scenario
+
+sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
+
+NUMPY = select("numpy")
+
+
+@pytest.fixture(scope="module")
+def cat(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("race-numpy")
+    deals = [
+        deal("n-cluster", delay=0.0),
+        deal("n-late", delay=3.0, campus="late"),
+        deal("n-owned", kind="owned", accelerators=100_000, cap=50.0, cap_delay=2.0, pue=1.25, campus="owned"),
+        deal("n-owned-2", kind="owned", accelerators=40_000, start="2026-06", pue=1.25, campus="owned"),
+        deal("n-b200", accelerator="b200", accelerators=30_000, start="2026-03", campus="b200"),
+        deal("n-tiny", accelerators=8, campus="tiny"),
+    ]
+    return catalog_with(tmp_path, deals=deals, models=[TEST_MODEL.format(n=405e9, d=15.6e12)])
+
+
+def _uncertain_delays(ids):
+    return {i: {"delay_months": {"dist": "triangular", "low": 0, "mode": 1, "high": 6},
+                "power_delay_months": {"dist": "uniform", "low": 0, "high": 8}} for i in ids}
+
+
+CASES = {
+    "one-cluster-fixed-delay": dict(deals=["n-cluster"]),
+    "binding-cap-uncertain-delays": dict(deals=["n-owned"], deal_overrides=_uncertain_delays(["n-owned"])),
+    "two-deals-one-campus-capped": dict(deals=["n-owned", "n-owned-2"],
+                                        deal_overrides=_uncertain_delays(["n-owned", "n-owned-2"])),
+    "span-sites": dict(deals=["n-cluster", "n-late", "n-owned", "n-b200"], span_sites=True),
+    "fp8-gain-mixed": dict(deals=["n-cluster", "n-b200", "n-owned"], precision="fp8",
+                           deal_overrides=_uncertain_delays(["n-b200"])),
+    "late-start-partial-steps": dict(deals=["n-cluster", "n-late", "n-owned"], start="2026-03-16",
+                                     deal_overrides=_uncertain_delays(["n-late"])),
+    "unfinished": dict(deals=["n-tiny", "n-late"], horizon=6, target=5e26),
+}
+
+
+def _scenario(spec):
+    spec = dict(spec)
+    deals = spec.pop("deals")
+    precision = spec.pop("precision", None)
+    start = spec.pop("start", None)
+    target = spec.pop("target", None)
+    horizon = spec.pop("horizon", 24)
+    sc = scenario(deals, mfu={"dist": "uniform", "low": 0.2, "high": 0.5},
+                  share={"dist": "uniform", "low": 0.3, "high": 1.0}, draws=3000, horizon=horizon,
+                  target=target, **spec)
+    sc["uncertainty"] = {"pue_delta": {"dist": "uniform", "low": -0.05, "high": 0.1}, "price_factor": 1.0,
+                         "fp8_gain": {"dist": "uniform", "low": 1.0, "high": 1.5}}
+    comp = sc["competitors"][0]
+    if precision:
+        comp["precision"] = precision
+    if start:
+        # A start inside a month: the first steps are partial (start_fraction between 0 and 1).
+        comp["start"] = start[:7]
+    return sc
+
+
+def _kernel_inputs(cat, spec, draws=3000, start_offset_months=None):
+    sc = sim.load_scenario(_scenario(spec), cat)
+    plan = sim.plan_competitor(0, sc.competitors[0], sc, cat)
+    if start_offset_months is not None:
+        frac = np.clip(np.arange(1, plan.layout.steps + 1) - start_offset_months, 0.0, 1.0)
+        layout = plan.layout.__class__(**{**plan.layout.__dict__, "start_fraction": tuple(float(f) for f in frac)})
+        plan.layout = layout
+    inputs = sim.sample_inputs(plan, sc, cat, default_prior(cat), 0, draws)
+    return plan, sc, inputs, sim.kernel_args(plan, sc, inputs, NUMPY, "float32")
+
+
+def _compare(ref, fast, target):
+    done_ref = [r <= 0 for r in ref["remaining_flop"]]
+    done_fast = [r <= 0 for r in fast["remaining_flop"]]
+    for t, (a, b) in enumerate(zip(done_ref, done_fast)):
+        np.testing.assert_array_equal(a, b, err_msg=f"finished flags of track {t}")
+    for t in range(len(done_ref)):
+        np.testing.assert_allclose(fast["elapsed_steps"][t], ref["elapsed_steps"][t], rtol=2e-6, atol=2e-5,
+                                   err_msg=f"elapsed_steps track {t}")
+        # Remaining work is target - sum(progress): compare on the scale of the larger of the two.
+        scale = np.maximum(np.abs(ref["remaining_flop"][t]), target)
+        assert np.max(np.abs(fast["remaining_flop"][t] - ref["remaining_flop"][t]) / scale) < 5e-5, t
+        done = done_ref[t]
+        np.testing.assert_allclose(fast["peak_facility_w"][t][done], ref["peak_facility_w"][t][done], rtol=1e-6,
+                                   err_msg=f"peak_facility_w track {t}")
+    for d, (a, b) in enumerate(zip(ref["server_w_steps"], fast["server_w_steps"])):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-3, err_msg=f"server_w_steps deal {d}")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fast_path_agrees_with_generic_kernel(cat, case):
+    plan, sc, inputs, ka = _kernel_inputs(cat, CASES[case])
+    ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
+    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=512, threads=2)
+    _compare(ref, fast, ka.args[8])
+
+
+def test_partial_first_steps_agree(cat):
+    """A training start 2.4 steps in: zero, partial and full steps (start_fraction 0, 0.6, 1)."""
+    plan, sc, inputs, ka = _kernel_inputs(cat, CASES["late-start-partial-steps"], start_offset_months=2.4)
+    assert 0.0 in plan.layout.start_fraction and any(0 < f < 1 for f in plan.layout.start_fraction)
+    ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
+    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=700)
+    _compare(ref, fast, ka.args[8])
+
+
+def test_cases_exercise_finished_and_unfinished_runs(cat):
+    _, _, _, ka = _kernel_inputs(cat, CASES["unfinished"])
+    out = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain)
+    assert not np.any(out["remaining_flop"][0] <= 0)  # 8 accelerators never finish 5e26 FLOP
+    _, _, _, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"])
+    assert np.all(race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain)["remaining_flop"][0] <= 0)
+
+
+def test_tables_that_are_not_proportional_take_the_general_path(cat):
+    plan, sc, inputs, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"])
+    args = list(ka.args)
+    power = [p.copy() for p in args[2]]
+    power[0] *= np.linspace(0.5, 1.0, power[0].size, dtype=np.float32)  # not flops x constant any more
+    args[2] = power
+    assert flops_per_server_w(args[1][0], power[0]) is None
+    assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) is not None
+    ref = race_tracks(*args, deal_gain=ka.deal_gain)
+    fast = race_tracks_numpy(*args, deal_gain=ka.deal_gain, subchunk=1000)
+    _compare(ref, fast, args[8])
+
+
+@pytest.mark.parametrize("case", ["span-sites", "fp8-gain-mixed", "binding-cap-uncertain-delays"])
+def test_results_do_not_depend_on_subchunk_or_threads(cat, case):
+    _, _, _, ka = _kernel_inputs(cat, CASES[case])
+    base = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=3000, threads=1)
+    for subchunk, threads in ((1, 1), (37, 2), (1024, 3), (4096, 2)):
+        other = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=subchunk, threads=threads)
+        for key in base:
+            for a, b in zip(base[key], other[key]):
+                np.testing.assert_array_equal(a, b, err_msg=f"{key} subchunk={subchunk} threads={threads}")
+
+
+def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
+    """End to end through run_chunk: the shipped default scenario and a spanning variant."""
+    from analysis.catalog import load_catalog
+
+    catalog = load_catalog()
+    for source in (None, {**_default_dict(), "span_sites": True}):
+        sc = sim.load_scenario(source, catalog)
+        prior = default_prior(catalog)
+        for i, comp in enumerate(sc.competitors):
+            plan = sim.plan_competitor(i, comp, sc, catalog)
+            inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 4000)
+            fast = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
+            with monkeypatch.context() as m:
+                m.setattr(sim, "race_kernel", lambda be: race_tracks)
+                ref = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
+            for key in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "emissions_tco2e"):
+                np.testing.assert_allclose(fast[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}")
+
+
+def _default_dict():
+    import yaml
+
+    return yaml.safe_load(sim.DEFAULT_SCENARIO.read_text())
