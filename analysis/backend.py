@@ -100,7 +100,6 @@ def select(name: str | None = None) -> Backend:
                 f"{source}: cupy was asked for but is not usable here: {reason}; "
                 "use --backend numpy, or install the gpu extra on a machine with an NVIDIA GPU"
             )
-        import cupy
         import array_api_compat.cupy as cxp
 
         return Backend("cupy", cxp)

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, describe_validation_error, key_path
 from .paths import data_dir as default_data_dir
 from .paths import display
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
+from .yamlio import read_yaml
 
 CSV_FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "accelerators": ("accelerators.csv", Accelerator),
@@ -157,15 +157,7 @@ def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
 
 def read_deals(path: Path) -> dict[str, Deal]:
     where = display(path)
-    if not path.is_file():
-        raise InputError(f"{where}: file not found (see data/README.md for what it holds)")
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: malformed YAML{at}: {problem}") from None
+    doc = read_yaml(path, what="file (see data/README.md for what it holds)")
     if not isinstance(doc, dict) or not isinstance(doc.get("deals"), list):
         raise InputError(f"{where}: expected a top-level key 'deals' holding a list of deals")
     deals: dict[str, Deal] = {}

@@ -18,13 +18,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError
 from .paths import PROJECT_ROOT
 from .simulate import SimulationResult, load_scenario, simulate
-from .specs import DEAL_KINDS, MAX_DRAWS, DealOverride, Fixed, Scenario, Triangular, _Dist
+from .specs import DEAL_KINDS, DealOverride, Fixed, Scenario, Triangular, _Dist, check_draws, check_seed
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
 #: figures for most delays, and a symmetric +-50% band says "about m months" without a new source.
@@ -144,12 +143,9 @@ def what_if(
     update: dict[str, Any] = {}
 
     if draws is not None:
-        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
-            raise InputError(f"draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
-        update["draws"] = int(draws)
+        update["draws"] = check_draws(draws, "draws")
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed: expected a whole number >= 0, got {seed!r}")
+        check_seed(seed, "seed")
         if seed != scenario.seed:
             changes.append(f"seed {seed} (scenario: {scenario.seed})")
         update["seed"] = int(seed)

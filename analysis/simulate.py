@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-import math
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import ValidationError
 
 from . import constants as K
@@ -34,7 +32,8 @@ from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles
 from .sampling import draw, uniforms
-from .specs import MAX_DRAWS, Competitor, Deal, Fixed, Scenario, month_index, month_label
+from .yamlio import read_yaml
+from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
 
 DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 #: Fine-grid cells per time step: delivery and grid delays are rounded to dt / SUBSTEPS.
@@ -75,17 +74,8 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: C
         if isinstance(source, dict):
             raw, where = source, "scenario"
         else:
-            path = Path(source)
-            where = display(path)
-            if not path.is_file():
-                raise InputError(f"{where}: scenario file not found")
-            try:
-                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-                raise InputError(f"{where}: malformed YAML{at}: {problem}") from None
+            where = display(Path(source))
+            raw = read_yaml(source, what="scenario file")
             if not isinstance(raw, dict):
                 raise InputError(f"{where}: expected a mapping of scenario keys at the top level")
         try:
@@ -657,13 +647,9 @@ def simulate(
     scenario = load_scenario(scenario, catalog)
     updates = {}
     if draws is not None:
-        if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
-            raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
-        updates["draws"] = int(draws)
+        updates["draws"] = check_draws(draws)
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
-        updates["seed"] = int(seed)
+        updates["seed"] = check_seed(seed)
     if updates:
         scenario = scenario.model_copy(update=updates)
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):

@@ -543,6 +543,20 @@ class Deal(Strict):
 MAX_DRAWS = 20_000_000
 
 
+def check_draws(value, name: str = "--draws") -> int:
+    """A draw count from 1 to MAX_DRAWS (InputError naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_DRAWS:
+        raise InputError(f"{name}: expected a whole number from 1 to {MAX_DRAWS:,}, got {value!r}")
+    return int(value)
+
+
+def check_seed(value, name: str = "--seed") -> int:
+    """A seed >= 0 (InputError naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise InputError(f"{name}: expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 class Uncertainty(Strict):
     """Distributions of the inputs that no data file pins down. Omitted keys keep their defaults."""
 

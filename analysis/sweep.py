@@ -40,10 +40,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 from .errors import InputError
 from .paths import PROJECT_ROOT, RESULTS_DIR, display
+from .yamlio import read_yaml
 
 #: Keys a sweep file may hold (sweeps/README.md).
 SWEEP_KEYS = ("name", "description", "notebook", "parameters", "grid", "points", "headline", "cell_timeout_s")
@@ -74,23 +73,6 @@ _TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "d
 
 
 # ---- the sweep file ----------------------------------------------------------------------------
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that reads 1e27 as a number (YAML 1.1 wants 1.0e+27), as the CLI's flags do."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
 
 
 @dataclass(frozen=True)
@@ -260,17 +242,7 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None) -> 
     else:
         path = Path(source)
         where = display(path)
-        if not path.is_file():
-            raise InputError(f"{where}: sweep file not found")
-        try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (a SafeLoader)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise InputError(f"{where}: malformed YAML{at}: {problem}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{where}: not a text file (expected UTF-8 YAML)") from None
+        raw = read_yaml(path, what="sweep file")
     if not isinstance(raw, dict):
         raise InputError(f"{where}: expected a mapping with keys {', '.join(SWEEP_KEYS)} at the top level")
     extra = [k for k in raw if k not in SWEEP_KEYS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis import estimate, simulate
-from analysis.backend import Backend, select, to_numpy
+from analysis.backend import Backend, select
 from analysis.constants import SECONDS_PER_MONTH
 from analysis.simulate import load_scenario, plan_competitor, run_chunk, sample_inputs
 from analysis.calibration import default_prior

@@ -163,7 +163,7 @@ class _Plan:
         buf = lambda: np.empty(n, dtype)  # noqa: E731
         ones, zeros = np.ones(n, dtype), np.zeros(n, dtype)
         alive = np.empty(n, dtype=bool)
-        use, tmp, tmp2 = buf(), buf(), buf()
+        use, tmp = buf(), buf()
         rate64 = np.asarray(rate, dtype=np.float64)
         target64 = np.asarray(target, dtype=np.float64)
 
