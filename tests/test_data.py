@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,14 @@ CONTRACT_IDS = (
     "v100-sxm-32gb a100-sxm-40gb a100-sxm-80gb h100-sxm h800 h20 h200 b200 b300 gb200 gb300 mi300x mi325x "
     "mi355x ascend-910b ascend-910c tpu-v3 tpu-v4 tpu-v5e tpu-v5p tpu-v6e tpu-v7 trainium2"
 ).split()
-REFERENCE = PROJECT_ROOT.parent / "shared" / "reference" / "training_runs.csv"
+# The shared reference sheet sits beside the checkout in this workplace; $COMPUTE_RACE_REFERENCE_DIR
+# points elsewhere. Where no copy is reachable the calibration-rule test says so and skips.
+_CANDIDATES = [Path(p) for p in (os.environ.get("COMPUTE_RACE_REFERENCE_DIR", ""),) if p] + [
+    PROJECT_ROOT.parent / "shared" / "reference",
+    Path("/work/shared/reference"),
+]
+REFERENCE = next((d / "training_runs.csv" for d in _CANDIDATES if (d / "training_runs.csv").is_file()),
+                 _CANDIDATES[-1] / "training_runs.csv")
 
 
 def test_accelerator_ids_are_exactly_the_contract(catalog):
