@@ -87,6 +87,8 @@ def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = Non
         papermill.execute_notebook(
             str(notebook), str(run.executed), parameters=run.parameters, kernel_name=KERNEL,
             cwd=str(PROJECT_ROOT), progress_bar=False, log_output=False, execution_timeout=NOTEBOOK_TIMEOUT_S,
+            # ipykernel warns on stderr about unencrypted local TCP at every start: keep the bar readable
+            extra_arguments=["--log-level=ERROR"],
         )
     except Exception as exc:  # papermill's execution error names the cell; keep going with the others
         run.error = _one_line(exc)
