@@ -80,7 +80,11 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 # For each lab, the inputs with the largest swing: the bar runs from the median time-to-train among
 # draws where the input is in its bottom tail (blue) to that where it is in its top tail (orange),
 # around the overall median (black line). Training compute and the share of a campus a run gets
-# usually lead; a delay matters only for a lab whose run waits on that deal.
+# usually lead; a delay matters only for a lab whose run waits on that deal. The bars compare draws,
+# they do not rerun the model, so an input correlated with another carries part of its effect:
+# MFU x goodput rises with model size in the calibrated prior, and bigger models need more compute,
+# so a high MFU can sit beside a longer time-to-train (Meta) although, other things equal, it
+# always shortens it (a property the tests check).
 
 # %%
 time_indices = sensitivity.variance_indices(result, "time_to_train_months", seed=seed)
