@@ -636,7 +636,7 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
         finally:
             client.cancel(list(futures))
         return
-    if workers <= 1:
+    if workers <= 1 or len(tasks) <= 1:
         for point, task in tasks:
             yield point, run_point(task)
         return

@@ -214,6 +214,11 @@ def test_four_points_with_two_workers(tmp_path):
     page = (out / "index.html").read_text()
     assert "data:image/png;base64," in page and page.count('">notebook</a>') == 4
     assert not leftovers(out)
+    # Resuming a finished sweep with a pool runs nothing and rebuilds the summary.
+    again = run_cli("sweep", str(sweep), "--workers", "2", "--out", str(out), "--resume")
+    assert again.returncode == 0, again.stderr
+    assert "ran 0, skipped 4 already complete" in again.stdout
+    assert all(log_lines(logs, row["x"], row["label"]) == 1 for row in frame.to_dict("records"))
 
 
 @pytest.mark.notebooks
