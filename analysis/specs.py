@@ -122,10 +122,8 @@ class Fixed(_Dist):
         return (self.value, self.value)
 
 
-class Uniform(_Dist):
-    dist: Literal["uniform"] = "uniform"
-    low: float
-    high: float
+class _Interval(_Dist):
+    """A distribution on [low, high]."""
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -133,11 +131,17 @@ class Uniform(_Dist):
             raise ValueError(f"low {self.low} is above high {self.high}; need low <= high")
         return self
 
-    def ppf(self, u):
-        return self.low + (self.high - self.low) * np.asarray(u, dtype=np.float64)
-
     def support(self):
         return (self.low, self.high)
+
+
+class Uniform(_Interval):
+    dist: Literal["uniform"] = "uniform"
+    low: float
+    high: float
+
+    def ppf(self, u):
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=np.float64)
 
 
 class Triangular(_Dist):
@@ -199,23 +203,14 @@ class LogNormal(_Dist):
         return (math.ulp(0.0), math.inf)
 
 
-class LogUniform(_Dist):
+class LogUniform(_Interval):
     dist: Literal["loguniform"] = "loguniform"
     low: PositiveFloat
     high: PositiveFloat
 
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.low > self.high:
-            raise ValueError(f"low {self.low} is above high {self.high}; need low <= high")
-        return self
-
     def ppf(self, u):
         lo, hi = math.log(self.low), math.log(self.high)
         return np.exp(lo + (hi - lo) * np.asarray(u, dtype=np.float64))
-
-    def support(self):
-        return (self.low, self.high)
 
 
 DIST_KINDS = ("fixed", "uniform", "triangular", "lognormal", "loguniform")
