@@ -16,27 +16,10 @@ import numpy as np
 import pytest
 
 from analysis.kernels.race import race_tracks
-from analysis.kernels.race_fused import RACE_SOURCE, fits, pack_args, unpack
+from analysis.kernels.race_fused import CPU_SOURCE, fits, pack_args, unpack
 from analysis.kernels.race_numpy import race_tracks_numpy
 
 from test_race_numpy import CASES, _compare, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
-
-C_ENTRY = r"""
-void race_all(
-    long long K, int steps, int substeps, int n_deals, int n_campus, int n_tracks,
-    const int* deal_campus, const int* campus_track, const float* frac, const float* dt_frac,
-    const float* tables, const long long* flops_off, const long long* power_off,
-    const long long* cap_off, const int* has_gain,
-    const long long* deal_base, const float* gain, const long long* cap_base, const float* pue,
-    const float* rate, const float* target,
-    float* elapsed, float* remaining, float* peak, float* served)
-{
-    for (long long k = 0; k < K; ++k)
-        race_draw(k, K, steps, substeps, n_deals, n_campus, n_tracks, deal_campus, campus_track, frac,
-                  dt_frac, tables, flops_off, power_off, cap_off, has_gain, deal_base, gain, cap_base,
-                  pue, rate, target, elapsed, remaining, peak, served);
-}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +29,7 @@ def c_kernel(tmp_path_factory):
         pytest.skip("no C compiler to build the fused kernel's source for the CPU")
     where = tmp_path_factory.mktemp("race-fused")
     source, library = where / "race_fused.c", where / "race_fused.so"
-    source.write_text(RACE_SOURCE + C_ENTRY)
+    source.write_text(CPU_SOURCE)
     # -ffp-contract=off: no fused multiply-adds, as --fmad=false on the GPU.
     subprocess.run([cc, "-O2", "-ffp-contract=off", "-shared", "-fPIC", "-o", str(library), str(source), "-lm"],
                    check=True, capture_output=True)

@@ -30,6 +30,17 @@ MAX_TRACKS = 16
 #: CUDA threads per block.
 BLOCK = 256
 
+#: The kernel's array arguments, shared by the per-draw function and its GPU and CPU entry points.
+_PARAMS = """    const int* deal_campus, const int* campus_track, const float* frac, const float* dt_frac,
+    const float* tables, const long long* flops_off, const long long* power_off,
+    const long long* cap_off, const int* has_gain,
+    const long long* deal_base, const float* gain, const long long* cap_base, const float* pue,
+    const float* rate, const float* target,
+    float* elapsed, float* remaining, float* peak, float* served)"""
+_ARGS = ", ".join(
+    name.split("*")[-1].strip(" )") for name in _PARAMS.replace("\n", " ").split(",")
+)
+
 RACE_SOURCE = r"""
 #ifdef __CUDACC__
 #define RACE_FN __device__ static
@@ -45,12 +56,7 @@ RACE_SOURCE = r"""
 /* One draw k of K: the race kernel of kernels/race.py, same float32 operations in the same order. */
 RACE_FN void race_draw(
     long long k, long long K, int steps, int substeps, int n_deals, int n_campus, int n_tracks,
-    const int* deal_campus, const int* campus_track, const float* frac, const float* dt_frac,
-    const float* tables, const long long* flops_off, const long long* power_off,
-    const long long* cap_off, const int* has_gain,
-    const long long* deal_base, const float* gain, const long long* cap_base, const float* pue,
-    const float* rate, const float* target,
-    float* elapsed, float* remaining, float* peak, float* served)
+%(params)s
 {
     float rem[MAX_TRACKS], ela[MAX_TRACKS], pk[MAX_TRACKS], srv[MAX_DEALS], deal_w[MAX_DEALS];
     float c_flops[MAX_CAMPUSES], c_server[MAX_CAMPUSES], c_scale[MAX_CAMPUSES], c_fac[MAX_CAMPUSES];
@@ -105,26 +111,31 @@ RACE_FN void race_draw(
     }
     for (int d = 0; d < n_deals; ++d) served[d * K + k] = srv[d];
 }
-""" % {"max_deals": MAX_DEALS, "max_campuses": MAX_CAMPUSES, "max_tracks": MAX_TRACKS, "one_flop": _ONE_FLOP}
+""" % {"max_deals": MAX_DEALS, "max_campuses": MAX_CAMPUSES, "max_tracks": MAX_TRACKS, "one_flop": _ONE_FLOP,
+       "params": _PARAMS}
 
 #: The CUDA entry point: one thread per draw.
 CUDA_SOURCE = RACE_SOURCE + r"""
 extern "C" __global__ void race_fused(
     long long K, int steps, int substeps, int n_deals, int n_campus, int n_tracks,
-    const int* deal_campus, const int* campus_track, const float* frac, const float* dt_frac,
-    const float* tables, const long long* flops_off, const long long* power_off,
-    const long long* cap_off, const int* has_gain,
-    const long long* deal_base, const float* gain, const long long* cap_base, const float* pue,
-    const float* rate, const float* target,
-    float* elapsed, float* remaining, float* peak, float* served)
+%(params)s
 {
     const long long k = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= K) return;
-    race_draw(k, K, steps, substeps, n_deals, n_campus, n_tracks, deal_campus, campus_track, frac,
-              dt_frac, tables, flops_off, power_off, cap_off, has_gain, deal_base, gain, cap_base, pue,
-              rate, target, elapsed, remaining, peak, served);
+    race_draw(k, K, steps, substeps, n_deals, n_campus, n_tracks, %(args)s);
 }
-"""
+""" % {"params": _PARAMS, "args": _ARGS}
+
+#: A CPU entry point looping over draws, for checking the kernel with a C compiler (tests).
+CPU_SOURCE = RACE_SOURCE + r"""
+void race_all(
+    long long K, int steps, int substeps, int n_deals, int n_campus, int n_tracks,
+%(params)s
+{
+    for (long long k = 0; k < K; ++k)
+        race_draw(k, K, steps, substeps, n_deals, n_campus, n_tracks, %(args)s);
+}
+""" % {"params": _PARAMS, "args": _ARGS}
 
 
 def fits(layout: RaceLayout, n_campus: int) -> bool:
