@@ -1,7 +1,9 @@
 """`python -m analysis bench`: how fast the race kernel runs, on NumPy and (when usable) CuPy.
 
 What is timed: the race kernel (`simulate.race_kernel(backend)`: the NumPy fast path
-`kernels/race_numpy.py` on NumPy, the generic array-API kernel `kernels/race.py` on CuPy) over K
+`kernels/race_numpy.py` on NumPy, which runs the compiled kernel `kernels/race_cpu.c` where it is
+available (and the NumPy step loop, timed beside it, where not), the generic array-API kernel
+`kernels/race.py` on CuPy) over K
 draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 6, 4 and 3 deals
 on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate`
 runs it. Each chunk's draws are made and moved to the device first, untimed; the timer runs from a
@@ -34,6 +36,7 @@ of, and the spread.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import platform
@@ -46,6 +49,10 @@ import numpy as np
 
 from .backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
 from .errors import InputError
+from .kernels import race_cpu
+
+#: Label of the NumPy step loop, timed beside the compiled kernel it falls back to.
+STEP_LOOP = "numpy-step-loop"
 
 DEFAULT_DRAWS = 1_000_000
 #: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
@@ -151,6 +158,14 @@ class Workload:
         return sim.kernel_args(plan, self.scenario, inputs, be, dtype)
 
 
+def _kernel_name(be: Backend) -> str:
+    if be.name != "numpy":
+        return "race.race_tracks (generic array-API kernel)"
+    if race_cpu.library() is not None:
+        return "race_numpy.race_tracks_numpy running race_cpu.c (compiled, SIMD over draws)"
+    return "race_numpy.race_tracks_numpy (NumPy step loop; compiled kernel not available)"
+
+
 def _first_array(out: dict):
     return out["elapsed_steps"][0]
 
@@ -209,8 +224,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: d
         "seconds_max": max(runs),
         "host_input_seconds": statistics.median(host),
         "chunk_draws": chunk,
-        "kernel": ("race_numpy.race_tracks_numpy (NumPy fast path)" if be.name == "numpy"
-                   else "race.race_tracks (generic array-API kernel)"),
+        "kernel": _kernel_name(be),
         "device": be.describe(),
         "peak_memory_is": "peak resident set size of the process (getrusage ru_maxrss)",
     }
@@ -220,7 +234,8 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: d
         from .kernels.race_numpy import SUBCHUNK, default_threads
 
         result["threads"] = default_threads()
-        result["subchunk_draws"] = SUBCHUNK
+        result["subchunk_draws"] = race_cpu.SUBCHUNK if race_cpu.library() is not None else SUBCHUNK
+        result["compiled_kernel"] = race_cpu.status()
     if be.name == "cupy":
         import cupy
 
@@ -242,9 +257,15 @@ def _host(out: dict) -> dict:
 
 
 def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
-    """(label, backend, kernel) of every kernel the bench measures: the dispatched one per backend,
-    and on CuPy also the fused kernel (`kernels/race_fused.py`, not yet the default)."""
+    """(label, backend, kernel) of every kernel the bench measures: the dispatched one per backend;
+    on NumPy, when the compiled kernel is what runs, also the NumPy step loop it replaces; on CuPy
+    also the fused kernel (`kernels/race_fused.py`, not yet the default)."""
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
+    numpy_be = next((be for be in backends if be.name == "numpy"), None)
+    if numpy_be is not None and race_cpu.library() is not None:
+        from .kernels.race_numpy import race_tracks_numpy
+
+        out.append((STEP_LOOP, numpy_be, functools.partial(race_tracks_numpy, compiled=False)))
     if any(be.name == "cupy" for be in backends):
         from .kernels.race_fused import race_tracks_fused
 
@@ -329,12 +350,17 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         extra = {label: kernel for label, b, kernel in checks if b is be and label != be.name}
         result = time_backend(work, be, draws, repeats, extra)
         for label, seconds in result.pop("extra_seconds", {}).items():
-            result["fused_kernel"] = {
-                "kernel": "race_fused.race_tracks_fused (one CUDA thread per draw; not the default yet)",
-                "label": label, "seconds": seconds,
-                "scenario_steps_per_s": result["scenario_steps"] / seconds,
-                "speedup_vs_generic": result["seconds"] / seconds,
-            }
+            other = {"label": label, "seconds": seconds, "scenario_steps_per_s": result["scenario_steps"] / seconds}
+            if label == STEP_LOOP:
+                result["numpy_step_loop"] = {
+                    **other, "kernel": "race_numpy.race_tracks_numpy(compiled=False) (NumPy calls per step)",
+                    "compiled_speedup": seconds / result["seconds"],
+                }
+            else:
+                result["fused_kernel"] = {
+                    **other, "kernel": "race_fused.race_tracks_fused (one CUDA thread per draw; not the default yet)",
+                    "speedup_vs_generic": result["seconds"] / seconds,
+                }
         results.append(result)
     scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
     naive = time_reference(work, "naive", min(draws, NAIVE_DRAWS), checks)
@@ -387,6 +413,13 @@ def to_table(report: dict) -> str:
         if "speedup_vs_numpy" in r:
             extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
         lines.append(extra)
+        if "compiled_kernel" in r:
+            lines.append(f"  compiled kernel: {r['compiled_kernel']}")
+        if "numpy_step_loop" in r:
+            nl = r["numpy_step_loop"]
+            lines.append(f"  NumPy step loop (COMPUTE_RACE_COMPILED=0): {nl['seconds']:.3g} s, "
+                         f"{nl['scenario_steps_per_s']:.3g} scen-steps/s; the compiled kernel is "
+                         f"{nl['compiled_speedup']:.1f}x faster")
         if "fused_kernel" in r:
             fk = r["fused_kernel"]
             lines.append(f"  fused CUDA kernel: {fk['seconds']:.3g} s, {fk['scenario_steps_per_s']:.3g} scen-steps/s, "

@@ -39,6 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import race_cpu
 from .race import _ONE_FLOP, RaceLayout
 
 #: Draws per sub-chunk. A 6-deal competitor keeps about 30 float32 vectors of this length live
@@ -86,25 +87,43 @@ def race_tracks_numpy(
     /,
     *,
     deal_gain=None,
-    subchunk: int = SUBCHUNK,
+    subchunk: int | None = None,
     threads: int | None = None,
+    compiled: bool | None = None,
 ):
     """`race.race_tracks` for NumPy arrays: same arguments, same returned dict of (K,) arrays.
 
-    `subchunk` draws are computed together; `threads` sub-chunks at a time (default:
-    the CPUs available). Neither changes any result.
+    `subchunk` draws are computed together (default: `SUBCHUNK`, or `race_cpu.SUBCHUNK` compiled);
+    `threads` sub-chunks at a time (default: the CPUs available). Neither changes any result. `compiled`: run the step loops in the compiled
+    kernel (`race_cpu`): None (default) when it is available and the arrays are float32, False never,
+    True always (RuntimeError with the reason when it cannot).
     """
     plan = _Plan(layout, flops_tables, power_tables, cap_tables, deal_gain, len(campus_pue),
                  np.result_type(rate, target_flop))
     k = int(rate.shape[0])
     dtype = plan.dtype
+    gains = list(deal_gain) if deal_gain is not None else [None] * len(flops_tables)
+    lib = None
+    if compiled is not False:
+        why = race_cpu.unusable(dtype, len(flops_tables), len(campus_pue))
+        lib = None if why else race_cpu.library()
+        if lib is None and compiled:
+            raise RuntimeError(f"compiled race kernel: {why or race_cpu.status()}")
+    if lib is not None:
+        # The compiled kernel writes every output in full.
+        out = {key: [np.empty(k, dtype) for _ in range(n)] for key, n in
+               (("elapsed_steps", layout.n_tracks), ("remaining_flop", layout.n_tracks),
+                ("peak_facility_w", layout.n_tracks), ("server_w_steps", len(flops_tables)))}
+        plan.run_compiled(lib, race_cpu.ffi(), out, deal_base, cap_base, campus_pue, rate, target_flop, gains,
+                          subchunk or race_cpu.SUBCHUNK, threads)
+        return out
+    subchunk = subchunk or SUBCHUNK
     out = {
         "elapsed_steps": [np.zeros(k, dtype) for _ in range(layout.n_tracks)],
         "remaining_flop": [np.array(target_flop, dtype=dtype, copy=True) for _ in range(layout.n_tracks)],
         "peak_facility_w": [np.zeros(k, dtype) for _ in range(layout.n_tracks)],
         "server_w_steps": [np.zeros(k, dtype) for _ in range(len(flops_tables))],
     }
-    gains = list(deal_gain) if deal_gain is not None else [None] * len(flops_tables)
 
     def run(lo: int) -> None:
         hi = min(lo + subchunk, k)
@@ -114,7 +133,12 @@ def race_tracks_numpy(
             plan.run({key: cut(v) for key, v in out.items()}, cut(deal_base), cut(cap_base),
                      cut(campus_pue), rate[lo:hi], target_flop[lo:hi], cut(gains))
 
-    starts = range(0, k, max(1, int(subchunk)))
+    _map(run, range(0, k, max(1, int(subchunk))), threads)
+    return out
+
+
+def _map(run, starts, threads: int | None) -> None:
+    """run(lo) for every start, on up to `threads` threads (default: the CPUs available)."""
     workers = min(threads or default_threads(), len(starts))
     if workers <= 1:
         for lo in starts:
@@ -123,7 +147,6 @@ def race_tracks_numpy(
         with ThreadPoolExecutor(workers) as pool:
             for _ in pool.map(run, starts):  # re-raises a worker's exception
                 pass
-    return out
 
 
 class _Plan:
@@ -151,6 +174,84 @@ class _Plan:
                 d = self.deals_of[camps[0]][0]
                 if self.kappa[d] is not None:
                     self.single[t] = (camps[0], d)
+
+    # ------------------------------------------------------------------------------------------
+    def run_compiled(self, lib, ffi, out, deal_base, cap_base, pues, rate, target, gains, subchunk, threads):
+        """`run`'s work in the compiled kernel (`race_cpu.c`): the normalized single-deal tracks
+        (units set up and undone in C, per draw, as `run` does in NumPy) and the general tracks, on
+        sub-chunks of draws split over threads; every output is written in place."""
+        lay = self.layout
+        k = int(rate.shape[0])
+        keep = []  # every array whose memory a C pointer refers to stays alive until the calls end
+
+        def ptr(ctype, a):
+            if a is None:
+                return ffi.NULL
+            keep.append(a)
+            return ffi.cast(ctype + " *", ffi.from_buffer(a))
+
+        def ptrs(ctype, arrays):
+            return ffi.new(ctype + " *[]", [ptr(ctype, a) for a in arrays] or [ffi.NULL])
+
+        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+        i64 = lambda a: None if a is None else np.ascontiguousarray(a, dtype=np.int64)  # noqa: E731
+        frac = f32(lay.start_fraction)
+        rate32, target32 = f32(rate), f32(target)
+        calls = []
+
+        singles = list(self.single.items())
+        if singles:
+            s_args = (
+                lay.steps, lay.substeps, ptr("float", frac), len(singles),
+                # kappa x dt_s as NumPy's run computes it (one Python float), the rest of lambda per draw in C.
+                ptr("double", np.asarray([self.kappa[d] * lay.dt_s for _, (c, d) in singles], np.float64)),
+                ptrs("float", [f32(self.power_tables[d]) for _, (c, d) in singles]),
+                ptrs("float", [None if self.caps_w[c] is None else f32(self.caps_w[c]) for _, (c, d) in singles]),
+                ptrs("long long", [i64(deal_base[d]) for _, (c, d) in singles]),
+                ptrs("long long", [i64(cap_base[c]) if self.caps_w[c] is not None else None for _, (c, d) in singles]),
+                ptrs("float", [f32(pues[c]) for _, (c, d) in singles]),
+                ptrs("float", [f32(gains[d]) if self.has_gain[d] else None for _, (c, d) in singles]),
+                ptr("float", rate32), ptr("float", target32),
+                ptrs("float", [out["elapsed_steps"][t] for t, _ in singles]),
+                ptrs("float", [out["remaining_flop"][t] for t, _ in singles]),
+                ptrs("float", [out["peak_facility_w"][t] for t, _ in singles]),
+                ptrs("float", [out["server_w_steps"][d] for _, (c, d) in singles]),
+            )
+            calls.append(lambda lo, hi: lib.race_single(lo, hi, *s_args))
+
+        general = [t for t in range(lay.n_tracks) if t not in self.single]
+        if general:
+            n_deals, n_campus = len(self.flops_tables), len(pues)
+            g_args = (
+                lay.steps, lay.substeps, ptr("float", frac),
+                ptr("float", f32(np.asarray(lay.start_fraction, np.float64) * lay.dt_s)),
+                len(general), ptr("int", np.asarray(general, np.int32)),
+                n_deals, ptr("int", np.asarray(lay.deal_campus, np.int32)),
+                n_campus, ptr("int", np.asarray(lay.campus_track, np.int32)),
+                # float32(kappa), as `_general_step` multiplies by it (0: tables not proportional).
+                ptr("float", np.asarray([k or 0.0 for k in self.kappa], np.float32)),
+                ptrs("float", [f32(t) for t in self.flops_tables]), ptrs("float", [f32(t) for t in self.power_tables]),
+                ptrs("float", [None if g is None else f32(g) for g in gains]),
+                ptrs("long long", [i64(b) for b in deal_base]),
+                ptrs("float", [None if t is None else f32(t) for t in self.caps_w]),
+                ptrs("long long", [i64(b) if t is not None else None for b, t in zip(cap_base, self.caps_w)]),
+                ptrs("float", [f32(p) for p in pues]), ptr("float", rate32), ptr("float", target32),
+                ptrs("float", out["elapsed_steps"]), ptrs("float", out["remaining_flop"]),
+                ptrs("float", out["peak_facility_w"]), ptrs("float", out["server_w_steps"]),
+            )
+
+            def general_call(lo, hi):
+                if lib.race_general(lo, hi, *g_args) != 0:
+                    raise RuntimeError("race_general: more deals or campuses than the compiled kernel holds")
+
+            calls.append(general_call)
+
+        def run(lo: int) -> None:
+            hi = min(lo + subchunk, k)
+            for call in calls:
+                call(lo, hi)
+
+        _map(run, range(0, k, max(1, int(subchunk))), threads)
 
     # ------------------------------------------------------------------------------------------
     def run(self, out, bases, cbases, pues, rate, target, gains):

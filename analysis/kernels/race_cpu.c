@@ -1,0 +1,257 @@
+/* Compiled CPU race kernel: the NumPy fast path's two step loops, over lanes of draws held in registers.
+ *
+ * Built on first use by analysis/kernels/race_cpu.py (cffi, the system C compiler, -O3 -march=native
+ * -ffp-contract=off) and called from kernels/race_numpy.py; see that module for the model. Each
+ * function takes a range [lo, hi) of draws, so Python threads can split a chunk (cffi releases the GIL).
+ *
+ * Vectors are GCC/Clang vector extensions (no intrinsics): LANES draws per vector, one draw per lane,
+ * the step loop innermost so that a draw's state stays in registers. A table lookup (the gather) is
+ * built from scalar loads, which on the AMD EPYC this was tuned on beat the AVX2 gather instruction.
+ *
+ * Arithmetic: the same float32 operations in the same order as the NumPy code each function stands
+ * for, and no fused multiply-adds, so results are bit-identical to it (one exception, below) (tests/test_race_cpu.py):
+ *   race_single  = race_numpy._Plan.run's normalized single-deal tracks (but see `used` below),
+ *   race_general = race.race_tracks (the generic kernel; also race_fused.RACE_SOURCE) for the other tracks.
+ * min/max are written as a < b ? a : b so that NaN behaves as np.fmin(x, 1) / np.fmax(x, 0) do.
+ */
+#include <string.h>
+
+#define LANES 8
+typedef float vf __attribute__((vector_size(4 * LANES)));
+typedef int vi __attribute__((vector_size(4 * LANES)));
+typedef float vh __attribute__((vector_size(2 * LANES)));   /* half the lanes, float */
+typedef double vd __attribute__((vector_size(4 * LANES)));  /* half the lanes, double */
+
+static inline vf vsel(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
+static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+static inline vf splat(float x) { return (vf){0} + x; }
+
+/* Half h (0: lanes 0..LANES/2-1, 1: the rest) of a float vector as doubles, and back (rounded to nearest). */
+static inline vd half_d(vf x, int h) { vh v; memcpy(&v, (const char *)&x + h * sizeof v, sizeof v); return __builtin_convertvector(v, vd); }
+static inline vf join_f(vd lo, vd hi) {
+    const vh a = __builtin_convertvector(lo, vh), b = __builtin_convertvector(hi, vh);
+    vf out;
+    memcpy(&out, &a, sizeof a);
+    memcpy((char *)&out + sizeof a, &b, sizeof b);
+    return out;
+}
+
+static inline vf gather(const float *table, vi idx) {
+    vf out;
+    for (int l = 0; l < LANES; ++l) out[l] = table[idx[l]];
+    return out;
+}
+
+/* Lanes [k, k + n) of a float / index array; a short last group repeats its first draw in the spare
+ * lanes (computed, never stored), so every lane holds valid inputs. */
+static inline vf load_f(const float *a, long long k, int n) {
+    vf v;
+    for (int l = 0; l < LANES; ++l) v[l] = a[k + (l < n ? l : 0)];
+    return v;
+}
+static inline vi load_i(const long long *a, long long k, int n) {
+    vi v;
+    for (int l = 0; l < LANES; ++l) v[l] = (int)a[k + (l < n ? l : 0)];
+    return v;
+}
+static inline void store_f(float *a, long long k, int n, vf v) {
+    if (n == LANES) memcpy(a + k, &v, sizeof v);
+    else for (int l = 0; l < n; ++l) a[k + l] = v[l];
+}
+
+/* One single-deal track in normalized units, draws [lo, hi), as race_numpy._Plan.run:
+ *   lam = kappa_dt x rate / PUE (x gain), in float64; R = float32(target / lam), the work in facility W x steps;
+ *   per step: m = min(server W x PUE, cap W), step = m x frac, use = clip(R / step, 0, 1), elapsed += use,
+ *             peak = max(peak, m while R > 0), R -= step;
+ *   at the end: remaining FLOP = R x lam; server W x steps used = (R0, or for an unfinished draw the sum of
+ *   its steps) / PUE.
+ * The sum of steps is float32 here, float64 in NumPy: the one output that is not bit-identical (about 1e-6
+ * relative), and only for unfinished draws, whose run is never the one chosen. Where NumPy skips work
+ * (frac = 1: no multiply; frac = 0: no peak), doing it here changes no bit (x * 1 = x). `capped` is a
+ * constant at each call, so the compiler builds a loop without the cap's lookup for uncapped tracks. */
+static inline void single_track(long long lo, long long hi, int steps, int substeps, const float *frac,
+                                const int capped, double kappa_dt, const float *pw, const float *cp,
+                                const long long *base, const long long *cap_base, const float *pue,
+                                const float *gain, const float *rate, const float *target,
+                                float *elapsed, float *remaining, float *peak, float *served)
+{
+    const vf one = splat(1.0f), zero = splat(0.0f);
+    for (long long k = lo; k < hi; k += LANES) {
+        const int n = hi - k < LANES ? (int)(hi - k) : LANES;
+        const vf q = load_f(pue, k, n), g = gain ? load_f(gain, k, n) : splat(1.0f);
+        const vf rt = load_f(rate, k, n), tg = load_f(target, k, n);
+        vd lam[2];
+        for (int h = 0; h < 2; ++h) {
+            lam[h] = kappa_dt * half_d(rt, h) / half_d(q, h);
+            if (gain) lam[h] = lam[h] * half_d(g, h);
+        }
+        const vf r0 = join_f(half_d(tg, 0) / lam[0], half_d(tg, 1) / lam[1]);
+        const vi b = load_i(base, k, n);
+        const vi cb = capped ? load_i(cap_base, k, n) : (vi){0};
+        vf rem = r0, ela = zero, pk = zero, sum = zero;
+        for (int i = 0; i < steps; ++i) {
+            const int off = i * substeps;
+            const float fr = frac[i];
+            vf m = gather(pw + off, b) * q;
+            if (capped) {
+                const vf c = gather(cp + off, cb);
+                m = vsel(m < c, m, c);                   /* np.minimum (no NaN here) */
+            }
+            const vf step = m * fr;
+            vf use = vmin(rem / step, one);              /* np.fmin(use, 1): NaN (0 / 0) gives 1 */
+            use = vmax(use, zero);
+            ela = ela + use;
+            const vi alive = (rem > zero) & (splat(fr) > zero);
+            pk = vmax(pk, (vf)(alive & (vi)m));           /* m x (R > 0), m >= 0 */
+            sum = sum + step;
+            rem = rem - step;
+        }
+        store_f(elapsed, k, n, ela);
+        store_f(peak, k, n, pk);
+        store_f(remaining, k, n, join_f(half_d(rem, 0) * lam[0], half_d(rem, 1) * lam[1]));
+        const vf used = vsel(rem > zero, sum, r0);
+        store_f(served, k, n, join_f(half_d(used, 0) / half_d(q, 0), half_d(used, 1) / half_d(q, 1)));
+    }
+}
+
+/* race_single: n_tracks single-deal tracks, each as single_track. Per track: kappa_dt (peak FLOP/s per
+ * server W x step seconds), the power table, the cap table (NULL: no power cap; W, already x 1e6), the
+ * deal's and cap's base indices, the campus PUE and the deal's gain (NULL: none), and the outputs. */
+void race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
+                 const double *kappa_dt, const float *const *power, const float *const *cap,
+                 const long long *const *base, const long long *const *cap_base, const float *const *pue,
+                 const float *const *gain, const float *rate, const float *target,
+                 float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
+{
+    for (int j = 0; j < n_tracks; ++j) {
+        if (cap[j])
+            single_track(lo, hi, steps, substeps, frac, 1, kappa_dt[j], power[j], cap[j], base[j], cap_base[j],
+                         pue[j], gain[j], rate, target, elapsed[j], remaining[j], peak[j], served[j]);
+        else
+            single_track(lo, hi, steps, substeps, frac, 0, kappa_dt[j], power[j], 0, base[j], 0,
+                         pue[j], gain[j], rate, target, elapsed[j], remaining[j], peak[j], served[j]);
+    }
+}
+
+#define MAX_DEALS 16
+#define MAX_CAMPUSES 16
+
+/* One track of race_general for draws [lo, hi): campuses camps[0..nc-1], deals deal_of[0..nd-1] in campus
+ * order (campus position p holds deals first[p] .. first[p + 1] - 1; camp_of[j] is deal j's campus
+ * position). Always inlined, so a call with constant nc and nd (see race_general) gets its loops over
+ * campuses and deals unrolled and its vectors kept in registers: about 2.5x faster than the general loop. */
+static inline __attribute__((always_inline)) void general_track(
+    long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac, int t,
+    const int nc, const int nd, const int *camps, const int *deal_of, const int *camp_of, const int *first,
+    const float *kappa, const float *const *flops, const float *const *power, const float *const *gain,
+    const long long *const *base, const float *const *cap, const long long *const *cap_base,
+    const float *const *pue, const float *rate, const float *target,
+    float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
+{
+    const vf one = splat(1.0f), zero = splat(0.0f);
+    for (long long k = lo; k < hi; k += LANES) {
+        const int n = hi - k < LANES ? (int)(hi - k) : LANES;
+        vi b[MAX_DEALS], cb[MAX_CAMPUSES];
+        vf g[MAX_DEALS], kg[MAX_DEALS], w[MAX_DEALS], srv[MAX_DEALS], q[MAX_CAMPUSES], scale[MAX_CAMPUSES];
+        for (int j = 0; j < nd; ++j) {
+            const int d = deal_of[j];
+            b[j] = load_i(base[d], k, n);
+            g[j] = gain[d] ? load_f(gain[d], k, n) : one;
+            kg[j] = gain[d] ? kappa[d] * g[j] : splat(kappa[d]);
+            srv[j] = zero;
+        }
+        for (int p = 0; p < nc; ++p) {
+            const int c = camps[p];
+            q[p] = load_f(pue[c], k, n);
+            cb[p] = cap[c] ? load_i(cap_base[c], k, n) : (vi){0};
+        }
+        const vf rt = load_f(rate, k, n);
+        vf rem = load_f(target, k, n), ela = zero, pk = zero;
+        for (int i = 0; i < steps; ++i) {
+            const int off = i * substeps;
+            vf t_flops = zero, t_fac = zero;
+            for (int p = 0; p < nc; ++p) {
+                const int c = camps[p];
+                vf c_flops = zero, c_server = zero;
+                /* With one campus the bounds are 0 and nd: constants where nd is. */
+                const int j0 = nc == 1 ? 0 : first[p], j1 = nc == 1 ? nd : first[p + 1];
+                for (int j = j0; j < j1; ++j) {
+                    const int d = deal_of[j];
+                    w[j] = gather(power[d] + off, b[j]);
+                    vf f;
+                    if (kappa[d] > 0.0f) f = w[j] * kg[j];
+                    else {
+                        f = gather(flops[d] + off, b[j]);
+                        if (gain[d]) f = f * g[j];
+                    }
+                    c_flops = c_flops + f;
+                    c_server = c_server + w[j];
+                }
+                const vf fac = c_server * q[p];
+                vf s = one;
+                if (cap[c]) s = vmin(gather(cap[c] + off, cb[p]) / fac, one); /* np.fmin(cap / fac, 1) */
+                scale[p] = s;
+                t_flops = t_flops + c_flops * s;
+                t_fac = t_fac + fac * s;
+            }
+            const vf inc = t_flops * (rt * dt_frac[i]);
+            vf use = rem / vmax(inc, one);
+            use = vmin(vmax(use, zero), one);        /* np.clip(x, 0, 1) (x is never NaN here) */
+            rem = rem - inc;
+            ela = ela + use;
+            const vf busy = use * frac[i];
+            pk = vsel(busy > zero, vmax(pk, t_fac), pk);
+            for (int j = 0; j < nd; ++j) srv[j] = srv[j] + w[j] * scale[nc == 1 ? 0 : camp_of[j]] * busy;
+        }
+        store_f(elapsed[t], k, n, ela);
+        store_f(remaining[t], k, n, rem);
+        store_f(peak[t], k, n, pk);
+        for (int j = 0; j < nd; ++j) store_f(served[deal_of[j]], k, n, srv[j]);
+    }
+}
+
+/* The other tracks (several deals on a campus, runs spanning campuses), listed in run_tracks, as
+ * race_numpy._Plan._general_step (the generic kernel's arithmetic): per campus, the deals' FLOP/s and server
+ * W summed, facility W = server W x PUE, scaled down to the cap; per track, progress inc = FLOP/s x (rate x
+ * dt_frac), use = clip(remaining / max(inc, 1), 0, 1), and the accumulators. A deal's FLOP/s is server W x
+ * kappa x gain where its tables are proportional (kappa > 0, float32, as race_numpy does), else the looked-up
+ * FLOP/s x gain (as race.race_tracks does). Arrays of pointers are per deal (flops, power, gain (NULL: none),
+ * base, served), per campus (cap (NULL: none; W, already x 1e6), cap_base, pue) or per track (elapsed,
+ * remaining, peak). Returns -1 (nothing written) if the structure exceeds MAX_DEALS or MAX_CAMPUSES. */
+int race_general(long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac,
+                 int n_run, const int *run_tracks, int n_deals, const int *deal_campus, int n_campus,
+                 const int *campus_track,
+                 const float *kappa, const float *const *flops, const float *const *power,
+                 const float *const *gain, const long long *const *base, const float *const *cap,
+                 const long long *const *cap_base, const float *const *pue, const float *rate,
+                 const float *target, float *const *elapsed, float *const *remaining, float *const *peak,
+                 float *const *served)
+{
+    if (n_deals > MAX_DEALS || n_campus > MAX_CAMPUSES) return -1;
+    for (int ti = 0; ti < n_run; ++ti) {
+        const int t = run_tracks[ti];
+        /* The track's campuses, and its deals in campus order: position j of deal deal_of[j], whose
+         * campus is at position camp_of[j]; campus p's deals are j = first[p] .. first[p + 1] - 1. */
+        int camps[MAX_CAMPUSES], deal_of[MAX_DEALS], camp_of[MAX_DEALS], first[MAX_CAMPUSES + 1];
+        int nc = 0, nd = 0;
+        for (int c = 0; c < n_campus; ++c) {
+            if (campus_track[c] != t) continue;
+            first[nc] = nd;
+            for (int d = 0; d < n_deals; ++d)
+                if (deal_campus[d] == c) { deal_of[nd] = d; camp_of[nd] = nc; ++nd; }
+            camps[nc++] = c;
+        }
+        first[nc] = nd;
+#define TRACK(NC, ND) general_track(lo, hi, steps, substeps, frac, dt_frac, t, NC, ND, camps, deal_of, camp_of, \
+                                    first, kappa, flops, power, gain, base, cap, cap_base, pue, rate, target, \
+                                    elapsed, remaining, peak, served)
+        if (nc == 1 && nd == 1) TRACK(1, 1);
+        else if (nc == 1 && nd == 2) TRACK(1, 2);
+        else if (nc == 1 && nd == 3) TRACK(1, 3);
+        else if (nc == 1 && nd == 4) TRACK(1, 4);
+        else TRACK(nc, nd);
+#undef TRACK
+    }
+    return 0;
+}
