@@ -17,6 +17,7 @@ import pytest
 from analysis.backend import select
 from analysis.calibration import default_prior
 from analysis.kernels.race import race_tracks
+from analysis.kernels import race_cpu
 from analysis.kernels.race_numpy import flops_per_server_w, race_tracks_numpy
 
 from conftest import catalog_with
@@ -25,6 +26,14 @@ from test_race import TEST_MODEL, deal, scenario
 sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
 
 NUMPY = select("numpy")
+
+
+@pytest.fixture(params=[False, True], ids=["numpy-step-loop", "compiled"])
+def compiled(request):
+    """Both ways race_tracks_numpy runs: its NumPy step loop and the compiled kernel (race_cpu.c)."""
+    if request.param and race_cpu.library() is None:
+        pytest.skip(f"compiled race kernel: {race_cpu.status()}")
+    return request.param
 
 
 @pytest.fixture(scope="module")
@@ -111,19 +120,19 @@ def _compare(ref, fast, target):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_fast_path_agrees_with_generic_kernel(cat, case):
+def test_fast_path_agrees_with_generic_kernel(cat, case, compiled):
     plan, sc, inputs, ka = _kernel_inputs(cat, CASES[case])
     ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
-    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=512, threads=2)
+    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=512, threads=2, compiled=compiled)
     _compare(ref, fast, ka.args[8])
 
 
-def test_partial_first_steps_agree(cat):
+def test_partial_first_steps_agree(cat, compiled):
     """A training start 2.4 steps in: zero, partial and full steps (start_fraction 0, 0.6, 1)."""
     plan, sc, inputs, ka = _kernel_inputs(cat, CASES["late-start-partial-steps"], start_offset_months=2.4)
     assert 0.0 in plan.layout.start_fraction and any(0 < f < 1 for f in plan.layout.start_fraction)
     ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
-    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=700)
+    fast = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=700, compiled=compiled)
     _compare(ref, fast, ka.args[8])
 
 
@@ -135,7 +144,7 @@ def test_cases_exercise_finished_and_unfinished_runs(cat):
     assert np.all(race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain)["remaining_flop"][0] <= 0)
 
 
-def test_tables_that_are_not_proportional_take_the_general_path(cat):
+def test_tables_that_are_not_proportional_take_the_general_path(cat, compiled):
     plan, sc, inputs, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"])
     args = list(ka.args)
     power = [p.copy() for p in args[2]]
@@ -144,16 +153,18 @@ def test_tables_that_are_not_proportional_take_the_general_path(cat):
     assert flops_per_server_w(args[1][0], power[0]) is None
     assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) is not None
     ref = race_tracks(*args, deal_gain=ka.deal_gain)
-    fast = race_tracks_numpy(*args, deal_gain=ka.deal_gain, subchunk=1000)
+    fast = race_tracks_numpy(*args, deal_gain=ka.deal_gain, subchunk=1000, compiled=compiled)
     _compare(ref, fast, args[8])
 
 
 @pytest.mark.parametrize("case", ["span-sites", "fp8-gain-mixed", "binding-cap-uncertain-delays"])
-def test_results_do_not_depend_on_subchunk_or_threads(cat, case):
+def test_results_do_not_depend_on_subchunk_or_threads(cat, case, compiled):
     _, _, _, ka = _kernel_inputs(cat, CASES[case])
-    base = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=3000, threads=1)
+    base = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=3000, threads=1, compiled=compiled)
+    # 1 and 37: sub-chunks shorter than, and not a multiple of, the compiled kernel's 8 lanes.
     for subchunk, threads in ((1, 1), (37, 2), (1024, 3), (4096, 2)):
-        other = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=subchunk, threads=threads)
+        other = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, subchunk=subchunk, threads=threads,
+                                  compiled=compiled)
         for key in base:
             for a, b in zip(base[key], other[key]):
                 np.testing.assert_array_equal(a, b, err_msg=f"{key} subchunk={subchunk} threads={threads}")
