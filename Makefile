@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m analysis.kernels.race_cpu
+	$(PY) -c 'from analysis.kernels.race_cpu import main; main()'
 	touch $(STAMP)
 
 run: setup

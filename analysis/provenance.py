@@ -62,6 +62,9 @@ def _cupy_dist() -> str:
 def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
     """A watermark for every result: enough to rerun it and to know whether the inputs changed."""
     commit, dirty = git_commit()
+    from .kernels.race_cpu import status_if_loaded
+
+    race_kernel = status_if_loaded() if backend.name == "numpy" else None
     return {
         "version": package_version(),
         "git_commit": commit,
@@ -70,6 +73,8 @@ def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
         "seed": seed,
         "backend": backend.name,
         "device": backend.describe(),
+        # On NumPy, whether the race kernel ran compiled (race_cpu.c) or as the NumPy step loop, and why.
+        **({"race_kernel": race_kernel} if race_kernel else {}),
         "versions": versions(),
         "platform": platform.platform(terse=True),
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

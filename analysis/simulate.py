@@ -400,8 +400,9 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
 
 
 def race_kernel(be: Backend):
-    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`), else the
-    generic array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`, which runs the
+    compiled `kernels/race_cpu.c` where available), else the generic array-API kernel (CuPy,
+    array-api-strict). Both take and return the same things."""
     return race_tracks_numpy if be.name == "numpy" else race_tracks
 
 

@@ -56,6 +56,22 @@ def test_bench_json_says_what_it_measured(bench_json):
     assert max(f32["max_rel_error"].values()) < 1e-4
 
 
+def test_bench_names_the_kernel_that_ran_and_times_the_other(bench_json):
+    from analysis.kernels import race_cpu
+
+    result = bench_json["results"][0]
+    assert result["compiled_kernel"].split(" ")[0] in ("compiled", "not", "off")
+    agreement = bench_json["references"]["scalar"]["agreement"]
+    if result["compiled_kernel"].startswith("compiled"):
+        # The compiled kernel is what ran; the NumPy step loop it replaces is timed and checked beside it.
+        assert "race_cpu.c" in result["kernel"] and result["subchunk_draws"] == race_cpu.SUBCHUNK
+        loop = result["numpy_step_loop"]
+        assert loop["compiled_speedup"] == pytest.approx(loop["seconds"] / result["seconds"])
+        assert agreement["numpy-step-loop"]["agrees"]
+    else:
+        assert "NumPy step loop" in result["kernel"] and "numpy_step_loop" not in result
+
+
 def test_bench_table_runs():
     proc = run_cli("bench", "--draws", "500", "--backend", "numpy")
     assert proc.returncode == 0, proc.stderr[-3000:]

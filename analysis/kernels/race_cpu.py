@@ -13,7 +13,7 @@ goes to a cache directory (``COMPUTE_RACE_CACHE``, else ``$XDG_CACHE_HOME/comput
 changed source or another CPU builds afresh. The build runs in a private temporary directory and
 its module is moved into place atomically: processes building at the same time (pytest-xdist,
 parallel sweeps) each get a complete module. Compiler output goes to ``build.log`` next to it.
-`python -m analysis.kernels.race_cpu` builds it and prints the status (`make setup` runs it).
+`main()` builds it and prints the status; `make setup` runs it.
 """
 
 from __future__ import annotations
@@ -195,10 +195,12 @@ def status() -> str:
     return _load()[1]
 
 
+def status_if_loaded() -> str | None:
+    """`status()` if this process has already asked for the kernel, else None (builds nothing)."""
+    return _load()[1] if _load.cache_info().currsize else None
+
+
 def main() -> int:
     print(f"compiled CPU race kernel: {status()}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())
