@@ -23,8 +23,16 @@ typedef float vh __attribute__((vector_size(2 * LANES)));   /* half the lanes, f
 typedef double vd __attribute__((vector_size(4 * LANES)));  /* half the lanes, double */
 
 static inline vf vsel(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+/* a < b ? a : b and a > b ? a : b, lane by lane: x86's MINPS / MAXPS are exactly these (NaN or equal:
+ * the second operand), one instruction where the portable form takes a compare and a blend. */
+#if defined(__AVX__) && LANES == 8
+#include <immintrin.h>
+static inline vf vmin(vf a, vf b) { return (vf)_mm256_min_ps((__m256)a, (__m256)b); }
+static inline vf vmax(vf a, vf b) { return (vf)_mm256_max_ps((__m256)a, (__m256)b); }
+#else
 static inline vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
 static inline vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+#endif
 static inline vf splat(float x) { return (vf){0} + x; }
 
 /* Half h (0: lanes 0..LANES/2-1, 1: the rest) of a float vector as doubles, and back (rounded to nearest). */
@@ -67,8 +75,7 @@ static inline void store_f(float *a, long long k, int n, vf v) {
  *   at the end: remaining FLOP = R x lam; server W x steps used = (R0, or for an unfinished draw the sum of
  *   its steps) / PUE.
  * The sum of steps is float32 here, float64 in NumPy: the one output that is not bit-identical (about 1e-6
- * relative), and only for unfinished draws, whose run is never the one chosen. Where NumPy skips work
- * (frac = 1: no multiply; frac = 0: no peak), doing it here changes no bit (x * 1 = x). `capped` is a
+ * relative), and only for unfinished draws, whose run is never the one chosen. `capped` is a
  * constant at each call, so the compiler builds a loop without the cap's lookup for uncapped tracks. */
 static inline void single_track(long long lo, long long hi, int steps, int substeps, const float *frac,
                                 const int capped, double kappa_dt, const float *pw, const float *cp,
@@ -94,16 +101,12 @@ static inline void single_track(long long lo, long long hi, int steps, int subst
             const int off = i * substeps;
             const float fr = frac[i];
             vf m = gather(pw + off, b) * q;
-            if (capped) {
-                const vf c = gather(cp + off, cb);
-                m = vsel(m < c, m, c);                   /* np.minimum (no NaN here) */
-            }
-            const vf step = m * fr;
+            if (capped) m = vmin(m, gather(cp + off, cb)); /* np.minimum (no NaN here) */
+            const vf step = fr == 1.0f ? m : m * fr;
             vf use = vmin(rem / step, one);              /* np.fmin(use, 1): NaN (0 / 0) gives 1 */
             use = vmax(use, zero);
             ela = ela + use;
-            const vi alive = (rem > zero) & (splat(fr) > zero);
-            pk = vmax(pk, (vf)(alive & (vi)m));           /* m x (R > 0), m >= 0 */
+            if (fr > 0.0f) pk = vmax(pk, (vf)((rem > zero) & (vi)m)); /* m x (R > 0), m >= 0 */
             sum = sum + step;
             rem = rem - step;
         }
