@@ -187,3 +187,24 @@ def test_simulate_outcomes_are_identical_compiled_or_not(lib, monkeypatch):
         assert set(got) == set(ref)
         for key in ref:
             np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(ref[key]), err_msg=f"{comp.label} {key}")
+
+
+def test_an_index_out_of_range_raises_instead_of_reading_stray_memory(cat, lib):  # noqa: F811
+    _, _, _, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"], draws=100)
+    args = list(ka.args)
+    layout, power = args[0], args[2]
+    reach = (layout.steps - 1) * layout.substeps
+    for bad in (-1, len(power[0]) - reach):  # below the table, and one past the last valid start
+        base = [b.copy() for b in args[3]]
+        base[0][57] = bad
+        with pytest.raises(RuntimeError, match="table index of deal 0 is out of range"):
+            race_tracks_numpy(*args[:3], base, *args[4:], deal_gain=ka.deal_gain, compiled=True)
+    caps = [None if b is None else b.copy() for b in args[5]]
+    c = next(i for i, b in enumerate(caps) if b is not None)
+    caps[c][3] = len(args[4][c]) - reach
+    with pytest.raises(RuntimeError, match=f"campus {c} power cap is out of range"):
+        race_tracks_numpy(*args[:5], caps, *args[6:], deal_gain=ka.deal_gain, compiled=True)
+    # The largest valid start index is accepted.
+    base = [b.copy() for b in args[3]]
+    base[0][57] = len(power[0]) - 1 - reach
+    race_tracks_numpy(*args[:3], base, *args[4:], deal_gain=ka.deal_gain, compiled=True)

@@ -258,3 +258,17 @@ int race_general(long long lo, long long hi, int steps, int substeps, const floa
     }
     return 0;
 }
+
+/* Memory safety: -1 if every idx[a][k], k in [lo, hi), lies in [0, limit[a]] (the largest start index
+ * whose steps all stay in the table), else the first array a that does not. Run before the kernels on
+ * each range: an index out of range is a bug upstream, and here it must not become a stray read. */
+int race_check(long long lo, long long hi, int n_arrays, const long long *const *idx, const long long *limit)
+{
+    for (int a = 0; a < n_arrays; ++a) {
+        const long long *x = idx[a], top = limit[a];
+        int bad = 0;
+        for (long long k = lo; k < hi; ++k) bad |= (x[k] < 0) | (x[k] > top);
+        if (bad) return a;
+    }
+    return -1;
+}

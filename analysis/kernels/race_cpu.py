@@ -60,6 +60,7 @@ int race_general(long long lo, long long hi, int steps, int substeps, const floa
                  const long long *const *cap_base, const float *const *pue, const float *rate,
                  const float *target, float *const *elapsed, float *const *remaining, float *const *peak,
                  float *const *served);
+int race_check(long long lo, long long hi, int n_arrays, const long long *const *idx, const long long *limit);
 """
 
 #: Compiler flags, best first. -ffp-contract=off keeps a * b + c as two roundings (as NumPy does);

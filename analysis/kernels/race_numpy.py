@@ -252,8 +252,21 @@ class _Plan:
 
             calls.append(general_call)
 
+        # Every table index the kernels will read: start index + (steps - 1) x substeps within the table.
+        reach = (lay.steps - 1) * lay.substeps
+        checked = [(f"deal {d}", i64(b), min(len(self.flops_tables[d]), len(self.power_tables[d])) - 1 - reach)
+                   for d, b in enumerate(deal_base)]
+        checked += [(f"campus {c} power cap", i64(cap_base[c]), len(t) - 1 - reach)
+                     for c, t in enumerate(self.caps_w) if t is not None]
+        c_args = (len(checked), ptrs("long long", [b for _, b, _ in checked]),
+                  ptr("long long", np.asarray([top for _, _, top in checked], np.int64)))
+
         def run(lo: int) -> None:
             hi = min(lo + subchunk, k)
+            bad = lib.race_check(lo, hi, *c_args)
+            if bad >= 0:
+                raise RuntimeError(f"race kernel: a table index of {checked[bad][0]} is out of range "
+                                   "(delays are clipped to the tables on the host, so this is a bug)")
             for call in calls:
                 call(lo, hi)
 
