@@ -51,6 +51,29 @@ static inline vf gather(const float *table, vi idx) {
     return out;
 }
 
+typedef float vq __attribute__((vector_size(16)));       /* four floats: four steps of one draw */
+
+/* Steps i .. i + 3 of the 8 lanes, from a four-step table (row j holds t[j], t[j + s], t[j + 2s],
+ * t[j + 3s], s = substeps; `off` = i x s): one 16-byte load per lane and a 4 x 4 transpose in each
+ * half, about a quarter of the instructions of four gathers. out[j] is step i + j. */
+static inline void gather4(const float *t4, vi idx, int off, vf out[4]) {
+#define SH(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+    vf y[4];
+    for (int l = 0; l < 4; ++l) {                   /* y[l] = (lane l: 4 steps | lane l + 4: 4 steps) */
+        vq a, c;
+        memcpy(&a, t4 + 4 * (long long)(idx[l] + off), sizeof a);
+        memcpy(&c, t4 + 4 * (long long)(idx[l + 4] + off), sizeof c);
+        y[l] = SH(a, c, 0, 1, 2, 3, 4, 5, 6, 7);
+    }
+    const vf t0 = SH(y[0], y[1], 0, 8, 1, 9, 4, 12, 5, 13), t1 = SH(y[2], y[3], 0, 8, 1, 9, 4, 12, 5, 13);
+    const vf t2 = SH(y[0], y[1], 2, 10, 3, 11, 6, 14, 7, 15), t3 = SH(y[2], y[3], 2, 10, 3, 11, 6, 14, 7, 15);
+    out[0] = SH(t0, t1, 0, 1, 8, 9, 4, 5, 12, 13);
+    out[1] = SH(t0, t1, 2, 3, 10, 11, 6, 7, 14, 15);
+    out[2] = SH(t2, t3, 0, 1, 8, 9, 4, 5, 12, 13);
+    out[3] = SH(t2, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+#undef SH
+}
+
 /* Lanes [k, k + n) of a float / index array; a short last group repeats its first draw in the spare
  * lanes (computed, never stored), so every lane holds valid inputs. */
 static inline vf load_f(const float *a, long long k, int n) {
@@ -77,13 +100,29 @@ static inline void store_f(float *a, long long k, int n, vf v) {
  * The sum of steps is float32 here, float64 in NumPy: the one output that is not bit-identical (about 1e-6
  * relative), and only for unfinished draws, whose run is never the one chosen. `capped` is a
  * constant at each call, so the compiler builds a loop without the cap's lookup for uncapped tracks. */
+static inline __attribute__((always_inline)) void single_step(
+    vf m, const vf cap_w, const int capped, const vf q, const float fr, vf *rem, vf *ela, vf *pk, vf *sum)
+{
+    const vf one = splat(1.0f), zero = splat(0.0f);
+    m = m * q;
+    if (capped) m = vmin(m, cap_w);                   /* np.minimum (no NaN here) */
+    const vf step = fr == 1.0f ? m : m * fr;
+    vf use = vmin(*rem / step, one);                  /* np.fmin(use, 1): NaN (0 / 0) gives 1 */
+    use = vmax(use, zero);
+    *ela = *ela + use;
+    if (fr > 0.0f) *pk = vmax(*pk, (vf)((*rem > zero) & (vi)m)); /* m x (R > 0), m >= 0 */
+    *sum = *sum + step;
+    *rem = *rem - step;
+}
+
 static inline void single_track(long long lo, long long hi, int steps, int substeps, const float *frac,
                                 const int capped, double kappa_dt, const float *pw, const float *cp,
+                                const float *pw4, const float *cp4,
                                 const long long *base, const long long *cap_base, const float *pue,
                                 const float *gain, const float *rate, const float *target,
                                 float *elapsed, float *remaining, float *peak, float *served)
 {
-    const vf one = splat(1.0f), zero = splat(0.0f);
+    const vf zero = splat(0.0f);
     for (long long k = lo; k < hi; k += LANES) {
         const int n = hi - k < LANES ? (int)(hi - k) : LANES;
         const vf q = load_f(pue, k, n), g = gain ? load_f(gain, k, n) : splat(1.0f);
@@ -97,18 +136,18 @@ static inline void single_track(long long lo, long long hi, int steps, int subst
         const vi b = load_i(base, k, n);
         const vi cb = capped ? load_i(cap_base, k, n) : (vi){0};
         vf rem = r0, ela = zero, pk = zero, sum = zero;
-        for (int i = 0; i < steps; ++i) {
+        int i = 0;
+        for (; i + 4 <= steps; i += 4) {                 /* four steps from the four-step tables */
+            vf pv[4], cv[4] = {zero, zero, zero, zero};
+            gather4(pw4, b, i * substeps, pv);
+            if (capped) gather4(cp4, cb, i * substeps, cv);
+            for (int j = 0; j < 4; ++j)
+                single_step(pv[j], cv[j], capped, q, frac[i + j], &rem, &ela, &pk, &sum);
+        }
+        for (; i < steps; ++i) {                         /* the last steps one at a time */
             const int off = i * substeps;
-            const float fr = frac[i];
-            vf m = gather(pw + off, b) * q;
-            if (capped) m = vmin(m, gather(cp + off, cb)); /* np.minimum (no NaN here) */
-            const vf step = fr == 1.0f ? m : m * fr;
-            vf use = vmin(rem / step, one);              /* np.fmin(use, 1): NaN (0 / 0) gives 1 */
-            use = vmax(use, zero);
-            ela = ela + use;
-            if (fr > 0.0f) pk = vmax(pk, (vf)((rem > zero) & (vi)m)); /* m x (R > 0), m >= 0 */
-            sum = sum + step;
-            rem = rem - step;
+            single_step(gather(pw + off, b), capped ? gather(cp + off, cb) : zero, capped, q, frac[i],
+                        &rem, &ela, &pk, &sum);
         }
         store_f(elapsed, k, n, ela);
         store_f(peak, k, n, pk);
@@ -119,21 +158,25 @@ static inline void single_track(long long lo, long long hi, int steps, int subst
 }
 
 /* race_single: n_tracks single-deal tracks, each as single_track. Per track: kappa_dt (peak FLOP/s per
- * server W x step seconds), the power table, the cap table (NULL: no power cap; W, already x 1e6), the
- * deal's and cap's base indices, the campus PUE and the deal's gain (NULL: none), and the outputs. */
+ * server W x step seconds), the power table and its four-step form, the cap table and its four-step form
+ * (NULL: no power cap; W, already x 1e6), the deal's and cap's base indices, the campus PUE and the deal's
+ * gain (NULL: none), and the outputs. */
 void race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
                  const double *kappa_dt, const float *const *power, const float *const *cap,
+                 const float *const *power4, const float *const *cap4,
                  const long long *const *base, const long long *const *cap_base, const float *const *pue,
                  const float *const *gain, const float *rate, const float *target,
                  float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
 {
     for (int j = 0; j < n_tracks; ++j) {
         if (cap[j])
-            single_track(lo, hi, steps, substeps, frac, 1, kappa_dt[j], power[j], cap[j], base[j], cap_base[j],
-                         pue[j], gain[j], rate, target, elapsed[j], remaining[j], peak[j], served[j]);
+            single_track(lo, hi, steps, substeps, frac, 1, kappa_dt[j], power[j], cap[j], power4[j], cap4[j],
+                         base[j], cap_base[j], pue[j], gain[j], rate, target, elapsed[j], remaining[j],
+                         peak[j], served[j]);
         else
-            single_track(lo, hi, steps, substeps, frac, 0, kappa_dt[j], power[j], 0, base[j], 0,
-                         pue[j], gain[j], rate, target, elapsed[j], remaining[j], peak[j], served[j]);
+            single_track(lo, hi, steps, substeps, frac, 0, kappa_dt[j], power[j], 0, power4[j], 0,
+                         base[j], 0, pue[j], gain[j], rate, target, elapsed[j], remaining[j],
+                         peak[j], served[j]);
     }
 }
 

@@ -49,6 +49,7 @@ MAX_CAMPUSES = 16
 CDEF = """
 void race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
                  const double *kappa_dt, const float *const *power, const float *const *cap,
+                 const float *const *power4, const float *const *cap4,
                  const long long *const *base, const long long *const *cap_base, const float *const *pue,
                  const float *const *gain, const float *rate, const float *target,
                  float *const *elapsed, float *const *remaining, float *const *peak, float *const *served);
@@ -167,6 +168,18 @@ def _load():
         return module, f"compiled ({' '.join(f for f in flags if f != '-w')}; {path})"
     log = cache_dir() / "*" / "build.log"
     return None, f"not available: building race_cpu.c failed ({'; '.join(errors)}; compiler output in {log})"
+
+
+def four_steps(table, substeps: int):
+    """A table as race_single's four-step lookups read it: row j holds table[j + m x substeps] for
+    m = 0..3 (float32, rows j whose four values lie in the table; at least one row)."""
+    import numpy as np
+
+    table = np.asarray(table, dtype=np.float32)
+    span = 3 * substeps + 1
+    if table.shape[0] < span:
+        return np.zeros((1, 4), np.float32)
+    return np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(table, span)[:, ::substeps])
 
 
 def unusable(dtype, n_deals: int, n_campus: int) -> str | None:

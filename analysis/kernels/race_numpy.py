@@ -213,6 +213,9 @@ class _Plan:
                 ptr("double", np.asarray([self.kappa[d] * lay.dt_s for _, (c, d) in singles], np.float64)),
                 ptrs("float", [f32(self.power_tables[d]) for _, (c, d) in singles]),
                 ptrs("float", [None if self.caps_w[c] is None else f32(self.caps_w[c]) for _, (c, d) in singles]),
+                ptrs("float", [race_cpu.four_steps(self.power_tables[d], lay.substeps) for _, (c, d) in singles]),
+                ptrs("float", [None if self.caps_w[c] is None else race_cpu.four_steps(self.caps_w[c], lay.substeps)
+                               for _, (c, d) in singles]),
                 ptrs("long long", [i64(deal_base[d]) for _, (c, d) in singles]),
                 ptrs("long long", [i64(cap_base[c]) if self.caps_w[c] is not None else None for _, (c, d) in singles]),
                 ptrs("float", [f32(pues[c]) for _, (c, d) in singles]),
