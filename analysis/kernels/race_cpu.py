@@ -2,8 +2,8 @@
 
 `race_numpy.race_tracks_numpy` calls it when it is available and the arrays are float32; otherwise
 (no C compiler, a compiler without GCC/Clang vector extensions such as MSVC, float64 inputs, or
-``COMPUTE_RACE_COMPILED=0``) the NumPy step loop runs instead, with results equal to float32 rounding
-(bit-identical but for the float32 sum of what an unfinished single-deal track used). `status()` says which and why.
+``COMPUTE_RACE_COMPILED=0``) the NumPy step loop runs instead. The two agree bit for bit but for the
+float32 sum of what an unfinished single-deal track used. `status()` says which runs and why.
 
 Building: cffi (API mode) compiles the C source with the system compiler (``CC`` if set) and
 ``-O3 -march=native -ffp-contract=off`` (no fused multiply-adds, so the float32 arithmetic is the
