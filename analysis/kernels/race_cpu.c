@@ -81,9 +81,17 @@ static inline vf load_f(const float *a, long long k, int n) {
     for (int l = 0; l < LANES; ++l) v[l] = a[k + (l < n ? l : 0)];
     return v;
 }
-static inline vi load_i(const long long *a, long long k, int n) {
+/* Table indices: each must lie in [0, limit] (the last start index whose steps all stay in the table);
+ * one that does not sets *bad (the caller stops and reports), and reads index 0 instead, so no lookup
+ * ever leaves the table. An index out of range is a bug upstream (delays are clipped on the host). */
+static inline vi load_i(const long long *a, long long k, int n, long long limit, int *bad) {
     vi v;
-    for (int l = 0; l < LANES; ++l) v[l] = (int)a[k + (l < n ? l : 0)];
+    for (int l = 0; l < LANES; ++l) {
+        const long long x = a[k + (l < n ? l : 0)];
+        const int ok = x >= 0 && x <= limit;
+        *bad |= !ok;
+        v[l] = ok ? (int)x : 0;
+    }
     return v;
 }
 static inline void store_f(float *a, long long k, int n, vf v) {
@@ -115,13 +123,14 @@ static inline __attribute__((always_inline)) void single_step(
     *rem = *rem - step;
 }
 
-static inline void single_track(long long lo, long long hi, int steps, int substeps, const float *frac,
-                                const int capped, double kappa_dt, const float *pw, const float *cp,
-                                const float *pw4, const float *cp4,
-                                const long long *base, const long long *cap_base, const float *pue,
-                                const float *gain, const float *rate, const float *target,
-                                float *elapsed, float *remaining, float *peak, float *served)
+static inline int single_track(long long lo, long long hi, int steps, int substeps, const float *frac,
+                               const int capped, double kappa_dt, const float *pw, const float *cp,
+                               const float *pw4, const float *cp4, long long limit, long long cap_limit,
+                               const long long *base, const long long *cap_base, const float *pue,
+                               const float *gain, const float *rate, const float *target,
+                               float *elapsed, float *remaining, float *peak, float *served)
 {
+    int bad = 0;
     const vf zero = splat(0.0f);
     for (long long k = lo; k < hi; k += LANES) {
         const int n = hi - k < LANES ? (int)(hi - k) : LANES;
@@ -133,8 +142,8 @@ static inline void single_track(long long lo, long long hi, int steps, int subst
             if (gain) lam[h] = lam[h] * half_d(g, h);
         }
         const vf r0 = join_f(half_d(tg, 0) / lam[0], half_d(tg, 1) / lam[1]);
-        const vi b = load_i(base, k, n);
-        const vi cb = capped ? load_i(cap_base, k, n) : (vi){0};
+        const vi b = load_i(base, k, n, limit, &bad);
+        const vi cb = capped ? load_i(cap_base, k, n, cap_limit, &bad) : (vi){0};
         vf rem = r0, ela = zero, pk = zero, sum = zero;
         int i = 0;
         for (; i + 4 <= steps; i += 4) {                 /* four steps from the four-step tables */
@@ -155,29 +164,34 @@ static inline void single_track(long long lo, long long hi, int steps, int subst
         const vf used = vsel(rem > zero, sum, r0);
         store_f(served, k, n, join_f(half_d(used, 0) / half_d(q, 0), half_d(used, 1) / half_d(q, 1)));
     }
+    return bad;
 }
 
 /* race_single: n_tracks single-deal tracks, each as single_track. Per track: kappa_dt (peak FLOP/s per
  * server W x step seconds), the power table and its four-step form, the cap table and its four-step form
- * (NULL: no power cap; W, already x 1e6), the deal's and cap's base indices, the campus PUE and the deal's
- * gain (NULL: none), and the outputs. */
-void race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
-                 const double *kappa_dt, const float *const *power, const float *const *cap,
-                 const float *const *power4, const float *const *cap4,
-                 const long long *const *base, const long long *const *cap_base, const float *const *pue,
-                 const float *const *gain, const float *rate, const float *target,
-                 float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
+ * (NULL: no power cap; W, already x 1e6), the largest valid deal and cap start indices, the deal's and
+ * cap's start indices, the campus PUE and the deal's gain (NULL: none), and the outputs. Returns 1 if an
+ * index was out of range (the outputs are then not to be used), else 0. */
+int race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
+                const double *kappa_dt, const float *const *power, const float *const *cap,
+                const float *const *power4, const float *const *cap4, const long long *limit,
+                const long long *cap_limit,
+                const long long *const *base, const long long *const *cap_base, const float *const *pue,
+                const float *const *gain, const float *rate, const float *target,
+                float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
 {
-    for (int j = 0; j < n_tracks; ++j) {
+    int bad = 0;
+    for (int j = 0; j < n_tracks && !bad; ++j) {
         if (cap[j])
-            single_track(lo, hi, steps, substeps, frac, 1, kappa_dt[j], power[j], cap[j], power4[j], cap4[j],
-                         base[j], cap_base[j], pue[j], gain[j], rate, target, elapsed[j], remaining[j],
-                         peak[j], served[j]);
+            bad = single_track(lo, hi, steps, substeps, frac, 1, kappa_dt[j], power[j], cap[j], power4[j],
+                               cap4[j], limit[j], cap_limit[j], base[j], cap_base[j], pue[j], gain[j], rate,
+                               target, elapsed[j], remaining[j], peak[j], served[j]);
         else
-            single_track(lo, hi, steps, substeps, frac, 0, kappa_dt[j], power[j], 0, power4[j], 0,
-                         base[j], 0, pue[j], gain[j], rate, target, elapsed[j], remaining[j],
-                         peak[j], served[j]);
+            bad = single_track(lo, hi, steps, substeps, frac, 0, kappa_dt[j], power[j], 0, power4[j], 0,
+                               limit[j], 0, base[j], 0, pue[j], gain[j], rate, target, elapsed[j],
+                               remaining[j], peak[j], served[j]);
     }
+    return bad;
 }
 
 #define MAX_DEALS 16
@@ -187,8 +201,9 @@ void race_single(long long lo, long long hi, int steps, int substeps, const floa
  * order (campus position p holds deals first[p] .. first[p + 1] - 1; camp_of[j] is deal j's campus
  * position). Always inlined, so a call with constant nc and nd (see race_general) gets its loops over
  * campuses and deals unrolled and its vectors kept in registers: about 2.5x faster than the general loop. */
-static inline __attribute__((always_inline)) void general_track(
+static inline __attribute__((always_inline)) int general_track(
     long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac, int t,
+    const long long *limit, const long long *cap_limit,
     const int nc, const int nd, const int *camps, const int *deal_of, const int *camp_of, const int *first,
     const float *kappa, const float *const *flops, const float *const *power, const float *const *gain,
     const long long *const *base, const float *const *cap, const long long *const *cap_base,
@@ -196,13 +211,14 @@ static inline __attribute__((always_inline)) void general_track(
     float *const *elapsed, float *const *remaining, float *const *peak, float *const *served)
 {
     const vf one = splat(1.0f), zero = splat(0.0f);
+    int bad = 0;
     for (long long k = lo; k < hi; k += LANES) {
         const int n = hi - k < LANES ? (int)(hi - k) : LANES;
         vi b[MAX_DEALS], cb[MAX_CAMPUSES];
         vf g[MAX_DEALS], kg[MAX_DEALS], w[MAX_DEALS], srv[MAX_DEALS], q[MAX_CAMPUSES], scale[MAX_CAMPUSES];
         for (int j = 0; j < nd; ++j) {
             const int d = deal_of[j];
-            b[j] = load_i(base[d], k, n);
+            b[j] = load_i(base[d], k, n, limit[d], &bad);
             g[j] = gain[d] ? load_f(gain[d], k, n) : one;
             kg[j] = gain[d] ? kappa[d] * g[j] : splat(kappa[d]);
             srv[j] = zero;
@@ -210,7 +226,7 @@ static inline __attribute__((always_inline)) void general_track(
         for (int p = 0; p < nc; ++p) {
             const int c = camps[p];
             q[p] = load_f(pue[c], k, n);
-            cb[p] = cap[c] ? load_i(cap_base[c], k, n) : (vi){0};
+            cb[p] = cap[c] ? load_i(cap_base[c], k, n, cap_limit[c], &bad) : (vi){0};
         }
         const vf rt = load_f(rate, k, n);
         vf rem = load_f(target, k, n), ela = zero, pk = zero;
@@ -255,6 +271,7 @@ static inline __attribute__((always_inline)) void general_track(
         store_f(peak[t], k, n, pk);
         for (int j = 0; j < nd; ++j) store_f(served[deal_of[j]], k, n, srv[j]);
     }
+    return bad;
 }
 
 /* The other tracks (several deals on a campus, runs spanning campuses), listed in run_tracks, as
@@ -264,10 +281,12 @@ static inline __attribute__((always_inline)) void general_track(
  * kappa x gain where its tables are proportional (kappa > 0, float32, as race_numpy does), else the looked-up
  * FLOP/s x gain (as race.race_tracks does). Arrays of pointers are per deal (flops, power, gain (NULL: none),
  * base, served), per campus (cap (NULL: none; W, already x 1e6), cap_base, pue) or per track (elapsed,
- * remaining, peak). Returns -1 (nothing written) if the structure exceeds MAX_DEALS or MAX_CAMPUSES. */
+ * remaining, peak); limit / cap_limit: the largest valid start index per deal / campus. Returns -1 (nothing
+ * written) if the structure exceeds MAX_DEALS or MAX_CAMPUSES, 1 if an index was out of range (the
+ * outputs are then not to be used), else 0. */
 int race_general(long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac,
                  int n_run, const int *run_tracks, int n_deals, const int *deal_campus, int n_campus,
-                 const int *campus_track,
+                 const int *campus_track, const long long *limit, const long long *cap_limit,
                  const float *kappa, const float *const *flops, const float *const *power,
                  const float *const *gain, const long long *const *base, const float *const *cap,
                  const long long *const *cap_base, const float *const *pue, const float *rate,
@@ -289,29 +308,30 @@ int race_general(long long lo, long long hi, int steps, int substeps, const floa
             camps[nc++] = c;
         }
         first[nc] = nd;
-#define TRACK(NC, ND) general_track(lo, hi, steps, substeps, frac, dt_frac, t, NC, ND, camps, deal_of, camp_of, \
-                                    first, kappa, flops, power, gain, base, cap, cap_base, pue, rate, target, \
-                                    elapsed, remaining, peak, served)
-        if (nc == 1 && nd == 1) TRACK(1, 1);
-        else if (nc == 1 && nd == 2) TRACK(1, 2);
-        else if (nc == 1 && nd == 3) TRACK(1, 3);
-        else if (nc == 1 && nd == 4) TRACK(1, 4);
-        else TRACK(nc, nd);
+#define TRACK(NC, ND) general_track(lo, hi, steps, substeps, frac, dt_frac, t, limit, cap_limit, NC, ND, camps, \
+                                    deal_of, camp_of, first, kappa, flops, power, gain, base, cap, cap_base, \
+                                    pue, rate, target, elapsed, remaining, peak, served)
+        int bad;
+        if (nc == 1 && nd == 1) bad = TRACK(1, 1);
+        else if (nc == 1 && nd == 2) bad = TRACK(1, 2);
+        else if (nc == 1 && nd == 3) bad = TRACK(1, 3);
+        else if (nc == 1 && nd == 4) bad = TRACK(1, 4);
+        else bad = TRACK(nc, nd);
 #undef TRACK
+        if (bad) return 1;
     }
     return 0;
 }
 
-/* Memory safety: -1 if every idx[a][k], k in [lo, hi), lies in [0, limit[a]] (the largest start index
- * whose steps all stay in the table), else the first array a that does not. Run before the kernels on
- * each range: an index out of range is a bug upstream, and here it must not become a stray read. */
+/* -1 if every idx[a][k], k in [lo, hi), lies in [0, limit[a]] (the largest start index whose steps all
+ * stay in the table), else the first array a that does not: names the culprit after a kernel said 1. */
 int race_check(long long lo, long long hi, int n_arrays, const long long *const *idx, const long long *limit)
 {
     for (int a = 0; a < n_arrays; ++a) {
-        const long long *x = idx[a], top = limit[a];
-        int bad = 0;
-        for (long long k = lo; k < hi; ++k) bad |= (x[k] < 0) | (x[k] > top);
-        if (bad) return a;
+        const long long *x = idx[a];
+        unsigned long long most = 0;  /* a negative index wraps to a huge unsigned one */
+        for (long long k = lo; k < hi; ++k) most = (unsigned long long)x[k] > most ? (unsigned long long)x[k] : most;
+        if (hi > lo && (limit[a] < 0 || most > (unsigned long long)limit[a])) return a;
     }
     return -1;
 }

@@ -47,15 +47,15 @@ MAX_CAMPUSES = 16
 
 #: Declarations cffi binds (must match race_cpu.c).
 CDEF = """
-void race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
-                 const double *kappa_dt, const float *const *power, const float *const *cap,
-                 const float *const *power4, const float *const *cap4,
-                 const long long *const *base, const long long *const *cap_base, const float *const *pue,
+int race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
+                const double *kappa_dt, const float *const *power, const float *const *cap,
+                const float *const *power4, const float *const *cap4, const long long *limit,
+                const long long *cap_limit, const long long *const *base, const long long *const *cap_base, const float *const *pue,
                  const float *const *gain, const float *rate, const float *target,
                  float *const *elapsed, float *const *remaining, float *const *peak, float *const *served);
 int race_general(long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac,
                  int n_run, const int *run_tracks, int n_deals, const int *deal_campus, int n_campus,
-                 const int *campus_track,
+                 const int *campus_track, const long long *limit, const long long *cap_limit,
                  const float *kappa, const float *const *flops, const float *const *power,
                  const float *const *gain, const long long *const *base, const float *const *cap,
                  const long long *const *cap_base, const float *const *pue, const float *rate,

@@ -204,6 +204,11 @@ class _Plan:
         frac = f32(lay.start_fraction)
         rate32, target32 = f32(rate), f32(target)
         calls = []
+        # The largest start index whose steps all lie in the table, per deal and per capped campus: the
+        # kernels check every index against it (memory safety; an index beyond it is a bug upstream).
+        reach = (lay.steps - 1) * lay.substeps
+        limit = [min(len(f), len(p)) - 1 - reach for f, p in zip(self.flops_tables, self.power_tables)]
+        cap_limit = [-1 if t is None else len(t) - 1 - reach for t in self.caps_w]
 
         singles = list(self.single.items())
         if singles:
@@ -216,6 +221,8 @@ class _Plan:
                 ptrs("float", [race_cpu.four_steps(self.power_tables[d], lay.substeps) for _, (c, d) in singles]),
                 ptrs("float", [None if self.caps_w[c] is None else race_cpu.four_steps(self.caps_w[c], lay.substeps)
                                for _, (c, d) in singles]),
+                ptr("long long", np.asarray([limit[d] for _, (c, d) in singles], np.int64)),
+                ptr("long long", np.asarray([cap_limit[c] for _, (c, d) in singles], np.int64)),
                 ptrs("long long", [i64(deal_base[d]) for _, (c, d) in singles]),
                 ptrs("long long", [i64(cap_base[c]) if self.caps_w[c] is not None else None for _, (c, d) in singles]),
                 ptrs("float", [f32(pues[c]) for _, (c, d) in singles]),
@@ -227,6 +234,8 @@ class _Plan:
                 ptrs("float", [out["server_w_steps"][d] for _, (c, d) in singles]),
             )
             calls.append(lambda lo, hi: lib.race_single(lo, hi, *s_args))
+        else:
+            calls.append(lambda lo, hi: 0)
 
         general = [t for t in range(lay.n_tracks) if t not in self.single]
         if general:
@@ -237,6 +246,7 @@ class _Plan:
                 len(general), ptr("int", np.asarray(general, np.int32)),
                 n_deals, ptr("int", np.asarray(lay.deal_campus, np.int32)),
                 n_campus, ptr("int", np.asarray(lay.campus_track, np.int32)),
+                ptr("long long", np.asarray(limit, np.int64)), ptr("long long", np.asarray(cap_limit, np.int64)),
                 # float32(kappa), as `_general_step` multiplies by it (0: tables not proportional).
                 ptr("float", np.asarray([k or 0.0 for k in self.kappa], np.float32)),
                 ptrs("float", [f32(t) for t in self.flops_tables]), ptrs("float", [f32(t) for t in self.power_tables]),
@@ -250,28 +260,25 @@ class _Plan:
             )
 
             def general_call(lo, hi):
-                if lib.race_general(lo, hi, *g_args) != 0:
+                code = lib.race_general(lo, hi, *g_args)
+                if code < 0:
                     raise RuntimeError("race_general: more deals or campuses than the compiled kernel holds")
+                return code
 
             calls.append(general_call)
 
-        # Every table index the kernels will read: start index + (steps - 1) x substeps within the table.
-        reach = (lay.steps - 1) * lay.substeps
-        checked = [(f"deal {d}", i64(b), min(len(self.flops_tables[d]), len(self.power_tables[d])) - 1 - reach)
-                   for d, b in enumerate(deal_base)]
-        checked += [(f"campus {c} power cap", i64(cap_base[c]), len(t) - 1 - reach)
-                     for c, t in enumerate(self.caps_w) if t is not None]
-        c_args = (len(checked), ptrs("long long", [b for _, b, _ in checked]),
-                  ptr("long long", np.asarray([top for _, _, top in checked], np.int64)))
-
         def run(lo: int) -> None:
             hi = min(lo + subchunk, k)
-            bad = lib.race_check(lo, hi, *c_args)
-            if bad >= 0:
-                raise RuntimeError(f"race kernel: a table index of {checked[bad][0]} is out of range "
+            if any([call(lo, hi) for call in calls]):
+                # A kernel met an index out of range (and read index 0 in its place): name it.
+                checked = [(f"deal {d}", i64(b), limit[d]) for d, b in enumerate(deal_base)]
+                checked += [(f"campus {c} power cap", i64(cap_base[c]), cap_limit[c])
+                            for c, t in enumerate(self.caps_w) if t is not None]
+                bad = lib.race_check(lo, hi, len(checked), ptrs("long long", [b for _, b, _ in checked]),
+                                     ptr("long long", np.asarray([top for _, _, top in checked], np.int64)))
+                where = checked[bad][0] if bad >= 0 else "a deal or campus"
+                raise RuntimeError(f"race kernel: a table index of {where} is out of range "
                                    "(delays are clipped to the tables on the host, so this is a bug)")
-            for call in calls:
-                call(lo, hi)
 
         _map(run, range(0, k, max(1, int(subchunk))), threads)
 
