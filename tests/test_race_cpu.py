@@ -208,3 +208,11 @@ def test_an_index_out_of_range_raises_instead_of_reading_stray_memory(cat, lib):
     base = [b.copy() for b in args[3]]
     base[0][57] = len(power[0]) - 1 - reach
     race_tracks_numpy(*args[:3], base, *args[4:], deal_gain=ka.deal_gain, compiled=True)
+
+
+def test_cffi_binds_the_three_functions_the_source_exports():
+    import re
+
+    names = re.findall(r"(race_\w+)\(", race_cpu.cdef())
+    assert names == ["race_single", "race_general", "race_check"]
+    assert race_cpu.cdef().count(";") == 3

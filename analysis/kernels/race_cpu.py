@@ -23,6 +23,7 @@ import hashlib
 import importlib.util
 import os
 import platform
+import re
 import shutil
 import sys
 import sysconfig
@@ -45,24 +46,15 @@ SUBCHUNK = 4096
 MAX_DEALS = 16
 MAX_CAMPUSES = 16
 
-#: Declarations cffi binds (must match race_cpu.c).
-CDEF = """
-int race_single(long long lo, long long hi, int steps, int substeps, const float *frac, int n_tracks,
-                const double *kappa_dt, const float *const *power, const float *const *cap,
-                const float *const *power4, const float *const *cap4, const long long *limit,
-                const long long *cap_limit, const long long *const *base, const long long *const *cap_base, const float *const *pue,
-                 const float *const *gain, const float *rate, const float *target,
-                 float *const *elapsed, float *const *remaining, float *const *peak, float *const *served);
-int race_general(long long lo, long long hi, int steps, int substeps, const float *frac, const float *dt_frac,
-                 int n_run, const int *run_tracks, int n_deals, const int *deal_campus, int n_campus,
-                 const int *campus_track, const long long *limit, const long long *cap_limit,
-                 const float *kappa, const float *const *flops, const float *const *power,
-                 const float *const *gain, const long long *const *base, const float *const *cap,
-                 const long long *const *cap_base, const float *const *pue, const float *rate,
-                 const float *target, float *const *elapsed, float *const *remaining, float *const *peak,
-                 float *const *served);
-int race_check(long long lo, long long hi, int n_arrays, const long long *const *idx, const long long *limit);
-"""
+#: The exported functions (`race_single`, `race_general`, `race_check`): their definitions in the C
+#: source, read as declarations, so cffi binds exactly what the source defines.
+_EXPORTED = re.compile(r"^(?:int|void) race_\w+\([^)]*\)", re.MULTILINE)
+
+
+def cdef() -> str:
+    """The declarations cffi binds, taken from race_cpu.c's exported definitions."""
+    return "\n".join(m.group(0) + ";" for m in _EXPORTED.finditer(SOURCE_PATH.read_text()))
+
 
 #: Compiler flags, best first. -ffp-contract=off keeps a * b + c as two roundings (as NumPy does);
 #: -w: the build is quiet (its log keeps any message).
@@ -92,7 +84,7 @@ def _cpu_flags() -> str:
 
 
 def build_key(flags: tuple[str, ...]) -> str:
-    parts = [SOURCE_PATH.read_text(), CDEF, " ".join(flags), sys.implementation.cache_tag,
+    parts = [SOURCE_PATH.read_text(), " ".join(flags), sys.implementation.cache_tag,
              sysconfig.get_platform(), platform.machine(), _cpu_flags(), os.environ.get("CC", "")]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
 
@@ -129,7 +121,7 @@ def _build(name: str, flags: tuple[str, ...], where: Path) -> Path:
     import cffi
 
     ffi = cffi.FFI()
-    ffi.cdef(CDEF)
+    ffi.cdef(cdef())
     ffi.set_source(name, SOURCE_PATH.read_text(), extra_compile_args=list(flags))
     where.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="build-", dir=where))
