@@ -9,6 +9,8 @@ both). Tests that need the kernel skip, with the build's reason, where no C comp
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 import subprocess
@@ -18,12 +20,32 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.backend import select
+from analysis.calibration import default_prior
+from analysis.catalog import load_catalog
 from analysis.kernels import race_cpu
-from analysis.kernels.race_numpy import race_tracks_numpy
+from analysis.kernels.race_numpy import _Plan, race_tracks_numpy
 
 from test_race_numpy import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
+sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
+NUMPY = select("numpy")
+
+
+def _shipped_competitors(draws: int):
+    """(competitor, plan, scenario, inputs) for each competitor of the shipped default scenario."""
+    catalog = load_catalog()
+    sc = sim.load_scenario(None, catalog)
+    prior = default_prior(catalog)
+    for i, comp in enumerate(sc.competitors):
+        plan = sim.plan_competitor(i, comp, sc, catalog)
+        yield comp, plan, sc, sim.sample_inputs(plan, sc, catalog, prior, 0, draws)
+
+
+def _plan_of(ka) -> _Plan:
+    """race_numpy's static plan of a call (which tracks are single-deal)."""
+    return _Plan(ka.args[0], ka.args[1], ka.args[2], ka.args[4], ka.deal_gain, len(ka.args[6]), np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +57,7 @@ def lib():
 
 def _single_deal_unfinished(ka, out_numpy):
     """Per deal: the draws where the deal's track is a single-deal track that did not finish."""
-    from analysis.kernels.race_numpy import _Plan
-
-    layout = ka.args[0]
-    plan = _Plan(layout, ka.args[1], ka.args[2], ka.args[4], ka.deal_gain, len(ka.args[6]), np.float32)
+    plan = _plan_of(ka)
     mask = [np.zeros(ka.args[7].shape[0], bool) for _ in ka.args[1]]
     for t, (c, d) in plan.single.items():
         mask[d] = out_numpy["remaining_flop"][t] > 0
@@ -70,23 +89,11 @@ def test_the_unfinished_case_exercises_the_float32_sum(cat, lib):  # noqa: F811
 def test_the_shipped_scenario_uses_both_compiled_functions(lib):
     """The default scenario has single-deal tracks and one general track (two deals on a campus):
     both C functions run, and simulate's results match the NumPy step loop's to float32 rounding."""
-    import importlib
-
-    from analysis.backend import select
-    from analysis.calibration import default_prior
-    from analysis.catalog import load_catalog
-    from analysis.kernels.race_numpy import _Plan
-
-    sim = importlib.import_module("analysis.simulate")
-    catalog = load_catalog()
-    sc = sim.load_scenario(None, catalog)
     kinds = set()
-    for i, comp in enumerate(sc.competitors):
-        plan = sim.plan_competitor(i, comp, sc, catalog)
-        inputs = sim.sample_inputs(plan, sc, catalog, default_prior(catalog), 0, 3001)
-        ka = sim.kernel_args(plan, sc, inputs, select("numpy"), "float32")
-        p = _Plan(ka.args[0], ka.args[1], ka.args[2], ka.args[4], ka.deal_gain, len(ka.args[6]), np.float32)
-        kinds |= {"single" if t in p.single else "general" for t in range(ka.args[0].n_tracks)}
+    for comp, plan, sc, inputs in _shipped_competitors(3001):
+        ka = sim.kernel_args(plan, sc, inputs, NUMPY, "float32")
+        single = _plan_of(ka).single
+        kinds |= {"single" if t in single else "general" for t in range(ka.args[0].n_tracks)}
         ref = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, compiled=False)
         got = race_tracks_numpy(*ka.args, deal_gain=ka.deal_gain, compiled=True)
         for key in ref:
@@ -165,25 +172,11 @@ def test_a_changed_source_builds_afresh(monkeypatch, tmp_path):
 def test_simulate_outcomes_are_identical_compiled_or_not(lib, monkeypatch):
     """End to end: the one output that differs (what an unfinished track used) is never chosen, so
     every per-draw outcome of `run_chunk` is the same bit for bit with or without the compiled kernel."""
-    import functools
-    import importlib
-
-    from analysis.backend import select
-    from analysis.calibration import default_prior
-    from analysis.catalog import load_catalog
-
-    sim = importlib.import_module("analysis.simulate")
-    catalog = load_catalog()
-    sc = sim.load_scenario(None, catalog)
-    prior = default_prior(catalog)
-    numpy_be = select("numpy")
-    for i, comp in enumerate(sc.competitors):
-        plan = sim.plan_competitor(i, comp, sc, catalog)
-        inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 5000)
-        got = sim.run_chunk(plan, sc, inputs, numpy_be, "float32")
+    for comp, plan, sc, inputs in _shipped_competitors(5000):
+        got = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
         with monkeypatch.context() as m:
             m.setattr(sim, "race_kernel", lambda be: functools.partial(race_tracks_numpy, compiled=False))
-            ref = sim.run_chunk(plan, sc, inputs, numpy_be, "float32")
+            ref = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
         assert set(got) == set(ref)
         for key in ref:
             np.testing.assert_array_equal(np.asarray(got[key]), np.asarray(ref[key]), err_msg=f"{comp.label} {key}")
