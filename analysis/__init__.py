@@ -4,12 +4,12 @@ Public API: load_catalog, estimate, simulate, load_scenario; results expose tidy
 and ``to_dict()`` matching the CLI's JSON.
 """
 
-from .backtest import backtest
+from ._backtest import backtest
 from .catalog import Catalog, load_catalog
 from .errors import InputError
-from .estimate import EstimateResult, estimate
+from ._estimate import EstimateResult, estimate
 from .provenance import package_version
-from .simulate import SimulationResult, load_scenario, simulate
+from ._simulate import SimulationResult, load_scenario, simulate
 from . import sweep
 
 __version__ = package_version()

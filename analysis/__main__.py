@@ -25,7 +25,7 @@ def _print_json(payload) -> None:
 
 
 def _cmd_estimate(args) -> int:
-    from .estimate import estimate
+    from ._estimate import estimate
 
     result = estimate(
         params=args.params,
@@ -67,7 +67,7 @@ def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None
 
 
 def _cmd_simulate(args) -> int:
-    from .simulate import simulate
+    from ._simulate import simulate
     from .specs import MAX_DRAWS
 
     result = simulate(
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "6ND at MFU 0.40 baseline, and the energy model.",
     )
     bt.add_argument("--format", default="table", choices=("table", "json"))
-    bt.set_defaults(func=_delegate("backtest"))
+    bt.set_defaults(func=_delegate("_backtest"))
 
     bench = sub.add_parser(
         "bench",

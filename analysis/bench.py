@@ -37,7 +37,6 @@ of, and the spread.
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import platform
 import resource
@@ -77,7 +76,9 @@ SCENARIO_STEP = (
 
 
 def _sim():
-    return importlib.import_module("analysis.simulate")  # the module (analysis.simulate is a function)
+    from . import _simulate
+
+    return _simulate
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from .calibration import default_prior
 from .catalog import Catalog
 from .results import QUANTILES
 from .scenarios import WhatIf, what_if
-from .simulate import SUBSTEPS, base_index, plan_competitor, sample_inputs
+from ._simulate import SUBSTEPS, base_index, plan_competitor, sample_inputs
 from .specs import month_label
 
 if TYPE_CHECKING:

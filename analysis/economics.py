@@ -133,7 +133,7 @@ def run_cost_rent_vs_own(accelerator: str, run_flop: float, *, catalog: Catalog 
     """
     import pandas as pd
 
-    from .estimate import estimate
+    from ._estimate import estimate
 
     result = estimate(flop=run_flop, accelerator=accelerator, mfu=mfu or None, pue=pue or None, site=site,
                       draws=draws, seed=seed, backend=backend, keep_draws=True, catalog=catalog)

@@ -22,7 +22,7 @@ from typing import Any
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError
 from .paths import PROJECT_ROOT
-from .simulate import SimulationResult, load_scenario, simulate
+from ._simulate import SimulationResult, load_scenario, simulate
 from .specs import DEAL_KINDS, DealOverride, Fixed, Scenario, Triangular, _Dist, check_draws, check_seed
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single

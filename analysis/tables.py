@@ -18,13 +18,13 @@ from .catalog import Catalog, load_catalog
 from .errors import InputError
 from .results import QUANTILES, quantiles
 from .scenarios import WhatIf, what_if
-from .simulate import plan_competitor, sample_inputs
+from ._simulate import plan_competitor, sample_inputs
 from .specs import PRECISIONS, Z90, Scenario, _Dist
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .simulate import SimulationResult
+    from ._simulate import SimulationResult
 
 
 def _key(lab: str) -> str:

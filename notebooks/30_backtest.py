@@ -42,7 +42,7 @@ metrics_path = ""  # help: write the headline metrics as JSON here (empty means 
 
 # %%
 import analysis
-from analysis.backtest import LEAVE_OUT
+from analysis._backtest import LEAVE_OUT
 from analysis.notebook import check_parameters, record_metrics, watermark
 
 check_parameters(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from analysis import backtest, estimate
-from analysis.backtest import (
+from analysis._backtest import (
     LEAVE_OUT,
     NAIVE_MFU,
     energy_check,

@@ -10,7 +10,6 @@ both). Tests that need the kernel skip, with the build's reason, where no C comp
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import os
 import subprocess
@@ -29,7 +28,7 @@ from analysis.kernels.race_numpy import _Plan, race_tracks_numpy
 from test_race_numpy import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
-sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
+from analysis import _simulate as sim
 NUMPY = select("numpy")
 
 

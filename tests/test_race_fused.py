@@ -62,13 +62,11 @@ def test_fused_source_agrees_with_the_fast_path_on_partial_steps(cat, c_kernel):
 
 
 def test_fused_source_on_the_default_scenario(c_kernel):
-    import importlib
-
+    from analysis import _simulate as sim
     from analysis.backend import select
     from analysis.calibration import default_prior
     from analysis.catalog import load_catalog
 
-    sim = importlib.import_module("analysis.simulate")
     catalog = load_catalog()
     sc = sim.load_scenario(None, catalog)
     for i, comp in enumerate(sc.competitors):

@@ -9,7 +9,6 @@ proportional (the general path).
 
 from __future__ import annotations
 
-import importlib
 
 import numpy as np
 import pytest
@@ -23,7 +22,7 @@ from analysis.kernels.race_numpy import flops_per_server_w, race_tracks_numpy
 from conftest import catalog_with
 from test_race import TEST_MODEL, deal, scenario
 
-sim = importlib.import_module("analysis.simulate")  # the module, not the `simulate` function
+from analysis import _simulate as sim
 
 NUMPY = select("numpy")
 

@@ -43,7 +43,7 @@ from .calibration import (
 )
 from .catalog import Catalog, load_catalog
 from .errors import InputError
-from .estimate import _number
+from ._estimate import _number
 from .kernels import compute as kc
 from .provenance import provenance
 from .results import format_number, json_ready
