@@ -6,7 +6,11 @@ Exit codes: 0 success; 2 bad input (one line ``error: ...`` on stderr); 1 unexpe
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import os
+import signal
 import sys
 import traceback
 
@@ -26,6 +30,7 @@ def _print_json(payload) -> None:
 
 def _cmd_estimate(args) -> int:
     from ._estimate import estimate
+    from .specs import MAX_SEED
 
     result = estimate(
         params=args.params,
@@ -42,7 +47,7 @@ def _cmd_estimate(args) -> int:
         site=args.site,
         price_per_hour=args.price_per_hour,
         draws=args.draws,
-        seed=args.seed,
+        seed=_whole("--seed", args.seed, low=0, high=MAX_SEED),
         backend=args.backend,
     )
     if args.format == "json":
@@ -53,27 +58,37 @@ def _cmd_estimate(args) -> int:
 
 
 def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None:
-    """Parse a whole-number flag (accepts 1e6); InputError naming the flag otherwise."""
+    """Parse a whole-number flag exactly (accepts 1e6; 2**60 stays 2**60); InputError naming the flag otherwise."""
     if value is None:
         return None
+    upper = f" to {high:,}" if high is not None else " or more"
+    problem = InputError(f"{flag}: expected a whole number from {low:,}{upper}, got {value!r}")
+    if isinstance(value, bool):
+        raise problem
+    text = str(value).strip().replace("_", "")
     try:
-        number = float(value)
+        number = int(text)  # exact: a float would merge seeds above 2**53
     except ValueError:
-        number = float("nan")
-    if not (number == number and number == int(number) and number >= low and (high is None or number <= high)):
-        upper = f" to {high:,}" if high is not None else " or more"
-        raise InputError(f"{flag}: expected a whole number from {low:,}{upper}, got {value!r}")
-    return int(number)
+        try:
+            as_float = float(text)
+        except ValueError:
+            raise problem from None
+        if not (math.isfinite(as_float) and as_float.is_integer()):
+            raise problem from None
+        number = int(as_float)
+    if number < low or (high is not None and number > high):
+        raise problem
+    return number
 
 
 def _cmd_simulate(args) -> int:
     from ._simulate import simulate
-    from .specs import MAX_DRAWS
+    from .specs import MAX_DRAWS, MAX_SEED
 
     result = simulate(
         args.scenario,
         draws=_whole("--draws", args.draws, low=1, high=MAX_DRAWS),
-        seed=_whole("--seed", args.seed, low=0),
+        seed=_whole("--seed", args.seed, low=0, high=MAX_SEED),
         backend=args.backend,
         progress=None,
     )
@@ -153,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster")
     swp.add_argument("--out", metavar="DIR", default=None, help="results folder (default results/<sweep name>)")
     swp.add_argument("--resume", action="store_true", help="skip points already complete")
+    swp.add_argument("--force", action="store_true",
+                     help="write into an existing folder that is not a sweep's (only the sweep's own files are "
+                     "written; none is overwritten)")
+    swp.add_argument("--max-points", metavar="N", default=None,
+                     help="allow a sweep of more than 1,000 points (the default limit) up to N")
     swp.set_defaults(func=_delegate("sweep"))
 
     bt = sub.add_parser(
@@ -201,10 +221,42 @@ def _add_mc_flags(parser, *, default_draws) -> None:
     )
 
 
+def _no_empty_strings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """An empty or blank value (`--site ''`) is an error naming the flag, never a silent default."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    actions = {a.dest: a for a in commands.choices[args.command]._actions}
+    for dest, value in vars(args).items():
+        if isinstance(value, str) and not value.strip():
+            action = actions.get(dest)
+            flag = action.option_strings[-1] if action is not None and action.option_strings else (
+                action.metavar if action is not None and action.metavar else dest)
+            raise InputError(f"{flag}: empty value; give one or leave the flag out")
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error on a user's path (read-only folder, full disk, ...)."""
+    from .paths import display
+
+    where = exc.filename if exc.filename is None else display(exc.filename)
+    reason = exc.strerror or type(exc).__name__
+    return f"{where}: {reason}" if where else reason
+
+
+def _quiet_broken_pipe() -> int:
+    """`... | head` closed our stdout: stop quietly like other Unix tools (no message, exit 141)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit cannot fail again
+    except (OSError, ValueError):
+        pass
+    return 128 + getattr(signal, "SIGPIPE", 13)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _no_empty_strings(parser, args)
         return args.func(args)
     except InputError as exc:
         message = " ".join(str(exc).split())
@@ -213,6 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return _quiet_broken_pipe()
+        # a path the user gave or owns (read-only results/, full disk, missing folder): not a bug
+        print(f"error: {' '.join(_os_error_line(exc).split())}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory; use fewer draws or a coarser time_step_months", file=sys.stderr)
+        return 2
     except Exception:
         traceback.print_exc()
         print("error: internal error (a bug); please report it with the traceback above", file=sys.stderr)

@@ -26,7 +26,9 @@ from .kernels import compute as kc
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles, summary_frame
 from .sampling import draw
-from .specs import MAX_DRAWS, PRECISIONS, Fixed, Uncertainty
+from .bounds import check_implied_mfu
+from .specs import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP,
+                    PRECISIONS, Fixed, Uncertainty, check_seed)
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -141,16 +143,24 @@ def estimate(
     params = _number("--params", params)
     active_params = _number("--active-params", active_params)
     tokens = _number("--tokens", tokens)
-    flop = _number("--flop", flop)
-    accelerators = _number("--accelerators", accelerators, integer=True)
+    flop = _number("--flop", flop, high=MAX_TRAINING_FLOP, allowed=f"a positive number up to {MAX_TRAINING_FLOP:g}")
+    accelerators = _number("--accelerators", accelerators, integer=True, high=MAX_ACCELERATORS,
+                           allowed=f"a whole number from 1 to {MAX_ACCELERATORS:,}")
     mfu = _number("--mfu", mfu, high=1.0, allowed="a number in (0, 1]")
     goodput = _number("--goodput", goodput, high=1.0, allowed="a number in (0, 1]")
-    gpu_hours = _number("--gpu-hours", gpu_hours)
+    gpu_hours = _number("--gpu-hours", gpu_hours, high=MAX_GPU_HOURS, allowed=f"a positive number up to {MAX_GPU_HOURS:g}")
     pue = _number("--pue", pue, low=1.0, high=3.0, low_open=False, allowed="a number in [1, 3]")
-    price_per_hour = _number("--price-per-hour", price_per_hour)
+    price_per_hour = _number("--price-per-hour", price_per_hour, high=MAX_PRICE_USD_PER_HOUR,
+                             allowed=f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}")
     draws = _number("--draws", draws, integer=True, low=1, low_open=False, high=MAX_DRAWS,
                     allowed=f"a whole number from 1 to {MAX_DRAWS:,}")
-    seed = _number("--seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seed = check_seed(seed)  # exact: through float, seeds above 2**53 would collide
+    else:
+        seed = check_seed(_number("--seed", seed, integer=True, low=0, low_open=False,
+                                  allowed=f"a whole number from 0 to {MAX_SEED:,}"))
+    if gpu_hours is not None and mfu is not None:
+        raise InputError("--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; give one or the other")
     if precision not in PRECISIONS:
         raise InputError(f"--precision: unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
     if flop is not None and (params is not None or tokens is not None or active_params is not None):
@@ -166,6 +176,9 @@ def estimate(
             raise InputError(f"--active-params: {active_params:g} exceeds --params {params:g}; active <= total")
         active = active_params if active_params is not None else params
         training_flop = float(kc.training_flop(active, tokens))
+        if not training_flop <= MAX_TRAINING_FLOP:
+            raise InputError(f"--params/--tokens: 6 x N x D = {training_flop:.3g} FLOP; allowed up to "
+                             f"{MAX_TRAINING_FLOP:g} (check the units: counts, not thousands or billions)")
     else:
         active = None
         training_flop = flop
@@ -225,6 +238,7 @@ def estimate(
     g = dev(goodput_draws)
     p = dev(pue_draws)
     if gpu_hours is not None:
+        check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
         hours = dev(np.full(draws, gpu_hours))
         mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
     else:

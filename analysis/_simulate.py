@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from . import constants as K
 from .backend import Backend, select, to_numpy
+from .bounds import check_scenario, check_simulation_size
 from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
@@ -83,6 +84,7 @@ def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: C
         except ValidationError as err:
             raise InputError(describe_validation_error(err, where)) from None
     _check_references(scenario, catalog, where)
+    check_scenario(scenario, catalog, where)
     return scenario
 
 
@@ -660,6 +662,8 @@ def simulate(
     be = select(backend)
     if chunk_size is None:
         chunk_size = GPU_CHUNK if be.name == "cupy" else DEFAULT_CHUNK
+    check_simulation_size(scenario, catalog, chunk_size=chunk_size, itemsize=np.dtype(dtype).itemsize,
+                          keep_draws=keep_draws, where=f"scenario {scenario.name!r}")  # before any allocation
     prior = default_prior(catalog)
     plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
     n = scenario.draws

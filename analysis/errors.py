@@ -31,6 +31,7 @@ def describe_validation_error(err, where: str) -> str:
     msg = first["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    path = key_path(first["loc"])
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{where}: {path}: {msg}{more}"
+    if not first["loc"]:  # a whole-model check: its message names the key itself
+        return f"{where}: {msg}{more}"
+    return f"{where}: {key_path(first['loc'])}: {msg}{more}"

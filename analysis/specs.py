@@ -67,8 +67,10 @@ def month_label(index: float) -> str:
 
 def _as_year_month(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
-        value = f"{value.year:04d}-{value.month:02d}"
-    value = str(value)
+        # YAML reads 2026-01-15 as a date: a day where a month is expected is refused, never truncated
+        raise ValueError(f"{value.isoformat()} is a day; write the month as YYYY-MM, e.g. {value.year:04d}-{value.month:02d}")
+    if not isinstance(value, str):
+        raise ValueError(f"expected a month as text YYYY-MM, e.g. 2026-01, got {value!r}")
     month_index(value)
     return value
 
@@ -85,10 +87,51 @@ def _as_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_as_text)]
 
 
+# ---------------------------------------------------------------------------------------------
+# Physical and numeric bounds (README "Limits"): beyond them a result would be absurd, or not
+# finite once the kernels work in float32 (largest float32: about 3.4e38).
+# ---------------------------------------------------------------------------------------------
+
+#: Largest training compute accepted (FLOP): about a million times the largest runs of 2025
+#: (~5e26); keeps FLOP, hours, energy and cost finite in float32.
+MAX_TRAINING_FLOP = 1e32
+#: Largest deal multiplier in a scenario (scale, power_cap_scale): a thousand times the deal.
+MAX_DEAL_SCALE = 1e3
+#: Largest price per accelerator-hour (USD): a thousand times any published rental rate.
+MAX_PRICE_USD_PER_HOUR = 1e4
+#: Largest cluster size (--accelerators).
+MAX_ACCELERATORS = 100_000_000
+#: Largest accelerator-hours (--gpu-hours): keeps energy and cost finite in float32.
+MAX_GPU_HOURS = 1e15
+#: Facility PUE range (power usage effectiveness): 1 is the physical floor (no overhead); 3 is
+#: above the worst data centres surveyed (Uptime Institute: industry average ~1.6).
+PUE_MIN, PUE_MAX = 1.0, 3.0
+#: Largest seed: the int64 range, so a seed survives NumPy, pandas and Parquet columns exactly.
+MAX_SEED = 2**63 - 1
+
+
+def _admits_bool(annotation: Any) -> bool:
+    """Whether a field's type lets a boolean through on purpose (bool, bool | None, Any)."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(arg) for arg in getattr(annotation, "__args__", ()) or ())
+
+
 class Strict(BaseModel):
-    """Unknown keys are errors (they are usually typos), NaN and infinities are rejected."""
+    """Unknown keys are errors (they are usually typos), NaN and infinities are rejected, and a
+    boolean is never read as a number (pydantic would take `draws: true` as 1)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data):
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name) if isinstance(name, str) else None
+                if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+                    raise ValueError(f"{name}: expected a number or text, got {str(value).lower()} (a boolean)")
+        return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,9 +589,9 @@ def check_draws(value, name: str = "--draws") -> int:
 
 
 def check_seed(value, name: str = "--seed") -> int:
-    """A seed >= 0 (InputError naming `name` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise InputError(f"{name}: expected a whole number >= 0, got {value!r}")
+    """A seed from 0 to MAX_SEED (InputError naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_SEED:
+        raise InputError(f"{name}: expected a whole number from 0 to {MAX_SEED:,} (2**63 - 1), got {value!r}")
     return int(value)
 
 
@@ -578,6 +621,17 @@ class Uncertainty(Strict):
         check_support(dist, 0.0, 1.0, low_open=True)
         return dist
 
+    @field_validator("pue_delta")
+    @classmethod
+    def _pue_delta_range(cls, dist):
+        # site PUE (at least PUE_MIN) + delta must stay within [PUE_MIN, PUE_MAX]
+        span = PUE_MAX - PUE_MIN
+        try:
+            check_support(dist, -span, span)
+        except ValueError as exc:
+            raise ValueError(f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]") from None
+        return dist
+
     @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
     @classmethod
     def _positive(cls, dist):
@@ -588,10 +642,10 @@ class Uncertainty(Strict):
 class DealOverride(Strict):
     """What-if changes to a deal for one scenario: scale its size, replace its delays, drop it."""
 
-    scale: Annotated[float, Field(ge=0)] = 1.0
+    scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
     delay_months: Dist | None = None
     power_delay_months: Dist | None = None
-    power_cap_scale: Annotated[float, Field(ge=0)] = 1.0
+    power_cap_scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
 
     @field_validator("delay_months", "power_delay_months")
     @classmethod
@@ -643,12 +697,26 @@ class Scenario(Strict):
     horizon_months: Annotated[float, Field(gt=0, le=600)]
     time_step_months: Annotated[float, Field(gt=0, le=12)] = 1.0
     draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     span_sites: bool = False
-    target_flop: PositiveFloat | None = None
+    target_flop: Annotated[float, Field(gt=0, le=MAX_TRAINING_FLOP)] | None = None
     competitors: Annotated[list[Competitor], Field(min_length=1)]
     uncertainty: Uncertainty = Uncertainty()
     deal_overrides: dict[str, DealOverride] = {}
+
+    @field_validator("competitors")
+    @classmethod
+    def _start_not_before_scenario(cls, competitors, info):
+        start = info.data.get("start")
+        if start is None:
+            return competitors
+        for i, comp in enumerate(competitors):
+            if comp.start is not None and month_index(comp.start) < month_index(start):
+                raise ValueError(
+                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario start {start}; "
+                    "a competitor starts at or after it"
+                )
+        return competitors
 
     @model_validator(mode="after")
     def _steps(self):

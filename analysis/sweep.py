@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+import glob
 import hashlib
 import itertools
 import json
@@ -31,9 +32,11 @@ import math
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -63,8 +66,21 @@ POINT_ID_HEX = 12
 POINT_FILES = ("status.json", "notebook.ipynb", "metrics.json", "params.json")
 LOCK_NAME = ".sweep.lock"
 SCRATCH_NAME = ".scratch"
+#: The file that makes a folder a sweep's: a sweep writes only into a folder it created (and marked)
+#: or one that holds this marker; anything else is refused unless --force (sweeps/README.md).
+MARKER_NAME = ".compute-race-sweep"
+#: Files a sweep writes at the top of its results folder (besides point folders).
+TOP_FILES = ("summary.csv", "summary.parquet", "index.html", "figure.png")
+#: Most points a sweep runs unless told more (`--max-points`): 1,000 points is about an hour of
+#: kernel start-up alone (SECONDS_PER_POINT) before any notebook computes.
+MAX_POINTS = 1000
+#: Seconds a point costs before its notebook computes anything (kernel start, imports, papermill's
+#: bookkeeping; measured at 3-6 s on the project's 2-core VM, sweeps/README.md): for the estimate
+#: shown when a grid is refused for its size.
+SECONDS_PER_POINT = 3.5
 
 _POINT_DIR = re.compile(rf"^[0-9a-f]{{{POINT_ID_HEX}}}$")
+_SCRATCH_DIR = re.compile(rf"^[0-9a-f]{{{POINT_ID_HEX}}}-[A-Za-z0-9_]+$")  # tempfile.mkdtemp(prefix="<id>-")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SCHEDULER = re.compile(r"^(tcp|tls)://[^\s:/]+:\d{1,5}/?$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -232,11 +248,37 @@ def _resolve_notebook(where: str, value: Any, base: Path | None) -> Path:
     raise InputError(f"{where}: notebook: {value!r} not found (looked for {looked})")
 
 
-def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None) -> Sweep:
+def parse_max_points(value: Any) -> int:
+    """--max-points: a whole number from 1; MAX_POINTS when not given."""
+    if value is None:
+        return MAX_POINTS
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not (math.isfinite(number) and number.is_integer() and 1 <= number <= 10**9):
+        raise InputError(f"--max-points: expected a whole number from 1 to 1,000,000,000, got {value!r}")
+    return int(number)
+
+
+def _check_count(where: str, count: int, max_points: int) -> None:
+    """Refuse a sweep of more points than allowed, before any point is built."""
+    if count > max_points:
+        hours = count * SECONDS_PER_POINT / 3600
+        raise InputError(
+            f"{where}: {count:,} points is more than the {max_points:,} allowed; at about {SECONDS_PER_POINT:g} s "
+            f"of kernel start-up per point that is at least {hours:,.1f} hours on one worker before any notebook "
+            f"computes. Allow it with --max-points {count}, or sweep inside one notebook (sweeps/README.md)"
+        )
+
+
+def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None) -> Sweep:
     """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is wrong.
 
-    Keys and value types are checked against the notebook's declared parameters; nothing runs.
+    Keys and value types are checked against the notebook's declared parameters; nothing runs. A
+    sweep of more than `max_points` points (default MAX_POINTS) is refused before its grid is built.
     """
+    max_points = parse_max_points(max_points)
     if isinstance(source, dict):
         raw, where, path = source, "sweep", None
     else:
@@ -295,6 +337,8 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None) -> 
         if not isinstance(grid, dict) or not grid:
             raise InputError(f"{where}: grid: expected a non-empty mapping of parameter names to lists of values")
         lists = {}
+        if all(isinstance(values, list) for values in grid.values()):  # counted, never built, when too many
+            _check_count(where, math.prod(len(values) for values in grid.values()), max_points)
         for key, values in grid.items():
             if not isinstance(values, list):
                 raise InputError(f"{where}: grid.{key}: expected a list of values, got {values!r} "
@@ -314,6 +358,7 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None) -> 
         points = raw["points"]
         if not isinstance(points, list) or not points:
             raise InputError(f"{where}: points: expected a non-empty list of mappings")
+        _check_count(where, len(points), max_points)
         swept_keys: dict[str, None] = {}
         for i, point in enumerate(points):
             if not isinstance(point, dict) or not point:
@@ -510,20 +555,104 @@ def is_complete(point_dir: Path) -> bool:
     )
 
 
+def _own_temporary(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    """Temporaries `_write_atomic` made for `names` in `folder` (``.<name>.<random>.tmp`` files only)."""
+    found = []
+    for name in names:
+        for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            if tmp.is_file() and not tmp.is_symlink():
+                found.append(tmp)
+    return found
+
+
 def _clean_stale(out_dir: Path) -> int:
-    """Remove temporaries a killed run left (scratch folder, *.tmp); returns how many were removed."""
+    """Remove the temporaries a killed run left, and only those: files named like the ones
+    `_write_atomic` makes for the sweep's own files (at the top and inside point folders) and the
+    per-point scratch folders `run_point` makes; returns how many were removed."""
     removed = 0
     scratch = out_dir / SCRATCH_NAME
-    if scratch.exists():
-        shutil.rmtree(scratch, ignore_errors=True)
-        removed += 1
-    folders = [out_dir] + [d for d in out_dir.iterdir() if d.is_dir() and _POINT_DIR.match(d.name)]
-    for folder in folders:
-        for tmp in folder.glob(".*.tmp"):
+    if scratch.is_dir() and not scratch.is_symlink():
+        for entry in scratch.iterdir():
+            if entry.is_dir() and not entry.is_symlink() and _SCRATCH_DIR.match(entry.name):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        with contextlib.suppress(OSError):
+            scratch.rmdir()  # only when empty: anything else in it is not ours
+    targets = [(out_dir, TOP_FILES)] + [(d, POINT_FILES) for d in out_dir.iterdir()
+                                        if d.is_dir() and not d.is_symlink() and _POINT_DIR.match(d.name)]
+    for folder, names in targets:
+        for tmp in _own_temporary(folder, names):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
                 removed += 1
     return removed
+
+
+def _is_old_sweep_folder(out_dir: Path) -> bool:
+    """A results folder written before markers existed: only sweep-shaped entries, and points whose
+    status.json names a sweep. Adopted (marked) rather than refused, so earlier results resume."""
+    own_top = {*TOP_FILES, LOCK_NAME, SCRATCH_NAME}
+    saw_status = False
+    for entry in out_dir.iterdir():
+        if entry.name in own_top or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+            continue
+        if not (entry.is_dir() and _POINT_DIR.match(entry.name)):
+            return False
+        for inner in entry.iterdir():
+            if inner.name not in POINT_FILES and not (inner.name.startswith(".") and inner.name.endswith(".tmp")):
+                return False
+        status = _read_json(entry / "status.json")
+        saw_status = saw_status or (isinstance(status, dict) and "sweep" in status)
+    return saw_status
+
+
+def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None:
+    """Make sure the sweep may write into `out_dir`, create it if needed, and mark it as a sweep's.
+
+    Allowed: a new folder, an empty one, one holding MARKER_NAME (an earlier sweep's), one written by
+    an earlier version of this command. Anything else is refused (InputError) unless `force`, and even
+    then only when none of the files the sweep would write is already there (never overwritten).
+    """
+    where = display(out_dir)
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise InputError(f"--out: {where} is a broken symbolic link")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"--out: {where} exists and is not a folder")
+    if not out_dir.exists():
+        try:
+            out_dir.mkdir(parents=True)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise InputError(f"--out: cannot create {where} ({exc.strerror or exc})") from None
+    marker = out_dir / MARKER_NAME
+    try:
+        entries = [e.name for e in out_dir.iterdir()]
+    except OSError as exc:
+        raise InputError(f"--out: cannot read {where} ({exc.strerror or exc})") from None
+    if marker.is_file() and not marker.is_symlink():
+        return
+    if entries and not _is_old_sweep_folder(out_dir):
+        shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+        if not force:
+            raise InputError(
+                f"--out: {where} is not a sweep's folder (no {MARKER_NAME} marker) and holds {len(entries)} "
+                f"entries ({shown}); a sweep writes only into a new folder or its own. Pick another "
+                "--out, or add --force to write the sweep's files beside them (none is overwritten)"
+            )
+        ours = {*TOP_FILES, LOCK_NAME, SCRATCH_NAME, MARKER_NAME, *(p.id for p in sweep.points)}
+        clash = sorted(set(entries) & ours)
+        if clash:
+            raise InputError(
+                f"--out: {where} already holds {', '.join(clash[:5])}{', ...' if len(clash) > 5 else ''}, "
+                "which the sweep would write; --force never overwrites files a sweep did not write. "
+                "Pick another --out"
+            )
+    try:
+        _write_atomic(marker, _dumps({"tool": "compute-race sweep", "sweep": sweep.name,
+                                      "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+    except OSError as exc:
+        raise InputError(f"--out: cannot write in {where} ({exc.strerror or exc})") from None
 
 
 def _clear_point(point_dir: Path) -> None:
@@ -644,7 +773,9 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: workers start clean (no inherited threads or kernel sockets from this process)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    finished = False
     try:
         futures = {pool.submit(run_point, task): point for point, task in tasks}
         for future in as_completed(futures):
@@ -653,8 +784,47 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
                 yield point, future.result()
             except Exception as exc:  # BrokenProcessPool when a worker process dies
                 yield point, _crashed(point, exc, clock)
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # Ctrl-C or an error here: stop the workers now, do not wait for their notebooks
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+#: Seconds between a worker's checks that the sweep that started it is still alive (where the OS
+#: cannot kill it with its parent).
+PARENT_POLL_S = 1.0
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Set up a pool worker: it dies with the sweep command and leaves Ctrl-C to it.
+
+    The terminal sends Ctrl-C to every process of the foreground group; the parent handles it (one
+    line, exit 130) and stops the workers, so a worker ignores it rather than printing a traceback.
+    On Linux the kernel kills the worker when its parent dies (PR_SET_PDEATHSIG), even by SIGKILL;
+    elsewhere a thread checks every PARENT_POLL_S that the parent is still there. A worker's notebook
+    kernel follows it (ipykernel exits when its parent goes).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sweep-parent-watch", daemon=True).start()
 
 
 # ---- the sweep ---------------------------------------------------------------------------------
@@ -686,19 +856,25 @@ def run_sweep(
     out: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
+    force: bool = False,
+    max_points: int | None = None,
 ) -> SweepResult:
     """Run every point of a sweep and write results/<name>/ (summary.csv, .parquet, index.html).
 
     `workers`: local processes (default 1, in this process); `scheduler`: tcp://host:port of a Dask
     cluster, or "local" for a LocalCluster of `workers` processes (default 2); `resume`: skip points
-    already complete. A point whose notebook fails is recorded and the others go on.
+    already complete; `force`: write into an existing folder that is not a sweep's (never overwriting
+    a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook fails is recorded
+    and the others go on.
     """
     from tqdm import tqdm  # plain: tqdm.auto needs ipywidgets in Jupyter, and the bar goes to stderr
 
     clock = time.perf_counter()
     workers = parse_workers(workers)
     _check_scheduler(scheduler, workers)
-    spec = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    spec = sweep if isinstance(sweep, Sweep) else load_sweep(sweep, max_points=max_points)
+    if isinstance(sweep, Sweep):
+        _check_count(f"sweep {spec.name!r}", len(spec.points), parse_max_points(max_points))
     out_dir = Path(out).expanduser() if out else RESULTS_DIR / spec.name
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"--out: {display(out_dir)} exists and is not a folder")
@@ -707,7 +883,12 @@ def run_sweep(
     with contextlib.ExitStack() as stack:
         if scheduler not in (None, "local"):  # reach the cluster before writing anything
             remote = stack.enter_context(_dask_client(scheduler, workers))
-        out_dir.mkdir(parents=True, exist_ok=True)
+        prepare_out_dir(out_dir, spec, force=force)
+        resolved = out_dir.resolve()
+        if progress and resolved != PROJECT_ROOT and PROJECT_ROOT not in resolved.parents:
+            # Allowed (a scratch disk, a shared drive) but said, once the folder is accepted: results
+            # usually live in results/, and a typo'd path should not go unnoticed.
+            print(f"warning: --out {resolved} is outside the project ({PROJECT_ROOT})", file=sys.stderr)
         stack.enter_context(_locked(out_dir))
         _clean_stale(out_dir)
         done = [p for p in spec.points if resume and is_complete(out_dir / p.id)]
@@ -735,7 +916,7 @@ def run_sweep(
                 bar.update()
         finally:
             bar.close()
-        shutil.rmtree(out_dir / SCRATCH_NAME, ignore_errors=True)
+        _clean_stale(out_dir)  # the scratch folders of points that died mid-run; nothing else
         summary = summarize(spec, out_dir)
         headline, notes = write_index(spec, out_dir, summary)
 
@@ -947,7 +1128,8 @@ Written {datetime.now(timezone.utc).isoformat(timespec="seconds")}. Data: <a hre
 def run_cli(args) -> int:
     """`python -m analysis sweep`: 0 when every point is ok, 1 when some failed (listed on stderr)."""
     result = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, out=args.out,
-                       resume=args.resume, progress=True)
+                       resume=args.resume, progress=True, force=getattr(args, "force", False),
+                       max_points=getattr(args, "max_points", None))
     where = display(result.out_dir)
     counts = result.summary["status"].value_counts().to_dict()
     print(f"sweep {result.name}: {len(result.summary)} points, {counts.get('ok', 0)} ok, "
