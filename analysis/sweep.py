@@ -765,10 +765,10 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
         finally:
             client.cancel(list(futures))
         return
-    if workers <= 1 or len(tasks) <= 1:
-        for point, task in tasks:
-            yield point, run_point(task)
+    if not tasks:
         return
+    # Even one worker is a separate process: Ctrl-C or a kill then stops it at once, and its kernel
+    # follows it quietly (a kernel shut down mid-cell from this process prints a ZMQ traceback).
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 

@@ -146,3 +146,91 @@ def test_data_deal_unknown_accelerator(data_copy):
 def test_data_missing_file(data_copy):
     (data_copy / "models.csv").unlink()
     assert_one_line_error(run_cli(*LLAMA, env=data_env(data_copy)), "models.csv", "not found")
+
+
+# ---- careless and hostile flags: refused in one line, never a silently absurd result -------------
+
+from inprocess import assert_one_line, call_main  # noqa: E402
+
+EST = ["estimate", "--accelerator", "h100-sxm"]
+
+
+@pytest.mark.parametrize("args, needles", [
+    ([*LLAMA[1:], "--gpu-hours", "30.84"], ["--gpu-hours", "30.84", "MFU of up to", "at most 1"]),
+    ([*LLAMA[1:], "--gpu-hours", "3.08e7", "--mfu", "0.4"], ["--mfu", "--gpu-hours", "one or the other"]),
+    (["--params", "1e300", "--tokens", "1e12"], ["--params/--tokens", "inf FLOP", "1e+32"]),
+    (["--params", "1e20", "--tokens", "1e15"], ["--params/--tokens", "6e+35 FLOP"]),
+    (["--flop", "1e33"], ["--flop", "up to 1e+32"]),
+    (["--flop", "1e24", "--price-per-hour", "1e300"], ["--price-per-hour", "10,000"]),
+    (["--flop", "1e24", "--accelerators", "1e300"], ["--accelerators", "100,000,000"]),
+    (["--flop", "1e24", "--gpu-hours", "1e300"], ["--gpu-hours", "1e+15"]),
+    (["--flop", "1e24", "--site", ""], ["--site", "empty"]),
+    (["--flop", "1e24", "--site", "  "], ["--site", "empty"]),
+    (["--flop", "1e24", "--seed", "inf"], ["--seed", "'inf'"]),
+    (["--flop", "1e24", "--seed", str(2**64)], ["--seed", "9,223,372,036,854,775,807"]),
+    (["--flop", "1e24", "--draws", "inf"], ["--draws"]),
+])
+def test_hostile_estimate_flags(args, needles):
+    assert_one_line(call_main(*EST, *args), *needles)
+
+
+@pytest.mark.parametrize("command, flag, value", [
+    *[(c, "--draws", v) for c in ("simulate", "bench") for v in ("inf", "nan", "1e400", "", "true")],
+    *[("simulate", "--seed", v) for v in ("inf", "-inf", "nan", "1e400")],
+])
+def test_non_finite_counts_on_simulate_and_bench(command, flag, value):
+    assert_one_line(call_main(command, flag, value), flag)
+
+
+def test_large_seeds_stay_distinct():
+    """Seeds are parsed exactly: 2**53 and 2**53 + 1 used to become the same float."""
+    runs = [json.loads(call_main(*EST, "--flop", "1e24", "--draws", "200", "--seed", str(s), "--format", "json").stdout)
+            for s in (2**53, 2**53 + 1)]
+    assert runs[0]["inputs"]["seed"] == 2**53 and runs[1]["inputs"]["seed"] == 2**53 + 1
+    assert runs[0]["gpu_hours"] != runs[1]["gpu_hours"]
+
+
+def test_plausible_gpu_hours_give_mfu_within_one():
+    out = json.loads(call_main(*LLAMA, "--gpu-hours", "3.08e7", "--format", "json").stdout)
+    assert 0 < out["mfu"]["p10"] <= out["mfu"]["p90"] <= 1
+
+
+def test_ctrl_c_is_one_line_exit_130(monkeypatch):
+    import analysis._estimate
+
+    def interrupted(**kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analysis._estimate, "estimate", interrupted)
+    outcome = call_main(*EST, "--flop", "1e24")
+    assert outcome.returncode == 130 and outcome.stderr == "error: interrupted\n" and outcome.stdout == ""
+
+
+@pytest.mark.parametrize("exc, needles", [
+    (PermissionError(13, "Permission denied", "/srv/results/run"), ["/srv/results/run", "Permission denied"]),
+    (OSError(28, "No space left on device", "/srv/out.csv"), ["/srv/out.csv", "No space left"]),
+    (OSError(30, "Read-only file system"), ["Read-only file system"]),
+])
+def test_os_errors_are_one_line(monkeypatch, exc, needles):
+    import analysis._estimate
+
+    def failing(**kwargs):
+        raise exc
+
+    monkeypatch.setattr(analysis._estimate, "estimate", failing)
+    assert_one_line(call_main(*EST, "--flop", "1e24"), *needles)
+
+
+def test_closed_pipe_exits_quietly():
+    """`compute-race ... | head` closing the pipe early: no traceback, no 'internal error'."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", *LLAMA, "--draws", "100"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the table is printed
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert stderr == "" and proc.returncode == 141, (proc.returncode, stderr)
