@@ -7,6 +7,7 @@ analysis.notebook.record_metrics, raises when x is negative, sleeps `sleep_s` an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,6 +23,8 @@ import yaml
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
 from analysis.sweep import (
+    MARKER_NAME,
+    MAX_POINTS,
     POINT_FILES,
     Point,
     Sweep,
@@ -29,10 +32,12 @@ from analysis.sweep import (
     load_sweep,
     notebook_parameters,
     point_id,
+    prepare_out_dir,
     summarize,
     write_index,
 )
 from conftest import assert_one_line_error, run_cli
+from inprocess import assert_one_line, call_main
 
 FIXTURE = "tests/fixtures/sweep_tiny.ipynb"  # relative to the project root, as sweeps/ files write it
 PARAMS = ["x", "n", "label", "flag", "sleep_s", "log_dir"]
@@ -307,7 +312,7 @@ def test_dask_local_cluster(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "2 points, 2 ok" in proc.stdout
     for line in proc.stderr.replace("\r", "\n").splitlines():  # only the progress bar: a clean shutdown
-        assert not line.strip() or line.startswith("tiny:"), line
+        assert not line.strip() or line.startswith(("tiny:", "warning: --out")), line
     frame = pd.read_csv(out / "summary.csv")
     assert frame["y"].tolist() == [2.0, 4.0]
     assert not leftovers(out)
@@ -331,3 +336,203 @@ def test_example_sweeps_are_small_and_valid(path):
         pytest.skip(f"{raw['notebook']} is not on this branch yet")
     sweep = load_sweep(path)  # keys and types against the notebook's declared parameters
     assert len(sweep.points) == count
+
+
+# ---- nothing lost: a sweep writes only into its own folder -------------------------------------
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def _users_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "index.html").write_text("<p>my own page</p>")
+    (folder / "summary.csv").write_text("a,b\n1,2\n")
+    (folder / ".draft.tmp").write_text("half-written, mine")
+    return folder
+
+
+def test_folder_that_is_not_a_sweeps_is_refused_untouched(tmp_path):
+    folder = _users_folder(tmp_path)
+    before = _snapshot(folder)
+    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
+    assert_one_line(call_main("sweep", sweep, "--out", folder), "--out", "not a sweep's folder", MARKER_NAME,
+                    "--force")
+    assert_one_line(call_main("sweep", sweep, "--out", folder, "--force"), "--out", "index.html, summary.csv",
+                    "never overwrites")
+    assert _snapshot(folder) == before and sorted(p.name for p in folder.iterdir()) == sorted(before)
+
+
+def test_out_folder_rules(tmp_path):
+    sweep = load_sweep({"notebook": FIXTURE, "grid": {"x": [1, 2]}}, name="rules")
+    new = tmp_path / "a" / "new"
+    prepare_out_dir(new, sweep)  # created, with parents, and marked
+    assert (new / MARKER_NAME).is_file()
+    prepare_out_dir(new, sweep)  # its own folder: fine again
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prepare_out_dir(empty, sweep)  # nothing to lose in an empty folder
+    assert (empty / MARKER_NAME).is_file()
+    old = tmp_path / "old"  # written before markers existed: adopted, so it resumes
+    (old / sweep.points[0].id).mkdir(parents=True)
+    (old / sweep.points[0].id / "status.json").write_text(json.dumps({"status": "ok", "sweep": "rules"}))
+    (old / "summary.csv").write_text("point_id\n")
+    prepare_out_dir(old, sweep)
+    assert (old / MARKER_NAME).is_file()
+    shared = tmp_path / "shared"  # a user's folder: only with force, beside the user's files
+    shared.mkdir()
+    (shared / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not a sweep's folder"):
+        prepare_out_dir(shared, sweep)
+    prepare_out_dir(shared, sweep, force=True)
+    assert (shared / "notes.txt").read_text() == "mine" and (shared / MARKER_NAME).is_file()
+    clash = tmp_path / "clash"  # force, but a point folder of this sweep is already there
+    (clash / sweep.points[1].id).mkdir(parents=True)
+    (clash / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match=sweep.points[1].id):
+        prepare_out_dir(clash, sweep, force=True)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(InputError, match="cannot create"):
+        prepare_out_dir(afile / "sub", sweep)  # an OS error on the folder: one line naming --out
+
+
+def test_cleanup_removes_only_its_own_temporaries(tmp_path):
+    from analysis.sweep import SCRATCH_NAME, _clean_stale
+
+    out = tmp_path / "out"
+    point = out / "0123456789ab"
+    point.mkdir(parents=True)
+    (out / MARKER_NAME).write_text("{}")
+    ours = [point / ".status.json.k2j3.tmp", point / ".notebook.ipynb.x_1.tmp", out / ".summary.csv.abc.tmp",
+            out / SCRATCH_NAME / "0123456789ab-q9_z" / "notebook.ipynb"]
+    theirs = [point / ".mine.tmp", out / ".draft.tmp", out / "notes" / ".status.json.k2j3.tmp",
+              out / SCRATCH_NAME / "keep-me.txt", out / "0123456789ab.tmp"]
+    for path in ours + theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    assert _clean_stale(out) == 4
+    assert not any(p.exists() for p in ours)
+    assert all(p.read_text() == "x" for p in theirs)
+
+
+def test_os_error_on_the_results_folder_is_one_line(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
+    assert_one_line(call_main("sweep", sweep, "--out", afile / "results"), "--out", "cannot create")
+
+
+# ---- bounded work ------------------------------------------------------------------------------
+
+def test_huge_grid_is_counted_and_refused_without_being_built(tmp_path, monkeypatch):
+    import analysis.sweep
+
+    def no_product(*args):
+        raise AssertionError("the grid was built")
+
+    monkeypatch.setattr(analysis.sweep.itertools, "product", no_product)
+    body = {"notebook": FIXTURE, "grid": {"x": list(range(1000)), "n": list(range(1000))}}
+    with pytest.raises(InputError) as err:
+        load_sweep(write_sweep(tmp_path, body))
+    message = str(err.value)
+    assert "1,000,000 points" in message and f"{MAX_POINTS:,} allowed" in message
+    assert "--max-points 1000000" in message and "972.2 hours" in message  # 1e6 x 3.5 s
+
+
+def test_max_points_raises_or_lowers_the_limit(tmp_path):
+    four = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1, 2], "n": [1, 2]}})
+    assert len(load_sweep(four, max_points=4).points) == 4
+    with pytest.raises(InputError, match="4 points is more than the 3 allowed"):
+        load_sweep(four, max_points=3)
+    many = write_sweep(tmp_path, {"notebook": FIXTURE, "points": [{"x": i} for i in range(MAX_POINTS + 1)]}, "many")
+    with pytest.raises(InputError, match="1,001 points"):
+        load_sweep(many)
+    assert len(load_sweep(many, max_points=MAX_POINTS + 1).points) == MAX_POINTS + 1
+    for bad in ("0", "abc", "inf", "1.5", ""):
+        assert_one_line(call_main("sweep", four, "--max-points", bad, "--out", tmp_path / "o"), "--max-points")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: &a [1, 2]\n  n: *a\n", ["anchor &a"]),
+    ("notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: [1]\ngrid:\n  x: [2]\n", ["duplicate key 'grid'"]),
+])
+def test_sweep_yaml_aliases_and_repeated_keys(tmp_path, text, needles):
+    assert_one_line(call_main("sweep", write_sweep(tmp_path, text), "--out", tmp_path / "o"), *needles)
+    assert not (tmp_path / "o").exists()
+
+
+# ---- workers die with the sweep; Ctrl-C is one line --------------------------------------------
+
+def _start_slow_sweep(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "parameters": {"log_dir": str(logs), "sleep_s": 120.0},
+                                   "grid": {"x": [1.0, 2.0, 3.0]}})
+    env = {k: v for k, v in os.environ.items() if k != "COMPUTE_RACE_BACKEND"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "sweep", str(sweep), "--workers", str(workers), "--out", str(tmp_path / "out")],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not any(logs.iterdir()):  # a notebook is running in a kernel of a worker
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no point started in time"
+        time.sleep(0.2)
+    return proc, logs
+
+
+def _survivors(processes, wait_s: float = 20.0) -> list:
+    import psutil
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_sigkill_of_the_sweep_leaves_no_worker(tmp_path):
+    import psutil
+
+    proc, _ = _start_slow_sweep(tmp_path, workers=2)
+    descendants = psutil.Process(proc.pid).children(recursive=True)  # workers and their kernels
+    try:
+        assert len(descendants) >= 2
+        proc.kill()  # SIGKILL of the command alone, as `kill -9 PID` does
+        proc.communicate()
+        alive = _survivors(descendants)
+        assert not alive, [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        for p in descendants:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_the_sweep_in_one_line(tmp_path, workers):
+    import psutil
+
+    proc, _ = _start_slow_sweep(tmp_path, workers=workers)
+    descendants = psutil.Process(proc.pid).children(recursive=True)
+    try:
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        stdout, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        lines = [line for line in stderr.replace("\r", "\n").splitlines()
+                 if line.strip() and not line.startswith(("tiny:", "warning: --out"))]
+        assert lines == ["error: interrupted"], stderr
+        assert "Traceback" not in stderr and not _survivors(descendants)
+    finally:
+        for p in descendants:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
