@@ -22,6 +22,10 @@ settings.register_profile(
     "deterministic", derandomize=True, max_examples=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+# On demand (HYPOTHESIS_PROFILE=long): fresh random examples, many of them (the fuzz suite's long run).
+settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
 ROOT = PROJECT_ROOT
