@@ -23,6 +23,7 @@ import yaml
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
 from analysis.sweep import (
+    LOCK_NAME,
     MARKER_NAME,
     MAX_POINTS,
     POINT_FILES,
@@ -536,3 +537,27 @@ def test_ctrl_c_stops_the_sweep_in_one_line(tmp_path, workers):
                 p.kill()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_force_writes_only_the_sweeps_files_beside_the_users(tmp_path):
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (folder / ".notes.txt.abc.tmp").write_text("mine too")  # looks like a temporary, but not the sweep's
+    (folder / ".draft.tmp").write_text("and this")
+    before = _snapshot(folder)
+    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
+    proc = run_cli("sweep", str(sweep), "--out", str(folder), "--force")
+    assert proc.returncode == 0, proc.stderr
+    # --out outside the project: allowed, said once on stderr
+    assert f"warning: --out {folder.resolve()} is outside the project" in proc.stderr
+    after = _snapshot(folder)
+    assert {k: after[k] for k in before} == before  # every file of the user's, byte for byte and mtime
+    added = {Path(k).parts[0] for k in after} - set(before)
+    assert added == {MARKER_NAME, LOCK_NAME, "summary.csv", "summary.parquet", "index.html", "figure.png",
+                     point_id({"x": 1.0})}
+    again = run_cli("sweep", str(sweep), "--out", str(folder), "--resume")  # now a sweep's folder: no --force
+    assert again.returncode == 0 and "skipped 1 already complete" in again.stdout, again.stderr
+    assert {k: _snapshot(folder)[k] for k in before} == before
