@@ -20,7 +20,9 @@ from typing import Any
 
 
 from .catalog import Catalog, load_catalog, suggest
-from .errors import InputError
+from pydantic import ValidationError
+
+from .errors import InputError, describe_validation_error
 from .paths import PROJECT_ROOT
 from ._simulate import SimulationResult, load_scenario, simulate
 from .specs import DEAL_KINDS, DealOverride, Fixed, Scenario, Triangular, _Dist, check_draws, check_seed
@@ -161,7 +163,10 @@ def what_if(
 
     def override(deal_id: str, **fields) -> None:
         current = overrides.get(deal_id, DealOverride())
-        overrides[deal_id] = DealOverride.model_validate({**current.model_dump(exclude_none=True), **fields})
+        try:
+            overrides[deal_id] = DealOverride.model_validate({**current.model_dump(exclude_none=True), **fields})
+        except ValidationError as err:  # e.g. a scale beyond MAX_DEAL_SCALE: one line naming the deal
+            raise InputError(describe_validation_error(err, f"deal_overrides.{deal_id}")) from None
 
     for deal_id, factor in (deal_scale or {}).items():
         _check_deal(f"deal_scale[{deal_id!r}]", deal_id, catalog, scenario)

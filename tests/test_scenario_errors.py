@@ -182,3 +182,11 @@ def test_billion_laughs_is_refused_at_once(tmp_path):
     path = tmp_path / "laughs.yaml"
     path.write_text("\n".join(lines) + "\n")
     assert_one_line(call_main("simulate", str(path)), "laughs.yaml", "line 1", "anchor &a0")
+
+
+def test_what_if_scale_beyond_the_bound_is_one_input_error():
+    from analysis.errors import InputError
+    from analysis.scenarios import what_if
+
+    with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
+        what_if(deal_scale={"meta-hyperion": 5000})
