@@ -44,7 +44,7 @@ FIXTURE_PARAMETERS = ("x", "n", "label", "flag", "sleep_s", "log_dir")
 BASE_SCENARIOS = [yaml.safe_load((SCENARIOS_DIR / name).read_text()) for name in ("default.yaml", "common_target.yaml")]
 
 HOSTILE_VALUES: list[Any] = [
-    True, False, None, "", " ", "abc", "\u00e9\U0001f600", "x" * 500, 0, -1, 1, 0.5, 2, 12, 1e-300, -1e300, 1e300,
+    True, False, None, "", " ", "abc", "\u00e9\U0001f600", "x" * 500, 0, -1, 1, 0.5, 2, 12, 50, 1e-6, 1e-300, -1e300, 1e300,
     1e39, math.nan, math.inf, -math.inf, 2**53 + 1, 2**64, -(2**64), [], {}, [1, 2], {"a": 1},
     dt.date(2026, 1, 15), "2026-13", "2026-01", "1999-01", "3000-01", "1e27",
     {"dist": "uniform", "low": 2, "high": 1}, {"dist": "fixed", "value": 1e39}, {"dist": "beta"},
@@ -148,11 +148,19 @@ def scenario_case(rnd: random.Random, folder: Path) -> Case:
         elif op < 0.9:
             doc[rnd.choice(["horizon", "draw", "Seed", "competitor"])] = 1
             notes.append("unknown key")
-        else:
+        elif op < 0.95:
             comps = doc.get("competitors")
             if isinstance(comps, list) and comps:
                 comps.append(copy.deepcopy(rnd.choice(comps)))
                 notes.append("repeated competitor")
+        else:
+            comps = doc.get("competitors")
+            if isinstance(comps, list) and len(comps) > 1 and all(isinstance(c, dict) for c in comps):
+                a, b = rnd.sample(range(len(comps)), 2)
+                theirs = comps[b].get("deals")
+                if isinstance(comps[a].get("deals"), list) and isinstance(theirs, list) and theirs:
+                    comps[a]["deals"].append(rnd.choice(theirs))
+                    notes.append(f"competitors[{a}] takes a deal of competitors[{b}]")
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     if rnd.random() < 0.25:
         text, note = _damage_text(rnd, text)
@@ -351,8 +359,9 @@ def consistent(argv: list[str], stdout: str) -> str | None:
             if not (0 <= comp["p_first"] <= comp["p_within_horizon"] + 1e-9 <= 1 + 1e-9):
                 return f"{comp['lab']}: p_first {comp['p_first']} vs p_within_horizon {comp['p_within_horizon']}"
             ttt = comp["time_to_train_months"]
-            if ttt.get("p90") is not None and not 0 <= ttt["p90"] <= out["horizon_months"] + 1e-6:
-                return f"{comp['lab']}: time_to_train p90 {ttt['p90']} outside [0, horizon {out['horizon_months']}]"
+            for k in ("p10", "p50", "p90"):
+                if ttt.get(k) is not None and not 0 <= ttt[k] <= out["horizon_months"] + 1e-6:
+                    return f"{comp['lab']}: time_to_train {k} {ttt[k]} outside [0, horizon {out['horizon_months']}]"
             for name in ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd"):
                 problem = _ordered(comp.get(name), f"{comp['lab']} {name}")
                 if problem:
