@@ -148,7 +148,8 @@ def estimate(
                            allowed=f"a whole number from 1 to {MAX_ACCELERATORS:,}")
     mfu = _number("--mfu", mfu, high=1.0, allowed="a number in (0, 1]")
     goodput = _number("--goodput", goodput, high=1.0, allowed="a number in (0, 1]")
-    gpu_hours = _number("--gpu-hours", gpu_hours, high=MAX_GPU_HOURS, allowed=f"a positive number up to {MAX_GPU_HOURS:g}")
+    gpu_hours = _number("--gpu-hours", gpu_hours, high=MAX_GPU_HOURS,
+                        allowed=f"a positive number up to {MAX_GPU_HOURS:g}")
     pue = _number("--pue", pue, low=1.0, high=3.0, low_open=False, allowed="a number in [1, 3]")
     price_per_hour = _number("--price-per-hour", price_per_hour, high=MAX_PRICE_USD_PER_HOUR,
                              allowed=f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}")
@@ -160,7 +161,8 @@ def estimate(
         seed = check_seed(_number("--seed", seed, integer=True, low=0, low_open=False,
                                   allowed=f"a whole number from 0 to {MAX_SEED:,}"))
     if gpu_hours is not None and mfu is not None:
-        raise InputError("--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; give one or the other")
+        raise InputError("--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; "
+                         "give one or the other")
     if precision not in PRECISIONS:
         raise InputError(f"--precision: unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
     if flop is not None and (params is not None or tokens is not None or active_params is not None):

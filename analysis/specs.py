@@ -68,7 +68,8 @@ def month_label(index: float) -> str:
 def _as_year_month(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
         # YAML reads 2026-01-15 as a date: a day where a month is expected is refused, never truncated
-        raise ValueError(f"{value.isoformat()} is a day; write the month as YYYY-MM, e.g. {value.year:04d}-{value.month:02d}")
+        raise ValueError(f"{value.isoformat()} is a day; write the month as YYYY-MM, "
+                         f"e.g. {value.year:04d}-{value.month:02d}")
     if not isinstance(value, str):
         raise ValueError(f"expected a month as text YYYY-MM, e.g. 2026-01, got {value!r}")
     month_index(value)

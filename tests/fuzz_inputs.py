@@ -44,7 +44,8 @@ FIXTURE_PARAMETERS = ("x", "n", "label", "flag", "sleep_s", "log_dir")
 BASE_SCENARIOS = [yaml.safe_load((SCENARIOS_DIR / name).read_text()) for name in ("default.yaml", "common_target.yaml")]
 
 HOSTILE_VALUES: list[Any] = [
-    True, False, None, "", " ", "abc", "\u00e9\U0001f600", "x" * 500, 0, -1, 1, 0.5, 2, 12, 50, 1e-6, 1e-300, -1e300, 1e300,
+    True, False, None, "", " ", "abc", "\u00e9\U0001f600", "x" * 500,
+    0, -1, 1, 0.5, 2, 12, 50, 1e-6, 1e-300, -1e300, 1e300,
     1e39, math.nan, math.inf, -math.inf, 2**53 + 1, 2**64, -(2**64), [], {}, [1, 2], {"a": 1},
     dt.date(2026, 1, 15), "2026-13", "2026-01", "1999-01", "3000-01", "1e27",
     {"dist": "uniform", "low": 2, "high": 1}, {"dist": "fixed", "value": 1e39}, {"dist": "beta"},
