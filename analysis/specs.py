@@ -130,8 +130,14 @@ class Strict(BaseModel):
         if isinstance(data, dict):
             for name, value in data.items():
                 field = cls.model_fields.get(name) if isinstance(name, str) else None
-                if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+                if field is None:
+                    continue
+                if isinstance(value, bool) and not _admits_bool(field.annotation):
                     raise ValueError(f"{name}: expected a number or text, got {str(value).lower()} (a boolean)")
+                # NonEmptyStr: blank text ("  ") is as empty as "" (min_length alone lets it through)
+                if isinstance(value, str) and not value.strip() and any(
+                        getattr(m, "min_length", 0) for m in field.metadata):
+                    raise ValueError(f"{name}: empty text; give a value")
         return data
 
 

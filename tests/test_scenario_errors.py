@@ -113,6 +113,8 @@ ABSURD = {
     "another lab's campus": (lambda d: d["competitors"][1]["deals"].append("meta-hyperion"),
                              ["campus 'hyperion'", "Meta", "DeepSeek", "one lab"]),
     "boolean draws": (lambda d: d.__setitem__("draws", True), ["draws", "boolean"]),
+    "blank lab": (lambda d: d["competitors"][0].__setitem__("lab", "  "), ["competitors[0]", "lab: empty text"]),
+    "empty name": (lambda d: d.__setitem__("name", ""), ["name"]),
     "boolean horizon": (lambda d: d.__setitem__("horizon_months", True), ["horizon_months", "boolean"]),
     "boolean share": (lambda d: d["competitors"][0].__setitem__("share", True), ["competitors[0]", "share", "boolean"]),
     "seed above int64": (lambda d: d.__setitem__("seed", 2**64), ["seed", "less than or equal to 9223372036854775807"]),
