@@ -225,14 +225,16 @@ def compute_budgets(scenario: WhatIf | str | Scenario | None = "scenarios/defaul
 
 
 def quantile_summary(frame: pd.DataFrame, columns: list[str], by: str = "lab") -> pd.DataFrame:
-    """p10/p50/p90/mean of `columns` per group, long: one row per group and column (finite values only)."""
+    """p10/p50/p90/mean of `columns` per group (finite values only): one row per group and quantile,
+    one column per metric, so each column holds one unit (show it with `formatting.present`)."""
     import pandas as pd
 
     rows = []
     for group, part in frame.groupby(by, sort=False):
-        for column in columns:
-            rows.append({by: group, "metric": column, **quantiles(part[column].to_numpy())})
-    return pd.DataFrame(rows)
+        q = {column: quantiles(part[column].to_numpy()) for column in columns}
+        for key in (*QUANTILES, "mean"):
+            rows.append({by: group, "quantile": key, **{column: q[column][key] for column in columns}})
+    return pd.DataFrame(rows).set_index([by, "quantile"])
 
 
 def budgets_beside_runs(budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12) -> pd.DataFrame:
@@ -312,6 +314,7 @@ def time_to_train_curves(result: SimulationResult, *, step_months: float = 0.25,
         done = np.searchsorted(months, grid, side="right") / len(months)
         rows.append(pd.DataFrame({"lab": lab, "months": grid, "p_done": done}))
     out = pd.concat(rows, ignore_index=True)
+    out["start"] = result.scenario.start  # month 0 of the clock, e.g. "2026-01"
     if variant is not None:
         out["variant"] = variant
     return out
