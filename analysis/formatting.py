@@ -99,7 +99,12 @@ def money(value: Any, digits: int = 3) -> str:
     if suffix == "K" and magnitude < 1e4:  # $1,234 reads better than $1.23K
         size, suffix = 1.0, ""
     if size == 1.0:
-        text = f"{magnitude:,.2f}" if magnitude < 100 else f"{magnitude:,.0f}"
+        if magnitude >= 100:
+            text = f"{magnitude:,.0f}"
+        elif magnitude >= 0.01 or magnitude == 0:
+            text = f"{magnitude:,.2f}"
+        else:  # fractions of a cent (USD per PFLOP): significant figures, not $0.00
+            text = _significant(magnitude, digits)
     else:
         scaled = magnitude / size
         text = _significant(scaled, digits)
@@ -158,6 +163,11 @@ def quantity(value: Any, digits: int = 3) -> str:
             text = _significant(x / size, digits)
         return f"{text}{suffix}"
     return _significant(x, digits)
+
+
+def tick(text: str) -> str:
+    """An axis tick label without trailing zeros: ``'$10.0M' -> '$10M'``, ``'5.00e24' -> '5e24'``."""
+    return re.sub(r"\.0+(?=\D|$)|(\.\d*?[1-9])0+(?=\D|$)", lambda m: m.group(1) or "", text)
 
 
 def number(value: Any, digits: int = 3) -> str:

@@ -239,16 +239,17 @@ def quantile_summary(frame: pd.DataFrame, columns: list[str], by: str = "lab") -
 
 def budgets_beside_runs(budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12) -> pd.DataFrame:
     """One frame for a forest plot: the `top` largest published runs (a point each) and each lab's next
-    model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, flop_p10, flop_p50, flop_p90."""
+    model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, lab, flop_p10, flop_p50, flop_p90."""
     import pandas as pd
 
     rows = []
     for (lab, model), part in budgets.groupby(["lab", "model"], sort=False):
         q = quantiles(part["training_flop"].to_numpy())
-        rows.append({"name": f"{lab} {model} (next, assumed)", "kind": "next model (assumption)",
+        rows.append({"name": f"{lab} {model} (next, assumed)", "kind": "next model (assumption)", "lab": lab,
                      "flop_p10": q["p10"], "flop_p50": q["p50"], "flop_p90": q["p90"]})
     for _, run in runs.head(top).iterrows():
         rows.append({"name": f"{run['model']} ({run['year']})", "kind": f"published ({run['confidence'] or 'n/a'})",
+                     "lab": run["organization"],
                      "flop_p10": run["training_flop"], "flop_p50": run["training_flop"],
                      "flop_p90": run["training_flop"]})
     return pd.DataFrame(rows).sort_values("flop_p50", ascending=False).reset_index(drop=True)
