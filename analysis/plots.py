@@ -24,15 +24,16 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-#: One colour per lab, the same in every figure (Okabe & Ito 2008, colour-blind safe: blue,
-#: vermillion and bluish green stay distinct under deuteranopia, protanopia and tritanopia).
-LAB_COLORS = {"Meta": "#0072B2", "DeepSeek": "#D55E00", "Alibaba": "#009E73"}
-#: Further labs (published runs, context deals), in order of first appearance.
-OTHER_LAB_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
-#: Campus colours (Paul Tol's "muted" qualitative scheme, colour-blind safe); a lab's campuses take
+#: One colour per lab, the same in every figure: indigo, sky blue and orange (Okabe-Ito and Tol),
+#: chosen as the triple that stays furthest apart under simulated deuteranopia, protanopia and
+#: tritanopia (tests/test_plots.py checks it); DeepSeek and Alibaba differ in hue and lightness.
+LAB_COLORS = {"Meta": "#332288", "DeepSeek": "#56B4E9", "Alibaba": "#E69F00"}
+#: Further labs (published runs, context deals): a fixed colour from the name.
+OTHER_LAB_COLORS = ("#CC79A7", "#009E73", "#000000", "#0072B2")
+#: Campus colours (Paul Tol's "muted" qualitative scheme, colour-blind safe, less the two blues that
+#: read as lab colours); a lab's campuses take
 #: them in the catalog's order, so a campus has the same colour in every figure.
-CAMPUS_PALETTE = ("#332288", "#CC6677", "#117733", "#DDCC77", "#88CCEE", "#882255", "#44AA99", "#999933",
-                  "#AA4499")
+CAMPUS_PALETTE = ("#CC6677", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499")
 #: Line styles of the deals sharing one campus (its colour).
 DEAL_STYLES = ("-", "--", ":", "-.")
 NEUTRAL = "0.45"
@@ -489,7 +490,7 @@ def run_metric_distributions(outcomes: pd.DataFrame,
         fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 2.9 * nrows + 0.3), squeeze=False)
         for ax, metric in zip(axes.flat, metrics):
             sns.boxplot(data=outcomes, x=metric, y="lab", hue="lab", palette=palette, ax=ax, log_scale=True,
-                        showfliers=False, whis=(10, 90), legend=False)
+                        showfliers=False, whis=(10, 90), legend=False, saturation=1.0)
             for patch, lab in zip(ax.patches, dict.fromkeys(outcomes["lab"])):
                 _tag(patch, lab)
             ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
@@ -545,7 +546,7 @@ def rent_vs_build(curves: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     with the break-even utilization (p50 line, p10-p90 shaded)."""
     import matplotlib.pyplot as plt
 
-    colors = {"rent": "#E69F00", "own": "#56B4E9"}
+    colors = {"rent": "#882255", "own": "#117733"}  # not lab colours: this figure has no lab
     with _style():
         fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.8, 4.2))
         for option, part in curves.groupby("option", sort=False):
@@ -585,8 +586,8 @@ def tornado(frame: pd.DataFrame, *, top: int = 8, unit: str = "", log: bool = Fa
             y = np.arange(len(part))
             base = part["base"].iloc[0] if len(part) else 0.0
             low, high = part["low"].to_numpy(), part["high"].to_numpy()
-            ax.barh(y, low - base, left=base, color="#0072B2", height=0.7, label="input in its bottom tail")
-            ax.barh(y, high - base, left=base, color="#E69F00", height=0.7, label="input in its top tail")
+            ax.barh(y, low - base, left=base, color="#44AA99", height=0.7, label="input in its bottom tail")
+            ax.barh(y, high - base, left=base, color="#AA4499", height=0.7, label="input in its top tail")
             ax.axvline(base, color="k", lw=1, label="median over all draws")
             ax.set_yticks(y)
             ax.set_yticklabels([textwrap.shorten(str(t), 60, placeholder="...") for t in part["label"]], fontsize=8)
