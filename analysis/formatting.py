@@ -95,6 +95,8 @@ def money(value: Any, digits: int = 3) -> str:
         return MISSING
     sign = "-" if usd < 0 else ""
     magnitude = abs(usd)
+    if magnitude == 0:
+        return "$0"
     size, suffix = _compact(magnitude)
     if suffix == "K" and magnitude < 1e4:  # $1,234 reads better than $1.23K
         size, suffix = 1.0, ""
@@ -205,8 +207,7 @@ KINDS = {
     "lead": Kind("lead", "months", signed_months),
     "flop": Kind("flop", "FLOP", scientific),
     "flop_per_s": Kind("flop_per_s", "FLOP/s", scientific),
-    "params": Kind("params", "", scientific),
-    "tokens": Kind("tokens", "", scientific),
+    "params": Kind("params", "", quantity),
     "hours": Kind("hours", "accelerator-hours", quantity),
     "mwh": Kind("mwh", "MWh", quantity),
     "mw": Kind("mw", "MW", quantity),
@@ -218,8 +219,9 @@ KINDS = {
 
 _UNIT_NAMES = {"usd": "$", "mwh": "MWh", "mw": "MW", "w": "W", "tco2e": "tCO2e", "kwh": "kWh", "flop": "FLOP",
                "flops": "FLOP/s", "pflop": "PFLOP", "s": "second", "hour": "hour", "gpu": "accelerator",
-               "kgco2e": "kgCO2e"}
-_FRACTION_WORDS = {"share", "utilization", "fraction", "mfu", "goodput", "coverage", "inside", "mape", "mdape", "ape"}
+               "kgco2e": "kgCO2e", "gco2": "gCO2", "gco2e": "gCO2e"}
+_FRACTION_WORDS = {"share", "utilization", "fraction", "mfu", "goodput", "coverage", "inside", "mape", "mdape", "ape",
+                   "prior"}  # prior: the MFU prior's quantiles of effective utilization
 _COUNT_WORDS = {"accelerators", "draws", "count", "runs", "tranches", "assumptions"}
 _QUANTILE = re.compile(r"^(p\d{1,2}|mean)$")
 
@@ -328,6 +330,9 @@ def label(name: str) -> str:
         words = [t for t in numerator if t not in _UNIT_NAMES]
     else:
         words = [t for t in tokens if t not in _UNIT_TOKENS.get(kind.name, set())]
+        if kind.name == "flop":  # training_flop -> "training compute (FLOP)"
+            words = [w for w in words if w != "compute"]
+            words.insert(1 if words[:1] == ["training"] else 0, "compute")
     if "p" in words[:-1]:
         at = words.index("p")
         head = " ".join(words[:at] + [f"P({' '.join(words[at + 1:])})"])
@@ -395,7 +400,8 @@ def present(frame: pd.DataFrame, *, rows: str | None = None, caption: str | None
 
 def text_table(frame: pd.DataFrame, *, index: bool = True) -> str:
     """The formatted frame as aligned plain text (for the CLI and logs), headers with units."""
-    shown = frame.reset_index() if index and frame.index.name is not None else frame
+    named = any(name is not None for name in frame.index.names)
+    shown = frame.reset_index() if index and named else frame
     headers = [label(c) for c in shown.columns]
     cells = [[format_value(v, str(c)) for c, v in zip(shown.columns, row)] for row in shown.itertuples(index=False)]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]

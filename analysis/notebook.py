@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
 
 
 def check_parameters(values: dict[str, Any], rules: dict[str, tuple]) -> None:
@@ -60,33 +61,40 @@ class ClaimError(AssertionError):
 
 
 class Claim:
-    """A checked sentence: shows as "Checked: <sentence> (the numbers behind it)" in the notebook."""
+    """A checked sentence: shows as "Checked: <sentence> (the numbers behind it)" in the notebook, or
+    as not checked when the run is outside what the sentence describes."""
 
-    def __init__(self, text: str, numbers: dict[str, Any]):
-        self.text, self.numbers = text, numbers
+    def __init__(self, text: str, numbers: dict[str, Any], checked: bool = True):
+        self.text, self.numbers, self.checked = text, numbers, checked
 
     def _numbers(self) -> str:
         from .formatting import with_unit
 
         return "; ".join(f"{name} = {with_unit(value, name)}" for name, value in self.numbers.items())
 
+    def _verdict(self) -> str:
+        return "Checked against this run" if self.checked else "Not checked (this run is outside what the sentence describes)"
+
     def __repr__(self) -> str:
-        return f"Checked: {self.text} ({self._numbers()})" if self.numbers else f"Checked: {self.text}"
+        return f"{self._verdict()}: {self.text}" + (f" ({self._numbers()})" if self.numbers else "")
 
     def _repr_markdown_(self) -> str:
         numbers = f" <small>({self._numbers()})</small>" if self.numbers else ""
-        return f"&#10003; **Checked against this run:** {self.text}{numbers}"
+        mark = "&#10003;" if self.checked else "&#8211;"
+        return f"{mark} **{self._verdict()}:** {self.text}{numbers}"
 
 
-def claim(text: str, holds: bool, **numbers: Any) -> Claim:
+def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Claim:
     """State a result in words and check it: raise ClaimError naming the sentence and the numbers when
     `holds` is false, so a rerun whose numbers contradict the prose fails instead of misleading.
 
-    `numbers` are the values the sentence rests on, named with the project's units-in-names convention
-    (``p_first_meta=0.93``); they are shown beside the sentence, formatted.
+    `applies` false (e.g. a papermill parameter moved the run away from the default the prose
+    describes) shows the claim as not checked instead. `numbers` are the values the sentence rests on,
+    named with the project's units-in-names convention (``p_first_meta=0.93``); they are shown beside
+    the sentence, formatted.
     """
-    found = Claim(text, numbers)
-    if not bool(holds):
+    found = Claim(text, numbers, checked=bool(applies))
+    if applies and not bool(holds):
         raise ClaimError(f"claim no longer holds: {text} ({found._numbers() or 'no numbers given'})")
     return found
 
