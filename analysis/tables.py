@@ -407,7 +407,8 @@ def deal_effect(wi: WhatIf, deal_id: str, *, targets=(None,), backend: str | Non
 
 def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str, float | None]:
     """What the deal buys `lab` per target and case: months saved at p50 (without minus with; None
-    where a p50 is beyond the horizon) and the gain in P(done within horizon). Keys end in
+    where a p50 is beyond the horizon), P(done within horizon) with and without it, and the gain.
+    Keys end in
     `<race|campus_only>_<own_model|1e27...>_<lab>`."""
     out: dict[str, float | None] = {}
     part = table[table["lab"] == lab]
@@ -424,6 +425,8 @@ def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str
             ok = a is not None and b is not None and not (math.isnan(a) or math.isnan(b))
             out[f"deal_saves_p50_months_{name}"] = float(b - a) if ok else None
             out[f"deal_adds_p_done_{name}"] = float(with_["p_within_horizon"] - without["p_within_horizon"])
+            out[f"p_done_with_deal_{name}"] = float(with_["p_within_horizon"])
+            out[f"p_done_without_deal_{name}"] = float(without["p_within_horizon"])
     return out
 
 
