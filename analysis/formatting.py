@@ -1,6 +1,6 @@
 """Numbers for people: one formatter per kind of quantity, and tables whose headers carry the unit.
 
-Every table, the CLI's text tables and the report's index go through this module, so a probability
+Every table (`present`), the CLI's text tables and the report's index go through this module, so a probability
 always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a duration ``12.3`` months, training
 compute ``3.2e26`` FLOP. The kind of a column or metric is read from its name, where the project keeps
 units (``cost_p50_usd``, ``energy_mwh``, ``p_first``, ``time_to_train_p50_months_meta``): see
@@ -352,7 +352,7 @@ _TABLE_CSS = [
     {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em;"},
     {"selector": "th", "props": "text-align: right; padding: 0.2em 0.6em; vertical-align: bottom;"},
     {"selector": "th.row_heading", "props": "text-align: left;"},
-    {"selector": "td", "props": "text-align: right; padding: 0.2em 0.6em; white-space: nowrap;"},
+    {"selector": "td", "props": "text-align: right; padding: 0.2em 0.6em; max-width: 30em;"},
 ]
 
 
@@ -392,23 +392,10 @@ def present(frame: pd.DataFrame, *, rows: str | None = None, caption: str | None
             if not pd.api.types.is_datetime64_any_dtype(frame[column]):
                 styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
         styler = styler.format_index(lambda c: label(c), axis=1)
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if numeric:  # numbers never wrap; long text (sources, providers) may, so the table fits the page
+        styler = styler.set_properties(subset=numeric, **{"white-space": "nowrap"})
     styler = styler.set_table_styles(_TABLE_CSS, overwrite=False)
     if caption:
         styler = styler.set_caption(caption)
     return styler
-
-
-def text_table(frame: pd.DataFrame, *, index: bool = True) -> str:
-    """The formatted frame as aligned plain text (for the CLI and logs), headers with units."""
-    named = any(name is not None for name in frame.index.names)
-    shown = frame.reset_index() if index and named else frame
-    headers = [label(c) for c in shown.columns]
-    cells = [[format_value(v, str(c)) for c, v in zip(shown.columns, row)] for row in shown.itertuples(index=False)]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [not all(isinstance(v, str) for v in shown[c]) for c in shown.columns]
-
-    def line(values):
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
-
-    return "\n".join([line(headers)] + [line(r) for r in cells])
-

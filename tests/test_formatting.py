@@ -116,15 +116,6 @@ def test_present_formats_quantile_tables_row_by_row():
     assert "$20.00" not in html  # the MWh row is not money
 
 
-def test_text_table_aligns_and_puts_units_in_headers():
-    frame = pd.DataFrame({"lab": ["Meta", "Alibaba"], "p_first": [0.5, 0.25], "cost_usd": [1e9, 3e7]})
-    text = F.text_table(frame)
-    lines = text.splitlines()
-    assert lines[0].split() == ["lab", "P(first)", "(%)", "cost", "($)"]
-    assert "50.0%" in lines[1] and "$1.00B" in lines[1] and "$30.0M" in lines[2]
-    assert len({len(line) for line in lines}) == 1  # right-aligned numbers: every line as wide
-
-
 def test_each_kind_has_one_unit():
     # kinds read from the project's metric names never mix units within a kind
     names = ["cost_p10_usd_meta", "cost_p50_usd_deepseek", "committed_usd"]

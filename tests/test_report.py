@@ -172,3 +172,21 @@ def test_readme_markers_name_notebooks_that_exist_and_all_get_filled(tmp_path):
     copy.write_text(readme)
     assert sorted(report.update_readme_file(copy, metrics)) == sorted(names)
     assert copy.read_text() != readme and len(copy.read_text().splitlines()) == len(readme.splitlines())
+
+
+def test_claim_passes_quietly_and_fails_with_the_sentence_and_its_numbers():
+    from analysis import notebook
+
+    shown = notebook.claim("Meta usually finishes first", 0.93 > 0.5, p_first_meta=0.93)
+    assert "Meta usually finishes first" in shown._repr_markdown_() and "93.0%" in shown._repr_markdown_()
+    with pytest.raises(notebook.ClaimError, match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)"):
+        notebook.claim("Meta usually finishes first", 0.45 > 0.5, p_first_meta=0.45)
+    skipped = notebook.claim("Meta usually finishes first", False, applies=False, p_first_meta=0.45)
+    assert "Not checked" in repr(skipped)
+
+
+def test_every_owned_notebook_checks_its_prose():
+    """Notebooks 00, 10, 11, 21 and 22 state results in prose; each backs them with notebook.claim."""
+    for stem in ("00_assumptions", "10_compute_budgets", "11_capacity_deals", "21_cost_power_carbon", "22_sensitivity"):
+        source = (NOTEBOOKS_DIR / f"{stem}.py").read_text()
+        assert "notebook.claim(" in source, stem
