@@ -215,13 +215,14 @@ KINDS = {
     "tco2e": Kind("tco2e", "tCO2e", quantity),
     "year": Kind("year", "", year),
     "number": Kind("number", "", number),
+    "text": Kind("text", "", lambda value: MISSING if value is None else str(value)),
 }
 
 _UNIT_NAMES = {"usd": "$", "mwh": "MWh", "mw": "MW", "w": "W", "tco2e": "tCO2e", "kwh": "kWh", "flop": "FLOP",
                "flops": "FLOP/s", "pflop": "PFLOP", "s": "second", "hour": "hour", "gpu": "accelerator",
                "kgco2e": "kgCO2e", "gco2": "gCO2", "gco2e": "gCO2e"}
 _FRACTION_WORDS = {"share", "utilization", "fraction", "mfu", "goodput", "coverage", "inside", "mape", "mdape", "ape",
-                   "prior"}  # prior: the MFU prior's quantiles of effective utilization
+                   "prior", "error", "s1"}  # prior: the MFU prior's quantiles; error: relative; s1: variance share
 _COUNT_WORDS = {"accelerators", "draws", "count", "runs", "tranches", "assumptions"}
 _QUANTILE = re.compile(r"^(p\d{1,2}|mean)$")
 
@@ -258,6 +259,8 @@ def kind_of(name: str) -> Kind:
     words = set(tokens)
     if not tokens:
         return KINDS["number"]
+    if tokens[-1] in ("id", "input"):  # best_flop_per_s_per_usd_id, time_top_input_meta: a name, not a number
+        return KINDS["text"]
     if "per" in tokens[:-1]:
         return _rate(tokens)
     if "p" in tokens[:-1]:
@@ -325,6 +328,8 @@ def label(name: str) -> str:
     ``p_first -> 'P(first) (%)'``, ``energy_mwh -> 'energy (MWh)'``, ``gpu_hours -> 'accelerator-hours'``."""
     kind = kind_of(name)
     tokens = _tokens(name)
+    if kind.name == "text" and tokens[-1] == "id" and len(tokens) > 1:
+        return f"{label('_'.join(str(name).split('_')[:-1]))}: id"
     if kind.name in ("rate", "money_rate"):
         numerator = tokens[: tokens.index("per")]
         words = [t for t in numerator if t not in _UNIT_NAMES]
