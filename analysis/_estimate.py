@@ -110,7 +110,7 @@ class EstimateResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # notebooks show the summary table
-        return present(self.summary.drop(columns="unit"), rows="index").to_html()
+        return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
 def estimate(

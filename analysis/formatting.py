@@ -1,7 +1,7 @@
 """Numbers for people: one formatter per kind of quantity, and tables whose headers carry the unit.
 
-Every table (`present`), the CLI's text tables and the report's index go through this module, so a probability
-always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a duration ``12.3`` months, training
+Every table (`present`), the CLI's text tables and the report's index go through this module, so a
+probability always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a duration ``12.3`` months, training
 compute ``3.2e26`` FLOP. The kind of a column or metric is read from its name, where the project keeps
 units (``cost_p50_usd``, ``energy_mwh``, ``p_first``, ``time_to_train_p50_months_meta``): see
 `kind_of`. A column holds one unit; a long table that mixes units in one column is pivoted first.
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
 
 MISSING = "-"
-#: Shown for a probability that rounds to 0% or 100% but is not exactly 0 or 1.
-_NEAR = {"low": "<{}%", "high": ">{}%"}
 
 
 def _finite(value: Any) -> float | None:
@@ -47,9 +45,9 @@ def probability(value: Any, digits: int = 1) -> str:
     text = f"{p * 100:.{digits}f}"
     if 0 < p < 1:
         if float(text) <= 0:
-            return _NEAR["low"].format(f"{step:.{digits}f}")
+            return f"<{step:.{digits}f}%"
         if float(text) >= 100:
-            return _NEAR["high"].format(f"{100 - step:.{digits}f}")
+            return f">{100 - step:.{digits}f}%"
     return f"{text}%"
 
 
@@ -366,37 +364,26 @@ def _is_quantile_table(frame: pd.DataFrame) -> bool:
     return bool(columns) and all(_QUANTILE.match(c) for c in columns)
 
 
-def present(frame: pd.DataFrame, *, rows: str | None = None, caption: str | None = None) -> Styler:
+def present(frame: pd.DataFrame, *, rows: bool | None = None, caption: str | None = None) -> Styler:
     """A DataFrame as people read it: every number formatted as its kind, units in the headers.
 
-    Columns are read by name (`kind_of`). A table whose columns are quantiles (p10/p50/p90/mean) with
-    one quantity per row (``rows="index"``, detected when the index names quantities) is formatted
-    row by row and each row label carries the unit. The frame itself is unchanged.
+    Columns are read by name (`kind_of`). With ``rows=True`` (the default for a table whose columns
+    are quantiles, p10/p50/p90/mean, and whose index names quantities) each row is one quantity: it
+    is formatted row by row and its label carries the unit. The frame itself is unchanged.
     """
     import pandas as pd
 
     styler = frame.style
-    if rows is None and _is_quantile_table(frame):
-        rows = "index" if not pd.api.types.is_numeric_dtype(frame.index) else None
-    if rows is not None and rows != "index" and rows in frame.columns:
-        # long table: a column names each row's quantity
-        formats = {}
-        for column in frame.columns:
-            if _QUANTILE.match(str(column)):
-                formats[column] = None
-        for index, name in frame[rows].items():
-            for column in formats:
-                styler = styler.format(lambda v, n=name: format_value(v, n), subset=pd.IndexSlice[[index], [column]])
-        styler = styler.format_index(lambda c: c if _QUANTILE.match(str(c)) else label(c), axis=1)
-    elif rows == "index":
+    if rows is None:
+        rows = _is_quantile_table(frame) and not pd.api.types.is_numeric_dtype(frame.index)
+    if rows:
         for name in frame.index:
             styler = styler.format(lambda v, n=str(name): format_value(v, n), subset=pd.IndexSlice[[name], :])
-        styler = styler.format_index(lambda n: label(n), axis=0)
+        styler = styler.format_index(label, axis=0)
     else:
         for column in frame.columns:
-            if not pd.api.types.is_datetime64_any_dtype(frame[column]):
-                styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
-        styler = styler.format_index(lambda c: label(c), axis=1)
+            styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
+        styler = styler.format_index(label, axis=1)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     if numeric:  # numbers never wrap; long text (sources, providers) may, so the table fits the page
         styler = styler.set_properties(subset=numeric, **{"white-space": "nowrap"})
