@@ -98,6 +98,30 @@ def _tag(artist, lab: str):
     return artist
 
 
+def _label_column(ax, x: float, ys: np.ndarray, texts: list[str], *, gap: float = 0.045) -> None:
+    """Label points that share one x, to their right: labels pushed apart (symmetrically, in axes
+    fraction) until none are closer than `gap`, each joined to its point by a thin line if it moved."""
+    ax.autoscale_view()
+    to_axes = ax.transAxes.inverted()
+    where = to_axes.transform(ax.transData.transform(np.column_stack([np.full(len(ys), x), ys])))
+    order = np.argsort(where[:, 1])
+    placed = where[order, 1].copy()
+    for _ in range(200):  # 1-D relaxation: push overlapping neighbours apart by half the shortfall each
+        short = gap - np.diff(placed)
+        if not (short > 1e-6).any():
+            break
+        push = np.where(short > 0, short / 2, 0.0)
+        placed[:-1] -= push
+        placed[1:] += push
+        placed = np.clip(placed, 0.02, 0.98)
+    for i, y in zip(order, placed):
+        moved = abs(y - where[i, 1]) > 0.01
+        ax.annotate(texts[i], (x, ys[i]), xytext=(where[i, 0] + 0.012, y), textcoords="axes fraction",
+                    fontsize=6.5, ha="left", va="center",
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.55", "shrinkA": 0, "shrinkB": 3}
+                    if moved else None)
+
+
 def _dates(frame: pd.DataFrame):
     import pandas as pd
 
@@ -194,13 +218,17 @@ def efficiency_by_generation(eff: pd.DataFrame) -> Figure:
             sns.scatterplot(data=data, x="year", y=column, hue="vendor", style="vendor", s=70, ax=ax,
                             legend=ax is axes[-1])
             # chips at the same point (h100-sxm and h800) share one label instead of overprinting
-            for (x, value), ids in data.groupby(["year", column], sort=False)["id"]:
-                ax.annotate(" / ".join(ids), (x, value), xytext=(4, 2), textcoords="offset points", fontsize=7)
             ax.set_title(title, fontsize=9)
             ax.set_xlabel("first available (year)")
             ax.set_ylabel(ylabel)
             _log_axis(ax, "y")
-            ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+            if len(data):
+                ax.set_xticks(range(int(data["year"].min()), int(data["year"].max()) + 1))
+            ax.set_xlim(ax.get_xlim()[0] - 0.2, ax.get_xlim()[1] + 0.9)  # room for the last year's labels
+            # chips at one point share a label; the labels of one year are spread so none overlap
+            points = data.groupby(["year", column], sort=True)["id"].agg(" / ".join).reset_index()
+            for year, group in points.groupby("year"):
+                _label_column(ax, year, group[column].to_numpy(), list(group["id"]))
             missing = int(eff[column].isna().sum())
             if missing:
                 ax.text(0.01, 0.01, f"{missing} accelerators without this figure not shown", transform=ax.transAxes,
