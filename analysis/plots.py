@@ -445,7 +445,8 @@ def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col:
 
 
 def p_first(race: pd.DataFrame) -> Figure:
-    """P(first) per competitor, each bar in its lab's colour beside its label."""
+    """P(first) per competitor, each bar in its lab's colour beside its label (P(nobody finishes within
+    the horizon) in grey)."""
     import matplotlib.pyplot as plt
 
     with _style():
@@ -453,7 +454,9 @@ def p_first(race: pd.DataFrame) -> Figure:
         labels = [f"{lab} {model}".strip() for lab, model in zip(race["lab"], race["model"])]
         y = np.arange(len(race))[::-1]
         for yi, lab, value in zip(y, race["lab"], race["p_first"].to_numpy()):
-            _tag(ax.barh(yi, value, color=lab_color(lab), height=0.6)[0], lab)
+            bar = ax.barh(yi, value, color=NEUTRAL if str(lab).startswith("nobody") else lab_color(lab), height=0.6)[0]
+            if not str(lab).startswith("nobody"):
+                _tag(bar, lab)
             ax.text(value + 0.01, yi, f"{value:.1%}", va="center", fontsize=8)
         ax.set_yticks(y)
         ax.set_yticklabels(labels)

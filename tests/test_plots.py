@@ -193,11 +193,10 @@ def test_a_campus_has_one_colour_in_every_figure(figures):
     for line in lines:
         assert to_hex(line.get_color()) == to_hex(colors[deals[line.get_label()].campus_id])
     # the campuses of one lab never share a colour
-    by_lab: dict[str, list[str]] = {}
+    campuses_of: dict[str, set[str]] = {}
     for deal in deals.values():
-        if colors[deal.campus_id] not in by_lab.setdefault(deal.buyer, []) or True:
-            by_lab[deal.buyer] = list(dict.fromkeys(by_lab[deal.buyer] + [deal.campus_id]))
-    for lab, campuses in by_lab.items():
+        campuses_of.setdefault(deal.buyer, set()).add(deal.campus_id)
+    for lab, campuses in campuses_of.items():
         assert len({colors[c] for c in campuses}) == len(campuses), lab
 
 
