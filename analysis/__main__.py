@@ -202,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "an index, then prints the headline race table.",
     )
     rep.add_argument("--out", metavar="DIR", default=None, help="report folder (default results/report-<timestamp>)")
+    rep.add_argument("--update-readme", action="store_true",
+                     help="fill README.md's <!-- results:NOTEBOOK.METRIC --> markers from this run")
     rep.set_defaults(func=_delegate("report"))
     return parser
 

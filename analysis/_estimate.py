@@ -24,7 +24,8 @@ from .catalog import Catalog, load_catalog
 from .errors import InputError
 from .kernels import compute as kc
 from .provenance import provenance
-from .results import format_number, json_ready, quantiles, summary_frame
+from .formatting import format_value, present, scientific
+from .results import json_ready, quantiles, summary_frame
 from .sampling import draw
 from .bounds import check_implied_mfu
 from .specs import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP,
@@ -90,7 +91,7 @@ class EstimateResult:
             f"{inp['accelerators']:,} x {inp['accelerator']}" if inp["accelerators"] else inp["accelerator"]
         )
         lines = [
-            f"Training compute {self.training_flop:.3g} FLOP on {cluster} ({inp['precision']}), "
+            f"Training compute {scientific(self.training_flop)} FLOP on {cluster} ({inp['precision']}), "
             f"site {inp['site']} (PUE {inp['pue']}), cost method: {inp['cost_method']}",
             f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
             "",
@@ -100,7 +101,7 @@ class EstimateResult:
             if q is None:
                 lines.append(f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]} (needs --accelerators)")
                 continue
-            cells = "".join(f"{format_number(q[k]):>12}" for k in ("p10", "p50", "p90", "mean"))
+            cells = "".join(f"{format_value(q[k], name):>12}" for k in ("p10", "p50", "p90", "mean"))
             lines.append(f"{name:<24}{cells}  {UNITS[name]}")
         prov = self.provenance
         lines += [
@@ -111,7 +112,7 @@ class EstimateResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # notebooks show the summary table
-        return self.summary.to_html(float_format=lambda v: f"{v:.4g}")
+        return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
 def estimate(

@@ -31,7 +31,8 @@ from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
 from .kernels.race_numpy import race_tracks_numpy
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
-from .results import format_number, json_ready, quantiles
+from .formatting import format_value, months, present
+from .results import json_ready, quantiles
 from .sampling import draw, uniforms
 from .yamlio import read_yaml
 from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
@@ -562,13 +563,13 @@ class SimulationResult:
         horizon = f">{sc.horizon_months:g}"
         for comp in self.competitors:
             t = comp["time_to_train_months"]
-            cells = [f"{(f'{t[k]:.1f}' if t[k] is not None else horizon):>{w}}"
+            cells = [f"{(months(t[k]) if t[k] is not None else horizon):>{w}}"
                      for k, w in (("p10", 12), ("p50", 8), ("p90", 8))]
             lines.append(
                 f"{comp['label'][:27]:<28}{comp['p_first']:>9.1%}{comp['p_within_horizon']:>9.1%}"
                 + "".join(cells)
-                + f"{format_number(comp['cost_usd']['p50']):>11}{format_number(comp['energy_mwh']['p50']):>10}"
-                f"{format_number(comp['peak_power_mw']['p50']):>9}{format_number(comp['emissions_tco2e']['p50']):>11}"
+                + "".join(f"{format_value(comp[m]['p50'], m):>{w}}" for m, w in
+                          (("cost_usd", 11), ("energy_mwh", 10), ("peak_power_mw", 9), ("emissions_tco2e", 11)))
             )
         lines.append(f"{'nobody within horizon':<28}{self.p_nobody:>9.1%}")
         if self.pairwise:
@@ -583,7 +584,7 @@ class SimulationResult:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        return self.race.to_html(float_format=lambda v: f"{v:.3g}")
+        return present(self.race).to_html()
 
 
 def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:

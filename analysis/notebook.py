@@ -1,8 +1,9 @@
 """What every notebook calls: check its papermill parameters, record headline metrics, watermark.
 
 Papermill only warns about unknown parameter names and never checks values, so each notebook's setup
-cell calls `check_parameters`; its last cells call `record_metrics` (a sweep reads the JSON it writes)
-and `watermark` (provenance).
+cell calls `check_parameters`; a sentence that states a result is followed by `claim`, which fails the
+notebook when the numbers stop supporting it; its last cells call `record_metrics` (a sweep reads the
+JSON it writes) and `watermark` (provenance).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
 
 
 def check_parameters(values: dict[str, Any], rules: dict[str, tuple]) -> None:
@@ -54,13 +56,64 @@ def check_parameters(values: dict[str, Any], rules: dict[str, tuple]) -> None:
             raise TypeError(f"unsupported rule for {name!r}: {rule!r}")
 
 
+class ClaimError(AssertionError):
+    """A notebook's prose states something this run's numbers no longer support."""
+
+
+class Claim:
+    """A checked sentence: shows as "Checked: <sentence> (the numbers behind it)" in the notebook, or
+    as not checked when the run is outside what the sentence describes."""
+
+    def __init__(self, text: str, numbers: dict[str, Any], checked: bool = True):
+        self.text, self.numbers, self.checked = text, numbers, checked
+
+    def _numbers(self) -> str:
+        from .formatting import with_unit
+
+        return "; ".join(f"{name} = {with_unit(value, name)}" for name, value in self.numbers.items())
+
+    def _verdict(self) -> str:
+        return "Checked against this run" if self.checked else "Not checked (this run is outside what the sentence describes)"
+
+    def __repr__(self) -> str:
+        return f"{self._verdict()}: {self.text}" + (f" ({self._numbers()})" if self.numbers else "")
+
+    def _repr_markdown_(self) -> str:
+        numbers = f" <small>({self._numbers()})</small>" if self.numbers else ""
+        mark = "&#10003;" if self.checked else "&#8211;"
+        return f"{mark} **{self._verdict()}:** {self.text}{numbers}"
+
+
+def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Claim:
+    """State a result in words and check it: raise ClaimError naming the sentence and the numbers when
+    `holds` is false, so a rerun whose numbers contradict the prose fails instead of misleading.
+
+    `applies` false (e.g. a papermill parameter moved the run away from the default the prose
+    describes) shows the claim as not checked instead. `numbers` are the values the sentence rests on,
+    named with the project's units-in-names convention (``p_first_meta=0.93``); they are shown beside
+    the sentence, formatted.
+    """
+    found = Claim(text, numbers, checked=bool(applies))
+    if applies and not bool(holds):
+        raise ClaimError(f"claim no longer holds: {text} ({found._numbers() or 'no numbers given'})")
+    return found
+
+
+def metrics_table(metrics: dict[str, Any]):
+    """Headline metrics as people read them: metric, value formatted with its unit (from the name)."""
+    import pandas as pd
+
+    from .formatting import with_unit
+
+    return pd.DataFrame({"metric": list(metrics), "value": [with_unit(v, k) for k, v in metrics.items()]}).set_index("metric")
+
+
 def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = None):
-    """Headline numbers of a notebook run: shown as a table; written atomically to `path` as JSON.
+    """Headline numbers of a notebook run: shown as a formatted table (`metrics_table`); written
+    atomically to `path` as JSON (raw numbers).
 
     A sweep passes `metrics_path` to each run and collects these files; an empty path writes nothing.
     """
-    import pandas as pd
-
     from .results import json_ready
 
     clean = json_ready(dict(metrics))
@@ -72,7 +125,7 @@ def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = Non
             json.dump(clean, handle, indent=2, allow_nan=False)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
-    return pd.DataFrame({"metric": list(clean), "value": list(clean.values())}).set_index("metric")
+    return metrics_table(clean)
 
 
 def watermark(*, seed: int | None = None, backend: str | None = None):

@@ -4,11 +4,18 @@ Every function takes DataFrames (from `tables`, `capacity`, `sensitivity`, `econ
 figure under a local style (no global matplotlib state changes), closes it so Jupyter's inline
 backend does not show it twice, and returns the Figure: the notebook cell's last value displays it
 once, and `fig.savefig` works for reports.
+
+One palette: each lab has one colour in every figure (`LAB_COLORS`, Okabe-Ito, safe for the common
+colour-vision deficiencies), each campus one colour (`campus_colors`, Paul Tol's "muted" set, fixed
+from the catalog's order), and deals on one campus share its colour with their own line style.
+Every numeric axis names its unit; log axes say so; legends sit outside the data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import textwrap
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,8 +24,19 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-#: One colour per lab, the same in every figure.
-LAB_COLORS = {"Meta": "#1f77b4", "DeepSeek": "#d62728", "Alibaba": "#ff7f0e"}
+#: One colour per lab, the same in every figure: indigo, sky blue and orange (Okabe-Ito and Tol),
+#: chosen as the triple that stays furthest apart under simulated deuteranopia, protanopia and
+#: tritanopia (tests/test_plots.py checks it); DeepSeek and Alibaba differ in hue and lightness.
+LAB_COLORS = {"Meta": "#332288", "DeepSeek": "#56B4E9", "Alibaba": "#E69F00"}
+#: Further labs (published runs, context deals): a fixed colour from the name.
+OTHER_LAB_COLORS = ("#CC79A7", "#009E73", "#000000", "#0072B2")
+#: Campus colours (Paul Tol's "muted" qualitative scheme, colour-blind safe, less the two blues that
+#: read as lab colours); a lab's campuses take
+#: them in the catalog's order, so a campus has the same colour in every figure.
+CAMPUS_PALETTE = ("#CC6677", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499")
+#: Line styles of the deals sharing one campus (its colour).
+DEAL_STYLES = ("-", "--", ":", "-.")
+NEUTRAL = "0.45"
 WIDTH_IN = 11.0
 
 
@@ -32,19 +50,76 @@ def _style():
         yield
 
 
-def _done(fig) -> Figure:
+def _done(fig, **kwargs) -> Figure:
     import matplotlib.pyplot as plt
 
-    fig.tight_layout()
+    fig.tight_layout(**kwargs)
     plt.close(fig)
     return fig
 
 
-def _lab_palette(labs) -> dict:
-    import seaborn as sns
+def lab_color(lab: str) -> str:
+    """The lab's colour in every figure (labs outside `LAB_COLORS` get a fixed colour from their name)."""
+    if lab in LAB_COLORS:
+        return LAB_COLORS[lab]
+    return OTHER_LAB_COLORS[sum(map(ord, str(lab))) % len(OTHER_LAB_COLORS)]
 
-    extra = iter(sns.color_palette("tab10", 10)[4:])
-    return {lab: LAB_COLORS.get(lab) or next(extra) for lab in labs}
+
+def _lab_palette(labs) -> dict:
+    return {lab: lab_color(lab) for lab in labs}
+
+
+@functools.lru_cache(maxsize=1)
+def _catalog_campuses() -> tuple[tuple[str, str, str], ...]:
+    from .catalog import load_catalog
+
+    return tuple((d.buyer, d.campus_id, d.id) for d in load_catalog().deals.values())
+
+
+def campus_colors() -> dict[str, str]:
+    """Colour of every campus in data/deals.yaml: each buyer's campuses in catalog order take
+    `CAMPUS_PALETTE` in turn, so a campus keeps its colour in every figure and campuses of one lab
+    (the panels of a figure) never share one."""
+    out, seen = {}, {}
+    for buyer, campus, _ in _catalog_campuses():
+        if campus not in out:
+            out[campus] = CAMPUS_PALETTE[seen.get(buyer, 0) % len(CAMPUS_PALETTE)]
+            seen[buyer] = seen.get(buyer, 0) + 1
+    return out
+
+
+def _campus_color(campus: str) -> str:
+    return campus_colors().get(campus) or CAMPUS_PALETTE[sum(map(ord, str(campus))) % len(CAMPUS_PALETTE)]
+
+
+def _tag(artist, lab: str):
+    """Mark an artist as drawn in `lab`'s colour (tests check every tagged artist)."""
+    artist.set_gid(f"lab:{lab}")
+    return artist
+
+
+def _label_column(ax, x: float, ys: np.ndarray, texts: list[str], *, gap: float = 0.045) -> None:
+    """Label points that share one x, to their right: labels pushed apart (symmetrically, in axes
+    fraction) until none are closer than `gap`, each joined to its point by a thin line if it moved."""
+    ax.autoscale_view()
+    to_axes = ax.transAxes.inverted()
+    where = to_axes.transform(ax.transData.transform(np.column_stack([np.full(len(ys), x), ys])))
+    order = np.argsort(where[:, 1])
+    placed = where[order, 1].copy()
+    for _ in range(200):  # 1-D relaxation: push overlapping neighbours apart by half the shortfall each
+        short = gap - np.diff(placed)
+        if not (short > 1e-6).any():
+            break
+        push = np.where(short > 0, short / 2, 0.0)
+        placed[:-1] -= push
+        placed[1:] += push
+        placed = np.clip(placed, 0.02, 0.98)
+    for i, y in zip(order, placed):
+        moved = abs(y - where[i, 1]) > 0.01
+        ax.annotate(texts[i], (x, ys[i]), xytext=(where[i, 0] + 0.012, y), textcoords="axes fraction",
+                    fontsize=6.5, ha="left", va="center",
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.55", "shrinkA": 0, "shrinkB": 3}
+                    if moved else None)
 
 
 def _dates(frame: pd.DataFrame):
@@ -60,19 +135,65 @@ def _date_axis(ax) -> None:
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     ax.tick_params(axis="x", rotation=30)
+    ax.set_xlabel("month (YYYY-MM)")
 
 
-def _log_axis(ax, axis: str = "x") -> None:
-    """Log scale with ticks at 1, 2 and 5 x 10^k, labelled compactly (20M, 5,000, 0.002)."""
+def _number_axis(ax, axis: str = "y", kind: str = "quantity") -> None:
+    """Tick labels as the formatting module writes numbers (thousands separators, %, $)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from . import formatting
+
+    fmt = {"quantity": formatting.quantity, "count": lambda v: formatting.quantity(v) if abs(v) >= 1e6 else formatting.count(v),
+           "percent": lambda v: f"{v * 100:.0f}%", "money": formatting.money}[kind]
+    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: formatting.tick(fmt(v))))
+
+
+def _log_axis(ax, axis: str = "x", *, money: bool = False) -> None:
+    """Log scale with ticks at 1, 2 and 5 x 10^k, labelled compactly (20M, 5,000, 0.002), and the
+    axis label saying it is logarithmic."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    from .results import format_number
+    from . import formatting
 
     getattr(ax, f"set_{axis}scale")("log")
     target = getattr(ax, f"{axis}axis")
     target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    target.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
+    fmt = formatting.money if money else formatting.quantity
+    target.set_major_formatter(FuncFormatter(lambda v, _: formatting.tick(fmt(v))))
     target.set_minor_formatter(NullFormatter())
+    text = target.get_label().get_text()
+    if "log scale" not in text:
+        target.set_label_text(f"{text}, log scale" if text else "log scale")
+
+
+def _legend_outside(ax, *, where: str = "right", ncol: int = 1, **kwargs):
+    """The axes' legend outside the data: to the right, or below the axes."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    unique = dict(zip(labels, handles))
+    options = {"fontsize": 7, "title_fontsize": 8, "frameon": False, **kwargs}
+    if where == "right":
+        return ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=ncol,
+                         **options)
+    height_in = ax.get_position().height * ax.figure.get_figheight()
+    return ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.95 / height_in),
+                     ncol=ncol, **options)
+
+
+def clock_label(start: str | None) -> str:
+    """X label of time-to-train: months from the scenario's start (the clock includes any wait for
+    capacity, not only the training itself)."""
+    import datetime as dt
+
+    when = "the scenario's start"
+    if start:
+        try:
+            when = dt.datetime.strptime(str(start)[:7], "%Y-%m").strftime("%B %Y") + " (scenario start)"
+        except ValueError:
+            when = f"{start} (scenario start)"
+    return f"months from {when}, waiting for capacity included"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,29 +206,38 @@ def efficiency_by_generation(eff: pd.DataFrame) -> Figure:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    precision = eff["precision"].iloc[0] if len(eff) else ""
-    panels = [("flop_per_s_per_usd", f"peak {precision} FLOP/s per USD of purchase price"),
-              ("flop_per_s_per_server_w", f"peak {precision} FLOP/s per W (server, at rating)")]
+    precision = (eff["precision"].iloc[0] if len(eff) else "").upper()
+    panels = [("flop_per_s_per_usd", f"peak {precision} FLOP/s per $ of purchase price",
+               f"peak {precision} (FLOP/s per $)"),
+              ("flop_per_s_per_server_w", f"peak {precision} FLOP/s per W of server power at rating",
+               f"peak {precision} (FLOP/s per W)")]
     with _style():
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 4.4))
-        for ax, (column, title) in zip(axes, panels):
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 4.6))
+        for ax, (column, title, ylabel) in zip(axes, panels):
             data = eff[eff[column].notna()]
             sns.scatterplot(data=data, x="year", y=column, hue="vendor", style="vendor", s=70, ax=ax,
-                            legend=ax is axes[0])
-            for _, row in data.iterrows():
-                ax.annotate(row["id"], (row["year"], row[column]), xytext=(4, 2), textcoords="offset points",
-                            fontsize=7)
-            ax.set_yscale("log")
-            ax.set_title(title)
+                            legend=ax is axes[-1])
+            # chips at the same point (h100-sxm and h800) share one label instead of overprinting
+            ax.set_title(title, fontsize=9)
             ax.set_xlabel("first available (year)")
-            ax.set_ylabel(column)
+            ax.set_ylabel(ylabel)
+            _log_axis(ax, "y")
+            if len(data):
+                ax.set_xticks(range(int(data["year"].min()), int(data["year"].max()) + 1))
+            ax.set_xlim(ax.get_xlim()[0] - 0.2, ax.get_xlim()[1] + 0.9)  # room for the last year's labels
+            # chips at one point share a label; the labels of one year are spread so none overlap
+            points = data.groupby(["year", column], sort=True)["id"].agg(" / ".join).reset_index()
+            for year, group in points.groupby("year"):
+                _label_column(ax, year, group[column].to_numpy(), list(group["id"]))
             missing = int(eff[column].isna().sum())
             if missing:
                 ax.text(0.01, 0.01, f"{missing} accelerators without this figure not shown", transform=ax.transAxes,
                         fontsize=7, color="0.4")
-        if axes[0].get_legend() is not None:
-            sns.move_legend(axes[0], "upper left", fontsize=7, title_fontsize=8)
-        return _done(fig)
+        handles, names = axes[-1].get_legend_handles_labels()
+        axes[-1].get_legend().remove()
+        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False, title="vendor",
+                   title_fontsize=8)
+        return _done(fig, rect=(0, 0.08, 1, 1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -116,25 +246,36 @@ def efficiency_by_generation(eff: pd.DataFrame) -> Figure:
 
 
 def compute_budgets(forest: pd.DataFrame) -> Figure:
-    """Forest plot: training FLOP of published runs (points) and each lab's next model (p10-p90)."""
+    """Forest plot: training FLOP of published runs (points) and each lab's next model (p10-p90),
+    the next models in their lab's colour."""
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * len(forest) + 1.2))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.32 * len(forest) + 1.4))
         y = np.arange(len(forest))[::-1]
         for yi, (_, row) in zip(y, forest.iterrows()):
             nxt = row["kind"].startswith("next")
-            color = "#1f77b4" if nxt else "0.45"
+            lab = row.get("lab", "")
+            color = lab_color(lab) if nxt else NEUTRAL
             if nxt:
-                ax.plot([row["flop_p10"], row["flop_p90"]], [yi, yi], color=color, lw=3, solid_capstyle="round")
+                _tag(ax.plot([row["flop_p10"], row["flop_p90"]], [yi, yi], color=color, lw=3,
+                             solid_capstyle="round")[0], lab)
             ax.plot(row["flop_p50"], yi, "o", color=color, ms=7 if nxt else 5,
                     mfc=color if nxt or "reported" in row["kind"] else "white")
         ax.set_yticks(y)
         ax.set_yticklabels(forest["name"])
-        _log_axis(ax)
+        for tick, (_, row) in zip(ax.get_yticklabels(), forest.iterrows()):
+            if row["kind"].startswith("next"):
+                tick.set_color(lab_color(row.get("lab", "")))
         ax.set_xlabel("training compute (FLOP)")
-        ax.set_title("Next models (blue: p10-p50-p90 of the race's draws) beside published runs "
-                     "(grey; hollow = third-party estimate)")
+        _log_axis(ax)
+        ax.set_title("Next models (p10-p50-p90 of the race's draws, in the lab's colour) beside published runs",
+                     fontsize=9)
+        handles = [Line2D([], [], color="0.3", lw=3, marker="o", label="next model: p10-p90, dot p50"),
+                   Line2D([], [], color=NEUTRAL, ls="", marker="o", label="published, reported by the authors"),
+                   Line2D([], [], color=NEUTRAL, ls="", marker="o", mfc="white", label="published, third-party estimate")]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
         return _done(fig)
 
 
@@ -144,20 +285,22 @@ def calibration(cal: pd.DataFrame, band: pd.DataFrame) -> Figure:
     import seaborn as sns
 
     with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 4.2))
-        ax.fill_between(band["active_params"], band["prior_p10"], band["prior_p90"], color="#1f77b4", alpha=0.15,
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.85, 4.4))
+        ax.fill_between(band["active_params"], band["prior_p10"], band["prior_p90"], color="0.5", alpha=0.15,
                         label="prior p10-p90")
-        ax.plot(band["active_params"], band["prior_p50"], color="#1f77b4", label="prior p50")
+        ax.plot(band["active_params"], band["prior_p50"], color="0.3", label="prior p50")
         data = cal[cal["active_params"].notna()]
-        sns.scatterplot(data=data, x="active_params", y="utilization", hue="scope", style="precision", s=60, ax=ax)
+        sns.scatterplot(data=data, x="active_params", y="utilization", hue="scope", style="precision", s=60, ax=ax,
+                        palette=dict(zip(dict.fromkeys(data["scope"]), CAMPUS_PALETTE)))
         for _, row in data.iterrows():
             ax.annotate(row["run"], (row["active_params"], row["utilization"]), xytext=(4, 2),
                         textcoords="offset points", fontsize=7)
+        ax.set_xlabel("active parameters per token (count)")
         _log_axis(ax)
-        ax.set_xlabel("active parameters")
-        ax.set_ylabel("effective utilization (MFU x goodput, BF16 peak)")
-        ax.set_title("Calibration runs and the MFU prior")
-        ax.legend(fontsize=7)
+        ax.set_ylabel("effective utilization (% of BF16 peak: MFU x goodput)")
+        _number_axis(ax, "y", "percent")
+        ax.set_title("Calibration runs and the MFU prior", fontsize=10)
+        _legend_outside(ax)
         return _done(fig)
 
 
@@ -165,65 +308,85 @@ def calibration(cal: pd.DataFrame, band: pd.DataFrame) -> Figure:
 # 11 capacity
 # ---------------------------------------------------------------------------------------------
 
+_QUANTITY_LABELS = {"accelerators": "accelerators online (count)",
+                    "powered_accelerators": "accelerators powered (count)",
+                    "facility_mw": "facility power drawn at rating (MW)",
+                    "demand_mw": "facility power demanded (MW)"}
+
+
+def _series_styles(part: pd.DataFrame, level: str) -> dict[str, tuple[str, str]]:
+    """Colour (the campus's) and line style (per deal on that campus) of each line of a panel."""
+    styles, per_campus = {}, {}
+    for name, campus in dict.fromkeys(zip(part["name"], part["campus"])):
+        n = per_campus.get(campus, 0)
+        per_campus[campus] = n + 1
+        styles[name] = (_campus_color(campus), DEAL_STYLES[n % len(DEAL_STYLES)] if level == "deal" else "-")
+    return styles
+
 
 def capacity_bands(timeline: pd.DataFrame, quantity: str = "accelerators", level: str = "deal",
                    ylabel: str | None = None) -> Figure:
-    """p50 line and p10-p90 band of `quantity` over time, one panel per lab, one line per `level` name."""
+    """p50 line and p10-p90 band of `quantity` over time, one panel per lab, one line per `level` name
+    (deal or campus) in its campus's colour (deals sharing a campus: line styles); legends below."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
     data = timeline[timeline["level"] == level]
     labs = list(dict.fromkeys(data["lab"]))
     with _style():
-        fig, axes = plt.subplots(1, len(labs), figsize=(WIDTH_IN, 4.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(labs), figsize=(WIDTH_IN, 4.9), squeeze=False)
         for ax, lab in zip(axes[0], labs):
             part = data[data["lab"] == lab]
-            names = list(dict.fromkeys(part["name"]))
-            colors = dict(zip(names, sns.color_palette("tab10", len(names))))
-            for name in names:
+            for name, (color, ls) in _series_styles(part, level).items():
                 rows = part[part["name"] == name]
                 x = _dates(rows)
-                ax.fill_between(x, rows[f"{quantity}_p10"], rows[f"{quantity}_p90"], color=colors[name], alpha=0.18,
+                ax.fill_between(x, rows[f"{quantity}_p10"], rows[f"{quantity}_p90"], color=color, alpha=0.15,
                                 step="post", lw=0)
-                ax.step(x, rows[f"{quantity}_p50"], where="post", color=colors[name], label=name)
-            ax.set_title(lab)
-            ax.set_ylabel(ylabel or quantity)
-            ax.legend(fontsize=6.5, loc="upper left")
+                ax.step(x, rows[f"{quantity}_p50"], where="post", color=color, ls=ls, lw=1.8, label=name)
+            ax.set_title(lab, color=lab_color(lab), fontweight="bold")
+            ax.set_ylabel(ylabel or _QUANTITY_LABELS.get(quantity, quantity))
+            _number_axis(ax, "y", "count" if "accelerators" in quantity else "quantity")
             _date_axis(ax)
+            _legend_outside(ax, where="below", ncol=1)
         return _done(fig)
 
 
 def power_caps(timeline: pd.DataFrame) -> Figure:
     """Per power-capped campus: facility demand (p50, p10-p90) against the cap (p50), and the share
-    of draws in which the cap binds."""
+    of draws in which the cap binds; one colour per campus, as in every figure."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
+    from matplotlib.lines import Line2D
 
     data = timeline[(timeline["level"] == "campus") & timeline["p_cap_binds"].notna()]
     labs = list(dict.fromkeys(data["lab"]))
     with _style():
-        fig, axes = plt.subplots(2, max(len(labs), 1), figsize=(WIDTH_IN, 5.6), squeeze=False, sharex="col",
+        fig, axes = plt.subplots(2, max(len(labs), 1), figsize=(WIDTH_IN, 6.6), squeeze=False, sharex="col",
                                  gridspec_kw={"height_ratios": [2, 1]})
         for col, lab in enumerate(labs):
             part = data[data["lab"] == lab]
-            names = list(dict.fromkeys(part["name"]))
-            colors = dict(zip(names, sns.color_palette("tab10", len(names))))
             top, bottom = axes[0][col], axes[1][col]
-            for name in names:
+            for name in dict.fromkeys(part["name"]):
                 rows = part[part["name"] == name]
+                color = _campus_color(rows["campus"].iloc[0])
                 x = _dates(rows)
-                top.fill_between(x, rows["demand_mw_p10"], rows["demand_mw_p90"], color=colors[name], alpha=0.15,
+                top.fill_between(x, rows["demand_mw_p10"], rows["demand_mw_p90"], color=color, alpha=0.15,
                                  step="post", lw=0)
-                top.step(x, rows["demand_mw_p50"], where="post", color=colors[name], label=f"{name} demand")
-                top.step(x, rows["cap_mw_p50"], where="post", color=colors[name], ls="--", label=f"{name} cap")
-                bottom.step(x, rows["p_cap_binds"], where="post", color=colors[name], label=name)
-            top.set_title(lab)
-            top.set_ylabel("facility MW (p50; band p10-p90)")
-            top.legend(fontsize=6.5, loc="upper left")
-            bottom.set_ylabel("P(cap binds)")
+                top.step(x, rows["demand_mw_p50"], where="post", color=color, label=name)
+                top.step(x, rows["cap_mw_p50"], where="post", color=color, ls="--")
+                bottom.step(x, rows["p_cap_binds"], where="post", color=color, label=name)
+            top.set_title(lab, color=lab_color(lab), fontweight="bold")
+            top.set_ylabel("facility power (MW)")
+            _number_axis(top, "y")
+            bottom.set_ylabel("P(cap binds) (%)")
             bottom.set_ylim(-0.02, 1.02)
+            _number_axis(bottom, "y", "percent")
             _date_axis(bottom)
-        return _done(fig)
+            _legend_outside(bottom, where="below", ncol=1)
+        for ax in axes[0][len(labs):]:
+            ax.set_visible(False)
+        key = [Line2D([], [], color="0.3", label="demand p50 (band p10-p90)"),
+               Line2D([], [], color="0.3", ls="--", label="power available (cap) p50")]
+        fig.legend(handles=key, loc="upper center", ncol=2, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 1.0))
+        return _done(fig, rect=(0, 0, 1, 0.96))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -233,17 +396,20 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
 
 def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col: str | None = None,
                          row: str | None = None, title: str | None = None) -> Figure:
-    """P(trained within m months) per lab; curves end at P(done within horizon). Optional line style
-    (e.g. variant), panel columns (e.g. case) and panel rows (e.g. target): one curve per panel,
-    lab and style, never averaged across anything else."""
+    """P(trained within m months of the scenario's start) per lab; curves end at P(done within
+    horizon). Optional line style (e.g. variant), panel columns (e.g. case) and panel rows (e.g.
+    target): one curve per panel, lab and style, never averaged across anything else. The legend sits
+    right of the panels."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     cols = list(dict.fromkeys(curves[col])) if col else [None]
     rows = list(dict.fromkeys(curves[row])) if row else [None]
-    palette = _lab_palette(dict.fromkeys(curves["lab"]))
+    labs = list(dict.fromkeys(curves["lab"]))
+    palette = _lab_palette(labs)
+    start = curves["start"].iloc[0] if "start" in curves.columns and len(curves) else None
     with _style():
-        fig, axes = plt.subplots(len(rows), len(cols), figsize=(WIDTH_IN, 3.4 * len(rows) + 0.6), squeeze=False,
+        fig, axes = plt.subplots(len(rows), len(cols), figsize=(WIDTH_IN, 3.4 * len(rows) + 0.8), squeeze=False,
                                  sharey=True, sharex=True)
         for i, row_value in enumerate(rows):
             for j, col_value in enumerate(cols):
@@ -254,55 +420,76 @@ def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col:
                 if col is not None:
                     part = part[part[col] == col_value]
                 sns.lineplot(data=part, x="months", y="p_done", hue="lab", style=style, palette=palette, ax=ax,
-                             drawstyle="steps-post", errorbar=None, estimator=None,
-                             units=None, legend=(i == 0 and j == len(cols) - 1))
+                             drawstyle="steps-post", errorbar=None, estimator=None, units=None,
+                             legend=(i == 0 and j == len(cols) - 1), lw=1.8)
+                for line in ax.get_lines():
+                    if line.get_label() in palette:
+                        _tag(line, line.get_label())
                 ax.set_ylim(-0.02, 1.02)
-                ax.set_xlabel("months from the start of training")
-                ax.set_ylabel("P(trained by then)")
+                _number_axis(ax, "y", "percent")
+                ax.set_xlabel(textwrap.fill(clock_label(start), 48) if i == len(rows) - 1 else "")
+                ax.set_ylabel("P(trained by then) (%)" if j == 0 else "")
                 label = ", ".join(str(v) for v in (row_value, col_value) if v is not None)
                 if label:
                     ax.set_title(label, fontsize=9)
-        if axes[0][-1].get_legend() is not None:
-            sns.move_legend(axes[0][-1], "lower right", fontsize=7, title_fontsize=7)
+        legend_ax = axes[0][-1]
+        if legend_ax.get_legend() is not None:
+            sns.move_legend(legend_ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, title_fontsize=7,
+                            frameon=False, title=None)
+            for text, handle in zip(legend_ax.get_legend().get_texts(), legend_ax.get_legend().legend_handles):
+                if text.get_text() in palette:
+                    _tag(handle, text.get_text())
         if title:
             fig.suptitle(title, fontsize=10)
         return _done(fig)
 
 
 def p_first(race: pd.DataFrame) -> Figure:
-    """P(first) per competitor, and P(nobody finishes within the horizon)."""
+    """P(first) per competitor, each bar in its lab's colour beside its label (P(nobody finishes within
+    the horizon) in grey)."""
     import matplotlib.pyplot as plt
 
-    palette = _lab_palette(race["lab"])
     with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.6, 2.6))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.6, 0.5 * len(race) + 1.2))
         labels = [f"{lab} {model}".strip() for lab, model in zip(race["lab"], race["model"])]
-        colors = [palette.get(lab) or "0.6" for lab in race["lab"]]
-        ax.barh(labels[::-1], race["p_first"].to_numpy()[::-1], color=colors[::-1])
-        for i, v in enumerate(race["p_first"].to_numpy()[::-1]):
-            ax.text(v + 0.01, i, f"{v:.1%}", va="center", fontsize=8)
+        y = np.arange(len(race))[::-1]
+        for yi, lab, value in zip(y, race["lab"], race["p_first"].to_numpy()):
+            bar = ax.barh(yi, value, color=NEUTRAL if str(lab).startswith("nobody") else lab_color(lab), height=0.6)[0]
+            if not str(lab).startswith("nobody"):
+                _tag(bar, lab)
+            ax.text(value + 0.01, yi, f"{value:.1%}", va="center", fontsize=8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels)
         ax.set_xlim(0, 1.1)
-        ax.set_xlabel("P(first to finish)")
+        ax.set_xlabel("P(first to finish) (%)")
+        _number_axis(ax, "x", "percent")
+        ax.grid(axis="y", visible=False)
         return _done(fig)
 
 
 def lead_times(leads: pd.DataFrame) -> Figure:
-    """Distribution of lead times per pair (B's finish minus A's, months; > 0: A first)."""
+    """Distribution of lead times per pair: panel "A vs B" shows B's finish minus A's in months, so
+    mass right of zero means A (the first-named lab) finishes first."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     pairs = list(dict.fromkeys(leads["pair"]))
     with _style():
-        fig, axes = plt.subplots(1, max(len(pairs), 1), figsize=(WIDTH_IN, 3.2), squeeze=False, sharey=False)
+        fig, axes = plt.subplots(1, max(len(pairs), 1), figsize=(WIDTH_IN, 3.6), squeeze=False, sharey=False)
         for ax, pair in zip(axes[0], pairs):
-            values = leads.loc[leads["pair"] == pair, "lead_months"]
-            sns.histplot(values, bins=40, ax=ax, color="0.45", stat="probability")
+            part = leads[leads["pair"] == pair]
+            values = part["lead_months"]
+            a, b = (part["a"].iloc[0], part["b"].iloc[0]) if len(part) else pair.split(" minus ")[::-1]
+            sns.histplot(values, bins=40, ax=ax, color=NEUTRAL, stat="probability")
             ax.axvline(0, color="k", lw=1)
             if len(values):
-                ax.axvline(float(np.median(values)), color="#d62728", lw=1.5, ls="--", label="median")
-            ax.set_title(pair, fontsize=9)
-            ax.set_xlabel("months (> 0: the second lab named finishes first)")
-            ax.legend(fontsize=7)
+                median = float(np.median(values))
+                ax.axvline(median, color=lab_color(a) if median > 0 else lab_color(b), lw=1.8, ls="--")
+            median_text = f"; median (dashed) {median:+.1f}" if len(values) else ""
+            ax.set_title(f"{a} vs {b}: right of 0, {a} first{median_text}", fontsize=9)
+            ax.set_xlabel(f"{b}'s finish minus {a}'s (months)")
+            ax.set_ylabel("share of draws (%)")
+            _number_axis(ax, "y", "percent")
         return _done(fig)
 
 
@@ -311,12 +498,13 @@ def lead_times(leads: pd.DataFrame) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 _METRIC_LABELS = {
-    "cost_usd": "cost per run (USD)",
-    "usd_per_pflop": "USD per PFLOP of training compute",
+    "cost_usd": "cost per run ($)",
+    "usd_per_pflop": "cost per PFLOP of training compute ($)",
     "energy_mwh": "energy (MWh)",
-    "peak_power_mw": "peak facility power for the run (MW)",
+    "peak_power_mw": "peak facility power of the run (MW)",
     "emissions_tco2e": "emissions (tCO2e)",
-    "gpu_hours": "accelerator-hours",
+    "gpu_hours": "accelerator-hours (count)",
+    "committed_usd": "committed reserved spend ($)",
 }
 
 
@@ -330,47 +518,57 @@ def run_metric_distributions(outcomes: pd.DataFrame,
     with _style():
         ncols = 3
         nrows = int(np.ceil(len(metrics) / ncols))
-        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 2.6 * nrows), squeeze=False)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 2.9 * nrows + 0.3), squeeze=False)
         for ax, metric in zip(axes.flat, metrics):
             sns.boxplot(data=outcomes, x=metric, y="lab", hue="lab", palette=palette, ax=ax, log_scale=True,
-                        showfliers=False, whis=(10, 90), legend=False)
-            _log_axis(ax)
-            ax.set_title(_METRIC_LABELS.get(metric, metric), fontsize=9)
-            ax.set_xlabel("")
+                        showfliers=False, whis=(10, 90), legend=False, saturation=1.0)
+            for patch, lab in zip(ax.patches, dict.fromkeys(outcomes["lab"])):
+                _tag(patch, lab)
+            ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
+            _log_axis(ax, money=metric.endswith("usd") or metric.startswith("usd"))
             ax.set_ylabel("")
+            for tick in ax.get_yticklabels():
+                tick.set_color(lab_color(tick.get_text()))
         for ax in list(axes.flat)[len(metrics):]:
             ax.set_visible(False)
         fig.text(0.5, 0.0, "boxes: p25-p75, whiskers: p10-p90, line: median; runs that finish within the horizon",
                  ha="center", fontsize=7, color="0.35")
-        return _done(fig)
+        return _done(fig, rect=(0, 0.03, 1, 1))
+
+
+_KIND_MARKERS = {"all deals": "o", "owned": "s", "reserved": "D", "on_demand": "^"}
 
 
 def cost_by_kind(frame: pd.DataFrame) -> Figure:
-    """Cost per run (p50 with p10-p90) and time-to-train p50 when each lab uses one kind of deal."""
+    """Cost per run (p50 with p10-p90) and time-to-train p50 when each lab uses one kind of deal: one
+    row per lab and kind, labelled, in the lab's colour; both panels share the rows."""
     import matplotlib.pyplot as plt
-    import seaborn as sns
 
-    kinds = list(dict.fromkeys(frame["kind"]))
-    colors = dict(zip(kinds, sns.color_palette("Set2", len(kinds))))
-    labs = list(dict.fromkeys(frame["lab"]))
+    labels = [f"{lab}: {kind if kind == 'all deals' else kind + ' only'}" for lab, kind in zip(frame["lab"], frame["kind"])]
+    y = np.arange(len(frame))[::-1]
     with _style():
-        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 0.55 * len(frame) + 1.4), sharey=True)
-        offsets = {k: (i - (len(kinds) - 1) / 2) * 0.22 for i, k in enumerate(kinds)}
-        for _, row in frame.iterrows():
-            y = labs.index(row["lab"]) + offsets[row["kind"]]
-            c = colors[row["kind"]]
-            axes[0].plot([row["cost_usd_p10"], row["cost_usd_p90"]], [y, y], color=c, lw=2.5)
-            axes[0].plot(row["cost_usd_p50"], y, "o", color=c, label=row["kind"])
-            if row["months_p50"] is not None and np.isfinite(row["months_p50"]):
-                axes[1].barh(y, row["months_p50"], height=0.2, color=c)
-        _log_axis(axes[0])
-        axes[0].set_xlabel("cost per run (USD; p10-p50-p90)")
-        axes[1].set_xlabel("time-to-train p50 (months)")
-        axes[0].set_yticks(range(len(labs)))
-        axes[0].set_yticklabels(labs)
-        handles, names = axes[0].get_legend_handles_labels()
-        unique = dict(zip(names, handles))
-        axes[0].legend(unique.values(), unique.keys(), fontsize=7, title="deals used", title_fontsize=8)
+        fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 0.42 * len(frame) + 1.4), sharey=True)
+        for yi, (_, row) in zip(y, frame.iterrows()):
+            c = lab_color(row["lab"])
+            marker = _KIND_MARKERS.get(row["kind"], "o")
+            _tag(axes[0].plot([row["cost_usd_p10"], row["cost_usd_p90"]], [yi, yi], color=c, lw=2.5)[0], row["lab"])
+            axes[0].plot(row["cost_usd_p50"], yi, marker, color=c, ms=7)
+            months = row["months_p50"]
+            if months is not None and np.isfinite(months):
+                _tag(axes[1].barh(yi, months, height=0.6, color=c)[0], row["lab"])
+                axes[1].text(months, yi, f" {months:.1f}", va="center", fontsize=7)
+            else:
+                axes[1].text(0, yi, " beyond the horizon", va="center", fontsize=7, color="0.4")
+        axes[0].set_yticks(y)
+        axes[0].set_yticklabels(labels)
+        for tick, lab in zip(axes[0].get_yticklabels(), frame["lab"]):
+            tick.set_color(lab_color(lab))
+        axes[0].set_xlabel("cost per run ($; p10-p90, marker p50)")
+        _log_axis(axes[0], money=True)
+        axes[1].set_xlabel("time-to-train p50 (months from the scenario start)")
+        axes[1].margins(x=0.12)
+        for ax in axes:
+            ax.grid(axis="y", visible=False)
         return _done(fig)
 
 
@@ -379,22 +577,23 @@ def rent_vs_build(curves: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     with the break-even utilization (p50 line, p10-p90 shaded)."""
     import matplotlib.pyplot as plt
 
-    colors = {"rent": "#2ca02c", "own": "#9467bd"}
+    colors = {"rent": "#882255", "own": "#117733"}  # not lab colours: this figure has no lab
     with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.7, 4.0))
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.8, 4.2))
         for option, part in curves.groupby("option", sort=False):
-            ax.fill_between(part["utilization"], part["p10"], part["p90"], color=colors[option], alpha=0.15, lw=0)
-            ax.plot(part["utilization"], part["p50"], color=colors[option], label=option)
+            ax.fill_between(part["utilization"], part["p10"], part["p90"], color=colors[option], alpha=0.2, lw=0)
+            ax.plot(part["utilization"], part["p50"], color=colors[option], lw=2, label=f"{option} (p50, band p10-p90)")
         be = summary.loc["break_even_utilization"]
         if np.isfinite(be["p50"]) and be["p50"] <= 1:
             ax.axvspan(max(be["p10"], 0.0), min(be["p90"], 1.0), color="0.5", alpha=0.12, lw=0,
                        label="break-even p10-p90")
             ax.axvline(be["p50"], color="0.3", ls="--", label=f"break-even p50 = {be['p50']:.0%}")
-        _log_axis(ax, "y")
-        ax.set_xlabel("fleet utilization (share of the hardware's life doing useful work)")
-        ax.set_ylabel("USD per useful accelerator-hour")
-        ax.set_title(f"Rent vs build: {curves['accelerator'].iloc[0]}")
-        ax.legend(fontsize=8)
+        ax.set_xlabel("fleet utilization (% of the hardware's life doing useful work)")
+        _number_axis(ax, "x", "percent")
+        ax.set_ylabel("cost per useful accelerator-hour ($)")
+        _log_axis(ax, "y", money=True)
+        ax.set_title(f"Rent vs build: {curves['accelerator'].iloc[0]}", fontsize=10)
+        _legend_outside(ax)
         return _done(fig)
 
 
@@ -404,32 +603,32 @@ def rent_vs_build(curves: pd.DataFrame, summary: pd.DataFrame) -> Figure:
 
 
 def tornado(frame: pd.DataFrame, *, top: int = 8, unit: str = "", log: bool = False) -> Figure:
-    """Tornado per lab: median outcome with each input low vs high (bars), against the overall
-    median (line); the `top` largest swings."""
+    """Tornado per lab (one panel per lab, stacked): median outcome with each input low vs high
+    (bars), against the overall median (line); the `top` largest swings, labels in full."""
     import matplotlib.pyplot as plt
 
     labs = list(dict.fromkeys(frame["lab"]))
+    shown = [frame[(frame["lab"] == lab) & (frame["rank"] <= top)].sort_values("rank", ascending=False) for lab in labs]
+    heights = [max(len(part), 1) for part in shown]
     with _style():
-        fig, axes = plt.subplots(1, max(len(labs), 1), figsize=(WIDTH_IN, 0.38 * top + 1.3), squeeze=False)
-        for ax, lab in zip(axes[0], labs):
-            part = frame[(frame["lab"] == lab) & (frame["rank"] <= top)].sort_values("rank", ascending=False)
+        fig, axes = plt.subplots(max(len(labs), 1), 1, figsize=(WIDTH_IN * 0.85, 0.3 * sum(heights) + 1.1 * len(labs) + 0.6),
+                                 squeeze=False, gridspec_kw={"height_ratios": heights or [1]})
+        for ax, lab, part in zip(axes[:, 0], labs, shown):
             y = np.arange(len(part))
             base = part["base"].iloc[0] if len(part) else 0.0
             low, high = part["low"].to_numpy(), part["high"].to_numpy()
-            ax.barh(y, low - base, left=base, color="#4c72b0", label="input low (bottom tail)")
-            ax.barh(y, high - base, left=base, color="#dd8452", label="input high (top tail)")
-            ax.axvline(base, color="k", lw=1)
+            ax.barh(y, low - base, left=base, color="#44AA99", height=0.7, label="input in its bottom tail")
+            ax.barh(y, high - base, left=base, color="#AA4499", height=0.7, label="input in its top tail")
+            ax.axvline(base, color="k", lw=1, label="median over all draws")
             ax.set_yticks(y)
-            ax.set_yticklabels(part["label"], fontsize=7)
-            ax.set_title(lab)
-            ax.set_xlabel(unit)
+            ax.set_yticklabels([textwrap.shorten(str(t), 60, placeholder="...") for t in part["label"]], fontsize=8)
+            ax.set_title(lab, color=lab_color(lab), fontweight="bold", loc="left", fontsize=10)
+            ax.set_xlabel(f"median {unit}" if unit else "median outcome")
+            ax.grid(axis="y", visible=False)
             if log:
-                _log_axis(ax)
-        handles, names = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="lower center", ncol=2, fontsize=7, frameon=False)
-        fig.tight_layout(rect=(0, 0.06, 1, 1))
-        plt.close(fig)
-        return fig
+                _log_axis(ax, money="USD" in unit or "$" in unit)
+        _legend_outside(axes[0][0])
+        return _done(fig)
 
 
 def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "") -> Figure:
@@ -443,11 +642,14 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
     table = table.loc[table.max(axis=1).sort_values(ascending=False).index]
     table = table[[lab for lab in dict.fromkeys(indices["lab"]) if lab in table.columns]]
     with _style(), sns.axes_style("white"):
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.7, 0.32 * len(table) + 1.4))
-        sns.heatmap(table.clip(lower=0), annot=True, fmt=".2f", cmap="rocket_r", vmin=0, vmax=1, ax=ax,
-                    cbar_kws={"label": "S1 (share of variance, first order)"}, annot_kws={"fontsize": 7})
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 0.34 * len(table) + 1.6))
+        sns.heatmap(table.clip(lower=0), annot=True, fmt=".0%", cmap="rocket_r", vmin=0, vmax=1, ax=ax,
+                    cbar_kws={"label": "S1: share of the outcome's variance explained alone (%)",
+                              "format": "{x:.0%}"}, annot_kws={"fontsize": 7})
         ax.set_ylabel("")
         ax.set_xlabel("")
+        for tick in ax.get_xticklabels():
+            tick.set_color(lab_color(tick.get_text()))
         if title:
             ax.set_title(title, fontsize=10)
         return _done(fig)

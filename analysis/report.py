@@ -2,8 +2,10 @@
 
 Each notebook in notebooks/ (whatever exists, in name order) runs with kernel python3 and the
 project root as working directory into ``results/report-<UTC timestamp>/``: the executed notebook,
-its HTML (nbconvert, figures embedded as data URIs, so one file is self-contained), the headline
-metrics it records, and an ``index.html`` linking them. A notebook that fails does not stop the
+its HTML (nbconvert, figures embedded as data URIs and no script fetched from a CDN, so one file
+opens offline), the metrics it records, ``metrics.json`` (all of them, by notebook) and an
+``index.html`` listing every metric, formatted with its unit. ``--update-readme`` fills the
+README's ``<!-- results:NOTEBOOK.METRIC -->`` markers from the run (`update_readme`). A notebook that fails does not stop the
 others; the index marks it and the command exits 1. Progress goes to stderr; the headline race table
 of the default scenario goes to stdout at the end.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -65,15 +68,41 @@ def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPO
     return params
 
 
+#: nbconvert's JupyterLab template less everything it would fetch from a CDN (require.js, MathJax,
+#: mermaid, the widget manager): the report must open offline, and no notebook here needs them
+#: (figures are PNGs, embedded; a "$" in prose stays a dollar sign instead of starting TeX).
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def to_html(executed: Path, target: Path) -> Path:
-    """nbconvert HTML of an executed notebook; PNG outputs are embedded as base64 data URIs."""
+    """Self-contained nbconvert HTML of an executed notebook: PNG outputs embedded as base64 data
+    URIs, the lab template's CSS inline, and no script or stylesheet fetched from the network."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
-    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    exporter = HTMLExporter(embed_images=True, extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+                            template_file="offline.html.j2")
+    body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def network_references(page: str) -> list[str]:
+    """Every script, stylesheet, image or frame the page would fetch over the network (should be none)."""
+    import re
+
+    pattern = r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)"
+    found = re.findall(pattern, page, flags=re.IGNORECASE)
+    found += re.findall(r"@import\s+(?:url\()?[\"']?((?:https?:)?//[^\"')\s]+)", page, flags=re.IGNORECASE)
+    found += re.findall(r"import\(\s*[\"']((?:https?:)?//[^\"']+)", page)
+    return found
 
 
 def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = None) -> NotebookRun:
@@ -145,16 +174,74 @@ def build_report(out_dir: Path | None = None, *, notebooks: list[Path] | None = 
     return report
 
 
+def readable_time(stamp: str) -> str:
+    """``20261201T000540Z`` as ``1 December 2026, 00:05 UTC`` (other text is returned unchanged)."""
+    try:
+        when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return stamp
+    return f"{when.day} {when:%B %Y, %H:%M} UTC"
+
+
+def _lab_keys() -> dict[str, str]:
+    """Metric-key suffix of every lab in the catalog (``meta`` -> ``Meta``), longest first."""
+    from .catalog import load_catalog
+
+    labs = {m.lab for m in load_catalog().models.values()}
+    keys = {"_".join(lab.lower().split()): lab for lab in labs}
+    return dict(sorted(keys.items(), key=lambda kv: -len(kv[0])))
+
+
+def metric_groups(metrics: dict, labs: dict[str, str] | None = None) -> tuple[list[str], list[tuple[str, dict]]]:
+    """Metrics as rows people read: a metric recorded per lab (``p_first_meta``, ``p_first_deepseek``)
+    becomes one row with a column per lab; the others keep one value. Returns (lab columns, rows of
+    (metric stem, {lab or "": value})), in recorded order."""
+    labs = _lab_keys() if labs is None else labs
+    columns: list[str] = []
+    rows: dict[str, dict] = {}
+    for key, value in metrics.items():
+        stem, lab = key, ""
+        for suffix, name in labs.items():
+            head = key[: -len(suffix) - 1]
+            if key.endswith(f"_{suffix}") and head and not any(other in head.split("_") for other in labs):
+                stem, lab = head, name
+                break
+        if lab and lab not in columns:
+            columns.append(lab)
+        rows.setdefault(stem, {})[lab] = value
+    return columns, list(rows.items())
+
+
+def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
+    """Every metric of a notebook, formatted with its unit, labs side by side; folded when long."""
+    from .formatting import format_value, label
+
+    if not metrics:
+        return "<p class=\"muted\">no metrics recorded</p>"
+    labs, rows = metric_groups(metrics)
+    header = "".join(f"<th>{html.escape(lab)}</th>" for lab in labs) + ("<th>value</th>" if any("" in r for _, r in rows) else "")
+    body = []
+    for stem, values in rows:
+        cells = "".join(f"<td>{html.escape(format_value(values[lab], stem)) if lab in values else ''}</td>" for lab in labs)
+        if any("" in r for _, r in rows):
+            cells += f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
+        body.append(f"<tr><th class=\"metric\" title=\"{html.escape(stem)}\">{html.escape(label(stem))}</th>{cells}</tr>")
+    table = f"<table class=\"metrics\"><tr><th>metric (unit)</th>{header}</tr>{''.join(body)}</table>"
+    summary = f"{len(metrics)} metrics" + (f" ({len(rows)} rows, by lab)" if labs else "")
+    return f"<details{' open' if len(rows) <= open_up_to else ''}><summary>{summary}</summary>{table}</details>"
+
+
 def write_index(report: Report) -> Path:
-    """index.html: one row per notebook (status, time, parameters, links, headline metrics), then the
-    race table."""
+    """index.html: one row per notebook (status, time, parameters, links), every metric of every
+    notebook (formatted, with units, labs side by side, long lists folded), then the race table.
+    Also metrics.json: every notebook's metrics, by notebook (what `update_readme` reads)."""
     from . import __version__
     from .catalog import load_catalog
     from .provenance import git_commit
 
     commit, dirty = git_commit()
     out_dir, created, race_table = report.out_dir, report.created, report.race_table
-    rows = []
+    rows, sections = [], []
     for run in report.runs:
         status = "ok" if run.error is None else f"FAILED: {html.escape(run.error)}"
         links = []
@@ -162,42 +249,91 @@ def write_index(report: Report) -> Path:
             links.append(f'<a href="{html.escape(run.html.name)}">HTML</a>')
         if run.executed.exists():
             links.append(f'<a href="{html.escape(run.executed.name)}">notebook</a>')
-        params = ", ".join(f"{k}={v}" for k, v in run.parameters.items() if k != "metrics_path") or "defaults"
-        metrics = "".join(
-            f"<li><code>{html.escape(str(k))}</code>: {html.escape(_fmt(v))}</li>" for k, v in list(run.metrics.items())[:12]
-        )
+        params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in run.parameters.items()
+                           if k != "metrics_path") or "defaults"
         rows.append(
-            f"<tr><td><b>{html.escape(run.name)}</b></td><td>{' | '.join(links)}</td>"
-            f"<td class=\"{'ok' if run.error is None else 'bad'}\">{status}</td><td>{run.seconds:.1f} s</td>"
-            f"<td>{html.escape(params)}</td><td><ul>{metrics}</ul></td></tr>"
+            f"<tr><td><a href=\"#{html.escape(run.name)}\"><b>{html.escape(run.name)}</b></a></td>"
+            f"<td>{' | '.join(links)}</td>"
+            f"<td class=\"{'ok' if run.error is None else 'bad'}\">{status}</td><td>{run.seconds:,.1f} s</td>"
+            f"<td>{html.escape(params)}</td><td>{len(run.metrics)}</td></tr>"
         )
+        sections.append(f"<h3 id=\"{html.escape(run.name)}\">{html.escape(run.name)}</h3>{metrics_html(run.metrics)}")
     race = f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>" if race_table else ""
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>compute-race report {html.escape(created)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>compute-race report, {html.escape(readable_time(created))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 80em; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.4em 0.6em; vertical-align: top; }}
-.ok {{ color: #176117; }} .bad {{ color: #a11; }} ul {{ margin: 0; padding-left: 1.2em; font-size: 0.85em; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }}
+table.metrics td {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+table.metrics th.metric {{ text-align: left; font-weight: normal; }}
+.ok {{ color: #176117; }} .bad {{ color: #a11; }} .muted {{ color: #666; }}
+summary {{ cursor: pointer; margin: 0.3em 0; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>compute-race report</h1>
-<p>Created {html.escape(created)} (UTC). compute-race {html.escape(__version__)}, git commit
-{html.escape(str(commit))}{' (uncommitted changes)' if dirty else ''}, data {html.escape(load_catalog().data_hash)}.</p>
-<table><tr><th>notebook</th><th>open</th><th>status</th><th>time</th><th>parameters</th><th>headline metrics</th></tr>
+<p>Created {html.escape(readable_time(created))}. compute-race {html.escape(__version__)}, git commit
+{html.escape(str(commit))}{' (uncommitted changes)' if dirty else ''}, data {html.escape(load_catalog().data_hash)}.
+Every page here opens offline: figures are embedded and nothing is fetched from the network.</p>
+<table><tr><th>notebook</th><th>open</th><th>status</th><th>time</th><th>parameters</th><th>metrics</th></tr>
 {''.join(rows)}
 </table>
+<h2>Metrics</h2>
+<p class="muted">Every metric each notebook records (<code>metrics.json</code> holds the raw numbers); units in the
+first column, one column per lab where a metric is recorded per lab.</p>
+{''.join(sections)}
 {race}
 </body></html>
 """
     target = out_dir / "index.html"
     target.write_text(page, encoding="utf-8")
+    (out_dir / "metrics.json").write_text(json.dumps({run.name: run.metrics for run in report.runs}, indent=2),
+                                          encoding="utf-8")
     return target
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+# ---------------------------------------------------------------------------------------------
+# README figures from a run
+# ---------------------------------------------------------------------------------------------
+
+#: ``<!-- results:NOTEBOOK.METRIC -->value<!-- /results -->`` or ``<!-- results:NOTEBOOK.METRIC|SPEC -->``
+#: with a Python format spec (``.0%``, ``.1f``); without one the value is formatted by its kind.
+MARKER = re.compile(r"<!-- results:(?P<name>[\w.]+?)(?:\|(?P<spec>[^ ]+))? -->(?P<old>(?:(?!<!--).)*?)<!-- /results -->", re.S)
+
+
+def update_readme(text: str, metrics: dict[str, dict]) -> tuple[str, list[str]]:
+    """Fill every README marker from a report's metrics (``{notebook: {metric: value}}``).
+
+    Returns the new text and the names filled; a marker naming a notebook or metric the report does
+    not have raises InputError (the README would otherwise keep a stale figure silently).
+    """
+    from .formatting import format_value
+
+    filled = []
+
+    def fill(match: re.Match) -> str:
+        name, spec = match["name"], match["spec"]
+        notebook, _, metric = name.partition(".")
+        if notebook not in metrics or metric not in metrics[notebook]:
+            known = ", ".join(sorted(metrics)) or "none"
+            raise InputError(f"README marker results:{name}: no metric {metric!r} in notebook {notebook!r} "
+                             f"of this report (notebooks: {known})")
+        value = metrics[notebook][metric]
+        if value is None:
+            raise InputError(f"README marker results:{name}: the metric has no value in this report")
+        shown = format(value, spec) if spec else format_value(value, metric)
+        filled.append(name)
+        return f"<!-- results:{name}{'|' + spec if spec else ''} -->{shown}<!-- /results -->"
+
+    return MARKER.sub(fill, text), filled
+
+
+def update_readme_file(readme: Path, metrics: dict[str, dict]) -> list[str]:
+    """`update_readme` on a file, written only when every marker could be filled."""
+    text = readme.read_text(encoding="utf-8")
+    new, filled = update_readme(text, metrics)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return filled
 
 
 def race_table() -> str:
@@ -208,7 +344,7 @@ def race_table() -> str:
 
 
 def run_cli(args) -> int:
-    """Entry point of `python -m analysis report [--out DIR]`."""
+    """Entry point of `python -m analysis report [--out DIR] [--update-readme]`."""
     out = Path(args.out).resolve() if getattr(args, "out", None) else None
     started = time.perf_counter()
     report = build_report(out)
@@ -219,4 +355,10 @@ def run_cli(args) -> int:
           f"open {display(report.out_dir / 'index.html')}")
     for run in report.failed:
         print(f"error: notebook {run.name} failed: {run.error} (see {display(run.executed)})", file=sys.stderr)
+    if getattr(args, "update_readme", False):
+        if report.failed:
+            print("error: --update-readme: not updating README.md from a report with failed notebooks", file=sys.stderr)
+            return 1
+        filled = update_readme_file(PROJECT_ROOT / "README.md", {run.name: run.metrics for run in report.runs})
+        print(f"README.md: {len(filled)} figures filled from this report")
     return 1 if report.failed else 0

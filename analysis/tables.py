@@ -225,28 +225,31 @@ def compute_budgets(scenario: WhatIf | str | Scenario | None = "scenarios/defaul
 
 
 def quantile_summary(frame: pd.DataFrame, columns: list[str], by: str = "lab") -> pd.DataFrame:
-    """p10/p50/p90/mean of `columns` per group, long: one row per group and column (finite values only)."""
+    """p10/p50/p90/mean of `columns` per group (finite values only): one row per group and quantile,
+    one column per metric, so each column holds one unit (show it with `formatting.present`)."""
     import pandas as pd
 
     rows = []
     for group, part in frame.groupby(by, sort=False):
-        for column in columns:
-            rows.append({by: group, "metric": column, **quantiles(part[column].to_numpy())})
-    return pd.DataFrame(rows)
+        q = {column: quantiles(part[column].to_numpy()) for column in columns}
+        for key in (*QUANTILES, "mean"):
+            rows.append({by: group, "quantile": key, **{column: q[column][key] for column in columns}})
+    return pd.DataFrame(rows).set_index([by, "quantile"])
 
 
 def budgets_beside_runs(budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12) -> pd.DataFrame:
     """One frame for a forest plot: the `top` largest published runs (a point each) and each lab's next
-    model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, flop_p10, flop_p50, flop_p90."""
+    model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, lab, flop_p10, flop_p50, flop_p90."""
     import pandas as pd
 
     rows = []
     for (lab, model), part in budgets.groupby(["lab", "model"], sort=False):
         q = quantiles(part["training_flop"].to_numpy())
-        rows.append({"name": f"{lab} {model} (next, assumed)", "kind": "next model (assumption)",
+        rows.append({"name": f"{lab} {model} (next, assumed)", "kind": "next model (assumption)", "lab": lab,
                      "flop_p10": q["p10"], "flop_p50": q["p50"], "flop_p90": q["p90"]})
     for _, run in runs.head(top).iterrows():
         rows.append({"name": f"{run['model']} ({run['year']})", "kind": f"published ({run['confidence'] or 'n/a'})",
+                     "lab": run["organization"],
                      "flop_p10": run["training_flop"], "flop_p50": run["training_flop"],
                      "flop_p90": run["training_flop"]})
     return pd.DataFrame(rows).sort_values("flop_p50", ascending=False).reset_index(drop=True)
@@ -312,6 +315,7 @@ def time_to_train_curves(result: SimulationResult, *, step_months: float = 0.25,
         done = np.searchsorted(months, grid, side="right") / len(months)
         rows.append(pd.DataFrame({"lab": lab, "months": grid, "p_done": done}))
     out = pd.concat(rows, ignore_index=True)
+    out["start"] = result.scenario.start  # month 0 of the clock, e.g. "2026-01"
     if variant is not None:
         out["variant"] = variant
     return out
@@ -403,7 +407,8 @@ def deal_effect(wi: WhatIf, deal_id: str, *, targets=(None,), backend: str | Non
 
 def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str, float | None]:
     """What the deal buys `lab` per target and case: months saved at p50 (without minus with; None
-    where a p50 is beyond the horizon) and the gain in P(done within horizon). Keys end in
+    where a p50 is beyond the horizon), P(done within horizon) with and without it, and the gain.
+    Keys end in
     `<race|campus_only>_<own_model|1e27...>_<lab>`."""
     out: dict[str, float | None] = {}
     part = table[table["lab"] == lab]
@@ -420,6 +425,8 @@ def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str
             ok = a is not None and b is not None and not (math.isnan(a) or math.isnan(b))
             out[f"deal_saves_p50_months_{name}"] = float(b - a) if ok else None
             out[f"deal_adds_p_done_{name}"] = float(with_["p_within_horizon"] - without["p_within_horizon"])
+            out[f"p_done_with_deal_{name}"] = float(with_["p_within_horizon"])
+            out[f"p_done_without_deal_{name}"] = float(without["p_within_horizon"])
     return out
 
 

@@ -61,7 +61,7 @@ race = what_if(scenario)
 # purchase and rental prices where a source gives one.
 
 # %%
-tables.accelerators_table(catalog)
+notebook.present(tables.accelerators_table(catalog))
 
 # %% [markdown]
 # ## Capacity deals
@@ -70,7 +70,7 @@ tables.accelerators_table(catalog)
 # race does not use.
 
 # %%
-tables.deals_table(catalog)
+notebook.present(tables.deals_table(catalog))
 
 # %% [markdown]
 # ## Sites and the competing models
@@ -79,10 +79,10 @@ tables.deals_table(catalog)
 # imply (p10 / p50 / p90, exact for the product of the two log-normals).
 
 # %%
-tables.sites_table(catalog)
+notebook.present(tables.sites_table(catalog))
 
 # %%
-tables.models_table(catalog)
+notebook.present(tables.models_table(catalog))
 
 # %% [markdown]
 # ## Uncertainty the data do not pin down
@@ -121,6 +121,12 @@ plots.efficiency_by_generation(efficiency)
 # price). Right: peak FLOP/s per watt of all-in server power at rating, the figure a data centre has
 # to provision. Both axes are logarithmic, so equal vertical steps are equal ratios: the gain per
 # generation in compute per watt is what lets a power-capped campus train faster.
+
+# %%
+per_watt_by_year = efficiency.groupby("year")["flop_per_s_per_server_w"].median()
+notebook.claim("compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
+               "server watt than the oldest", len(per_watt_by_year) < 2 or per_watt_by_year.iloc[-1] > per_watt_by_year.iloc[0],
+               newest_flop_per_s_per_server_w=per_watt_by_year.iloc[-1], oldest_flop_per_s_per_server_w=per_watt_by_year.iloc[0])
 
 # %%
 assert (efficiency["peak_flop_per_s"] > 0).all()

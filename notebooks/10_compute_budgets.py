@@ -59,23 +59,35 @@ race = what_if(scenario, draws=draws, seed=seed)
 # of the product of the two log-normals).
 
 # %%
-tables.models_table(race.catalog)
+notebook.present(tables.models_table(race.catalog))
 
 # %% [markdown]
 # ## Training FLOP as the race draws it
 
 # %%
 budgets = tables.compute_budgets(race)
-tables.quantile_summary(budgets, ["training_flop", "active_params"])
+budget_summary = tables.quantile_summary(budgets, ["training_flop", "active_params"])
+notebook.present(budget_summary)
 
 # %%
 plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(race.catalog)))
 
 # %% [markdown]
-# Each blue bar spans the p10 to p90 of one lab's next-run compute over the race's draws (dot:
-# median); grey dots are the largest published runs (filled: reported by the authors; hollow:
+# Each bar, in its lab's colour, spans the p10 to p90 of one lab's next-run compute over the race's
+# draws (dot: median); grey dots are the largest published runs (filled: reported by the authors; hollow:
 # third-party estimates, used for scale only). The assumed next runs sit around the largest
 # published open-weight runs and below the frontier estimates for closed models such as Grok 3.
+
+# %%
+runs = tables.published_runs(race.catalog)
+largest_reported_flop = runs.loc[runs["confidence"] == "reported", "training_flop"].max()
+next_p50_flop = budget_summary.xs("p50", level="quantile")["training_flop"]
+notebook.claim("each next run's median compute is within a factor of 5 of the largest run its authors reported, and "
+               "below the largest published (third-party) estimate",
+               next_p50_flop.between(largest_reported_flop / 5, largest_reported_flop * 5).all()
+               and (next_p50_flop < runs["training_flop"].max()).all(),
+               largest_reported_flop=largest_reported_flop, largest_estimate_flop=runs["training_flop"].max(),
+               **next_p50_flop.add_prefix("p50_flop_").to_dict())
 
 # %% [markdown]
 # ## From FLOP to accelerator-hours: the MFU prior
@@ -84,10 +96,11 @@ plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(
 
 # %%
 calibration = tables.calibration_table(race.catalog)
-calibration
+notebook.present(calibration)
 
 # %%
-plots.calibration(calibration, tables.prior_band(race.catalog))
+band = tables.prior_band(race.catalog)
+plots.calibration(calibration, band)
 
 # %% [markdown]
 # Each point is one published run's effective utilization (its FLOP divided by its reported
@@ -96,11 +109,16 @@ plots.calibration(calibration, tables.prior_band(race.catalog))
 # (hours that undercount the run) or below it (hours that include restarts or extra stages) are
 # what the `scope` colours flag.
 
+# %%
+notebook.claim("larger models use their clusters better: the prior's median utilization rises with model size",
+               band["prior_p50"].is_monotonic_increasing and band["prior_p50"].iloc[-1] > band["prior_p50"].iloc[0],
+               prior_p50_at_1b_params=band["prior_p50"].iloc[0], prior_p50_at_1t_params=band["prior_p50"].iloc[-1])
+
 # %% [markdown]
 # ## Published runs
 
 # %%
-tables.published_runs(race.catalog)
+notebook.present(tables.published_runs(race.catalog))
 
 # %%
 assert (budgets["training_flop"] > 0).all()

@@ -63,11 +63,11 @@ race.changes_table
 # Each lab's deals as the scenario uses them, with any what-if override.
 
 # %%
-tables.scenario_deals(race)
+notebook.present(tables.scenario_deals(race))
 
 # %%
 timeline = capacity.capacity_timeline(race)
-capacity.lab_totals(timeline)
+notebook.present(capacity.lab_totals(timeline))
 
 # %% [markdown]
 # Each lab's accelerators (delivered: p10 / p50 / p90; powered: p50), facility MW and the share of
@@ -77,7 +77,7 @@ capacity.lab_totals(timeline)
 # ## Accelerators online per deal
 
 # %%
-plots.capacity_bands(timeline, "accelerators", "deal", ylabel="accelerators online")
+plots.capacity_bands(timeline, "accelerators", "deal")
 
 # %% [markdown]
 # One panel per lab, one line per deal: the median number of accelerators delivered and online in
@@ -88,12 +88,18 @@ plots.capacity_bands(timeline, "accelerators", "deal", ylabel="accelerators onli
 # ## Megawatts per campus
 
 # %%
-plots.capacity_bands(timeline, "facility_mw", "campus", ylabel="facility MW drawn at rating")
+plots.capacity_bands(timeline, "facility_mw", "campus")
 
 # %% [markdown]
 # Facility power each campus draws at rating after its power cap (server power x PUE), median with
 # p10-p90 band. Own builds dominate Meta's megawatts; rented capacity (CoreWeave, Google Cloud) draws
 # power the provider supplies.
+
+# %%
+meta_mw_at_end = timeline.query("level == 'campus' and lab == 'Meta' and month == month.max()").groupby("kind")["facility_mw_p50"].sum()
+notebook.claim("own builds dominate Meta's megawatts", meta_mw_at_end.get("owned", 0) > meta_mw_at_end.get("reserved", 0),
+               applies=scenario == "scenarios/default.yaml",
+               owned_facility_mw=meta_mw_at_end.get("owned", 0), rented_facility_mw=meta_mw_at_end.get("reserved", 0))
 
 # %% [markdown]
 # ## Where power caps bind
@@ -108,7 +114,7 @@ plots.power_caps(timeline)
 # draws means the grid connection, not the hardware, sets the campus's capacity.
 
 # %%
-capacity.cap_binding_summary(timeline)
+notebook.present(capacity.cap_binding_summary(timeline))
 
 # %% [markdown]
 # Per capped campus: months in which the cap binds in more than half the draws, the first and last

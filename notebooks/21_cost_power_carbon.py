@@ -77,7 +77,7 @@ race.changes_table
 # %%
 result = race.simulate(keep_draws=True, backend=backend)
 outcomes = tables.run_outcomes(result)
-tables.quantile_summary(outcomes, list(tables.RUN_METRICS))
+notebook.present(tables.quantile_summary(outcomes, list(tables.RUN_METRICS)))
 
 # %% [markdown]
 # Per lab, over the draws whose run finishes within the horizon: cost (USD), USD per PFLOP of
@@ -98,7 +98,7 @@ plots.run_metric_distributions(outcomes)
 
 # %%
 by_kind = tables.cost_by_deal_kind(race, backend=backend)
-by_kind
+notebook.present(by_kind)
 
 # %%
 plots.cost_by_kind(by_kind)
@@ -109,13 +109,18 @@ plots.cost_by_kind(by_kind)
 # kinds. Owned capacity is charged by the hours used (amortized), which assumes a busy fleet; the
 # next figure asks how busy it must be.
 
+# %%
+notebook.claim("only Meta holds both kinds of capacity (rented and owned)",
+               set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]) == {"Meta"}, applies=scenario == "scenarios/default.yaml",
+               labs_with_both_kinds=", ".join(sorted(set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]))))
+
 # %% [markdown]
 # ## Rent versus build: break-even utilization
 
 # %%
 hourly = economics.hourly_costs(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed)
 break_even = economics.break_even_summary(hourly)
-break_even
+notebook.present(break_even)
 
 # %%
 plots.rent_vs_build(economics.rent_vs_build(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed), break_even)
@@ -127,8 +132,8 @@ plots.rent_vs_build(economics.rent_vs_build(accelerator, catalog=race.catalog, p
 # of the break-even (dashed, with its p10-p90 from price, life and build-cost uncertainty).
 
 # %%
-economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race.catalog, mfu=mfu, pue=pue, draws=draws,
-                               seed=seed, backend=backend)
+notebook.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race.catalog, mfu=mfu, pue=pue,
+                                                draws=draws, seed=seed, backend=backend))
 
 # %% [markdown]
 # One run of `run_flop` FLOP on `accelerator`: accelerator-hours (from the MFU prior, or `mfu`),

@@ -87,6 +87,12 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 # always shortens it (a property the tests check).
 
 # %%
+time_leaders = time_tornado.loc[time_tornado["rank"] == 1].set_index("lab")["input"]
+notebook.claim("for each lab's own model, training compute or the share of a campus leads the time-to-train tornado",
+               time_leaders.isin(["training_flop", "share"]).all(), applies=not target_flop,
+               **time_leaders.add_prefix("top_input_").to_dict())
+
+# %%
 time_indices = sensitivity.variance_indices(result, "time_to_train_months", seed=seed)
 plots.sensitivity_heatmap(time_indices, title="time-to-train: first-order index S1 (RBD-FAST)")
 
@@ -97,7 +103,7 @@ plots.sensitivity_heatmap(time_indices, title="time-to-train: first-order index 
 # below) cannot be told from zero.
 
 # %%
-sensitivity.top_inputs(time_tornado, time_indices, n=top)
+notebook.present(sensitivity.top_inputs(time_tornado, time_indices, n=top))
 
 # %% [markdown]
 # ## Cost
@@ -115,7 +121,7 @@ cost_indices = sensitivity.variance_indices(result, "cost_usd", seed=seed)
 plots.sensitivity_heatmap(cost_indices, title="cost: first-order index S1 (RBD-FAST)")
 
 # %%
-sensitivity.top_inputs(cost_tornado, cost_indices, n=top)
+notebook.present(sensitivity.top_inputs(cost_tornado, cost_indices, n=top))
 
 # %%
 assert (time_indices["S1_sum"] <= 1.5).all()

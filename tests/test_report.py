@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
 
 from analysis import report
-from analysis.paths import NOTEBOOKS_DIR
+from analysis.errors import InputError
+from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
 
 def _notebook(path, *cells, parameters="draws = 10  # help: draws\nmetrics_path = ''  # help: metrics file"):
@@ -52,3 +56,137 @@ def test_report_writes_html_with_images_and_isolates_failures(tmp_path):
     assert 'href="00_good.html"' in index and 'href="10_bad.ipynb"' in index
     assert "FAILED: ValueError: boom" in index
     assert (out / "10_bad.html").exists()  # the partial run is kept, to read the error in place
+    assert _fetched(html) == [] and _fetched(index) == []
+    assert json.loads((out / "metrics.json").read_text()) == {"00_good": {"draws": 7}, "10_bad": {}}
+
+
+class _Fetches(HTMLParser):
+    """Every URL a page would fetch: script/img/iframe src, stylesheet/preload link href."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("script", "img", "iframe", "embed", "source") and attrs.get("src"):
+            self.urls.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.urls.append(attrs["href"])
+
+
+def _fetched(page: str) -> list[str]:
+    parser = _Fetches()
+    parser.feed(page)
+    return [u for u in parser.urls if re.match(r"^(https?:)?//", u)]
+
+
+def test_notebook_html_is_self_contained(tmp_path):
+    """No require.js, MathJax or widget manager from a CDN; the figure is embedded; "$" stays text."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 32).decode()
+    cell = nbformat.v4.new_code_cell("fig", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("Meta's ~$14.2B and ~$21B CoreWeave deals"), cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2,
+                                                                             "version_minor": 0}}
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    page = report.to_html(tmp_path / "a.ipynb", tmp_path / "a.html").read_text()
+    assert f"data:image/png;base64,{png}" in page
+    assert _fetched(page) == [] and report.network_references(page) == []
+    assert "mathjax" not in page.lower() and "require.min.js" not in page
+    assert "~$14.2B and ~$21B" in page
+
+
+def test_network_references_finds_what_a_page_would_fetch():
+    page = ('<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/x.css">'
+            '<style>@import url("https://fonts.example/f.css");</style>')
+    assert len(report.network_references(page)) == 3
+
+
+def _report(tmp_path, metrics: dict) -> report.Report:
+    run = report.NotebookRun(name="20_time_to_train_race", notebook=tmp_path / "20.ipynb",
+                             executed=tmp_path / "20_time_to_train_race.ipynb", seconds=12.34,
+                             parameters={"draws": 20000, "metrics_path": "x"}, metrics=metrics)
+    return report.Report(out_dir=tmp_path, runs=[run], created="20261201T000540Z", race_table="race")
+
+
+def test_index_lists_every_metric_formatted_with_units_and_a_readable_date(tmp_path):
+    metrics = {f"p_first_{lab}": p for lab, p in (("meta", 0.93), ("deepseek", 0.05), ("alibaba", 0.02))}
+    metrics |= {f"cost_p50_usd_{lab}": 2.586734e07 for lab in ("meta", "deepseek", "alibaba")}
+    metrics |= {f"time_to_train_p{q}_months_meta": 2.384186e-07 * q for q in (10, 50, 90)}
+    metrics |= {f"extra_metric_{i}": float(i) for i in range(20)}  # far more than fits unfolded
+    metrics |= {"deal_adds_p_done_campus_only_1e27_meta": 0.12, "p_meta_before_deepseek": 0.943}
+    index = report.write_index(_report(tmp_path, metrics)).read_text()
+    assert "1 December 2026, 00:05 UTC" in index and "20261201T000540Z" not in index.split("<body>")[1]
+    for text in ("93.0%", "5.0%", "2.0%", "$25.9M", "+12.0 pp", "94.3%", "P(first) (%)", "cost p50 ($)",
+                 "time to train p10 (months)", "draws=20,000"):
+        assert text in index, text
+    for i in range(20):  # no cap: every metric is listed
+        assert f">extra metric {i}<" in index
+    assert "e-07" not in index and "2.586734e" not in index
+    assert "<details>" in index  # long lists are folded, not cut
+    assert index.count("<th>Meta</th>") == 1 and "<th>DeepSeek</th>" in index  # labs side by side
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"20_time_to_train_race": metrics}
+
+
+def test_short_metric_lists_stay_open(tmp_path):
+    index = report.write_index(_report(tmp_path, {"p_nobody": 0.0, "mdape": 0.136})).read_text()
+    assert "<details open>" in index and "13.6%" in index
+
+
+MARKED = ("Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.50<!-- /results -->"
+          " (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->9<!-- /results --> months);"
+          " backtest error <!-- results:30_backtest.mdape|.1% -->x<!-- /results -->.")
+
+
+def test_update_readme_fills_markers_from_a_report():
+    metrics = {"20_time_to_train_race": {"p_first_meta": 0.9312, "time_to_train_p50_months_meta": 1.4375},
+               "30_backtest": {"mdape": 0.1364}}
+    text, filled = report.update_readme(MARKED, metrics)
+    assert text == ("Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.93"
+                    "<!-- /results --> (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->"
+                    "1.4<!-- /results --> months); backtest error <!-- results:30_backtest.mdape|.1% -->13.6%"
+                    "<!-- /results -->.")
+    assert len(filled) == 3
+    assert report.update_readme(text, metrics)[0] == text  # idempotent: markers survive a fill
+
+
+def test_update_readme_refuses_a_metric_the_report_lacks():
+    with pytest.raises(InputError, match="results:30_backtest.mdape"):
+        report.update_readme(MARKED, {"20_time_to_train_race": {"p_first_meta": 0.9, "time_to_train_p50_months_meta": 1.0}})
+
+
+def test_readme_markers_name_notebooks_that_exist_and_all_get_filled(tmp_path):
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    names = [m["name"] for m in report.MARKER.finditer(readme)]
+    assert names, "README has no results markers"
+    stems = {p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")}
+    assert {name.partition(".")[0] for name in names} <= stems
+    metrics: dict = {}
+    for i, name in enumerate(names):
+        notebook, _, metric = name.partition(".")
+        metrics.setdefault(notebook, {})[metric] = 0.001 * (i + 1)
+    copy = tmp_path / "README.md"
+    copy.write_text(readme)
+    assert sorted(report.update_readme_file(copy, metrics)) == sorted(names)
+    assert copy.read_text() != readme and len(copy.read_text().splitlines()) == len(readme.splitlines())
+
+
+def test_claim_passes_quietly_and_fails_with_the_sentence_and_its_numbers():
+    from analysis import notebook
+
+    shown = notebook.claim("Meta usually finishes first", 0.93 > 0.5, p_first_meta=0.93)
+    assert "Meta usually finishes first" in shown._repr_markdown_() and "93.0%" in shown._repr_markdown_()
+    with pytest.raises(notebook.ClaimError, match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)"):
+        notebook.claim("Meta usually finishes first", 0.45 > 0.5, p_first_meta=0.45)
+    skipped = notebook.claim("Meta usually finishes first", False, applies=False, p_first_meta=0.45)
+    assert "Not checked" in repr(skipped)
+
+
+def test_every_owned_notebook_checks_its_prose():
+    """Notebooks 00, 10, 11, 21 and 22 state results in prose; each backs them with notebook.claim."""
+    for stem in ("00_assumptions", "10_compute_budgets", "11_capacity_deals", "21_cost_power_carbon", "22_sensitivity"):
+        source = (NOTEBOOKS_DIR / f"{stem}.py").read_text()
+        assert "notebook.claim(" in source, stem

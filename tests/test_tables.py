@@ -71,3 +71,24 @@ def test_cost_by_deal_kind_and_cost_metrics():
     for lab in ("meta", "deepseek", "alibaba"):
         assert metrics[f"cost_p50_usd_{lab}"] > 0 and metrics[f"energy_p50_mwh_{lab}"] > 0
         assert not math.isnan(metrics[f"usd_per_pflop_p50_{lab}"])
+
+
+def test_quantile_summary_keeps_one_unit_per_column():
+    from analysis.formatting import kind_of, present
+
+    result = what_if(draws=300, seed=4).simulate(keep_draws=True)
+    summary = tables.quantile_summary(tables.run_outcomes(result), list(tables.RUN_METRICS))
+    assert list(summary.columns) == list(tables.RUN_METRICS)
+    assert list(summary.index.names) == ["lab", "quantile"]
+    assert set(summary.index.get_level_values("quantile")) == {"p10", "p50", "p90", "mean"}
+    units = {column: kind_of(column).unit for column in summary.columns}
+    assert units["cost_usd"] == "$" and units["energy_mwh"] == "MWh" and units["emissions_tco2e"] == "tCO2e"
+    html = present(summary).to_html()
+    assert "cost ($)" in html and "energy (MWh)" in html and "e+0" not in html
+    meta_p50 = summary.loc[("Meta", "p50"), "cost_usd"]
+    assert meta_p50 == pytest.approx(np.median(tables.run_outcomes(result).query("lab == 'Meta'")["cost_usd"]))
+
+
+def test_time_to_train_curves_carry_the_clock_start():
+    curves = tables.time_to_train_curves(what_if(draws=200, seed=4).simulate(keep_draws=True))
+    assert set(curves["start"]) == {"2026-01"}
