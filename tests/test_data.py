@@ -87,3 +87,11 @@ def test_calibration_runs_come_only_from_the_reference_sheet(catalog):
         reference = {_norm(row["model"]) for row in csv.DictReader(handle)}
     for run in catalog.training_runs.values():
         assert _norm(run.model) in reference, f"{run.id} ({run.model}) is not in the reference sheet"
+
+
+def test_every_deal_and_model_row_says_when_it_was_true(catalog):
+    for table in ("deals", "models"):
+        for item in getattr(catalog, table).values():
+            assert item.as_of is not None, (table, item.id)
+    for deal in catalog.deals.values():
+        assert deal.racing or deal.not_racing_because.strip(), deal.id

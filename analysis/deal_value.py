@@ -1,0 +1,179 @@
+"""The marginal value of one deal to one lab, per common compute target, from paired draws.
+
+For each target the race is simulated twice with the same seed: as written, and with the deal
+dropped (scale 0). Every other input draws the same values in both runs (common random numbers, see
+scenarios/README.md), so the per-draw difference is the deal's effect alone. Reported per target:
+
+- months gained by the lab's run: the per-draw difference of time-to-train without minus with the
+  deal; P50 with the p10-p90 interval over draws. A run not done within the horizon counts as
+  finishing at the horizon, so a gain involving such a draw is a lower bound.
+- change in P(lab first), in percentage points, with a 95% interval for the paired difference
+  (normal approximation on the per-draw indicator differences, scipy.stats).
+- the smallest target at which the deal "matters": P50 months gained of at least MATTERS_MONTHS, or
+  a P(first) change whose 95% interval excludes zero and exceeds MATTERS_PP in size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .catalog import Catalog
+from .errors import InputError
+from .scenarios import WhatIf, what_if
+
+#: Frontier compute targets swept by default (FLOP): Grok-3 class (~3e26) up to ~10x GPT-4.5-class.
+FRONTIER_TARGETS_FLOP = (1e26, 3e26, 1e27, 3e27)
+#: Threshold for "the deal matters": a median gain of half a month (below the one-month time step,
+#: but above the interpolation noise of the finish inside a step).
+MATTERS_MONTHS = 0.5
+#: Threshold for "the deal matters" in P(first): one percentage point, interval excluding zero.
+MATTERS_PP = 1.0
+#: Two-sided 95% normal quantile for the interval on the change in P(first).
+_Z95 = float(stats.norm.ppf(0.975))
+
+
+@dataclasses.dataclass(frozen=True)
+class DealValue:
+    """Per-target marginal value of `deal` to `lab`; `.table` has one row per target."""
+
+    deal: str
+    lab: str
+    scenario: str
+    draws: int
+    seed: int
+    span_sites: bool
+    horizon_months: float
+    table: pd.DataFrame
+
+    @property
+    def matters_from_flop(self) -> float | None:
+        """The smallest swept target (FLOP) at which the deal matters, None if at none."""
+        rows = self.table[self.table["matters"]]
+        return float(rows["target_flop"].min()) if len(rows) else None
+
+    def to_text(self) -> str:
+        """A plain-text table with a one-line verdict, for `make run`."""
+        where = "runs may span sites" if self.span_sites else "one campus per run"
+        lines = [
+            f"Marginal value of {self.deal} to {self.lab} ('{self.scenario}', {where}; {self.draws:,} paired draws, "
+            f"seed {self.seed})",
+            f"{'target FLOP':>12}{'months gained p50':>19}{'p10..p90':>16}{'P(first) with':>15}{'without':>9}"
+            f"{'change pp':>11}{'95% interval':>18}{'matters':>9}",
+        ]
+        for row in self.table.itertuples():
+            lines.append(
+                f"{row.target_flop:>12.0e}{row.months_gained_p50:>19.1f}"
+                f"{f'{row.months_gained_p10:.1f}..{row.months_gained_p90:.1f}':>16}"
+                f"{row.p_first_with:>15.1%}{row.p_first_without:>9.1%}{row.p_first_change_pp:>+11.1f}"
+                f"{f'{row.p_first_change_pp_low:+.1f}..{row.p_first_change_pp_high:+.1f}':>18}"
+                f"{'yes' if row.matters else 'no':>9}"
+            )
+        start = self.matters_from_flop
+        lines.append(
+            f"The deal starts to matter at {start:.0e} FLOP." if start is not None else
+            f"The deal does not matter at any target from {self.table['target_flop'].min():.0e} to "
+            f"{self.table['target_flop'].max():.0e} FLOP (median gain < {MATTERS_MONTHS} month, "
+            f"P(first) change < {MATTERS_PP} pp)."
+        )
+        return "\n".join(lines)
+
+
+def _lab_index(result, lab: str) -> int:
+    labs = [c["lab"] for c in result.competitors]
+    if lab not in labs:
+        raise InputError(f"lab: {lab!r} is not a competitor of scenario {result.scenario.name!r}; "
+                         f"competitors: {', '.join(labs)}")
+    return labs.index(lab)
+
+
+def _per_draw(result, lab: str) -> tuple[np.ndarray, np.ndarray]:
+    """(finish month since the race start, unfinished draws at the horizon; `lab`'s share of first).
+
+    Both runs of a pair share the race start, so finish months differ exactly as times-to-train do.
+    """
+    i = _lab_index(result, lab)
+    finish = {label: np.asarray(cols["finish_month"], dtype=np.float64) for label, cols in result.per_draw.items()}
+    labels = list(finish)
+    rows = np.vstack([finish[k] for k in labels])
+    best = rows.min(axis=0)
+    someone = np.isfinite(best)
+    ties = (rows == best) & someone
+    share = np.where(ties[i], 1.0 / np.maximum(ties.sum(axis=0), 1), 0.0)  # ties split, as in simulate
+    horizon = result.scenario.horizon_months
+    months = np.where(np.isfinite(rows[i]), rows[i], horizon)
+    return months, share
+
+
+def deal_marginal_value(
+    scenario: str | Path | dict | WhatIf = "scenarios/next_frontier.yaml",
+    *,
+    deal: str = "meta-coreweave-2026",
+    lab: str = "Meta",
+    targets_flop: Sequence[float] = FRONTIER_TARGETS_FLOP,
+    draws: int | None = 2000,
+    seed: int | None = None,
+    span_sites: bool | None = None,
+    catalog: Catalog | None = None,
+    backend: str | None = None,
+) -> DealValue:
+    """Months gained and change in P(first) for `lab` from `deal`, per common target (paired draws).
+
+    targets_flop: common compute targets in FLOP (each > 0). draws, seed: replace the scenario's
+    (None keeps them). span_sites: override the scenario's campus rule. Returns a DealValue whose
+    `.table` has, per target: target_flop, months_gained_p10/p50/p90 (months, without minus with),
+    p_first_with, p_first_without (probabilities), p_first_change_pp and its 95% interval
+    (p_first_change_pp_low/high, percentage points), p_done_with/without, matters (bool).
+    """
+    targets = [float(t) for t in targets_flop]
+    if not targets or any(not np.isfinite(t) or t <= 0 for t in targets):
+        raise InputError(f"targets_flop: expected positive FLOP values, got {list(targets_flop)!r}")
+    base = what_if(scenario, catalog=catalog, draws=draws, seed=seed, span_sites=span_sites)
+    rows = []
+    for target in sorted(targets):
+        with_deal = base.with_changes(target_flop=target)
+        without = with_deal.with_changes(deal_scale={deal: 0.0})
+        res_with = with_deal.simulate(keep_draws=True, backend=backend)
+        res_without = without.simulate(keep_draws=True, backend=backend)
+        months_with, first_with = _per_draw(res_with, lab)
+        months_without, first_without = _per_draw(res_without, lab)
+        gained = months_without - months_with
+        p10, p50, p90 = np.quantile(gained, [0.1, 0.5, 0.9])
+        diff = first_with - first_without
+        change = 100.0 * float(diff.mean())
+        half = 100.0 * _Z95 * float(stats.sem(diff)) if diff.size > 1 else 0.0
+        half = 0.0 if not np.isfinite(half) else half
+        low, high = change - half, change + half
+        matters = bool(p50 >= MATTERS_MONTHS or (abs(change) >= MATTERS_PP and (low > 0 or high < 0)))
+        rows.append({
+            "target_flop": target,
+            "months_gained_p10": float(p10) + 0.0, "months_gained_p50": float(p50) + 0.0,
+            "months_gained_p90": float(p90) + 0.0,  # + 0.0 turns -0.0 into 0.0 for display
+            "p_first_with": float(first_with.mean()), "p_first_without": float(first_without.mean()),
+            "p_first_change_pp": change, "p_first_change_pp_low": low, "p_first_change_pp_high": high,
+            "p_done_with": float(np.mean(months_with < base.scenario.horizon_months)),
+            "p_done_without": float(np.mean(months_without < base.scenario.horizon_months)),
+            "matters": matters,
+        })
+    return DealValue(deal=deal, lab=lab, scenario=base.scenario.name, draws=base.scenario.draws,
+                     seed=base.scenario.seed, span_sites=base.scenario.span_sites,
+                     horizon_months=base.scenario.horizon_months, table=pd.DataFrame(rows))
+
+
+#: Paired draws per target for the `make run` summary (the pairing removes most of the noise).
+REPORT_DRAWS = 5000
+
+
+def frontier_report(scenario: str = "scenarios/next_frontier.yaml", *, deal: str = "meta-coreweave-2026",
+                    lab: str = "Meta", draws: int = REPORT_DRAWS) -> str:
+    """The next-frontier race table and the deal's marginal value (one campus per run, then pooled)."""
+    race = what_if(scenario, draws=draws).simulate()
+    parts = [race.to_table(), "", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws).to_text()]
+    if not race.scenario.span_sites:
+        parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, span_sites=True).to_text()]
+    return "\n".join(parts)
