@@ -119,13 +119,15 @@ def deal_marginal_value(
     draws: int | None = 2000,
     seed: int | None = None,
     span_sites: bool | None = None,
+    only_campus: bool = False,
     catalog: Catalog | None = None,
     backend: str | None = None,
 ) -> DealValue:
     """Months gained and change in P(first) for `lab` from `deal`, per common target (paired draws).
 
     targets_flop: common compute targets in FLOP (each > 0). draws, seed: replace the scenario's
-    (None keeps them). span_sites: override the scenario's campus rule. Returns a DealValue whose
+    (None keeps them). span_sites: override the scenario's campus rule. only_campus: keep only the
+    lab's deals on the deal's own campus (what the deal does where it is all the lab has). Returns a DealValue whose
     `.table` has, per target: target_flop, months_gained_p10/p50/p90 (months, without minus with),
     p_first_with, p_first_without (probabilities), p_first_change_pp and its 95% interval
     (p_first_change_pp_low/high, percentage points), p_done_with/without, matters (bool).
@@ -134,6 +136,13 @@ def deal_marginal_value(
     if not targets or any(not np.isfinite(t) or t <= 0 for t in targets):
         raise InputError(f"targets_flop: expected positive FLOP values, got {list(targets_flop)!r}")
     base = what_if(scenario, catalog=catalog, draws=draws, seed=seed, span_sites=span_sites)
+    if deal not in base.catalog.deals:
+        raise InputError(f"deal: unknown deal {deal!r}")
+    if only_campus:
+        campus = base.catalog.deals[deal].campus_id
+        keep = [d for comp in base.scenario.competitors for d in comp.deals
+                if comp.lab != lab or base.catalog.deals[d].campus_id == campus]
+        base = base.with_changes(only_deals=keep)
     rows = []
     for target in sorted(targets):
         with_deal = base.with_changes(target_flop=target)
@@ -160,7 +169,8 @@ def deal_marginal_value(
             "p_done_without": float(np.mean(months_without < base.scenario.horizon_months)),
             "matters": matters,
         })
-    return DealValue(deal=deal, lab=lab, scenario=base.scenario.name, draws=base.scenario.draws,
+    name = base.scenario.name + (f", {lab} on the {base.catalog.deals[deal].campus_id} campus only" if only_campus else "")
+    return DealValue(deal=deal, lab=lab, scenario=name, draws=base.scenario.draws,
                      seed=base.scenario.seed, span_sites=base.scenario.span_sites,
                      horizon_months=base.scenario.horizon_months, table=pd.DataFrame(rows))
 
