@@ -187,3 +187,44 @@ def frontier_report(scenario: str = "scenarios/next_frontier.yaml", *, deal: str
     if not race.scenario.span_sites:
         parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, span_sites=True).to_text()]
     return "\n".join(parts)
+
+
+#: The wide data assumptions behind the deal's answer, each as a what-if at the ends of its range
+#: (data/deals.yaml says where each range comes from).
+WIDE_ASSUMPTIONS: dict[str, dict] = {
+    "as shipped": {},
+    "deal at 0.3x (30% overlap, 10% training share, 10.5 USD/GPU-h list rate)":
+        {"deal_scale": {"meta-coreweave-2026": 0.3}},
+    "deal at 2x (no overlap, 50% training share, 4.2 USD/GPU-h)": {"deal_scale": {"meta-coreweave-2026": 2.0}},
+    "Prometheus 12 months later than the data (power ramp slips again)":
+        {"deal_delay_months": {"meta-prometheus": 12}},
+    "deal at 2x, Prometheus 12 months late, no AMD capacity (the deal's best case)":
+        {"deal_scale": {"meta-coreweave-2026": 2.0, "meta-amd-mi450": 0.0},
+         "deal_delay_months": {"meta-prometheus": 12}},
+    "rivals strong: Alibaba capex share 40% (2.4x domestic), DeepSeek 60k Ascend (3x)":
+        {"deal_scale": {"alibaba-capex-2025-domestic": 2.4, "deepseek-ascend": 3.0}},
+    "rivals weak: Alibaba capex share 15% (0.65x domestic), DeepSeek 5k Ascend (0.25x)":
+        {"deal_scale": {"alibaba-capex-2025-domestic": 0.65, "deepseek-ascend": 0.25}},
+}
+
+
+def wide_assumptions_table(scenario: str = "scenarios/next_frontier.yaml", *, deal: str = "meta-coreweave-2026",
+                           lab: str = "Meta", draws: int | None = 2000, seed: int | None = None,
+                           backend: str | None = None) -> pd.DataFrame:
+    """Does the deal's answer move at the ends of the wide assumption ranges? One row per variant.
+
+    Columns: variant, matters_from_flop (FLOP, NaN where the deal matters at no swept target),
+    max_months_gained_p50 (months, over targets), max_abs_p_first_change_pp (points, over targets),
+    min_p_first_with (the lab's lowest P(first) with the deal, over targets).
+    """
+    rows = []
+    for variant, changes in WIDE_ASSUMPTIONS.items():
+        base = what_if(scenario, draws=draws, seed=seed, **changes)
+        value = deal_marginal_value(base, deal=deal, lab=lab, draws=draws, backend=backend)
+        table = value.table
+        start = value.matters_from_flop
+        rows.append({"variant": variant, "matters_from_flop": start if start is not None else float("nan"),
+                     "max_months_gained_p50": float(table["months_gained_p50"].max()),
+                     "max_abs_p_first_change_pp": float(table["p_first_change_pp"].abs().max()),
+                     "min_p_first_with": float(table["p_first_with"].min())})
+    return pd.DataFrame(rows)
