@@ -83,9 +83,9 @@ race.changes_table
 # the deal, and the deal moves Meta's median finish by less than half a month at every target, even
 # if a run may pool all of Meta's sites. The reason is Prometheus: from its 2026-09 energization it
 # alone out-trains every other campus in the race, so Meta's run never needs CoreWeave. The deal
-# would matter only where it is all Meta has: on the CoreWeave campus alone it starts to matter at
-# 3e26 FLOP and, for a 1e27 run, gains months and several points of P(first). The checks below fail
-# when the numbers stop supporting these sentences.
+# would matter only where it is all Meta has: on the CoreWeave campus alone it matters by 1e27 FLOP
+# (at 3e26 it sits at the threshold), where it gains months and several points of P(first). The
+# checks below fail when the numbers stop supporting these sentences.
 
 # %%
 FRONTIER = "scenarios/next_frontier.yaml"
@@ -113,8 +113,8 @@ assert (both["p_first_with"] >= 0.99).all() and (both["p_first_without"] >= 0.99
 assert (both["months_gained_p50"] < 0.5).all() and not both["matters"].any(), (
     "headline answer 'No' ('the deal moves Meta's median finish by less than half a month at every target, also "
     f"when one run may pool all of Meta's sites') no longer holds:\n{both}")
-assert campus_only.matters_from_flop is not None and campus_only.matters_from_flop <= 3e26, (
-    "headline sentence 'on the CoreWeave campus alone it starts to matter at 3e26 FLOP' no longer holds:\n"
+assert campus_only.matters_from_flop is not None and campus_only.matters_from_flop <= 1e27, (
+    "headline sentence 'on the CoreWeave campus alone it matters by 1e27 FLOP' no longer holds:\n"
     f"{campus_only.table}")
 row_1e27 = campus_only.table.set_index("target_flop").loc[1e27]
 assert row_1e27["months_gained_p50"] >= 1.0 and row_1e27["p_first_change_pp_low"] > 0, (
