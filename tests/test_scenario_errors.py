@@ -150,3 +150,46 @@ def test_context_deal_must_say_why_it_does_not_race(data_copy):
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
                           "deals.yaml", f"deals[{i}]", "meta-google-tpu-2026", "not_racing_because")
+
+
+def _days():
+    import datetime as dt
+
+    from hypothesis import strategies as st
+
+    return st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2029, 12, 31))
+
+
+def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
+    import dataclasses
+
+    from hypothesis import given, settings
+
+    from analysis.catalog import check_deals_known_at_start, load_catalog
+    from analysis.errors import InputError
+    from analysis.specs import Scenario
+
+    catalog = load_catalog()
+    deal_id = "meta-nebius-2026"
+    doc = yaml.safe_load((SCENARIOS_DIR / "next_frontier.yaml").read_text())
+    doc["competitors"] = [{**doc["competitors"][0], "deals": [deal_id]}]  # the one deal under test
+    base = Scenario.model_validate(doc)
+
+    @settings(max_examples=60, deadline=None)
+    @given(as_of=_days(), start=_days())
+    def check(as_of, start):
+        deals = dict(catalog.deals)
+        deals[deal_id] = deals[deal_id].model_copy(update={"as_of": as_of.isoformat()})
+        cat = dataclasses.replace(catalog, deals=deals, _frames={})
+        scenario = base.model_copy(update={"start": f"{start.year:04d}-{start.month:02d}"})
+        refused = as_of > start.replace(day=1)
+        try:
+            check_deals_known_at_start(scenario, cat, "x.yaml")
+        except InputError as err:
+            assert refused and deal_id in str(err) and "as_of" in str(err), (as_of, start, str(err))
+        else:
+            assert not refused, (as_of, start)
+        # With a hindsight label nothing is refused.
+        check_deals_known_at_start(scenario.model_copy(update={"hindsight": "assumption: replay"}), cat, "x.yaml")
+
+    check()
