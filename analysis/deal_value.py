@@ -183,11 +183,14 @@ REPORT_DRAWS = 5000
 
 def frontier_report(scenario: str = "scenarios/next_frontier.yaml", *, deal: str = "meta-coreweave-2026",
                     lab: str = "Meta", draws: int = REPORT_DRAWS) -> str:
-    """The next-frontier race table and the deal's marginal value (one campus per run, then pooled)."""
+    """The next-frontier race table and the deal's marginal value: one campus per run, pooled sites,
+    and on the deal's own campus alone."""
     race = what_if(scenario, draws=draws).simulate()
     parts = [race.to_table(), "", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws).to_text()]
     if not race.scenario.span_sites:
         parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, span_sites=True).to_text()]
+    # Where the deal is all the lab has: the size of what it buys, apart from the lab's other campuses.
+    parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, only_campus=True).to_text()]
     return "\n".join(parts)
 
 
