@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis import deal_value
 from analysis.deal_value import deal_marginal_value
 from analysis.errors import InputError
 from analysis.scenarios import what_if
@@ -40,3 +41,10 @@ def test_unknown_lab_and_bad_targets_are_input_errors():
         deal_marginal_value(targets_flop=(0.0,), draws=10)
     with pytest.raises(InputError, match="lab: 'xAI'"):
         deal_marginal_value(targets_flop=(1e26,), draws=10, lab="xAI")
+
+
+def test_make_run_summary_has_the_race_and_three_views_of_the_deal():
+    text = deal_value.frontier_report(draws=50)
+    assert "Race 'next-frontier'" in text and "common target 1e+27 FLOP" in text
+    assert text.count("Marginal value of meta-coreweave-2026 to Meta") == 3
+    assert "runs may span sites" in text and "coreweave-meta campus only" in text
