@@ -25,7 +25,7 @@ from . import constants as K
 from .backend import Backend, select, to_numpy
 from .bounds import check_scenario, check_simulation_size
 from .calibration import UtilizationPrior, default_prior
-from .catalog import Catalog, load_catalog, suggest
+from .catalog import Catalog, check_deals_known_at_start, load_catalog, suggest
 from .errors import InputError, describe_validation_error
 from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
 from .kernels.race_numpy import race_tracks_numpy
@@ -120,6 +120,7 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
     for key in scenario.deal_overrides:
         if key not in catalog.deals:
             raise InputError(f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}")
+    check_deals_known_at_start(scenario, catalog, where)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ What is timed: the race kernel (`simulate.race_kernel(backend)`: the NumPy fast 
 `kernels/race_numpy.py` on NumPy, which runs the compiled kernel `kernels/race_cpu.c` where it is
 available (and the NumPy step loop, timed beside it, where not), the generic array-API kernel
 `kernels/race.py` on CuPy) over K
-draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 6, 4 and 3 deals
+draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3 deals
 on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate`
 runs it. Each chunk's draws are made and moved to the device first, untimed; the timer runs from a
 device synchronisation before the kernel call to one after it. One untimed warm-up chunk runs

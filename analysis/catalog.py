@@ -171,6 +171,10 @@ def read_deals(path: Path) -> dict[str, Deal]:
             raise InputError(line) from None
         if deal.id in deals:
             raise InputError(f"{where}: deals[{i}]: duplicate id {deal.id!r}; ids must be unique")
+        problem = deal.date_problem()
+        if problem is not None:
+            field_name, message = problem
+            raise InputError(f"{where}: deals[{i}].{field_name} (id {deal.id!r}): {message}")
         deals[deal.id] = deal
     return deals
 
@@ -203,6 +207,29 @@ def _check_references(cat: Catalog) -> None:
                 f"{where_deals}: deals[{i}].region (id {deal.id!r}): unknown site {deal.region!r}; "
                 f"{suggest(deal.region, cat.sites)}"
             )
+
+
+def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
+    """Refuse a deal whose `as_of` date is after the scenario's start (look-ahead), naming it.
+
+    A scenario that says `hindsight: 'assumption: why'` (a historical replay with today's data) is
+    exempt. A deal is "known" at the start when its terms were checked on or before the first day of
+    the start month.
+    """
+    if scenario.hindsight is not None:
+        return
+    start_day = f"{scenario.start}-01"
+    where_deals = display(catalog.data_dir / DEALS_FILE)
+    order = {deal_id: i for i, deal_id in enumerate(catalog.deals)}
+    for c, comp in enumerate(scenario.competitors):
+        for deal_id in comp.deals:
+            deal = catalog.deals[deal_id]
+            if deal.as_of is not None and deal.as_of > start_day:
+                raise InputError(
+                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} is after the "
+                    f"start {scenario.start} of {where} (competitors[{c}]); a race may only use deals known at its "
+                    "start: start the race later, drop the deal, or set hindsight: 'assumption: why'"
+                )
 
 
 _CACHE: dict[tuple, Catalog] = {}

@@ -350,6 +350,9 @@ def run_cli(args) -> int:
     report = build_report(out)
     print(report.race_table)
     print()
+    from .deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
+    print(frontier_report())
+    print()
     ok = len(report.runs) - len(report.failed)
     print(f"report: {ok} of {len(report.runs)} notebooks ran in {time.perf_counter() - started:.0f} s; "
           f"open {display(report.out_dir / 'index.html')}")

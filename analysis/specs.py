@@ -78,6 +78,32 @@ def _as_year_month(value: Any) -> str:
 
 YearMonth = Annotated[str, BeforeValidator(_as_year_month)]
 
+_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+def _as_date(value: Any) -> str:
+    """A calendar date as text, `YYYY-MM-DD` (or `YYYY-MM`), checked to be a real date."""
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.strftime("%Y-%m-%d")
+    value = str(value)
+    match = _DATE.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a date; write YYYY-MM-DD, e.g. 2026-12-01")
+    try:
+        _dt.date(int(match.group(1)), int(match.group(2)), int(match.group(3) or 1))
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a date: {err}") from None
+    return value
+
+
+def date_month_index(value: str) -> int:
+    """The month index (as `month_index`) of a `YYYY-MM[-DD]` date."""
+    return month_index(value[:7])
+
+
+#: The date a row was true as of: `YYYY-MM-DD` (the day its figures were last checked).
+AsOfDate = Annotated[str, BeforeValidator(_as_date)]
+
 
 def _as_text(value: Any) -> Any:
     if isinstance(value, (_dt.date, _dt.datetime)):
@@ -301,7 +327,7 @@ def check_support(dist: _Dist, low: float, high: float, *, low_open: bool = Fals
 # Data rows (data/*.csv)
 # ---------------------------------------------------------------------------------------------
 
-FAMILIES = ("volta", "ampere", "hopper", "blackwell", "cdna3", "cdna4", "ascend", "tpu", "trainium")
+FAMILIES = ("volta", "ampere", "hopper", "blackwell", "rubin", "cdna3", "cdna4", "cdna5", "ascend", "tpu", "trainium")
 
 
 class Accelerator(Strict):
@@ -440,6 +466,8 @@ class CompetingModel(Strict):
     tokens_p10: PositiveFloat
     tokens_p90: PositiveFloat
     precision: Precision = "bf16"
+    #: The date the row's anchors (latest shipped model, sizes) were last checked.
+    as_of: AsOfDate | None = None
     source: NonEmptyStr
     assumptions: str = ""
 
@@ -502,7 +530,11 @@ class Deal(Strict):
     buyer: NonEmptyStr
     provider: NonEmptyStr
     announced: Text = ""
+    #: The date the deal's terms were last checked against public reporting (YYYY-MM-DD).
+    as_of: AsOfDate | None = None
     racing: bool = True
+    #: Why a deal is context only (`racing: false`): terms too thin, double counting, ...
+    not_racing_because: str = ""
     accelerator: NonEmptyStr
     region: NonEmptyStr
     campus: str | None = None
@@ -541,6 +573,8 @@ class Deal(Strict):
             raise ValueError("an on_demand deal needs rate_usd_per_gpu_hour")
         if self.power_delay_months is not None and self.power_cap_mw is None:
             raise ValueError("power_delay_months is set but power_cap_mw is not")
+        if not self.racing and not self.not_racing_because.strip():
+            raise ValueError("racing is false, so not_racing_because must say why (terms too thin, ...)")
         present = {f for f in CLAIM_FIELDS if getattr(self, f) is not None}
         both = set(self.sourced) & set(self.assumptions)
         if both:
@@ -561,6 +595,23 @@ class Deal(Strict):
             if not why.strip().lower().startswith("assumption"):
                 raise ValueError(f"assumptions.{name} must start with 'assumption:' and say why")
         return self
+
+    def date_problem(self) -> tuple[str, str] | None:
+        """(field, message) when the deal's dates contradict each other, else None.
+
+        A start before the announcement needs `assumptions.start` (an existing fleet, say); an
+        as_of date before the announcement cannot be. The catalog loader turns this into an error
+        naming the file, the deal and the field.
+        """
+        announced = _DATE.match(self.announced.strip()) if self.announced else None
+        if announced is None:
+            return None
+        if self.start_index < date_month_index(announced.group(0)) and "start" not in self.assumptions:
+            return ("start", f"start {self.start} precedes the announcement ({self.announced}); capacity "
+                    "online before a deal was announced needs assumptions.start: 'assumption: why'")
+        if self.as_of is not None and self.as_of < announced.group(0):
+            return ("as_of", f"as_of {self.as_of} is before the announcement ({self.announced})")
+        return None
 
     @property
     def campus_id(self) -> str:
@@ -707,6 +758,9 @@ class Scenario(Strict):
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     span_sites: bool = False
     target_flop: Annotated[float, Field(gt=0, le=MAX_TRAINING_FLOP)] | None = None
+    #: 'assumption: why' a race may use deals whose terms were known only after its start (a
+    #: historical replay with today's data); without it such deals are refused at load.
+    hindsight: str | None = None
     competitors: Annotated[list[Competitor], Field(min_length=1)]
     uncertainty: Uncertainty = Uncertainty()
     deal_overrides: dict[str, DealOverride] = {}
@@ -731,6 +785,8 @@ class Scenario(Strict):
             raise ValueError(
                 f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
             )
+        if self.hindsight is not None and not self.hindsight.strip().lower().startswith("assumption"):
+            raise ValueError("hindsight must start with 'assumption:' and say why the race may use later data")
         labels = [c.label for c in self.competitors]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:

@@ -65,6 +65,16 @@ race.changes_table
 # %%
 notebook.present(tables.scenario_deals(race))
 
+# %% [markdown]
+# ## Every deal in `data/`, and the date it was true as of
+# Each deal carries `as_of`, the day its terms were last checked against public reporting; a race
+# refuses a deal checked after its start (unless the scenario is a labelled `hindsight` replay).
+# Context deals (`racing: false`) say why they are left out of the race.
+
+# %%
+race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
+                             "total_accelerators", "racing", "not_racing_because"]]
+
 # %%
 timeline = capacity.capacity_timeline(race)
 notebook.present(capacity.lab_totals(timeline))
@@ -92,7 +102,7 @@ plots.capacity_bands(timeline, "facility_mw", "campus")
 
 # %% [markdown]
 # Facility power each campus draws at rating after its power cap (server power x PUE), median with
-# p10-p90 band. Own builds dominate Meta's megawatts; rented capacity (CoreWeave, Google Cloud) draws
+# p10-p90 band. Own builds dominate Meta's megawatts; rented capacity (CoreWeave, Nebius, Google Cloud) draws
 # power the provider supplies.
 
 # %%

@@ -45,7 +45,7 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import notebook, plots, sensitivity
+from analysis import deal_value, notebook, plots, sensitivity
 from analysis.scenarios import what_if
 
 notebook.check_parameters(
@@ -129,6 +129,29 @@ notebook.record_metrics(
     {**sensitivity.headline(time_indices, "time"), **sensitivity.headline(cost_indices, "cost")},
     metrics_path,
 )
+
+# %% [markdown]
+# ## Do the wide data assumptions change the answer about the ~$21B CoreWeave deal?
+# The deal's size rests on three unsourced splits (overlap with the 2025 deal, training share, the
+# contract rate between CoreWeave's 60%-discounted 4.2 and list 10.5 USD/GPU-hour), Prometheus's power
+# ramp on a tracker's slipped date, and the rivals on Alibaba's capex share and DeepSeek's Ascend count.
+# Each row reruns the deal's marginal value (`analysis.deal_value`, paired draws, targets 1e26-3e27
+# FLOP, next-frontier race) at one end of those ranges.
+
+# %%
+wide = deal_value.wide_assumptions_table(draws=draws, seed=seed, backend=backend)
+wide
+
+# %% [markdown]
+# In every row the deal matters at no target (`matters_from_flop` is empty), moves Meta's median finish
+# by well under a month and leaves Meta first in at least 99% of draws: the wide assumptions do not
+# matter for this answer. Only the deal's best case (twice the size, Prometheus a year late, no AMD
+# capacity) gives it a fraction of a month. The check below fails when that stops being true.
+
+# %%
+assert wide["matters_from_flop"].isna().all() and (wide["max_months_gained_p50"] < 0.5).all(), (
+    f"'the wide assumptions do not matter for the deal's answer' no longer holds:\n{wide}")
+assert (wide["min_p_first_with"] >= 0.99).all(), f"'Meta stays first in at least 99% of draws' no longer holds:\n{wide}"
 
 # %% [markdown]
 # ## Provenance

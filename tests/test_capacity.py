@@ -10,7 +10,7 @@ from analysis.scenarios import what_if
 
 
 def _one_deal(deal: str, lab: str = "DeepSeek", model: str = "deepseek-next") -> dict:
-    return {"name": "one-deal", "start": "2026-01", "horizon_months": 12, "draws": 50, "seed": 1,
+    return {"name": "one-deal", "start": "2026-12", "horizon_months": 12, "draws": 50, "seed": 1,
             "competitors": [{"lab": lab, "model": model, "deals": [deal]}]}
 
 
@@ -22,7 +22,7 @@ def test_fixed_fleet_is_flat_and_exact():
         assert deal[f"accelerators_{q}"].to_numpy() == pytest.approx(10_000.0)
         assert deal[f"powered_accelerators_{q}"].to_numpy() == pytest.approx(10_000.0)
     assert deal["p_cap_binds"].isna().all()
-    assert list(deal["date"][:2]) == ["2026-01", "2026-02"]
+    assert list(deal["date"][:2]) == ["2026-12", "2027-01"]
     # 10,000 H800 x 700 W x 1.82 x PUE 1.25 (+ its small sampled variation) is about 16 MW.
     assert deal["demand_mw_p50"].to_numpy() == pytest.approx(10_000 * 700 * 1.82 * 1.25 * 1e-6, rel=0.05)
 
@@ -55,6 +55,7 @@ def test_summaries():
     assert {"lab", "campus", "months_binding", "first_binding"} <= set(summary.columns)
     assert "prometheus" in set(summary["campus"])
     totals = lab_totals(timeline)
-    assert set(totals["date"]) == {"2026-01", "2026-07", "2027-01", "2027-07", "2028-01", "2028-07"}
+    # Every six months from the default race's start (2026-12, the data's as-of month).
+    assert set(totals["date"]) == {"2026-12", "2027-06", "2027-12", "2028-06", "2028-12", "2029-06"}
     metrics = capacity_metrics(timeline)
     assert metrics["accelerators_p50_end_meta"] > metrics["accelerators_p50_month12_meta"] > 0

@@ -35,7 +35,7 @@ def _scenarios():
     yield "span-sites", {**base, "span_sites": True}
     yield "common-target", {**base, "target_flop": 3e26}
     late = {**base, "time_step_months": 1.5, "competitors": [dict(c) for c in base["competitors"]]}
-    late["competitors"][1]["start"] = "2026-03"  # two months in, steps of 1.5: a partial step
+    late["competitors"][1]["start"] = "2027-02"  # two months in, steps of 1.5: a partial step
     yield "late-start", late
 
 

@@ -192,3 +192,107 @@ def test_what_if_scale_beyond_the_bound_is_one_input_error():
 
     with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
         what_if(deal_scale={"meta-hyperion": 5000})
+
+
+# ---- dates: a race uses only deals known at its start; a start before the announcement is explained
+
+
+def _deal_index(doc, deal_id):
+    return next(i for i, d in enumerate(doc["deals"]) if d["id"] == deal_id)
+
+
+def test_deal_known_only_after_the_race_start_is_refused(data_copy):
+    doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
+    i = _deal_index(doc, "meta-nebius-2026")
+    doc["deals"][i]["as_of"] = "2027-02-15"
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    line = assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                                 "deals.yaml", f"deals[{i}].as_of", "meta-nebius-2026", "2027-02-15", "2026-12")
+    assert "hindsight" in line  # says how to proceed
+
+
+def test_historical_replay_with_hindsight_label_may_use_later_deals(tmp_path):
+    doc = yaml.safe_load((SCENARIOS_DIR / "historical_2026_01.yaml").read_text())
+    assert doc["hindsight"].startswith("assumption:")
+    doc.pop("hindsight")
+    path = _write(tmp_path, doc)
+    assert_one_line_error(run_cli("simulate", path, "--draws", "10"), "as_of", "2026-01", "bad.yaml")
+    doc["hindsight"] = "because I said so"
+    assert_one_line_error(run_cli("simulate", _write(tmp_path, doc), "--draws", "10"),
+                          "bad.yaml", "hindsight", "assumption:")
+
+
+def test_start_before_announcement_needs_an_assumption(data_copy):
+    doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
+    i = _deal_index(doc, "meta-nebius-2026")
+    doc["deals"][i]["start"] = "2026-01"  # before the 2026-03-16 announcement; start is 'sourced'
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "deals.yaml", f"deals[{i}].start", "meta-nebius-2026", "precedes the announcement",
+                          "assumption")
+    # The same start with a reason given under `assumptions` (and no longer claimed as sourced) loads.
+    doc["deals"][i]["sourced"].remove("start")
+    doc["deals"][i]["assumptions"]["start"] = "assumption: test fleet already online"
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    proc = run_cli("simulate", "--draws", "10", "--format", "json", env=data_env(data_copy))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_as_of_must_be_a_date(data_copy):
+    doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
+    doc["deals"][0]["as_of"] = "2026-02-30"
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "deals.yaml", "deals[0]", "as_of", "2026-02-30")
+
+
+def test_context_deal_must_say_why_it_does_not_race(data_copy):
+    doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
+    i = _deal_index(doc, "meta-google-tpu-2026")
+    doc["deals"][i]["not_racing_because"] = ""
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "deals.yaml", f"deals[{i}]", "meta-google-tpu-2026", "not_racing_because")
+
+
+def _days():
+    import datetime as dt
+
+    from hypothesis import strategies as st
+
+    return st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2029, 12, 31))
+
+
+def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
+    import dataclasses
+
+    from hypothesis import given, settings
+
+    from analysis.catalog import check_deals_known_at_start, load_catalog
+    from analysis.errors import InputError
+    from analysis.specs import Scenario
+
+    catalog = load_catalog()
+    deal_id = "meta-nebius-2026"
+    doc = yaml.safe_load((SCENARIOS_DIR / "next_frontier.yaml").read_text())
+    doc["competitors"] = [{**doc["competitors"][0], "deals": [deal_id]}]  # the one deal under test
+    base = Scenario.model_validate(doc)
+
+    @settings(max_examples=60, deadline=None)
+    @given(as_of=_days(), start=_days())
+    def check(as_of, start):
+        deals = dict(catalog.deals)
+        deals[deal_id] = deals[deal_id].model_copy(update={"as_of": as_of.isoformat()})
+        cat = dataclasses.replace(catalog, deals=deals, _frames={})
+        scenario = base.model_copy(update={"start": f"{start.year:04d}-{start.month:02d}"})
+        refused = as_of > start.replace(day=1)
+        try:
+            check_deals_known_at_start(scenario, cat, "x.yaml")
+        except InputError as err:
+            assert refused and deal_id in str(err) and "as_of" in str(err), (as_of, start, str(err))
+        else:
+            assert not refused, (as_of, start)
+        # With a hindsight label nothing is refused.
+        check_deals_known_at_start(scenario.model_copy(update={"hindsight": "assumption: replay"}), cat, "x.yaml")
+
+    check()

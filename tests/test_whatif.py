@@ -95,7 +95,7 @@ def test_only_kind_and_only_deals_drop_competitors_without_such_deals():
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"deal_scale": {"meta-corewave-2026": 1.0}}, "did you mean meta-coreweave-2026"),
-    ({"deal_scale": {"meta-nebius-2026": 2.0}}, "not used by any competitor"),
+    ({"deal_scale": {"meta-google-tpu-2026": 2.0}}, "not used by any competitor"),  # a context deal
     ({"deal_scale": {CW: -1.0}}, "deal_scale"),
     ({"draws": 0}, "draws"),
     ({"seed": -1}, "seed"),
