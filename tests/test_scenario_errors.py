@@ -99,7 +99,7 @@ from inprocess import assert_one_line, call_main  # noqa: E402
 ABSURD = {
     "competitor starts before the scenario": (
         lambda d: d["competitors"][1].__setitem__("start", "2025-06"),
-        ["competitors[1].start 2025-06", "before the scenario start 2026-01"]),
+        ["competitors[1].start 2025-06", "before the scenario start 2026-12"]),
     "deal scale overflows float32": (
         lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"scale": 1e300}}),
         ["deal_overrides.meta-hyperion.scale", "1000"]),
@@ -159,9 +159,9 @@ def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
 ])
 def test_dates_only_in_the_documented_format(tmp_path, text, needles):
     raw = (SCENARIOS_DIR / "default.yaml").read_text()
-    assert "start: 2026-01\n" in raw
+    assert "start: 2026-12\n" in raw
     path = tmp_path / "bad.yaml"
-    path.write_text(raw.replace("start: 2026-01\n", text, 1))
+    path.write_text(raw.replace("start: 2026-12\n", text, 1))
     assert_one_line(call_main("simulate", str(path), "--draws", "20"), "bad.yaml", *needles)
 
 
