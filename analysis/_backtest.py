@@ -495,6 +495,15 @@ class BacktestResult:
         ]
         return frame
 
+    def prior_scores(self) -> pd.DataFrame:
+        """The candidate priors ranked by the rule that picks the default (`prior_scores`);
+        ``default`` marks the one `estimate` and `simulate` use."""
+        scores = prior_scores(self.cv)
+        alternatives = self.settings["alternatives"]
+        scores["default"] = [tuple(alternatives.get(p, ())) == tuple(self.settings["features"])
+                             and p in alternatives for p in scores["prior"]]
+        return scores
+
     def to_dict(self) -> dict:
         """The JSON of `backtest --format json`."""
         def records(frame):
@@ -677,7 +686,8 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     bounds = bound_check(catalog, full_prior, draws=draws, seed=seed)
     settings = {"features": list(features), "leave_out": leave_out, "schemes": list(SCHEMES), "draws": draws,
                 "seed": seed, "naive_mfu": naive_mfu, "fit_scopes": list(FIT_SCOPES),
-                "min_fit_runs": MIN_FIT_RUNS, "calibration_runs": [p.run_id for p in points]}
+                "min_fit_runs": MIN_FIT_RUNS, "alternatives": {k: list(v) for k, v in alternatives.items()},
+                "calibration_runs": [p.run_id for p in points]}
     return BacktestResult(
         runs=runs.reset_index(drop=True),
         summary=summary,

@@ -207,6 +207,8 @@ def test_default_prior_is_the_one_grouped_cv_picks(result):
     labels = {"pooled": (), "generation": ("generation",), "size": ("size",),
               "size + generation": ("size", "generation")}
     assert labels[best] == FEATURES, scores
+    marked = result.prior_scores()
+    assert list(marked["default"]) == [p == best for p in marked["prior"]]
 
 
 def test_targets_are_reported_per_grouped_scheme_with_generation_checks(result):
