@@ -18,6 +18,7 @@ from analysis._backtest import (
     MIN_FIT_RUNS,
     NAIVE_MFU,
     PRIOR,
+    SCHEME_TEXT,
     SCHEMES,
     cv_predictions,
     energy_check,
@@ -322,7 +323,7 @@ def test_table_and_figures(result):
     text = result.to_table()
     assert "naive" in text and "best single constant" in text and "targets" in text and "llama-3.1-405b" in text
     for scheme in GROUPED_SCHEMES:
-        assert f"by generation, year and size" in text
+        assert f"by generation, year and size ({SCHEME_TEXT[scheme]})" in text
     fig = result.plot()
     assert fig.axes[0].get_xscale() == "log"
     plt.close(fig)
