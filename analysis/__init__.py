@@ -4,7 +4,8 @@ Public API: load_catalog, estimate, simulate, load_scenario; results expose tidy
 and ``to_dict()`` matching the CLI's JSON.
 """
 
-from ._backtest import backtest
+from ._backtest import SCHEMES as BACKTEST_SCHEMES
+from ._backtest import BacktestResult, backtest
 from .catalog import Catalog, load_catalog
 from .errors import InputError
 from ._estimate import EstimateResult, estimate
@@ -15,6 +16,8 @@ from . import sweep
 __version__ = package_version()
 
 __all__ = [
+    "BACKTEST_SCHEMES",
+    "BacktestResult",
     "Catalog",
     "EstimateResult",
     "InputError",

@@ -178,8 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser(
         "backtest",
         help="how well the method reproduces published training runs",
-        description="Leave-one-out backtest of accelerator-hours on the calibration runs, beside a naive "
-        "6ND at MFU 0.40 baseline, and the energy model.",
+        description="Cross-validated backtest of accelerator-hours on the calibration runs (leave one "
+        "organization out, leave one accelerator generation out, each year from earlier years; also leave "
+        "one run out), beside naive 6ND at MFU 0.40 and the best single constant, and the energy model.",
     )
     bt.add_argument("--format", default="table", choices=("table", "json"))
     bt.set_defaults(func=_delegate("_backtest"))

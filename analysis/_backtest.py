@@ -1,13 +1,22 @@
-"""Backtest: does the method reproduce published training runs it was not given the answers for?
+"""Backtest: does the method predict published training runs it was not fitted on?
 
-For each calibration run (``calibration.calibration_points``), the utilization prior is refitted
-without it (leave-one-out; ``leave_out="group"`` also drops its sibling runs: same organization and
-same active-parameter count, such as Llama 3 8B and Llama 3.1 8B) and its accelerator-hours are
-predicted the way ``estimate`` predicts them: the model FLOP the reported hours cover, the chip's
-BF16 dense peak, an effective utilization drawn from the prior (times the FP8 gain for FP8 runs),
-P10/P50/P90 over the draws. Beside it, the naive baseline: 6·N·D at a fixed MFU of 0.40 against
-the dense peak at the run's precision, with no goodput. Metrics: median absolute percentage error of
-the P50 (MdAPE), share of reported figures inside P10-P90 (coverage), median P90/P10 width.
+Cross-validation schemes (``SCHEMES``), each refitting the utilization prior without the runs it
+predicts and predicting their accelerator-hours the way ``estimate`` does (the model FLOP the
+reported hours cover, the chip's BF16 dense peak, an effective utilization drawn from the prior for
+that run's size and accelerator, times the FP8 gain for FP8 runs; P10/P50/P90 over the draws):
+
+- ``organization``: leave one organization out (all of a lab's runs at once);
+- ``generation``: leave one accelerator generation out (volta, ampere, hopper, tpu, ...);
+- ``year``: a time split: each year's runs predicted from the runs of earlier years only;
+- ``run`` and ``group``: leave one run out, or a run with its siblings (same organization and
+  active size), for comparison with the old single-run backtest.
+
+Beside every prior, two baselines on the same runs and FLOP: the naive 6·N·D at a fixed MFU of
+0.40 against the dense peak at the run's precision, no goodput; and the best single constant (the
+median BF16-equivalent utilization of the runs fitted on). Metrics: median absolute percentage
+error of the P50 (MdAPE), share of reported figures inside P10-P90 (coverage), median P90/P10,
+and the probability integral transform (PIT) of each reported figure under its predictive
+(uniform when the intervals are honest), broken down by accelerator generation, year and size.
 
 The energy model (DESIGN.md s3 item 7: chip TDP x chip-to-server multiplier x average fraction
 drawn x PUE, constants in data/accelerators.csv with their sources) is checked, never fitted,
@@ -29,13 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln, stdtrit
 
 from . import constants as K
 from .backend import select
 from .calibration import (
     FEATURES,
     FIT_SCOPES,
+    FP8_LOG_GAIN_MEAN,
     CalibrationPoint,
     UtilizationPrior,
     calibration_points,
@@ -55,19 +64,45 @@ NAIVE_MFU = 0.40
 #: Monte Carlo draws per predicted run; the P10/P90 of 20,000 draws move by well under 1%.
 DEFAULT_DRAWS = 20_000
 DEFAULT_SEED = 0
-#: Feature sets compared by leave-one-out; the default prior uses calibration.FEATURES.
-ALTERNATIVES: dict[str, tuple[str, ...]] = {
-    "intercept only": (),
-    "size": ("size",),
-    "size + scope": ("size", "scope"),
+#: Cross-validation schemes; the first three are the grouped ones the targets are judged on.
+SCHEMES = ("organization", "generation", "year", "run", "group")
+GROUPED_SCHEMES = ("organization", "generation", "year")
+SCHEME_TEXT = {
+    "organization": "leave one organization out",
+    "generation": "leave one accelerator generation out",
+    "year": "time split: each year from the years before it",
+    "run": "leave one run out",
+    "group": "leave one run and its siblings out",
 }
-LEAVE_OUT = ("run", "group")
-#: Headline targets of the backtest issue (#6): MdAPE, coverage, median P90/P10, energy error.
-TARGETS = {"mdape_max": 0.15, "coverage_min": 0.80, "median_p90_over_p10_max": 2.2, "energy_error_max": 0.15}
+#: Kept for callers of the old name: the schemes a backtest may headline.
+LEAVE_OUT = SCHEMES
+#: The default headline scheme.
+DEFAULT_LEAVE_OUT = "organization"
+#: Fewest runs a fold may be fitted on; a year with fewer earlier runs is not predicted.
+MIN_FIT_RUNS = 8
+#: Priors compared by grouped cross-validation; the default (calibration.FEATURES) is one of them.
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    "pooled": (),
+    "generation": ("generation",),
+    "size": ("size",),
+    "size + generation": ("size", "generation"),
+}
+PRIOR = "calibrated prior"
+CONSTANT = "best single constant"
+#: Size buckets of the breakdown, by active parameters.
+SIZE_BUCKETS = ((0.0, 10e9, "< 10B"), (10e9, 100e9, "10B-100B"), (100e9, math.inf, ">= 100B"))
+#: Targets for the grouped schemes (issue #11): MdAPE, coverage band, median P90/P10, and never
+#: worse than the naive rule on a generation with at least this many runs.
+TARGETS = {"mdape_max": 0.15, "coverage_min": 0.75, "coverage_max": 0.90, "median_p90_over_p10_max": 2.2,
+           "generation_min_runs": 5, "energy_error_max": 0.15}
+
+
+def naive_label(naive_mfu: float = NAIVE_MFU) -> str:
+    return f"naive 6ND @ MFU {naive_mfu:g}"
 
 
 # ---------------------------------------------------------------------------------------------
-# Pieces with their own tests: metrics, naive baseline, leave-out sets, predictions
+# Pieces with their own tests: metrics, baselines, folds, predictions
 # ---------------------------------------------------------------------------------------------
 
 
@@ -81,12 +116,12 @@ def interval_metrics(reported, p10, p50, p90) -> dict[str, float | int | None]:
     ape = np.abs(p50 - reported) / reported
     out: dict[str, float | int | None] = {
         "n_runs": int(reported.size),
-        "mdape": float(np.median(ape)),
-        "median_p50_over_reported": float(np.median(p50 / reported)),
+        "mdape": float(np.median(ape)) if reported.size else math.nan,
+        "median_p50_over_reported": float(np.median(p50 / reported)) if reported.size else math.nan,
         "coverage_p10_p90": None,
         "median_p90_over_p10": None,
     }
-    if p10 is not None and p90 is not None:
+    if p10 is not None and p90 is not None and reported.size:
         p10 = np.asarray(p10, dtype=np.float64)
         p90 = np.asarray(p90, dtype=np.float64)
         out["coverage_p10_p90"] = float(np.mean((p10 <= reported) & (reported <= p90)))
@@ -99,6 +134,18 @@ def naive_gpu_hours(flop, peak_flop_per_s, mfu: float = NAIVE_MFU):
     return kc.accelerator_hours(flop, peak_flop_per_s, mfu, 1.0)
 
 
+def constant_gpu_hours(point: CalibrationPoint, utilization: float) -> float:
+    """Accelerator-hours at one BF16-equivalent utilization (the FP8 gain's mean put back)."""
+    u = utilization * (math.exp(FP8_LOG_GAIN_MEAN) if point.precision == "fp8" else 1.0)
+    return float(kc.accelerator_hours(point.flop, point.peak_bf16_flop_per_s, u, 1.0))
+
+
+def size_bucket(active_params: float | None) -> str:
+    if active_params is None:
+        return "unknown"
+    return next(label for lo, hi, label in SIZE_BUCKETS if lo <= active_params < hi)
+
+
 def group_key(catalog: Catalog, run_id: str) -> tuple[str, float | None]:
     """Sibling runs share a key: same organization and same active-parameter count."""
     run = catalog.training_runs[run_id]
@@ -106,66 +153,133 @@ def group_key(catalog: Catalog, run_id: str) -> tuple[str, float | None]:
     return (run.organization, size if size is not None else run_id)
 
 
+def fold_key(catalog: Catalog, point: CalibrationPoint, scheme: str):
+    """The key whose runs are predicted together (and left out of the fit together)."""
+    if scheme == "run":
+        return point.run_id
+    if scheme == "group":
+        return group_key(catalog, point.run_id)
+    if scheme == "organization":
+        return point.organization
+    if scheme == "generation":
+        return point.generation
+    if scheme == "year":
+        return point.year
+    raise InputError(f"leave_out: {scheme!r} is not one of {', '.join(SCHEMES)}")
+
+
+def folds(catalog: Catalog, points: list[CalibrationPoint], scheme: str):
+    """(fit-on, predict) lists of points per fold; the time split fits on earlier years only."""
+    keys = {}
+    for p in points:
+        keys.setdefault(fold_key(catalog, p, scheme), []).append(p)
+    for key, test in sorted(keys.items(), key=lambda kv: str(kv[0])):
+        if scheme == "year":
+            train = [p for p in points if p.year < key]
+        else:
+            removed = {p.run_id for p in test}
+            train = [p for p in points if p.run_id not in removed]
+        if len(train) < MIN_FIT_RUNS:
+            continue
+        yield train, test
+
+
 def held_out(catalog: Catalog, points: list[CalibrationPoint], run_id: str, leave_out: str) -> set[str]:
-    """Run ids removed from the fit when predicting `run_id`."""
-    if leave_out == "run":
-        return {run_id}
-    key = group_key(catalog, run_id)
-    return {p.run_id for p in points if group_key(catalog, p.run_id) == key}
+    """Run ids removed from the fit when predicting `run_id` (the time split: that year and later)."""
+    point = next(p for p in points if p.run_id == run_id)
+    if leave_out == "year":
+        return {p.run_id for p in points if p.year >= point.year}
+    key = fold_key(catalog, point, leave_out)
+    return {p.run_id for p in points if fold_key(catalog, p, leave_out) == key}
 
 
-def predict_gpu_hours(prior: UtilizationPrior, point: CalibrationPoint, *, features_scope: bool,
-                      draws: int, seed: int) -> np.ndarray:
+def predict_gpu_hours(prior: UtilizationPrior, point: CalibrationPoint, *, draws: int, seed: int) -> np.ndarray:
     """Draws of the accelerator-hours of `point`'s covered FLOP, as `estimate` would draw them.
 
     Same streams as `estimate` ("estimate/utilization", "estimate/fp8_gain"), so with the same prior
-    and seed the two agree draw for draw. The prior's scope feature, when present, takes the run's
-    own scope (what its reported hours include is known, not the answer).
+    and seed the two agree draw for draw.
     """
-    scope = point.scope if features_scope else "pretrain"
-    u_dist = prior.effective(point.active_params if "size" in prior.features else None, scope=scope)
+    u_dist = prior.effective(point.active_params, accelerator=point.accelerator)
     utilization = draw(u_dist, seed, "estimate/utilization", 0, draws)
     if point.precision == "fp8":
         utilization = utilization * draw(Uncertainty().fp8_gain, seed, "estimate/fp8_gain", 0, draws)
     return kc.accelerator_hours(point.flop, point.peak_bf16_flop_per_s, utilization, 1.0)
 
 
-def _log_score(prior: UtilizationPrior, point: CalibrationPoint, scope: str) -> float:
-    """Negative log predictive density of the run's log BF16-equivalent utilization (lower is better)."""
-    active = point.active_params if "size" in prior.features else None
-    centre, half = prior.log_centre_and_half_width(active, scope=scope)
-    nu = prior.dof
-    scale = half / float(stdtrit(nu, 0.9))
-    z = (math.log(point.bf16_utilization) - centre) / scale
-    log_pdf = (gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * math.log(nu * math.pi)
-               - (nu + 1) / 2 * math.log1p(z * z / nu))
-    return float(-log_pdf + math.log(scale))
+def cv_predictions(catalog: Catalog, points: list[CalibrationPoint], scheme: str, *,
+                   priors: dict[str, tuple[str, ...]], draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+                   naive_mfu: float = NAIVE_MFU) -> pd.DataFrame:
+    """One row per (method, predicted run) under `scheme`: P10/P50/P90 of accelerator-hours and PIT.
 
-
-def leave_out_predictions(catalog: Catalog, points: list[CalibrationPoint], features: tuple[str, ...], *,
-                          leave_out: str = "run", draws: int = DEFAULT_DRAWS,
-                          seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """One row per run: P10/P50/P90 of accelerator-hours from a prior fitted without it."""
+    `priors` maps a method label to prior features; the two baselines are added.
+    """
     import pandas as pd
 
-    if leave_out not in LEAVE_OUT:
-        raise InputError(f"leave_out: {leave_out!r} is not one of {', '.join(LEAVE_OUT)}")
+    generations = {a.id: a.family for a in catalog.accelerators.values()}
     rows = []
-    for point in points:
-        removed = held_out(catalog, points, point.run_id, leave_out)
-        prior = fit_prior([p for p in points if p.run_id not in removed], features)
-        hours = predict_gpu_hours(prior, point, features_scope="scope" in features, draws=draws, seed=seed)
-        p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
-        scope = point.scope if "scope" in features else "pretrain"
-        rows.append({
-            "run_id": point.run_id,
-            "reported_gpu_hours": point.gpu_hours,
-            "p10_gpu_hours": float(p10),
-            "p50_gpu_hours": float(p50),
-            "p90_gpu_hours": float(p90),
-            "fitted_on": len(prior.runs),
-            "log_score": _log_score(prior, point, scope),
-        })
+    for train, test in folds(catalog, points, scheme):
+        by_features = {feats: fit_prior(train, feats, generations=generations) for feats in set(priors.values())}
+        fitted = {label: by_features[feats] for label, feats in priors.items()}
+        constant = float(np.exp(np.median(np.log([p.bf16_utilization for p in train]))))
+        for point in test:
+            base = {"scheme": scheme, "run_id": point.run_id, "organization": point.organization,
+                    "accelerator": point.accelerator, "generation": point.generation, "year": point.year,
+                    "size": size_bucket(point.active_params), "precision": point.precision,
+                    "scope": point.scope, "active_params": point.active_params, "hours_flop": point.flop,
+                    "utilization": point.utilization, "reported_gpu_hours": point.gpu_hours,
+                    "fitted_on": len(train)}
+            for label, prior in fitted.items():
+                hours = predict_gpu_hours(prior, point, draws=draws, seed=seed)
+                p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
+                # Hours fall as utilization rises: the PIT of the hours is 1 - that of u.
+                pit = 1.0 - prior.cdf(point.bf16_utilization, point.active_params, accelerator=point.accelerator)
+                rows.append({**base, "method": label, "p10_gpu_hours": float(p10), "p50_gpu_hours": float(p50),
+                             "p90_gpu_hours": float(p90), "pit": pit,
+                             "log_score": -prior.logpdf(point.bf16_utilization, point.active_params,
+                                                        accelerator=point.accelerator)})
+            hours = constant_gpu_hours(point, constant)
+            rows.append({**base, "method": CONSTANT, "p10_gpu_hours": math.nan, "p50_gpu_hours": hours,
+                         "p90_gpu_hours": math.nan, "pit": math.nan, "log_score": math.nan})
+            peak = catalog.accelerators[point.accelerator].peak_flop_per_s(point.precision)
+            hours = float(naive_gpu_hours(point.flop, peak, naive_mfu))
+            rows.append({**base, "method": naive_label(naive_mfu), "p10_gpu_hours": math.nan,
+                         "p50_gpu_hours": hours, "p90_gpu_hours": math.nan, "pit": math.nan,
+                         "log_score": math.nan})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame["ape"] = (frame["p50_gpu_hours"] / frame["reported_gpu_hours"] - 1.0).abs()
+    frame["inside"] = (frame["p10_gpu_hours"] <= frame["reported_gpu_hours"]) & (
+        frame["reported_gpu_hours"] <= frame["p90_gpu_hours"])
+    return frame
+
+
+def summarize(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Interval metrics of `frame` (rows of cv_predictions) grouped by the columns `by`."""
+    import pandas as pd
+
+    rows = []
+    for key, part in frame.groupby(by, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        has_interval = part["p10_gpu_hours"].notna().all()
+        m = interval_metrics(part["reported_gpu_hours"], part["p10_gpu_hours"] if has_interval else None,
+                             part["p50_gpu_hours"], part["p90_gpu_hours"] if has_interval else None)
+        m["mean_log_score"] = float(part["log_score"].mean()) if has_interval else None
+        rows.append({**dict(zip(by, key)), **m})
+    return pd.DataFrame(rows)
+
+
+def pit_histogram(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """Share of held-out runs in each PIT bin, per scheme and prior (uniform = honest intervals)."""
+    import pandas as pd
+
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for (scheme, method), part in frame.dropna(subset=["pit"]).groupby(["scheme", "method"], sort=False):
+        counts, _ = np.histogram(part["pit"].clip(0, 1), bins=edges)
+        for lo, hi, c in zip(edges[:-1], edges[1:], counts):
+            rows.append({"scheme": scheme, "method": method, "pit_low": lo, "pit_high": hi,
+                         "share": c / max(len(part), 1), "n_runs": len(part)})
     return pd.DataFrame(rows)
 
 
@@ -212,7 +326,7 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
                                      active_params=run.active_params, flop=flop, gpu_hours=math.nan,
                                      scope="pretrain", utilization=math.nan,
                                      peak_bf16_flop_per_s=chip.peak_bf16_flop_per_s)
-            hours = float(np.median(predict_gpu_hours(prior, point, features_scope=False, draws=draws, seed=seed)))
+            hours = float(np.median(predict_gpu_hours(prior, point, draws=draws, seed=seed)))
         pue = run.pue if run.pue is not None else default_pue
         facility_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue)
         accelerator_w = kc.average_power_w(chip.tdp_w, chip.server_power_fraction, pue)
@@ -249,7 +363,7 @@ def bound_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFAU
 
     rows = []
     for point in calibration_points(catalog, scopes=("upper_bound",)):
-        hours = predict_gpu_hours(prior, point, features_scope=False, draws=draws, seed=seed)
+        hours = predict_gpu_hours(prior, point, draws=draws, seed=seed)
         p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
         rows.append({"run_id": point.run_id, "upper_bound_gpu_hours": point.gpu_hours,
                      "p10_gpu_hours": float(p10), "p50_gpu_hours": float(p50), "p90_gpu_hours": float(p90),
@@ -284,6 +398,29 @@ def power_check(catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
+    """Per candidate prior: targets met over the grouped schemes and mean log score (lower is better).
+
+    The rule that picked ``calibration.FEATURES``: most of the issue's interval targets met (MdAPE,
+    coverage band, median P90/P10, in each grouped scheme), ties broken by the mean log score over
+    the grouped schemes. Per-generation comparisons with the naive rule are reported, not scored.
+    """
+    import pandas as pd
+
+    rows = []
+    part = cv[cv["scheme"].isin(GROUPED_SCHEMES) & cv["method"].str.startswith("prior: ")]
+    for method, g in part.groupby("method", sort=False):
+        met = 0
+        for r in g.itertuples():
+            met += int(r.mdape <= TARGETS["mdape_max"])
+            met += int(TARGETS["coverage_min"] <= r.coverage_p10_p90 <= TARGETS["coverage_max"])
+            met += int(r.median_p90_over_p10 <= TARGETS["median_p90_over_p10_max"])
+        rows.append({"prior": method.removeprefix("prior: "), "targets_met": met,
+                     "mean_log_score": float(g["mean_log_score"].mean()), "mean_mdape": float(g["mdape"].mean())})
+    frame = pd.DataFrame(rows).sort_values(["targets_met", "mean_log_score"], ascending=[False, True])
+    return frame.reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # The backtest
 # ---------------------------------------------------------------------------------------------
@@ -291,10 +428,19 @@ def power_check(catalog: Catalog) -> pd.DataFrame:
 
 @dataclass
 class BacktestResult:
-    """Per-run predictions, summary metrics, alternatives compared, energy and power checks."""
+    """Cross-validated predictions and metrics, baselines, energy and power checks.
+
+    ``runs`` and ``summary`` are for the headline scheme (``settings["leave_out"]``); ``cv`` has
+    every scheme x method, ``breakdown`` the same by accelerator generation, year and size,
+    ``pit`` the PIT histograms and ``predictions`` every prediction.
+    """
 
     runs: pd.DataFrame
     summary: pd.DataFrame
+    cv: pd.DataFrame
+    breakdown: pd.DataFrame
+    pit: pd.DataFrame
+    predictions: pd.DataFrame
     alternatives: pd.DataFrame
     energy: pd.DataFrame
     power: pd.DataFrame
@@ -313,27 +459,50 @@ class BacktestResult:
         return out
 
     def targets(self) -> pd.DataFrame:
-        """Each target of the issue beside the value reached on the calibration runs."""
+        """Each target of the issue, per grouped scheme, beside the value the prior reaches."""
         import pandas as pd
 
-        s = self.summary.loc["calibrated prior"]
+        naive = naive_label(self.settings["naive_mfu"])
+        rows = []
+        for scheme in GROUPED_SCHEMES:
+            part = self.cv[(self.cv["scheme"] == scheme)].set_index("method")
+            if PRIOR not in part.index:
+                continue
+            s = part.loc[PRIOR]
+            rows += [
+                (scheme, "accelerator-hours MdAPE", "<=", TARGETS["mdape_max"], s["mdape"]),
+                (scheme, "P10-P90 coverage", ">=", TARGETS["coverage_min"], s["coverage_p10_p90"]),
+                (scheme, "P10-P90 coverage", "<=", TARGETS["coverage_max"], s["coverage_p10_p90"]),
+                (scheme, "median P90/P10", "<=", TARGETS["median_p90_over_p10_max"], s["median_p90_over_p10"]),
+            ]
+            gen = self.breakdown[(self.breakdown["scheme"] == scheme) & (self.breakdown["dimension"] == "generation")]
+            for value, g in gen.groupby("value"):
+                g = g.set_index("method")
+                if g.loc[PRIOR, "n_runs"] >= TARGETS["generation_min_runs"]:
+                    rows.append((scheme, f"MdAPE on {value} ({int(g.loc[PRIOR, 'n_runs'])} runs) vs naive",
+                                 "<=", float(g.loc[naive, "mdape"]), float(g.loc[PRIOR, "mdape"])))
         e = self.energy_summary()
-        rows = [
-            ("accelerator-hours MdAPE", "<=", TARGETS["mdape_max"], s["mdape"]),
-            ("P10-P90 coverage", ">=", TARGETS["coverage_min"], s["coverage_p10_p90"]),
-            ("median P90/P10", "<=", TARGETS["median_p90_over_p10_max"], s["median_p90_over_p10"]),
-            ("energy from known hours, median |error| (full model)", "<=", TARGETS["energy_error_max"],
+        rows += [
+            ("known hours", "energy median |error| (full model)", "<=", TARGETS["energy_error_max"],
              e["median_abs_facility_error"]),
-            ("energy from known hours, median |error| (accelerator boundary)", "<=",
-             TARGETS["energy_error_max"], e["median_abs_accelerator_error"]),
+            ("known hours", "energy median |error| (accelerator boundary)", "<=", TARGETS["energy_error_max"],
+             e["median_abs_accelerator_error"]),
         ]
-        frame = pd.DataFrame(rows, columns=["target", "op", "threshold", "value"])
+        frame = pd.DataFrame(rows, columns=["scheme", "target", "op", "threshold", "value"])
         frame["met"] = [
-            (v is not None and not (isinstance(v, float) and math.isnan(v)))
-            and (v <= t if op == "<=" else v >= t)
+            bool(v is not None and not _isnan(v) and (v <= t if op == "<=" else v >= t))
             for op, t, v in zip(frame["op"], frame["threshold"], frame["value"])
         ]
-        return frame.set_index("target")
+        return frame
+
+    def prior_scores(self) -> pd.DataFrame:
+        """The candidate priors ranked by the rule that picks the default (`prior_scores`);
+        ``default`` marks the one `estimate` and `simulate` use."""
+        scores = prior_scores(self.cv)
+        alternatives = self.settings["alternatives"]
+        scores["default"] = [tuple(alternatives.get(p, ())) == tuple(self.settings["features"])
+                             and p in alternatives for p in scores["prior"]]
+        return scores
 
     def to_dict(self) -> dict:
         """The JSON of `backtest --format json`."""
@@ -349,12 +518,15 @@ class BacktestResult:
             "settings": self.settings,
             "summary": summary,
             "runs": records(self.runs),
+            "cv": records(self.cv),
+            "breakdown": records(self.breakdown),
+            "pit": records(self.pit),
             "alternatives": records(self.alternatives),
             "energy": records(self.energy),
             "energy_summary": self.energy_summary(),
             "power": records(self.power),
             "bounds": records(self.bounds),
-            "targets": records(self.targets().reset_index()),
+            "targets": records(self.targets()),
             "version": self.provenance["version"],
             "provenance": self.provenance,
         })
@@ -362,30 +534,51 @@ class BacktestResult:
     def to_table(self) -> str:
         """Tables a person reads at a glance."""
         st = self.settings
+        naive = naive_label(st["naive_mfu"])
         lines = [
-            f"Backtest: leave-{st['leave_out']}-out on {len(self.runs)} calibration runs; prior {self.prior}",
-            f"naive baseline: 6ND at MFU {st['naive_mfu']:g} of the dense peak at the run's precision",
+            f"Backtest of accelerator-hours on {len(st['calibration_runs'])} calibration runs "
+            "(data/training_runs.csv, role calibration)",
+            f"prior: {self.prior}",
+            f"baselines: {naive} of the dense peak at the run's precision; {CONSTANT} (median "
+            "utilization of the runs fitted on)",
             "",
-            f"{'run':<18}{'reported':>10}{'p10':>10}{'p50':>10}{'p90':>10}{'in':>4}{'APE':>7}"
-            f"{'naive':>10}{'APE':>7}  scope",
+            f"{'scheme':<46}{'method':<26}{'runs':>5}{'MdAPE':>8}{'cover':>7}{'P90/P10':>9}{'P50/rep':>9}",
         ]
+        order = [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES]
+        for scheme in SCHEMES:
+            part = self.cv[self.cv["scheme"] == scheme].set_index("method")
+            for i, method in enumerate(m for m in order if m in part.index):
+                s = part.loc[method]
+                cover = "-" if _missing(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
+                width = "-" if _missing(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
+                label = SCHEME_TEXT[scheme] if i == 0 else ""
+                lines.append(f"{label:<46}{method:<26}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
+                             f"{s['median_p50_over_reported']:>9.2f}")
+        for scheme in GROUPED_SCHEMES:
+            b = self.breakdown[(self.breakdown["scheme"] == scheme) & self.breakdown["method"].isin([PRIOR, naive])]
+            lines += ["", f"by generation, year and size ({SCHEME_TEXT[scheme]}): prior MdAPE / coverage / "
+                          "P90/P10 | naive MdAPE"]
+            for (dim, value), g in b.groupby(["dimension", "value"], sort=False):
+                g = g.set_index("method")
+                p = g.loc[PRIOR]
+                cover = "-" if _missing(p["coverage_p10_p90"]) else f"{p['coverage_p10_p90']:.0%}"
+                lines.append(f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} {cover:>5} "
+                             f"{p['median_p90_over_p10']:>5.2f} | {g.loc[naive, 'mdape']:>6.1%}")
+        lines += ["", "candidate priors (grouped schemes): targets met, mean log score, mean MdAPE"]
+        for r in prior_scores(self.cv).itertuples():
+            lines.append(f"  {r.prior:<20}{r.targets_met:>3}{r.mean_log_score:>8.3f}{r.mean_mdape:>8.1%}")
+        lines += ["", "PIT of the reported hours under the prior (share per fifth; 20% each when honest):"]
+        for (scheme, method), g in self.pit[self.pit["method"] == PRIOR].groupby(["scheme", "method"], sort=False):
+            lines.append(f"  {SCHEME_TEXT[scheme]:<46}" + " ".join(f"{v:>4.0%}" for v in g["share"]))
+        lines += ["", f"runs ({SCHEME_TEXT[st['leave_out']]}):",
+                  f"{'run':<22}{'accel':<15}{'reported':>10}{'p10':>10}{'p50':>10}{'p90':>10}{'in':>4}{'APE':>7}"
+                  f"{'naive':>10}{'APE':>7}"]
         for r in self.runs.itertuples():
             lines.append(
-                f"{r.run_id:<18}{format_number(r.reported_gpu_hours):>10}{format_number(r.p10_gpu_hours):>10}"
-                f"{format_number(r.p50_gpu_hours):>10}{format_number(r.p90_gpu_hours):>10}"
-                f"{'y' if r.inside else 'n':>4}{r.ape:>7.0%}{format_number(r.naive_gpu_hours):>10}"
-                f"{r.naive_ape:>7.0%}  {r.scope}"
-            )
-        lines += ["", f"{'method':<28}{'runs':>5}{'MdAPE':>8}{'cover':>8}{'P90/P10':>9}{'P50/rep':>9}"]
-        for name, s in self.summary.iterrows():
-            cover = "-" if s["coverage_p10_p90"] is None or _isnan(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
-            width = "-" if s["median_p90_over_p10"] is None or _isnan(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
-            lines.append(f"{name:<28}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>8}{width:>9}"
-                         f"{s['median_p50_over_reported']:>9.2f}")
-        lines += ["", "alternatives (leave-out, features): MdAPE, coverage, median P90/P10, mean log score"]
-        for a in self.alternatives.itertuples():
-            lines.append(f"  {a.leave_out:<6}{a.features:<16}{a.mdape:>7.1%}{a.coverage_p10_p90:>7.0%}"
-                         f"{a.median_p90_over_p10:>7.2f}{a.mean_log_score:>8.3f}")
+                f"{r.run_id:<22}{r.accelerator:<15}{format_number(r.reported_gpu_hours):>10}"
+                f"{format_number(r.p10_gpu_hours):>10}{format_number(r.p50_gpu_hours):>10}"
+                f"{format_number(r.p90_gpu_hours):>10}{'y' if r.inside else 'n':>4}{r.ape:>7.0%}"
+                f"{format_number(r.naive_gpu_hours):>10}{r.naive_ape:>7.0%}")
         lines += ["", "energy model (never fitted): model / published - 1",
                   f"  {'run':<16}{'hours':>9}{'known':>6}{'published':>11}{'full':>8}{'accel':>8}  basis"]
         for e in self.energy.itertuples():
@@ -400,41 +593,21 @@ class BacktestResult:
         for b in self.bounds.itertuples():
             lines.append(f"  bound {b.run_id}: P50 {format_number(b.p50_gpu_hours)} h vs reported upper bound "
                          f"{format_number(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
-        lines += ["", "targets:"]
-        for name, t in self.targets().iterrows():
-            value = "-" if t["value"] is None or _isnan(t["value"]) else f"{t['value']:.3g}"
-            lines.append(f"  {name:<62} {t['op']} {t['threshold']:<5g} {value:>7}  {'met' if t['met'] else 'NOT met'}")
+        lines += ["", "targets (grouped schemes):"]
+        for t in self.targets().itertuples():
+            value = "-" if t.value is None or _isnan(t.value) else f"{t.value:.3g}"
+            lines.append(f"  {t.scheme:<13}{t.target:<48} {t.op} {t.threshold:<6.3g} {value:>7}  "
+                         f"{'met' if t.met else 'NOT met'}")
         prov = self.provenance
         lines += ["", f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}"]
         return "\n".join(lines)
 
     def plot(self, ax=None):
         """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline."""
-        import matplotlib.pyplot as plt
-        import seaborn as sns
+        from .plots import backtest_scatter
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 6))
-        runs = self.runs
-        sns.scatterplot(data=runs, x="reported_gpu_hours", y="p50_gpu_hours", hue="scope", ax=ax, zorder=3,
-                        s=45)
-        ax.errorbar(runs["reported_gpu_hours"], runs["p50_gpu_hours"],
-                    yerr=[runs["p50_gpu_hours"] - runs["p10_gpu_hours"], runs["p90_gpu_hours"] - runs["p50_gpu_hours"]],
-                    fmt="none", ecolor="0.5", elinewidth=1, capsize=2, zorder=2)
-        ax.scatter(runs["reported_gpu_hours"], runs["naive_gpu_hours"], marker="x", color="0.3",
-                   label=f"naive 6ND @ MFU {self.settings['naive_mfu']:g}", zorder=3)
-        lo = float(min(runs["reported_gpu_hours"].min(), runs["p10_gpu_hours"].min(), runs["naive_gpu_hours"].min())) / 1.5
-        hi = float(max(runs["reported_gpu_hours"].max(), runs["p90_gpu_hours"].max(), runs["naive_gpu_hours"].max())) * 1.5
-        ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
-        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-               xlabel="reported accelerator-hours", ylabel="predicted accelerator-hours (P50, P10-P90)",
-               title=f"Leave-{self.settings['leave_out']}-out backtest, {len(runs)} published runs")
-        # Sorted by reported hours, labels alternate above and below so neighbours do not overlap.
-        for i, r in enumerate(runs.sort_values("reported_gpu_hours").itertuples()):
-            ax.annotate(r.run_id, (r.reported_gpu_hours, r.p50_gpu_hours), fontsize=7,
-                        xytext=(4, 3 if i % 2 == 0 else -10), textcoords="offset points")
-        ax.legend(fontsize=8, loc="upper left")
-        return ax.figure
+        return backtest_scatter(self.runs, naive_mfu=self.settings["naive_mfu"],
+                                title=f"{SCHEME_TEXT[self.settings['leave_out']]}, {len(self.runs)} published runs")
 
     def _repr_html_(self) -> str:  # notebooks show the summary table
         return self.summary.to_html(float_format=lambda v: f"{v:.3g}")
@@ -444,14 +617,19 @@ def _isnan(value) -> bool:
     return isinstance(value, float) and math.isnan(value)
 
 
-def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEATURES, leave_out: str = "run",
-             draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, naive_mfu: float = NAIVE_MFU,
-             alternatives: dict[str, tuple[str, ...]] | None = None) -> BacktestResult:
-    """Leave-one-out backtest of accelerator-hours on the calibration runs, naive baseline, energy check.
+def _missing(value) -> bool:
+    return value is None or _isnan(value)
 
-    `features` are the prior's (default: the one `estimate` uses); `leave_out` is "run" or "group"
-    (siblings out too); `alternatives` maps a label to a feature set, each compared under both
-    leave-out modes (default `ALTERNATIVES`). Hours in accelerator-hours, energy in MWh.
+
+def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEATURES,
+             leave_out: str = DEFAULT_LEAVE_OUT, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
+             naive_mfu: float = NAIVE_MFU, alternatives: dict[str, tuple[str, ...]] | None = None) -> BacktestResult:
+    """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy check.
+
+    `features` are the prior's (default: the one `estimate` uses); `leave_out` picks the headline
+    scheme of ``runs`` and ``summary`` (one of `SCHEMES`; every scheme is in ``cv``);
+    `alternatives` maps a label to a feature set, each compared under every scheme (default
+    `ALTERNATIVES`). Hours in accelerator-hours, energy in MWh.
     """
     import pandas as pd
 
@@ -460,71 +638,64 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
                     allowed=f"a whole number from 100 to {MAX_DRAWS:,}")
     seed = _number("seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
     naive_mfu = _number("naive_mfu", naive_mfu, high=1.0, allowed="a number in (0, 1]")
+    if leave_out not in SCHEMES:
+        raise InputError(f"leave_out: {leave_out!r} is not one of {', '.join(SCHEMES)}")
     features = tuple(features)
     alternatives = ALTERNATIVES if alternatives is None else alternatives
 
     points = calibration_points(catalog)
-    if len(points) < len(features) + 3:
+    if len(points) < MIN_FIT_RUNS + 2:
         raise InputError(f"data/training_runs.csv: only {len(points)} calibration runs; the backtest needs "
-                         f"at least {len(features) + 3}")
-    frame = leave_out_predictions(catalog, points, features, leave_out=leave_out, draws=draws, seed=seed)
-    info = {p.run_id: p for p in points}
-    frame["model"] = [catalog.training_runs[r].model for r in frame["run_id"]]
-    frame["accelerator"] = [info[r].accelerator for r in frame["run_id"]]
-    frame["precision"] = [info[r].precision for r in frame["run_id"]]
-    frame["scope"] = [info[r].scope for r in frame["run_id"]]
-    frame["active_params"] = [info[r].active_params for r in frame["run_id"]]
-    frame["hours_flop"] = [info[r].flop for r in frame["run_id"]]
-    frame["utilization"] = [info[r].utilization for r in frame["run_id"]]
-    frame["inside"] = (frame["p10_gpu_hours"] <= frame["reported_gpu_hours"]) & (
-        frame["reported_gpu_hours"] <= frame["p90_gpu_hours"])
-    frame["ape"] = (frame["p50_gpu_hours"] - frame["reported_gpu_hours"]).abs() / frame["reported_gpu_hours"]
-    naive_peaks = np.array([
-        catalog.accelerators[info[r].accelerator].peak_flop_per_s(info[r].precision) for r in frame["run_id"]
-    ])
-    frame["naive_gpu_hours"] = naive_gpu_hours(frame["hours_flop"].to_numpy(), naive_peaks, naive_mfu)
-    frame["naive_ape"] = (frame["naive_gpu_hours"] - frame["reported_gpu_hours"]).abs() / frame["reported_gpu_hours"]
-    columns = ["run_id", "model", "accelerator", "precision", "scope", "active_params", "hours_flop",
-               "reported_gpu_hours", "utilization", "p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours", "inside",
-               "ape", "naive_gpu_hours", "naive_ape", "fitted_on", "log_score"]
-    runs = frame[columns]
+                         f"at least {MIN_FIT_RUNS + 2}")
+    priors = {PRIOR: features, **{f"prior: {k}": tuple(v) for k, v in alternatives.items()}}
+    frames = [cv_predictions(catalog, points, scheme, priors=priors, draws=draws, seed=seed, naive_mfu=naive_mfu)
+              for scheme in SCHEMES]
+    predictions = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    naive = naive_label(naive_mfu)
 
-    method = interval_metrics(runs["reported_gpu_hours"], runs["p10_gpu_hours"], runs["p50_gpu_hours"],
-                              runs["p90_gpu_hours"])
-    method["mean_log_score"] = float(runs["log_score"].mean())
-    naive = interval_metrics(runs["reported_gpu_hours"], None, runs["naive_gpu_hours"], None)
-    naive["mean_log_score"] = None
-    summary = pd.DataFrame([method, naive], index=pd.Index(
-        ["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"], name="method"))
+    cv = summarize(predictions, ["scheme", "method"])
+    parts = []
+    for dim in ("generation", "year", "size"):
+        b = summarize(predictions, ["scheme", "method", dim]).rename(columns={dim: "value"})
+        b.insert(2, "dimension", dim)
+        b["value"] = b["value"].astype(str)
+        parts.append(b)
+    breakdown = pd.concat(parts, ignore_index=True)
+    pit = pit_histogram(predictions[predictions["method"] == PRIOR])
 
-    alt_rows = []
-    for label, feats in alternatives.items():
-        for mode in LEAVE_OUT:
-            try:
-                alt = leave_out_predictions(catalog, points, tuple(feats), leave_out=mode, draws=draws, seed=seed)
-            except ValueError as exc:  # a feature set the data cannot separate once runs are left out
-                alt_rows.append({"features": label, "leave_out": mode, "n_runs": len(points), "mdape": math.nan,
-                                 "coverage_p10_p90": math.nan, "median_p90_over_p10": math.nan,
-                                 "median_p50_over_reported": math.nan, "mean_log_score": math.nan,
-                                 "note": str(exc)})
-                continue
-            m = interval_metrics(alt["reported_gpu_hours"], alt["p10_gpu_hours"], alt["p50_gpu_hours"],
-                                 alt["p90_gpu_hours"])
-            alt_rows.append({"features": label, "leave_out": mode, **m,
-                             "mean_log_score": float(alt["log_score"].mean()), "note": ""})
-    alternatives_frame = pd.DataFrame(alt_rows)
+    head = predictions[predictions["scheme"] == leave_out]
+    wide = head[head["method"] == PRIOR].set_index("run_id")
+    wide["naive_gpu_hours"] = head[head["method"] == naive].set_index("run_id")["p50_gpu_hours"]
+    wide["naive_ape"] = head[head["method"] == naive].set_index("run_id")["ape"]
+    wide["constant_gpu_hours"] = head[head["method"] == CONSTANT].set_index("run_id")["p50_gpu_hours"]
+    wide["model"] = [catalog.training_runs[r].model for r in wide.index]
+    columns = ["run_id", "model", "organization", "accelerator", "generation", "year", "size", "precision", "scope",
+               "active_params", "hours_flop", "reported_gpu_hours", "utilization", "p10_gpu_hours",
+               "p50_gpu_hours", "p90_gpu_hours", "inside", "ape", "pit", "naive_gpu_hours", "naive_ape",
+               "constant_gpu_hours", "fitted_on", "log_score"]
+    runs = wide.reset_index()[columns]
+    summary = cv[(cv["scheme"] == leave_out) & cv["method"].isin([PRIOR, CONSTANT, naive])].drop(columns="scheme")
+    summary = summary.set_index("method").loc[[PRIOR, CONSTANT, naive]]
+    summary.index.name = "method"
+    alternatives_frame = cv[cv["method"].str.startswith("prior: ")].rename(columns={"scheme": "leave_out"})
+    alternatives_frame.insert(0, "features", alternatives_frame.pop("method").str.removeprefix("prior: "))
 
-    full_prior = fit_prior(points, features)
+    full_prior = fit_prior(points, features, generations={a.id: a.family for a in catalog.accelerators.values()})
     energy = energy_check(catalog, full_prior, draws=draws, seed=seed)
     power = power_check(catalog)
     bounds = bound_check(catalog, full_prior, draws=draws, seed=seed)
-    settings = {"features": list(features), "leave_out": leave_out, "draws": draws, "seed": seed,
-                "naive_mfu": naive_mfu, "fit_scopes": list(FIT_SCOPES),
+    settings = {"features": list(features), "leave_out": leave_out, "schemes": list(SCHEMES), "draws": draws,
+                "seed": seed, "naive_mfu": naive_mfu, "fit_scopes": list(FIT_SCOPES),
+                "min_fit_runs": MIN_FIT_RUNS, "alternatives": {k: list(v) for k, v in alternatives.items()},
                 "calibration_runs": [p.run_id for p in points]}
     return BacktestResult(
         runs=runs.reset_index(drop=True),
         summary=summary,
-        alternatives=alternatives_frame,
+        cv=cv,
+        breakdown=breakdown,
+        pit=pit,
+        predictions=predictions,
+        alternatives=alternatives_frame.reset_index(drop=True),
         energy=energy,
         power=power,
         bounds=bounds,

@@ -41,6 +41,8 @@ UNITS = {
     "emissions_tco2e": "tCO2e",
 }
 METRICS = tuple(UNITS)
+#: The one kind of cost `estimate` reports, for every accelerator (stated in its output).
+COST_BASIS = "rental: accelerator-hours x price per accelerator-hour"
 
 
 def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: float = math.inf,
@@ -92,14 +94,16 @@ class EstimateResult:
         )
         lines = [
             f"Training compute {scientific(self.training_flop)} FLOP on {cluster} ({inp['precision']}), "
-            f"site {inp['site']} (PUE {inp['pue']}), cost method: {inp['cost_method']}",
+            f"site {inp['site']} (PUE {inp['pue']})",
+            f"cost basis: {inp['cost_basis']}; {inp['cost_method']}",
             f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
             "",
             f"{'metric':<24}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
         ]
         for name, q in self.metrics.items():
             if q is None:
-                lines.append(f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]} (needs --accelerators)")
+                why = inp["cost_method"] if name == "cost_usd" else "needs --accelerators"
+                lines.append(f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]}: {why}")
                 continue
             cells = "".join(f"{format_value(q[k], name):>12}" for k in ("p10", "p50", "p90", "mean"))
             lines.append(f"{name:<24}{cells}  {UNITS[name]}")
@@ -212,8 +216,8 @@ def estimate(
         mfu_text = f"{mfu:g} (fixed)"
         mfu_draws = np.full(draws, mfu)
     else:
-        prior = default_prior(catalog, with_size=active is not None)
-        u_dist = prior.effective(active)
+        prior = default_prior(catalog)
+        u_dist = prior.effective(active, accelerator=chip.id)
         mfu_draws = sample("utilization", u_dist) / goodput_draws
         mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
         if precision == "fp8":
@@ -222,20 +226,15 @@ def estimate(
             mfu_text += f", x FP8 gain {defaults.fp8_gain.describe()} / {ratio:.2g}"
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
+    # One cost basis for every accelerator: rental (accelerator-hours x a price per accelerator-hour).
+    # Owned-hardware cost belongs to deals of kind "owned" in simulate, never a silent fallback here.
     if price_per_hour is not None:
-        cost_method = f"rental at {price_per_hour:g} USD/h"
+        cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
-        cost_method = f"rental at {chip.rental_usd_per_hour:g} USD/h x {defaults.price_factor.describe()}"
-    elif chip.purchase_price_usd is not None:
-        cost_method = (
-            f"owned: {chip.purchase_price_usd:,.0f} USD x (1 + {K.INTERCONNECT_COST_FRACTION}) over "
-            f"{defaults.hardware_life_years.describe()} years + energy"
-        )
+        cost_method = (f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
+                       f"{defaults.price_factor.describe()}")
     else:
-        raise InputError(
-            f"--price-per-hour: accelerator {chip.id!r} has no rental or purchase price in "
-            "data/accelerators.csv; give --price-per-hour USD"
-        )
+        cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
 
     dev = be.asarray
     g = dev(goodput_draws)
@@ -257,8 +256,7 @@ def estimate(
     elif chip.rental_usd_per_hour is not None:
         cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults.price_factor)))
     else:
-        life = dev(sample("hardware_life_years", defaults.hardware_life_years))
-        cost = kc.owned_cost_usd(hours, chip.purchase_price_usd, life, energy, region.electricity_usd_per_mwh)
+        cost = None
     emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
 
     host = {
@@ -267,7 +265,7 @@ def estimate(
         "wall_clock_days": to_numpy(days) if days is not None else None,
         "energy_mwh": to_numpy(energy),
         "accelerator_energy_mwh": to_numpy(chip_energy),
-        "cost_usd": to_numpy(cost),
+        "cost_usd": to_numpy(cost) if cost is not None else None,
         "emissions_tco2e": to_numpy(emissions),
     }
     metrics = {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
@@ -286,6 +284,7 @@ def estimate(
         "pue": pue_text,
         "site": region.id,
         "price_per_hour": price_per_hour,
+        "cost_basis": COST_BASIS,
         "cost_method": cost_method,
         "draws": draws,
         "seed": seed,

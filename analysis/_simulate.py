@@ -315,6 +315,11 @@ def base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float,
     return np.rint((-offset - d - x_min) / h).astype(np.int64)
 
 
+def _prior_accelerator(plan: CompetitorPlan) -> str:
+    """The accelerator the utilization prior is asked about: the deal with the most peak FLOP/s."""
+    return max(plan.deals, key=lambda p: float(p.flops_table[-1]) * p.scale).deal.accelerator
+
+
 def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
                    start: int, stop: int) -> dict[str, np.ndarray]:
     """Every uncertain input of one competitor for draws start..stop-1 (host float64)."""
@@ -335,7 +340,8 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
     if plan.mfu == "prior":
         # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
-        effective = prior.ppf(uniforms(seed, f"{label}/utilization", start, stop), active)
+        effective = prior.ppf(uniforms(seed, f"{label}/utilization", start, stop), active,
+                              accelerator=_prior_accelerator(plan))
         out["mfu"] = np.minimum(effective / goodput, 1.0)
     else:
         out["mfu"] = draw(plan.mfu, seed, f"{label}/mfu", start, stop)

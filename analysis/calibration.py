@@ -5,78 +5,74 @@ What a published run pins down
 A run's reported accelerator-hours H and the model FLOP C those hours cover give its *effective*
 utilization ``u = C / (H x 3600 x peak)``: MFU times goodput, and also divided by any work the
 hours cover beyond C. ``C`` is the model FLOP 6·N_active·D of the tokens the hours cover
-(``TrainingRun.hours_flop``): MFU is defined on model FLOP, and a reported FLOP figure may count
-activation recomputation (OPT-175B's logbook figure is about 8ND). ``peak`` is the chip's BF16 dense
-peak for every run; FP8 runs are divided by the geometric mean of the assumed FP8 gain
+(``TrainingRun.hours_flop``), or the authors' figure when N or D is unknown. ``peak`` is the chip's
+BF16 dense peak for every run; FP8 runs are divided by the geometric mean of the assumed FP8 gain
 (``constants.FP8_GAIN_TRIANGULAR``, about 1.21) so that the fitted quantity is a BF16-equivalent
 utilization and ``estimate``/``simulate`` put the same gain back when they draw for an FP8 run.
+Which rows calibrate is the calibration rule of data/README.md, enforced when the file is loaded
+(``TrainingRun.calibration_rule_violation``): compute that does not come from the run's own
+hardware time, accelerator and hours reported, pre-training of a language model.
 
-What the reported hours include, and how it enters
---------------------------------------------------
-- Failures, restarts, checkpointing and slow nodes are inside every run's hours (Llama 3.1 405B
-  reports >90% effective training time). They are goodput, so they are part of ``u``. For a new run
-  an MFU draw is ``u / goodput`` with ``goodput`` from its own range, and the hours, which depend on
-  MFU x goodput, follow the calibrated ``u``: the goodput range changes how ``u`` is split, not the
-  hours.
-- Extra stages (scope ``pretrain_plus``): long-context extension and post-training for Llama 3.1
-  405B and DeepSeek-V3 (+4.7% of its hours), and for the Llama 3 / 3.1 8B and 70B cards an unknown
-  amount beyond one 15T-token pass (their implied u, 0.14-0.28, sits far below the 0.38-0.43 MFU the
-  family's flagship reports). They make ``u`` low by the extra share. An optional ``scope`` feature
-  (1 for ``pretrain_plus``) can absorb that; leave-one-out did not favour it (below), so the default
-  prior leaves the extra stages in its spread rather than in its centre.
-- One stage of a run (Nemotron-4 340B's 7.6T-token main stage of 9T): ``hours_tokens`` in the data
-  says which tokens the hours cover, so C matches H.
-- Derived hours (``derived``: GPT-3's 10,000 V100 x 14.8 days, OPT-175B's 33 days on 1,024 A100,
-  DeepSeek-V2's 172.8K hours per trillion tokens, Nemotron's iteration time) are used like reported
-  ones. Upper bounds (GLM-130B's access window) and third-party estimates (Gemini 1.0 Ultra's
-  chip-hours, confidence ``estimated-by-third-party``) do not calibrate.
+Goodput (failures, restarts, checkpoints) is inside every run's hours, so it is part of ``u``; for a
+new run an MFU draw is ``u / goodput``, and the hours, which depend on MFU x goodput, follow ``u``.
 
 The model
 ---------
-``log u = a + b x (log10 N_active - 11) [+ c x pretrain_plus] + e``, ``e ~ Normal(0, s^2)``, fitted
-by least squares; the predictive for a new run is Student-t with the fit's residual degrees of
-freedom, scaled by ``s x sqrt(1 + leverage)`` (parameter uncertainty included). It is exposed as a
-log-normal with the t's P10 and P90, so the P10-P90 interval of a draw is the t interval. Without
-the active-parameter count (``estimate --flop``) the intercept-only prior is used.
+``log u = b0 [+ b1 x (log10 N_active - 11)] [+ a_g] + e``:
 
-Why this model: leave-one-out on the 13 calibration runs (``analysis.backtest``, notebook
-``30_backtest``) gives, for accelerator-hours, MdAPE / P10-P90 coverage / median P90/P10:
-intercept-only 25% / 77% / 2.8; size 14% / 85% / 2.0; size + scope 11% / 85% / 2.1, with a worse
-mean log predictive density than size alone (the scope term moves the centre but costs a parameter
-on 13 points) and a worse MdAPE when the Llama 3/3.1 twin runs are left out together. Size is the
-default. Hardware family, year, cluster size and precision were not used: one V100 run, two A100
-runs, one FP8 run and four known cluster sizes cannot separate them from size. A dense/MoE
-indicator beside size did about as well in an exploratory leave-one-out (MdAPE ~11%, coverage 85%,
-P90/P10 ~2.05) but is not offered: ``simulate`` hands the prior only active parameters, so a
-feature needing total parameters would make ``estimate`` and ``simulate`` disagree.
+- the pooled centre ``b0`` (and the size slope ``b1`` when used) by robust regression
+  (statsmodels ``RLM``, Huber's T norm), so a few runs whose hours include more than one pass
+  (Llama 3 8B) or whose figures conflict do not drag the centre;
+- ``a_g`` an offset per accelerator generation (``Accelerator.family``: volta, ampere, hopper,
+  tpu, ...), partially pooled by empirical Bayes: the mean robust residual of the generation is
+  shrunk toward 0 by ``tau^2 / (tau^2 + s^2 / n_g)``, with ``tau^2`` the between-generation variance
+  (method of moments) and ``n_g`` the generation's runs. A generation with few runs stays near the
+  pooled centre; one with none (Blackwell, MI300X, Trainium) is predicted at the centre with the
+  between-generation variance added to its spread;
+- ``e`` Student-t with 4 degrees of freedom (``DOF``), its scale fitted to the residuals by maximum
+  likelihood, so outlying runs widen the tails rather than the body.
+
+The predictive interval adds the parameter uncertainty (the RLM covariance, the generation
+offset's posterior variance) to the residual scale. It is exposed as a log-normal with the
+Student-t predictive's P10 and P90, so the P10-P90 interval of a draw is that interval.
+
+Which terms are used is chosen by grouped cross-validation in ``analysis.backtest``
+(leave one organization out, leave one accelerator generation out, predict each year from the
+years before it), never by single left-out runs: see ``FEATURES`` and data/README.md.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri, stdtrit
+from scipy import optimize, stats
+from scipy.special import ndtri
 
 from . import constants as K
 from .catalog import Catalog
 from .constants import SECONDS_PER_HOUR
-from .specs import Z90, LogNormal, Triangular
+from .specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
-#: Reported hours that measure a run's throughput; upper bounds say too little to fit on.
-FIT_SCOPES = ("pretrain", "pretrain_plus", "derived")
-#: Rows whose figures are a third party's estimates (Epoch's frontier rows) never calibrate.
-EXCLUDED_CONFIDENCE = ("estimated-by-third-party",)
+__all__ = [
+    "FIT_SCOPES", "KNOWN_FEATURES", "FEATURES", "CalibrationPoint", "UtilizationPrior",
+    "calibration_points", "fit_prior", "default_prior", "generation_of",
+]
+
+#: Rows whose figures are a third party's estimates never calibrate (also enforced at load).
+EXCLUDED_CONFIDENCE = (THIRD_PARTY_CONFIDENCE,)
 #: Centre of the size feature (log10 of 1e11 active parameters), so the intercept means something.
 SIZE_CENTRE_LOG10 = 11.0
-#: Features a prior may use: "size" is log10(active params) - 11; "scope" is 1 when the reported
-#: hours include extra stages (gpu_hours_scope pretrain_plus). New runs are predicted at scope 0.
-KNOWN_FEATURES = ("size", "scope")
-#: The default features, chosen by leave-one-out (see the module docstring and analysis.backtest).
-FEATURES = ("size",)
-#: Scope value a prediction for a new run assumes: its main pre-training only.
-NEW_RUN_SCOPE = "pretrain"
+#: Terms a prior may use: "size" is log10(active params) - 11; "generation" is a partially pooled
+#: offset per accelerator generation.
+KNOWN_FEATURES = ("size", "generation")
+#: The default terms, chosen by grouped cross-validation (analysis.backtest, notebook 30_backtest).
+FEATURES: tuple[str, ...] = ("size", "generation")
+#: Degrees of freedom of the Student-t residuals: 4, the robust default of Lange, Little & Taylor
+#: (1989, JASA 84:881). Fitting it per fold was tried: with 30-40 runs the estimate swings between
+#: 3 and 30 from one fold to the next, and it cost 90% of the backtest's time.
+DOF = 4.0
 
 
 def _fp8_log_gain_mean() -> float:
@@ -88,6 +84,12 @@ def _fp8_log_gain_mean() -> float:
 
 #: Mean log of the FP8 gain: an FP8 run's utilization is divided by exp(this) before fitting.
 FP8_LOG_GAIN_MEAN = _fp8_log_gain_mean()
+
+
+def generation_of(catalog: Catalog, accelerator: str | None) -> str | None:
+    """The accelerator generation (its family in data/accelerators.csv); None when unknown."""
+    chip = catalog.accelerators.get(accelerator) if accelerator is not None else None
+    return chip.family if chip is not None else None
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ class CalibrationPoint:
     #: Effective utilization against the BF16 dense peak: C / (hours x 3600 x peak_bf16).
     utilization: float
     peak_bf16_flop_per_s: float = math.nan
+    organization: str = ""
+    year: int = 0
+    generation: str = ""
 
     @property
     def bf16_utilization(self) -> float:
@@ -113,9 +118,10 @@ class CalibrationPoint:
 
 
 def calibration_points(catalog: Catalog, *, scopes=FIT_SCOPES) -> list[CalibrationPoint]:
-    """Runs with covered FLOP, accelerator and accelerator-hours in one of `scopes`.
+    """The ``calibration`` rows of data/training_runs.csv (hours of one of `scopes`).
 
-    Rows whose confidence is ``estimated-by-third-party`` are skipped whatever their scope.
+    With ``scopes=("upper_bound",)`` it returns the check rows whose hours are an upper bound (for
+    the backtest's bound check) instead.
     """
     points = []
     for run in catalog.training_runs.values():
@@ -124,7 +130,9 @@ def calibration_points(catalog: Catalog, *, scopes=FIT_SCOPES) -> list[Calibrati
             continue
         if run.gpu_hours_scope not in scopes or run.confidence in EXCLUDED_CONFIDENCE:
             continue
-        peak = catalog.accelerators[run.accelerator].peak_bf16_flop_per_s
+        if tuple(scopes) == tuple(FIT_SCOPES) and run.role != "calibration":
+            continue
+        chip = catalog.accelerators[run.accelerator]
         points.append(
             CalibrationPoint(
                 run_id=run.id,
@@ -134,8 +142,11 @@ def calibration_points(catalog: Catalog, *, scopes=FIT_SCOPES) -> list[Calibrati
                 flop=flop,
                 gpu_hours=run.gpu_hours,
                 scope=run.gpu_hours_scope,
-                utilization=flop / (run.gpu_hours * SECONDS_PER_HOUR * peak),
-                peak_bf16_flop_per_s=peak,
+                utilization=flop / (run.gpu_hours * SECONDS_PER_HOUR * chip.peak_bf16_flop_per_s),
+                peak_bf16_flop_per_s=chip.peak_bf16_flop_per_s,
+                organization=run.organization,
+                year=run.year,
+                generation=chip.family,
             )
         )
     return points
@@ -149,99 +160,182 @@ def _check_features(features) -> tuple[str, ...]:
     return features
 
 
-def _design(features: tuple[str, ...], active_params, scope_plus) -> np.ndarray:
-    """Design matrix (n, 1 + len(features)) from active params and scope indicators (broadcast)."""
-    active = np.atleast_1d(np.asarray(active_params, dtype=np.float64))
-    plus = np.atleast_1d(np.asarray(scope_plus, dtype=np.float64))
-    n = max(active.size, plus.size)
-    cols = [np.ones(n)]
-    for name in features:
-        if name == "size":
-            cols.append(np.broadcast_to(np.log10(active) - SIZE_CENTRE_LOG10, (n,)))
-        elif name == "scope":
-            cols.append(np.broadcast_to(plus, (n,)))
-    return np.stack(cols, axis=1)
-
-
-def _row(features: tuple[str, ...], active_params: float | None, scope: str = NEW_RUN_SCOPE) -> np.ndarray:
-    return _design(features, active_params if active_params is not None else np.nan,
-                   1.0 if scope == "pretrain_plus" else 0.0)[0]
-
-
 @dataclass(frozen=True)
 class UtilizationPrior:
-    """log u ~ Student-t(x . coef, sigma_pred(x)), u = effective BF16-equivalent utilization."""
+    """log u ~ Student-t(centre(x, generation), scale), u = effective BF16-equivalent utilization.
+
+    ``effective`` and ``ppf`` take the active-parameter count and, as keywords, the features of the
+    new run (``accelerator=`` an id); each may be a scalar or an array aligned with the uniforms.
+    An unknown or missing feature falls back to the pooled centre with the matching extra variance.
+    """
 
     features: tuple[str, ...]
+    #: Pooled coefficients: intercept, then the size slope when "size" is a feature.
     coef: tuple[float, ...]
+    #: Covariance of `coef` (robust sandwich from statsmodels RLM).
+    coef_cov: tuple[tuple[float, ...], ...]
+    #: Student-t residual scale and degrees of freedom.
     sigma: float
-    dof: int
-    xtx_inv: tuple[tuple[float, ...], ...]
-    runs: tuple[str, ...]
+    dof: float
+    #: Between-generation standard deviation (0 when the generation term is off).
+    tau: float
+    #: Generation -> (shrunk offset, its posterior variance, runs behind it).
+    offsets: dict[str, tuple[float, float, int]]
+    #: Accelerator id -> generation, for every accelerator in the catalog the prior was fitted on.
+    generations: dict[str, str]
+    #: Mean and variance of the size feature over the calibration runs (for an unknown size).
+    size_mean: float
+    size_var: float
+    runs: tuple[str, ...] = field(default=())
 
-    def _needs_size(self, active_params) -> None:
-        if "size" in self.features and active_params is None:
-            raise ValueError("this prior needs active_params")
+    # -- pieces -----------------------------------------------------------------------------------
 
-    def log_centre_and_half_width(self, active_params: float | None = None, *,
-                                  scope: str = NEW_RUN_SCOPE) -> tuple[float, float]:
+    def _size(self, active_params, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Size feature per draw and its extra variance (size unknown -> calibration mean)."""
+        if active_params is None:
+            return np.full(n, self.size_mean), np.full(n, self.size_var)
+        active = np.broadcast_to(np.asarray(active_params, dtype=np.float64), (n,))
+        x = np.log10(np.where(active > 0, active, np.nan)) - SIZE_CENTRE_LOG10
+        known = np.isfinite(x)
+        return np.where(known, x, self.size_mean), np.where(known, 0.0, self.size_var)
+
+    def _offset(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Generation offset per draw and its variance (unknown generation -> 0 and tau^2)."""
+        if "generation" not in self.features:
+            return np.zeros(n), np.zeros(n)
+        if accelerator is None:
+            return np.zeros(n), np.full(n, self.tau ** 2)
+        ids = np.broadcast_to(np.asarray(accelerator, dtype=object), (n,))
+        # Few distinct ids per call: look each up once.
+        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+        table = np.array([self.offsets.get(self.generations.get(a, ""), (0.0, self.tau ** 2, 0))[:2]
+                          for a in uniq], dtype=np.float64).reshape(-1, 2)
+        return table[inverse, 0], table[inverse, 1]
+
+    def log_centre_and_scale(self, active_params=None, n: int = 1, **features) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive centre and Student-t scale of log u, one per draw (arrays of length n)."""
+        unknown = set(features) - {"accelerator"}
+        if unknown:
+            raise ValueError(f"unknown prior feature(s) {sorted(unknown)}; allowed: accelerator")
+        beta = np.asarray(self.coef)
+        cov = np.asarray(self.coef_cov)
+        centre = np.full(n, beta[0])
+        var = np.full(n, self.sigma ** 2 + cov[0, 0])
+        if "size" in self.features:
+            x, x_var = self._size(active_params, n)
+            centre = centre + beta[1] * x
+            var = var + 2 * x * cov[0, 1] + x * x * cov[1, 1] + (beta[1] ** 2 + cov[1, 1]) * x_var
+        offset, offset_var = self._offset(features.get("accelerator"), n)
+        return centre + offset, np.sqrt(var + offset_var)
+
+    def _half_width(self, scale):
+        """Half-width of the Student-t P10-P90 interval of log u."""
+        return float(stats.t.ppf(0.9, self.dof)) * scale
+
+    # -- the contract -------------------------------------------------------------------------------
+
+    def log_centre_and_half_width(self, active_params: float | None = None, **features) -> tuple[float, float]:
         """Predictive centre of log u and the half-width of its P10-P90 interval (Student-t)."""
-        self._needs_size(active_params)
-        x = _row(self.features, active_params, scope)
-        centre = float(x @ np.array(self.coef))
-        spread = self.sigma * math.sqrt(1.0 + float(x @ np.array(self.xtx_inv) @ x))
-        return centre, float(stdtrit(self.dof, 0.9)) * spread
+        centre, scale = self.log_centre_and_scale(active_params, 1, **features)
+        return float(centre[0]), float(self._half_width(scale[0]))
 
-    def effective(self, active_params: float | None = None, *, scope: str = NEW_RUN_SCOPE) -> LogNormal:
+    def effective(self, active_params: float | None = None, **features) -> LogNormal:
         """Predictive distribution of u for a new run (P10/P90 from the Student-t predictive)."""
-        centre, half = self.log_centre_and_half_width(active_params, scope=scope)
+        centre, half = self.log_centre_and_half_width(active_params, **features)
         return LogNormal(p10=math.exp(centre - half), p90=math.exp(centre + half))
 
-    def ppf(self, u: np.ndarray, active_params: np.ndarray | None = None, *,
-            scope: str = NEW_RUN_SCOPE) -> np.ndarray:
-        """Effective utilization at uniforms `u`, each draw with its own active-parameter count."""
-        self._needs_size(active_params)
+    def ppf(self, u: np.ndarray, active_params: np.ndarray | None = None, **features) -> np.ndarray:
+        """Effective utilization at uniforms `u`; active params and features scalar or aligned with u."""
         u = np.asarray(u, dtype=np.float64)
-        n = u.shape[0]
-        active = np.ones(n) if active_params is None else active_params
-        X = _design(self.features, active, np.full(n, 1.0 if scope == "pretrain_plus" else 0.0))
-        centre = X @ np.array(self.coef)
-        leverage = np.einsum("ki,ij,kj->k", X, np.array(self.xtx_inv), X)
-        half = float(stdtrit(self.dof, 0.9)) * self.sigma * np.sqrt(1.0 + leverage)
-        return np.exp(centre + (half / Z90) * ndtri(u))
+        centre, scale = self.log_centre_and_scale(active_params, u.shape[0], **features)
+        return np.exp(centre + (self._half_width(scale) / Z90) * ndtri(u))
+
+    def logpdf(self, utilization: float, active_params: float | None = None, **features) -> float:
+        """Log predictive density of log u at `utilization` (Student-t), for scoring held-out runs."""
+        centre, scale = self.log_centre_and_scale(active_params, 1, **features)
+        return float(stats.t.logpdf(math.log(utilization), self.dof, loc=centre[0], scale=scale[0]))
+
+    def cdf(self, utilization: float, active_params: float | None = None, **features) -> float:
+        """Predictive probability that log u is below log(`utilization`): the PIT of a held-out run."""
+        centre, half = self.log_centre_and_half_width(active_params, **features)
+        return float(stats.norm.cdf((math.log(utilization) - centre) * Z90 / half))
 
     def describe(self) -> str:
-        terms = " + ".join(f"{c:+.3f}*{f}" for c, f in zip(self.coef[1:], self.features))
-        return (
-            f"log u = {self.coef[0]:.3f}{(' ' + terms) if terms else ''}, residual sd {self.sigma:.3f}, "
-            f"{len(self.runs)} runs"
-        )
+        terms = f" {self.coef[1]:+.3f}*size" if "size" in self.features else ""
+        gens = ""
+        if "generation" in self.features:
+            shown = ", ".join(f"{g} {o:+.2f} (n={n})" for g, (o, _, n) in sorted(self.offsets.items()))
+            gens = f"; generation offsets (tau {self.tau:.2f}): {shown}"
+        return (f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale {self.sigma:.3f}){gens}; "
+                f"{len(self.runs)} runs (centre u = {math.exp(self.coef[0]):.2f})")
 
 
-def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATURES) -> UtilizationPrior:
-    """Least squares of log(BF16-equivalent u) on the features (runs lacking a feature are dropped)."""
+def _size_feature(points) -> np.ndarray:
+    return np.array([math.log10(p.active_params) - SIZE_CENTRE_LOG10 if p.active_params else np.nan
+                     for p in points])
+
+
+def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATURES, *,
+              generations: dict[str, str] | None = None) -> UtilizationPrior:
+    """Robust pooled fit, partially pooled generation offsets, Student-t residuals.
+
+    `generations` maps accelerator ids to generations for prediction (default: those of `points`).
+    Runs without active parameters are dropped when "size" is a feature.
+    """
+    import statsmodels.api as sm
+
     features = _check_features(features)
     usable = [p for p in points if "size" not in features or p.active_params is not None]
-    if len(usable) < len(features) + 2:
-        raise ValueError(f"need at least {len(features) + 2} calibration runs, have {len(usable)}")
-    X = _design(
-        features,
-        np.array([p.active_params if p.active_params is not None else np.nan for p in usable]),
-        np.array([1.0 if p.scope == "pretrain_plus" else 0.0 for p in usable]),
-    )
+    n_coef = 1 + ("size" in features)
+    if len(usable) < n_coef + 3:
+        raise ValueError(f"need at least {n_coef + 3} calibration runs, have {len(usable)}")
+    y = np.log([p.bf16_utilization for p in usable])
+    size = _size_feature(usable)
+    X = np.ones((len(usable), 1)) if n_coef == 1 else np.column_stack([np.ones(len(usable)), size])
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError(f"features {features} cannot be separated on these {len(usable)} runs")
-    y = np.log([p.bf16_utilization for p in usable])
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    dof = len(usable) - X.shape[1]
-    sigma = float(np.sqrt(np.sum((y - X @ coef) ** 2) / dof))
-    xtx_inv = np.linalg.inv(X.T @ X)
+    fit = sm.RLM(y, X, M=sm.robust.norms.HuberT()).fit()
+    coef = np.asarray(fit.params, dtype=np.float64)
+    coef_cov = np.asarray(fit.cov_params(), dtype=np.float64)
+    resid = y - X @ coef
+
+    offsets: dict[str, tuple[float, float, int]] = {}
+    tau = 0.0
+    gens = np.array([p.generation for p in usable])
+    if "generation" in features:
+        # Robust residual scale for the shrinkage weights (RLM's MAD-based scale).
+        s2 = float(fit.scale) ** 2
+        groups = sorted(set(gens))
+        means = np.array([np.mean(resid[gens == g]) for g in groups])
+        counts = np.array([np.sum(gens == g) for g in groups])
+        if len(groups) >= 2:
+            # Method of moments: the spread of group means beyond what their sampling noise explains.
+            tau2 = max(0.0, float(np.var(means, ddof=1) - np.mean(s2 / counts)))
+        else:
+            tau2 = 0.0
+        tau = math.sqrt(tau2)
+        for g, m, n_g in zip(groups, means, counts):
+            weight = tau2 / (tau2 + s2 / n_g) if tau2 > 0 else 0.0
+            offsets[str(g)] = (float(weight * m), float(weight * s2 / n_g), int(n_g))
+        resid = resid - np.array([offsets[g][0] for g in gens])
+
+    dof = DOF
+    # Maximum-likelihood scale of the Student-t residuals at the fixed degrees of freedom.
+    mad = float(stats.median_abs_deviation(resid, scale="normal")) or 1e-3
+    scale = optimize.minimize_scalar(lambda s: -np.sum(stats.t.logpdf(resid, dof, scale=s)),
+                                     bounds=(mad / 10, mad * 10), method="bounded").x
+    finite = size[np.isfinite(size)]
     return UtilizationPrior(
         features=features,
         coef=tuple(float(c) for c in coef),
-        sigma=sigma,
+        coef_cov=tuple(tuple(float(v) for v in row) for row in coef_cov),
+        sigma=float(scale),
         dof=dof,
-        xtx_inv=tuple(tuple(float(v) for v in row) for row in xtx_inv),
+        tau=tau,
+        offsets=offsets,
+        generations=dict(generations) if generations is not None else {p.accelerator: p.generation for p in usable},
+        size_mean=float(np.mean(finite)) if finite.size else 0.0,
+        size_var=float(np.var(finite)) if finite.size else 0.0,
         runs=tuple(p.run_id for p in usable),
     )
 
@@ -249,10 +343,15 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
 _PRIORS: dict[tuple, UtilizationPrior] = {}
 
 
-def default_prior(catalog: Catalog, *, with_size: bool = True) -> UtilizationPrior:
-    """The prior `estimate` and `simulate` use, fitted once per catalog."""
-    features = FEATURES if with_size else tuple(f for f in FEATURES if f != "size")
+def default_prior(catalog: Catalog, *, features: tuple[str, ...] = FEATURES, **_ignored) -> UtilizationPrior:
+    """The prior `estimate` and `simulate` use, fitted once per catalog.
+
+    ``effective(active_params, accelerator=id)`` and ``ppf(u, active_params, accelerator=ids)``;
+    an accelerator with no calibration runs of its generation gets the pooled centre.
+    """
+    features = _check_features(features)
     key = (catalog.data_hash, features)
     if key not in _PRIORS:
-        _PRIORS[key] = fit_prior(calibration_points(catalog), features)
+        generations = {a.id: a.family for a in catalog.accelerators.values()}
+        _PRIORS[key] = fit_prior(calibration_points(catalog), features, generations=generations)
     return _PRIORS[key]

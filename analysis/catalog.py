@@ -148,6 +148,10 @@ def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
                 raise InputError(
                     f"{where} line {line}: duplicate id {item.id!r} (first at line {first_line[item.id]}); ids must be unique"
                 )
+            problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
+            if problem is not None:
+                field_name, msg = problem
+                raise InputError(f"{where} line {line} (id {item.id!r}), field {field_name!r}: {msg}")
             rows[item.id] = item
             first_line[item.id] = line
     if not rows:

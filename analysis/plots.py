@@ -653,3 +653,52 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
         if title:
             ax.set_title(title, fontsize=10)
         return _done(fig)
+
+
+def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str = "") -> Figure:
+    """Predicted (P50 with P10-P90 bars) against reported accelerator-hours, log-log, naive crosses.
+
+    `runs`: the backtest's per-run table (``BacktestResult.runs``), one colour per generation.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    with _style():
+        fig, ax = plt.subplots(figsize=(7.5, 6.5))
+        sns.scatterplot(data=runs, x="reported_gpu_hours", y="p50_gpu_hours", hue="generation", ax=ax, zorder=3,
+                        s=40)
+        ax.errorbar(runs["reported_gpu_hours"], runs["p50_gpu_hours"],
+                    yerr=[runs["p50_gpu_hours"] - runs["p10_gpu_hours"], runs["p90_gpu_hours"] - runs["p50_gpu_hours"]],
+                    fmt="none", ecolor="0.6", elinewidth=1, capsize=2, zorder=2)
+        ax.scatter(runs["reported_gpu_hours"], runs["naive_gpu_hours"], marker="x", color="0.3", s=18,
+                   label=f"naive 6ND @ MFU {naive_mfu:g}", zorder=3)
+        values = runs[["reported_gpu_hours", "p10_gpu_hours", "p90_gpu_hours", "naive_gpu_hours"]].to_numpy()
+        lo, hi = float(np.nanmin(values)) / 1.5, float(np.nanmax(values)) * 1.5
+        ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
+        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
+               xlabel="reported accelerator-hours (h)", ylabel="predicted accelerator-hours (h), P50 and P10-P90",
+               title=title or "Backtest")
+        ax.legend(fontsize=8, loc="upper left")
+    return _done(fig)
+
+
+def backtest_pit(pit: pd.DataFrame) -> Figure:
+    """PIT histograms of held-out runs per cross-validation scheme (flat at 1/bins = honest intervals).
+
+    `pit`: ``BacktestResult.pit`` (columns scheme, pit_low, pit_high, share).
+    """
+    import matplotlib.pyplot as plt
+
+    schemes = list(dict.fromkeys(pit["scheme"]))
+    with _style():
+        fig, axes = plt.subplots(1, len(schemes), figsize=(WIDTH_IN, 3.0), sharey=True, squeeze=False)
+        for ax, scheme in zip(axes[0], schemes):
+            part = pit[pit["scheme"] == scheme]
+            width = float((part["pit_high"] - part["pit_low"]).iloc[0])
+            ax.bar(part["pit_low"], 100 * part["share"], width=width, align="edge", color="#1f77b4",
+                   edgecolor="white")
+            ax.axhline(100 * width, color="0.4", linestyle="--", linewidth=1)
+            ax.set(title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)", xlabel="PIT of reported hours",
+                   xlim=(0, 1))
+        axes[0][0].set_ylabel("share of held-out runs (%)")
+    return _done(fig)

@@ -342,8 +342,10 @@ class Accelerator(Strict):
     tdp_w: Annotated[float, Field(gt=10, lt=5000)]
     server_power_multiplier: Annotated[float, Field(ge=1, le=5)]
     server_power_fraction: Annotated[float, Field(gt=0, le=1)]
-    purchase_price_usd: PositiveFloat | None = None
-    rental_usd_per_hour: PositiveFloat | None = None
+    #: Plausible bounds catch a price typed in the wrong unit (cents, thousands, per 8-GPU server
+    #: hour is still allowed: the most expensive on-demand 8-GPU instance is ~100 USD/h).
+    purchase_price_usd: Annotated[float, Field(ge=100, le=1e6)] | None = None
+    rental_usd_per_hour: Annotated[float, Field(ge=0.05, le=100)] | None = None
     source: NonEmptyStr
     assumptions: str = ""
 
@@ -375,6 +377,22 @@ class Site(Strict):
 
 
 SCOPES = ("pretrain", "pretrain_plus", "upper_bound", "derived")
+#: Scopes whose hours measure a run's throughput (an upper bound says too little to fit on).
+FIT_SCOPES = ("pretrain", "pretrain_plus", "derived")
+#: What a row is for: ``calibration`` rows fit the utilization prior and must pass the calibration
+#: rule (data/README.md); ``check`` rows serve FLOP, energy, power and bound checks only.
+ROLES = ("calibration", "check")
+#: What the run is: only pre-training of a language model (from scratch) calibrates.
+RUN_KINDS = ("language_pretrain", "continued_pretrain", "fine_tune", "multimodal", "other")
+#: Where the training FLOP comes from. Only the first two say anything about utilization: a figure
+#: worked out from the run's own hardware x time x an assumed utilization is circular.
+FLOP_BASES = ("params_x_tokens", "reported", "hardware_time", "third_party_estimate")
+CALIBRATION_FLOP_BASES = ("params_x_tokens", "reported")
+#: Where the accelerator-hours come from: the authors' figure, reported quantity x reported time,
+#: a reported rate per token x tokens, a reported iteration time x steps, or a third party's guess.
+HOURS_BASES = ("reported", "quantity_x_time", "rate_x_tokens", "iteration_time", "third_party_estimate")
+CALIBRATION_HOURS_BASES = ("reported", "quantity_x_time", "rate_x_tokens", "iteration_time")
+THIRD_PARTY_CONFIDENCE = "estimated-by-third-party"
 #: What a published energy figure measures (data/README.md): accelerator-hours x chip TDP by
 #: construction (cannot test an energy model), measured GPU power x time before PUE, or not stated.
 ENERGY_BASES = ("tdp_x_hours", "gpu_measured", "unstated")
@@ -406,6 +424,11 @@ class TrainingRun(Strict):
     #: Facility power of the run (MW) as published (for frontier runs, a third-party estimate).
     power_mw: PositiveFloat | None = None
     confidence: str = ""
+    #: What the row is for (``calibration`` or ``check``) and where its figures come from.
+    role: Literal[ROLES]  # type: ignore[valid-type]
+    run_kind: Literal[RUN_KINDS] | None = None  # type: ignore[valid-type]
+    flop_basis: Literal[FLOP_BASES] | None = None  # type: ignore[valid-type]
+    hours_basis: Literal[HOURS_BASES] | None = None  # type: ignore[valid-type]
     source: NonEmptyStr
     notes: str = ""
 
@@ -418,6 +441,40 @@ class TrainingRun(Strict):
         if self.energy_mwh is not None and self.energy_basis is None:
             raise ValueError(f"energy_mwh is given, so energy_basis is required; allowed: {', '.join(ENERGY_BASES)}")
         return self
+
+    def calibration_rule_violation(self) -> tuple[str, str] | None:
+        """(field, what is wrong) when a ``calibration`` row breaks the calibration rule, else None.
+
+        The rule (data/README.md): compute not from the run's own hardware time, accelerator and
+        hours reported, hours that measure throughput, pre-training of a language model.
+        """
+        if self.role != "calibration":
+            return None
+        if self.flop_basis not in CALIBRATION_FLOP_BASES:
+            return ("flop_basis", f"a calibration row's compute must come from {' or '.join(CALIBRATION_FLOP_BASES)}, "
+                                  f"not from its own hardware time or a third party's estimate; got {self.flop_basis!r} "
+                                  "(set role to check to keep the row for other uses)")
+        if self.flop_basis == "params_x_tokens":
+            for name in ("active_params", "training_tokens"):
+                if getattr(self, name) is None:
+                    return (name, "flop_basis params_x_tokens needs active_params and training_tokens")
+        elif self.training_flop is None:
+            return ("training_flop", "flop_basis reported needs the authors' figure in training_flop")
+        if self.accelerator is None:
+            return ("accelerator", "a calibration row needs its accelerator")
+        if self.gpu_hours is None:
+            return ("gpu_hours", "a calibration row needs its accelerator-hours (or quantity x time)")
+        if self.hours_basis not in CALIBRATION_HOURS_BASES:
+            return ("hours_basis", f"a calibration row's hours must be one of {', '.join(CALIBRATION_HOURS_BASES)}; "
+                                   f"got {self.hours_basis!r}")
+        if self.gpu_hours_scope not in FIT_SCOPES:
+            return ("gpu_hours_scope", f"a calibration row's hours must be of scope {', '.join(FIT_SCOPES)}; "
+                                       f"got {self.gpu_hours_scope!r}")
+        if self.run_kind != "language_pretrain":
+            return ("run_kind", f"only language_pretrain runs calibrate; got {self.run_kind!r}")
+        if self.confidence == THIRD_PARTY_CONFIDENCE:
+            return ("confidence", f"rows {THIRD_PARTY_CONFIDENCE!r} never calibrate")
+        return None
 
     @property
     def flop(self) -> float | None:

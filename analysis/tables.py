@@ -268,21 +268,25 @@ def calibration_table(catalog: Catalog | None = None) -> pd.DataFrame:
                "active_params": p.active_params, "training_flop": p.flop, "gpu_hours": p.gpu_hours,
                "scope": p.scope, "utilization": p.utilization}
         if p.active_params is not None:
-            band = prior.ppf(np.array(list(QUANTILES.values())), np.full(3, p.active_params))
+            band = prior.ppf(np.array(list(QUANTILES.values())), np.full(3, p.active_params),
+                             accelerator=p.accelerator)
             row.update({f"prior_{k}": float(v) for k, v in zip(QUANTILES, band)})
         rows.append(row)
     return pd.DataFrame(rows).sort_values("active_params").reset_index(drop=True)
 
 
-def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float = 1e12, points: int = 40) -> pd.DataFrame:
-    """The MFU-prior's p10/p50/p90 of effective utilization over a range of active parameters."""
+def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float = 1e12, points: int = 40,
+               accelerator: str | None = None) -> pd.DataFrame:
+    """The MFU-prior's p10/p50/p90 of effective utilization over a range of active parameters.
+
+    `accelerator`: the id whose generation the band is for (None: the pooled centre)."""
     import pandas as pd
 
     prior = default_prior(catalog or load_catalog())
     sizes = np.geomspace(low, high, points)
     out = {"active_params": sizes}
     for key, q in QUANTILES.items():
-        out[f"prior_{key}"] = prior.ppf(np.full(points, q), sizes)
+        out[f"prior_{key}"] = prior.ppf(np.full(points, q), sizes, accelerator=accelerator)
     return pd.DataFrame(out)
 
 

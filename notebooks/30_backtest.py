@@ -9,25 +9,28 @@
 # ---
 
 # %% [markdown]
-# # 30 Backtest: do the intervals contain what published runs actually took?
+# # 30 Backtest: does the method predict runs it has never seen?
 #
 # **Question.** Given only a published run's model size, tokens, accelerator and precision, how close
-# does the calibrated method come to the accelerator-hours the authors reported, and do its P10-P90
-# intervals contain the reported figure about 80% of the time? How does that compare with the naive
-# 6·N·D at MFU 0.40? And does the energy model (chip TDP x chip-to-server multiplier x fraction drawn
-# x PUE) reproduce the energy figures that can test it?
+# does the calibrated method come to the accelerator-hours the authors reported, for runs of
+# *other labs, other accelerator generations and later years* than those it was fitted on? Do its
+# P10-P90 intervals contain the reported figure about 80% of the time? How does it compare with the
+# naive 6·N·D at MFU 0.40 and with the best single constant? And does the energy model reproduce the
+# energy figures that can test it?
 #
-# **Method.** Leave-one-out: for each calibration run in `data/training_runs.csv`, the utilization
-# prior (`analysis/calibration.py`) is refitted without it and predicts its accelerator-hours with
-# the same random streams as `analysis.estimate`. `leave_out = "group"` also drops sibling runs (same
-# organization and active size, e.g. Llama 3 8B and Llama 3.1 8B). The energy model is never fitted.
+# **Method.** Grouped cross-validation over the calibration rows of `data/training_runs.csv`: leave
+# one organization out, leave one accelerator generation out, and a time split that predicts each
+# year from the runs of earlier years (leave one run out is shown for comparison). In each fold the
+# utilization prior (`analysis/calibration.py`) is refitted without the runs it predicts, and
+# predicts their accelerator-hours with the same random streams as `analysis.estimate`. Four forms
+# of prior are compared; the default is the one meeting most targets across the grouped schemes.
 #
 # **Inputs.** `data/training_runs.csv` (calibration runs and published energy), `data/accelerators.csv`
 # (peaks, TDP, power factors), `data/sites.csv` (default PUE).
 #
-# **Outputs.** Per-run predictions with P10/P50/P90, MdAPE, coverage and median P90/P10 for the
-# prior and the naive baseline, the feature sets compared, the energy and power checks, the targets,
-# and `metrics_path` (JSON of the headline numbers) when given.
+# **Outputs.** Per scheme and prior: MdAPE of the P50, P10-P90 coverage, median P90/P10 and mean log
+# score beside both baselines; the breakdown by generation, year and size; PIT histograms; per-run
+# predictions; the energy and power checks; the targets; `metrics_path` (JSON) when given.
 #
 # **Run.** From the repository root:
 # `papermill notebooks/30_backtest.ipynb results/30_backtest/run.ipynb -p draws 20000`
@@ -36,13 +39,13 @@
 # %% tags=["parameters"]
 draws = 2000  # help: Monte Carlo draws per predicted run (20000 for reported figures)
 seed = 0  # help: seed of the draws (same streams as analysis.estimate)
-leave_out = "run"  # help: "run" (leave-one-out) or "group" (sibling runs left out together)
+leave_out = "organization"  # help: headline scheme: organization, generation, year, run or group
 naive_mfu = 0.40  # help: fixed MFU of the naive 6ND baseline, in (0, 1]
 metrics_path = ""  # help: write the headline metrics as JSON here (empty means do not write)
 
 # %%
 import analysis
-from analysis._backtest import LEAVE_OUT
+from analysis import plots
 from analysis.notebook import check_parameters, record_metrics, watermark
 
 check_parameters(
@@ -50,7 +53,7 @@ check_parameters(
     {
         "draws": (int, 100, 10_000_000),
         "seed": (int, 0, None),
-        "leave_out": (str, LEAVE_OUT),
+        "leave_out": (str, analysis.BACKTEST_SCHEMES),
         "naive_mfu": (float, 1e-3, 1.0),
         "metrics_path": (str,),
     },
@@ -58,42 +61,51 @@ check_parameters(
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
-result.summary
+result.cv.pivot_table(index=["scheme", "method"], values=["n_runs", "mdape", "coverage_p10_p90",
+                                                          "median_p90_over_p10", "mean_log_score"], sort=False)
 
 # %% [markdown]
-# The summary puts the calibrated prior beside the naive baseline on the same runs and the same
-# FLOP: MdAPE of the P50, the share of reported figures inside P10-P90, the median P90/P10 width,
-# and the median of predicted over reported (above 1 means the method predicts too many hours).
+# Every scheme, every prior form and both baselines on the same runs and FLOP: MdAPE of the P50, the
+# share of reported figures inside P10-P90, the median P90/P10 width and the mean log score (negative
+# log predictive density of each held-out run's utilization; lower is better). Leaving a whole
+# generation out is the hardest test: the prior then falls back to its pooled centre and widens.
 
 # %%
-assert result.summary.loc["calibrated prior", "n_runs"] == len(result.runs)
-assert (result.runs["fitted_on"] < len(result.runs)).all(), "every prediction must come from a fit without its run"
+scores = result.prior_scores()
+assert scores.iloc[0]["default"], "the default prior is no longer the one grouped cross-validation picks"
+scores
+
+# %% [markdown]
+# How the default was chosen: the form meeting most of the issue's targets (MdAPE, coverage band,
+# median P90/P10, in each grouped scheme), ties broken by the mean log score.
 
 # %%
-result.runs[["run_id", "accelerator", "precision", "scope", "utilization", "reported_gpu_hours",
+assert (result.runs["fitted_on"] < len(result.settings["calibration_runs"])).all()
+result.breakdown[result.breakdown["method"].isin(["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"])]
+
+# %% [markdown]
+# Where it fails: the same metrics by accelerator generation, year and size (active parameters),
+# for the prior and the naive rule.
+
+# %%
+plots.backtest_pit(result.pit)
+
+# %% [markdown]
+# PIT histograms: where each held-out run's reported hours fall in its predictive distribution.
+# Honest intervals give flat bars at the dashed line; a U shape means intervals too narrow, a hump
+# too wide, a slope a biased centre.
+
+# %%
+result.runs[["run_id", "organization", "accelerator", "year", "utilization", "reported_gpu_hours",
              "p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours", "inside", "ape", "naive_gpu_hours",
-             "naive_ape"]]
-
-# %% [markdown]
-# Run by run: `utilization` is what the reported hours imply against the BF16 dense peak (MFU x
-# goodput), `scope` says what the hours include (`pretrain_plus`: extra stages such as long
-# context or post-training; `derived`: worked out by a third party or from throughput).
+             "naive_ape", "constant_gpu_hours"]]
 
 # %%
 result.plot()
 
 # %% [markdown]
-# Predicted against reported accelerator-hours on log axes: dots are the P50 with P10-P90 bars,
-# crosses the naive baseline; points on the dashed line are exact. The naive crosses sit mostly
-# below it: 0.40 is above the effective utilization most published runs reach.
-
-# %%
-result.alternatives
-
-# %% [markdown]
-# The feature sets tried, each under leave-one-out and leave-group-out: the mean log score is the
-# negative log predictive density of each held-out run's utilization (lower is better). The default
-# prior is the one these comparisons favour (see `analysis/calibration.py`).
+# Run by run under the headline scheme: predicted (P50 with P10-P90 bars) against reported
+# accelerator-hours on log axes, crosses for the naive baseline; points on the dashed line are exact.
 
 # %%
 result.energy
@@ -102,37 +114,35 @@ result.energy
 # The energy model against published energy, never fitted. `full` is the model `estimate` uses
 # (facility energy: TDP x chip-to-server multiplier x fraction drawn x PUE); `accelerator` drops the
 # multiplier, which is the boundary of GPU-metered figures. Rows with `tests_model` false are
-# accelerator-hours x TDP by construction and test nothing; OLMo 2 rows have no published hours, so
-# their hours come from the prior.
+# accelerator-hours x TDP by construction and test nothing.
 
 # %%
 result.power
-
-# %% [markdown]
-# Published facility power of three runs, all Epoch AI estimates made with the same formula: the
-# implied PUE checks our constants and arithmetic against theirs, not the model.
 
 # %%
 result.bounds
 
 # %% [markdown]
-# GLM-130B's hours are an upper bound (768 GPUs over a 60-day access window), so it never
-# calibrates; the prior's P50 for it should fall below that bound.
+# Published facility power (Epoch AI estimates made with the same formula: the implied PUE checks
+# constants and arithmetic), and GLM-130B, whose hours are an upper bound: the prior's P50 for it
+# should fall below that bound.
 
 # %%
 result.targets()
 
 # %% [markdown]
-# Each target of the backtest issue beside the value reached on the calibration runs.
+# Each target of the issue, per grouped scheme, beside the value the default prior reaches.
 
 # %%
 energy = result.energy_summary()
+headline = result.summary.loc["calibrated prior"]
 record_metrics(
     {
-        "mdape": result.summary.loc["calibrated prior", "mdape"],
-        "coverage_p10_p90": result.summary.loc["calibrated prior", "coverage_p10_p90"],
-        "median_p90_over_p10": result.summary.loc["calibrated prior", "median_p90_over_p10"],
-        "naive_mdape": result.summary.iloc[1]["mdape"],
+        "mdape": headline["mdape"],
+        "coverage_p10_p90": headline["coverage_p10_p90"],
+        "median_p90_over_p10": headline["median_p90_over_p10"],
+        "naive_mdape": result.summary.loc[f"naive 6ND @ MFU {naive_mfu:g}", "mdape"],
+        "constant_mdape": result.summary.loc["best single constant", "mdape"],
         "energy_median_abs_error_full_model": energy["median_abs_facility_error"],
         "energy_median_abs_error_accelerator": energy["median_abs_accelerator_error"],
         "runs": len(result.runs),

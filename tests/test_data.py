@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import csv
-import os
-import re
 from pathlib import Path
 
 import pytest
 
-from analysis.paths import PROJECT_ROOT
 from analysis.specs import CLAIM_FIELDS
+from conftest import data_env
 
 CONTRACT_IDS = (
     "v100-sxm-32gb a100-sxm-40gb a100-sxm-80gb h100-sxm h800 h20 h200 b200 b300 gb200 gb300 mi300x mi325x "
     "mi355x ascend-910b ascend-910c tpu-v3 tpu-v4 tpu-v5e tpu-v5p tpu-v6e tpu-v7 trainium2"
 ).split()
-# The shared reference sheet sits beside the checkout in this workplace; $COMPUTE_RACE_REFERENCE_DIR
-# points elsewhere. Where no copy is reachable the calibration-rule test says so and skips.
-_CANDIDATES = [Path(p) for p in (os.environ.get("COMPUTE_RACE_REFERENCE_DIR", ""),) if p] + [
-    PROJECT_ROOT.parent / "shared" / "reference",
-    Path("/work/shared/reference"),
-]
-REFERENCE = next((d / "training_runs.csv" for d in _CANDIDATES if (d / "training_runs.csv").is_file()),
-                 _CANDIDATES[-1] / "training_runs.csv")
-
-
 #: Ids appended after the contract list (the list may grow; ids never change or move).
 ADDED_IDS = ("vr200", "mi450")
 
@@ -77,16 +65,99 @@ def test_the_race_labs_have_deals_and_models(catalog):
     assert {m.lab for m in catalog.models.values()} >= {"Meta", "DeepSeek", "Alibaba"}
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+EPOCH_CITATION = "Epoch AI, 'Data on AI Models'"
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason=f"reference sheet not beside this checkout ({REFERENCE})")
-def test_calibration_runs_come_only_from_the_reference_sheet(catalog):
-    with open(REFERENCE, newline="") as handle:
-        reference = {_norm(row["model"]) for row in csv.DictReader(handle)}
+def test_every_training_run_says_what_it_is_for_and_where_its_figures_come_from(catalog):
     for run in catalog.training_runs.values():
-        assert _norm(run.model) in reference, f"{run.id} ({run.model}) is not in the reference sheet"
+        assert run.role in ("calibration", "check"), run.id
+        if run.gpu_hours is not None:
+            assert run.hours_basis is not None, run.id
+        if run.flop is not None:
+            assert run.flop_basis is not None, run.id
+
+
+def test_calibration_rows_pass_the_rule_and_come_from_the_two_reference_sheets(catalog):
+    calibration = [r for r in catalog.training_runs.values() if r.role == "calibration"]
+    assert len(calibration) >= 30
+    for run in calibration:
+        assert run.calibration_rule_violation() is None, run.id
+        assert run.flop_basis in ("params_x_tokens", "reported") and run.run_kind == "language_pretrain", run.id
+    epoch = [r for r in calibration if r.source.startswith(EPOCH_CITATION)]
+    assert len(epoch) >= 20
+    for run in epoch:  # the sheet's figures are recorded on the row, so a reader can check them
+        assert "Epoch row '" in run.notes and run.hours_basis in ("reported", "quantity_x_time"), run.id
+
+
+def _rewrite(path: Path, run_id: str, **cells) -> None:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        if row["id"] == run_id:
+            row.update(cells)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _line_of(path: Path, run_id: str) -> int:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if row["id"] == run_id:
+                return reader.line_num
+    raise AssertionError(run_id)
+
+
+@pytest.mark.parametrize("run_id, cells, field", [
+    ("falcon-40b", {"flop_basis": "hardware_time"}, "flop_basis"),  # compute from its own hours
+    ("falcon-40b", {"flop_basis": ""}, "flop_basis"),
+    ("falcon-40b", {"accelerator": ""}, "accelerator"),  # missing hardware
+    ("falcon-40b", {"gpu_hours": "", "gpu_hours_scope": ""}, "gpu_hours"),
+    ("falcon-40b", {"hours_basis": "third_party_estimate"}, "hours_basis"),
+    ("falcon-40b", {"run_kind": "fine_tune"}, "run_kind"),
+    ("falcon-40b", {"gpu_hours_scope": "upper_bound"}, "gpu_hours_scope"),
+    ("incoder-6.7b", {"training_flop": ""}, "training_flop"),
+    ("gemini-1.0-ultra", {"role": "calibration"}, "flop_basis"),
+])
+def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_field(data_copy, run_id, cells,
+                                                                                     field):
+    from analysis.catalog import load_catalog
+    from analysis.errors import InputError
+
+    path = data_copy / "training_runs.csv"
+    line = _line_of(path, run_id)
+    _rewrite(path, run_id, **cells)
+    with pytest.raises(InputError) as err:
+        load_catalog(data_copy)
+    message = str(err.value)
+    assert "training_runs.csv" in message and f"line {line}" in message and run_id in message, message
+    assert f"field {field!r}" in message, message
+
+
+def test_a_check_row_may_carry_figures_that_cannot_calibrate(data_copy):
+    from analysis.catalog import load_catalog
+
+    _rewrite(data_copy / "training_runs.csv", "falcon-40b", role="check", flop_basis="hardware_time")
+    assert "falcon-40b" in load_catalog(data_copy).training_runs
+
+
+@pytest.mark.parametrize("cells, field", [
+    ({"rental_usd_per_hour": "-2"}, "rental_usd_per_hour"),
+    ({"rental_usd_per_hour": "2 USD"}, "rental_usd_per_hour"),
+    ({"rental_usd_per_hour": "2350"}, "rental_usd_per_hour"),  # cents, not dollars
+    ({"purchase_price_usd": "33.6"}, "purchase_price_usd"),  # thousands, not dollars
+])
+def test_a_malformed_price_row_is_rejected_naming_file_row_and_field(data_copy, cells, field, cli):
+    path = data_copy / "accelerators.csv"
+    line = _line_of(path, "h100-sxm")
+    _rewrite(path, "h100-sxm", **cells)
+    proc = cli("estimate", "--flop", "1e24", "--accelerator", "h100-sxm", env=data_env(data_copy))
+    assert proc.returncode == 2 and proc.stdout == ""
+    message = proc.stderr.strip()
+    assert "accelerators.csv" in message and f"line {line}" in message and field in message, message
 
 
 def test_every_deal_and_model_row_says_when_it_was_true(catalog):
