@@ -79,6 +79,18 @@ def test_committed_notebook_has_no_outputs_and_python3_kernel(path):
     assert raw["metadata"]["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_kernelspec_is_what_jupyterlab_writes(path):
+    """JupyterLab rewrites the kernelspec of a notebook it runs with the kernel's own spec; a notebook
+    that already holds it stays unchanged (display name included) in both files of the pair."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    expected = {"display_name": spec.display_name, "language": spec.language, "name": "python3"}
+    assert json.loads(path.read_text())["metadata"]["kernelspec"] == expected
+    assert jupytext.read(path.with_suffix(".py")).metadata["kernelspec"] == expected
+
+
 def _parameters_cells(path):
     return [c for c in nbformat.read(path, as_version=4).cells if "parameters" in c.metadata.get("tags", [])]
 
@@ -193,7 +205,7 @@ def lab(tmp_path_factory):
     log = open(runtime / "lab.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
-         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={NOTEBOOKS_DIR}"],
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"],  # root: the repo (.jupyter config)
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -222,7 +234,7 @@ def lab(tmp_path_factory):
 @pytest.mark.parametrize("path", NOTEBOOKS + SCRIPTS, ids=[p.name for p in NOTEBOOKS + SCRIPTS])
 def test_jupyterlab_serves_each_notebook_as_a_notebook(lab, path):
     base, token = lab
-    status, model = _get(f"{base}/api/contents/{urllib.parse.quote(path.name)}?token={token}")
+    status, model = _get(f"{base}/api/contents/notebooks/{urllib.parse.quote(path.name)}?token={token}")
     assert status == 200, f"GET /api/contents/{path.name}: HTTP {status}"
     assert model["type"] == "notebook", f"{path.name} is served as {model['type']!r}"
     assert model["content"]["cells"], f"{path.name} has no cells"
