@@ -29,9 +29,13 @@
 # prior and the naive baseline, the feature sets compared, the energy and power checks, the targets,
 # and `metrics_path` (JSON of the headline numbers) when given.
 #
-# **Run.** From the repository root:
-# `papermill notebooks/30_backtest.ipynb results/30_backtest/run.ipynb -p draws 20000`
-# (the CLI gives the same numbers: `python -m analysis backtest`).
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`; the CLI gives the
+# same numbers: `.venv/bin/python -m analysis backtest`):
+#
+# ```bash
+# mkdir -p results
+# .venv/bin/papermill notebooks/30_backtest.ipynb results/30.ipynb -p draws 20000
+# ```
 
 # %% tags=["parameters"]
 draws = 2000  # help: Monte Carlo draws per predicted run (20000 for reported figures)
@@ -42,19 +46,9 @@ metrics_path = ""  # help: write the headline metrics as JSON here (empty means 
 
 # %%
 import analysis
-from analysis._backtest import LEAVE_OUT
 from analysis.notebook import check_parameters, record_metrics, watermark
 
-check_parameters(
-    globals(),
-    {
-        "draws": (int, 100, 10_000_000),
-        "seed": (int, 0, None),
-        "leave_out": (str, LEAVE_OUT),
-        "naive_mfu": (float, 1e-3, 1.0),
-        "metrics_path": (str,),
-    },
-)
+check_parameters("30_backtest", globals())
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
