@@ -144,6 +144,10 @@ class Backtest(NotebookParameters):
     naive_mfu: Number(1e-3, 1.0)
 
 
+class Explorer(ComputeBudgets):
+    backend: Backend
+
+
 #: Every notebook's parameter model, by notebook name (the file name without .ipynb / .py).
 MODELS: dict[str, type[NotebookParameters]] = {
     "00_assumptions": Assumptions,
@@ -153,6 +157,7 @@ MODELS: dict[str, type[NotebookParameters]] = {
     "21_cost_power_carbon": CostPowerCarbon,
     "22_sensitivity": Sensitivity,
     "30_backtest": Backtest,
+    "40_explorer": Explorer,
 }
 
 

@@ -42,6 +42,7 @@ OVERRIDES = {
     "2": ("20_time_to_train_race", {"draws": 500, "effect_target_flop": 0.0},
           {"draws": 500, "effect_target_flop": 0.0, "target_flop": 1e26}, "time_to_train_p50_months_meta"),
     "3": ("30_backtest", {"draws": 500}, {"draws": 500, "leave_out": "group"}, "mdape"),
+    "4": ("40_explorer", {"draws": 2000}, {"draws": 2000, "scenario": "scenarios/common_target.yaml"}, "p_first_meta"),
 }
 
 
