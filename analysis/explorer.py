@@ -132,8 +132,8 @@ class Explorer:
         self.backend = backend
         self.deals = labs_and_deals(self.base)
         first = default_settings(self.base)
-        style = {"description_width": "11em"}
-        layout = w.Layout(width="32em")
+        style = {"description_width": "17em"}
+        layout = w.Layout(width="34em")
         self.controls = {
             "lab": w.Dropdown(options=list(self.deals), value=first.lab, description="lab", style=style, layout=layout),
             "deal": w.Dropdown(options=self.deals[first.lab], value=first.deal, description="deal", style=style,
@@ -154,7 +154,7 @@ class Explorer:
                                              continuous_update=False),
         }
         self.status = w.HTML()
-        self.output = w.Output()
+        self.image = w.Image(format="png")
         self.timings: list[float] = []
         self._busy = False
         self.outcome = run(self.base, first, backend=backend)
@@ -165,7 +165,8 @@ class Explorer:
         self._show()
         for control in self.controls.values():
             control.observe(self._changed, names="value")
-        self.widget = w.HBox([w.VBox([*self.controls.values(), self.status]), self.output])
+        controls = list(self.controls.values())
+        self.widget = w.VBox([w.HBox([w.VBox(controls[:4]), w.VBox([*controls[4:], self.status])]), self.image])
 
     # ---- state ----
 
@@ -202,8 +203,9 @@ class Explorer:
             return self.outcome
         self.outcome = outcome
         self.figure.update(outcome.race, outcome.curves, title=self._title(outcome))
-        self._show()
+        self.image.value = self.figure.png()
         self.timings.append(time.perf_counter() - start)
+        self._show_status()
         return outcome
 
     # ---- widgets ----
@@ -237,13 +239,12 @@ class Explorer:
         return f"{self.base.scenario.draws:,} draws: {changes}"
 
     def _show(self) -> None:
-        from IPython.display import display
+        self.image.value = self.figure.png()
+        self._show_status()
 
+    def _show_status(self) -> None:
         seconds = self.timings[-1] if self.timings else self.outcome.seconds
         self.status.value = f"updated in {seconds:.2f} s ({self.base.scenario.draws:,} draws)"
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure.fig)
 
 
 def compare(before: Outcome, after: Outcome):

@@ -21,11 +21,12 @@ def check_parameters(name: str, namespace: dict[str, Any]):
     A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill itself
     only warns and runs the defaults), a missing name and an ill-typed or out-of-range value each stop
     the notebook with one line (a ParameterError, shown without a traceback) naming the parameter, the
-    notebook, and what is allowed or the closest name. Returns the validated parameters.
+    notebook, and what is allowed or the closest name. Returns nothing, so the cell shows nothing when
+    all is well.
     """
     from .params import check_namespace
 
-    return check_namespace(name, namespace)
+    check_namespace(name, namespace)
 
 
 def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = None):

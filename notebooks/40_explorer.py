@@ -72,7 +72,7 @@ explorer.compare(before, after)
 
 # %%
 live.set(share=0.0)
-live.figure.fig
+live.figure
 
 # %%
 notebook.record_metrics({

@@ -83,11 +83,13 @@ def test_widgets_update_once_per_change_and_redraw(live):
     runs = len(live.timings)
     before = live.outcome
     bars = [bar.get_width() for bar in live.figure.bars]
+    png = live.image.value
     after = live.set(lab="Meta", share=0.02)
     assert len(live.timings) == runs + 1, "one programmatic change, one update"
     assert live.outcome is after and after.settings.share == 0.02
     assert after.p_first["Meta"] < before.p_first["Meta"]
     assert [bar.get_width() for bar in live.figure.bars] != bars, "the figure was not redrawn"
+    assert live.image.value == live.figure.png() and live.image.value != png, "the shown image was not replaced"
     assert "2% of a campus" in live.figure.title.get_text()
     live.controls["share"].value = 0.0  # as a user's slider change
     assert len(live.timings) == runs + 2
