@@ -148,7 +148,7 @@ class Explorer:
                                                layout=layout, continuous_update=False),
             "share": w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="share of a campus (0 = range)",
                                    style=style, layout=layout, continuous_update=False, readout_format=".0%"),
-            "target_flop": w.SelectionSlider(options=[("each lab's own" if t == 0 else f"{t:.0e}", t)
+            "target_flop": w.SelectionSlider(options=[("own model" if t == 0 else f"{t:.0e}", t)
                                                       for t in TARGETS_FLOP],
                                              value=0.0, description="target (FLOP)", style=style, layout=layout,
                                              continuous_update=False),
