@@ -4,9 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lab bench clean
+.PHONY: setup git-filters run test lab bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) git-filters
 
 # Reinstall only when the dependency list changes; the package itself is editable.
 $(STAMP): pyproject.toml
@@ -23,11 +23,25 @@ run: setup
 test: setup
 	$(PY) -m pytest -n auto
 
-# JupyterLab on notebooks/ with the project's settings (.jupyter/): 127.0.0.1 only, no network prompts,
-# the paired .py notebooks open as notebooks (jupytext). Jupyter refuses root unless told (containers).
+# JupyterLab with the project's settings (.jupyter/): rooted at the repository (data/, scenarios/ and
+# results/ open from the file browser; jupytext finds its pairing config in pyproject.toml only inside
+# the root), starting in notebooks/; 127.0.0.1 only, no network prompts, the paired .py notebooks open
+# as notebooks. Jupyter refuses root unless told (containers).
 lab: setup
-	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks \
+	JUPYTER_CONFIG_DIR=$(CURDIR)/.jupyter $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Notebook outputs never reach git: .gitattributes sends *.ipynb through nbstripout's clean filter
+# (outputs, execution counts and the kernel's language_info removed; cell ids and tags kept, so a
+# notebook saved from JupyterLab after a run is committed exactly as jupytext writes it). Installed in
+# the repository's own config, only inside a git work tree; running it again changes nothing.
+NBSTRIPOUT := $(PY) -m nbstripout --keep-id --extra-keys metadata.language_info
+git-filters:
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+		git config filter.nbstripout.smudge cat && \
+		echo "git filter nbstripout: $(NBSTRIPOUT)"; \
+	fi
 
 bench: setup
 	$(PY) -m analysis bench

@@ -4,6 +4,10 @@ Serves on 127.0.0.1 only, never contacts the network on its own (no news, no upd
 extension manager), and takes its default settings from lab/settings/overrides.json, which opens the
 paired percent-format `.py` notebooks as notebooks (jupytext's "Jupytext Notebook" viewer). The
 jupytext contents manager itself is enabled by jupytext's own server extension.
+
+The server is rooted at the repository (so data/, scenarios/ and results/ open from the file browser,
+and jupytext finds its pairing settings in pyproject.toml: it looks for them only inside the root) and
+the file browser starts in notebooks/.
 """
 
 from pathlib import Path
@@ -12,6 +16,8 @@ here = Path(__file__).resolve().parent
 
 c = get_config()  # noqa: F821 (provided by the traitlets config loader)
 c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.root_dir = str(here.parent)
+c.FileContentsManager.preferred_dir = "notebooks"
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"

@@ -1,15 +1,14 @@
 """What every notebook calls: check its papermill parameters, record headline metrics, watermark.
 
 Papermill only warns about unknown parameter names and never checks values, so each notebook's setup
-cell calls `check_parameters`; a sentence that states a result is followed by `claim`, which fails the
-notebook when the numbers stop supporting it; its last cells call `record_metrics` (a sweep reads the
-JSON it writes) and `watermark` (provenance).
+cell calls `check_parameters` (its declared model in analysis/params.py); a sentence that states a
+result is followed by `claim`, which fails the notebook when the numbers stop supporting it; its last
+cells call `record_metrics` (a sweep reads the JSON it writes) and `watermark` (provenance).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -18,42 +17,19 @@ from typing import Any
 from .errors import InputError
 from .formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
 
+def check_parameters(name: str, namespace: dict[str, Any]):
+    """A notebook's setup cell: check its parameters against its declared model (analysis.params).
 
-def check_parameters(values: dict[str, Any], rules: dict[str, tuple]) -> None:
-    """Validate notebook parameters; raise InputError naming the parameter and what is allowed.
-
-    `rules` maps a name to ``(type, low, high)`` for numbers (low/high may be None), ``(str, choices)``
-    for strings (choices None = any non-empty string), or ``(bool,)``.
+    ``notebook.check_parameters("20_time_to_train_race", globals())`` right after the parameters cell.
+    A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill itself
+    only warns and runs the defaults), a missing name and an ill-typed or out-of-range value each stop
+    the notebook with one line (a ParameterError, shown without a traceback) naming the parameter, the
+    notebook, and what is allowed or the closest name. Returns nothing, so the cell shows nothing when
+    all is well.
     """
-    for name, rule in rules.items():
-        if name not in values:
-            raise InputError(f"parameter {name!r} is missing from the parameters cell")
-        value = values[name]
-        kind = rule[0]
-        if kind is bool:
-            if not isinstance(value, bool):
-                raise InputError(f"parameter {name!r}: expected true or false, got {value!r}")
-        elif kind is str:
-            choices = rule[1] if len(rule) > 1 else None
-            if not isinstance(value, str) or (choices is None and value == "" and name != "metrics_path"):
-                raise InputError(f"parameter {name!r}: expected a string, got {value!r}")
-            if choices is not None and value not in choices:
-                raise InputError(f"parameter {name!r}: {value!r} is not one of {', '.join(map(str, choices))}")
-        elif kind in (int, float):
-            low = rule[1] if len(rule) > 1 else None
-            high = rule[2] if len(rule) > 2 else None
-            ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if kind is int and ok_type and float(value) != int(value):
-                ok_type = False
-            if not ok_type or not math.isfinite(float(value)):
-                what = "a whole number" if kind is int else "a number"
-                raise InputError(f"parameter {name!r}: expected {what}, got {value!r}")
-            if (low is not None and value < low) or (high is not None and value > high):
-                lo = "-inf" if low is None else f"{low:g}"
-                hi = "inf" if high is None else f"{high:g}"
-                raise InputError(f"parameter {name!r}: {value!r} is outside [{lo}, {hi}]")
-        else:  # pragma: no cover - programming error in a notebook
-            raise TypeError(f"unsupported rule for {name!r}: {rule!r}")
+    from .params import check_namespace
+
+    check_namespace(name, namespace)
 
 
 class ClaimError(AssertionError):

@@ -702,3 +702,83 @@ def backtest_pit(pit: pd.DataFrame) -> Figure:
                    xlim=(0, 1))
         axes[0][0].set_ylabel("share of held-out runs (%)")
     return _done(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# 40 explorer
+# ---------------------------------------------------------------------------------------------
+
+
+class RaceExplorerFigure:
+    """The live explorer's figure: P(first) per lab (bars) and P(trained within m months) per lab
+    (step curves). Axes, ticks and labels are drawn once; `update` redraws only the bars, curves and
+    labels over that cached background (Agg blitting) and `png` encodes the result, so a redraw
+    costs a fraction of a full figure draw. `update` takes `result.race` and
+    `tables.time_to_train_curves`; the object displays as the current PNG (`_repr_png_`)."""
+
+    def __init__(self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str = ""):
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        labs = list(dict.fromkeys(curves["lab"]))
+        palette = _lab_palette(labs)
+        with _style():
+            self.fig, (self.ax_first, self.ax_curves) = plt.subplots(
+                1, 2, figsize=(WIDTH_IN, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+            self.rows = list(race["lab"])
+            colors = [palette.get(lab, "0.6") for lab in self.rows]
+            self.bars = self.ax_first.barh(self.rows[::-1], np.zeros(len(self.rows)), color=colors[::-1])
+            self.bar_labels = [self.ax_first.text(0, i, "", va="center", fontsize=8) for i in range(len(self.rows))]
+            self.ax_first.set_xlim(0, 1.18)
+            self.ax_first.set_xlabel("P(first to finish) (%)")
+            self.ax_first.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+            self.lines = {}
+            for lab in labs:
+                (self.lines[lab],) = self.ax_curves.step([], [], where="post", color=palette[lab], label=lab)
+            self.ax_curves.set_xlim(0, float(curves["months"].max()))
+            self.ax_curves.set_ylim(-0.02, 1.02)
+            self.ax_curves.set_xlabel("months from January 2026")
+            self.ax_curves.set_ylabel("P(trained by then) (%)")
+            self.ax_curves.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
+            self.ax_curves.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            self.title = self.fig.suptitle(title, fontsize=9)
+            self.fig.tight_layout()
+        plt.close(self.fig)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self._dynamic = [*self.bars, *self.bar_labels, *self.lines.values(), self.title]
+        for artist in self._dynamic:
+            artist.set_animated(True)
+        self.canvas.draw()  # everything but the animated artists
+        self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.update(race, curves, title=title)
+
+    def update(self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str | None = None) -> RaceExplorerFigure:
+        values = dict(zip(race["lab"], race["p_first"]))
+        for bar, text, lab, i in zip(self.bars, self.bar_labels, self.rows[::-1], range(len(self.rows))):
+            v = float(values.get(lab, 0.0))
+            bar.set_width(v)
+            text.set_position((v + 0.01, i))
+            text.set_text(f"{v:.1%}")
+        for lab, part in curves.groupby("lab", sort=False):
+            if lab in self.lines:
+                self.lines[lab].set_data(part["months"].to_numpy(), part["p_done"].to_numpy())
+        if title is not None:
+            self.title.set_text(title)
+        self.canvas.restore_region(self._background)
+        for artist in self._dynamic:
+            self.fig.draw_artist(artist)
+        return self
+
+    def png(self) -> bytes:
+        """The figure as it stands, PNG-encoded (fast compression: it is redrawn on every change)."""
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1) \
+            .save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()

@@ -58,13 +58,22 @@ def declared_parameters(notebook: Path) -> dict:
 
 
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
-    """Parameters the report passes: `metrics_path` into the report folder, `draws` when declared."""
-    declared = declared_parameters(notebook)
+    """Parameters the report passes: `metrics_path` into the report folder, `draws` when declared.
+
+    A notebook with a declared parameter model (analysis.params) is asked by its model, which also
+    checks the values before anything runs; any other notebook by papermill's inspection.
+    """
+    from .params import check, model_for
+
+    model = model_for(notebook)
+    declared = model.model_fields if model is not None else declared_parameters(notebook)
     params = {}
     if "metrics_path" in declared:
         params["metrics_path"] = str(out_dir / f"{notebook.stem}.metrics.json")
     if draws is not None and "draws" in declared:
         params["draws"] = int(draws)
+    if model is not None:
+        params = check(notebook.stem, params, partial=True)
     return params
 
 

@@ -234,6 +234,18 @@ def _unknown(where: str, name: str, declared: dict, notebook: Path) -> InputErro
     )
 
 
+def _check_declared_model(where: str, notebook: Path, values: dict[str, Any]) -> None:
+    """The values against the notebook's declared parameter model (analysis.params), when it has one:
+    ranges and choices too, so a sweep fails before running rather than at every point."""
+    from .params import check, model_for
+
+    if model_for(notebook) is not None:
+        try:
+            check(notebook.stem, values, partial=True)
+        except InputError as err:
+            raise InputError(f"{where}: {err}") from None
+
+
 def _resolve_notebook(where: str, value: Any, base: Path | None) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"{where}: notebook: expected the path of a .ipynb file, got {value!r}")
@@ -324,6 +336,7 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
             if key not in declared:
                 raise _unknown(f"{where}: {section}", str(key), declared, notebook)
             out[key] = _check_value(f"{where}: {section}", key, value, declared[key])
+        _check_declared_model(f"{where}: {section}", notebook, out)
         return out
 
     fixed = checked("parameters", raw.get("parameters") or {})

@@ -23,10 +23,12 @@
 # per dollar and per watt by generation; headline metrics (written as JSON when `metrics_path` is
 # set).
 #
-# **Run it.** In JupyterLab (`make lab`), or with papermill from the repository root:
+# **Run it.** In JupyterLab (`make lab`), or with papermill from the repository root (outputs go
+# to the git-ignored `results/`):
 #
 # ```bash
-# papermill notebooks/00_assumptions.ipynb results/00.ipynb -p precision fp8 -p min_year 2020
+# mkdir -p results
+# .venv/bin/papermill notebooks/00_assumptions.ipynb results/00.ipynb -p precision fp8 -p min_year 2020
 # ```
 #
 # Parameters: `precision`, `min_year`, `scenario`, `metrics_path` (next cell, each with its help).
@@ -42,15 +44,7 @@ import analysis
 from analysis import notebook, plots, tables
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"precision": precision, "min_year": min_year, "scenario": scenario, "metrics_path": metrics_path},
-    {
-        "precision": (str, ("bf16", "fp8")),
-        "min_year": (int, 2010, 2035),
-        "scenario": (str, None),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("00_assumptions", globals())
 catalog = analysis.load_catalog()
 race = what_if(scenario)
 

@@ -26,10 +26,11 @@
 # 2022). The MFU prior is fitted on published accelerator-hours, which measure MFU x goodput
 # (`analysis/calibration.py`).
 #
-# **Run it.** From the repository root:
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
 # ```bash
-# papermill notebooks/10_compute_budgets.ipynb results/10.ipynb -p draws 20000 -p seed 1
+# mkdir -p results
+# .venv/bin/papermill notebooks/10_compute_budgets.ipynb results/10.ipynb -p draws 20000 -p seed 1
 # ```
 
 # %% tags=["parameters"]
@@ -43,15 +44,7 @@ from analysis import notebook, plots, tables
 from analysis.calibration import default_prior
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"draws": draws, "seed": seed, "scenario": scenario, "metrics_path": metrics_path},
-    {
-        "draws": (int, 1, 20_000_000),
-        "seed": (int, 0, None),
-        "scenario": (str, None),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("10_compute_budgets", globals())
 race = what_if(scenario, draws=draws, seed=seed)
 
 # %% [markdown]

@@ -27,10 +27,11 @@
 # capped campus, accelerators beyond cap / (server W x PUE) sit idle. These are the lab's
 # accelerators, before the share one run gets.
 #
-# **Run it.** From the repository root:
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
 # ```bash
-# papermill notebooks/11_capacity_deals.ipynb results/11.ipynb -p power_cap_scale 0.5 -p draws 5000
+# mkdir -p results
+# .venv/bin/papermill notebooks/11_capacity_deals.ipynb results/11.ipynb -p power_cap_scale 0.5 -p draws 5000
 # ```
 
 # %% tags=["parameters"]
@@ -44,17 +45,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 from analysis import capacity, notebook, plots, tables
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"draws": draws, "seed": seed, "scenario": scenario, "power_cap_scale": power_cap_scale,
-     "metrics_path": metrics_path},
-    {
-        "draws": (int, 1, 20_000_000),
-        "seed": (int, 0, None),
-        "scenario": (str, None),
-        "power_cap_scale": (float, 0.0, 100.0),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("11_capacity_deals", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale)
 race.changes_table
 

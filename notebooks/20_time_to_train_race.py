@@ -24,11 +24,13 @@
 # `meta-coreweave-2026`; headline metrics (JSON when `metrics_path` is set: `p_first_<lab>`,
 # `time_to_train_p50_months_<lab>`, `p_nobody`, ...).
 #
-# **Run it.** From the repository root (any parameter below can be overridden with `-p`):
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`; any parameter below
+# can be overridden with `-p`):
 #
 # ```bash
-# papermill notebooks/20_time_to_train_race.ipynb out.ipynb -p draws 5000
-# papermill notebooks/20_time_to_train_race.ipynb out.ipynb -p target_flop 1e27 -p coreweave_2026_scale 0
+# mkdir -p results
+# .venv/bin/papermill notebooks/20_time_to_train_race.ipynb results/20.ipynb -p draws 5000
+# .venv/bin/papermill notebooks/20_time_to_train_race.ipynb results/20-big-target.ipynb -p target_flop 1e27 -p coreweave_2026_scale 0
 # ```
 
 # %% tags=["parameters"]
@@ -48,22 +50,7 @@ import pandas as pd
 from analysis import deal_value, notebook, plots, tables
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"draws": draws, "seed": seed, "scenario": scenario, "coreweave_2026_scale": coreweave_2026_scale,
-     "coreweave_delay_months": coreweave_delay_months, "target_flop": target_flop,
-     "effect_target_flop": effect_target_flop, "backend": backend, "metrics_path": metrics_path},
-    {
-        "draws": (int, 1, 20_000_000),
-        "seed": (int, 0, None),
-        "scenario": (str, None),
-        "coreweave_2026_scale": (float, 0.0, 100.0),
-        "coreweave_delay_months": (float, 0.0, 120.0),
-        "target_flop": (float, 0.0, 1e32),
-        "effect_target_flop": (float, 0.0, 1e32),
-        "backend": (str, ("auto", "numpy", "cupy")),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("20_time_to_train_race", globals())
 DEAL = "meta-coreweave-2026"
 race = what_if(
     scenario,

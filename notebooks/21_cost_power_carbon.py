@@ -29,10 +29,11 @@
 # interconnect, energy at the site's price, the building at USD per MW; energy = accelerator-hours x
 # server power x average draw x PUE; emissions = energy x grid intensity.
 #
-# **Run it.** From the repository root:
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
 # ```bash
-# papermill notebooks/21_cost_power_carbon.ipynb results/21.ipynb -p pue 1.3 -p accelerator gb200 -p draws 5000
+# mkdir -p results
+# .venv/bin/papermill notebooks/21_cost_power_carbon.ipynb results/21.ipynb -p pue 1.3 -p accelerator gb200 -p draws 5000
 # ```
 
 # %% tags=["parameters"]
@@ -51,23 +52,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 from analysis import economics, notebook, plots, tables
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"draws": draws, "seed": seed, "scenario": scenario, "power_cap_scale": power_cap_scale, "pue": pue,
-     "accelerator": accelerator, "mfu": mfu, "run_flop": run_flop, "backend": backend,
-     "metrics_path": metrics_path},
-    {
-        "draws": (int, 1, 20_000_000),
-        "seed": (int, 0, None),
-        "scenario": (str, None),
-        "power_cap_scale": (float, 0.0, 100.0),
-        "pue": (float, 0.0, 3.0),
-        "accelerator": (str, economics.rent_vs_build_accelerators()),
-        "mfu": (float, 0.0, 1.0),
-        "run_flop": (float, 1e18, 1e32),
-        "backend": (str, ("auto", "numpy", "cupy")),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("21_cost_power_carbon", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale, pue=pue, mfu=mfu)
 race.changes_table
 

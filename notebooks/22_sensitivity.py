@@ -28,10 +28,11 @@
 # interactions (delays x power caps) and estimator noise. Inputs that cannot move an outcome (price
 # factors for time-to-train) act as a placebo: their S1 shows the noise level.
 #
-# **Run it.** From the repository root:
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
 # ```bash
-# papermill notebooks/22_sensitivity.ipynb results/22.ipynb -p draws 20000
+# mkdir -p results
+# .venv/bin/papermill notebooks/22_sensitivity.ipynb results/22.ipynb -p draws 20000
 # ```
 
 # %% tags=["parameters"]
@@ -48,20 +49,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 from analysis import deal_value, notebook, plots, sensitivity
 from analysis.scenarios import what_if
 
-notebook.check_parameters(
-    {"draws": draws, "seed": seed, "scenario": scenario, "target_flop": target_flop, "tail": tail, "top": top,
-     "backend": backend, "metrics_path": metrics_path},
-    {
-        "draws": (int, 200, 20_000_000),
-        "seed": (int, 0, None),
-        "scenario": (str, None),
-        "target_flop": (float, 0.0, 1e32),
-        "tail": (float, 0.01, 0.5),
-        "top": (int, 1, 50),
-        "backend": (str, ("auto", "numpy", "cupy")),
-        "metrics_path": (str, None),
-    },
-)
+notebook.check_parameters("22_sensitivity", globals())
 race = what_if(scenario, draws=draws, seed=seed, target_flop=target_flop)
 race.changes_table
 

@@ -3,7 +3,7 @@
 #   jupytext:
 #     formats: ipynb,py:percent
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -32,9 +32,13 @@
 # score beside both baselines; the breakdown by generation, year and size; PIT histograms; per-run
 # predictions; the energy and power checks; the targets; `metrics_path` (JSON) when given.
 #
-# **Run.** From the repository root:
-# `papermill notebooks/30_backtest.ipynb results/30_backtest/run.ipynb -p draws 20000`
-# (the CLI gives the same numbers: `python -m analysis backtest`).
+# **Run it.** From the repository root (outputs go to the git-ignored `results/`; the CLI gives the
+# same numbers: `.venv/bin/python -m analysis backtest`):
+#
+# ```bash
+# mkdir -p results
+# .venv/bin/papermill notebooks/30_backtest.ipynb results/30.ipynb -p draws 20000
+# ```
 
 # %% tags=["parameters"]
 draws = 2000  # help: Monte Carlo draws per predicted run (20000 for reported figures)
@@ -48,16 +52,7 @@ import analysis
 from analysis import plots
 from analysis.notebook import check_parameters, record_metrics, watermark
 
-check_parameters(
-    globals(),
-    {
-        "draws": (int, 100, 10_000_000),
-        "seed": (int, 0, None),
-        "leave_out": (str, analysis.BACKTEST_SCHEMES),
-        "naive_mfu": (float, 1e-3, 1.0),
-        "metrics_path": (str,),
-    },
-)
+check_parameters("30_backtest", globals())
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
