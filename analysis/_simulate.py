@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,11 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import constants as K
-from .backend import Backend, select, to_numpy
+from .backend import Backend, select, sync, to_numpy
 from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
 from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
-from .kernels.race_numpy import race_tracks_numpy
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles
@@ -308,7 +308,11 @@ def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: C
 def base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
     """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
     d = np.clip(delay, 0.0, delay_cap)
-    return np.rint((-offset - d - x_min) / h).astype(np.int64)
+    # (-offset - d - x_min) / h, in place on the clipped copy
+    np.subtract(-offset - x_min, d, out=d)
+    np.divide(d, h, out=d)
+    np.rint(d, out=d)
+    return d.astype(np.int64)
 
 
 def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
@@ -400,20 +404,36 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
 
 
 def race_kernel(be: Backend):
-    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`, which runs the
-    compiled `kernels/race_cpu.c` where available), else the generic array-API kernel (CuPy,
-    array-api-strict). Both take and return the same things."""
-    return race_tracks_numpy if be.name == "numpy" else race_tracks
+    """The race kernel for a backend: on NumPy the CPU fast path (`kernels/race_cpu.py`: the compiled
+    `race_cpu.c`, or the array-API kernel when it is not built; `race_cpu.status()` says which), else
+    the array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    if be.name == "numpy":
+        from .kernels.race_cpu import race_tracks_cpu
+
+        return race_tracks_cpu
+    return race_tracks
 
 
 def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str) -> dict[str, np.ndarray]:
-    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
+               dtype: str, timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Kernel + outcomes for one competitor and one chunk; returns host arrays.
+
+    `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
+    and "outcomes" (kernel inputs, outcomes, copy to the host) entries."""
+    t0 = time.perf_counter()
     dt, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     ka = kernel_args(plan, scenario, inputs, be, dtype)
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
+    if timings is not None:
+        sync()
+        t1 = time.perf_counter()
     kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain)
+    if timings is not None:
+        sync(kernel_out["elapsed_steps"][0])
+        t2 = time.perf_counter()
+        timings["kernel"] = timings.get("kernel", 0.0) + (t2 - t1)
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (t1 - t0)
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
     elapsed = be.xp.stack(kernel_out["elapsed_steps"])
     remaining = be.xp.stack(kernel_out["remaining_flop"])
@@ -440,6 +460,8 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
     )
     host = {k: to_numpy(v) for k, v in out.items()}
     host["training_flop"] = inputs["training_flop"]
+    if timings is not None:
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t2)
     return host
 
 
@@ -586,12 +608,15 @@ class SimulationResult:
 
 def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
-    values = np.where(np.isfinite(finish), finish - start_months, np.inf).astype(np.float64)
+    values = finish.astype(np.float64)  # the one copy: finish is +inf or finite, and stays so
+    values -= start_months
+    all_finite = bool(values.size) and bool(np.isfinite(values).all())
+    mean = float(values.mean()) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        qs = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else [np.nan] * 3
-    finite = values[np.isfinite(values)]
+        # selection in place on the scratch copy (np.quantile partitions; it does not sort)
+        qs = np.quantile(values, [0.1, 0.5, 0.9], overwrite_input=True) if values.size else [np.nan] * 3
     out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
-    out["mean"] = float(finite.mean()) if finite.size == values.size and values.size else None
+    out["mean"] = mean
     return out
 
 
@@ -637,13 +662,17 @@ def simulate(
     dtype: str = "float32",
     progress: bool | None = None,
     catalog: Catalog | None = None,
+    timings: dict[str, float] | None = None,
 ) -> SimulationResult:
     """Simulate the race of a scenario (path, dict or Scenario; default scenarios/default.yaml).
 
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
+    `timings`: a dict that receives the seconds of each stage (sampling, which overlaps the kernel on
+    a second thread; kernel; outcomes; quantiles; race_statistics; total), for `bench`.
     """
+    t_start = time.perf_counter()
     catalog = catalog or load_catalog()
     scenario = load_scenario(scenario, catalog)
     updates = {}
@@ -670,8 +699,14 @@ def simulate(
     bar = _progress(len(chunks) * len(plans), progress)
     tasks = [(start, min(start + chunk_size, n), plan) for start in chunks for plan in plans]
 
+    stage = {} if timings is None else timings
+    stage["sampling"] = 0.0
+
     def sample(task):
-        return sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
+        t0 = time.perf_counter()
+        out = sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
+        stage["sampling"] += time.perf_counter() - t0  # one prefetch thread: no race on the sum
+        return out
 
     # The host draws of the next (chunk, competitor) are made while the kernel runs on this one
     # (NumPy's generators and ufuncs release the GIL); draws do not depend on the order.
@@ -681,7 +716,7 @@ def simulate(
             inputs = pending.result()
             if j + 1 < len(tasks):
                 pending = prefetch.submit(sample, tasks[j + 1])
-            out = run_chunk(plan, scenario, inputs, be, dtype)
+            out = run_chunk(plan, scenario, inputs, be, dtype, stage)
             for m in STORED:
                 stored[plan.label][m][start:stop] = out[m]
             if keep_draws:
@@ -693,7 +728,10 @@ def simulate(
         bar.close()
 
     finish = {p.label: stored[p.label]["finish_month"] for p in plans}
+    t0 = time.perf_counter()
     p_first, p_nobody, pairs = race_statistics(finish)
+    t1 = time.perf_counter()
+    stage["race_statistics"] = t1 - t0
     competitors = []
     for plan in plans:
         values = stored[plan.label]
@@ -708,8 +746,12 @@ def simulate(
             "finish_month": _time_quantiles(values["finish_month"], 0.0),
         }
         for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
-            entry[metric] = quantiles(values[metric][done] if metric != "training_flop" else values[metric])
+            if metric == "training_flop":
+                entry[metric] = quantiles(values[metric])
+            else:  # the finished draws' copy is scratch: selected in place
+                entry[metric] = quantiles(values[metric][done], overwrite=True)
         competitors.append(entry)
+    stage["quantiles"] = time.perf_counter() - t1
     per_draw = None
     if keep_draws:
         per_draw = {}
@@ -717,7 +759,7 @@ def simulate(
             cols = {m: stored[plan.label][m] for m in STORED}
             cols.update({k: np.concatenate(v) for k, v in kept_inputs[plan.label].items()})
             per_draw[plan.label] = cols
-    return SimulationResult(
+    result = SimulationResult(
         scenario=scenario,
         backend=be.name,
         competitors=competitors,
@@ -726,6 +768,8 @@ def simulate(
         provenance=provenance(seed=scenario.seed, backend=be, data_hash=catalog.data_hash),
         per_draw=per_draw,
     )
+    stage["total"] = time.perf_counter() - t_start
+    return result
 
 
 def _progress(total: int, progress: bool | None):

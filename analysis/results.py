@@ -15,17 +15,22 @@ import numpy as np
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 
-def quantiles(values) -> dict[str, float | None]:
-    """p10, p50, p90 and mean of the finite values (None when there are none)."""
+def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
+    """p10, p50, p90 and mean of the finite values (None when there are none).
+
+    Quantiles by selection (`np.quantile` partitions; it does not sort). `overwrite=True`: `values`
+    is a scratch array the selection may reorder in place (no copy).
+    """
     values = np.asarray(values).ravel()
     finite = np.isfinite(values)
     if not finite.all():
-        values = values[finite]
+        values, overwrite = values[finite], True
     if values.size == 0:
         return {key: None for key in (*QUANTILES, "mean")}
-    qs = np.quantile(values, list(QUANTILES.values()))
+    mean = float(values.mean(dtype=np.float64))
+    qs = np.quantile(values, list(QUANTILES.values()), overwrite_input=overwrite)
     out = {key: float(q) for key, q in zip(QUANTILES, qs)}
-    out["mean"] = float(values.mean(dtype=np.float64))
+    out["mean"] = mean
     return out
 
 

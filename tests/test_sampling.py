@@ -69,3 +69,19 @@ def test_bad_distributions_say_what_is_wrong(raw, message):
 def test_a_bare_number_is_a_fixed_value():
     d = TypeAdapter(Dist).validate_python(0.4)
     np.testing.assert_array_equal(d.ppf(np.array([0.1, 0.9])), [0.4, 0.4])
+
+
+@pytest.mark.parametrize("dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5),
+                                  Triangular(low=2, mode=2, high=4), Triangular(low=1, mode=3, high=3)])
+def test_fast_draws_are_the_inverse_cdf_at_the_streams_uniforms(dist):
+    """`draw`'s vectorized forms compute the distribution's own ppf at the same uniforms."""
+    u = uniforms(5, "same", 0, 50_000)
+    np.testing.assert_allclose(draw(dist, 5, "same", 0, 50_000), dist.ppf(u), rtol=1e-12, atol=1e-12)
+
+
+def test_lognormal_draws_do_not_depend_on_chunking():
+    d = LogNormal(p10=1.0, p90=30.0)
+    whole = draw(d, 9, "ln", 0, BLOCK + 77)
+    parts = np.concatenate([draw(d, 9, "ln", 0, 1234), draw(d, 9, "ln", 1234, BLOCK + 77)])
+    np.testing.assert_array_equal(whole, parts)
+    assert np.all(whole > 0)

@@ -15,8 +15,9 @@ The share of the step still needed is ``use = clip(remaining / inc, 0, 1)``: 1 b
 the interpolated fraction in the crossing step, 0 after, so ``elapsed = sum(use)`` is the finish time
 in steps (linear within the step) and accelerator-steps and peak power are accumulated with ``use``.
 
-Array-API code: NumPy, CuPy and array-api-strict run the same lines; the NumPy fast path
-(`race_numpy.py`) must agree with it.
+Array-API code: NumPy, CuPy and array-api-strict run the same lines. It is the specification of
+the race: the CPU fast path (`race_cpu.c` via `race_cpu.py`) and the scalar reference
+(`analysis/race_reference.py`) must agree with it (tests/test_race_cpu.py).
 """
 
 from __future__ import annotations
