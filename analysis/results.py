@@ -28,10 +28,31 @@ def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
     if values.size == 0:
         return {key: None for key in (*QUANTILES, "mean")}
     mean = float(values.mean(dtype=np.float64))
-    qs = np.quantile(values, list(QUANTILES.values()), overwrite_input=overwrite)
+    qs = select_quantiles(values, _LEVELS, overwrite=overwrite)
     out = {key: float(q) for key, q in zip(QUANTILES, qs)}
     out["mean"] = mean
     return out
+
+
+_LEVELS = np.array(list(QUANTILES.values()))
+
+
+def select_quantiles(values: np.ndarray, levels: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+    """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
+    one `partition` at the order statistics needed, then the same interpolation (`np.quantile`'s
+    lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
+    n = values.shape[0]
+    pos = levels * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    part = values if overwrite else values.copy()
+    part.partition(np.unique(np.concatenate([lo, hi])))
+    a = part[lo].astype(np.float64)
+    b = part[hi].astype(np.float64)
+    t = pos - lo
+    diff = b - a
+    # np.quantile's lerp: from the nearer end, so the result is monotone and exact at the ends.
+    return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
 
 
 def summary_frame(metrics: dict[str, dict], units: dict[str, str]) -> pd.DataFrame:

@@ -28,29 +28,56 @@ def _stream_id(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-def _blocks(seed: int, name: str, start: int, stop: int, fill) -> np.ndarray:
-    """Draws start..stop-1 of stream `name`, generated block by block by fill(generator, out)."""
+#: Prefixes of blocks up to this many values are kept (`_prefix`): repeated small calls (`estimate`
+#: in a loop, `estimate_many`) reuse them instead of seeding a generator each time.
+CACHE_VALUES = 1 << 14
+_CACHE: dict[tuple, np.ndarray] = {}
+_CACHE_ENTRIES = 256
+
+
+def _generate(kind: str, seed: int, stream: int, block: int, m: int) -> np.ndarray:
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block))))
+    return gen.random(m) if kind == "uniform" else gen.standard_normal(m)
+
+
+def _prefix(kind: str, seed: int, stream: int, block: int, m: int) -> np.ndarray:
+    """The first m values of a block (m <= CACHE_VALUES), from a small cache (read-only array)."""
+    key = (kind, seed, stream, block)
+    values = _CACHE.get(key)
+    if values is None or values.shape[0] < m:
+        if len(_CACHE) >= _CACHE_ENTRIES:
+            _CACHE.pop(next(iter(_CACHE)))  # the oldest entry
+        values = _generate(kind, seed, stream, block, max(m, 1024))
+        values.flags.writeable = False
+        _CACHE[key] = values
+    return values
+
+
+def _blocks(seed: int, name: str, start: int, stop: int, kind: str) -> np.ndarray:
+    """Draws start..stop-1 of stream `name`: "uniform" or "normal" values, block by block.
+
+    A stream's first m values do not depend on how many are asked for, so a chunk that ends inside a
+    block generates the block up to its end only."""
     out = np.empty(max(stop - start, 0), dtype=np.float64)
     if stop <= start:
         return out
     stream = _stream_id(name)
     first, last = start // BLOCK, (stop - 1) // BLOCK
     for block in range(first, last + 1):
-        gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block))))
         lo = max(start, block * BLOCK)
         hi = min(stop, (block + 1) * BLOCK)
-        if lo == block * BLOCK and hi == (block + 1) * BLOCK:
-            fill(gen, out[lo - start: hi - start])  # a whole block: straight into the output
+        m = hi - block * BLOCK
+        if m <= CACHE_VALUES:
+            values = _prefix(kind, seed, stream, block, m)
         else:
-            values = np.empty(BLOCK)
-            fill(gen, values)
-            out[lo - start: hi - start] = values[lo - block * BLOCK: hi - block * BLOCK]
+            values = _generate(kind, seed, stream, block, m)
+        out[lo - start: hi - start] = values[lo - block * BLOCK: m]
     return out
 
 
 def uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
     """Uniforms in [0, 1) for draws ``start..stop-1`` of the stream ``name`` (float64, shape (stop-start,))."""
-    out = _blocks(seed, name, start, stop, lambda gen, buf: gen.random(out=buf))
+    out = _blocks(seed, name, start, stop, "uniform")
     # Keep the inverse CDFs finite: a uniform of exactly 0 would map to -inf for the normal.
     np.clip(out, 1e-12, 1.0 - 1e-12, out=out)
     return out
@@ -58,7 +85,7 @@ def uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
 
 def normals(seed: int, name: str, start: int, stop: int) -> np.ndarray:
     """Standard normals for draws ``start..stop-1`` of the stream ``name`` (float64)."""
-    return _blocks(seed, name, start, stop, lambda gen, buf: gen.standard_normal(out=buf))
+    return _blocks(seed, name, start, stop, "normal")
 
 
 def draw(dist, seed: int, name: str, start: int, stop: int) -> np.ndarray:
