@@ -409,32 +409,11 @@ class BacktestResult:
         return "\n".join(lines)
 
     def plot(self, ax=None):
-        """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline."""
-        import matplotlib.pyplot as plt
-        import seaborn as sns
+        """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline
+        (`plots.backtest`)."""
+        from .plots import backtest
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 6))
-        runs = self.runs
-        sns.scatterplot(data=runs, x="reported_gpu_hours", y="p50_gpu_hours", hue="scope", ax=ax, zorder=3,
-                        s=45)
-        ax.errorbar(runs["reported_gpu_hours"], runs["p50_gpu_hours"],
-                    yerr=[runs["p50_gpu_hours"] - runs["p10_gpu_hours"], runs["p90_gpu_hours"] - runs["p50_gpu_hours"]],
-                    fmt="none", ecolor="0.5", elinewidth=1, capsize=2, zorder=2)
-        ax.scatter(runs["reported_gpu_hours"], runs["naive_gpu_hours"], marker="x", color="0.3",
-                   label=f"naive 6ND @ MFU {self.settings['naive_mfu']:g}", zorder=3)
-        lo = float(min(runs["reported_gpu_hours"].min(), runs["p10_gpu_hours"].min(), runs["naive_gpu_hours"].min())) / 1.5
-        hi = float(max(runs["reported_gpu_hours"].max(), runs["p90_gpu_hours"].max(), runs["naive_gpu_hours"].max())) * 1.5
-        ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
-        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-               xlabel="reported accelerator-hours", ylabel="predicted accelerator-hours (P50, P10-P90)",
-               title=f"Leave-{self.settings['leave_out']}-out backtest, {len(runs)} published runs")
-        # Sorted by reported hours, labels alternate above and below so neighbours do not overlap.
-        for i, r in enumerate(runs.sort_values("reported_gpu_hours").itertuples()):
-            ax.annotate(r.run_id, (r.reported_gpu_hours, r.p50_gpu_hours), fontsize=7,
-                        xytext=(4, 3 if i % 2 == 0 else -10), textcoords="offset points")
-        ax.legend(fontsize=8, loc="upper left")
-        return ax.figure
+        return backtest(self, ax)
 
     def _repr_html_(self) -> str:  # notebooks show the summary table
         return self.summary.to_html(float_format=lambda v: f"{v:.3g}")

@@ -27,6 +27,7 @@ from .backend import Backend, select, sync, to_numpy
 from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
+from .kernels.compute import training_flop as _training_flop
 from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
@@ -330,7 +331,7 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     else:
         active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
         tokens = draw(model.tokens, seed, f"{label}/tokens", start, stop)
-        out["training_flop"] = K.FLOP_PER_PARAM_PER_TOKEN * active * tokens
+        out["training_flop"] = _training_flop(active, tokens)
     out["active_params"] = active
     goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
     if plan.mfu == "prior":
@@ -455,8 +456,6 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
         [p.costs for p in plan.deals], [dev(x) for x in deal_pue], dev(inputs["share"]), price,
         dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
         start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH,
-        hours_per_year=K.HOURS_PER_YEAR, interconnect_fraction=K.INTERCONNECT_COST_FRACTION,
-        facility_life_years=K.FACILITY_LIFE_YEARS,
     )
     host = {k: to_numpy(v) for k, v in out.items()}
     host["training_flop"] = inputs["training_flop"]

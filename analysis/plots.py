@@ -451,3 +451,76 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
         if title:
             ax.set_title(title, fontsize=10)
         return _done(fig)
+
+
+def backtest(result, ax=None):
+    """Backtest figure: predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the
+    naive baseline (`BacktestResult.plot`)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 6))
+    runs = result.runs
+    sns.scatterplot(data=runs, x="reported_gpu_hours", y="p50_gpu_hours", hue="scope", ax=ax, zorder=3,
+                    s=45)
+    ax.errorbar(runs["reported_gpu_hours"], runs["p50_gpu_hours"],
+                yerr=[runs["p50_gpu_hours"] - runs["p10_gpu_hours"], runs["p90_gpu_hours"] - runs["p50_gpu_hours"]],
+                fmt="none", ecolor="0.5", elinewidth=1, capsize=2, zorder=2)
+    ax.scatter(runs["reported_gpu_hours"], runs["naive_gpu_hours"], marker="x", color="0.3",
+               label=f"naive 6ND @ MFU {result.settings['naive_mfu']:g}", zorder=3)
+    lo = float(min(runs["reported_gpu_hours"].min(), runs["p10_gpu_hours"].min(), runs["naive_gpu_hours"].min())) / 1.5
+    hi = float(max(runs["reported_gpu_hours"].max(), runs["p90_gpu_hours"].max(), runs["naive_gpu_hours"].max())) * 1.5
+    ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
+    ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
+           xlabel="reported accelerator-hours", ylabel="predicted accelerator-hours (P50, P10-P90)",
+           title=f"Leave-{result.settings['leave_out']}-out backtest, {len(runs)} published runs")
+    # Sorted by reported hours, labels alternate above and below so neighbours do not overlap.
+    for i, r in enumerate(runs.sort_values("reported_gpu_hours").itertuples()):
+        ax.annotate(r.run_id, (r.reported_gpu_hours, r.p50_gpu_hours), fontsize=7,
+                    xytext=(4, 3 if i % 2 == 0 else -10), textcoords="offset points")
+    ax.legend(fontsize=8, loc="upper left")
+    return ax.figure
+
+
+def sweep_headline_png(sweep, frame, headline: str) -> bytes | None:
+    """Seaborn figure of the headline metric against the swept parameters (first on x, then colour,
+    then one panel per value); None when no point has a numeric headline."""
+    import io
+
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.figure import Figure  # no pyplot: no global state, works headless
+
+    data = frame[frame["status"] == "ok"].copy()
+    data[headline] = pd.to_numeric(data[headline], errors="coerce")
+    data = data.dropna(subset=[headline])
+    swept = [k for k in sweep.swept if k in data.columns]
+    if data.empty or not swept:
+        return None
+    x = swept[0]
+    hue = swept[1] if len(swept) > 1 else None
+    panel = swept[2] if len(swept) > 2 else None
+    if hue:
+        data[hue] = data[hue].map(str)  # categorical colours with a readable legend
+    hue_order = list(dict.fromkeys(data[hue])) if hue else None  # the sweep file's order, in every panel
+    groups = list(data.groupby(panel, sort=True)) if panel else [(None, data)]
+    fig = Figure(figsize=(min(4.5 * len(groups), 15), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    numeric_x = pd.api.types.is_numeric_dtype(data[x]) and not pd.api.types.is_bool_dtype(data[x])
+    for ax, (value, sub) in zip(axes, groups):
+        if numeric_x:
+            sns.lineplot(data=sub, x=x, y=headline, hue=hue, hue_order=hue_order, marker="o", errorbar=None, ax=ax)
+        else:
+            sns.pointplot(data=sub.assign(**{x: sub[x].map(str)}), x=x, y=headline, hue=hue, hue_order=hue_order,
+                          order=list(dict.fromkeys(data[x].map(str))), errorbar=None, ax=ax)
+        if panel:
+            ax.set_title(f"{panel} = {value}")
+        if hue and ax.get_legend() is not None and ax is not axes[-1]:
+            ax.get_legend().remove()
+    extra = swept[3:]
+    if extra:
+        fig.suptitle(f"mean over {', '.join(extra)}", fontsize="small")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()

@@ -157,7 +157,13 @@ def test_tables_that_are_not_proportional_take_the_general_path(cat, lib):
     power[0] *= np.linspace(0.5, 1.0, power[0].size, dtype=np.float32)  # not flops x constant any more
     args[2] = power
     assert flops_per_server_w(args[1][0], power[0]) is None
-    assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) is not None
+    # The shipped tables are proportional: kappa is the chip's peak FLOP/s per server W.
+    chip = plan.deals[0]
+    assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) == pytest.approx(chip.peak_bf16 / chip.costs.server_w,
+                                                                          rel=1e-6)
+    assert _plan_of(ka).single and not _plan_of(type(ka)(tuple(args), *[getattr(ka, f) for f in
+                                                                          ("deal_gain", "deal_base", "deal_pue",
+                                                                           "price")])).single
     ref = race_tracks(*args, deal_gain=ka.deal_gain)
     fast = race_tracks_cpu(*args, deal_gain=ka.deal_gain, subchunk=1000, compiled=True)
     _compare(ref, fast, args[8])

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace
 
+from .compute import facility_usd_per_hour, hardware_usd_per_hour
+
 #: Floor of a step's progress in the division below: 1 FLOP keeps remaining / inc finite in float32
 #: (targets are far below 3e38) and a step of no capacity yields use = 1 (waiting, not done).
 _ONE_FLOP = 1.0
@@ -161,9 +163,6 @@ def race_outcomes(
     start_months: float,
     dt_months: float,
     hours_per_step: float,
-    hours_per_year: float,
-    interconnect_fraction: float,
-    facility_life_years: float,
     xp=None,
 ):
     """Per-draw outcomes of one competitor from the kernel's accumulators.
@@ -195,8 +194,8 @@ def race_outcomes(
         hours = kernel_out["server_w_steps"][d] * (hours_per_step / c.server_w) * share * on_track
         mwh = hours * (c.server_w * c.server_power_fraction * 1e-6) * deal_pue[d]
         if c.kind == "owned":
-            hardware = c.purchase_price_usd * (1.0 + interconnect_fraction) / (life_years * hours_per_year)
-            facility = build_usd_per_mw * (c.server_w * 1e-6) * deal_pue[d] / (facility_life_years * hours_per_year)
+            hardware = hardware_usd_per_hour(c.purchase_price_usd, life_years)
+            facility = facility_usd_per_hour(build_usd_per_mw, c.server_w, deal_pue[d])
             deal_cost = hours * (hardware + facility) + mwh * c.electricity_usd_per_mwh
         else:
             deal_cost = hours * (c.rate_usd_per_gpu_hour * price_factor[d])
