@@ -28,7 +28,7 @@ from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, load_catalog, suggest
 from .errors import InputError, describe_validation_error
 from .kernels.compute import training_flop as _training_flop
-from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
+from .kernels.race import DealCosts, RaceLayout, first_finish, race_outcomes, race_tracks
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .results import format_number, json_ready, quantiles
@@ -376,11 +376,18 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
     _, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     idev = lambda a: be.asarray(np.asarray(a, dtype=np.int64))  # noqa: E731
+    # The static tables on the device, converted once per plan, backend and dtype (not per chunk).
+    cache = plan.__dict__.setdefault("_device_tables", {})
+    key = (be.name, dtype)
+    if key not in cache:
+        cache[key] = ([dev(p.flops_table) for p in plan.deals], [dev(p.power_table) for p in plan.deals],
+                      [None if c is None else dev(c.table) for c in plan.caps])
+    dev_flops, dev_power, dev_caps = cache[key]
     rate = inputs["utilization"] * inputs["share"]
     flops_tables, power_tables, deal_base, gains, deal_pue, price = [], [], [], [], [], []
-    for p in plan.deals:
-        flops_tables.append(dev(p.flops_table))
-        power_tables.append(dev(p.power_table))
+    for i, p in enumerate(plan.deals):
+        flops_tables.append(dev_flops[i])
+        power_tables.append(dev_power[i])
         deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
         gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
         deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
@@ -390,12 +397,12 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
     for p, pue in zip(plan.deals, deal_pue):
         campus_pue[p.campus] = pue
     cap_tables, cap_base = [], []
-    for cap in plan.caps:
+    for c, cap in enumerate(plan.caps):
         if cap is None:
             cap_tables.append(None)
             cap_base.append(None)
         else:
-            cap_tables.append(dev(cap.table))
+            cap_tables.append(dev_caps[c])
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
@@ -436,9 +443,8 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
         timings["kernel"] = timings.get("kernel", 0.0) + (t2 - t1)
         timings["outcomes"] = timings.get("outcomes", 0.0) + (t1 - t0)
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
-    elapsed = be.xp.stack(kernel_out["elapsed_steps"])
-    remaining = be.xp.stack(kernel_out["remaining_flop"])
-    finish_steps = be.xp.min(be.xp.where(remaining <= 0, elapsed, be.xp.full_like(elapsed, plan.layout.steps)), axis=0)
+    first = first_finish(kernel_out, xp=be.xp)
+    finish_steps = be.xp.where(be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps))
     start_cells = int(round(plan.start_months / h))
     committed = []
     for p, base in zip(plan.deals, deal_base):
@@ -455,7 +461,7 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
         plan.layout, kernel_out, tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
         [p.costs for p in plan.deals], [dev(x) for x in deal_pue], dev(inputs["share"]), price,
         dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
-        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH,
+        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH, first=first,
     )
     host = {k: to_numpy(v) for k, v in out.items()}
     host["training_flop"] = inputs["training_flop"]
@@ -619,6 +625,26 @@ def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     return out
 
 
+def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -> dict:
+    """One competitor's summary from its per-draw metrics (P(first) is added by the race statistics)."""
+    done = np.isfinite(values["finish_month"])
+    entry = {
+        "lab": plan.competitor.lab,
+        "model": plan.competitor.model,
+        "label": plan.label,
+        "p_first": None,
+        "p_within_horizon": float(done.mean()),
+        "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
+        "finish_month": _time_quantiles(values["finish_month"], 0.0),
+    }
+    for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
+        if metric == "training_flop":
+            entry[metric] = quantiles(values[metric])
+        else:  # the finished draws' copy is scratch: selected in place
+            entry[metric] = quantiles(values[metric][done], overwrite=True)
+    return entry
+
+
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
     """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
     labels = list(finish)
@@ -692,14 +718,18 @@ def simulate(
     plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
-    stored = {p.label: {m: np.empty(n, dtype=store_dtype) for m in STORED} for p in plans}
+    # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics are
+    # reduced to quantiles as soon as its last chunk is in, and only its finish months are kept for
+    # the race statistics (unless keep_draws), so memory holds one competitor's metrics at a time.
+    stored: dict[str, dict[str, np.ndarray]] = {}
     kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
     chunks = list(range(0, n, chunk_size))
     bar = _progress(len(chunks) * len(plans), progress)
-    tasks = [(start, min(start + chunk_size, n), plan) for start in chunks for plan in plans]
+    tasks = [(start, min(start + chunk_size, n), plan) for plan in plans for start in chunks]
 
     stage = {} if timings is None else timings
     stage["sampling"] = 0.0
+    stage["quantiles"] = 0.0
 
     def sample(task):
         t0 = time.perf_counter()
@@ -707,6 +737,7 @@ def simulate(
         stage["sampling"] += time.perf_counter() - t0  # one prefetch thread: no race on the sum
         return out
 
+    entries: dict[str, dict] = {}
     # The host draws of the next (chunk, competitor) are made while the kernel runs on this one
     # (NumPy's generators and ufuncs release the GIL); draws do not depend on the order.
     with ThreadPoolExecutor(1) as prefetch:
@@ -716,11 +747,21 @@ def simulate(
             if j + 1 < len(tasks):
                 pending = prefetch.submit(sample, tasks[j + 1])
             out = run_chunk(plan, scenario, inputs, be, dtype, stage)
+            values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
             for m in STORED:
-                stored[plan.label][m][start:stop] = out[m]
+                values[m][start:stop] = out[m]
+            del out
             if keep_draws:
-                for key, values in inputs.items():
-                    kept_inputs[plan.label].setdefault(key, []).append(values.astype(np.float64))
+                for key, column in inputs.items():
+                    kept_inputs[plan.label].setdefault(key, []).append(column.astype(np.float64))
+            del inputs
+            if stop == n:  # the competitor's last chunk: reduce it now
+                t0 = time.perf_counter()
+                entries[plan.label] = _competitor_quantiles(plan, values)
+                if not keep_draws:
+                    stored[plan.label] = {"finish_month": values["finish_month"]}
+                del values
+                stage["quantiles"] += time.perf_counter() - t0
             if bar is not None:
                 bar.update(1)
     if bar is not None:
@@ -729,28 +770,12 @@ def simulate(
     finish = {p.label: stored[p.label]["finish_month"] for p in plans}
     t0 = time.perf_counter()
     p_first, p_nobody, pairs = race_statistics(finish)
-    t1 = time.perf_counter()
-    stage["race_statistics"] = t1 - t0
+    stage["race_statistics"] = time.perf_counter() - t0
     competitors = []
     for plan in plans:
-        values = stored[plan.label]
-        done = np.isfinite(values["finish_month"])
-        entry = {
-            "lab": plan.competitor.lab,
-            "model": plan.competitor.model,
-            "label": plan.label,
-            "p_first": p_first[plan.label],
-            "p_within_horizon": float(done.mean()),
-            "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
-            "finish_month": _time_quantiles(values["finish_month"], 0.0),
-        }
-        for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
-            if metric == "training_flop":
-                entry[metric] = quantiles(values[metric])
-            else:  # the finished draws' copy is scratch: selected in place
-                entry[metric] = quantiles(values[metric][done], overwrite=True)
+        entry = entries[plan.label]
+        entry["p_first"] = p_first[plan.label]
         competitors.append(entry)
-    stage["quantiles"] = time.perf_counter() - t1
     per_draw = None
     if keep_draws:
         per_draw = {}
