@@ -72,9 +72,9 @@ def _platform() -> str:
 def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
     """A watermark for every result: enough to rerun it and to know whether the inputs changed."""
     commit, dirty = git_commit()
-    from .kernels.race_cpu import status_if_loaded
-
-    race_kernel = status_if_loaded() if backend.name == "numpy" else None
+    # Only when the race kernel has run in this process (estimate does not import it).
+    race_cpu = sys.modules.get("analysis.kernels.race_cpu")
+    race_kernel = race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
     return {
         "version": package_version(),
         "git_commit": commit,

@@ -328,3 +328,9 @@ def test_cffi_binds_the_functions_the_source_exports():
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
     assert names == ["race_single", "race_general", "race_check", "race_cpu_source_sha", "race_cpu_flags"]
+
+
+def test_simulate_provenance_names_the_kernel_that_ran(lib):
+    result = sim.simulate(draws=500, seed=1)
+    assert result.provenance["race_kernel"] == race_cpu.status()
+    assert result.provenance["race_kernel"].startswith("race_cpu.c compiled at install")
