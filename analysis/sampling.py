@@ -35,9 +35,11 @@ _CACHE: dict[tuple, np.ndarray] = {}
 _CACHE_ENTRIES = 256
 
 
-def _generate(kind: str, seed: int, stream: int, block: int, m: int) -> np.ndarray:
+def _generate(kind: str, seed: int, stream: int, block: int, m: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The first m values of a block (into `out` when given)."""
     gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block))))
-    return gen.random(m) if kind == "uniform" else gen.standard_normal(m)
+    out = np.empty(m) if out is None else out
+    return gen.random(out=out) if kind == "uniform" else gen.standard_normal(out=out)
 
 
 def _prefix(kind: str, seed: int, stream: int, block: int, m: int) -> np.ndarray:
@@ -68,10 +70,11 @@ def _blocks(seed: int, name: str, start: int, stop: int, kind: str) -> np.ndarra
         hi = min(stop, (block + 1) * BLOCK)
         m = hi - block * BLOCK
         if m <= CACHE_VALUES:
-            values = _prefix(kind, seed, stream, block, m)
+            out[lo - start: hi - start] = _prefix(kind, seed, stream, block, m)[lo - block * BLOCK: m]
+        elif lo == block * BLOCK:
+            _generate(kind, seed, stream, block, m, out[lo - start: hi - start])  # straight into the output
         else:
-            values = _generate(kind, seed, stream, block, m)
-        out[lo - start: hi - start] = values[lo - block * BLOCK: m]
+            out[lo - start: hi - start] = _generate(kind, seed, stream, block, m)[lo - block * BLOCK:]
     return out
 
 
@@ -108,11 +111,21 @@ def draw(dist, seed: int, name: str, start: int, stop: int) -> np.ndarray:
     return dist.ppf(uniforms(seed, name, start, stop))
 
 
+#: Draws per pass of the inverse CDFs below: their temporaries stay in the L2 cache.
+PASS = 1 << 14
+
+
 def _triangular(dist, u: np.ndarray) -> np.ndarray:
-    """Triangular inverse CDF with one square root per draw (the two branches share it)."""
+    """Triangular inverse CDF in place, one square root per draw (the two branches share it), in
+    cache-sized passes."""
     width = dist.high - dist.low
-    left = u < (dist.mode - dist.low) / width
-    # left: low + sqrt(u w (mode - low)); right: high - sqrt((1 - u) w (high - mode))
-    t = np.where(left, u * (width * (dist.mode - dist.low)), (1.0 - u) * (width * (dist.high - dist.mode)))
-    np.sqrt(t, out=t)
-    return np.where(left, dist.low + t, dist.high - t)
+    cut = (dist.mode - dist.low) / width
+    a, b = width * (dist.mode - dist.low), width * (dist.high - dist.mode)
+    for lo in range(0, u.shape[0], PASS):
+        x = u[lo:lo + PASS]
+        left = x < cut
+        # left: low + sqrt(u w (mode - low)); right: high - sqrt((1 - u) w (high - mode))
+        t = np.where(left, x * a, (1.0 - x) * b)
+        np.sqrt(t, out=t)
+        x[...] = np.where(left, dist.low + t, dist.high - t)
+    return u
