@@ -327,7 +327,21 @@ def test_cffi_binds_the_functions_the_source_exports():
     from analysis.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
-    assert names == ["race_single", "race_general", "race_check", "race_cpu_source_sha", "race_cpu_flags"]
+    assert names == ["race_single", "race_general", "race_check", "race_cpu_source_sha", "race_cpu_flags",
+                     "race_cpu_machine"]
+
+
+def test_a_build_for_another_cpu_is_refused(lib, monkeypatch):
+    from analysis.kernels import race_cpu_build
+
+    monkeypatch.setattr(race_cpu_build, "cpu_key", lambda: "f" * 16)
+    race_cpu._load.cache_clear()
+    try:
+        assert race_cpu.library() is None and "another CPU" in race_cpu.status()
+    finally:
+        monkeypatch.undo()
+        race_cpu._load.cache_clear()
+    assert race_cpu.library() is not None
 
 
 def test_simulate_provenance_names_the_kernel_that_ran(lib):

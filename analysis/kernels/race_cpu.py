@@ -59,12 +59,16 @@ def _load():
     except ImportError as exc:
         return None, (f"array-API kernel: the compiled kernel is not built ({exc}); "
                       "install the package (pip install -e . / make setup) to build it")
-    from .race_cpu_build import SOURCE_PATH, source_sha
+    from .race_cpu_build import SOURCE_PATH, cpu_key, source_sha
 
-    built = _race_cpu.ffi.string(_race_cpu.lib.race_cpu_source_sha()).decode()
-    if built != source_sha(SOURCE_PATH.read_text()):
+    text = lambda f: _race_cpu.ffi.string(f()).decode()  # noqa: E731
+    if text(_race_cpu.lib.race_cpu_source_sha) != source_sha(SOURCE_PATH.read_text()):
         return None, ("array-API kernel: the compiled kernel is stale (race_cpu.c changed since it was "
                       "built); reinstall (pip install -e . / make setup)")
+    machine = text(_race_cpu.lib.race_cpu_machine)
+    if machine and machine != cpu_key():
+        return None, ("array-API kernel: the compiled kernel is stale (built with -march=native on another "
+                      "CPU); reinstall (pip install -e . / make setup) or build with COMPUTE_RACE_PORTABLE=1")
     flags = _race_cpu.ffi.string(_race_cpu.lib.race_cpu_flags()).decode()
     return _race_cpu, f"race_cpu.c compiled at install ({flags}); chosen over numba by measurement (7x)"
 

@@ -36,11 +36,28 @@ def source_sha(text: str | None = None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def cpu_key() -> str:
+    """Hash of this CPU's feature flags (Linux /proc/cpuinfo; else the processor name): a module
+    built with -march=native is refused on another CPU (it could stop on an illegal instruction)."""
+    import platform
+
+    line = platform.processor() or platform.machine()
+    try:
+        for row in Path("/proc/cpuinfo").read_text().splitlines():
+            if row.startswith(("flags", "Features")):
+                line = row
+                break
+    except OSError:
+        pass
+    return hashlib.sha256(line.encode()).hexdigest()[:16]
+
+
 def cdef(text: str | None = None) -> str:
     """The declarations cffi binds: the C source's exported definitions, and the source hash."""
     text = SOURCE_PATH.read_text() if text is None else text
     decls = [m.group(0) + ";" for m in _EXPORTED.finditer(text)]
-    return "\n".join(decls + ["const char *race_cpu_source_sha(void);", "const char *race_cpu_flags(void);"])
+    return "\n".join(decls + ["const char *race_cpu_source_sha(void);", "const char *race_cpu_flags(void);",
+                              "const char *race_cpu_machine(void);"])
 
 
 def _accepts_native() -> bool:
@@ -66,7 +83,8 @@ def builder() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef(cdef(text))
     extra = (f'\nconst char *race_cpu_source_sha(void) {{ return "{source_sha(text)}"; }}\n'
-             f'const char *race_cpu_flags(void) {{ return "{" ".join(chosen)}"; }}\n')
+             f'const char *race_cpu_flags(void) {{ return "{" ".join(chosen)}"; }}\n'
+             f'const char *race_cpu_machine(void) {{ return "{cpu_key() if "-march=native" in chosen else ""}"; }}\n')
     ffi.set_source(MODULE, text + extra, extra_compile_args=list(chosen))
     return ffi
 
