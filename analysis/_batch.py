@@ -101,19 +101,29 @@ class _Rows:
 
 
 def read_configs(path: str | Path) -> pd.DataFrame:
-    """The configurations table of `estimate --batch` (CSV, header row); InputError naming the file."""
+    """The configurations table of `estimate --batch` (CSV with a header row; cells as text);
+    InputError naming the file (and the row whose field count differs from the header's)."""
+    import csv
+
     import pandas as pd
 
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, skipinitialspace=True))
     except FileNotFoundError:
         raise InputError(f"--batch: file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise InputError(f"{path}: not a readable CSV table of configurations ({first})") from None
-    frame.columns = [str(c).strip().replace("-", "_") for c in frame.columns]
-    return frame
+    rows = [r for r in rows if any(cell.strip() for cell in r)]  # blank lines
+    if not rows:
+        raise InputError(f"{path}: empty; expected a header row of column names (params, tokens, accelerator, ...)")
+    header = [c.strip().replace("-", "_") for c in rows[0]]
+    for i, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise InputError(f"{path}: row {i}: {len(row)} fields, the header has {len(header)}")
+    return pd.DataFrame(rows[1:], columns=header, dtype=object)
 
 
 def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0, catalog=None,

@@ -148,3 +148,16 @@ def test_cli_batch_missing_file_and_unknown_column(tmp_path):
 
 def test_cli_single_estimate_still_needs_an_accelerator():
     assert_one_line_error(run_cli("estimate", "--params", "1e9", "--tokens", "1e12"), "--accelerator")
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("params,tokens,accelerator\n1e9,1e12,h100-sxm,extra\n", ["row 1", "4 fields", "header has 3"]),
+    ("", ["empty"]),
+    ("params,tokens,accelerator\n1e9,,h100-sxm\n", ["row 1", "'tokens'", "tokens are needed"]),
+])
+def test_cli_malformed_csv_exits_2(tmp_path, text, needles):
+    path = tmp_path / "m.csv"
+    path.write_text(text)
+    proc = run_cli("estimate", "--batch", str(path))
+    assert_one_line_error(proc, "m.csv", *needles)
+    assert proc.stdout == ""
