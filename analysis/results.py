@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+import functools
 import math
 from typing import Any
 
@@ -41,18 +42,23 @@ def select_quantiles(values: np.ndarray, levels: np.ndarray, *, overwrite: bool 
     """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
     one `partition` at the order statistics needed, then the same interpolation (`np.quantile`'s
     lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
-    n = values.shape[0]
-    pos = levels * (n - 1)
-    lo = np.floor(pos).astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
+    lo, hi, kth, t = _order_statistics(values.shape[0], tuple(float(q) for q in levels))
     part = values if overwrite else values.copy()
-    part.partition(np.unique(np.concatenate([lo, hi])))
+    part.partition(kth)
     a = part[lo].astype(np.float64)
     b = part[hi].astype(np.float64)
-    t = pos - lo
     diff = b - a
     # np.quantile's lerp: from the nearer end, so the result is monotone and exact at the ends.
     return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+
+
+@functools.lru_cache(maxsize=64)
+def _order_statistics(n: int, levels: tuple[float, ...]):
+    """Indices below and above each quantile's position, the partition's kth, and the weights."""
+    pos = np.asarray(levels) * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    return lo, hi, np.unique(np.concatenate([lo, hi])), pos - lo
 
 
 def summary_frame(metrics: dict[str, dict], units: dict[str, str]) -> pd.DataFrame:

@@ -85,3 +85,18 @@ def test_lognormal_draws_do_not_depend_on_chunking():
     parts = np.concatenate([draw(d, 9, "ln", 0, 1234), draw(d, 9, "ln", 1234, BLOCK + 77)])
     np.testing.assert_array_equal(whole, parts)
     assert np.all(whole > 0)
+
+
+@given(st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300))
+def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
+    """results.select_quantiles (one partition, no np.quantile overhead) gives np.quantile's numbers."""
+    from analysis.results import quantiles, select_quantiles
+
+    x = np.asarray(values, dtype=np.float64)
+    levels = np.array([0.1, 0.5, 0.9])
+    expected = np.quantile(x, levels)
+    np.testing.assert_array_equal(select_quantiles(x, levels), expected)
+    scratch = x.copy()
+    np.testing.assert_array_equal(select_quantiles(scratch, levels, overwrite=True), expected)
+    q = quantiles(x)
+    assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(x.mean())
