@@ -73,6 +73,8 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
         assert isinstance(stages[key], float) and stages[key] >= 0, key
     assert stages["kernel"] > 0 and stages["total"] >= stages["kernel"] + stages["quantiles"]
     assert stages["end_to_end_ratio"] == pytest.approx(stages["total"] / stages["kernel"])
+    result = bench_json["results"][0]
+    assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(stages["total"] / result["seconds"])
     est = bench_json["estimate"]
     assert est["draws"] == 1000 and est["batch_configs_per_s"] > 0 and est["single_calls_per_s"] > 0
     assert est["batch_configs_per_s"] == pytest.approx(est["batch_configs"] / est["batch_seconds"])
@@ -81,7 +83,8 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
 def test_bench_table_runs():
     proc = run_cli("bench", "--draws", "500", "--backend", "numpy")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for text in ("scenario-step", "numpy", "agrees", "CPU fast path:", "x the kernel; stages", "configurations/s"):
+    for text in ("scenario-step", "numpy", "agrees", "CPU fast path:", "x the kernel timed alone; stages",
+                 "configurations/s"):
         assert text in proc.stdout, text
 
 
