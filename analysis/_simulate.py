@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 import sys
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 SUBSTEPS = 8
 #: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
 DEFAULT_CHUNK = 1 << 17
+#: Chunks whose host draws are made ahead, each on its own thread (sampling is the host's largest
+#: stage; two threads keep both cores of a small machine busy while the kernel is not running).
+PREFETCH = 2
 #: Draws per chunk on CuPy: a GPU needs large chunks to amortize the kernel launches of each step.
 GPU_CHUNK = 1 << 20
 
@@ -734,18 +738,19 @@ def simulate(
     def sample(task):
         t0 = time.perf_counter()
         out = sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
-        stage["sampling"] += time.perf_counter() - t0  # one prefetch thread: no race on the sum
-        return out
+        return out, time.perf_counter() - t0
 
     entries: dict[str, dict] = {}
-    # The host draws of the next (chunk, competitor) are made while the kernel runs on this one
-    # (NumPy's generators and ufuncs release the GIL); draws do not depend on the order.
-    with ThreadPoolExecutor(1) as prefetch:
-        pending = prefetch.submit(sample, tasks[0])
+    # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel
+    # and the outcomes run on this one (NumPy's generators and ufuncs release the GIL); draws do not
+    # depend on the order or the thread.
+    with ThreadPoolExecutor(PREFETCH) as prefetch:
+        pending = deque(prefetch.submit(sample, task) for task in tasks[:PREFETCH])
         for j, (start, stop, plan) in enumerate(tasks):
-            inputs = pending.result()
-            if j + 1 < len(tasks):
-                pending = prefetch.submit(sample, tasks[j + 1])
+            inputs, seconds = pending.popleft().result()
+            stage["sampling"] += seconds
+            if j + PREFETCH < len(tasks):
+                pending.append(prefetch.submit(sample, tasks[j + PREFETCH]))
             out = run_chunk(plan, scenario, inputs, be, dtype, stage)
             values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
             for m in STORED:
