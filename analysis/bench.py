@@ -23,9 +23,10 @@ the interpolated finish time, and the accumulators (peak facility power, acceler
 K draws make K x 3 x 36 scenario-steps; the kernel evaluates every step of the horizon for every
 draw, also after a run has finished (no early exit), so the count is the work done.
 
-The speedup is against the scalar reference (`race_reference.py`: pure Python loops in float64),
-timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the array-API
-kernel. The float32 error is measured against the same kernel run in float64 on the same draws.
+``speedup_vs_scalar`` is against the scalar reference (`race_reference.py`: pure Python loops in
+float64), timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the
+array-API kernel; ``speedup_vs_naive`` against the array-API kernel itself run on NumPy (the
+straightforward vectorized form: one NumPy call per operation and step) on ``NAIVE_DRAWS`` draws. The float32 error is measured against the same kernel run in float64 on the same draws.
 
 Memory: ``peak_memory_mb`` is the peak resident set size of this process (getrusage ru_maxrss, so
 it includes the interpreter and libraries) up to the end of that backend's timed run; for CuPy it
@@ -57,6 +58,9 @@ DEFAULT_DRAWS = 1_000_000
 #: sub-chunks itself); on a GPU one large chunk keeps the device busy between host calls.
 CHUNK = {"numpy": 1 << 17, "cupy": 1 << 22}
 SCALAR_DRAWS = 200
+#: Draws per competitor of the "naive" baseline: the array-API kernel run on NumPy (one NumPy call
+#: per operation and step, the straightforward vectorized form of the model).
+NAIVE_DRAWS = 1 << 15
 #: Configurations of the batch-estimate timing, and single `estimate` calls timed; both at draws=1000.
 BATCH_CONFIGS = 20_000
 SINGLE_CALLS = 200
@@ -214,6 +218,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
         "seconds": seconds,
         "scenario_steps_per_s": scenario_steps / seconds,
         "speedup_vs_scalar": None,
+        "speedup_vs_naive": None,
         "peak_memory_mb": peak_rss_mb(),
         "scenario_steps": scenario_steps,
         "repeats": repeats,
@@ -259,6 +264,22 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
 
         out.append(("array-api", numpy_be, race_tracks))
     return out
+
+
+def time_naive(work: Workload, draws: int) -> dict:
+    """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive" baseline)."""
+    from .kernels.race import race_tracks
+
+    be = select("numpy")
+    seconds = 0.0
+    for plan in work.plans:
+        ka = work.args(plan, 0, draws, be)
+        t0 = time.perf_counter()
+        race_tracks(*ka.args, deal_gain=ka.deal_gain)
+        seconds += time.perf_counter() - t0
+    scenario_steps = draws * len(work.plans) * work.steps
+    return {"draws": draws, "seconds": seconds, "scenario_steps_per_s": scenario_steps / seconds,
+            "kernel": "race.race_tracks (array-API kernel) on NumPy"}
 
 
 def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
@@ -421,8 +442,10 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         # the sampling thread, so its in-simulate seconds are longer.
         r["stages"]["end_to_end_vs_kernel_alone"] = r["stages"]["total"] / r["seconds"]
     scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
+    naive = time_naive(work, min(draws, NAIVE_DRAWS))
     for r in results:
         r["speedup_vs_scalar"] = r["scenario_steps_per_s"] / scalar["scenario_steps_per_s"]
+        r["speedup_vs_naive"] = r["scenario_steps_per_s"] / naive["scenario_steps_per_s"]
     by_name = {r["backend"]: r for r in results}
     if "numpy" in by_name and "cupy" in by_name:
         by_name["cupy"]["speedup_vs_numpy"] = (by_name["cupy"]["scenario_steps_per_s"]
@@ -439,7 +462,7 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         "results": results,
         "workload": work.describe(),
         "scenario_step": SCENARIO_STEP,
-        "references": {"scalar": scalar, "all_agree": agreement_ok},
+        "references": {"scalar": scalar, "naive": naive, "all_agree": agreement_ok},
         "estimate": time_estimates(),
         "fast_path": race_cpu.status(),
         "float32": f32,
@@ -458,13 +481,13 @@ def to_table(report: dict) -> str:
         f"CPU fast path: {report['fast_path']}",
         "",
         f"{'backend':<8}{'draws':>12}{'seconds':>10}{'(min-max)':>17}{'scen-steps/s':>14}"
-        f"{'vs scalar':>11}{'peak MB':>9}",
+        f"{'vs scalar':>11}{'vs naive':>10}{'peak MB':>9}",
     ]
     for r in report["results"]:
         spread = f"{r['seconds_min']:.3g}-{r['seconds_max']:.3g}"
         lines.append(
             f"{r['backend']:<8}{r['draws']:>12,}{r['seconds']:>10.3g}{spread:>17}{r['scenario_steps_per_s']:>14.3g}"
-            f"{r['speedup_vs_scalar']:>10.0f}x{r['peak_memory_mb']:>9.0f}"
+            f"{r['speedup_vs_scalar']:>10.0f}x{r['speedup_vs_naive']:>9.1f}x{r['peak_memory_mb']:>9.0f}"
         )
         extra = f"  {r['kernel']}; {r['device']}; median of {r['repeats']}"
         if "threads" in r:
@@ -484,6 +507,9 @@ def to_table(report: dict) -> str:
     agree = ", ".join(f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items())
     lines.append(f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} "
                  f"scen-steps/s   {agree}")
+    nv = refs["naive"]
+    lines.append(f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws {nv['scenario_steps_per_s']:>10.3g} "
+                 f"scen-steps/s")
     f32 = report["float32"]
     errors = ", ".join(f"{k} {v:.1e}" for k, v in f32["max_rel_error"].items())
     est = report["estimate"]

@@ -16,7 +16,7 @@ from conftest import assert_one_line_error, run_cli
 from test_race_cpu import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
 RESULT_KEYS = {"backend": str, "draws": int, "steps": int, "seconds": float, "scenario_steps_per_s": float,
-               "speedup_vs_scalar": float, "peak_memory_mb": float}
+               "speedup_vs_scalar": float, "speedup_vs_naive": float, "peak_memory_mb": float}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,10 @@ def test_bench_json_says_what_it_measured(bench_json):
     refs = out["references"]
     assert refs["all_agree"] is True
     assert refs["scalar"]["agreement"]["numpy"]["agrees"]
-    assert refs["scalar"]["draws"] == 200
+    assert refs["scalar"]["draws"] == 200 and refs["naive"]["draws"] == 3000
+    result = out["results"][0]
+    assert result["speedup_vs_naive"] == pytest.approx(result["scenario_steps_per_s"]
+                                                       / refs["naive"]["scenario_steps_per_s"])
     f32 = out["float32"]
     assert f32["finished_flags_differ"] == 0
     assert max(f32["max_rel_error"].values()) < 1e-4
