@@ -1,32 +1,50 @@
 """compute-race: what a capacity deal buys in the race to train the next frontier model.
 
-Public API: load_catalog, estimate, simulate, load_scenario; results expose tidy pandas DataFrames
-and ``to_dict()`` matching the CLI's JSON.
+Public API: load_catalog, estimate, estimate_many, simulate, load_scenario, backtest; results expose
+tidy pandas DataFrames and ``to_dict()`` matching the CLI's JSON.
+
+Names are imported on first use (PEP 562 ``__getattr__``), so ``python -m analysis estimate`` does
+not pay for the modules of other commands (pandas, scipy, pydantic models of scenarios, ...).
 """
 
-from ._backtest import SCHEMES as BACKTEST_SCHEMES
-from ._backtest import BacktestResult, backtest
-from .catalog import Catalog, load_catalog
-from .errors import InputError
-from ._estimate import EstimateResult, estimate
-from .provenance import package_version
-from ._simulate import SimulationResult, load_scenario, simulate
-from . import sweep
+from __future__ import annotations
 
-__version__ = package_version()
+import importlib
 
-__all__ = [
-    "BACKTEST_SCHEMES",
-    "BacktestResult",
-    "Catalog",
-    "EstimateResult",
-    "InputError",
-    "SimulationResult",
-    "__version__",
-    "backtest",
-    "estimate",
-    "load_catalog",
-    "load_scenario",
-    "simulate",
-    "sweep",
-]
+#: Public name -> the module that defines it, or "module:attribute" (".sweep" is the module itself).
+_EXPORTS = {
+    "backtest": "._backtest",
+    "BacktestResult": "._backtest",
+    "BACKTEST_SCHEMES": "._backtest:SCHEMES",
+    "Catalog": ".catalog",
+    "load_catalog": ".catalog",
+    "InputError": ".errors",
+    "EstimateResult": "._estimate",
+    "estimate": "._estimate",
+    "estimate_many": "._batch",
+    "SimulationResult": "._simulate",
+    "load_scenario": "._simulate",
+    "simulate": "._simulate",
+    "sweep": ".sweep",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str):
+    if name == "__version__":
+        from .provenance import package_version
+
+        value = package_version()
+    elif name in _EXPORTS:
+        module_name, _, attribute = _EXPORTS[name].partition(":")
+        module = importlib.import_module(module_name, __name__)
+        value = module if name == "sweep" else getattr(module, attribute or name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -28,7 +28,36 @@ def _print_json(payload) -> None:
     print(json.dumps(payload, indent=2, allow_nan=False))
 
 
+#: Flags of one configuration: with --batch they come from the CSV's columns instead.
+_CONFIG_FLAGS = ("params", "active_params", "tokens", "flop", "accelerator", "accelerators", "mfu", "goodput",
+                 "gpu_hours", "pue", "site", "price_per_hour")
+
+
+def _cmd_estimate_batch(args) -> int:
+    from ._batch import estimate_many, read_configs, to_text
+
+    given = [f for f in _CONFIG_FLAGS if getattr(args, f) is not None] + (["precision"] if args.precision else [])
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise InputError(f"{flag}: not allowed with --batch; give it as a column of the CSV")
+    frame = read_configs(args.batch)
+    from .constants import MAX_DRAWS
+
+    draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
+    seed = _whole("--seed", args.seed, low=0)
+    result = estimate_many(frame, draws=draws, seed=seed, where=args.batch)
+    text = to_text(result, args.format)
+    print(text)
+    return 0
+
+
 def _cmd_estimate(args) -> int:
+    if args.batch is not None:
+        return _cmd_estimate_batch(args)
+    if args.format == "csv":
+        raise InputError("--format: csv is for --batch; one estimate prints table or json")
+    if args.accelerator is None:
+        raise InputError("--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch")
     from ._estimate import estimate
     from .specs import MAX_SEED
 
@@ -39,7 +68,7 @@ def _cmd_estimate(args) -> int:
         flop=args.flop,
         accelerator=args.accelerator,
         accelerators=args.accelerators,
-        precision=args.precision,
+        precision=args.precision or "bf16",
         mfu=args.mfu,
         goodput=args.goodput,
         gpu_hours=args.gpu_hours,
@@ -131,17 +160,22 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--active-params", metavar="N", help="active parameters per token (MoE); default --params")
     est.add_argument("--tokens", metavar="D", help="training tokens")
     est.add_argument("--flop", metavar="C", help="training FLOP, instead of --params/--tokens")
-    est.add_argument("--accelerator", metavar="ID", required=True, help="accelerator id (data/accelerators.csv)")
+    est.add_argument("--accelerator", metavar="ID", help="accelerator id (data/accelerators.csv); required without --batch")
     est.add_argument("--accelerators", metavar="COUNT", help="cluster size; needed for wall-clock days")
-    est.add_argument("--precision", default="bf16", help="bf16 (default) or fp8")
+    est.add_argument("--precision", default=None, help="bf16 (default) or fp8")
     est.add_argument("--mfu", metavar="X", help="fix MFU in (0, 1] instead of the calibrated prior")
     est.add_argument("--goodput", metavar="X", help="fix goodput in (0, 1] instead of its range")
     est.add_argument("--gpu-hours", metavar="H", help="known accelerator-hours: MFU is then not sampled")
     est.add_argument("--pue", metavar="X", help="fix PUE in [1, 3] instead of the site's")
     est.add_argument("--site", metavar="ID", help="region in data/sites.csv (default us-average)")
     est.add_argument("--price-per-hour", metavar="USD", help="fix USD per accelerator-hour")
+    est.add_argument("--batch", metavar="CONFIGS.csv", default=None,
+                     help="estimate every row of a CSV whose columns are named like these flags (params, tokens, "
+                     "accelerator, accelerators, active_params, flop, precision, mfu, goodput, gpu_hours, pue, "
+                     "site, price_per_hour); one output row per input row")
     _add_mc_flags(est, default_draws=DEFAULT_ESTIMATE_DRAWS)
-    est.add_argument("--format", default="table", choices=("table", "json"))
+    est.add_argument("--format", default="table", choices=("table", "json", "csv"),
+                     help="table (default) or json; csv with --batch")
     est.set_defaults(func=_cmd_estimate)
 
     sim = sub.add_parser(
@@ -188,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         help="time the race kernel on NumPy (and CuPy when usable)",
-        description="Scenario-steps per second of the race kernel, against a scalar and a naive "
-        "vectorized reference, with memory bandwidth and peak memory.",
+        description="Scenario-steps per second of the race kernel (and which CPU fast path ran), "
+        "against the scalar reference; simulate's stages and end-to-end ratio; batch and single "
+        "estimate rates; memory bandwidth and peak memory.",
     )
     bench.add_argument("--draws", metavar="K", default=None, help="draws to time (default 1,000,000)")
     bench.add_argument("--backend", default=None, help="auto (all usable), numpy or cupy")
@@ -210,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_mc_flags(parser, *, default_draws) -> None:
-    from .specs import MAX_DRAWS
+    from .constants import MAX_DRAWS
 
     parser.add_argument(
         "--draws", metavar="K", default=default_draws,

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 import sys
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +24,13 @@ import numpy as np
 from pydantic import ValidationError
 
 from . import constants as K
-from .backend import Backend, select, to_numpy
+from .backend import Backend, select, sync, to_numpy
 from .bounds import check_scenario, check_simulation_size
 from .calibration import UtilizationPrior, default_prior
 from .catalog import Catalog, check_deals_known_at_start, load_catalog, suggest
 from .errors import InputError, describe_validation_error
-from .kernels.race import DealCosts, RaceLayout, race_outcomes, race_tracks
-from .kernels.race_numpy import race_tracks_numpy
+from .kernels.compute import training_flop as _training_flop
+from .kernels.race import DealCosts, RaceLayout, first_finish, race_outcomes, race_tracks
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .formatting import format_value, months, present
@@ -42,6 +44,9 @@ DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 SUBSTEPS = 8
 #: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
 DEFAULT_CHUNK = 1 << 17
+#: Chunks whose host draws are made ahead, each on its own thread (sampling is the host's largest
+#: stage; two threads keep both cores of a small machine busy while the kernel is not running).
+PREFETCH = 2
 #: Draws per chunk on CuPy: a GPU needs large chunks to amortize the kernel launches of each step.
 GPU_CHUNK = 1 << 20
 
@@ -312,7 +317,11 @@ def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: C
 def base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
     """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
     d = np.clip(delay, 0.0, delay_cap)
-    return np.rint((-offset - d - x_min) / h).astype(np.int64)
+    # (-offset - d - x_min) / h, in place on the clipped copy
+    np.subtract(-offset - x_min, d, out=d)
+    np.divide(d, h, out=d)
+    np.rint(d, out=d)
+    return d.astype(np.int64)
 
 
 def _prior_accelerator(plan: CompetitorPlan) -> str:
@@ -335,7 +344,7 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     else:
         active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
         tokens = draw(model.tokens, seed, f"{label}/tokens", start, stop)
-        out["training_flop"] = K.FLOP_PER_PARAM_PER_TOKEN * active * tokens
+        out["training_flop"] = _training_flop(active, tokens)
     out["active_params"] = active
     goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
     if plan.mfu == "prior":
@@ -381,11 +390,18 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
     _, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     idev = lambda a: be.asarray(np.asarray(a, dtype=np.int64))  # noqa: E731
+    # The static tables on the device, converted once per plan, backend and dtype (not per chunk).
+    cache = plan.__dict__.setdefault("_device_tables", {})
+    key = (be.name, dtype)
+    if key not in cache:
+        cache[key] = ([dev(p.flops_table) for p in plan.deals], [dev(p.power_table) for p in plan.deals],
+                      [None if c is None else dev(c.table) for c in plan.caps])
+    dev_flops, dev_power, dev_caps = cache[key]
     rate = inputs["utilization"] * inputs["share"]
     flops_tables, power_tables, deal_base, gains, deal_pue, price = [], [], [], [], [], []
-    for p in plan.deals:
-        flops_tables.append(dev(p.flops_table))
-        power_tables.append(dev(p.power_table))
+    for i, p in enumerate(plan.deals):
+        flops_tables.append(dev_flops[i])
+        power_tables.append(dev_power[i])
         deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
         gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
         deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
@@ -395,12 +411,12 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
     for p, pue in zip(plan.deals, deal_pue):
         campus_pue[p.campus] = pue
     cap_tables, cap_base = [], []
-    for cap in plan.caps:
+    for c, cap in enumerate(plan.caps):
         if cap is None:
             cap_tables.append(None)
             cap_base.append(None)
         else:
-            cap_tables.append(dev(cap.table))
+            cap_tables.append(dev_caps[c])
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
@@ -410,24 +426,39 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
 
 
 def race_kernel(be: Backend):
-    """The race kernel for a backend: NumPy's fast path (`kernels/race_numpy.py`, which runs the
-    compiled `kernels/race_cpu.c` where available), else the generic array-API kernel (CuPy,
-    array-api-strict). Both take and return the same things."""
-    return race_tracks_numpy if be.name == "numpy" else race_tracks
+    """The race kernel for a backend: on NumPy the CPU fast path (`kernels/race_cpu.py`: the compiled
+    `race_cpu.c`, or the array-API kernel when it is not built; `race_cpu.status()` says which), else
+    the array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    if be.name == "numpy":
+        from .kernels.race_cpu import race_tracks_cpu
+
+        return race_tracks_cpu
+    return race_tracks
 
 
 def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str) -> dict[str, np.ndarray]:
-    """Kernel + outcomes for one competitor and one chunk; returns host arrays."""
+               dtype: str, timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+    """Kernel + outcomes for one competitor and one chunk; returns host arrays.
+
+    `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
+    and "outcomes" (kernel inputs, outcomes, copy to the host) entries."""
+    t0 = time.perf_counter()
     dt, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     ka = kernel_args(plan, scenario, inputs, be, dtype)
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
+    if timings is not None:
+        sync()
+        t1 = time.perf_counter()
     kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain)
+    if timings is not None:
+        sync(kernel_out["elapsed_steps"][0])
+        t2 = time.perf_counter()
+        timings["kernel"] = timings.get("kernel", 0.0) + (t2 - t1)
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (t1 - t0)
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
-    elapsed = be.xp.stack(kernel_out["elapsed_steps"])
-    remaining = be.xp.stack(kernel_out["remaining_flop"])
-    finish_steps = be.xp.min(be.xp.where(remaining <= 0, elapsed, be.xp.full_like(elapsed, plan.layout.steps)), axis=0)
+    first = first_finish(kernel_out, xp=be.xp)
+    finish_steps = be.xp.where(be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps))
     start_cells = int(round(plan.start_months / h))
     committed = []
     for p, base in zip(plan.deals, deal_base):
@@ -444,12 +475,12 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
         plan.layout, kernel_out, tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
         [p.costs for p in plan.deals], [dev(x) for x in deal_pue], dev(inputs["share"]), price,
         dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
-        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH,
-        hours_per_year=K.HOURS_PER_YEAR, interconnect_fraction=K.INTERCONNECT_COST_FRACTION,
-        facility_life_years=K.FACILITY_LIFE_YEARS,
+        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH, first=first,
     )
     host = {k: to_numpy(v) for k, v in out.items()}
     host["training_flop"] = inputs["training_flop"]
+    if timings is not None:
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t2)
     return host
 
 
@@ -596,13 +627,36 @@ class SimulationResult:
 
 def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
-    values = np.where(np.isfinite(finish), finish - start_months, np.inf).astype(np.float64)
+    values = finish.astype(np.float64)  # the one copy: finish is +inf or finite, and stays so
+    values -= start_months
+    all_finite = bool(values.size) and bool(np.isfinite(values).all())
+    mean = float(values.mean()) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        qs = np.quantile(values, [0.1, 0.5, 0.9]) if values.size else [np.nan] * 3
-    finite = values[np.isfinite(values)]
+        # selection in place on the scratch copy (np.quantile partitions; it does not sort)
+        qs = np.quantile(values, [0.1, 0.5, 0.9], overwrite_input=True) if values.size else [np.nan] * 3
     out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
-    out["mean"] = float(finite.mean()) if finite.size == values.size and values.size else None
+    out["mean"] = mean
     return out
+
+
+def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -> dict:
+    """One competitor's summary from its per-draw metrics (P(first) is added by the race statistics)."""
+    done = np.isfinite(values["finish_month"])
+    entry = {
+        "lab": plan.competitor.lab,
+        "model": plan.competitor.model,
+        "label": plan.label,
+        "p_first": None,
+        "p_within_horizon": float(done.mean()),
+        "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
+        "finish_month": _time_quantiles(values["finish_month"], 0.0),
+    }
+    for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
+        if metric == "training_flop":
+            entry[metric] = quantiles(values[metric])
+        else:  # the finished draws' copy is scratch: selected in place
+            entry[metric] = quantiles(values[metric][done], overwrite=True)
+    return entry
 
 
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
@@ -647,13 +701,17 @@ def simulate(
     dtype: str = "float32",
     progress: bool | None = None,
     catalog: Catalog | None = None,
+    timings: dict[str, float] | None = None,
 ) -> SimulationResult:
     """Simulate the race of a scenario (path, dict or Scenario; default scenarios/default.yaml).
 
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
+    `timings`: a dict that receives the seconds of each stage (sampling, which overlaps the kernel on
+    a second thread; kernel; outcomes; quantiles; race_statistics; total), for `bench`.
     """
+    t_start = time.perf_counter()
     catalog = catalog or load_catalog()
     scenario = load_scenario(scenario, catalog)
     updates = {}
@@ -676,51 +734,64 @@ def simulate(
     plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
-    stored = {p.label: {m: np.empty(n, dtype=store_dtype) for m in STORED} for p in plans}
+    # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics are
+    # reduced to quantiles as soon as its last chunk is in, and only its finish months are kept for
+    # the race statistics (unless keep_draws), so memory holds one competitor's metrics at a time.
+    stored: dict[str, dict[str, np.ndarray]] = {}
     kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
     chunks = list(range(0, n, chunk_size))
     bar = _progress(len(chunks) * len(plans), progress)
-    tasks = [(start, min(start + chunk_size, n), plan) for start in chunks for plan in plans]
+    tasks = [(start, min(start + chunk_size, n), plan) for plan in plans for start in chunks]
+
+    stage = {} if timings is None else timings
+    stage["sampling"] = 0.0
+    stage["quantiles"] = 0.0
 
     def sample(task):
-        return sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
+        t0 = time.perf_counter()
+        out = sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
+        return out, time.perf_counter() - t0
 
-    # The host draws of the next (chunk, competitor) are made while the kernel runs on this one
-    # (NumPy's generators and ufuncs release the GIL); draws do not depend on the order.
-    with ThreadPoolExecutor(1) as prefetch:
-        pending = prefetch.submit(sample, tasks[0])
+    entries: dict[str, dict] = {}
+    # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel
+    # and the outcomes run on this one (NumPy's generators and ufuncs release the GIL); draws do not
+    # depend on the order or the thread.
+    with ThreadPoolExecutor(PREFETCH) as prefetch:
+        pending = deque(prefetch.submit(sample, task) for task in tasks[:PREFETCH])
         for j, (start, stop, plan) in enumerate(tasks):
-            inputs = pending.result()
-            if j + 1 < len(tasks):
-                pending = prefetch.submit(sample, tasks[j + 1])
-            out = run_chunk(plan, scenario, inputs, be, dtype)
+            inputs, seconds = pending.popleft().result()
+            stage["sampling"] += seconds
+            if j + PREFETCH < len(tasks):
+                pending.append(prefetch.submit(sample, tasks[j + PREFETCH]))
+            out = run_chunk(plan, scenario, inputs, be, dtype, stage)
+            values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
             for m in STORED:
-                stored[plan.label][m][start:stop] = out[m]
+                values[m][start:stop] = out[m]
+            del out
             if keep_draws:
-                for key, values in inputs.items():
-                    kept_inputs[plan.label].setdefault(key, []).append(values.astype(np.float64))
+                for key, column in inputs.items():
+                    kept_inputs[plan.label].setdefault(key, []).append(column.astype(np.float64))
+            del inputs
+            if stop == n:  # the competitor's last chunk: reduce it now
+                t0 = time.perf_counter()
+                entries[plan.label] = _competitor_quantiles(plan, values)
+                if not keep_draws:
+                    stored[plan.label] = {"finish_month": values["finish_month"]}
+                del values
+                stage["quantiles"] += time.perf_counter() - t0
             if bar is not None:
                 bar.update(1)
     if bar is not None:
         bar.close()
 
     finish = {p.label: stored[p.label]["finish_month"] for p in plans}
+    t0 = time.perf_counter()
     p_first, p_nobody, pairs = race_statistics(finish)
+    stage["race_statistics"] = time.perf_counter() - t0
     competitors = []
     for plan in plans:
-        values = stored[plan.label]
-        done = np.isfinite(values["finish_month"])
-        entry = {
-            "lab": plan.competitor.lab,
-            "model": plan.competitor.model,
-            "label": plan.label,
-            "p_first": p_first[plan.label],
-            "p_within_horizon": float(done.mean()),
-            "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
-            "finish_month": _time_quantiles(values["finish_month"], 0.0),
-        }
-        for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
-            entry[metric] = quantiles(values[metric][done] if metric != "training_flop" else values[metric])
+        entry = entries[plan.label]
+        entry["p_first"] = p_first[plan.label]
         competitors.append(entry)
     per_draw = None
     if keep_draws:
@@ -729,7 +800,7 @@ def simulate(
             cols = {m: stored[plan.label][m] for m in STORED}
             cols.update({k: np.concatenate(v) for k, v in kept_inputs[plan.label].items()})
             per_draw[plan.label] = cols
-    return SimulationResult(
+    result = SimulationResult(
         scenario=scenario,
         backend=be.name,
         competitors=competitors,
@@ -738,6 +809,8 @@ def simulate(
         provenance=provenance(seed=scenario.seed, backend=be, data_hash=catalog.data_hash),
         per_draw=per_draw,
     )
+    stage["total"] = time.perf_counter() - t_start
+    return result
 
 
 def _progress(total: int, progress: bool | None):

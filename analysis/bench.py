@@ -1,15 +1,20 @@
-"""`python -m analysis bench`: how fast the race kernel runs, on NumPy and (when usable) CuPy.
+"""`python -m analysis bench`: how fast the race kernel runs, which CPU fast path ran, how close
+`simulate` comes to it end to end, and how many `estimate` configurations a second run.
 
-What is timed: the race kernel (`simulate.race_kernel(backend)`: the NumPy fast path
-`kernels/race_numpy.py` on NumPy, which runs the compiled kernel `kernels/race_cpu.c` where it is
-available (and the NumPy step loop, timed beside it, where not), the generic array-API kernel
-`kernels/race.py` on CuPy) over K
-draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3 deals
-on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate`
-runs it. Each chunk's draws are made and moved to the device first, untimed; the timer runs from a
-device synchronisation before the kernel call to one after it. One untimed warm-up chunk runs
-first. On CuPy the fused CUDA kernel (`kernels/race_fused.py`, not yet the default) is timed on the
-same inputs and reported beside the generic one (``results[].fused_kernel``).
+What is timed:
+1. The race kernel (`_simulate.race_kernel(backend)`: on NumPy the CPU fast path `kernels/race_cpu.py`
+   running the compiled `race_cpu.c`, or the array-API kernel when it is not built, as `fast_path`
+   says with the reason; on CuPy the array-API kernel `kernels/race.py`) over K draws of the shipped
+   default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3 deals on 5, 4 and 3
+   campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate` runs it. Each
+   chunk's draws are made and moved to the device first, untimed; the timer runs from a device
+   synchronisation before the kernel call to one after it. One untimed warm-up chunk runs first.
+2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (on a prefetch thread,
+   overlapping the kernel), kernel, outcomes (kernel inputs, per-draw outcomes, copies to the host),
+   quantiles, race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
+   simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
+3. ``estimate``: `estimate_many` on ``BATCH_CONFIGS`` configurations of five kinds at draws=1000
+   (``batch_configs_per_s``) and single `estimate` calls in a loop at draws=1000 (``single_calls_per_s``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
 of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
@@ -18,11 +23,10 @@ the interpolated finish time, and the accumulators (peak facility power, acceler
 K draws make K x 3 x 36 scenario-steps; the kernel evaluates every step of the horizon for every
 draw, also after a run has finished (no early exit), so the count is the work done.
 
-Speedups are against two references that compute the same numbers (`race_reference.py`), timed on
-a subset of the same draws and checked against the kernel: a scalar pure-Python implementation
-(``SCALAR_DRAWS`` draws per competitor) and a straightforward vectorized NumPy one over (draws,
-steps) arrays with cumsum and argmax (up to ``NAIVE_DRAWS`` draws per competitor). The float32
-error is measured against the same kernel run in float64 on the same draws.
+``speedup_vs_scalar`` is against the scalar reference (`race_reference.py`: pure Python loops in
+float64), timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the
+array-API kernel; ``speedup_vs_naive`` against the array-API kernel itself run on NumPy (the
+straightforward vectorized form: one NumPy call per operation and step) on ``NAIVE_DRAWS`` draws. The float32 error is measured against the same kernel run in float64 on the same draws.
 
 Memory: ``peak_memory_mb`` is the peak resident set size of this process (getrusage ru_maxrss, so
 it includes the interpreter and libraries) up to the end of that backend's timed run; for CuPy it
@@ -36,7 +40,6 @@ of, and the spread.
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 import resource
@@ -50,15 +53,18 @@ from .backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
 from .errors import InputError
 from .kernels import race_cpu
 
-#: Label of the NumPy step loop, timed beside the compiled kernel it falls back to.
-STEP_LOOP = "numpy-step-loop"
-
 DEFAULT_DRAWS = 1_000_000
 #: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
 #: sub-chunks itself); on a GPU one large chunk keeps the device busy between host calls.
 CHUNK = {"numpy": 1 << 17, "cupy": 1 << 22}
 SCALAR_DRAWS = 200
+#: Draws per competitor of the "naive" baseline: the array-API kernel run on NumPy (one NumPy call
+#: per operation and step, the straightforward vectorized form of the model).
 NAIVE_DRAWS = 1 << 15
+#: Configurations of the batch-estimate timing, and single `estimate` calls timed; both at draws=1000.
+BATCH_CONFIGS = 20_000
+SINGLE_CALLS = 200
+ESTIMATE_DRAWS = 1000
 FLOAT64_DRAWS = 1 << 15
 #: Repeats of the timed run (the median is reported); one above this many draws.
 REPEATS = 3
@@ -161,23 +167,19 @@ class Workload:
 
 def _kernel_name(be: Backend) -> str:
     if be.name != "numpy":
-        return "race.race_tracks (generic array-API kernel)"
+        return "race.race_tracks (array-API kernel)"
     if race_cpu.library() is not None:
-        return "race_numpy.race_tracks_numpy running race_cpu.c (compiled, SIMD over draws)"
-    return "race_numpy.race_tracks_numpy (NumPy step loop; compiled kernel not available)"
+        return "race_cpu.race_tracks_cpu running race_cpu.c (compiled at install, SIMD over draws)"
+    return "race.race_tracks (array-API kernel on NumPy: the compiled kernel is not in use)"
 
 
 def _first_array(out: dict):
     return out["elapsed_steps"][0]
 
 
-def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: dict | None = None) -> dict:
-    """Time the race kernel on `draws` draws of every competitor; median over `repeats` runs.
-
-    `extra` maps a label to another kernel timed on the same inputs (the fused CUDA kernel); its
-    median seconds come back under ``result["extra_seconds"][label]``.
-    """
-    kernels = {"main": _sim().race_kernel(be), **(extra or {})}
+def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
+    """Time the race kernel on `draws` draws of every competitor; median over `repeats` runs."""
+    kernels = {"main": _sim().race_kernel(be)}
     chunk = CHUNK.get(be.name, CHUNK["numpy"])
     # Warm-up: CuPy compiles its kernels on first use; NumPy touches its code paths and pools.
     for plan in work.plans:
@@ -206,7 +208,6 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: d
         for label in kernels:
             runs[label].append(kernel_s[label])
         host.append(host_s)
-    extra_seconds = {label: statistics.median(runs[label]) for label in kernels if label != "main"}
     runs = runs["main"]
     seconds = statistics.median(runs)
     scenario_steps = draws * len(work.plans) * work.steps
@@ -229,14 +230,10 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: d
         "device": be.describe(),
         "peak_memory_is": "peak resident set size of the process (getrusage ru_maxrss)",
     }
-    if extra_seconds:
-        result["extra_seconds"] = extra_seconds
     if be.name == "numpy":
-        from .kernels.race_numpy import SUBCHUNK, default_threads
-
-        result["threads"] = default_threads()
-        result["subchunk_draws"] = race_cpu.SUBCHUNK if race_cpu.library() is not None else SUBCHUNK
-        result["compiled_kernel"] = race_cpu.status()
+        result["threads"] = race_cpu.default_threads()
+        result["subchunk_draws"] = race_cpu.SUBCHUNK
+        result["fast_path"] = race_cpu.status()
     if be.name == "cupy":
         import cupy
 
@@ -247,7 +244,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int, extra: d
 
 
 # ---------------------------------------------------------------------------------------------
-# References: scalar, naive vectorized, float64
+# References: scalar, float64
 # ---------------------------------------------------------------------------------------------
 
 
@@ -258,27 +255,38 @@ def _host(out: dict) -> dict:
 
 
 def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
-    """(label, backend, kernel) of every kernel the bench measures: the dispatched one per backend;
-    on NumPy, when the compiled kernel is what runs, also the NumPy step loop it replaces; on CuPy
-    also the fused kernel (`kernels/race_fused.py`, not yet the default)."""
+    """(label, backend, kernel) of every kernel the bench checks: the dispatched one per backend, and
+    on NumPy also the array-API kernel (the specification) when the compiled one is what runs."""
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
     numpy_be = next((be for be in backends if be.name == "numpy"), None)
     if numpy_be is not None and race_cpu.library() is not None:
-        from .kernels.race_numpy import race_tracks_numpy
+        from .kernels.race import race_tracks
 
-        out.append((STEP_LOOP, numpy_be, functools.partial(race_tracks_numpy, compiled=False)))
-    if any(be.name == "cupy" for be in backends):
-        from .kernels.race_fused import race_tracks_fused
-
-        out.append(("cupy-fused", next(be for be in backends if be.name == "cupy"), race_tracks_fused))
+        out.append(("array-api", numpy_be, race_tracks))
     return out
+
+
+def time_naive(work: Workload, draws: int) -> dict:
+    """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive" baseline)."""
+    from .kernels.race import race_tracks
+
+    be = select("numpy")
+    seconds = 0.0
+    for plan in work.plans:
+        ka = work.args(plan, 0, draws, be)
+        t0 = time.perf_counter()
+        race_tracks(*ka.args, deal_gain=ka.deal_gain)
+        seconds += time.perf_counter() - t0
+    scenario_steps = draws * len(work.plans) * work.steps
+    return {"draws": draws, "seconds": seconds, "scenario_steps_per_s": scenario_steps / seconds,
+            "kernel": "race.race_tracks (array-API kernel) on NumPy"}
 
 
 def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
-    from .race_reference import compare, naive_race, scalar_race
+    from .race_reference import compare, scalar_race
 
-    fn = {"scalar": scalar_race, "naive": naive_race}[name]
+    fn = {"scalar": scalar_race}[name]
     numpy_be = select("numpy")
     seconds, checks = 0.0, {}
     for plan in work.plans:
@@ -321,6 +329,87 @@ def float32_error(work: Workload, draws: int) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# simulate end to end; estimate, batch and single
+# ---------------------------------------------------------------------------------------------
+
+STAGES = ("sampling", "kernel", "outcomes", "quantiles", "race_statistics", "total")
+
+
+def time_stages(draws: int, backend: str, repeats: int) -> dict:
+    """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by total)."""
+    from ._simulate import simulate
+
+    simulate(draws=min(draws, 4096), backend=backend)  # warm-up
+    runs = []
+    for _ in range(repeats):
+        timings: dict[str, float] = {}
+        simulate(draws=draws, backend=backend, timings=timings)
+        runs.append(timings)
+    runs.sort(key=lambda t: t["total"])
+    median = runs[len(runs) // 2]
+    out = {"draws": draws, "repeats": repeats, **{k: median.get(k, 0.0) for k in STAGES}}
+    out["end_to_end_ratio"] = out["total"] / out["kernel"] if out["kernel"] > 0 else None
+    out["peak_memory_mb"] = peak_rss_mb()
+    out["sampling_is"] = "on a prefetch thread while the kernel runs (overlaps the kernel)"
+    return out
+
+
+def batch_configs(n: int):
+    """n configurations of five kinds (dense and MoE by params/tokens, FP8, fixed MFU, known hours,
+    rental price), as `estimate --batch` reads them."""
+    import pandas as pd
+
+    kinds = [
+        dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384),
+        dict(params=671e9, active_params=37e9, tokens=14.8e12, accelerator="h800", accelerators=2048,
+             precision="fp8"),
+        dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
+        dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7),
+        dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
+    ]
+    frame = pd.DataFrame([kinds[i % len(kinds)] for i in range(n)])
+    scale = 1.0 + (np.arange(n) % 97) / 97.0  # every row its own size
+    for col in ("params", "active_params", "flop"):
+        frame[col] = frame[col] * scale
+    return frame
+
+
+def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3) -> dict:
+    """Configurations per second: `estimate_many` on `configs` rows, and `estimate` called `calls`
+    times (same catalog; provenance is cached), both at draws=ESTIMATE_DRAWS; medians."""
+    from ._batch import estimate_many
+    from ._estimate import estimate
+    from .catalog import load_catalog
+
+    catalog = load_catalog()
+    frame = batch_configs(configs)
+    estimate_many(frame.head(50), draws=ESTIMATE_DRAWS, catalog=catalog)  # warm-up
+    batch = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        estimate_many(frame, draws=ESTIMATE_DRAWS, catalog=catalog)
+        batch.append(time.perf_counter() - t0)
+    kw = dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384, draws=ESTIMATE_DRAWS,
+              catalog=catalog)
+    estimate(**kw)
+    single = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            estimate(**kw)
+        single.append(time.perf_counter() - t0)
+    return {
+        "draws": ESTIMATE_DRAWS,
+        "batch_configs": configs,
+        "batch_seconds": statistics.median(batch),
+        "batch_configs_per_s": configs / statistics.median(batch),
+        "single_calls": calls,
+        "single_calls_per_s": calls / statistics.median(single),
+        "repeats": repeats,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------------------------
 
@@ -346,25 +435,14 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
     work = Workload()
     repeats = REPEATS if draws <= REPEAT_MAX_DRAWS else 1
     checks = kernels_to_check(backends)
-    results = []
-    for be in backends:
-        extra = {label: kernel for label, b, kernel in checks if b is be and label != be.name}
-        result = time_backend(work, be, draws, repeats, extra)
-        for label, seconds in result.pop("extra_seconds", {}).items():
-            other = {"label": label, "seconds": seconds, "scenario_steps_per_s": result["scenario_steps"] / seconds}
-            if label == STEP_LOOP:
-                result["numpy_step_loop"] = {
-                    **other, "kernel": "race_numpy.race_tracks_numpy(compiled=False) (NumPy calls per step)",
-                    "compiled_speedup": seconds / result["seconds"],
-                }
-            else:
-                result["fused_kernel"] = {
-                    **other, "kernel": "race_fused.race_tracks_fused (one CUDA thread per draw; not the default yet)",
-                    "speedup_vs_generic": result["seconds"] / seconds,
-                }
-        results.append(result)
+    results = [time_backend(work, be, draws, repeats) for be in backends]
+    for r in results:
+        r["stages"] = time_stages(draws, r["backend"], repeats)
+        # Against the kernel timed alone (above): inside simulate the kernel shares the CPUs with
+        # the sampling thread, so its in-simulate seconds are longer.
+        r["stages"]["end_to_end_vs_kernel_alone"] = r["stages"]["total"] / r["seconds"]
     scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
-    naive = time_reference(work, "naive", min(draws, NAIVE_DRAWS), checks)
+    naive = time_naive(work, min(draws, NAIVE_DRAWS))
     for r in results:
         r["speedup_vs_scalar"] = r["scenario_steps_per_s"] / scalar["scenario_steps_per_s"]
         r["speedup_vs_naive"] = r["scenario_steps_per_s"] / naive["scenario_steps_per_s"]
@@ -372,7 +450,7 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
     if "numpy" in by_name and "cupy" in by_name:
         by_name["cupy"]["speedup_vs_numpy"] = (by_name["cupy"]["scenario_steps_per_s"]
                                                / by_name["numpy"]["scenario_steps_per_s"])
-    agreement_ok = all(check["agrees"] for ref in (scalar, naive) for check in ref["agreement"].values())
+    agreement_ok = all(check["agrees"] for check in scalar["agreement"].values())
     f32 = float32_error(work, min(draws, FLOAT64_DRAWS))
     device = cpu_description()
     if "cupy" in by_name:
@@ -385,6 +463,8 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         "workload": work.describe(),
         "scenario_step": SCENARIO_STEP,
         "references": {"scalar": scalar, "naive": naive, "all_agree": agreement_ok},
+        "estimate": time_estimates(),
+        "fast_path": race_cpu.status(),
         "float32": f32,
         "memcpy_is": "bytes copied per second by np.copyto of 256 MiB (read once, written once), median of 5",
     }
@@ -398,6 +478,7 @@ def to_table(report: dict) -> str:
         f"{'/'.join(map(str, w['power_capped_campuses']))}), T = {w['steps']} steps of "
         f"{w['time_step_months']:g} month",
         f"scenario-step = {report['scenario_step']}",
+        f"CPU fast path: {report['fast_path']}",
         "",
         f"{'backend':<8}{'draws':>12}{'seconds':>10}{'(min-max)':>17}{'scen-steps/s':>14}"
         f"{'vs scalar':>11}{'vs naive':>10}{'peak MB':>9}",
@@ -414,28 +495,29 @@ def to_table(report: dict) -> str:
         if "speedup_vs_numpy" in r:
             extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
         lines.append(extra)
-        if "compiled_kernel" in r:
-            lines.append(f"  compiled kernel: {r['compiled_kernel']}")
-        if "numpy_step_loop" in r:
-            nl = r["numpy_step_loop"]
-            lines.append(f"  NumPy step loop (COMPUTE_RACE_COMPILED=0): {nl['seconds']:.3g} s, "
-                         f"{nl['scenario_steps_per_s']:.3g} scen-steps/s; the compiled kernel is "
-                         f"{nl['compiled_speedup']:.1f}x faster")
-        if "fused_kernel" in r:
-            fk = r["fused_kernel"]
-            lines.append(f"  fused CUDA kernel: {fk['seconds']:.3g} s, {fk['scenario_steps_per_s']:.3g} scen-steps/s, "
-                         f"{fk['speedup_vs_generic']:.1f}x the generic kernel on CuPy")
+        st = r["stages"]
+        cells = ", ".join(f"{k} {st[k]:.3g}" for k in STAGES[:-1])
+        lines.append(f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
+                     f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
+                     f"kernel timed alone; stages (s): {cells}; sampling overlaps the kernel; "
+                     f"peak {st['peak_memory_mb']:.0f} MB")
     refs = report["references"]
     lines.append("")
-    for name, label in (("scalar", "scalar pure-Python reference"), ("naive", "naive vectorized NumPy (cumsum)")):
-        ref = refs[name]
-        agree = ", ".join(f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items())
-        lines.append(f"{label:<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} scen-steps/s   {agree}")
+    ref = refs["scalar"]
+    agree = ", ".join(f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items())
+    lines.append(f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} "
+                 f"scen-steps/s   {agree}")
+    nv = refs["naive"]
+    lines.append(f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws {nv['scenario_steps_per_s']:>10.3g} "
+                 f"scen-steps/s")
     f32 = report["float32"]
     errors = ", ".join(f"{k} {v:.1e}" for k, v in f32["max_rel_error"].items())
+    est = report["estimate"]
     lines += [
         f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
         f"finished flags differ: {f32['finished_flags_differ']}",
+        f"estimate at draws={est['draws']:,}: batch (estimate_many, {est['batch_configs']:,} configurations) "
+        f"{est['batch_configs_per_s']:,.0f} configurations/s; single estimate calls {est['single_calls_per_s']:,.0f}/s",
         f"memory copy bandwidth {report['memcpy_gb_per_s']:.1f} GB/s; device: {report['device']}",
         f"peak MB: {report['results'][0]['peak_memory_is']}",
     ]

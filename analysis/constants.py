@@ -62,5 +62,9 @@ FP8_GAIN_TRIANGULAR = (1.0, 1.15, 1.5)
 #: The region used when none is given.
 DEFAULT_SITE = "us-average"
 
+#: Most Monte Carlo draws one call accepts (memory: simulate stores 9 float32 metrics per draw and
+#: competitor).
+MAX_DRAWS = 20_000_000
+
 #: Draws of `estimate` when --draws is not given.
 DEFAULT_ESTIMATE_DRAWS = 10_000

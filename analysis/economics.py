@@ -75,9 +75,9 @@ def hourly_costs(accelerator: str, *, catalog: Catalog | None = None, site: str 
     one_hour = np.ones(draws)
     energy_mwh = kc.energy_mwh(one_hour, kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue_draws))
     energy = energy_mwh * region.electricity_usd_per_mwh
-    hardware = kc.owned_cost_usd(one_hour, chip.purchase_price_usd, life, 0.0, 0.0)
+    hardware = kc.hardware_usd_per_hour(chip.purchase_price_usd, life)
     # Facility power at rating (server W x PUE) sets the building's size, as in the race's owned cost.
-    facility = build * (chip.server_power_w * 1e-6) * pue_draws / (K.FACILITY_LIFE_YEARS * K.HOURS_PER_YEAR)
+    facility = kc.facility_usd_per_hour(build, chip.server_power_w, pue_draws)
     margin = rent - energy
     break_even = np.where(margin > 0, (hardware + facility) / np.where(margin > 0, margin, 1.0), np.inf)
     return pd.DataFrame({

@@ -782,3 +782,46 @@ class RaceExplorerFigure:
 
     def _repr_png_(self) -> bytes:
         return self.png()
+
+
+def sweep_headline_png(sweep, frame, headline: str) -> bytes | None:
+    """Seaborn figure of the headline metric against the swept parameters (first on x, then colour,
+    then one panel per value); None when no point has a numeric headline."""
+    import io
+
+    import pandas as pd
+    import seaborn as sns
+    from matplotlib.figure import Figure  # no pyplot: no global state, works headless
+
+    data = frame[frame["status"] == "ok"].copy()
+    data[headline] = pd.to_numeric(data[headline], errors="coerce")
+    data = data.dropna(subset=[headline])
+    swept = [k for k in sweep.swept if k in data.columns]
+    if data.empty or not swept:
+        return None
+    x = swept[0]
+    hue = swept[1] if len(swept) > 1 else None
+    panel = swept[2] if len(swept) > 2 else None
+    if hue:
+        data[hue] = data[hue].map(str)  # categorical colours with a readable legend
+    hue_order = list(dict.fromkeys(data[hue])) if hue else None  # the sweep file's order, in every panel
+    groups = list(data.groupby(panel, sort=True)) if panel else [(None, data)]
+    fig = Figure(figsize=(min(4.5 * len(groups), 15), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
+    numeric_x = pd.api.types.is_numeric_dtype(data[x]) and not pd.api.types.is_bool_dtype(data[x])
+    for ax, (value, sub) in zip(axes, groups):
+        if numeric_x:
+            sns.lineplot(data=sub, x=x, y=headline, hue=hue, hue_order=hue_order, marker="o", errorbar=None, ax=ax)
+        else:
+            sns.pointplot(data=sub.assign(**{x: sub[x].map(str)}), x=x, y=headline, hue=hue, hue_order=hue_order,
+                          order=list(dict.fromkeys(data[x].map(str))), errorbar=None, ax=ax)
+        if panel:
+            ax.set_title(f"{panel} = {value}")
+        if hue and ax.get_legend() is not None and ax is not axes[-1]:
+            ax.get_legend().remove()
+    extra = swept[3:]
+    if extra:
+        fig.suptitle(f"mean over {', '.join(extra)}", fontsize="small")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()

@@ -12,6 +12,7 @@ from importlib import metadata
 from .paths import PROJECT_ROOT
 
 
+@functools.cache
 def package_version() -> str:
     try:
         return metadata.version("compute-race")
@@ -37,16 +38,20 @@ def git_commit() -> tuple[str | None, bool | None]:
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python, this package and the numerical libraries (cupy once it is imported)."""
+    return dict(_versions("cupy" in sys.modules))
+
+
+@functools.cache
+def _versions(with_cupy: bool) -> tuple[tuple[str, str], ...]:
+    # Package metadata is read once per process (it was most of a small `estimate` call's time).
     out = {"python": platform.python_version(), "compute-race": package_version()}
-    for name in ("numpy", "pandas", "pydantic", "array-api-compat", "cupy"):
-        module = sys.modules.get(name.replace("-", "_"))
-        if name == "cupy" and module is None:
-            continue
+    for name in ("numpy", "pandas", "pydantic", "array-api-compat", "scipy", "cffi") + (("cupy",) if with_cupy else ()):
         try:
             out[name] = metadata.version(name if name != "cupy" else _cupy_dist())
         except metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out.items())
 
 
 def _cupy_dist() -> str:
@@ -59,12 +64,17 @@ def _cupy_dist() -> str:
     return "cupy"
 
 
+@functools.cache
+def _platform() -> str:
+    return platform.platform(terse=True)
+
+
 def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
     """A watermark for every result: enough to rerun it and to know whether the inputs changed."""
     commit, dirty = git_commit()
-    from .kernels.race_cpu import status_if_loaded
-
-    race_kernel = status_if_loaded() if backend.name == "numpy" else None
+    # Only when the race kernel has run in this process (estimate does not import it).
+    race_cpu = sys.modules.get("analysis.kernels.race_cpu")
+    race_kernel = race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
     return {
         "version": package_version(),
         "git_commit": commit,
@@ -73,9 +83,9 @@ def provenance(*, seed: int | None, backend, data_hash: str) -> dict:
         "seed": seed,
         "backend": backend.name,
         "device": backend.describe(),
-        # On NumPy, whether the race kernel ran compiled (race_cpu.c) or as the NumPy step loop, and why.
+        # On NumPy, which race kernel ran (compiled race_cpu.c, or the array-API kernel) and why.
         **({"race_kernel": race_kernel} if race_kernel else {}),
         "versions": versions(),
-        "platform": platform.platform(terse=True),
+        "platform": _platform(),
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

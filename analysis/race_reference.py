@@ -1,18 +1,14 @@
-"""Two reference implementations of the race kernel, for the benchmark and the tests.
+"""The scalar reference of the race kernel, for the benchmark and the tests.
 
-Both take `race_tracks`'s arguments (NumPy arrays) and return the same dict, and implement the same
+It takes `race_tracks`'s arguments (NumPy arrays) and return the same dict, and implement the same
 model (kernels/race.py docstring): per campus, the capacity of every deal gathered from its table
 at the draw's delayed index, the power cap, then per track the progress, the first crossing of the
 target interpolated within the step, the peak facility power and the accelerator-W-steps used.
 
-- `scalar_race`: pure Python loops over draws, steps, campuses and deals, in float64: what one
-  writes first, and the yardstick "one configuration per Python call" peers are measured by.
-- `naive_race`: the straightforward vectorized NumPy version: (draws, steps) arrays of capacity
-  built at once, `cumsum` along the steps and the first crossing with `argmax`, in the kernel's
-  dtype.
-
-They are not used by `simulate`; they exist so that `python -m analysis bench` can show the fast
-kernels give the same answers, and how much faster they are.
+`scalar_race`: pure Python loops over draws, steps, campuses and deals, in float64: what one writes
+first, and the yardstick "one configuration per Python call" peers are measured by. It is not used
+by `simulate`; it exists so that `python -m analysis bench` and the tests can show the kernels (the
+array-API kernel and the CPU fast path) give the same answers, and how much faster they are.
 """
 
 from __future__ import annotations
@@ -98,62 +94,6 @@ def scalar_race(layout, flops_tables, power_tables, deal_base, cap_tables, cap_b
         for d in range(n_deals):
             out["server_w_steps"][d][k] = served[d]
     return {key: [np.asarray(v, dtype=np.float64) for v in values] for key, values in out.items()}
-
-
-def naive_race(layout, flops_tables, power_tables, deal_base, cap_tables, cap_base, campus_pue, rate,
-               target_flop, /, *, deal_gain=None):
-    """The race kernel as (draws, steps) NumPy arrays with cumsum and argmax; same dict of arrays."""
-    n_deals, n_campus = len(flops_tables), len(campus_pue)
-    deals_of, campuses_of = _structure(layout, n_deals, n_campus)
-    dtype = np.result_type(rate, target_flop)
-    steps = layout.steps
-    offsets = np.arange(steps) * layout.substeps
-    frac = np.asarray(layout.start_fraction, dtype=dtype)[None, :]
-    deal_w, c_flops, c_fac, c_scale = {}, {}, {}, {}
-    for c in range(n_campus):
-        flops = np.zeros((rate.shape[0], steps), dtype)
-        server_w = np.zeros_like(flops)
-        for d in deals_of[c]:
-            idx = deal_base[d][:, None] + offsets[None, :]
-            f = np.take(flops_tables[d], idx)
-            if deal_gain is not None and deal_gain[d] is not None:
-                f = f * deal_gain[d][:, None]
-            deal_w[d] = np.take(power_tables[d], idx)
-            flops += f
-            server_w += deal_w[d]
-        facility_w = server_w * campus_pue[c][:, None]
-        if cap_tables[c] is not None:
-            cap_w = np.take(cap_tables[c], cap_base[c][:, None] + offsets[None, :]) * 1e6
-            over = facility_w > cap_w
-            scale = np.where(over, cap_w / np.where(over, facility_w, 1), 1).astype(dtype)
-        else:
-            scale = np.ones_like(facility_w)
-        c_flops[c], c_fac[c], c_scale[c] = flops * scale, facility_w * scale, scale
-    out = {"elapsed_steps": [], "remaining_flop": [], "peak_facility_w": [],
-           "server_w_steps": [np.zeros(rate.shape[0], dtype) for _ in range(n_deals)]}
-    rows = np.arange(rate.shape[0])
-    for t in range(layout.n_tracks):
-        flops = sum(c_flops[c] for c in campuses_of[t])
-        facility_w = sum(c_fac[c] for c in campuses_of[t])
-        inc = flops * (rate[:, None] * (layout.dt_s * frac))
-        cum = np.cumsum(inc, axis=1)
-        target = target_flop[:, None]
-        crossed = cum >= target
-        done = crossed[:, -1]
-        first = np.argmax(crossed, axis=1)  # first crossing step (0 when never: masked below)
-        before = np.where(first > 0, cum[rows, np.maximum(first - 1, 0)], 0)
-        part = np.clip((target_flop - before) / np.maximum(inc[rows, first], _ONE_FLOP), 0, 1)
-        step = np.arange(steps)[None, :]
-        use = np.where(step < first[:, None], 1, np.where(step == first[:, None], part[:, None], 0))
-        use = np.where(done[:, None], use, 1).astype(dtype)
-        busy = use * frac
-        out["elapsed_steps"].append(use.sum(axis=1))
-        out["remaining_flop"].append(target_flop - cum[:, -1])
-        out["peak_facility_w"].append(np.where(busy > 0, facility_w, 0).max(axis=1))
-        for c in campuses_of[t]:
-            for d in deals_of[c]:
-                out["server_w_steps"][d] = (deal_w[d] * c_scale[c] * busy).sum(axis=1)
-    return out
 
 
 def compare(layout, reference: dict, candidate: dict, target_flop, *, rtol: float) -> dict:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+import functools
 import math
 from typing import Any
 
@@ -15,18 +16,49 @@ import numpy as np
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 
-def quantiles(values) -> dict[str, float | None]:
-    """p10, p50, p90 and mean of the finite values (None when there are none)."""
+def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
+    """p10, p50, p90 and mean of the finite values (None when there are none).
+
+    Quantiles by selection (`np.quantile` partitions; it does not sort). `overwrite=True`: `values`
+    is a scratch array the selection may reorder in place (no copy).
+    """
     values = np.asarray(values).ravel()
     finite = np.isfinite(values)
     if not finite.all():
-        values = values[finite]
+        values, overwrite = values[finite], True
     if values.size == 0:
         return {key: None for key in (*QUANTILES, "mean")}
-    qs = np.quantile(values, list(QUANTILES.values()))
+    mean = float(values.mean(dtype=np.float64))
+    qs = select_quantiles(values, _LEVELS, overwrite=overwrite)
     out = {key: float(q) for key, q in zip(QUANTILES, qs)}
-    out["mean"] = float(values.mean(dtype=np.float64))
+    out["mean"] = mean
     return out
+
+
+_LEVELS = np.array(list(QUANTILES.values()))
+
+
+def select_quantiles(values: np.ndarray, levels: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+    """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
+    one `partition` at the order statistics needed, then the same interpolation (`np.quantile`'s
+    lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
+    lo, hi, kth, t = _order_statistics(values.shape[0], tuple(float(q) for q in levels))
+    part = values if overwrite else values.copy()
+    part.partition(kth)
+    a = part[lo].astype(np.float64)
+    b = part[hi].astype(np.float64)
+    diff = b - a
+    # np.quantile's lerp: from the nearer end, so the result is monotone and exact at the ends.
+    return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+
+
+@functools.lru_cache(maxsize=64)
+def _order_statistics(n: int, levels: tuple[float, ...]):
+    """Indices below and above each quantile's position, the partition's kth, and the weights."""
+    pos = np.asarray(levels) * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    return lo, hi, np.unique(np.concatenate([lo, hi])), pos - lo
 
 
 def summary_frame(metrics: dict[str, dict], units: dict[str, str]) -> pd.DataFrame:

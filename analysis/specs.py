@@ -20,7 +20,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from scipy.special import ndtri
 
 from . import constants as K
 from .errors import InputError
@@ -270,6 +269,8 @@ class LogNormal(_Dist):
         return (math.log(self.p90) - math.log(self.p10)) / (2.0 * Z90)
 
     def ppf(self, u):
+        from scipy.special import ndtri  # imported on use: scipy costs a CLI start about 0.1-0.4 s
+
         return np.exp(self.mu + self.sigma * ndtri(np.asarray(u, dtype=np.float64)))
 
     def support(self):
@@ -693,7 +694,7 @@ class Deal(Strict):
 # ---------------------------------------------------------------------------------------------
 
 #: Most Monte Carlo draws one call accepts; per-draw results take about 100 bytes per competitor.
-MAX_DRAWS = 20_000_000
+from .constants import MAX_DRAWS  # noqa: E402  (one source for the CLI and the checks)
 
 
 def check_draws(value, name: str = "--draws") -> int:

@@ -69,3 +69,34 @@ def test_bad_distributions_say_what_is_wrong(raw, message):
 def test_a_bare_number_is_a_fixed_value():
     d = TypeAdapter(Dist).validate_python(0.4)
     np.testing.assert_array_equal(d.ppf(np.array([0.1, 0.9])), [0.4, 0.4])
+
+
+@pytest.mark.parametrize("dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5),
+                                  Triangular(low=2, mode=2, high=4), Triangular(low=1, mode=3, high=3)])
+def test_fast_draws_are_the_inverse_cdf_at_the_streams_uniforms(dist):
+    """`draw`'s vectorized forms compute the distribution's own ppf at the same uniforms."""
+    u = uniforms(5, "same", 0, 50_000)
+    np.testing.assert_allclose(draw(dist, 5, "same", 0, 50_000), dist.ppf(u), rtol=1e-12, atol=1e-12)
+
+
+def test_lognormal_draws_do_not_depend_on_chunking():
+    d = LogNormal(p10=1.0, p90=30.0)
+    whole = draw(d, 9, "ln", 0, BLOCK + 77)
+    parts = np.concatenate([draw(d, 9, "ln", 0, 1234), draw(d, 9, "ln", 1234, BLOCK + 77)])
+    np.testing.assert_array_equal(whole, parts)
+    assert np.all(whole > 0)
+
+
+@given(st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300))
+def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
+    """results.select_quantiles (one partition, no np.quantile overhead) gives np.quantile's numbers."""
+    from analysis.results import quantiles, select_quantiles
+
+    x = np.asarray(values, dtype=np.float64)
+    levels = np.array([0.1, 0.5, 0.9])
+    expected = np.quantile(x, levels)
+    np.testing.assert_array_equal(select_quantiles(x, levels), expected)
+    scratch = x.copy()
+    np.testing.assert_array_equal(select_quantiles(scratch, levels, overwrite=True), expected)
+    q = quantiles(x)
+    assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(x.mean())

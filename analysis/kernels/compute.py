@@ -7,6 +7,7 @@ dtype and device follow them and nothing converts to the host. Shapes broadcast;
 from __future__ import annotations
 
 from ..constants import (
+    FACILITY_LIFE_YEARS,
     FLOP_PER_PARAM_PER_TOKEN,
     HOURS_PER_DAY,
     HOURS_PER_YEAR,
@@ -80,5 +81,18 @@ def owned_cost_usd(
     its useful life, charged for the hours used; energy at the site's price; the building's cost per
     accelerator-hour when given.
     """
-    hardware_usd_per_hour = purchase_price_usd * (1.0 + INTERCONNECT_COST_FRACTION) / (life_years * HOURS_PER_YEAR)
-    return gpu_hours * (hardware_usd_per_hour + facility_usd_per_gpu_hour) + energy_mwh * electricity_usd_per_mwh
+    hardware = hardware_usd_per_hour(purchase_price_usd, life_years)
+    return gpu_hours * (hardware + facility_usd_per_gpu_hour) + energy_mwh * electricity_usd_per_mwh
+
+
+def hardware_usd_per_hour(purchase_price_usd, life_years, /):
+    """Owned hardware per accelerator-hour: price x (1 + interconnect share), straight-line over its
+    life (Cottier et al. 2024). The one place this amortization is written (estimate, the race,
+    rent vs build)."""
+    return purchase_price_usd * (1.0 + INTERCONNECT_COST_FRACTION) / (life_years * HOURS_PER_YEAR)
+
+
+def facility_usd_per_hour(build_usd_per_mw, server_power_w, pue, /):
+    """The building per accelerator-hour: build cost per MW of the accelerator's facility power at
+    rating (server W x PUE), straight-line over FACILITY_LIFE_YEARS. The one place it is written."""
+    return build_usd_per_mw * (server_power_w * 1e-6) * pue / (FACILITY_LIFE_YEARS * HOURS_PER_YEAR)

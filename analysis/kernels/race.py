@@ -15,8 +15,9 @@ The share of the step still needed is ``use = clip(remaining / inc, 0, 1)``: 1 b
 the interpolated fraction in the crossing step, 0 after, so ``elapsed = sum(use)`` is the finish time
 in steps (linear within the step) and accelerator-steps and peak power are accumulated with ``use``.
 
-Array-API code: NumPy, CuPy and array-api-strict run the same lines; the NumPy fast path
-(`race_numpy.py`) must agree with it.
+Array-API code: NumPy, CuPy and array-api-strict run the same lines. It is the specification of
+the race: the CPU fast path (`race_cpu.c` via `race_cpu.py`) and the scalar reference
+(`analysis/race_reference.py`) must agree with it (tests/test_race_cpu.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from array_api_compat import array_namespace
+
+from .compute import facility_usd_per_hour, hardware_usd_per_hour
 
 #: Floor of a step's progress in the division below: 1 FLOP keeps remaining / inc finite in float32
 #: (targets are far below 3e38) and a step of no capacity yields use = 1 (waiting, not done).
@@ -144,6 +147,25 @@ class DealCosts:
     purchase_price_usd: float | None
 
 
+def first_finish(kernel_out: dict, /, *, xp=None):
+    """(finish_steps, chosen): per draw, the earliest finish over the tracks (steps; inf when no track
+    finishes) and the track that gives it (the first such track on ties; 0 when none finishes).
+
+    A loop over tracks on (K,) arrays: no (tracks, K) stack and no strided argmin."""
+    elapsed, remaining = kernel_out["elapsed_steps"], kernel_out["remaining_flop"]
+    xp = array_namespace(elapsed[0]) if xp is None else xp
+    inf = xp.full_like(elapsed[0], float("inf"))
+    finish = xp.where(remaining[0] <= 0, elapsed[0], inf)
+    zero = xp.astype(xp.zeros_like(finish), xp.int64)  # on finish's device
+    chosen = zero
+    for t in range(1, len(elapsed)):
+        f = xp.where(remaining[t] <= 0, elapsed[t], inf)
+        better = f < finish
+        chosen = xp.where(better, zero + t, chosen)
+        finish = xp.where(better, f, finish)
+    return finish, chosen
+
+
 def race_outcomes(
     layout: RaceLayout,
     kernel_out: dict,
@@ -160,9 +182,7 @@ def race_outcomes(
     start_months: float,
     dt_months: float,
     hours_per_step: float,
-    hours_per_year: float,
-    interconnect_fraction: float,
-    facility_life_years: float,
+    first=None,
     xp=None,
 ):
     """Per-draw outcomes of one competitor from the kernel's accumulators.
@@ -170,17 +190,12 @@ def race_outcomes(
     deal_track: tuple of the track index of each deal. deal_pue[d], price_factor[d]: (K,) per deal.
     share, life_years, build_usd_per_mw: (K,). committed_hours[d]: (K,) accelerator-hours the deal
     delivers during the run window (reserved deals; None otherwise), at full share.
+    first: `first_finish(kernel_out)` when the caller has it already.
     Returns a dict of (K,) arrays; draws that do not finish within the horizon get NaN for every
     metric except ``finish_month`` (inf) and ``finished`` (False).
     """
     xp = array_namespace(share) if xp is None else xp
-    elapsed = xp.stack(kernel_out["elapsed_steps"])
-    remaining = xp.stack(kernel_out["remaining_flop"])
-    done = remaining <= 0
-    inf = xp.full_like(elapsed, float("inf"))
-    finish_steps = xp.where(done, elapsed, inf)
-    chosen = xp.argmin(finish_steps, axis=0)
-    finish = xp.min(finish_steps, axis=0)
+    finish, chosen = first_finish(kernel_out, xp=xp) if first is None else first
     finished = xp.isfinite(finish)
     nan = xp.full_like(share, float("nan"))
 
@@ -194,8 +209,8 @@ def race_outcomes(
         hours = kernel_out["server_w_steps"][d] * (hours_per_step / c.server_w) * share * on_track
         mwh = hours * (c.server_w * c.server_power_fraction * 1e-6) * deal_pue[d]
         if c.kind == "owned":
-            hardware = c.purchase_price_usd * (1.0 + interconnect_fraction) / (life_years * hours_per_year)
-            facility = build_usd_per_mw * (c.server_w * 1e-6) * deal_pue[d] / (facility_life_years * hours_per_year)
+            hardware = hardware_usd_per_hour(c.purchase_price_usd, life_years)
+            facility = facility_usd_per_hour(build_usd_per_mw, c.server_w, deal_pue[d])
             deal_cost = hours * (hardware + facility) + mwh * c.electricity_usd_per_mwh
         else:
             deal_cost = hours * (c.rate_usd_per_gpu_hour * price_factor[d])
@@ -206,7 +221,9 @@ def race_outcomes(
         cost = cost + deal_cost
         emissions = emissions + mwh * (c.grid_gco2_per_kwh * 1e-3)
 
-    peak = xp.take_along_axis(xp.stack(kernel_out["peak_facility_w"]), chosen[None, :], axis=0)[0, :]
+    peak = kernel_out["peak_facility_w"][0]
+    for t in range(1, len(kernel_out["peak_facility_w"])):
+        peak = xp.where(chosen == t, kernel_out["peak_facility_w"][t], peak)
     finish_month = finish * dt_months
     return {
         "finished": finished,

@@ -1,17 +1,17 @@
-/* Compiled CPU race kernel: the NumPy fast path's two step loops, over lanes of draws held in registers.
+/* Compiled CPU race kernel: the CPU fast path's two step loops, over lanes of draws held in registers.
  *
- * Built on first use by analysis/kernels/race_cpu.py (cffi, the system C compiler, -O3 -march=native
- * -ffp-contract=off) and called from kernels/race_numpy.py; see that module for the model. Each
+ * Built at install time by setuptools (analysis/kernels/race_cpu_build.py: cffi, -O3 -march=native
+ * -ffp-contract=off) and called from kernels/race_cpu.py; the model is kernels/race.py's. Each
  * function takes a range [lo, hi) of draws, so Python threads can split a chunk (cffi releases the GIL).
  *
  * Vectors are GCC/Clang vector extensions (no intrinsics): LANES draws per vector, one draw per lane,
  * the step loop innermost so that a draw's state stays in registers. A table lookup (the gather) is
  * built from scalar loads, which on the AMD EPYC this was tuned on beat the AVX2 gather instruction.
  *
- * Arithmetic: the same float32 operations in the same order as the NumPy code each function stands
- * for, and no fused multiply-adds, so results are bit-identical to it (one exception, below) (tests/test_race_cpu.py):
- *   race_single  = race_numpy._Plan.run's normalized single-deal tracks (but see `used` below),
- *   race_general = race.race_tracks (the generic kernel; also race_fused.RACE_SOURCE) for the other tracks.
+ * Arithmetic: float32, no fused multiply-adds; agrees with the array-API kernel to float32 rounding
+ * (tests/test_race_cpu.py):
+ *   race_single  = the model in normalized units for single-deal tracks (below),
+ *   race_general = race.race_tracks's operations in its order, for the other tracks.
  * min/max are written as a < b ? a : b so that NaN behaves as np.fmin(x, 1) / np.fmax(x, 0) do.
  */
 #include <string.h>
@@ -99,14 +99,14 @@ static inline void store_f(float *a, long long k, int n, vf v) {
     else for (int l = 0; l < n; ++l) a[k + l] = v[l];
 }
 
-/* One single-deal track in normalized units, draws [lo, hi), as race_numpy._Plan.run:
+/* One single-deal track in normalized units, draws [lo, hi):
  *   lam = kappa_dt x rate / PUE (x gain), in float64; R = float32(target / lam), the work in facility W x steps;
  *   per step: m = min(server W x PUE, cap W), step = m x frac, use = clip(R / step, 0, 1), elapsed += use,
  *             peak = max(peak, m while R > 0), R -= step;
  *   at the end: remaining FLOP = R x lam; server W x steps used = (R0, or for an unfinished draw the sum of
  *   its steps) / PUE.
- * The sum of steps is float32 here, float64 in NumPy: the one output that is not bit-identical (about 1e-6
- * relative), and only for unfinished draws, whose run is never the one chosen. `capped` is a
+ * The sum of steps is float32 (about 1e-6 relative), and only for unfinished draws, whose run is never the
+ * one chosen. `capped` is a
  * constant at each call, so the compiler builds a loop without the cap's lookup for uncapped tracks. */
 static inline __attribute__((always_inline)) void single_step(
     vf m, const vf cap_w, const int capped, const vf q, const float fr, vf *rem, vf *ela, vf *pk, vf *sum)
@@ -275,10 +275,10 @@ static inline __attribute__((always_inline)) int general_track(
 }
 
 /* The other tracks (several deals on a campus, runs spanning campuses), listed in run_tracks, as
- * race_numpy._Plan._general_step (the generic kernel's arithmetic): per campus, the deals' FLOP/s and server
+ * the array-API kernel's arithmetic: per campus, the deals' FLOP/s and server
  * W summed, facility W = server W x PUE, scaled down to the cap; per track, progress inc = FLOP/s x (rate x
  * dt_frac), use = clip(remaining / max(inc, 1), 0, 1), and the accumulators. A deal's FLOP/s is server W x
- * kappa x gain where its tables are proportional (kappa > 0, float32, as race_numpy does), else the looked-up
+ * kappa x gain where its tables are proportional (kappa > 0, float32), else the looked-up
  * FLOP/s x gain (as race.race_tracks does). Arrays of pointers are per deal (flops, power, gain (NULL: none),
  * base, served), per campus (cap (NULL: none; W, already x 1e6), cap_base, pue) or per track (elapsed,
  * remaining, peak); limit / cap_limit: the largest valid start index per deal / campus. Returns -1 (nothing

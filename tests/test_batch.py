@@ -1,0 +1,163 @@
+"""`estimate_many` and `estimate --batch`: one output row per configuration, equal to `estimate`
+called row by row with the same seed and draws; bad rows name the file, row and column."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis import InputError, estimate, estimate_many
+from analysis._batch import output_columns
+
+from conftest import assert_one_line_error, run_cli
+
+ROWS = [
+    dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384),
+    dict(params=671e9, active_params=37e9, tokens=14.8e12, accelerator="h800", accelerators=2048, precision="fp8"),
+    dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
+    dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7, site="us-average"),
+    dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
+]
+
+
+def _given(row: dict) -> dict:
+    kw = {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
+    if "accelerators" in kw:
+        kw["accelerators"] = int(kw["accelerators"])
+    return kw
+
+
+def _assert_rows_match(frame: pd.DataFrame, result: pd.DataFrame, draws: int, seed: int) -> None:
+    assert len(result) == len(frame)
+    for i, row in enumerate(frame.to_dict(orient="records")):
+        single = estimate(**_given(row), draws=draws, seed=seed)
+        assert result.loc[i, "training_flop"] == pytest.approx(single.training_flop, rel=1e-12)
+        for metric, q in single.metrics.items():
+            for key in ("p10", "p50", "p90", "mean"):
+                got = result.loc[i, f"{metric}_{key}"]
+                if q is None:
+                    assert math.isnan(got), (i, metric, key)
+                else:
+                    assert got == pytest.approx(q[key], rel=1e-9), (i, metric, key)
+
+
+def test_every_row_matches_estimate_called_alone():
+    frame = pd.DataFrame(ROWS)
+    result = estimate_many(frame, draws=1000, seed=3)
+    assert list(result.columns[-len(output_columns()):]) == output_columns()
+    _assert_rows_match(frame, result, 1000, 3)
+
+
+def test_row_order_and_kinds_mixed_do_not_change_a_row():
+    """Rows are grouped by kind inside; each result comes back to its own row."""
+    frame = pd.DataFrame(ROWS * 3).iloc[::-1].reset_index(drop=True)
+    shuffled = estimate_many(frame, draws=500, seed=1)
+    alone = pd.concat([estimate_many(frame.iloc[[i]], draws=500, seed=1) for i in range(len(frame))],
+                      ignore_index=True)
+    cols = output_columns()
+    np.testing.assert_allclose(shuffled[cols].to_numpy(), alone[cols].to_numpy(), rtol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(params=st.floats(1e8, 2e12), tokens=st.floats(1e10, 3e13), seed=st.integers(0, 2**31),
+       accelerators=st.integers(1, 100_000), chip=st.sampled_from(["h100-sxm", "h800", "h200"]))
+def test_random_configurations_match_estimate(params, tokens, seed, accelerators, chip):
+    frame = pd.DataFrame([dict(params=params, tokens=tokens, accelerator=chip, accelerators=accelerators)])
+    _assert_rows_match(frame, estimate_many(frame, draws=300, seed=seed), 300, seed)
+
+
+def test_a_different_seed_gives_different_quantiles():
+    frame = pd.DataFrame(ROWS[:1])
+    a = estimate_many(frame, draws=1000, seed=1)
+    b = estimate_many(frame, draws=1000, seed=2)
+    assert a.loc[0, "gpu_hours_p50"] != b.loc[0, "gpu_hours_p50"]
+
+
+@pytest.mark.parametrize("row, column, needle", [
+    (dict(params="abc", tokens=1e12, accelerator="h100-sxm"), "params", "finite number"),
+    (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "positive"),
+    (dict(params=1e9, tokens=1e12, accelerator="nope"), "accelerator", "unknown accelerator"),
+    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1.5), "mfu", "(0, 1]"),
+    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=2.5), "accelerators", "whole number"),
+    (dict(params=1e9, accelerator="h100-sxm"), "tokens", "tokens are needed"),
+    (dict(params=1e9, tokens=1e12, flop=1e22, accelerator="h100-sxm"), "flop", "not both"),
+    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", site="atlantis"), "site", "atlantis"),
+    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", precision="fp4"), "precision", "fp4"),
+])
+def test_a_bad_row_names_its_row_and_column(row, column, needle):
+    frame = pd.DataFrame([ROWS[0], row])
+    with pytest.raises(InputError) as err:
+        estimate_many(frame, draws=10, where="configs.csv")
+    message = str(err.value)
+    assert message.startswith(f"configs.csv: row 2, column '{column}'") and needle in message, message
+
+
+def _write(tmp_path, rows, name="configs.csv"):
+    path = tmp_path / name
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_cli_batch_prints_one_row_per_configuration(tmp_path, fmt):
+    path = _write(tmp_path, ROWS)
+    proc = run_cli("estimate", "--batch", str(path), "--draws", "400", "--seed", "5", "--format", fmt)
+    assert proc.returncode == 0, proc.stderr
+    expected = estimate_many(pd.DataFrame(ROWS), draws=400, seed=5)
+    if fmt == "csv":
+        got = pd.read_csv(io.StringIO(proc.stdout))
+        np.testing.assert_allclose(got["gpu_hours_p50"], expected["gpu_hours_p50"], rtol=1e-12)
+    elif fmt == "json":
+        got = json.loads(proc.stdout)
+        assert len(got) == len(ROWS) and got[2]["wall_clock_days_p50"] is None
+        assert got[0]["cost_usd_p90"] == pytest.approx(expected.loc[0, "cost_usd_p90"], rel=1e-12)
+    else:
+        assert len(proc.stdout.strip().splitlines()) == len(ROWS) + 1
+
+
+def test_cli_bad_row_exits_2_naming_file_row_and_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("params,tokens,accelerator\n405e9,15.6e12,h100-sxm\n405e9,lots,h100-sxm\n")
+    proc = run_cli("estimate", "--batch", str(path))
+    assert_one_line_error(proc, "bad.csv", "row 2", "'tokens'", "lots")
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--params", "1e9"], "--params"),
+    (["--format", "yaml"], "--format"),
+])
+def test_cli_batch_flag_errors(tmp_path, args, needle):
+    path = _write(tmp_path, ROWS[:1])
+    assert_one_line_error(run_cli("estimate", "--batch", str(path), *args), needle)
+
+
+def test_cli_batch_missing_file_and_unknown_column(tmp_path):
+    assert_one_line_error(run_cli("estimate", "--batch", str(tmp_path / "none.csv")), "--batch", "not found")
+    path = tmp_path / "cols.csv"
+    path.write_text("params,tokens,accelerator,colour\n1e9,1e12,h100-sxm,red\n")
+    assert_one_line_error(run_cli("estimate", "--batch", str(path)), "cols.csv", "'colour'", "unknown")
+
+
+def test_cli_single_estimate_still_needs_an_accelerator():
+    assert_one_line_error(run_cli("estimate", "--params", "1e9", "--tokens", "1e12"), "--accelerator")
+
+
+@pytest.mark.parametrize("text, needles", [
+    ("params,tokens,accelerator\n1e9,1e12,h100-sxm,extra\n", ["row 1", "4 fields", "header has 3"]),
+    ("", ["empty"]),
+    ("params,tokens,accelerator\n1e9,,h100-sxm\n", ["row 1", "'tokens'", "tokens are needed"]),
+])
+def test_cli_malformed_csv_exits_2(tmp_path, text, needles):
+    path = tmp_path / "m.csv"
+    path.write_text(text)
+    proc = run_cli("estimate", "--batch", str(path))
+    assert_one_line_error(proc, "m.csv", *needles)
+    assert proc.stdout == ""
