@@ -217,6 +217,7 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     grid = np.array([r.grid_gco2_per_kwh for r in regions], dtype=np.float64)
     electricity = np.array([r.electricity_usd_per_mwh for r in regions], dtype=np.float64)
     prior_rows = ~has["gpu_hours"] & ~has["mfu"]
+    accelerator_ids = np.array([c.id for c in chips], dtype=object)
     # The prior's centre and spread of log utilization per row, through its vectorized ppf:
     # ppf(1/2) = exp(centre), ppf(0.9) = exp(centre + half) (what `effective` turns into a LogNormal).
     centre = np.zeros(n)
@@ -230,8 +231,9 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
         prior = default_prior(catalog, with_size=sized)
         act = active[sel] if sized else None
         m = int(sel.sum())
-        c = np.log(prior.ppf(np.full(m, 0.5), act))
-        half = (np.log(prior.ppf(np.full(m, 0.9), act)) - c) * (_z90() / float(ndtri(0.9)))
+        ids = accelerator_ids[sel]
+        c = np.log(prior.ppf(np.full(m, 0.5), act, accelerator=ids))
+        half = (np.log(prior.ppf(np.full(m, 0.9), act, accelerator=ids)) - c) * (_z90() / float(ndtri(0.9)))
         # As LogNormal(p10=exp(c - half), p90=exp(c + half)): mu and sigma of log u.
         lo, hi = np.log(np.exp(c - half)), np.log(np.exp(c + half))
         centre[sel] = 0.5 * (lo + hi)
