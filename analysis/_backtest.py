@@ -495,6 +495,22 @@ class BacktestResult:
         ]
         return frame
 
+    def scheme_metrics(self) -> dict[str, float]:
+        """Flat headline numbers per grouped scheme, for `notebook.record_metrics` and the README:
+        ``{scheme}_mdape``, ``{scheme}_coverage_p10_p90``, ``{scheme}_median_p90_over_p10`` of the prior,
+        and ``{scheme}_naive_mdape``, ``{scheme}_constant_mdape`` of the two baselines (fractions)."""
+        naive = naive_label(self.settings["naive_mfu"])
+        out: dict[str, float] = {}
+        for scheme in GROUPED_SCHEMES:
+            part = self.cv[self.cv["scheme"] == scheme].set_index("method")
+            if PRIOR not in part.index:
+                continue
+            for column in ("mdape", "coverage_p10_p90", "median_p90_over_p10"):
+                out[f"{scheme}_{column}"] = float(part.loc[PRIOR, column])
+            out[f"{scheme}_naive_mdape"] = float(part.loc[naive, "mdape"])
+            out[f"{scheme}_constant_mdape"] = float(part.loc[CONSTANT, "mdape"])
+        return out
+
     def prior_scores(self) -> pd.DataFrame:
         """The candidate priors ranked by the rule that picks the default (`prior_scores`);
         ``default`` marks the one `estimate` and `simulate` use."""

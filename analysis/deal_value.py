@@ -177,6 +177,31 @@ def deal_marginal_value(
                      horizon_months=base.scenario.horizon_months, table=pd.DataFrame(rows))
 
 
+def headline_metrics(frontier: DealValue, pooled: DealValue, campus_only: DealValue) -> dict[str, float | None]:
+    """The numbers notebook 20's headline and the README rest on, flat for `notebook.record_metrics`.
+
+    `frontier`, `pooled` and `campus_only` are the deal's value with one campus per run, with runs that
+    may pool sites, and on the deal's own campus alone (`deal_marginal_value`). Probabilities as
+    fractions, months as months, changes in P(first) in percentage points.
+    """
+    both = pd.concat([frontier.table, pooled.table])
+    out: dict[str, float | None] = {
+        "deal_p_first_min_with_or_without": float(both[["p_first_with", "p_first_without"]].min().min()),
+        "deal_p_first_change_pp_max_abs": float(both["p_first_change_pp"].abs().max()),
+        "deal_months_gained_p50_max": float(both["months_gained_p50"].max()),
+        "deal_campus_only_matters_from_flop": campus_only.matters_from_flop,
+    }
+    for row in campus_only.table.itertuples():
+        key = f"{row.target_flop:.0e}".replace("+", "")
+        out[f"deal_campus_only_{key}_months_gained_p50"] = float(row.months_gained_p50)
+        out[f"deal_campus_only_{key}_months_gained_p10"] = float(row.months_gained_p10)
+        out[f"deal_campus_only_{key}_months_gained_p90"] = float(row.months_gained_p90)
+        out[f"deal_campus_only_{key}_p_first_change_pp"] = float(row.p_first_change_pp)
+        out[f"deal_campus_only_{key}_p_first_change_pp_low"] = float(row.p_first_change_pp_low)
+        out[f"deal_campus_only_{key}_p_first_change_pp_high"] = float(row.p_first_change_pp_high)
+    return out
+
+
 #: Paired draws per target for the `make run` summary (the pairing removes most of the noise).
 REPORT_DRAWS = 5000
 

@@ -33,7 +33,8 @@ OTHER_LAB_COLORS = ("#CC79A7", "#009E73", "#000000", "#0072B2")
 #: Campus colours (Paul Tol's "muted" qualitative scheme, colour-blind safe, less the two blues that
 #: read as lab colours); a lab's campuses take
 #: them in the catalog's order, so a campus has the same colour in every figure.
-CAMPUS_PALETTE = ("#CC6677", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499")
+CAMPUS_PALETTE = ("#CC6677", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",
+                  "#EE8866", "#BBCC33", "#FFAABB")
 #: Line styles of the deals sharing one campus (its colour).
 DEAL_STYLES = ("-", "--", ":", "-.")
 NEUTRAL = "0.45"
@@ -675,10 +676,11 @@ def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str 
         values = runs[["reported_gpu_hours", "p10_gpu_hours", "p90_gpu_hours", "naive_gpu_hours"]].to_numpy()
         lo, hi = float(np.nanmin(values)) / 1.5, float(np.nanmax(values)) * 1.5
         ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
-        ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),
-               xlabel="reported accelerator-hours (h)", ylabel="predicted accelerator-hours (h), P50 and P10-P90",
-               title=title or "Backtest")
-        ax.legend(fontsize=8, loc="upper left")
+        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="reported accelerator-hours (h)",
+               ylabel="predicted accelerator-hours (h), P50 and P10-P90", title=title or "Backtest")
+        _log_axis(ax, "x")
+        _log_axis(ax, "y")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _done(fig)
 
 
@@ -698,7 +700,7 @@ def backtest_pit(pit: pd.DataFrame) -> Figure:
             ax.bar(part["pit_low"], 100 * part["share"], width=width, align="edge", color="#1f77b4",
                    edgecolor="white")
             ax.axhline(100 * width, color="0.4", linestyle="--", linewidth=1)
-            ax.set(title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)", xlabel="PIT of reported hours",
+            ax.set(title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)", xlabel="PIT of reported hours (probability, 0-1)",
                    xlim=(0, 1))
         axes[0][0].set_ylabel("share of held-out runs (%)")
     return _done(fig)
@@ -737,7 +739,7 @@ class RaceExplorerFigure:
                 (self.lines[lab],) = self.ax_curves.step([], [], where="post", color=palette[lab], label=lab)
             self.ax_curves.set_xlim(0, float(curves["months"].max()))
             self.ax_curves.set_ylim(-0.02, 1.02)
-            self.ax_curves.set_xlabel("months from January 2026")
+            self.ax_curves.set_xlabel(clock_label(curves["start"].iloc[0] if "start" in curves else None))
             self.ax_curves.set_ylabel("P(trained by then) (%)")
             self.ax_curves.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
             self.ax_curves.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -784,12 +786,13 @@ class RaceExplorerFigure:
         return self.png()
 
 
-def sweep_headline_png(sweep, frame, headline: str) -> bytes | None:
+def sweep_headline(sweep, frame, headline: str) -> Figure | None:
     """Seaborn figure of the headline metric against the swept parameters (first on x, then colour,
-    then one panel per value); None when no point has a numeric headline."""
-    import io
-
+    then one panel per value); None when no point has a numeric headline. `sweep` needs `.swept`
+    (parameter names in the sweep file's order); `frame` is the sweep's summary (`status` column)."""
     import pandas as pd
+
+    from . import formatting
     import seaborn as sns
     from matplotlib.figure import Figure  # no pyplot: no global state, works headless
 
@@ -817,11 +820,15 @@ def sweep_headline_png(sweep, frame, headline: str) -> bytes | None:
                           order=list(dict.fromkeys(data[x].map(str))), errorbar=None, ax=ax)
         if panel:
             ax.set_title(f"{panel} = {value}")
-        if hue and ax.get_legend() is not None and ax is not axes[-1]:
-            ax.get_legend().remove()
+        ax.set_xlabel(formatting.label(x))
+        ax.set_ylabel(formatting.label(headline))
+        legend = ax.get_legend()
+        if hue and legend is not None:
+            if ax is not axes[-1]:
+                legend.remove()
+            else:
+                sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=hue)
     extra = swept[3:]
     if extra:
         fig.suptitle(f"mean over {', '.join(extra)}", fontsize="small")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
+    return fig

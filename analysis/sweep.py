@@ -1011,10 +1011,17 @@ def _parquet_ready(frame):
 
 
 def _figure_png(sweep: Sweep, frame, headline: str) -> bytes | None:
-    """The headline figure as PNG bytes (`plots.sweep_headline_png`), or None."""
-    from .plots import sweep_headline_png
+    """The headline figure as PNG bytes (`plots.sweep_headline`), or None."""
+    import io
 
-    return sweep_headline_png(sweep, frame, headline)
+    from .plots import sweep_headline
+
+    fig = sweep_headline(sweep, frame, headline)
+    if fig is None:
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def _cell_html(value: Any) -> str:

@@ -66,9 +66,10 @@ race.changes_table
 # ## Headline: does the ~$21B CoreWeave deal change who trains the next frontier model first?
 # **No.** In the race that starts now (data as of 2026-12-01; `scenarios/next_frontier.yaml`: each
 # lab's run after Muse Spark, DeepSeek-V4 and Qwen3.6, at common targets from 1e26 to 3e27 FLOP, with
-# Meta's Nebius and AMD substitutes), Meta finishes first in at least 99% of draws with and without
-# the deal, and the deal moves Meta's median finish by less than half a month at every target, even
-# if a run may pool all of Meta's sites. The reason is Prometheus: from its 2026-09 energization it
+# Meta's Nebius and AMD substitutes), Meta finishes first in at least 90% of draws with and without
+# the deal (in the rest, at the largest target, nobody finishes within the horizon), the deal moves
+# P(Meta first) by less than one point, and Meta's median finish by less than half a month, at every
+# target, even if a run may pool all of Meta's sites. The reason is Prometheus: from its 2026-09 energization it
 # alone out-trains every other campus in the race, so Meta's run never needs CoreWeave. The deal
 # would matter only where it is all Meta has: on the CoreWeave campus alone it matters by 1e27 FLOP
 # (at 3e26 it sits at the threshold), where it gains months and several points of P(first). The
@@ -95,8 +96,10 @@ print(campus_only.to_text())
 
 # %%
 both = pd.concat([frontier.table.assign(view="one campus per run"), pooled.table.assign(view="runs may pool sites")])
-assert (both["p_first_with"] >= 0.99).all() and (both["p_first_without"] >= 0.99).all(), (
-    f"headline sentence 'Meta finishes first in at least 99% of draws with and without the deal' no longer holds:\n{both}")
+assert (both["p_first_with"] >= 0.90).all() and (both["p_first_without"] >= 0.90).all(), (
+    f"headline sentence 'Meta finishes first in at least 90% of draws with and without the deal' no longer holds:\n{both}")
+assert (both["p_first_change_pp"].abs() < 1.0).all(), (
+    f"headline sentence 'the deal moves P(Meta first) by less than one point at every target' no longer holds:\n{both}")
 assert (both["months_gained_p50"] < 0.5).all() and not both["matters"].any(), (
     "headline answer 'No' ('the deal moves Meta's median finish by less than half a month at every target, also "
     f"when one run may pool all of Meta's sites') no longer holds:\n{both}")
@@ -172,7 +175,8 @@ plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style=
 # %%
 assert abs(sum(result.race["p_first"]) - 1.0) < 1e-6
 notebook.record_metrics(
-    {**tables.race_metrics(result), **tables.deal_effect_metrics(effect, DEAL, "Meta")},
+    {**tables.race_metrics(result), **tables.deal_effect_metrics(effect, DEAL, "Meta"),
+     **deal_value.headline_metrics(frontier, pooled, campus_only)},
     metrics_path,
 )
 

@@ -67,8 +67,10 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 # %% [markdown]
 # For each lab, the inputs with the largest swing: the bar runs from the median time-to-train among
 # draws where the input is in its bottom tail (blue) to that where it is in its top tail (orange),
-# around the overall median (black line). Training compute and the share of a campus a run gets
-# usually lead; a delay matters only for a lab whose run waits on that deal. The bars compare draws,
+# around the overall median (black line). Training compute, the share of a campus a run gets and the
+# utilization (MFU x goodput) lead: utilization leads for a lab whose accelerators have no published
+# training run to calibrate on (Blackwell, Ascend), where the prior falls back to its pooled centre
+# with a wide spread; a delay matters only for a lab whose run waits on that deal. The bars compare draws,
 # they do not rerun the model, so an input correlated with another carries part of its effect:
 # MFU x goodput rises with model size in the calibrated prior, and bigger models need more compute,
 # so a high MFU can sit beside a longer time-to-train (Meta) although, other things equal, it
@@ -76,8 +78,9 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 
 # %%
 time_leaders = time_tornado.loc[time_tornado["rank"] == 1].set_index("lab")["input"]
-notebook.claim("for each lab's own model, training compute or the share of a campus leads the time-to-train tornado",
-               time_leaders.isin(["training_flop", "share"]).all(), applies=not target_flop,
+notebook.claim("for each lab's own model, training compute, the share of a campus or utilization leads the "
+               "time-to-train tornado; never a delay",
+               time_leaders.isin(["training_flop", "share", "utilization"]).all(), applies=not target_flop,
                **time_leaders.add_prefix("top_input_").to_dict())
 
 # %%
@@ -132,14 +135,15 @@ wide
 
 # %% [markdown]
 # In every row the deal matters at no target (`matters_from_flop` is empty), moves Meta's median finish
-# by well under a month and leaves Meta first in at least 99% of draws: the wide assumptions do not
+# by well under a month and leaves Meta first in at least 90% of draws (in the rest nobody finishes the
+# largest target within the horizon): the wide assumptions do not
 # matter for this answer. Only the deal's best case (twice the size, Prometheus a year late, no AMD
 # capacity) gives it a fraction of a month. The check below fails when that stops being true.
 
 # %%
 assert wide["matters_from_flop"].isna().all() and (wide["max_months_gained_p50"] < 0.5).all(), (
     f"'the wide assumptions do not matter for the deal's answer' no longer holds:\n{wide}")
-assert (wide["min_p_first_with"] >= 0.99).all(), f"'Meta stays first in at least 99% of draws' no longer holds:\n{wide}"
+assert (wide["min_p_first_with"] >= 0.90).all(), f"'Meta stays first in at least 90% of draws' no longer holds:\n{wide}"
 
 # %% [markdown]
 # ## Provenance

@@ -141,6 +141,7 @@ record_metrics(
         "energy_median_abs_error_full_model": energy["median_abs_facility_error"],
         "energy_median_abs_error_accelerator": energy["median_abs_accelerator_error"],
         "runs": len(result.runs),
+        **result.scheme_metrics(),
     },
     metrics_path,
 )

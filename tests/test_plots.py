@@ -3,18 +3,22 @@ draws each lab (and campus) in one colour across all figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from types import SimpleNamespace
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
+import analysis
 from analysis import capacity, economics, plots, sensitivity, tables
 from analysis.scenarios import what_if
 
@@ -33,6 +37,7 @@ def figures():
     _, effect_curves = tables.deal_effect(what_if(draws=200, seed=5), DEAL)
     hourly = economics.hourly_costs("h100-sxm", catalog=cat, draws=300, seed=5)
     time_tornado = sensitivity.tornado(result, "time_to_train_months", tail=0.1)
+    backtest = analysis.backtest(draws=200, seed=5)
     figs = {
         "efficiency_by_generation": plots.efficiency_by_generation(tables.accelerator_efficiency(cat)),
         "compute_budgets": plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(cat))),
@@ -52,6 +57,13 @@ def figures():
         "tornado_log": plots.tornado(sensitivity.tornado(result, "cost_usd"), unit="cost per run ($)", log=True),
         "sensitivity_heatmap": plots.sensitivity_heatmap(
             sensitivity.variance_indices(result, "time_to_train_months", seed=5)),
+        "backtest_scatter": plots.backtest_scatter(backtest.runs),
+        "backtest_pit": plots.backtest_pit(backtest.pit),
+        "RaceExplorerFigure": plots.RaceExplorerFigure(result.race, tables.time_to_train_curves(result)).fig,
+        "sweep_headline": plots.sweep_headline(
+            SimpleNamespace(swept=["draws", "coreweave_2026_scale"]),
+            pd.DataFrame({"status": "ok", "draws": [1000, 2000, 1000, 2000], "coreweave_2026_scale": [0, 0, 1, 1],
+                          "p_first_meta": [0.90, 0.91, 0.92, 0.93]}), "p_first_meta"),
     }
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -203,7 +215,8 @@ def test_a_campus_has_one_colour_in_every_figure(figures):
 def test_time_axis_says_where_the_clock_starts(figures):
     fig = figures["time_to_train_curves"]
     labels = " ".join(ax.get_xlabel() for ax in fig.axes)
-    assert "January 2026" in labels and "start of training" not in labels
+    start = dt.datetime.strptime(what_if(draws=10).scenario.start, "%Y-%m").strftime("%B %Y")
+    assert start in labels and "start of training" not in labels
 
 
 def test_lead_time_titles_name_the_lab_that_leads_right_of_zero(figures):

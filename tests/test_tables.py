@@ -90,5 +90,6 @@ def test_quantile_summary_keeps_one_unit_per_column():
 
 
 def test_time_to_train_curves_carry_the_clock_start():
-    curves = tables.time_to_train_curves(what_if(draws=200, seed=4).simulate(keep_draws=True))
-    assert set(curves["start"]) == {"2026-01"}
+    race = what_if(draws=200, seed=4)
+    curves = tables.time_to_train_curves(race.simulate(keep_draws=True))
+    assert set(curves["start"]) == {race.scenario.start}
