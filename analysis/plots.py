@@ -820,8 +820,9 @@ def sweep_headline(sweep, frame, headline: str) -> Figure | None:
                           order=list(dict.fromkeys(data[x].map(str))), errorbar=None, ax=ax)
         if panel:
             ax.set_title(f"{panel} = {value}")
-        ax.set_xlabel(formatting.label(x))
-        ax.set_ylabel(formatting.label(headline))
+        # A swept parameter or metric whose name carries no unit says so rather than leave the reader guessing.
+        ax.set_xlabel(x_label if "(" in (x_label := formatting.label(x)) else f"{x_label} (as swept, no unit)")
+        ax.set_ylabel(y_label if "(" in (y_label := formatting.label(headline)) else f"{y_label} (no unit)")
         legend = ax.get_legend()
         if hue and legend is not None:
             if ax is not axes[-1]:
