@@ -160,7 +160,7 @@ plots.lead_times(leads)
 
 # %%
 effect, effect_curves = tables.deal_effect(race, DEAL, targets=(target_flop, effect_target_flop), backend=backend)
-effect
+notebook.present(effect)
 
 # %%
 plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case", row="target")
