@@ -63,8 +63,8 @@ notebook.present(tables.scenario_deals(race))
 # Context deals (`racing: false`) say why they are left out of the race.
 
 # %%
-race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
-                             "total_accelerators", "racing", "not_racing_because"]]
+notebook.present(race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
+                                              "total_accelerators", "racing", "not_racing_because"]])
 
 # %%
 timeline = capacity.capacity_timeline(race)
