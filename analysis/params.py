@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import InputError
+from .specs import MAX_TRAINING_FLOP
 
 #: The comment papermill puts at the top of the cell it injects (papermill.translators, `codify`).
 PAPERMILL_COMMENT = "# Parameters"
@@ -115,8 +116,8 @@ class CapacityDeals(ComputeBudgets):
 class TimeToTrainRace(ComputeBudgets):
     coreweave_2026_scale: Number(0.0, 100.0)
     coreweave_delay_months: Number(0.0, 120.0)
-    target_flop: Number(0.0, 1e32)
-    effect_target_flop: Number(0.0, 1e32)
+    target_flop: Number(0.0, MAX_TRAINING_FLOP)
+    effect_target_flop: Number(0.0, MAX_TRAINING_FLOP)
     backend: Backend
 
 
@@ -125,13 +126,13 @@ class CostPowerCarbon(ComputeBudgets):
     pue: Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(_pue)]
     accelerator: Annotated[str, Field(strict=True), AfterValidator(_rentable_accelerator)]
     mfu: Number(0.0, 1.0)
-    run_flop: Number(1e18, 1e32)
+    run_flop: Number(1e18, MAX_TRAINING_FLOP)
     backend: Backend
 
 
 class Sensitivity(ComputeBudgets):
     draws: Count(200, 20_000_000)
-    target_flop: Number(0.0, 1e32)
+    target_flop: Number(0.0, MAX_TRAINING_FLOP)
     tail: Number(0.01, 0.5)
     top: Count(1, 50)
     backend: Backend
