@@ -47,8 +47,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
-from scipy.special import ndtri
+from scipy.special import ndtri, stdtrit
 
 from . import constants as K
 from .catalog import Catalog
@@ -230,7 +229,7 @@ class UtilizationPrior:
 
     def _half_width(self, scale):
         """Half-width of the Student-t P10-P90 interval of log u."""
-        return float(stats.t.ppf(0.9, self.dof)) * scale
+        return float(stdtrit(self.dof, 0.9)) * scale
 
     # -- the contract -------------------------------------------------------------------------------
 
@@ -253,11 +252,15 @@ class UtilizationPrior:
     def logpdf(self, utilization: float, active_params: float | None = None, **features) -> float:
         """Log predictive density of log u at `utilization` (Student-t), for scoring held-out runs."""
         centre, scale = self.log_centre_and_scale(active_params, 1, **features)
+        from scipy import stats  # scipy.stats costs ~0.3 s to import: only the backtest scores runs
+
         return float(stats.t.logpdf(math.log(utilization), self.dof, loc=centre[0], scale=scale[0]))
 
     def cdf(self, utilization: float, active_params: float | None = None, **features) -> float:
         """Predictive probability that log u is below log(`utilization`): the PIT of a held-out run."""
         centre, half = self.log_centre_and_half_width(active_params, **features)
+        from scipy import stats
+
         return float(stats.norm.cdf((math.log(utilization) - centre) * Z90 / half))
 
     def describe(self) -> str:
@@ -321,6 +324,8 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
 
     dof = DOF
     # Maximum-likelihood scale of the Student-t residuals at the fixed degrees of freedom.
+    from scipy import optimize, stats  # only a fit needs them (a cached fit skips both)
+
     mad = float(stats.median_abs_deviation(resid, scale="normal")) or 1e-3
     scale = optimize.minimize_scalar(lambda s: -np.sum(stats.t.logpdf(resid, dof, scale=s)),
                                      bounds=(mad / 10, mad * 10), method="bounded").x
@@ -352,6 +357,61 @@ def default_prior(catalog: Catalog, *, features: tuple[str, ...] = FEATURES, **_
     features = _check_features(features)
     key = (catalog.data_hash, features)
     if key not in _PRIORS:
-        generations = {a.id: a.family for a in catalog.accelerators.values()}
-        _PRIORS[key] = fit_prior(calibration_points(catalog), features, generations=generations)
+        _PRIORS[key] = _cached_fit(catalog, features)
     return _PRIORS[key]
+
+
+#: Where fitted default priors are kept between processes ($COMPUTE_RACE_CACHE, else ~/.cache).
+CACHE_ENV = "COMPUTE_RACE_CACHE"
+
+
+def _cache_file(catalog: Catalog, features: tuple[str, ...]):
+    """The cache file of a fit: keyed by the data, the features, this module's code and the versions of
+    the libraries that fit it, so any change refits."""
+    import hashlib
+    import os
+    from importlib import metadata
+    from pathlib import Path
+
+    versions = []
+    for package in ("numpy", "scipy", "statsmodels"):
+        try:
+            versions.append(metadata.version(package))
+        except metadata.PackageNotFoundError:
+            versions.append("-")
+    digest = hashlib.sha256("\0".join([catalog.data_hash, ",".join(features), *versions]).encode())
+    digest.update(Path(__file__).read_bytes())
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")
+    return root / f"prior-{digest.hexdigest()[:20]}.json"
+
+
+def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:
+    """`fit_prior` on the catalog's calibration runs, read from the disk cache when this exact fit was
+    made before (a CLI call then skips statsmodels and the robust fit: about a second); written
+    atomically after a fit. An unreadable or unwritable cache only costs the fit."""
+    import dataclasses
+    import json
+    import os
+    import tempfile
+
+    path = _cache_file(catalog, features)
+    try:
+        raw = json.loads(path.read_text())
+        return UtilizationPrior(
+            features=tuple(raw["features"]), coef=tuple(raw["coef"]),
+            coef_cov=tuple(tuple(row) for row in raw["coef_cov"]), sigma=raw["sigma"], dof=raw["dof"],
+            tau=raw["tau"], offsets={k: tuple(v) for k, v in raw["offsets"].items()},
+            generations=dict(raw["generations"]), size_mean=raw["size_mean"], size_var=raw["size_var"],
+            runs=tuple(raw["runs"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    generations = {a.id: a.family for a in catalog.accelerators.values()}
+    prior = fit_prior(calibration_points(catalog), features, generations=generations)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".prior-", suffix=".tmp", delete=False) as fh:
+            json.dump(dataclasses.asdict(prior), fh)
+        os.replace(fh.name, path)
+    except OSError:
+        pass
+    return prior
