@@ -558,7 +558,7 @@ class BacktestResult:
             f"baselines: {naive} of the dense peak at the run's precision; {CONSTANT} (median "
             "utilization of the runs fitted on)",
             "",
-            f"{'scheme':<46}{'method':<26}{'runs':>5}{'MdAPE':>8}{'cover':>7}{'P90/P10':>9}{'P50/rep':>9}",
+            f"{'scheme':<48}{'method':<26}{'runs':>5}{'MdAPE':>8}{'cover':>7}{'P90/P10':>9}{'P50/rep':>9}",
         ]
         order = [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES]
         for scheme in SCHEMES:
@@ -568,7 +568,7 @@ class BacktestResult:
                 cover = "-" if _missing(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
                 width = "-" if _missing(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
                 label = SCHEME_TEXT[scheme] if i == 0 else ""
-                lines.append(f"{label:<46}{method:<26}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
+                lines.append(f"{label:<48}{method:<26}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
                              f"{s['median_p50_over_reported']:>9.2f}")
         for scheme in GROUPED_SCHEMES:
             b = self.breakdown[(self.breakdown["scheme"] == scheme) & self.breakdown["method"].isin([PRIOR, naive])]
@@ -585,7 +585,7 @@ class BacktestResult:
             lines.append(f"  {r.prior:<20}{r.targets_met:>3}{r.mean_log_score:>8.3f}{r.mean_mdape:>8.1%}")
         lines += ["", "PIT of the reported hours under the prior (share per fifth; 20% each when honest):"]
         for (scheme, method), g in self.pit[self.pit["method"] == PRIOR].groupby(["scheme", "method"], sort=False):
-            lines.append(f"  {SCHEME_TEXT[scheme]:<46}" + " ".join(f"{v:>4.0%}" for v in g["share"]))
+            lines.append(f"  {SCHEME_TEXT[scheme]:<48}" + " ".join(f"{v:>4.0%}" for v in g["share"]))
         lines += ["", f"runs ({SCHEME_TEXT[st['leave_out']]}):",
                   f"{'run':<22}{'accel':<15}{'reported':>10}{'p10':>10}{'p50':>10}{'p90':>10}{'in':>4}{'APE':>7}"
                   f"{'naive':>10}{'APE':>7}"]
