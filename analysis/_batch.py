@@ -191,9 +191,6 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
         except InputError as exc:
             rows.fail(i, "site", str(exc).split(": ", 1)[-1])
         chip = chips[-1]
-        if not has["price_per_hour"][i] and chip.rental_usd_per_hour is None and chip.purchase_price_usd is None:
-            rows.fail(i, "price_per_hour", f"accelerator {chip.id!r} has no rental or purchase price in "
-                                           "data/accelerators.csv; give price_per_hour")
         if precision[i] == "fp8" and chip.peak_fp8_flop_per_s is None:
             try:
                 chip.peak_flop_per_s("fp8")
@@ -212,10 +209,8 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     tdp_w = np.array([c.tdp_w for c in chips], dtype=np.float64)
     frac = np.array([c.server_power_fraction for c in chips], dtype=np.float64)
     rental = np.array([np.nan if c.rental_usd_per_hour is None else c.rental_usd_per_hour for c in chips])
-    purchase = np.array([np.nan if c.purchase_price_usd is None else c.purchase_price_usd for c in chips])
     site_pue = np.array([r.pue for r in regions], dtype=np.float64)
     grid = np.array([r.grid_gco2_per_kwh for r in regions], dtype=np.float64)
-    electricity = np.array([r.electricity_usd_per_mwh for r in regions], dtype=np.float64)
     prior_rows = ~has["gpu_hours"] & ~has["mfu"]
     accelerator_ids = np.array([c.id for c in chips], dtype=object)
     # The prior's centre and spread of log utilization per row, through its vectorized ppf:
@@ -251,22 +246,21 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     need = lambda mask: bool(np.any(mask))  # noqa: E731
     fp8_rows = prior_rows & np.array([p == "fp8" for p in precision], dtype=bool)
     fp8 = sample("fp8_gain", defaults.fp8_gain) if need(fp8_rows) else None
-    owned_rows = ~has["price_per_hour"] & np.isnan(rental)
+    # One cost basis, as in `estimate`: rental at the given price or the sheet's; no price, no cost (NaN).
     rental_rows = ~has["price_per_hour"] & ~np.isnan(rental)
     price_factor = sample("price_factor", defaults.price_factor) if need(rental_rows) else None
-    life = sample("hardware_life_years", defaults.hardware_life_years) if need(owned_rows) else None
 
     # Rows of one kind (which columns are given, which cost method) next to each other, so that most
     # blocks take one branch of every choice (`_where`); results go back to the rows' own order.
     kind = np.zeros(n, np.int64)
     for bit, mask in enumerate((has["goodput"], has["pue"], has["mfu"], has["gpu_hours"], fp8_rows,
-                                has["price_per_hour"], rental_rows, owned_rows)):
+                                has["price_per_hour"], rental_rows)):
         kind |= mask.astype(np.int64) << bit
     order = np.argsort(kind, kind="stable")
-    arrays = (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, purchase, site_pue, grid,
-              electricity, prior_rows, centre, sigma, fp8_rows, owned_rows, rental_rows)
-    (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, purchase, site_pue, grid,
-     electricity, prior_rows, centre, sigma, fp8_rows, owned_rows, rental_rows) = (a[order] for a in arrays)
+    arrays = (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, site_pue, grid,
+              prior_rows, centre, sigma, fp8_rows, rental_rows)
+    (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, site_pue, grid,
+     prior_rows, centre, sigma, fp8_rows, rental_rows) = (a[order] for a in arrays)
     num = {k: v[order] for k, v in num.items()}
     has = {k: v[order] for k, v in has.items()}
 
@@ -300,9 +294,6 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
         if price_factor is not None:
             cost = _where(col(rental_rows), lambda: kc.rental_cost_usd(hours, col(rental) * price_factor),
                           lambda: cost)
-        if life is not None:
-            cost = _where(col(owned_rows), lambda: kc.owned_cost_usd(hours, col(purchase), life, energy,
-                                                                     col(electricity)), lambda: cost)
         mfu, hours, energy, cost = (_scratch(a, shape) for a in (mfu, hours, energy, cost))
         q = {"mfu": _row_quantiles(mfu), "gpu_hours": _row_quantiles(hours), "energy_mwh": _row_quantiles(energy),
              "cost_usd": _row_quantiles(cost)}
@@ -363,7 +354,7 @@ def to_text(result: pd.DataFrame, fmt: str) -> str:
         from .results import json_ready
 
         return json.dumps(json_ready(result.to_dict(orient="records")), indent=2)
-    from .results import format_number
+    from .formatting import format_value
 
     cols = ["training_flop"] + [f"{m}_p50" for m in ("gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd",
                                                        "emissions_tco2e")]
@@ -371,6 +362,6 @@ def to_text(result: pd.DataFrame, fmt: str) -> str:
     lines = ["".join(f"{h:>14}" for h in heads)]
     for i, row in result.iterrows():
         cells = [str(i + 1), str(row.get("accelerator", ""))[:13]]
-        cells += [format_number(None if not np.isfinite(row[c]) else float(row[c])) for c in cols]
+        cells += [format_value(float(row[c]), c) for c in cols]
         lines.append("".join(f"{c:>14}" for c in cells))
     return "\n".join(lines)

@@ -24,6 +24,10 @@ ROWS = [
     dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
     dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7, site="us-average"),
     dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
+    # No price in the sheet: every metric but cost, as `estimate` answers (one cost basis, never owned).
+    dict(params=7e9, tokens=2e12, accelerator="b300"),
+    dict(params=70e9, tokens=2e12, accelerator="mi300x", accelerators=1024),
+    dict(params=7e9, tokens=2e12, accelerator="tpu-v4"),
 ]
 
 
