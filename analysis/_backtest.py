@@ -55,7 +55,8 @@ from .errors import InputError
 from ._estimate import _number
 from .kernels import compute as kc
 from .provenance import provenance
-from .results import format_number, json_ready
+from .formatting import quantity
+from .results import json_ready
 from .sampling import draw
 from .specs import MAX_DRAWS, Uncertainty
 
@@ -591,24 +592,24 @@ class BacktestResult:
                   f"{'naive':>10}{'APE':>7}"]
         for r in self.runs.itertuples():
             lines.append(
-                f"{r.run_id:<22}{r.accelerator:<15}{format_number(r.reported_gpu_hours):>10}"
-                f"{format_number(r.p10_gpu_hours):>10}{format_number(r.p50_gpu_hours):>10}"
-                f"{format_number(r.p90_gpu_hours):>10}{'y' if r.inside else 'n':>4}{r.ape:>7.0%}"
-                f"{format_number(r.naive_gpu_hours):>10}{r.naive_ape:>7.0%}")
+                f"{r.run_id:<22}{r.accelerator:<15}{quantity(r.reported_gpu_hours):>10}"
+                f"{quantity(r.p10_gpu_hours):>10}{quantity(r.p50_gpu_hours):>10}"
+                f"{quantity(r.p90_gpu_hours):>10}{'y' if r.inside else 'n':>4}{r.ape:>7.0%}"
+                f"{quantity(r.naive_gpu_hours):>10}{r.naive_ape:>7.0%}")
         lines += ["", "energy model (never fitted): model / published - 1",
                   f"  {'run':<16}{'hours':>9}{'known':>6}{'published':>11}{'full':>8}{'accel':>8}  basis"]
         for e in self.energy.itertuples():
             lines.append(
-                f"  {e.run_id:<16}{format_number(e.gpu_hours):>9}{'y' if e.hours_known else 'n':>6}"
-                f"{format_number(e.published_facility_mwh):>11}{e.facility_error:>+8.0%}{e.accelerator_error:>+8.0%}"
+                f"  {e.run_id:<16}{quantity(e.gpu_hours):>9}{'y' if e.hours_known else 'n':>6}"
+                f"{quantity(e.published_facility_mwh):>11}{e.facility_error:>+8.0%}{e.accelerator_error:>+8.0%}"
                 f"  {e.energy_basis}"
             )
         for p in self.power.itertuples():
             lines.append(f"  power {p.run_id}: {p.n_accelerators:,} x {p.accelerator} = "
                          f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE {p.implied_pue:.2f}")
         for b in self.bounds.itertuples():
-            lines.append(f"  bound {b.run_id}: P50 {format_number(b.p50_gpu_hours)} h vs reported upper bound "
-                         f"{format_number(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
+            lines.append(f"  bound {b.run_id}: P50 {quantity(b.p50_gpu_hours)} h vs reported upper bound "
+                         f"{quantity(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
         lines += ["", "targets (grouped schemes):"]
         for t in self.targets().itertuples():
             value = "-" if t.value is None or _isnan(t.value) else f"{t.value:.3g}"

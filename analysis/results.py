@@ -89,23 +89,3 @@ def json_ready(obj: Any) -> Any:
     if isinstance(obj, np.bool_):
         return bool(obj)
     return obj
-
-
-def format_number(value: float | None, unit: str = "") -> str:
-    """Human-readable figure: 3 significant digits, thousands separators, SI-ish for big numbers."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    magnitude = abs(value)
-    if magnitude == 0:
-        text = "0"
-    elif magnitude >= 1e15 or magnitude < 1e-3:
-        text = f"{value:.3g}"
-    elif magnitude >= 1e9:
-        text = f"{value / 1e9:,.3g}B"
-    elif magnitude >= 1e6:
-        text = f"{value / 1e6:,.3g}M"
-    elif magnitude >= 100:
-        text = f"{value:,.0f}"
-    else:
-        text = f"{value:.3g}"
-    return text
