@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace
 
-from .compute import facility_usd_per_hour, hardware_usd_per_hour
+from .compute import facility_usd_per_hour, owned_cost_usd
 
 #: Floor of a step's progress in the division below: 1 FLOP keeps remaining / inc finite in float32
 #: (targets are far below 3e38) and a step of no capacity yields use = 1 (waiting, not done).
@@ -209,9 +209,9 @@ def race_outcomes(
         hours = kernel_out["server_w_steps"][d] * (hours_per_step / c.server_w) * share * on_track
         mwh = hours * (c.server_w * c.server_power_fraction * 1e-6) * deal_pue[d]
         if c.kind == "owned":
-            hardware = hardware_usd_per_hour(c.purchase_price_usd, life_years)
             facility = facility_usd_per_hour(build_usd_per_mw, c.server_w, deal_pue[d])
-            deal_cost = hours * (hardware + facility) + mwh * c.electricity_usd_per_mwh
+            deal_cost = owned_cost_usd(hours, c.purchase_price_usd, life_years, mwh, c.electricity_usd_per_mwh,
+                                       facility_usd_per_gpu_hour=facility)
         else:
             deal_cost = hours * (c.rate_usd_per_gpu_hour * price_factor[d])
             if c.kind == "reserved" and committed_hours[d] is not None:
