@@ -238,6 +238,13 @@ class Explorer:
         changes = "; ".join(outcome.changes) or "the scenario as written"
         return f"{self.base.scenario.draws:,} draws: {changes}"
 
+    @property
+    def median_update_seconds(self) -> float:
+        """Median seconds of the updates so far (rerun, curves and redraw), the figure the notebook reports."""
+        import statistics
+
+        return statistics.median_high(self.timings) if self.timings else self.outcome.seconds
+
     def _show(self) -> None:
         self.image.value = self.figure.png()
         self._show_status()
