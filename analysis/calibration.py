@@ -47,7 +47,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri, stdtrit
 
 from . import constants as K
 from .catalog import Catalog
@@ -186,6 +185,9 @@ class UtilizationPrior:
     size_mean: float
     size_var: float
     runs: tuple[str, ...] = field(default=())
+    #: P90 of the standard Student-t at `dof`, kept with the fit so that a prediction needs no SciPy
+    #: (importing scipy.special costs a CLI call about 0.2 s).
+    t90: float = math.nan
 
     # -- pieces -----------------------------------------------------------------------------------
 
@@ -229,7 +231,12 @@ class UtilizationPrior:
 
     def _half_width(self, scale):
         """Half-width of the Student-t P10-P90 interval of log u."""
-        return float(stdtrit(self.dof, 0.9)) * scale
+        t90 = self.t90
+        if not math.isfinite(t90):
+            from scipy.special import stdtrit
+
+            t90 = float(stdtrit(self.dof, 0.9))
+        return t90 * scale
 
     # -- the contract -------------------------------------------------------------------------------
 
@@ -245,6 +252,8 @@ class UtilizationPrior:
 
     def ppf(self, u: np.ndarray, active_params: np.ndarray | None = None, **features) -> np.ndarray:
         """Effective utilization at uniforms `u`; active params and features scalar or aligned with u."""
+        from scipy.special import ndtri
+
         u = np.asarray(u, dtype=np.float64)
         centre, scale = self.log_centre_and_scale(active_params, u.shape[0], **features)
         return np.exp(centre + (self._half_width(scale) / Z90) * ndtri(u))
@@ -342,6 +351,7 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
         size_mean=float(np.mean(finite)) if finite.size else 0.0,
         size_var=float(np.var(finite)) if finite.size else 0.0,
         runs=tuple(p.run_id for p in usable),
+        t90=float(stats.t.ppf(0.9, dof)),
     )
 
 
@@ -402,7 +412,7 @@ def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior
             coef_cov=tuple(tuple(row) for row in raw["coef_cov"]), sigma=raw["sigma"], dof=raw["dof"],
             tau=raw["tau"], offsets={k: tuple(v) for k, v in raw["offsets"].items()},
             generations=dict(raw["generations"]), size_mean=raw["size_mean"], size_var=raw["size_var"],
-            runs=tuple(raw["runs"]))
+            runs=tuple(raw["runs"]), t90=raw["t90"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     generations = {a.id: a.family for a in catalog.accelerators.values()}
