@@ -48,6 +48,7 @@ from .calibration import (
     CalibrationPoint,
     UtilizationPrior,
     calibration_points,
+    chip_sheet,
     fit_prior,
 )
 from .catalog import Catalog, load_catalog
@@ -87,6 +88,8 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "generation": ("generation",),
     "size": ("size",),
     "size + generation": ("size", "generation"),
+    "size + bandwidth": ("size", "bandwidth"),
+    "size + bandwidth + generation": ("size", "bandwidth", "generation"),
 }
 PRIOR = "calibrated prior"
 CONSTANT = "best single constant"
@@ -216,10 +219,10 @@ def cv_predictions(catalog: Catalog, points: list[CalibrationPoint], scheme: str
     """
     import pandas as pd
 
-    generations = {a.id: a.family for a in catalog.accelerators.values()}
+    sheet = chip_sheet(catalog)
     rows = []
     for train, test in folds(catalog, points, scheme):
-        by_features = {feats: fit_prior(train, feats, generations=generations) for feats in set(priors.values())}
+        by_features = {feats: fit_prior(train, feats, **sheet) for feats in set(priors.values())}
         fitted = {label: by_features[feats] for label, feats in priors.items()}
         constant = float(np.exp(np.median(np.log([p.bf16_utilization for p in train]))))
         for point in test:
@@ -400,11 +403,15 @@ def power_check(catalog: Catalog) -> pd.DataFrame:
 
 
 def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
-    """Per candidate prior: targets met over the grouped schemes and mean log score (lower is better).
+    """Per candidate prior: mean log score over the grouped schemes (lower is better), targets met.
 
-    The rule that picked ``calibration.FEATURES``: most of the issue's interval targets met (MdAPE,
-    coverage band, median P90/P10, in each grouped scheme), ties broken by the mean log score over
-    the grouped schemes. Per-generation comparisons with the naive rule are reported, not scored.
+    The rule that picks ``calibration.FEATURES``: the lowest mean log score (negative log predictive
+    density of the held-out runs, averaged per grouped scheme, then over the schemes). It is a proper
+    scoring rule: it rewards a centre near the runs and an interval as wide as the errors, together,
+    and it moves smoothly with the data. The count of the issue's interval targets met (MdAPE, coverage
+    band, median P90/P10, in each grouped scheme) is reported beside it; it was the rule until it was
+    seen to flip on a hundredth (a P90/P10 of 2.21 against 2.20, a coverage of 74% against 75%).
+    Per-generation comparisons with the naive rule are reported, not scored.
     """
     import pandas as pd
 
@@ -418,7 +425,7 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
             met += int(r.median_p90_over_p10 <= TARGETS["median_p90_over_p10_max"])
         rows.append({"prior": method.removeprefix("prior: "), "targets_met": met,
                      "mean_log_score": float(g["mean_log_score"].mean()), "mean_mdape": float(g["mdape"].mean())})
-    frame = pd.DataFrame(rows).sort_values(["targets_met", "mean_log_score"], ascending=[False, True])
+    frame = pd.DataFrame(rows).sort_values(["mean_log_score", "targets_met"], ascending=[True, False])
     return frame.reset_index(drop=True)
 
 
@@ -581,9 +588,10 @@ class BacktestResult:
                 cover = "-" if _missing(p["coverage_p10_p90"]) else f"{p['coverage_p10_p90']:.0%}"
                 lines.append(f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} {cover:>5} "
                              f"{p['median_p90_over_p10']:>5.2f} | {g.loc[naive, 'mdape']:>6.1%}")
-        lines += ["", "candidate priors (grouped schemes): targets met, mean log score, mean MdAPE"]
+        lines += ["", "candidate priors (grouped schemes), best first: mean log score (lower is better; picks the "
+                  "default), targets met, mean MdAPE"]
         for r in prior_scores(self.cv).itertuples():
-            lines.append(f"  {r.prior:<20}{r.targets_met:>3}{r.mean_log_score:>8.3f}{r.mean_mdape:>8.1%}")
+            lines.append(f"  {r.prior:<30}{r.mean_log_score:>8.3f}{r.targets_met:>3}{r.mean_mdape:>8.1%}")
         lines += ["", "PIT of the reported hours under the prior (share per fifth; 20% each when honest):"]
         for (scheme, method), g in self.pit[self.pit["method"] == PRIOR].groupby(["scheme", "method"], sort=False):
             lines.append(f"  {SCHEME_TEXT[scheme]:<48}" + " ".join(f"{v:>4.0%}" for v in g["share"]))
@@ -697,7 +705,7 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     alternatives_frame = cv[cv["method"].str.startswith("prior: ")].rename(columns={"scheme": "leave_out"})
     alternatives_frame.insert(0, "features", alternatives_frame.pop("method").str.removeprefix("prior: "))
 
-    full_prior = fit_prior(points, features, generations={a.id: a.family for a in catalog.accelerators.values()})
+    full_prior = fit_prior(points, features, **chip_sheet(catalog))
     energy = energy_check(catalog, full_prior, draws=draws, seed=seed)
     power = power_check(catalog)
     bounds = bound_check(catalog, full_prior, draws=draws, seed=seed)

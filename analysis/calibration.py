@@ -26,7 +26,8 @@ The model
 - ``a_g`` an offset per accelerator generation (``Accelerator.family``: volta, ampere, hopper,
   tpu, ...), partially pooled by empirical Bayes: the mean robust residual of the generation is
   shrunk toward 0 by ``tau^2 / (tau^2 + s^2 / n_g)``, with ``tau^2`` the between-generation variance
-  (method of moments) and ``n_g`` the generation's runs. A generation with few runs stays near the
+  (DerSimonian-Laird random-effects estimate, statsmodels ``combine_effects``) and ``n_g`` the
+  generation's runs. A generation with few runs stays near the
   pooled centre; one with none (Blackwell, MI300X, Trainium) is predicted at the centre with the
   between-generation variance added to its spread;
 - ``e`` Student-t with 4 degrees of freedom (``DOF``), its scale fitted to the residuals by maximum
@@ -55,16 +56,20 @@ from .specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangula
 
 __all__ = [
     "FIT_SCOPES", "KNOWN_FEATURES", "FEATURES", "CalibrationPoint", "UtilizationPrior",
-    "calibration_points", "fit_prior", "default_prior", "generation_of",
+    "calibration_points", "fit_prior", "default_prior", "generation_of", "chip_sheet",
 ]
 
 #: Rows whose figures are a third party's estimates never calibrate (also enforced at load).
 EXCLUDED_CONFIDENCE = (THIRD_PARTY_CONFIDENCE,)
 #: Centre of the size feature (log10 of 1e11 active parameters), so the intercept means something.
 SIZE_CENTRE_LOG10 = 11.0
-#: Terms a prior may use: "size" is log10(active params) - 11; "generation" is a partially pooled
-#: offset per accelerator generation.
-KNOWN_FEATURES = ("size", "generation")
+#: Centre of the bandwidth feature: log10 of 10^-2.5 (about 3.2e-3) memory bytes per BF16 FLOP at peak,
+#: between A100 (5-6.5e-3) and H100 (3.4e-3).
+BANDWIDTH_CENTRE_LOG10 = -2.5
+#: Terms a prior may use: "size" is log10(active params) - 11; "bandwidth" is log10(memory bytes per
+#: BF16 FLOP at peak, from the chip sheet) + 2.5, a feature of the accelerator known before any run on
+#: it; "generation" is a partially pooled offset per accelerator generation.
+KNOWN_FEATURES = ("size", "bandwidth", "generation")
 #: The default terms, chosen by grouped cross-validation (analysis.backtest, notebook 30_backtest).
 FEATURES: tuple[str, ...] = ("size", "generation")
 #: Degrees of freedom of the Student-t residuals: 4, the robust default of Lange, Little & Taylor
@@ -106,6 +111,8 @@ class CalibrationPoint:
     organization: str = ""
     year: int = 0
     generation: str = ""
+    #: Memory bytes per BF16 FLOP at peak of the run's accelerator (None when its sheet has no bandwidth).
+    bytes_per_flop: float | None = None
 
     @property
     def bf16_utilization(self) -> float:
@@ -145,6 +152,7 @@ def calibration_points(catalog: Catalog, *, scopes=FIT_SCOPES) -> list[Calibrati
                 organization=run.organization,
                 year=run.year,
                 generation=chip.family,
+                bytes_per_flop=chip.bytes_per_flop,
             )
         )
     return points
@@ -168,7 +176,7 @@ class UtilizationPrior:
     """
 
     features: tuple[str, ...]
-    #: Pooled coefficients: intercept, then the size slope when "size" is a feature.
+    #: Pooled coefficients: intercept, then the size slope and the bandwidth slope when they are features.
     coef: tuple[float, ...]
     #: Covariance of `coef` (robust sandwich from statsmodels RLM).
     coef_cov: tuple[tuple[float, ...], ...]
@@ -188,6 +196,11 @@ class UtilizationPrior:
     #: P90 of the standard Student-t at `dof`, kept with the fit so that a prediction needs no SciPy
     #: (importing scipy.special costs a CLI call about 0.2 s).
     t90: float = math.nan
+    #: Accelerator id -> bandwidth feature, for every accelerator whose sheet gives its bandwidth, and the
+    #: feature's mean and variance over the calibration runs (for an accelerator without one).
+    bandwidth: dict[str, float] = field(default_factory=dict)
+    bandwidth_mean: float = 0.0
+    bandwidth_var: float = 0.0
 
     # -- pieces -----------------------------------------------------------------------------------
 
@@ -213,20 +226,44 @@ class UtilizationPrior:
                           for a in uniq], dtype=np.float64).reshape(-1, 2)
         return table[inverse, 0], table[inverse, 1]
 
+    def _bandwidth(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bandwidth feature per draw and its extra variance (unknown -> calibration mean and variance)."""
+        unknown = (self.bandwidth_mean, self.bandwidth_var)
+        if accelerator is None:
+            return np.full(n, unknown[0]), np.full(n, unknown[1])
+        ids = np.broadcast_to(np.asarray(accelerator, dtype=object), (n,))
+        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+        table = np.array([(self.bandwidth[a], 0.0) if a in self.bandwidth else unknown for a in uniq],
+                         dtype=np.float64).reshape(-1, 2)
+        return table[inverse, 0], table[inverse, 1]
+
     def log_centre_and_scale(self, active_params=None, n: int = 1, **features) -> tuple[np.ndarray, np.ndarray]:
         """Predictive centre and Student-t scale of log u, one per draw (arrays of length n)."""
         unknown = set(features) - {"accelerator"}
         if unknown:
             raise ValueError(f"unknown prior feature(s) {sorted(unknown)}; allowed: accelerator")
+        accelerator = features.get("accelerator")
+        if n > 1 and np.ndim(active_params) == 0 and np.ndim(accelerator) == 0:
+            # One run's inputs for every draw: work them out once.
+            centre, scale = self.log_centre_and_scale(active_params, 1, **features)
+            return np.full(n, centre[0]), np.full(n, scale[0])
         beta = np.asarray(self.coef)
         cov = np.asarray(self.coef_cov)
-        centre = np.full(n, beta[0])
-        var = np.full(n, self.sigma ** 2 + cov[0, 0])
+        # Regressors (intercept, then each pooled feature) and the variance of each where it is unknown.
+        columns, unknown_var = [np.ones(n)], [np.zeros(n)]
         if "size" in self.features:
             x, x_var = self._size(active_params, n)
-            centre = centre + beta[1] * x
-            var = var + 2 * x * cov[0, 1] + x * x * cov[1, 1] + (beta[1] ** 2 + cov[1, 1]) * x_var
-        offset, offset_var = self._offset(features.get("accelerator"), n)
+            columns.append(x)
+            unknown_var.append(x_var)
+        if "bandwidth" in self.features:
+            x, x_var = self._bandwidth(accelerator, n)
+            columns.append(x)
+            unknown_var.append(x_var)
+        X = np.column_stack(columns)
+        centre = X @ beta
+        # Residual, parameter (x' C x) and unknown-feature ((b_k^2 + C_kk) var_k) variance.
+        var = self.sigma ** 2 + np.sum((X @ cov) * X, axis=1) + np.column_stack(unknown_var) @ (beta ** 2 + np.diag(cov))
+        offset, offset_var = self._offset(accelerator, n)
         return centre + offset, np.sqrt(var + offset_var)
 
     def _half_width(self, scale):
@@ -273,7 +310,8 @@ class UtilizationPrior:
         return float(stats.norm.cdf((math.log(utilization) - centre) * Z90 / half))
 
     def describe(self) -> str:
-        terms = f" {self.coef[1]:+.3f}*size" if "size" in self.features else ""
+        names = [f for f in ("size", "bandwidth") if f in self.features]
+        terms = "".join(f" {c:+.3f}*{f}" for c, f in zip(self.coef[1:], names))
         gens = ""
         if "generation" in self.features:
             shown = ", ".join(f"{g} {o:+.2f} (n={n})" for g, (o, _, n) in sorted(self.offsets.items()))
@@ -287,23 +325,32 @@ def _size_feature(points) -> np.ndarray:
                      for p in points])
 
 
+def _bandwidth_feature(bytes_per_flop: float | None) -> float:
+    return math.log10(bytes_per_flop) - BANDWIDTH_CENTRE_LOG10 if bytes_per_flop else math.nan
+
+
 def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATURES, *,
-              generations: dict[str, str] | None = None) -> UtilizationPrior:
+              generations: dict[str, str] | None = None,
+              bytes_per_flop: dict[str, float | None] | None = None) -> UtilizationPrior:
     """Robust pooled fit, partially pooled generation offsets, Student-t residuals.
 
-    `generations` maps accelerator ids to generations for prediction (default: those of `points`).
-    Runs without active parameters are dropped when "size" is a feature.
+    `generations` maps accelerator ids to generations for prediction (default: those of `points`), and
+    `bytes_per_flop` ids to their chip sheet's bytes per FLOP (default: those of `points`).
+    Runs without active parameters are dropped when "size" is a feature, runs on a chip without a
+    bandwidth when "bandwidth" is.
     """
     import statsmodels.api as sm
 
     features = _check_features(features)
-    usable = [p for p in points if "size" not in features or p.active_params is not None]
-    n_coef = 1 + ("size" in features)
+    usable = [p for p in points if ("size" not in features or p.active_params is not None)
+              and ("bandwidth" not in features or p.bytes_per_flop is not None)]
+    n_coef = 1 + ("size" in features) + ("bandwidth" in features)
     if len(usable) < n_coef + 3:
         raise ValueError(f"need at least {n_coef + 3} calibration runs, have {len(usable)}")
     y = np.log([p.bf16_utilization for p in usable])
     size = _size_feature(usable)
-    X = np.ones((len(usable), 1)) if n_coef == 1 else np.column_stack([np.ones(len(usable)), size])
+    bandwidth = np.array([_bandwidth_feature(p.bytes_per_flop) for p in usable])
+    X = np.column_stack([np.ones(len(usable))] + [size] * ("size" in features) + [bandwidth] * ("bandwidth" in features))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError(f"features {features} cannot be separated on these {len(usable)} runs")
     fit = sm.RLM(y, X, M=sm.robust.norms.HuberT()).fit()
@@ -321,8 +368,12 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
         means = np.array([np.mean(resid[gens == g]) for g in groups])
         counts = np.array([np.sum(gens == g) for g in groups])
         if len(groups) >= 2:
-            # Method of moments: the spread of group means beyond what their sampling noise explains.
-            tau2 = max(0.0, float(np.var(means, ddof=1) - np.mean(s2 / counts)))
+            # Random-effects meta-analysis of the generation means (statsmodels, DerSimonian-Laird):
+            # the spread of the means beyond what their sampling variance s^2/n_g explains, each mean
+            # weighted by n_g/s^2, so a generation of two runs moves tau less than one of fifteen.
+            from statsmodels.stats.meta_analysis import combine_effects
+
+            tau2 = max(0.0, float(combine_effects(means, s2 / counts, method_re="dl").tau2))
         else:
             tau2 = 0.0
         tau = math.sqrt(tau2)
@@ -339,6 +390,9 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
     scale = optimize.minimize_scalar(lambda s: -np.sum(stats.t.logpdf(resid, dof, scale=s)),
                                      bounds=(mad / 10, mad * 10), method="bounded").x
     finite = size[np.isfinite(size)]
+    known_bw = bandwidth[np.isfinite(bandwidth)]
+    if bytes_per_flop is None:
+        bytes_per_flop = {p.accelerator: p.bytes_per_flop for p in usable}
     return UtilizationPrior(
         features=features,
         coef=tuple(float(c) for c in coef),
@@ -352,7 +406,17 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
         size_var=float(np.var(finite)) if finite.size else 0.0,
         runs=tuple(p.run_id for p in usable),
         t90=float(stats.t.ppf(0.9, dof)),
+        bandwidth={a: _bandwidth_feature(b) for a, b in bytes_per_flop.items() if b},
+        bandwidth_mean=float(np.mean(known_bw)) if known_bw.size else 0.0,
+        bandwidth_var=float(np.var(known_bw)) if known_bw.size else 0.0,
     )
+
+
+def chip_sheet(catalog: Catalog) -> dict[str, dict]:
+    """What the prior may know of every accelerator in the catalog before any run on it: its generation
+    and its bytes per FLOP (keyword arguments of `fit_prior`)."""
+    return {"generations": {a.id: a.family for a in catalog.accelerators.values()},
+            "bytes_per_flop": {a.id: a.bytes_per_flop for a in catalog.accelerators.values()}}
 
 
 _PRIORS: dict[tuple, UtilizationPrior] = {}
@@ -412,11 +476,11 @@ def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior
             coef_cov=tuple(tuple(row) for row in raw["coef_cov"]), sigma=raw["sigma"], dof=raw["dof"],
             tau=raw["tau"], offsets={k: tuple(v) for k, v in raw["offsets"].items()},
             generations=dict(raw["generations"]), size_mean=raw["size_mean"], size_var=raw["size_var"],
-            runs=tuple(raw["runs"]), t90=raw["t90"])
+            runs=tuple(raw["runs"]), t90=raw["t90"], bandwidth=dict(raw["bandwidth"]),
+            bandwidth_mean=raw["bandwidth_mean"], bandwidth_var=raw["bandwidth_var"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    generations = {a.id: a.family for a in catalog.accelerators.values()}
-    prior = fit_prior(calibration_points(catalog), features, generations=generations)
+    prior = fit_prior(calibration_points(catalog), features, **chip_sheet(catalog))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".prior-", suffix=".tmp", delete=False) as fh:

@@ -340,6 +340,8 @@ class Accelerator(Strict):
     peak_bf16_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)]
     peak_fp8_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)] | None = None
     memory_gb: PositiveFloat | None = None
+    #: HBM bandwidth per chip; blank where no source gives it (the prior then treats it as unknown).
+    memory_bandwidth_tb_per_s: Annotated[float, Field(gt=0.01, lt=100)] | None = None
     tdp_w: Annotated[float, Field(gt=10, lt=5000)]
     server_power_multiplier: Annotated[float, Field(ge=1, le=5)]
     server_power_fraction: Annotated[float, Field(gt=0, le=1)]
@@ -360,6 +362,13 @@ class Accelerator(Strict):
                 )
             return self.peak_fp8_flop_per_s
         return self.peak_bf16_flop_per_s
+
+    @property
+    def bytes_per_flop(self) -> float | None:
+        """Memory bytes the chip can move per BF16 FLOP at peak (None when its bandwidth is unknown)."""
+        if self.memory_bandwidth_tb_per_s is None:
+            return None
+        return self.memory_bandwidth_tb_per_s * 1e12 / self.peak_bf16_flop_per_s
 
     @property
     def server_power_w(self) -> float:

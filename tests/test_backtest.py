@@ -31,6 +31,7 @@ from analysis._backtest import (
     predict_gpu_hours,
     prior_scores,
 )
+from analysis._backtest import ALTERNATIVES, GROUPED_SCHEMES
 from analysis.calibration import (
     FEATURES,
     FP8_LOG_GAIN_MEAN,
@@ -203,11 +204,14 @@ def test_pit_histogram_shares_sum_to_one(result):
 
 def test_default_prior_is_the_one_grouped_cv_picks(result):
     scores = prior_scores(result.cv)
-    assert set(scores["prior"]) >= {"pooled", "generation", "size", "size + generation"}
+    assert set(scores["prior"]) == set(ALTERNATIVES)
+    assert {"size + bandwidth", "size + bandwidth + generation"} <= set(scores["prior"])
+    # The rule: lowest mean log score over the grouped schemes, recomputed here from the cv table.
+    grouped = result.cv[result.cv["scheme"].isin(GROUPED_SCHEMES) & result.cv["method"].str.startswith("prior: ")]
+    by_score = grouped.groupby("method")["mean_log_score"].mean().sort_values()
     best = scores.iloc[0]["prior"]
-    labels = {"pooled": (), "generation": ("generation",), "size": ("size",),
-              "size + generation": ("size", "generation")}
-    assert labels[best] == FEATURES, scores
+    assert by_score.index[0] == f"prior: {best}"
+    assert ALTERNATIVES[best] == FEATURES, scores
     marked = result.prior_scores()
     assert list(marked["default"]) == [p == best for p in marked["prior"]]
 
@@ -385,3 +389,63 @@ def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(cata
     assert math.log(no_size.p90 / no_size.p10) > math.log(known.p90 / known.p10)
     with pytest.raises(ValueError, match="unknown prior feature"):
         prior.effective(70e9, colour="red")
+
+
+# ---- the chip-sheet feature and the between-generation variance ------------------------------------
+
+def _bandwidth_prior(catalog):
+    from analysis.calibration import chip_sheet, fit_prior
+
+    return fit_prior(calibration_points(catalog), ("size", "bandwidth", "generation"), **chip_sheet(catalog))
+
+
+def test_bandwidth_feature_reads_the_chip_sheet_and_widens_where_it_is_blank(catalog, data_copy):
+    prior = _bandwidth_prior(catalog)
+    slope = prior.coef[2]
+    # Blackwell has no calibration run: its centre differs from the pooled one only through its sheet.
+    b300, rubin = prior.effective(70e9, accelerator="b300"), prior.effective(70e9, accelerator="vr200")
+    assert catalog.accelerators["vr200"].memory_bandwidth_tb_per_s is None
+    assert math.log(rubin.p90 / rubin.p10) > math.log(b300.p90 / b300.p10)  # blank bandwidth: wider
+    # Halving B300's bandwidth on its sheet moves its centre by slope x log10(1/2), nothing else.
+    path = data_copy / "accelerators.csv"
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    for row in rows:
+        if row["id"] == "b300":
+            row["memory_bandwidth_tb_per_s"] = str(float(row["memory_bandwidth_tb_per_s"]) / 2)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    halved = _bandwidth_prior(load_catalog(data_copy))
+    before = prior.log_centre_and_half_width(70e9, accelerator="b300")[0]
+    after = halved.log_centre_and_half_width(70e9, accelerator="b300")[0]
+    assert after - before == pytest.approx(slope * math.log10(0.5), rel=1e-9)
+    # The default prior does not use the sheet: the same edit leaves it alone.
+    assert default_prior(load_catalog(data_copy)).effective(70e9, accelerator="b300") == \
+        default_prior(catalog).effective(70e9, accelerator="b300")
+
+
+def test_a_generation_shifted_away_from_the_rest_gets_its_offset_and_a_larger_tau(catalog):
+    from dataclasses import replace
+
+    from analysis.calibration import fit_prior
+
+    points = calibration_points(catalog)
+    base = fit_prior(points, ("size", "generation"))
+    shifted = fit_prior([replace(p, utilization=p.utilization * 2) if p.generation == "ampere" else p
+                         for p in points], ("size", "generation"))
+    def moved(accelerator):
+        return (shifted.log_centre_and_half_width(7e9, accelerator=accelerator)[0]
+                - base.log_centre_and_half_width(7e9, accelerator=accelerator)[0]) / math.log(2)
+
+    # Fifteen A100 runs: the doubled utilization shows almost whole in an A100 prediction, barely in
+    # an H100 one (the pooled centre moves a little, the Hopper offset takes it back)...
+    assert 0.85 < moved("a100-sxm-80gb") < 1.02
+    assert abs(moved("h100-sxm")) < 0.1
+    # ...and the generations now differ more than before.
+    assert shifted.tau > base.tau
+    # All runs on one generation: no between-generation variance to estimate, no offset.
+    one = fit_prior([replace(p, generation="hopper") for p in points], ("size", "generation"))
+    assert one.tau == 0.0 and one.offsets["hopper"][0] == 0.0

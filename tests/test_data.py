@@ -149,6 +149,8 @@ def test_a_check_row_may_carry_figures_that_cannot_calibrate(data_copy):
     ({"rental_usd_per_hour": "2 USD"}, "rental_usd_per_hour"),
     ({"rental_usd_per_hour": "2350"}, "rental_usd_per_hour"),  # cents, not dollars
     ({"purchase_price_usd": "33.6"}, "purchase_price_usd"),  # thousands, not dollars
+    ({"memory_bandwidth_tb_per_s": "3350"}, "memory_bandwidth_tb_per_s"),  # GB/s, not TB/s
+    ({"memory_bandwidth_tb_per_s": "0"}, "memory_bandwidth_tb_per_s"),
 ])
 def test_a_malformed_price_row_is_rejected_naming_file_row_and_field(data_copy, cells, field, cli):
     path = data_copy / "accelerators.csv"
