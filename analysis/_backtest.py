@@ -559,6 +559,7 @@ class BacktestResult:
         """Tables a person reads at a glance."""
         st = self.settings
         naive = naive_label(st["naive_mfu"])
+        mw = max(len(m) for m in [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES]) + 2
         lines = [
             f"Backtest of accelerator-hours on {len(st['calibration_runs'])} calibration runs "
             "(data/training_runs.csv, role calibration)",
@@ -566,7 +567,7 @@ class BacktestResult:
             f"baselines: {naive} of the dense peak at the run's precision; {CONSTANT} (median "
             "utilization of the runs fitted on)",
             "",
-            f"{'scheme':<48}{'method':<26}{'runs':>5}{'MdAPE':>8}{'cover':>7}{'P90/P10':>9}{'P50/rep':>9}",
+            f"{'scheme':<48}{'method':<{mw}}{'runs':>5}{'MdAPE':>8}{'cover':>7}{'P90/P10':>9}{'P50/rep':>9}",
         ]
         order = [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES]
         for scheme in SCHEMES:
@@ -576,7 +577,7 @@ class BacktestResult:
                 cover = "-" if _missing(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
                 width = "-" if _missing(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
                 label = SCHEME_TEXT[scheme] if i == 0 else ""
-                lines.append(f"{label:<48}{method:<26}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
+                lines.append(f"{label:<48}{method:<{mw}}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
                              f"{s['median_p50_over_reported']:>9.2f}")
         for scheme in GROUPED_SCHEMES:
             b = self.breakdown[(self.breakdown["scheme"] == scheme) & self.breakdown["method"].isin([PRIOR, naive])]
