@@ -213,29 +213,35 @@ class UtilizationPrior:
         known = np.isfinite(x)
         return np.where(known, x, self.size_mean), np.where(known, 0.0, self.size_var)
 
+    @staticmethod
+    def _per_accelerator(accelerator, n: int, lookup) -> tuple[np.ndarray, np.ndarray]:
+        """(value, variance) per draw from `lookup(id)`; one id (a scalar) is looked up once."""
+        if np.ndim(accelerator) == 0:
+            value, var = lookup(str(accelerator))
+            return np.full(n, value), np.full(n, var)
+        ids = np.broadcast_to(np.asarray(accelerator, dtype=object), (n,))
+        # Few distinct ids per call: look each up once.
+        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
+        table = np.array([lookup(a) for a in uniq], dtype=np.float64).reshape(-1, 2)
+        return table[inverse, 0], table[inverse, 1]
+
     def _offset(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Generation offset per draw and its variance (unknown generation -> 0 and tau^2)."""
         if "generation" not in self.features:
             return np.zeros(n), np.zeros(n)
         if accelerator is None:
             return np.zeros(n), np.full(n, self.tau ** 2)
-        ids = np.broadcast_to(np.asarray(accelerator, dtype=object), (n,))
-        # Few distinct ids per call: look each up once.
-        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
-        table = np.array([self.offsets.get(self.generations.get(a, ""), (0.0, self.tau ** 2, 0))[:2]
-                          for a in uniq], dtype=np.float64).reshape(-1, 2)
-        return table[inverse, 0], table[inverse, 1]
+        unknown = (0.0, self.tau ** 2, 0)
+        return self._per_accelerator(accelerator, n,
+                                     lambda a: self.offsets.get(self.generations.get(a, ""), unknown)[:2])
 
     def _bandwidth(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Bandwidth feature per draw and its extra variance (unknown -> calibration mean and variance)."""
         unknown = (self.bandwidth_mean, self.bandwidth_var)
         if accelerator is None:
             return np.full(n, unknown[0]), np.full(n, unknown[1])
-        ids = np.broadcast_to(np.asarray(accelerator, dtype=object), (n,))
-        uniq, inverse = np.unique(ids.astype(str), return_inverse=True)
-        table = np.array([(self.bandwidth[a], 0.0) if a in self.bandwidth else unknown for a in uniq],
-                         dtype=np.float64).reshape(-1, 2)
-        return table[inverse, 0], table[inverse, 1]
+        return self._per_accelerator(accelerator, n,
+                                     lambda a: (self.bandwidth[a], 0.0) if a in self.bandwidth else unknown)
 
     def log_centre_and_scale(self, active_params=None, n: int = 1, **features) -> tuple[np.ndarray, np.ndarray]:
         """Predictive centre and Student-t scale of log u, one per draw (arrays of length n)."""
