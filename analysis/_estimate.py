@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,11 +26,11 @@ from .errors import InputError
 from .kernels import compute as kc
 from .provenance import provenance
 from .formatting import format_value, present, scientific
-from .results import json_ready, quantiles, summary_frame
+from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
 from .bounds import check_implied_mfu
 from .specs import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP,
-                    PRECISIONS, Fixed, Uncertainty, check_seed)
+                    PRECISIONS, Uncertainty, check_seed)
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -119,6 +120,47 @@ class EstimateResult:
         return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
+@functools.cache
+def _defaults() -> tuple[Uncertainty, dict[str, str]]:
+    """The default distributions and their descriptions (built once: pydantic validation and
+    formatting were a fifth of a small call)."""
+    defaults = Uncertainty()
+    names = ("goodput", "pue_delta", "fp8_gain", "price_factor")
+    return defaults, {name: getattr(defaults, name).describe() for name in names}
+
+
+#: The prior's predictive distribution per (prior, active parameters, accelerator): repeated calls
+#: with one configuration (a loop, a notebook) evaluate it once.
+_EFFECTIVE: dict[tuple, tuple] = {}
+
+
+def _effective(prior, active: float | None, accelerator: str):
+    """(LogNormal of effective utilization, its description) for a new run, memoized."""
+    key = (id(prior), active, accelerator)
+    hit = _EFFECTIVE.get(key)
+    if hit is not None and hit[0] is prior:
+        return hit[1], hit[2]
+    dist = prior.effective(active, accelerator=accelerator)
+    if len(_EFFECTIVE) >= 1024:
+        _EFFECTIVE.clear()
+    _EFFECTIVE[key] = (prior, dist, dist.describe())
+    return dist, _EFFECTIVE[key][2]
+
+
+def _metric_quantiles(host: dict) -> dict[str, dict | None]:
+    """`quantiles` of each metric's draws (None where the metric is None): one sort of all of them
+    at once when every draw is finite, the usual case."""
+    present = [name for name, v in host.items() if v is not None]
+    stacked = np.stack([host[name] for name in present]) if present else None
+    if stacked is None or not np.isfinite(stacked).all():
+        return {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
+    stats = row_stats(stacked, overwrite=True)
+    out: dict[str, dict | None] = {name: None for name in host}
+    for name, row in zip(present, stats.tolist()):
+        out[name] = {"p10": row[0], "p50": row[1], "p90": row[2], "mean": row[3]}
+    return out
+
+
 def estimate(
     *,
     accelerator: str,
@@ -195,19 +237,21 @@ def estimate(
     peak = chip.peak_flop_per_s(precision)
     region = catalog.site(site or K.DEFAULT_SITE)
     be = select(backend)
-    defaults = Uncertainty()
+    defaults, described = _defaults()
 
     def sample(name, dist):
         return draw(dist, seed, f"estimate/{name}", 0, draws)
 
-    goodput_dist = Fixed(value=goodput) if goodput is not None else defaults.goodput
-    goodput_draws = sample("goodput", goodput_dist)
+    if goodput is not None:
+        goodput_draws = np.full(draws, goodput)  # what `draw` gives for a fixed value
+    else:
+        goodput_draws = sample("goodput", defaults.goodput)
     if pue is not None:
         pue_draws = np.full(draws, pue)
         pue_text = f"{pue:g}"
     else:
         pue_draws = np.maximum(region.pue + sample("pue_delta", defaults.pue_delta), 1.0)
-        pue_text = f"{region.pue:g} {defaults.pue_delta.describe()}"
+        pue_text = f"{region.pue:g} {described['pue_delta']}"
 
     if gpu_hours is not None:
         mfu_text = "implied by --gpu-hours (not sampled)"
@@ -216,14 +260,13 @@ def estimate(
         mfu_text = f"{mfu:g} (fixed)"
         mfu_draws = np.full(draws, mfu)
     else:
-        prior = default_prior(catalog)
-        u_dist = prior.effective(active, accelerator=chip.id)
+        u_dist, u_text = _effective(default_prior(catalog), active, chip.id)
         mfu_draws = sample("utilization", u_dist) / goodput_draws
-        mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
+        mfu_text = f"calibrated prior, effective utilization {u_text} / goodput"
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
             mfu_draws = mfu_draws * sample("fp8_gain", defaults.fp8_gain) / ratio
-            mfu_text += f", x FP8 gain {defaults.fp8_gain.describe()} / {ratio:.2g}"
+            mfu_text += f", x FP8 gain {described['fp8_gain']} / {ratio:.2g}"
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
     # One cost basis for every accelerator: rental (accelerator-hours x a price per accelerator-hour).
@@ -232,7 +275,7 @@ def estimate(
         cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
         cost_method = (f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
-                       f"{defaults.price_factor.describe()}")
+                       f"{described['price_factor']}")
     else:
         cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
 
@@ -268,7 +311,7 @@ def estimate(
         "cost_usd": to_numpy(cost) if cost is not None else None,
         "emissions_tco2e": to_numpy(emissions),
     }
-    metrics = {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
+    metrics = _metric_quantiles(host)
     inputs = {
         "params": params,
         "active_params": active if flop is None else None,
@@ -279,7 +322,7 @@ def estimate(
         "precision": precision,
         "peak_flop_per_s": peak,
         "mfu": mfu_text,
-        "goodput": f"{goodput:g} (fixed)" if goodput is not None else goodput_dist.describe(),
+        "goodput": f"{goodput:g} (fixed)" if goodput is not None else described["goodput"],
         "gpu_hours": gpu_hours,
         "pue": pue_text,
         "site": region.id,
