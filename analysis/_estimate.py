@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-import functools
+    from .catalog import Catalog
+
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,18 +20,19 @@ from typing import Any
 import numpy as np
 
 from . import constants as K
+from ._context import context_for, load_context
 from .backend import select, to_numpy
-from .calibration import default_prior
-from .catalog import Catalog, load_catalog
 from .errors import InputError
-from .kernels import compute as kc
-from .provenance import provenance
 from .formatting import format_value, present, scientific
+from .kernels import compute as kc
+from .limits import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED,
+                     MAX_TRAINING_FLOP, PRECISIONS, check_seed)
+from .provenance import provenance
 from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
-from .bounds import check_implied_mfu
-from .specs import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP,
-                    PRECISIONS, Uncertainty, check_seed)
+
+# No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs from
+# a cached context (`_context`), so a repeat call imports none of them (DESIGN.md: CLI start).
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -120,33 +122,6 @@ class EstimateResult:
         return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
-@functools.cache
-def _defaults() -> tuple[Uncertainty, dict[str, str]]:
-    """The default distributions and their descriptions (built once: pydantic validation and
-    formatting were a fifth of a small call)."""
-    defaults = Uncertainty()
-    names = ("goodput", "pue_delta", "fp8_gain", "price_factor")
-    return defaults, {name: getattr(defaults, name).describe() for name in names}
-
-
-#: The prior's predictive distribution per (prior, active parameters, accelerator): repeated calls
-#: with one configuration (a loop, a notebook) evaluate it once.
-_EFFECTIVE: dict[tuple, tuple] = {}
-
-
-def _effective(prior, active: float | None, accelerator: str):
-    """(LogNormal of effective utilization, its description) for a new run, memoized."""
-    key = (id(prior), active, accelerator)
-    hit = _EFFECTIVE.get(key)
-    if hit is not None and hit[0] is prior:
-        return hit[1], hit[2]
-    dist = prior.effective(active, accelerator=accelerator)
-    if len(_EFFECTIVE) >= 1024:
-        _EFFECTIVE.clear()
-    _EFFECTIVE[key] = (prior, dist, dist.describe())
-    return dist, _EFFECTIVE[key][2]
-
-
 def _metric_quantiles(host: dict) -> dict[str, dict | None]:
     """`quantiles` of each metric's draws (None where the metric is None): one sort of all of them
     at once when every draw is finite, the usual case."""
@@ -232,12 +207,16 @@ def estimate(
         active = None
         training_flop = flop
 
-    catalog = catalog or load_catalog()
-    chip = catalog.accelerator(accelerator)
-    peak = chip.peak_flop_per_s(precision)
-    region = catalog.site(site or K.DEFAULT_SITE)
+    ctx = context_for(catalog) if catalog is not None else load_context()
+    chip = ctx.chips.get(accelerator)
+    if chip is None or (precision == "fp8" and chip.peak_fp8_flop_per_s is None):
+        _catalog(catalog).accelerator(accelerator).peak_flop_per_s(precision)  # raises, naming what is allowed
+    peak = chip.peak_fp8_flop_per_s if precision == "fp8" else chip.peak_bf16_flop_per_s
+    region = ctx.regions.get(site or K.DEFAULT_SITE)
+    if region is None:
+        _catalog(catalog).site(site)  # raises, naming close ids
     be = select(backend)
-    defaults, described = _defaults()
+    defaults = ctx.defaults
 
     def sample(name, dist):
         return draw(dist, seed, f"estimate/{name}", 0, draws)
@@ -245,13 +224,13 @@ def estimate(
     if goodput is not None:
         goodput_draws = np.full(draws, goodput)  # what `draw` gives for a fixed value
     else:
-        goodput_draws = sample("goodput", defaults.goodput)
+        goodput_draws = sample("goodput", defaults["goodput"])
     if pue is not None:
         pue_draws = np.full(draws, pue)
         pue_text = f"{pue:g}"
     else:
-        pue_draws = np.maximum(region.pue + sample("pue_delta", defaults.pue_delta), 1.0)
-        pue_text = f"{region.pue:g} {described['pue_delta']}"
+        pue_draws = np.maximum(region.pue + sample("pue_delta", defaults["pue_delta"]), 1.0)
+        pue_text = f"{region.pue:g} {defaults['pue_delta'].text}"
 
     if gpu_hours is not None:
         mfu_text = "implied by --gpu-hours (not sampled)"
@@ -260,13 +239,17 @@ def estimate(
         mfu_text = f"{mfu:g} (fixed)"
         mfu_draws = np.full(draws, mfu)
     else:
-        u_dist, u_text = _effective(default_prior(catalog), active, chip.id)
+        u_dist = ctx.effective(active, chip.id)
+        if u_dist is None:  # a prior the context could not compile: ask it
+            from .calibration import default_prior
+
+            u_dist = default_prior(_catalog(catalog)).effective(active, accelerator=chip.id)
         mfu_draws = sample("utilization", u_dist) / goodput_draws
-        mfu_text = f"calibrated prior, effective utilization {u_text} / goodput"
+        mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
-            mfu_draws = mfu_draws * sample("fp8_gain", defaults.fp8_gain) / ratio
-            mfu_text += f", x FP8 gain {described['fp8_gain']} / {ratio:.2g}"
+            mfu_draws = mfu_draws * sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            mfu_text += f", x FP8 gain {defaults['fp8_gain'].text} / {ratio:.2g}"
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
     # One cost basis for every accelerator: rental (accelerator-hours x a price per accelerator-hour).
@@ -275,7 +258,7 @@ def estimate(
         cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
         cost_method = (f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
-                       f"{described['price_factor']}")
+                       f"{defaults['price_factor'].text}")
     else:
         cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
 
@@ -283,6 +266,8 @@ def estimate(
     g = dev(goodput_draws)
     p = dev(pue_draws)
     if gpu_hours is not None:
+        from .bounds import check_implied_mfu
+
         check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
         hours = dev(np.full(draws, gpu_hours))
         mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
@@ -297,7 +282,7 @@ def estimate(
     if price_per_hour is not None:
         cost = kc.rental_cost_usd(hours, price_per_hour)
     elif chip.rental_usd_per_hour is not None:
-        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults.price_factor)))
+        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"])))
     else:
         cost = None
     emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
@@ -322,7 +307,7 @@ def estimate(
         "precision": precision,
         "peak_flop_per_s": peak,
         "mfu": mfu_text,
-        "goodput": f"{goodput:g} (fixed)" if goodput is not None else described["goodput"],
+        "goodput": f"{goodput:g} (fixed)" if goodput is not None else defaults["goodput"].text,
         "gpu_hours": gpu_hours,
         "pue": pue_text,
         "site": region.id,
@@ -342,6 +327,14 @@ def estimate(
         training_flop=training_flop,
         metrics=metrics,
         inputs=inputs,
-        provenance=provenance(seed=seed, backend=be, data_hash=catalog.data_hash),
+        provenance=provenance(seed=seed, backend=be, data_hash=ctx.data_hash, package=ctx.package_version,
+                              library_versions=ctx.versions),
         draws=frame,
     )
+
+
+def _catalog(catalog: Catalog | None) -> Catalog:
+    """The validated catalog (for what the context does not hold: error messages naming close ids)."""
+    from .catalog import load_catalog
+
+    return catalog or load_catalog()

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ._context import hash_contents as _hash_contents
 from .errors import InputError, describe_validation_error, key_path
 from .paths import data_dir as default_data_dir
 from .paths import display
@@ -185,14 +186,6 @@ def read_deals(path: Path) -> dict[str, Deal]:
 
 def _hash_files(paths: list[Path]) -> str:
     return _hash_contents({path: path.read_bytes() for path in paths})
-
-
-def _hash_contents(contents: dict[Path, bytes]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(contents):
-        digest.update(path.name.encode())
-        digest.update(contents[path])
-    return digest.hexdigest()[:16]
 
 
 def _check_references(cat: Catalog) -> None:
