@@ -412,6 +412,12 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
             pue_table[j] = np.maximum(value + pue_delta, 1.0)
     pue_of_e = pue_index.ravel()[ek_first]
 
+    # Cost vectors: hours x 1 (a given price) or x the drawn price factor (the sheet's price).
+    factors = np.ones((2, draws))
+    if price_factor is not None:
+        factors[1] = price_factor
+    # Hours from the prior, MFU never clipped and no FP8 gain: 1 / (a exp(sigma z)), falling in z.
+    z_falling = np.argsort(z, kind="stable")[::-1] if z is not None else None
     stats_h = np.empty((len(hk_first), 4))
     stats_m = np.empty((len(hk_first), 4))
     stats_e = np.empty((len(ek_first), 4))
@@ -423,19 +429,19 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
         rep = hk_first[lo:lo + step]
         mfu_vec, hours_vec = _hours_vectors(plan.mode[rep], plan.sigma[rep], a[rep], sampled_goodput[rep],
                                             plan.fp8[rep], z, goodput, fp8_gain, draws)
+        mfu_clipped = ((mfu_vec == 1.0) | (mfu_vec == 1e-6)).any(axis=1)
         stats_m[lo:lo + len(rep)] = row_stats(mfu_vec, overwrite=True)
         for first, last in _chunks(hk_of_e, lo, lo + len(rep), step):
-            local = hk_of_e[first:last] - lo
-            stats_e[first:last] = row_stats(hours_vec[local] * pue_table[pue_of_e[first:last]], overwrite=True)
+            vec = hours_vec[hk_of_e[first:last] - lo]  # a copy: hours are needed again below
+            _times_rows(vec, pue_table, pue_of_e[first:last])
+            stats_e[first:last] = row_stats(vec, overwrite=True)
         for first, last in _chunks(hk_of_c, lo, lo + len(rep), step):
-            local = hk_of_c[first:last] - lo
-            vec = hours_vec[local]
-            rental = cost_of_c[first:last] == SHEET_PRICE
-            if rental.any():
-                vec[rental] *= price_factor
-            keep = cost_of_c[first:last] != NO_COST
-            stats_c[first:last][keep] = row_stats(vec[keep], overwrite=True)
-        stats_h[lo:lo + len(rep)] = row_stats(hours_vec, overwrite=True)
+            kind = cost_of_c[first:last]
+            keep = kind != NO_COST
+            vec = hours_vec[hk_of_c[first:last][keep] - lo]
+            _times_rows(vec, factors, np.where(kind[keep] == SHEET_PRICE, 1, 0))
+            stats_c[first:last][keep] = row_stats(vec, overwrite=True)
+        stats_h[lo:lo + len(rep)] = _hours_stats(hours_vec, mfu_clipped, plan.mode[rep], plan.fp8[rep], z_falling)
 
     days_scale = np.where(has["accelerators"], hours_scale / (num["accelerators"] * K.HOURS_PER_DAY), np.nan)
     by_metric = {
@@ -463,28 +469,62 @@ def _chunks(sorted_groups: np.ndarray, lo: int, hi: int, step: int):
         yield start, min(start + step, int(last))
 
 
+def _hours_stats(hours: np.ndarray, clipped, mode, fp8, z_falling) -> np.ndarray:
+    """`row_stats` of hours vectors; those that fall as z rises (the MFU from the prior never
+    clipped, no FP8 gain) are in the order of z, so their quantiles need no sort."""
+    monotone = (mode == PRIOR) & ~clipped & ~fp8
+    if monotone.all():
+        return row_stats(hours, order=z_falling)
+    out = np.empty((hours.shape[0], 4))
+    if monotone.any():
+        out[monotone] = row_stats(hours[monotone], order=z_falling)
+    if not monotone.all():
+        out[~monotone] = row_stats(hours[~monotone], overwrite=True)
+    return out
+
+
+def _times_rows(block: np.ndarray, table: np.ndarray, index: np.ndarray) -> None:
+    """block[i] *= table[index[i]] in place (one broadcast multiply when every row takes the same)."""
+    if len(index) == 0:
+        return
+    if (index == index[0]).all():
+        block *= table[index[0]]
+    else:
+        block *= table[index]
+
+
 def _hours_vectors(mode, sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain, draws):
     """(MFU, accelerator-hours) vectors of a block of groups, (groups, draws) each, as `estimate`
     computes them for a row whose scale is 1: MFU clip(a exp(sigma z) / goodput x FP8 gain), hours
     1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU."""
+    prior = mode == PRIOR
+    if prior.all():  # the usual block: no copies between the rows of each branch
+        return _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain)
     b = len(mode)
     mfu = np.ones((b, draws))
     hours = np.ones((b, draws))
-    prior = mode == PRIOR
     if prior.any():
-        w = np.exp(sigma[prior, None] * z[None, :])
-        w[sampled_goodput[prior]] /= goodput
-        if fp8_gain is not None:
-            w[fp8[prior]] *= fp8_gain
-        w *= a[prior, None]
-        np.clip(w, 1e-6, 1.0, out=w)
-        mfu[prior] = w
-        with_goodput = w * np.where(sampled_goodput[prior, None], goodput[None, :], 1.0)
-        hours[prior] = 1.0 / with_goodput
+        mfu[prior], hours[prior] = _prior_vectors(sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z,
+                                                  goodput, fp8_gain)
     drawn = ~prior & sampled_goodput
     inverse = 1.0 / goodput
     hours[drawn & (mode == FIXED_MFU)] = inverse
     mfu[drawn & (mode == GIVEN_HOURS)] = inverse
+    return mfu, hours
+
+
+def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
+    """MFU and hours vectors of groups whose MFU comes from the prior."""
+    mfu = np.multiply.outer(sigma, z)
+    np.exp(mfu, out=mfu)
+    _times_rows(mfu, np.stack([np.ones_like(goodput), 1.0 / goodput]), sampled_goodput.astype(np.intp))
+    if fp8_gain is not None and fp8.any():
+        _times_rows(mfu, np.stack([np.ones_like(fp8_gain), fp8_gain]), fp8.astype(np.intp))
+    mfu *= a[:, None]
+    np.clip(mfu, 1e-6, 1.0, out=mfu)
+    hours = mfu.copy()
+    _times_rows(hours, np.stack([np.ones_like(goodput), goodput]), sampled_goodput.astype(np.intp))
+    np.divide(1.0, hours, out=hours)
     return mfu, hours
 
 
