@@ -122,6 +122,27 @@ class EstimateResult:
         return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
+#: Draws of recent (distribution, seed, stream, count)s, read-only: estimates in a loop with one seed
+#: (a sweep of sizes or accelerators) share most of their draws, as `estimate_many` rows do.
+_DRAWS: dict[tuple, np.ndarray] = {}
+_DRAWS_MAX_VALUES = 1 << 14
+_DRAWS_ENTRIES = 64
+
+
+def _draws(dist, seed: int, name: str, draws: int) -> np.ndarray:
+    if draws > _DRAWS_MAX_VALUES:
+        return draw(dist, seed, name, 0, draws)
+    key = (dist, seed, name, draws)
+    values = _DRAWS.get(key)
+    if values is None:
+        values = draw(dist, seed, name, 0, draws)
+        values.flags.writeable = False
+        if len(_DRAWS) >= _DRAWS_ENTRIES:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        _DRAWS[key] = values
+    return values
+
+
 def _metric_quantiles(host: dict) -> dict[str, dict | None]:
     """`quantiles` of each metric's draws (None where the metric is None): one sort of all of them
     at once when every draw is finite, the usual case."""
@@ -219,7 +240,7 @@ def estimate(
     defaults = ctx.defaults
 
     def sample(name, dist):
-        return draw(dist, seed, f"estimate/{name}", 0, draws)
+        return _draws(dist, seed, f"estimate/{name}", draws)
 
     if goodput is not None:
         goodput_draws = np.full(draws, goodput)  # what `draw` gives for a fixed value

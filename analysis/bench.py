@@ -17,7 +17,8 @@ What is timed:
    token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``), ``BATCH_CONFIGS``
    rows of five kinds (``batch_mixed_configs_per_s``) and the worst case, the grid with every row a
    distinct model size so that no two rows share a vector of draws (``batch_worst_case_configs_per_s``);
-   and single `estimate` calls in a loop (``single_calls_per_s``).
+   and single `estimate` calls in a loop (``single_calls_per_s``); and the command
+   ``python -m analysis estimate ...`` end to end, a new process each time (``command_seconds``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
 of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
@@ -422,6 +423,27 @@ def _time_batch(frame, catalog, repeats: int) -> float:
     return statistics.median(seconds)
 
 
+#: The command timed end to end (a new Python process each time, after one untimed run that fills
+#: the on-disk caches), and how many times.
+ESTIMATE_COMMAND = ("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "a100-sxm-80gb")
+COMMAND_RUNS = 5
+
+
+def time_estimate_command(runs: int = COMMAND_RUNS) -> float:
+    """Median wall-clock seconds of `python -m analysis estimate ...` (ESTIMATE_COMMAND), from
+    process start to exit: interpreter start, imports, the estimate and its table."""
+    import subprocess
+
+    command = [sys.executable, "-m", "analysis", *ESTIMATE_COMMAND]
+    subprocess.run(command, capture_output=True, check=True)
+    seconds = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        seconds.append(time.perf_counter() - t0)
+    return statistics.median(seconds)
+
+
 def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3) -> dict:
     """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
     realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
@@ -458,6 +480,9 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
         "single_calls": calls,
         "single_calls_per_s": calls / statistics.median(single),
         "repeats": repeats,
+        "command": "python -m analysis " + " ".join(ESTIMATE_COMMAND),
+        "command_seconds": time_estimate_command(),
+        "command_runs": COMMAND_RUNS,
     })
     return out
 
@@ -569,7 +594,8 @@ def to_table(report: dict) -> str:
     lines += [
         f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
         f"finished flags differ: {f32['finished_flags_differ']}",
-        f"estimate at draws={est['draws']:,} (median of {est['repeats']}): single estimate calls "
+        f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
+        f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single estimate calls "
         f"{est['single_calls_per_s']:,.0f}/s; batch (estimate_many) configurations/s:",
         f"  {est['batch_configs_per_s']:>10,.0f}  {est['batch_configs']:,} rows, {est['batch_workload']}",
         f"  {est['batch_mixed_configs_per_s']:>10,.0f}  {est['batch_mixed_configs']:,} rows, {est['batch_mixed_workload']}",
