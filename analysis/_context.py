@@ -27,7 +27,7 @@ from pathlib import Path
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
-SOURCES = ("_context.py", "catalog.py", "specs.py", "calibration.py", "constants.py", "limits.py")
+SOURCES = ("_context.py", "catalog.py", "specs.py", "calibration.py", "constants.py", "limits.py", "yamlio.py")
 #: Sizes (log10 of active parameters) the compiled prior is read at, and checked at.
 FIT_LOG10 = (10.0, 11.0, 12.0)
 CHECK_LOG10 = (7.0, 8.5, 9.3, 11.6, 13.2, 14.5)

@@ -280,7 +280,7 @@ def _disk(root: Path, data_hash: str) -> Path:
     from .paths import cache_dir
 
     digest = hashlib.sha256("\0".join([data_hash, str(root), pydantic.VERSION]).encode())
-    for module in ("catalog.py", "specs.py", "constants.py"):
+    for module in ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "_context.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return cache_dir() / f"catalog-{data_hash}-{digest.hexdigest()[:16]}.pickle"
 
