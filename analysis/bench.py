@@ -17,7 +17,8 @@ What is timed:
    token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``), ``BATCH_CONFIGS``
    rows of five kinds (``batch_mixed_configs_per_s``) and the worst case, the grid with every row a
    distinct model size so that no two rows share a vector of draws (``batch_worst_case_configs_per_s``);
-   and single `estimate` calls in a loop (``single_calls_per_s``); and the command
+   and single `estimate` calls in a loop, of one configuration (``single_calls_per_s``) and each of
+   its own size and accelerator (``single_calls_varied_per_s``); and the command
    ``python -m analysis estimate ...`` end to end, a new process each time (``command_seconds``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
@@ -465,6 +466,15 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
         for _ in range(calls):
             estimate(**kw)
         single.append(time.perf_counter() - t0)
+    # A sweep in a loop: every call its own size and accelerator (its own prior draws), one seed.
+    sweep = [dict(kw, params=float(p), accelerator=GRID_ACCELERATORS[i % len(GRID_ACCELERATORS)])
+             for i, p in enumerate(np.geomspace(1e9, 2e12, calls))]
+    varied = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for one in sweep:
+            estimate(**one)
+        varied.append(time.perf_counter() - t0)
     out = {
         "draws": ESTIMATE_DRAWS,
         "batch_workload": BATCH_WORKLOADS["grid"],
@@ -479,6 +489,7 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
     out.update({
         "single_calls": calls,
         "single_calls_per_s": calls / statistics.median(single),
+        "single_calls_varied_per_s": calls / statistics.median(varied),
         "repeats": repeats,
         "command": "python -m analysis " + " ".join(ESTIMATE_COMMAND),
         "command_seconds": time_estimate_command(),
@@ -596,7 +607,8 @@ def to_table(report: dict) -> str:
         f"finished flags differ: {f32['finished_flags_differ']}",
         f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
         f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single estimate calls "
-        f"{est['single_calls_per_s']:,.0f}/s; batch (estimate_many) configurations/s:",
+        f"{est['single_calls_per_s']:,.0f}/s (one configuration), {est['single_calls_varied_per_s']:,.0f}/s (every "
+        "call its own size and accelerator); batch (estimate_many) configurations/s:",
         f"  {est['batch_configs_per_s']:>10,.0f}  {est['batch_configs']:,} rows, {est['batch_workload']}",
         f"  {est['batch_mixed_configs_per_s']:>10,.0f}  {est['batch_mixed_configs']:,} rows, {est['batch_mixed_workload']}",
         f"  {est['batch_worst_case_configs_per_s']:>10,.0f}  {est['batch_worst_case_configs']:,} rows, "
