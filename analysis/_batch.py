@@ -168,6 +168,8 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     _check_rows(rows)
     catalog = catalog or load_catalog()
     plan = _Plan(rows, catalog)
+    if (plan.mode == GIVEN_HOURS).any():
+        _check_implied_mfu(rows, plan, draws, seed)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # such rows are redone below
         out = _evaluate(plan, draws, seed)
     # A row whose numbers leave the float range (a goodput of 1e-300, ...) is not a multiple of a
@@ -285,6 +287,25 @@ class _Plan:
             self.mu[prior_rows], self.sigma[prior_rows] = _prior_lognormal(
                 catalog, np.where(has["flop"], np.nan, active)[prior_rows], acc_code[prior_rows],
                 np.array([c.id for c in chips], dtype=object))
+
+
+def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
+    """Given hours must imply an MFU in (0, 1] in every draw, as `estimate` requires (bounds.py)."""
+    from .bounds import check_implied_mfu
+    from .sampling import draw
+    from .specs import Uncertainty
+
+    goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
+    lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        highest = plan.training_flop / (plan.num["gpu_hours"] * 3600.0 * plan.peak) / lowest
+    bad = (plan.mode == GIVEN_HOURS) & ~((highest > 0) & (highest <= 1.0))
+    for i in np.flatnonzero(bad)[:1]:
+        given = plan.num["goodput"][i] if plan.has["goodput"][i] else goodput
+        try:
+            check_implied_mfu(plan.training_flop[i], plan.num["gpu_hours"][i], plan.peak[i], given)
+        except InputError as exc:
+            rows.fail(int(i), "gpu_hours", str(exc).split(": ", 1)[-1])
 
 
 def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:

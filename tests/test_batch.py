@@ -97,6 +97,7 @@ def test_a_different_seed_gives_different_quantiles():
     (dict(params=1e9, tokens=1e12, accelerator="a100-sxm-80gb", precision="fp8"), "precision", "no FP8 peak"),
     (dict(flop=1e22, accelerator="h100-sxm", mfu=0.4, gpu_hours=1e5), "mfu", "give one or the other"),
     (dict(params=1e9, active_params=2e9, tokens=1e12, accelerator="h100-sxm"), "active_params", "exceeds"),
+    (dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e3), "gpu_hours", "MFU is at most 1"),
 ])
 def test_a_bad_row_names_its_row_and_column(row, column, needle):
     frame = pd.DataFrame([ROWS[0], row])
