@@ -32,7 +32,7 @@ from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
 
 # No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs from
-# a cached context (`_context`), so a repeat call imports none of them (DESIGN.md: CLI start).
+# a cached context (`_context`), so a repeat call imports none of them (docs/cli.md: the cache).
 
 UNITS = {
     "mfu": "fraction of peak",
