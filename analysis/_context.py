@@ -189,6 +189,9 @@ def load_context(data_dir: str | Path | None = None) -> Context:
     from .paths import data_dir as default_data_dir
 
     root = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
+    stamp = _stamp(str(root))
+    if stamp is not None and stamp in _LOADED:
+        return _LOADED[stamp]
     paths = [root / name for name in DATA_FILES]
     try:
         contents = {p: p.read_bytes() for p in paths}
@@ -215,7 +218,19 @@ def load_context(data_dir: str | Path | None = None) -> Context:
             _write(path, ctx)
     _LOADED.clear()
     _LOADED[key] = ctx
+    if stamp is not None:
+        _LOADED[stamp] = ctx
     return ctx
+
+
+def _stamp(root: str) -> tuple | None:
+    """The data files' times and sizes: in this process a context holds while they do (as the
+    catalog's does); None when a file is missing."""
+    try:
+        return (root,) + tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(os.path.join(root, name))
+                                                                      for name in DATA_FILES))
+    except OSError:
+        return None
 
 
 def _cache_file(root: Path, data_hash: str) -> Path:

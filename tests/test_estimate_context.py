@@ -151,3 +151,22 @@ def test_unknown_ids_still_name_what_is_allowed(fresh):
     with pytest.raises(InputError, match="no FP8 peak"):
         estimate(params=7e9, tokens=2e12, accelerator="a100-sxm-80gb", precision="fp8", draws=10)
     assert np.isfinite(estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=10).training_flop)
+
+
+def test_in_one_process_a_changed_file_is_read_again(fresh, monkeypatch):
+    data = fresh / "data"
+    shutil.copytree(DATA, data)
+    monkeypatch.setenv(DATA_DIR_ENV, str(data))
+    kw = dict(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=200)
+    before = estimate(**kw)
+    path = data / "sites.csv"
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    row = next(i for i, line in enumerate(lines) if line.startswith("us-average,"))
+    cells = lines[row].split(",")
+    cells[header.index("grid_gco2_per_kwh")] = str(float(cells[header.index("grid_gco2_per_kwh")]) * 3)
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    after = estimate(**kw)
+    assert after.provenance["data_hash"] != before.provenance["data_hash"]
+    assert after.metrics["emissions_tco2e"]["p50"] == pytest.approx(3 * before.metrics["emissions_tco2e"]["p50"])
