@@ -235,7 +235,7 @@ def estimate(
     peak = chip.peak_fp8_flop_per_s if precision == "fp8" else chip.peak_bf16_flop_per_s
     region = ctx.regions.get(site or K.DEFAULT_SITE)
     if region is None:
-        _catalog(catalog).site(site)  # raises, naming close ids
+        _catalog(catalog).site(site or K.DEFAULT_SITE)  # raises, naming close ids
     be = select(backend)
     defaults = ctx.defaults
 
