@@ -391,7 +391,7 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     from .sampling import draw, normals
     from .specs import Uncertainty
 
-    n, num, has = plan.n, plan.num, plan.has
+    num, has = plan.num, plan.has
     defaults = Uncertainty()
 
     def sample(name, dist):
