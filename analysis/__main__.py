@@ -59,7 +59,7 @@ def _cmd_estimate(args) -> int:
     if args.accelerator is None:
         raise InputError("--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch")
     from ._estimate import estimate
-    from .specs import MAX_SEED
+    from .limits import MAX_SEED
 
     result = estimate(
         params=args.params,

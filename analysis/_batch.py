@@ -8,18 +8,30 @@ and returns one row per input row with the same quantile columns `estimate` give
 draws and seed (tests/test_batch.py).
 
 How: `estimate` draws every uncertain quantity from a named stream (``estimate/goodput``, ...), so
-for one seed all rows share the same draws; only the per-row constants differ (FLOP, peak, prices,
-the prior's centre and spread at the row's active parameters). Those constants are (rows, 1) arrays,
-the draws (1, draws) arrays, and the single-run formulas of `kernels/compute.py` broadcast over
-both, a block of rows at a time (memory stays bounded whatever the row count). Quantiles are taken
-by selection along each row (`np.partition` via `np.quantile`), once per distinct ordering: days are
-hours over a row constant, chip energy and emissions are energy times a row constant, so their
-quantiles and means follow from those of hours and energy.
+for one seed all rows share the same draws; only per-row constants differ. Each metric of a row is
+then a positive constant times a vector that many rows share:
+
+- MFU from the prior is clip(a x exp(sigma z) / goodput x FP8 gain, 1e-6, 1), with ``z`` the shared
+  normals, ``sigma`` the prior's spread at the row's size and accelerator generation and ``a`` its
+  centre (over a fixed goodput and the FP8 peak ratio); hours are FLOP / (peak x 3600) times
+  1 / (MFU x goodput) (the sampled goodput cancels unless the MFU is clipped). A fixed MFU gives
+  hours of 1 / goodput; given hours an MFU of 1 / goodput. So hours and MFU are one vector per
+  (branch, sigma, a, goodput drawn or fixed, FP8 gain drawn), whatever the FLOP, cluster or price.
+- energy (and chip energy, emissions) is hours x the site's drawn PUE (or a fixed one) x a row
+  constant; cost is hours x the drawn price factor (sheet price) or x 1 (given price).
+- days are hours over the cluster size.
+
+Rows are grouped by those keys (`_group`); each group's vectors are made once, a block of groups
+at a time (memory stays bounded), and their p10/p50/p90 (np.quantile's linear rule) and mean are
+scaled by each row's constant: quantiles and means commute with a positive factor, so the result
+is `estimate`'s up to rounding (tests/test_batch.py: 1e-9 relative), and the same bits whatever the
+block size. A grid of sizes x tokens x accelerators x clusters has few groups; in the worst case
+(every row its own size) every row is its own group and the cost is that of evaluating each row.
+A row whose numbers leave the float range is answered by `estimate` itself (`_fill_from_estimate`).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +39,7 @@ import numpy as np
 
 from . import constants as K
 from .errors import InputError
+from .results import row_stats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,9 +82,12 @@ class _Rows:
             if col not in frame.columns:
                 self.num[col] = np.full(self.n, np.nan)
                 continue
+            # Each distinct cell is read once (a table of many rows repeats few values).
             raw = frame[col]
-            values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, copy=True)
-            given = raw.notna().to_numpy() & (raw.astype(str).str.strip() != "").to_numpy()
+            codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+            cells = pd.Series(uniques, dtype=object)
+            values = np.append(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64), np.nan)[codes]
+            given = np.append((cells.astype(str).str.strip() != "").to_numpy(dtype=bool), False)[codes]
             bad = given & ~np.isfinite(values)
             self._fail_first(bad, col, raw, "a finite number")
             values[~given] = np.nan
@@ -79,12 +95,13 @@ class _Rows:
         self.text = {}
         for col in TEXT:
             if col in frame.columns:
-                raw = frame[col]
-                self.text[col] = [None if (v is None or (isinstance(v, float) and math.isnan(v)) or str(v).strip() == "")
-                                  else str(v).strip() for v in raw.tolist()]
+                codes, uniques = pd.factorize(frame[col], use_na_sentinel=True)
+                cleaned = [str(v).strip() or None for v in uniques] + [None]
+                self.text[col] = np.array(cleaned, dtype=object)[codes].tolist()
             else:
                 self.text[col] = [None] * self.n
         self._raw = frame
+        self.has = {c: np.isfinite(v) for c, v in self.num.items()}
 
     def _fail_first(self, bad, col, raw, allowed) -> None:
         if np.any(bad):
@@ -137,19 +154,38 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     """
     import pandas as pd
 
-    from .calibration import default_prior
     from .catalog import load_catalog
-    from .sampling import draw, normals
-    from .specs import MAX_DRAWS, PRECISIONS, Uncertainty
+    from .specs import MAX_DRAWS
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
-    if not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
         raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
+    draws, seed = int(draws), int(seed)
     rows = _Rows(frame, where)
-    n = rows.n
+    _check_rows(rows)
+    catalog = catalog or load_catalog()
+    plan = _Plan(rows, catalog)
+    if (plan.mode == GIVEN_HOURS).any():
+        _check_implied_mfu(rows, plan, draws, seed)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # such rows are redone below
+        out = _evaluate(plan, draws, seed)
+    # A row whose numbers leave the float range (a goodput of 1e-300, ...) is not a multiple of a
+    # shared vector any more: `estimate` itself answers it (it drops non-finite draws).
+    odd = ~np.all([np.isfinite(v) | np.isnan(v) & _absent(plan, name) for name, v in out.items()], axis=0)
+    for i in np.flatnonzero(odd):
+        _fill_from_estimate(out, int(i), rows, plan, draws, seed, catalog)
+    result = frame.reset_index(drop=True).copy()
+    result["training_flop"] = plan.training_flop
+    for name, values in out.items():
+        result[name] = values
+    return result
+
+
+def _check_rows(rows: _Rows) -> None:
+    """Each column's range, then the rules between columns (first bad row, as `estimate` states them)."""
     num = rows.num
     positive = "a positive finite number"
     for col in ("params", "active_params", "tokens", "flop", "gpu_hours", "price_per_hour"):
@@ -159,189 +195,364 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     for col in ("mfu", "goodput"):
         rows.check(col, (num[col] > 0) & (num[col] <= 1), "a number in (0, 1]")
     rows.check("pue", (num["pue"] >= 1) & (num["pue"] <= 3), "a number in [1, 3]")
-    has = {c: np.isfinite(v) for c, v in num.items()}
-    for i in range(n):  # the rules between columns, as `estimate` states them
-        if has["flop"][i] and (has["params"][i] or has["tokens"][i] or has["active_params"][i]):
-            rows.fail(i, "flop", "give either flop or params/tokens, not both")
-        if not has["flop"][i]:
-            if not (has["params"][i] or has["tokens"][i] or has["active_params"][i]):
-                rows.fail(i, "params", "give params and tokens, or flop")
-            if not has["tokens"][i]:
-                rows.fail(i, "tokens", "training tokens are needed with params (or give flop)")
-            if not (has["params"][i] or has["active_params"][i]):
-                rows.fail(i, "params", "the parameter count is needed with tokens (or give flop)")
-            if has["params"][i] and has["active_params"][i] and num["active_params"][i] > num["params"][i]:
-                rows.fail(i, "active_params", f"{num['active_params'][i]:g} exceeds params {num['params'][i]:g}")
+    has = rows.has
+    size = has["params"] | has["tokens"] | has["active_params"]
+    with np.errstate(invalid="ignore"):
+        bigger = has["params"] & has["active_params"] & (num["active_params"] > num["params"])
+    bad = ((has["flop"] & size)
+           | (~has["flop"] & (~size | ~has["tokens"] | ~(has["params"] | has["active_params"]) | bigger))
+           | (has["mfu"] & has["gpu_hours"]))
+    if bad.any():
+        _row_rules(rows, int(np.flatnonzero(bad)[0]))
 
-    catalog = catalog or load_catalog()
-    precision = [p or "bf16" for p in rows.text["precision"]]
-    chips, regions = [], []
-    for i in range(n):
-        if precision[i] not in PRECISIONS:
-            rows.fail(i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}")
-        acc = rows.text["accelerator"][i]
-        if acc is None:
-            rows.fail(i, "accelerator", "an accelerator id is required")
+
+def _row_rules(rows: _Rows, i: int) -> None:
+    """The rules between the columns of row i, in `estimate`'s order; InputError at the first broken."""
+    has, num = rows.has, rows.num
+    if has["flop"][i] and (has["params"][i] or has["tokens"][i] or has["active_params"][i]):
+        rows.fail(i, "flop", "give either flop or params/tokens, not both")
+    if not has["flop"][i]:
+        if not (has["params"][i] or has["tokens"][i] or has["active_params"][i]):
+            rows.fail(i, "params", "give params and tokens, or flop")
+        if not has["tokens"][i]:
+            rows.fail(i, "tokens", "training tokens are needed with params (or give flop)")
+        if not (has["params"][i] or has["active_params"][i]):
+            rows.fail(i, "params", "the parameter count is needed with tokens (or give flop)")
+        if has["params"][i] and has["active_params"][i] and num["active_params"][i] > num["params"][i]:
+            rows.fail(i, "active_params", f"{num['active_params'][i]:g} exceeds params {num['params'][i]:g}")
+    if has["mfu"][i] and has["gpu_hours"][i]:
+        rows.fail(i, "mfu", "gpu_hours fixes the accelerator-hours, so MFU follows from them; give one or the other")
+
+
+#: How each row's MFU comes about.
+PRIOR, FIXED_MFU, GIVEN_HOURS = 0, 1, 2
+#: How each row's cost comes about (`estimate`'s one cost basis: rental).
+NO_COST, GIVEN_PRICE, SHEET_PRICE = 0, 1, 2
+
+
+class _Plan:
+    """Per-row constants of a checked table: the catalog's figures, the prior's centre and spread,
+    and which of `estimate`'s branches each row takes (one lookup per distinct accelerator or site)."""
+
+    def __init__(self, rows: _Rows, catalog):
+        import pandas as pd
+
+        from .kernels import compute as kc
+        from .specs import PRECISIONS
+
+        n, num, has = rows.n, rows.num, rows.has
+        self.n, self.num, self.has = n, num, has
+        precision = pd.Series([p or "bf16" for p in rows.text["precision"]], dtype=object)
+        acc_code, acc_ids = pd.factorize(pd.Series(rows.text["accelerator"], dtype=object))
+        site_code, site_ids = pd.factorize(pd.Series([s or K.DEFAULT_SITE for s in rows.text["site"]], dtype=object))
+        chips = [catalog.accelerators.get(a) for a in acc_ids]
+        regions = [catalog.sites.get(s) for s in site_ids]
+        fp8 = (precision == "fp8").to_numpy()
+        bad = ~precision.isin(PRECISIONS).to_numpy()
+        bad |= acc_code < 0
+        bad |= np.array([c is None for c in chips] + [True])[acc_code]  # [-1] (no id) reads the True
+        bad |= np.array([r is None for r in regions], dtype=bool)[site_code]
+        no_fp8 = np.array([c is not None and c.peak_fp8_flop_per_s is None for c in chips] + [False])
+        bad |= fp8 & no_fp8[acc_code]
+        if bad.any():
+            _row_lookups(rows, int(np.flatnonzero(bad)[0]), catalog, precision)
+
+        def per_chip(value):
+            return np.array([value(c) for c in chips], dtype=np.float64)[acc_code]
+
+        def per_site(value):
+            return np.array([value(r) for r in regions], dtype=np.float64)[site_code]
+
+        active = np.where(has["active_params"], num["active_params"], num["params"])
+        self.training_flop = np.where(has["flop"], num["flop"], kc.training_flop(active, num["tokens"]))
+        bf16 = per_chip(lambda c: c.peak_bf16_flop_per_s)
+        fp8_peak = per_chip(lambda c: c.peak_fp8_flop_per_s or np.nan)
+        self.peak = np.where(fp8, fp8_peak, bf16)
+        self.server_w = per_chip(lambda c: c.server_power_w)
+        self.tdp_w = per_chip(lambda c: c.tdp_w)
+        self.frac = per_chip(lambda c: c.server_power_fraction)
+        rental = per_chip(lambda c: np.nan if c.rental_usd_per_hour is None else c.rental_usd_per_hour)
+        self.site_pue = per_site(lambda r: r.pue)
+        self.grid = per_site(lambda r: r.grid_gco2_per_kwh)
+
+        self.mode = np.where(has["gpu_hours"], GIVEN_HOURS, np.where(has["mfu"], FIXED_MFU, PRIOR))
+        prior_rows = self.mode == PRIOR
+        self.fp8 = prior_rows & fp8  # the FP8 gain is drawn only for an MFU from the prior
+        self.fp8_ratio = np.where(self.fp8, fp8_peak / bf16, 1.0)
+        self.cost = np.where(has["price_per_hour"], GIVEN_PRICE, np.where(np.isnan(rental), NO_COST, SHEET_PRICE))
+        self.price = np.where(has["price_per_hour"], num["price_per_hour"], rental)
+        self.mu = np.zeros(n)
+        self.sigma = np.zeros(n)
+        if prior_rows.any():
+            self.mu[prior_rows], self.sigma[prior_rows] = _prior_lognormal(
+                catalog, np.where(has["flop"], np.nan, active)[prior_rows], acc_code[prior_rows],
+                np.array([c.id for c in chips], dtype=object))
+
+
+def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
+    """Given hours must imply an MFU in (0, 1] in every draw, as `estimate` requires (bounds.py)."""
+    from .bounds import check_implied_mfu
+    from .sampling import draw
+    from .specs import Uncertainty
+
+    goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
+    lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        highest = plan.training_flop / (plan.num["gpu_hours"] * 3600.0 * plan.peak) / lowest
+    bad = (plan.mode == GIVEN_HOURS) & ~((highest > 0) & (highest <= 1.0))
+    for i in np.flatnonzero(bad)[:1]:
+        given = plan.num["goodput"][i] if plan.has["goodput"][i] else goodput
         try:
-            chips.append(catalog.accelerator(acc))
+            check_implied_mfu(plan.training_flop[i], plan.num["gpu_hours"][i], plan.peak[i], given)
         except InputError as exc:
-            rows.fail(i, "accelerator", str(exc).split(": ", 1)[-1])
+            rows.fail(int(i), "gpu_hours", str(exc).split(": ", 1)[-1])
+
+
+def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
+    """The catalog checks of row i in `estimate`'s order; InputError at the first that fails."""
+    from .specs import PRECISIONS
+
+    if precision[i] not in PRECISIONS:
+        rows.fail(i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}")
+    acc = rows.text["accelerator"][i]
+    if acc is None:
+        rows.fail(i, "accelerator", "an accelerator id is required")
+    try:
+        chip = catalog.accelerator(acc)
+    except InputError as exc:
+        rows.fail(i, "accelerator", str(exc).split(": ", 1)[-1])
+    try:
+        catalog.site(rows.text["site"][i] or K.DEFAULT_SITE)
+    except InputError as exc:
+        rows.fail(i, "site", str(exc).split(": ", 1)[-1])
+    if precision[i] == "fp8":
         try:
-            regions.append(catalog.site(rows.text["site"][i] or K.DEFAULT_SITE))
+            chip.peak_flop_per_s("fp8")
         except InputError as exc:
-            rows.fail(i, "site", str(exc).split(": ", 1)[-1])
-        chip = chips[-1]
-        if precision[i] == "fp8" and chip.peak_fp8_flop_per_s is None:
-            try:
-                chip.peak_flop_per_s("fp8")
-            except InputError as exc:
-                rows.fail(i, "precision", str(exc).split(": ", 1)[-1])
+            rows.fail(i, "precision", str(exc).split(": ", 1)[-1])
 
-    # Per-row constants (rows,).
-    active = np.where(has["active_params"], num["active_params"], num["params"])
-    from .kernels import compute as kc
 
-    training_flop = np.where(has["flop"], num["flop"], kc.training_flop(active, num["tokens"]))
-    peak = np.array([c.peak_flop_per_s(p) for c, p in zip(chips, precision)], dtype=np.float64)
-    fp8_ratio = np.array([(c.peak_fp8_flop_per_s / c.peak_bf16_flop_per_s) if p == "fp8" else 1.0
-                          for c, p in zip(chips, precision)])
-    server_w = np.array([c.server_power_w for c in chips], dtype=np.float64)
-    tdp_w = np.array([c.tdp_w for c in chips], dtype=np.float64)
-    frac = np.array([c.server_power_fraction for c in chips], dtype=np.float64)
-    rental = np.array([np.nan if c.rental_usd_per_hour is None else c.rental_usd_per_hour for c in chips])
-    site_pue = np.array([r.pue for r in regions], dtype=np.float64)
-    grid = np.array([r.grid_gco2_per_kwh for r in regions], dtype=np.float64)
-    prior_rows = ~has["gpu_hours"] & ~has["mfu"]
-    accelerator_ids = np.array([c.id for c in chips], dtype=object)
-    # The prior's centre and spread of log utilization per row, through its vectorized ppf:
-    # ppf(1/2) = exp(centre), ppf(0.9) = exp(centre + half) (what `effective` turns into a LogNormal).
-    centre = np.zeros(n)
-    sigma = np.zeros(n)
+def _prior_lognormal(catalog, active: np.ndarray, acc_code: np.ndarray, acc_ids: np.ndarray):
+    """mu and sigma of log utilization per row, as `estimate` draws them: the prior's P10 and P90
+    (``effective``, a LogNormal) at the row's active parameters (NaN: unknown) and accelerator.
+    Evaluated once per distinct (size, accelerator)."""
     from scipy.special import ndtri
 
-    for sized in (True, False):
-        sel = prior_rows & (has["flop"] != sized)
-        if not sel.any():
-            continue
-        prior = default_prior(catalog, with_size=sized)
-        act = active[sel] if sized else None
-        m = int(sel.sum())
-        ids = accelerator_ids[sel]
-        c = np.log(prior.ppf(np.full(m, 0.5), act, accelerator=ids))
-        half = (np.log(prior.ppf(np.full(m, 0.9), act, accelerator=ids)) - c) * (_z90() / float(ndtri(0.9)))
-        # As LogNormal(p10=exp(c - half), p90=exp(c + half)): mu and sigma of log u.
-        lo, hi = np.log(np.exp(c - half)), np.log(np.exp(c + half))
-        centre[sel] = 0.5 * (lo + hi)
-        sigma[sel] = (hi - lo) / (2.0 * _z90())
+    from .calibration import default_prior
 
-    # Shared draws (1, draws): the same streams and names as `estimate`.
+    pairs = np.column_stack([np.where(np.isnan(active), -1.0, active), acc_code.astype(np.float64)])
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    size = np.where(uniq[:, 0] < 0, np.nan, uniq[:, 0])
+    ids = acc_ids[uniq[:, 1].astype(np.intp)]
+    prior = default_prior(catalog)
+    m = len(uniq)
+    # ppf(1/2) = exp(centre), ppf(0.9) = exp(centre + half x ndtri(0.9) / Z90): the centre and the
+    # P10-P90 half-width `effective` turns into a LogNormal.
+    c = np.log(prior.ppf(np.full(m, 0.5), size, accelerator=ids))
+    half = (np.log(prior.ppf(np.full(m, 0.9), size, accelerator=ids)) - c) * (_z90() / float(ndtri(0.9)))
+    lo, hi = np.log(np.exp(c - half)), np.log(np.exp(c + half))
+    mu = 0.5 * (lo + hi)
+    sigma = (hi - lo) / (2.0 * _z90())
+    inverse = inverse.ravel()
+    return mu[inverse], sigma[inverse]
+
+
+def _absent(plan: _Plan, column: str) -> np.ndarray:
+    """Rows where `estimate` has no value for an output column (no cluster size, no price)."""
+    if column.startswith("wall_clock_days"):
+        return ~plan.has["accelerators"]
+    if column.startswith("cost_usd"):
+        return plan.cost == NO_COST
+    return np.zeros(plan.n, dtype=bool)
+
+
+def _fill_from_estimate(out: dict, i: int, rows: _Rows, plan: _Plan, draws: int, seed: int, catalog) -> None:
+    from ._estimate import estimate
+
+    kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
+    if "accelerators" in kw:
+        kw["accelerators"] = int(kw["accelerators"])
+    kw.update({c: v[i] for c, v in rows.text.items() if v[i] is not None})
+    single = estimate(**kw, draws=draws, seed=seed, catalog=catalog)
+    for metric, q in single.metrics.items():
+        for key in QUANTILE_KEYS:
+            out[f"{metric}_{key}"][i] = np.nan if q is None or q[key] is None else q[key]
+
+
+def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose keys are all equal form a group: (first row of each group, group of each row).
+    Groups come in lexicographic order of the keys (the first key varies slowest)."""
+    _, first, inverse = np.unique(np.column_stack(keys), axis=0, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Quantiles and means of every metric of every row, through shared vectors (module docstring)."""
+    from .sampling import draw, normals
+    from .specs import Uncertainty
+
+    num, has = plan.num, plan.has
     defaults = Uncertainty()
 
     def sample(name, dist):
-        return draw(dist, seed, f"estimate/{name}", 0, draws)[None, :]
+        return draw(dist, seed, f"estimate/{name}", 0, draws)
 
-    goodput_draws = sample("goodput", defaults.goodput)
+    goodput = sample("goodput", defaults.goodput)
+    sampled_goodput = ~has["goodput"]
+    fixed_goodput = np.where(sampled_goodput, 1.0, num["goodput"])
+    prior = plan.mode == PRIOR
+    z = normals(seed, "estimate/utilization", 0, draws) if prior.any() else None
+    fp8_gain = sample("fp8_gain", defaults.fp8_gain) if plan.fp8.any() else None
+    price_factor = sample("price_factor", defaults.price_factor) if (plan.cost == SHEET_PRICE).any() else None
+    sampled_pue = ~has["pue"]
+
+    # Row scales (see the module docstring): metric = scale x shared vector.
+    per_second = plan.training_flop / (plan.peak * K.SECONDS_PER_HOUR)  # hours at MFU x goodput = 1
+    a = np.where(prior, np.exp(plan.mu) / fixed_goodput / plan.fp8_ratio, 0.0)
+    mfu_scale = np.select([prior, plan.mode == FIXED_MFU], [1.0, num["mfu"]],
+                          per_second / (num["gpu_hours"] * fixed_goodput))
+    hours_scale = np.select([prior, plan.mode == FIXED_MFU], [per_second / fixed_goodput,
+                            per_second / (num["mfu"] * fixed_goodput)], num["gpu_hours"])
+    pue_scale = np.where(sampled_pue, 1.0, num["pue"])
+    energy_scale = hours_scale * (plan.server_w * plan.frac * pue_scale * 1e-6)
+    chip_scale = hours_scale * (plan.tdp_w * plan.frac * pue_scale * 1e-6)
+    cost_scale = np.where(plan.cost == NO_COST, np.nan, hours_scale * plan.price)
+
+    # Shared vectors: hours (and MFU) per (branch, sigma, a, goodput drawn, FP8 gain drawn); energy
+    # per hours group and PUE (the site's, drawn; or fixed); cost per hours group and price kind.
+    hk_first, hk = _group(plan.mode, np.where(prior, plan.sigma, 0.0), a, sampled_goodput, plan.fp8)
+    pue_key = np.where(sampled_pue, plan.site_pue, -1.0)
+    ek_first, ek = _group(hk, pue_key)
+    ck_first, ck = _group(hk, plan.cost)
+
+    pue_values, pue_index = np.unique(pue_key, return_inverse=True)
     pue_delta = sample("pue_delta", defaults.pue_delta)
-    z_util = normals(seed, "estimate/utilization", 0, draws)[None, :]
-    need = lambda mask: bool(np.any(mask))  # noqa: E731
-    fp8_rows = prior_rows & np.array([p == "fp8" for p in precision], dtype=bool)
-    fp8 = sample("fp8_gain", defaults.fp8_gain) if need(fp8_rows) else None
-    # One cost basis, as in `estimate`: rental at the given price or the sheet's; no price, no cost (NaN).
-    rental_rows = ~has["price_per_hour"] & ~np.isnan(rental)
-    price_factor = sample("price_factor", defaults.price_factor) if need(rental_rows) else None
+    pue_table = np.ones((len(pue_values), draws))
+    for j, value in enumerate(pue_values):
+        if value >= 0:
+            pue_table[j] = np.maximum(value + pue_delta, 1.0)
+    pue_of_e = pue_index.ravel()[ek_first]
 
-    # Rows of one kind (which columns are given, which cost method) next to each other, so that most
-    # blocks take one branch of every choice (`_where`); results go back to the rows' own order.
-    kind = np.zeros(n, np.int64)
-    for bit, mask in enumerate((has["goodput"], has["pue"], has["mfu"], has["gpu_hours"], fp8_rows,
-                                has["price_per_hour"], rental_rows)):
-        kind |= mask.astype(np.int64) << bit
-    order = np.argsort(kind, kind="stable")
-    arrays = (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, site_pue, grid,
-              prior_rows, centre, sigma, fp8_rows, rental_rows)
-    (active, training_flop, peak, fp8_ratio, server_w, tdp_w, frac, rental, site_pue, grid,
-     prior_rows, centre, sigma, fp8_rows, rental_rows) = (a[order] for a in arrays)
-    num = {k: v[order] for k, v in num.items()}
-    has = {k: v[order] for k, v in has.items()}
+    # Cost vectors: hours x 1 (a given price) or x the drawn price factor (the sheet's price).
+    factors = np.ones((2, draws))
+    if price_factor is not None:
+        factors[1] = price_factor
+    # Hours from the prior, MFU never clipped and no FP8 gain: 1 / (a exp(sigma z)), falling in z.
+    z_falling = np.argsort(z, kind="stable")[::-1] if z is not None else None
+    stats_h = np.empty((len(hk_first), 4))
+    stats_m = np.empty((len(hk_first), 4))
+    stats_e = np.empty((len(ek_first), 4))
+    stats_c = np.full((len(ck_first), 4), np.nan)
+    hk_of_e, hk_of_c = hk[ek_first], hk[ck_first]
+    cost_of_c = plan.cost[ck_first]
+    step = max(1, BLOCK_ELEMENTS // (4 * draws))
+    for lo in range(0, len(hk_first), step):
+        rep = hk_first[lo:lo + step]
+        mfu_vec, hours_vec = _hours_vectors(plan.mode[rep], plan.sigma[rep], a[rep], sampled_goodput[rep],
+                                            plan.fp8[rep], z, goodput, fp8_gain, draws)
+        mfu_clipped = ((mfu_vec == 1.0) | (mfu_vec == 1e-6)).any(axis=1)
+        stats_m[lo:lo + len(rep)] = row_stats(mfu_vec, overwrite=True)
+        for first, last in _chunks(hk_of_e, lo, lo + len(rep), step):
+            vec = hours_vec[hk_of_e[first:last] - lo]  # a copy: hours are needed again below
+            _times_rows(vec, pue_table, pue_of_e[first:last])
+            stats_e[first:last] = row_stats(vec, overwrite=True)
+        for first, last in _chunks(hk_of_c, lo, lo + len(rep), step):
+            kind = cost_of_c[first:last]
+            keep = kind != NO_COST
+            vec = hours_vec[hk_of_c[first:last][keep] - lo]
+            _times_rows(vec, factors, np.where(kind[keep] == SHEET_PRICE, 1, 0))
+            stats_c[first:last][keep] = row_stats(vec, overwrite=True)
+        stats_h[lo:lo + len(rep)] = _hours_stats(hours_vec, mfu_clipped, plan.mode[rep], plan.fp8[rep], z_falling)
 
-    out = {name: np.full(n, np.nan) for name in output_columns()}
-    step = max(1, BLOCK_ELEMENTS // max(draws, 1))
-    for lo in range(0, n, step):
-        hi = min(lo + step, n)
-        col = lambda a: a[lo:hi, None]  # noqa: E731
-        s = slice(lo, hi)
-        g = _where(col(has["goodput"]), lambda: col(num["goodput"]), lambda: goodput_draws)
-        p = _where(col(has["pue"]), lambda: col(num["pue"]), lambda: np.maximum(col(site_pue) + pue_delta, 1.0))
-        implied = col(has["gpu_hours"])
-
-        def sampled_mfu():
-            util = np.exp(col(centre) + col(sigma) * z_util)
-            mfu = util / g
-            if fp8 is not None:
-                mfu = _where(col(fp8_rows), lambda: mfu * fp8 / col(fp8_ratio), lambda: mfu)
-            np.clip(mfu, 1e-6, 1.0, out=mfu)
-            return mfu
-
-        shape = (hi - lo, draws)
-        mfu = _where(col(has["mfu"]), lambda: np.broadcast_to(col(num["mfu"]), shape), sampled_mfu)
-        hours_given = np.broadcast_to(col(num["gpu_hours"]), shape)
-        mfu = _where(implied, lambda: kc.implied_mfu(col(training_flop), hours_given, col(peak), g), lambda: mfu)
-        hours = _where(implied, lambda: hours_given,
-                       lambda: kc.accelerator_hours(col(training_flop), col(peak), mfu, g))
-        energy = kc.energy_mwh(hours, kc.average_power_w(col(server_w), col(frac), p))
-        cost = _where(col(has["price_per_hour"]), lambda: kc.rental_cost_usd(hours, col(num["price_per_hour"])),
-                      lambda: np.full(shape, np.nan))
-        if price_factor is not None:
-            cost = _where(col(rental_rows), lambda: kc.rental_cost_usd(hours, col(rental) * price_factor),
-                          lambda: cost)
-        mfu, hours, energy, cost = (_scratch(a, shape) for a in (mfu, hours, energy, cost))
-        q = {"mfu": _row_quantiles(mfu), "gpu_hours": _row_quantiles(hours), "energy_mwh": _row_quantiles(energy),
-             "cost_usd": _row_quantiles(cost)}
-        # Scalar multiples of a row: quantiles and means scale with it.
-        days_per_hour = 1.0 / (num["accelerators"][s] * K.HOURS_PER_DAY)
-        q["wall_clock_days"] = {k: q["gpu_hours"][k] * days_per_hour for k in QUANTILE_KEYS}
-        q["accelerator_energy_mwh"] = {k: q["energy_mwh"][k] * (tdp_w[s] / server_w[s]) for k in QUANTILE_KEYS}
-        q["emissions_tco2e"] = {k: q["energy_mwh"][k] * (grid[s] * 1e-3) for k in QUANTILE_KEYS}
-        for metric, values in q.items():
-            for key in QUANTILE_KEYS:
-                out[f"{metric}_{key}"][s] = values[key]
-    back = np.empty(n, np.int64)
-    back[order] = np.arange(n)
-    result = frame.reset_index(drop=True).copy()
-    result["training_flop"] = training_flop[back]
-    for name, values in out.items():
-        result[name] = values[back]
-    return result
+    days_scale = np.where(has["accelerators"], hours_scale / (num["accelerators"] * K.HOURS_PER_DAY), np.nan)
+    by_metric = {
+        "mfu": (mfu_scale, stats_m, hk),
+        "gpu_hours": (hours_scale, stats_h, hk),
+        "wall_clock_days": (days_scale, stats_h, hk),
+        "energy_mwh": (energy_scale, stats_e, ek),
+        "accelerator_energy_mwh": (chip_scale, stats_e, ek),
+        "cost_usd": (cost_scale, stats_c, ck),
+        "emissions_tco2e": (energy_scale * (plan.grid * 1e-3), stats_e, ek),
+    }
+    out = {}
+    for metric in _metrics():
+        scale, stats, group = by_metric[metric]
+        values = scale[:, None] * stats[group]
+        for j, key in enumerate(QUANTILE_KEYS):
+            out[f"{metric}_{key}"] = values[:, j]
+    return out
 
 
-def _scratch(a, shape) -> np.ndarray:
-    """`a` as a (rows, draws) array of its own that the quantile selection may reorder."""
-    if isinstance(a, np.ndarray) and a.shape == shape and a.flags.owndata and a.flags.writeable:
-        return a
-    return np.array(np.broadcast_to(a, shape))
+def _chunks(sorted_groups: np.ndarray, lo: int, hi: int, step: int):
+    """(first, last) ranges of at most `step` entries of `sorted_groups` whose value is in [lo, hi)."""
+    first, last = np.searchsorted(sorted_groups, [lo, hi])
+    for start in range(int(first), int(last), step):
+        yield start, min(start + step, int(last))
 
 
-def _where(mask, if_true, if_false):
-    """np.where(mask, if_true(), if_false()) computing only the side(s) the mask needs: rows of
-    one kind (sorted together) make most blocks all one side."""
-    if mask.all():
-        return if_true()
-    if not mask.any():
-        return if_false()
-    return np.where(mask, if_true(), if_false())
+def _hours_stats(hours: np.ndarray, clipped, mode, fp8, z_falling) -> np.ndarray:
+    """`row_stats` of hours vectors; those that fall as z rises (the MFU from the prior never
+    clipped, no FP8 gain) are in the order of z, so their quantiles need no sort."""
+    monotone = (mode == PRIOR) & ~clipped & ~fp8
+    if monotone.all():
+        return row_stats(hours, order=z_falling)
+    out = np.empty((hours.shape[0], 4))
+    if monotone.any():
+        out[monotone] = row_stats(hours[monotone], order=z_falling)
+    if not monotone.all():
+        out[~monotone] = row_stats(hours[~monotone], overwrite=True)
+    return out
+
+
+def _times_rows(block: np.ndarray, table: np.ndarray, index: np.ndarray) -> None:
+    """block[i] *= table[index[i]] in place (one broadcast multiply when every row takes the same)."""
+    if len(index) == 0:
+        return
+    if (index == index[0]).all():
+        block *= table[index[0]]
+    else:
+        block *= table[index]
+
+
+def _hours_vectors(mode, sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain, draws):
+    """(MFU, accelerator-hours) vectors of a block of groups, (groups, draws) each, as `estimate`
+    computes them for a row whose scale is 1: MFU clip(a exp(sigma z) / goodput x FP8 gain), hours
+    1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU."""
+    prior = mode == PRIOR
+    if prior.all():  # the usual block: no copies between the rows of each branch
+        return _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain)
+    b = len(mode)
+    mfu = np.ones((b, draws))
+    hours = np.ones((b, draws))
+    if prior.any():
+        mfu[prior], hours[prior] = _prior_vectors(sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z,
+                                                  goodput, fp8_gain)
+    drawn = ~prior & sampled_goodput
+    inverse = 1.0 / goodput
+    hours[drawn & (mode == FIXED_MFU)] = inverse
+    mfu[drawn & (mode == GIVEN_HOURS)] = inverse
+    return mfu, hours
+
+
+def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
+    """MFU and hours vectors of groups whose MFU comes from the prior."""
+    mfu = np.multiply.outer(sigma, z)
+    np.exp(mfu, out=mfu)
+    _times_rows(mfu, np.stack([np.ones_like(goodput), 1.0 / goodput]), sampled_goodput.astype(np.intp))
+    if fp8_gain is not None and fp8.any():
+        _times_rows(mfu, np.stack([np.ones_like(fp8_gain), fp8_gain]), fp8.astype(np.intp))
+    mfu *= a[:, None]
+    np.clip(mfu, 1e-6, 1.0, out=mfu)
+    hours = mfu.copy()
+    _times_rows(hours, np.stack([np.ones_like(goodput), goodput]), sampled_goodput.astype(np.intp))
+    np.divide(1.0, hours, out=hours)
+    return mfu, hours
 
 
 def _z90() -> float:
     from .specs import Z90
 
     return Z90
-
-
-def _row_quantiles(values: np.ndarray) -> dict[str, np.ndarray]:
-    """p10, p50, p90 (np.quantile's linear rule, by partition) and mean of each row; `values` is scratch."""
-    mean = values.mean(axis=1)
-    qs = np.quantile(values, [0.1, 0.5, 0.9], axis=1, overwrite_input=True)
-    return {"p10": qs[0], "p50": qs[1], "p90": qs[2], "mean": mean}
 
 
 def to_text(result: pd.DataFrame, fmt: str) -> str:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .catalog import Catalog
+
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,18 +20,19 @@ from typing import Any
 import numpy as np
 
 from . import constants as K
+from ._context import context_for, load_context
 from .backend import select, to_numpy
-from .calibration import default_prior
-from .catalog import Catalog, load_catalog
 from .errors import InputError
-from .kernels import compute as kc
-from .provenance import provenance
 from .formatting import format_value, present, scientific
-from .results import json_ready, quantiles, summary_frame
+from .kernels import compute as kc
+from .limits import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED,
+                     MAX_TRAINING_FLOP, PRECISIONS, check_seed)
+from .provenance import provenance
+from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
-from .bounds import check_implied_mfu
-from .specs import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP,
-                    PRECISIONS, Fixed, Uncertainty, check_seed)
+
+# No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs from
+# a cached context (`_context`), so a repeat call imports none of them (docs/cli.md: the cache).
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -119,6 +122,41 @@ class EstimateResult:
         return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
+#: Draws of recent (distribution, seed, stream, count)s, read-only: estimates in a loop with one seed
+#: (a sweep of sizes or accelerators) share most of their draws, as `estimate_many` rows do.
+_DRAWS: dict[tuple, np.ndarray] = {}
+_DRAWS_MAX_VALUES = 1 << 14
+_DRAWS_ENTRIES = 64
+
+
+def _draws(dist, seed: int, name: str, draws: int) -> np.ndarray:
+    if draws > _DRAWS_MAX_VALUES:
+        return draw(dist, seed, name, 0, draws)
+    key = (dist, seed, name, draws)
+    values = _DRAWS.get(key)
+    if values is None:
+        values = draw(dist, seed, name, 0, draws)
+        values.flags.writeable = False
+        if len(_DRAWS) >= _DRAWS_ENTRIES:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        _DRAWS[key] = values
+    return values
+
+
+def _metric_quantiles(host: dict) -> dict[str, dict | None]:
+    """`quantiles` of each metric's draws (None where the metric is None): one sort of all of them
+    at once when every draw is finite, the usual case."""
+    present = [name for name, v in host.items() if v is not None]
+    stacked = np.stack([host[name] for name in present]) if present else None
+    if stacked is None or not np.isfinite(stacked).all():
+        return {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
+    stats = row_stats(stacked, overwrite=True)
+    out: dict[str, dict | None] = {name: None for name in host}
+    for name, row in zip(present, stats.tolist()):
+        out[name] = {"p10": row[0], "p50": row[1], "p90": row[2], "mean": row[3]}
+    return out
+
+
 def estimate(
     *,
     accelerator: str,
@@ -190,24 +228,30 @@ def estimate(
         active = None
         training_flop = flop
 
-    catalog = catalog or load_catalog()
-    chip = catalog.accelerator(accelerator)
-    peak = chip.peak_flop_per_s(precision)
-    region = catalog.site(site or K.DEFAULT_SITE)
+    ctx = context_for(catalog) if catalog is not None else load_context()
+    chip = ctx.chips.get(accelerator)
+    if chip is None or (precision == "fp8" and chip.peak_fp8_flop_per_s is None):
+        _catalog(catalog).accelerator(accelerator).peak_flop_per_s(precision)  # raises, naming what is allowed
+    peak = chip.peak_fp8_flop_per_s if precision == "fp8" else chip.peak_bf16_flop_per_s
+    region = ctx.regions.get(site or K.DEFAULT_SITE)
+    if region is None:
+        _catalog(catalog).site(site or K.DEFAULT_SITE)  # raises, naming close ids
     be = select(backend)
-    defaults = Uncertainty()
+    defaults = ctx.defaults
 
     def sample(name, dist):
-        return draw(dist, seed, f"estimate/{name}", 0, draws)
+        return _draws(dist, seed, f"estimate/{name}", draws)
 
-    goodput_dist = Fixed(value=goodput) if goodput is not None else defaults.goodput
-    goodput_draws = sample("goodput", goodput_dist)
+    if goodput is not None:
+        goodput_draws = np.full(draws, goodput)  # what `draw` gives for a fixed value
+    else:
+        goodput_draws = sample("goodput", defaults["goodput"])
     if pue is not None:
         pue_draws = np.full(draws, pue)
         pue_text = f"{pue:g}"
     else:
-        pue_draws = np.maximum(region.pue + sample("pue_delta", defaults.pue_delta), 1.0)
-        pue_text = f"{region.pue:g} {defaults.pue_delta.describe()}"
+        pue_draws = np.maximum(region.pue + sample("pue_delta", defaults["pue_delta"]), 1.0)
+        pue_text = f"{region.pue:g} {defaults['pue_delta'].text}"
 
     if gpu_hours is not None:
         mfu_text = "implied by --gpu-hours (not sampled)"
@@ -216,14 +260,17 @@ def estimate(
         mfu_text = f"{mfu:g} (fixed)"
         mfu_draws = np.full(draws, mfu)
     else:
-        prior = default_prior(catalog)
-        u_dist = prior.effective(active, accelerator=chip.id)
+        u_dist = ctx.effective(active, chip.id)
+        if u_dist is None:  # a prior the context could not compile: ask it
+            from .calibration import default_prior
+
+            u_dist = default_prior(_catalog(catalog)).effective(active, accelerator=chip.id)
         mfu_draws = sample("utilization", u_dist) / goodput_draws
         mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
-            mfu_draws = mfu_draws * sample("fp8_gain", defaults.fp8_gain) / ratio
-            mfu_text += f", x FP8 gain {defaults.fp8_gain.describe()} / {ratio:.2g}"
+            mfu_draws = mfu_draws * sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            mfu_text += f", x FP8 gain {defaults['fp8_gain'].text} / {ratio:.2g}"
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
     # One cost basis for every accelerator: rental (accelerator-hours x a price per accelerator-hour).
@@ -232,7 +279,7 @@ def estimate(
         cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
         cost_method = (f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
-                       f"{defaults.price_factor.describe()}")
+                       f"{defaults['price_factor'].text}")
     else:
         cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
 
@@ -240,6 +287,8 @@ def estimate(
     g = dev(goodput_draws)
     p = dev(pue_draws)
     if gpu_hours is not None:
+        from .bounds import check_implied_mfu
+
         check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
         hours = dev(np.full(draws, gpu_hours))
         mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
@@ -254,7 +303,7 @@ def estimate(
     if price_per_hour is not None:
         cost = kc.rental_cost_usd(hours, price_per_hour)
     elif chip.rental_usd_per_hour is not None:
-        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults.price_factor)))
+        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"])))
     else:
         cost = None
     emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
@@ -268,7 +317,7 @@ def estimate(
         "cost_usd": to_numpy(cost) if cost is not None else None,
         "emissions_tco2e": to_numpy(emissions),
     }
-    metrics = {name: (quantiles(v) if v is not None else None) for name, v in host.items()}
+    metrics = _metric_quantiles(host)
     inputs = {
         "params": params,
         "active_params": active if flop is None else None,
@@ -279,7 +328,7 @@ def estimate(
         "precision": precision,
         "peak_flop_per_s": peak,
         "mfu": mfu_text,
-        "goodput": f"{goodput:g} (fixed)" if goodput is not None else goodput_dist.describe(),
+        "goodput": f"{goodput:g} (fixed)" if goodput is not None else defaults["goodput"].text,
         "gpu_hours": gpu_hours,
         "pue": pue_text,
         "site": region.id,
@@ -299,6 +348,14 @@ def estimate(
         training_flop=training_flop,
         metrics=metrics,
         inputs=inputs,
-        provenance=provenance(seed=seed, backend=be, data_hash=catalog.data_hash),
+        provenance=provenance(seed=seed, backend=be, data_hash=ctx.data_hash, package=ctx.package_version,
+                              library_versions=ctx.versions),
         draws=frame,
     )
+
+
+def _catalog(catalog: Catalog | None) -> Catalog:
+    """The validated catalog (for what the context does not hold: error messages naming close ids)."""
+    from .catalog import load_catalog
+
+    return catalog or load_catalog()

@@ -13,8 +13,13 @@ What is timed:
    overlapping the kernel), kernel, outcomes (kernel inputs, per-draw outcomes, copies to the host),
    quantiles, race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
    simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
-3. ``estimate``: `estimate_many` on ``BATCH_CONFIGS`` configurations of five kinds at draws=1000
-   (``batch_configs_per_s``) and single `estimate` calls in a loop at draws=1000 (``single_calls_per_s``).
+3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes x
+   token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``), ``BATCH_CONFIGS``
+   rows of five kinds (``batch_mixed_configs_per_s``) and the worst case, the grid with every row a
+   distinct model size so that no two rows share a vector of draws (``batch_worst_case_configs_per_s``);
+   and single `estimate` calls in a loop, of one configuration (``single_calls_per_s``) and each of
+   its own size and accelerator (``single_calls_varied_per_s``); and the command
+   ``python -m analysis estimate ...`` end to end, a new process each time (``command_seconds``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
 of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
@@ -354,6 +359,33 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     return out
 
 
+#: The realistic batch workload (a sweep): sizes x token counts x accelerators x cluster sizes x sites.
+GRID_PARAMS = (1e9, 3e9, 7e9, 13e9, 34e9, 70e9, 180e9, 405e9, 1e12, 2e12)
+GRID_TOKENS = (2e12, 5e12, 10e12, 15e12, 30e12)
+GRID_ACCELERATORS = ("h100-sxm", "h200", "a100-sxm-80gb", "b200", "mi300x", "h800", "tpu-v4", "gb200")
+GRID_CLUSTERS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
+GRID_SITES = ("us-average", "us-southeast")
+
+
+def batch_grid():
+    """The realistic batch workload: a sweep of GRID_* (every combination; 6,400 configurations),
+    as `estimate --batch` reads them. Rows of one size and accelerator share their draws' shape."""
+    import itertools
+
+    import pandas as pd
+
+    combos = itertools.product(GRID_PARAMS, GRID_TOKENS, GRID_ACCELERATORS, GRID_CLUSTERS, GRID_SITES)
+    return pd.DataFrame([dict(params=p, tokens=t, accelerator=a, accelerators=c, site=s) for p, t, a, c, s in combos])
+
+
+def batch_worst_case():
+    """The worst case for the batch: the grid with every row a distinct model size (so the prior's
+    spread differs on every row and no two rows share a vector of draws)."""
+    frame = batch_grid()
+    frame["params"] = np.geomspace(1e9, 2e12, len(frame))
+    return frame
+
+
 def batch_configs(n: int):
     """n configurations of five kinds (dense and MoE by params/tokens, FP8, fixed MFU, known hours,
     rental price), as `estimate --batch` reads them."""
@@ -368,27 +400,63 @@ def batch_configs(n: int):
         dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
     ]
     frame = pd.DataFrame([kinds[i % len(kinds)] for i in range(n)])
-    scale = 1.0 + (np.arange(n) % 97) / 97.0  # every row its own size
+    scale = 1.0 + (np.arange(n) % 97) / 97.0  # 97 sizes of each kind
     for col in ("params", "active_params", "flop"):
         frame[col] = frame[col] * scale
     return frame
 
 
+BATCH_WORKLOADS = {
+    "grid": "realistic: a sweep of 10 sizes x 5 token counts x 8 accelerators x 8 cluster sizes x 2 sites",
+    "mixed": "five kinds of rows (dense, MoE FP8, fixed MFU, known hours, given price) at 97 sizes each",
+    "worst_case": "worst case: the grid with every row a distinct model size (no two rows share draws)",
+}
+
+
+def _time_batch(frame, catalog, repeats: int) -> float:
+    from ._batch import estimate_many
+
+    seconds = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        estimate_many(frame, draws=ESTIMATE_DRAWS, catalog=catalog)
+        seconds.append(time.perf_counter() - t0)
+    return statistics.median(seconds)
+
+
+#: The command timed end to end (a new Python process each time, after one untimed run that fills
+#: the on-disk caches), and how many times.
+ESTIMATE_COMMAND = ("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "a100-sxm-80gb")
+COMMAND_RUNS = 5
+
+
+def time_estimate_command(runs: int = COMMAND_RUNS) -> float:
+    """Median wall-clock seconds of `python -m analysis estimate ...` (ESTIMATE_COMMAND), from
+    process start to exit: interpreter start, imports, the estimate and its table."""
+    import subprocess
+
+    command = [sys.executable, "-m", "analysis", *ESTIMATE_COMMAND]
+    subprocess.run(command, capture_output=True, check=True)
+    seconds = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        seconds.append(time.perf_counter() - t0)
+    return statistics.median(seconds)
+
+
 def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3) -> dict:
-    """Configurations per second: `estimate_many` on `configs` rows, and `estimate` called `calls`
-    times (same catalog; provenance is cached), both at draws=ESTIMATE_DRAWS; medians."""
+    """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
+    realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
+    `estimate` called `calls` times (same catalog; provenance is cached)."""
     from ._batch import estimate_many
     from ._estimate import estimate
     from .catalog import load_catalog
 
     catalog = load_catalog()
-    frame = batch_configs(configs)
-    estimate_many(frame.head(50), draws=ESTIMATE_DRAWS, catalog=catalog)  # warm-up
-    batch = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        estimate_many(frame, draws=ESTIMATE_DRAWS, catalog=catalog)
-        batch.append(time.perf_counter() - t0)
+    frames = {"grid": batch_grid(), "mixed": batch_configs(configs), "worst_case": batch_worst_case()}
+    estimate_many(frames["mixed"].head(50), draws=ESTIMATE_DRAWS, catalog=catalog)  # warm-up
+    seconds = {name: _time_batch(frame, catalog, repeats) for name, frame in frames.items()}
     kw = dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384, draws=ESTIMATE_DRAWS,
               catalog=catalog)
     estimate(**kw)
@@ -398,15 +466,36 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
         for _ in range(calls):
             estimate(**kw)
         single.append(time.perf_counter() - t0)
-    return {
+    # A sweep in a loop: every call its own size and accelerator (its own prior draws), one seed.
+    sweep = [dict(kw, params=float(p), accelerator=GRID_ACCELERATORS[i % len(GRID_ACCELERATORS)])
+             for i, p in enumerate(np.geomspace(1e9, 2e12, calls))]
+    varied = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for one in sweep:
+            estimate(**one)
+        varied.append(time.perf_counter() - t0)
+    out = {
         "draws": ESTIMATE_DRAWS,
-        "batch_configs": configs,
-        "batch_seconds": statistics.median(batch),
-        "batch_configs_per_s": configs / statistics.median(batch),
+        "batch_workload": BATCH_WORKLOADS["grid"],
+        "batch_configs": len(frames["grid"]),
+        "batch_seconds": seconds["grid"],
+        "batch_configs_per_s": len(frames["grid"]) / seconds["grid"],
+    }
+    for name in ("mixed", "worst_case"):
+        out[f"batch_{name}_workload"] = BATCH_WORKLOADS[name]
+        out[f"batch_{name}_configs"] = len(frames[name])
+        out[f"batch_{name}_configs_per_s"] = len(frames[name]) / seconds[name]
+    out.update({
         "single_calls": calls,
         "single_calls_per_s": calls / statistics.median(single),
+        "single_calls_varied_per_s": calls / statistics.median(varied),
         "repeats": repeats,
-    }
+        "command": "python -m analysis " + " ".join(ESTIMATE_COMMAND),
+        "command_seconds": time_estimate_command(),
+        "command_runs": COMMAND_RUNS,
+    })
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -516,8 +605,14 @@ def to_table(report: dict) -> str:
     lines += [
         f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
         f"finished flags differ: {f32['finished_flags_differ']}",
-        f"estimate at draws={est['draws']:,}: batch (estimate_many, {est['batch_configs']:,} configurations) "
-        f"{est['batch_configs_per_s']:,.0f} configurations/s; single estimate calls {est['single_calls_per_s']:,.0f}/s",
+        f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
+        f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single estimate calls "
+        f"{est['single_calls_per_s']:,.0f}/s (one configuration), {est['single_calls_varied_per_s']:,.0f}/s (every "
+        "call its own size and accelerator); batch (estimate_many) configurations/s:",
+        f"  {est['batch_configs_per_s']:>10,.0f}  {est['batch_configs']:,} rows, {est['batch_workload']}",
+        f"  {est['batch_mixed_configs_per_s']:>10,.0f}  {est['batch_mixed_configs']:,} rows, {est['batch_mixed_workload']}",
+        f"  {est['batch_worst_case_configs_per_s']:>10,.0f}  {est['batch_worst_case_configs']:,} rows, "
+        f"{est['batch_worst_case_workload']}",
         f"memory copy bandwidth {report['memcpy_gb_per_s']:.1f} GB/s; device: {report['device']}",
         f"peak MB: {report['results'][0]['peak_memory_is']}",
     ]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError
-from .specs import PUE_MAX, PUE_MIN, month_index
+from .limits import PUE_MAX, PUE_MIN  # not specs: `estimate --gpu-hours` checks here without pydantic
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -65,6 +65,8 @@ def check_implied_mfu(training_flop: float, gpu_hours: float, peak_flop_per_s: f
 def estimate_simulation_bytes(scenario: Scenario, catalog: Catalog, *, chunk_size: int, itemsize: int,
                               keep_draws: bool = False) -> dict[str, float]:
     """Bytes a simulation will hold at its peak, by part: capacity tables, per-draw results, one chunk."""
+    from .specs import month_index
+
     dt = scenario.time_step_months
     steps = math.ceil(scenario.horizon_months / dt - 1e-9)
     h = dt / _SUBSTEPS

@@ -29,3 +29,12 @@ def display(path: Path) -> str:
         return str(path.relative_to(PROJECT_ROOT))
     except ValueError:
         return str(path)
+
+
+#: Where results derived from data/ are kept between processes (the fitted prior, the validated
+#: catalog): $COMPUTE_RACE_CACHE, else ~/.cache/compute-race.
+CACHE_ENV = "COMPUTE_RACE_CACHE"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from statistics import NormalDist
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -23,6 +22,11 @@ from pydantic import (
 
 from . import constants as K
 from .errors import InputError
+# Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
+# command reads them without importing this module); re-exported here.
+from .limits import (MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS,  # noqa: F401
+                     MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP, PRECISIONS, PUE_MAX, PUE_MIN, Z90,
+                     check_draws, check_seed, describe_dist, lognormal_mu_sigma)
 
 # ---------------------------------------------------------------------------------------------
 # Shared field types
@@ -32,10 +36,7 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 Precision = Literal["bf16", "fp8"]
-PRECISIONS = ("bf16", "fp8")
 
-#: z such that P(Z <= z) = 0.9 for a standard normal: turns a p10/p90 pair into a log-normal sigma.
-Z90 = NormalDist().inv_cdf(0.9)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -113,29 +114,6 @@ def _as_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_as_text)]
 
 
-# ---------------------------------------------------------------------------------------------
-# Physical and numeric bounds (README "Limits"): beyond them a result would be absurd, or not
-# finite once the kernels work in float32 (largest float32: about 3.4e38).
-# ---------------------------------------------------------------------------------------------
-
-#: Largest training compute accepted (FLOP): about a million times the largest runs of 2025
-#: (~5e26); keeps FLOP, hours, energy and cost finite in float32.
-MAX_TRAINING_FLOP = 1e32
-#: Largest deal multiplier in a scenario (scale, power_cap_scale): a thousand times the deal.
-MAX_DEAL_SCALE = 1e3
-#: Largest price per accelerator-hour (USD): a thousand times any published rental rate.
-MAX_PRICE_USD_PER_HOUR = 1e4
-#: Largest cluster size (--accelerators).
-MAX_ACCELERATORS = 100_000_000
-#: Largest accelerator-hours (--gpu-hours): keeps energy and cost finite in float32.
-MAX_GPU_HOURS = 1e15
-#: Facility PUE range (power usage effectiveness): 1 is the physical floor (no overhead); 3 is
-#: above the worst data centres surveyed (Uptime Institute: industry average ~1.6).
-PUE_MIN, PUE_MAX = 1.0, 3.0
-#: Largest seed: the int64 range, so a seed survives NumPy, pandas and Parquet columns exactly.
-MAX_SEED = 2**63 - 1
-
-
 def _admits_bool(annotation: Any) -> bool:
     """Whether a field's type lets a boolean through on purpose (bool, bool | None, Any)."""
     if annotation is bool or annotation is Any:
@@ -147,7 +125,9 @@ class Strict(BaseModel):
     """Unknown keys are errors (they are usually typos), NaN and infinities are rejected, and a
     boolean is never read as a number (pydantic would take `draws: true` as 1)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    # defer_build: a model's validator is built when it first validates, not when this module is
+    # imported (most commands validate a few of these models; building all cost ~0.15 s per call).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -182,8 +162,7 @@ class _Dist(Strict):
         return float(self.ppf(np.array([0.5]))[0])
 
     def describe(self) -> str:
-        fields = ", ".join(f"{k}={v:.4g}" for k, v in self.model_dump().items() if k != "dist")
-        return f"{self.dist}({fields})"
+        return describe_dist(self.dist, {k: v for k, v in self.model_dump().items() if k != "dist"})
 
 
 class Fixed(_Dist):
@@ -262,11 +241,11 @@ class LogNormal(_Dist):
 
     @property
     def mu(self) -> float:
-        return 0.5 * (math.log(self.p10) + math.log(self.p90))
+        return lognormal_mu_sigma(self.p10, self.p90)[0]
 
     @property
     def sigma(self) -> float:
-        return (math.log(self.p90) - math.log(self.p10)) / (2.0 * Z90)
+        return lognormal_mu_sigma(self.p10, self.p90)[1]
 
     def ppf(self, u):
         from scipy.special import ndtri  # imported on use: scipy costs a CLI start about 0.1-0.4 s
@@ -701,24 +680,6 @@ class Deal(Strict):
 # ---------------------------------------------------------------------------------------------
 # Scenarios (scenarios/*.yaml)
 # ---------------------------------------------------------------------------------------------
-
-#: Most Monte Carlo draws one call accepts; per-draw results take about 100 bytes per competitor.
-from .constants import MAX_DRAWS  # noqa: E402  (one source for the CLI and the checks)
-
-
-def check_draws(value, name: str = "--draws") -> int:
-    """A draw count from 1 to MAX_DRAWS (InputError naming `name` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 1 <= value <= MAX_DRAWS:
-        raise InputError(f"{name}: expected a whole number from 1 to {MAX_DRAWS:,}, got {value!r}")
-    return int(value)
-
-
-def check_seed(value, name: str = "--seed") -> int:
-    """A seed from 0 to MAX_SEED (InputError naming `name` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= MAX_SEED:
-        raise InputError(f"{name}: expected a whole number from 0 to {MAX_SEED:,} (2**63 - 1), got {value!r}")
-    return int(value)
-
 
 class Uncertainty(Strict):
     """Distributions of the inputs that no data file pins down. Omitted keys keep their defaults."""
