@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import constants as K
+from . import paths
 from .catalog import Catalog
 from .constants import SECONDS_PER_HOUR
 from .specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
@@ -442,14 +443,13 @@ def default_prior(catalog: Catalog, *, features: tuple[str, ...] = FEATURES, **_
 
 
 #: Where fitted default priors are kept between processes ($COMPUTE_RACE_CACHE, else ~/.cache).
-CACHE_ENV = "COMPUTE_RACE_CACHE"
+CACHE_ENV = paths.CACHE_ENV
 
 
 def _cache_file(catalog: Catalog, features: tuple[str, ...]):
     """The cache file of a fit: keyed by the data, the features, this module's code and the versions of
     the libraries that fit it, so any change refits."""
     import hashlib
-    import os
     from importlib import metadata
     from pathlib import Path
 
@@ -461,8 +461,7 @@ def _cache_file(catalog: Catalog, features: tuple[str, ...]):
             versions.append("-")
     digest = hashlib.sha256("\0".join([catalog.data_hash, ",".join(features), *versions]).encode())
     digest.update(Path(__file__).read_bytes())
-    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")
-    return root / f"prior-{digest.hexdigest()[:20]}.json"
+    return paths.cache_dir() / f"prior-{digest.hexdigest()[:20]}.json"
 
 
 def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:
