@@ -266,10 +266,12 @@ class UtilizationPrior:
             x, x_var = self._bandwidth(accelerator, n)
             columns.append(x)
             unknown_var.append(x_var)
-        X = np.column_stack(columns)
-        centre = X @ beta
-        # Residual, parameter (x' C x) and unknown-feature ((b_k^2 + C_kk) var_k) variance.
-        var = self.sigma ** 2 + np.sum((X @ cov) * X, axis=1) + np.column_stack(unknown_var) @ (beta ** 2 + np.diag(cov))
+        # Residual, parameter (x' C x) and unknown-feature ((b_k^2 + C_kk) var_k) variance, as sums over
+        # the few columns: a matrix product would start BLAS threads that compete with the race kernel.
+        k = len(columns)
+        centre = sum(beta[i] * columns[i] for i in range(k))
+        var = self.sigma ** 2 + sum(cov[i, j] * columns[i] * columns[j] for i in range(k) for j in range(k))
+        var = var + sum((beta[i] ** 2 + cov[i, i]) * unknown_var[i] for i in range(k))
         offset, offset_var = self._offset(accelerator, n)
         return centre + offset, np.sqrt(var + offset_var)
 
