@@ -35,7 +35,7 @@ from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .formatting import format_value, months, present
 from .results import json_ready, quantiles
-from .sampling import draw, uniforms
+from .sampling import sample_streams
 from .yamlio import read_yaml
 from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
 
@@ -331,44 +331,56 @@ def _prior_accelerator(plan: CompetitorPlan) -> str:
 
 def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
                    start: int, stop: int) -> dict[str, np.ndarray]:
-    """Every uncertain input of one competitor for draws start..stop-1 (host float64)."""
-    seed = scenario.seed
+    """Every uncertain input of one competitor for draws start..stop-1 (host float64).
+
+    All of them come from one `sampling.sample_streams` call (counter-based streams, compiled when
+    the extension is built): each quantity keeps its own named stream, so a draw is the same number
+    whatever the chunk, and a stream shared by competitors (a site's PUE) is the same for both."""
     label = plan.label
     unc = scenario.uncertainty
     comp = plan.competitor
     model = catalog.models[comp.model]
-    out: dict[str, np.ndarray] = {}
-    if scenario.target_flop is not None:
-        out["training_flop"] = np.full(stop - start, scenario.target_flop)
-        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
-    else:
-        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
-        tokens = draw(model.tokens, seed, f"{label}/tokens", start, stop)
-        out["training_flop"] = _training_flop(active, tokens)
-    out["active_params"] = active
-    goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
+    # (input key, stream name, distribution; None = the stream's raw uniforms)
+    wanted = [("active_params", f"{label}/active_params", model.active_params)]
+    if scenario.target_flop is None:
+        wanted.append(("tokens", f"{label}/tokens", model.tokens))
+    wanted.append(("goodput", f"{label}/goodput", plan.goodput))
     if plan.mfu == "prior":
-        # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
-        effective = prior.ppf(uniforms(seed, f"{label}/utilization", start, stop), active,
-                              accelerator=_prior_accelerator(plan))
-        out["mfu"] = np.minimum(effective / goodput, 1.0)
+        wanted.append(("utilization_u", f"{label}/utilization", None))
     else:
-        out["mfu"] = draw(plan.mfu, seed, f"{label}/mfu", start, stop)
-    out["utilization"] = out["mfu"] * goodput
-    out["goodput"] = goodput
-    out["share"] = draw(comp.share, seed, f"{label}/share", start, stop)
+        wanted.append(("mfu", f"{label}/mfu", plan.mfu))
+    wanted.append(("share", f"{label}/share", comp.share))
     if plan.precision == "fp8":
-        out["fp8_gain"] = draw(unc.fp8_gain, seed, f"{label}/fp8_gain", start, stop)
-    out["hardware_life_years"] = draw(unc.hardware_life_years, seed, f"{label}/hardware_life_years", start, stop)
-    out["build_usd_per_mw"] = draw(unc.build_cost_usd_per_mw, seed, f"{label}/build_cost_usd_per_mw", start, stop)
+        wanted.append(("fp8_gain", f"{label}/fp8_gain", unc.fp8_gain))
+    wanted.append(("hardware_life_years", f"{label}/hardware_life_years", unc.hardware_life_years))
+    wanted.append(("build_usd_per_mw", f"{label}/build_cost_usd_per_mw", unc.build_cost_usd_per_mw))
     for p in plan.deals:
-        out[f"delay:{p.deal.id}"] = draw(p.delay, seed, f"deal {p.deal.id}/delay", start, stop)
-        out[f"price_factor:{p.deal.id}"] = draw(unc.price_factor, seed, f"deal {p.deal.id}/price_factor", start, stop)
+        wanted.append((f"delay:{p.deal.id}", f"deal {p.deal.id}/delay", p.delay))
+        wanted.append((f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor))
     for cap in plan.caps:
         if cap is not None:
-            out[f"power_delay:{cap.deal.id}"] = draw(cap.delay, seed, f"deal {cap.deal.id}/power_delay", start, stop)
+            wanted.append((f"power_delay:{cap.deal.id}", f"deal {cap.deal.id}/power_delay", cap.delay))
     for region in sorted({p.deal.region for p in plan.deals}):
-        out[f"pue_delta:{region}"] = draw(unc.pue_delta, seed, f"site {region}/pue_delta", start, stop)
+        wanted.append((f"pue_delta:{region}", f"site {region}/pue_delta", unc.pue_delta))
+    streams = sample_streams(scenario.seed, [(name, dist) for _, name, dist in wanted], start, stop)
+    drawn = {key: streams[name] for key, name, _ in wanted}
+    out: dict[str, np.ndarray] = {}
+    active = drawn.pop("active_params")
+    if scenario.target_flop is not None:
+        out["training_flop"] = np.full(stop - start, scenario.target_flop)
+    else:
+        out["training_flop"] = _training_flop(active, drawn.pop("tokens"))
+    out["active_params"] = active
+    goodput = drawn.pop("goodput")
+    if plan.mfu == "prior":
+        # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
+        effective = prior.ppf(drawn.pop("utilization_u"), active, accelerator=_prior_accelerator(plan))
+        out["mfu"] = np.minimum(effective / goodput, 1.0)
+    else:
+        out["mfu"] = drawn.pop("mfu")
+    out["utilization"] = out["mfu"] * goodput
+    out["goodput"] = goodput
+    out.update(drawn)
     return out
 
 

@@ -327,8 +327,8 @@ def test_cffi_binds_the_functions_the_source_exports():
     from analysis.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
-    assert names == ["race_single", "race_general", "race_check", "race_cpu_source_sha", "race_cpu_flags",
-                     "race_cpu_machine"]
+    assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri",
+                     "race_cpu_source_sha", "race_cpu_flags", "race_cpu_machine"]
 
 
 def test_a_build_for_another_cpu_is_refused(lib, monkeypatch):

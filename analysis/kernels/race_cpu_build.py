@@ -24,8 +24,9 @@ import cffi
 
 SOURCE_PATH = Path(__file__).with_name("race_cpu.c")
 MODULE = "analysis.kernels._race_cpu"
-#: The exported functions (`race_single`, `race_general`, `race_check`): their definitions in the C
-#: source, read as declarations, so cffi binds exactly what the source defines.
+#: The exported functions (`race_single`, `race_general`, `race_check`; `race_sample` and `race_ndtri`,
+#: simulate's draws): their definitions in the C source, read as declarations, so cffi binds exactly
+#: what the source defines.
 _EXPORTED = re.compile(r"^(?:int|void) race_\w+\([^)]*\)", re.MULTILINE)
 BASE_FLAGS = ("-O3", "-ffp-contract=off")
 
