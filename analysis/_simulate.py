@@ -34,7 +34,7 @@ from .kernels.race import DealCosts, RaceLayout, first_finish, race_outcomes, ra
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .formatting import format_value, months, present
-from .results import json_ready, quantiles
+from .results import QUANTILES, json_ready, quantiles, select_quantiles
 from .sampling import sample_streams
 from .yamlio import read_yaml
 from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
@@ -637,6 +637,9 @@ class SimulationResult:
         return present(self.race).to_html()
 
 
+_QUANTILE_LEVELS = np.array(list(QUANTILES.values()))
+
+
 def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
     values = finish.astype(np.float64)  # the one copy: finish is +inf or finite, and stays so
@@ -644,8 +647,8 @@ def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
     mean = float(values.mean()) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        # selection in place on the scratch copy (np.quantile partitions; it does not sort)
-        qs = np.quantile(values, [0.1, 0.5, 0.9], overwrite_input=True) if values.size else [np.nan] * 3
+        # selection in place on the scratch copy (np.quantile's numbers, one single-kth partition each)
+        qs = select_quantiles(values, _QUANTILE_LEVELS, overwrite=True) if values.size else [np.nan] * 3
     out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
     out["mean"] = mean
     return out
@@ -667,7 +670,7 @@ def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -
         if metric == "training_flop":
             entry[metric] = quantiles(values[metric])
         else:  # the finished draws' copy is scratch: selected in place
-            entry[metric] = quantiles(values[metric][done], overwrite=True)
+            entry[metric] = quantiles(np.compress(done, values[metric]), overwrite=True)
     return entry
 
 
