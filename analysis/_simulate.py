@@ -356,7 +356,8 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     wanted.append(("build_usd_per_mw", f"{label}/build_cost_usd_per_mw", unc.build_cost_usd_per_mw))
     for p in plan.deals:
         wanted.append((f"delay:{p.deal.id}", f"deal {p.deal.id}/delay", p.delay))
-        wanted.append((f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor))
+        if p.deal.kind != "owned":  # an owned deal pays no price: its cost is hardware and energy
+            wanted.append((f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor))
     for cap in plan.caps:
         if cap is not None:
             wanted.append((f"power_delay:{cap.deal.id}", f"deal {cap.deal.id}/power_delay", cap.delay))
@@ -417,7 +418,8 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
         deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
         gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
         deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
-        price.append(dev(inputs[f"price_factor:{p.deal.id}"]))
+        key = f"price_factor:{p.deal.id}"
+        price.append(dev(inputs[key]) if key in inputs else None)  # None: an owned deal (no price)
     n_campus = len(plan.campus_ids)
     campus_pue = [None] * n_campus
     for p, pue in zip(plan.deals, deal_pue):
