@@ -451,15 +451,18 @@ def race_kernel(be: Backend):
 
 
 def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str, timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+               dtype: str, timings: dict[str, float] | None = None, *,
+               ka: KernelArgs | None = None) -> dict[str, np.ndarray]:
     """Kernel + outcomes for one competitor and one chunk; returns host arrays.
 
     `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
-    and "outcomes" (kernel inputs, outcomes, copy to the host) entries."""
+    and "outcomes" (kernel inputs, outcomes, copy to the host) entries. `ka`: the chunk's
+    `kernel_args`, when the caller built them already (simulate does, on its prefetch threads)."""
     t0 = time.perf_counter()
     dt, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
-    ka = kernel_args(plan, scenario, inputs, be, dtype)
+    if ka is None:
+        ka = kernel_args(plan, scenario, inputs, be, dtype)
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
     if timings is not None:
         sync()
@@ -725,8 +728,9 @@ def simulate(
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
-    `timings`: a dict that receives the seconds of each stage (sampling, which overlaps the kernel on
-    a second thread; kernel; outcomes; quantiles; race_statistics; total), for `bench`.
+    `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy, the
+    kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes; quantiles;
+    race_statistics; total), for `bench`.
     """
     t_start = time.perf_counter()
     catalog = catalog or load_catalog()
@@ -767,7 +771,9 @@ def simulate(
     def sample(task):
         t0 = time.perf_counter()
         out = sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
-        return out, time.perf_counter() - t0
+        # On NumPy the kernel's inputs are host arrays too: built here, off the kernel's thread.
+        ka = kernel_args(task[2], scenario, out, be, dtype) if be.name == "numpy" else None
+        return out, ka, time.perf_counter() - t0
 
     entries: dict[str, dict] = {}
     # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel
@@ -776,11 +782,12 @@ def simulate(
     with ThreadPoolExecutor(PREFETCH) as prefetch:
         pending = deque(prefetch.submit(sample, task) for task in tasks[:PREFETCH])
         for j, (start, stop, plan) in enumerate(tasks):
-            inputs, seconds = pending.popleft().result()
+            inputs, ka, seconds = pending.popleft().result()
             stage["sampling"] += seconds
             if j + PREFETCH < len(tasks):
                 pending.append(prefetch.submit(sample, tasks[j + PREFETCH]))
-            out = run_chunk(plan, scenario, inputs, be, dtype, stage)
+            out = run_chunk(plan, scenario, inputs, be, dtype, stage, ka=ka)
+            del ka
             values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
             for m in STORED:
                 values[m][start:stop] = out[m]
