@@ -208,6 +208,15 @@ def _transform(kind: int, params: tuple[float, ...], u: np.ndarray) -> np.ndarra
     return u
 
 
+def sampler_status() -> str:
+    """One line: which form makes simulate's draws (the compiled race_sample, or NumPy's Philox) and why."""
+    from .kernels import race_cpu
+
+    if race_cpu.library() is not None:
+        return "race_cpu.c race_sample (Philox4x64-10 counter streams and inverse CDFs in C)"
+    return f"NumPy's np.random.Philox and inverse CDFs (the compiled sampler is not in use: {race_cpu.status()})"
+
+
 def sample_streams(seed: int, requests: list[tuple[str, object]], start: int, stop: int, *,
                    compiled: bool | None = None) -> dict[str, np.ndarray]:
     """Draws start..stop-1 of each (name, dist) in `requests` (dist None: the raw uniforms), as a

@@ -1,4 +1,4 @@
-"""Named, block-seeded streams: the same draws whatever the chunking; distributions honour their knobs."""
+"""Named streams (block-seeded for estimate, counter-based for simulate): the same draws whatever the chunking; distributions honour their knobs."""
 
 from __future__ import annotations
 
