@@ -682,31 +682,39 @@ def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
     """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
     labels = list(finish)
-    # Row by row in the stored dtype (min, == and < are exact in float32), so no (competitors, draws)
-    # float64 copy: at 1e7 draws that copy and its temporaries were the peak of simulate's memory.
+    # Row by row in the stored dtype (min, == and < are exact in float32) and with boolean masks and
+    # counts, so no (competitors, draws) or per-draw float64 array: at 1e7 draws those copies and
+    # their temporaries were the peak of simulate's memory and most of this stage's time.
     rows = [finish[k] for k in labels]
     n = rows[0].shape[0]
     best = rows[0].copy()
     for row in rows[1:]:
         np.minimum(best, row, out=best)
     someone = np.isfinite(best)
-    counts = np.zeros(n, dtype=np.int64)
-    for row in rows:
-        counts += (row == best) & someone
-    weights = np.where(someone, 1.0 / np.maximum(counts, 1), 0.0)
-    p_first = {lab: float((((rows[i] == best) & someone) * weights).sum() / n) for i, lab in enumerate(labels)}
-    p_nobody = float((~someone).sum() / n)
+    wins = [(row == best) & someone for row in rows]
+    ties = np.zeros(n, dtype=np.int16)  # competitors sharing the best time (0 where nobody finishes)
+    for win in wins:
+        ties += win
+    tied = ties > 1
+    p_first = {}
+    for lab, win in zip(labels, wins):
+        # A tie of k splits the draw in k equal parts: whole wins, plus 1/k of each k-way tie.
+        alone = np.count_nonzero(win & ~tied)
+        shared = sum(np.count_nonzero(win & (ties == k)) / k for k in range(2, len(rows) + 1)) if tied.any() else 0.0
+        p_first[lab] = float((alone + shared) / n)
+    p_nobody = float((n - np.count_nonzero(someone)) / n)
     pairs = []
     for i, a in enumerate(labels):
         for j in range(i + 1, len(labels)):
             b = labels[j]
             ta, tb = rows[i], rows[j]
-            before = float(np.mean(ta < tb))
             both = np.isfinite(ta) & np.isfinite(tb)
-            diff = tb[both].astype(np.float64) - ta[both].astype(np.float64)
-            lead = quantiles(diff) if both.any() else quantiles([])
-            pairs.append({"a": a, "b": b, "p_a_before_b": before, "p_b_before_a": float(np.mean(tb < ta)),
-                          "p_both_within_horizon": float(both.mean()), "lead_months": lead})
+            diff = np.compress(both, tb).astype(np.float64)
+            diff -= np.compress(both, ta)
+            lead = quantiles(diff, overwrite=True) if diff.size else quantiles([])
+            pairs.append({"a": a, "b": b, "p_a_before_b": float(np.count_nonzero(ta < tb) / n),
+                          "p_b_before_a": float(np.count_nonzero(tb < ta) / n),
+                          "p_both_within_horizon": float(np.count_nonzero(both) / n), "lead_months": lead})
     return p_first, p_nobody, pairs
 
 
