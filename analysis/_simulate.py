@@ -645,18 +645,21 @@ class SimulationResult:
 _QUANTILE_LEVELS = np.array(list(QUANTILES.values()))
 
 
-def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
-    """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
-    values = finish.astype(np.float64)  # the one copy: finish is +inf or finite, and stays so
-    values -= start_months
+def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, dict]:
+    """Quantiles of the finish month and of time-to-train (finish minus the start) with unfinished
+    draws counted as +inf (None where a quantile is): one selection on a float32 scratch copy (its
+    order statistics are the float64 ones), the start subtracted from the finish month's figures."""
+    values = finish.copy()
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
-    mean = float(values.mean()) if all_finite else None
+    mean = float(values.mean(dtype=np.float64)) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        # selection in place on the scratch copy (np.quantile's numbers, one single-kth partition each)
-        qs = select_quantiles(values, _QUANTILE_LEVELS, overwrite=True) if values.size else [np.nan] * 3
-    out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
-    out["mean"] = mean
-    return out
+        qs = select_quantiles(values, _QUANTILE_LEVELS, overwrite=True) if values.size else np.full(3, np.nan)
+    out = []
+    for shift in (0.0, start_months):
+        entry = {k: (float(q - shift) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
+        entry["mean"] = None if mean is None else mean - shift
+        out.append(entry)
+    return out[0], out[1]
 
 
 def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -> dict:
@@ -668,9 +671,8 @@ def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -
         "label": plan.label,
         "p_first": None,
         "p_within_horizon": float(done.mean()),
-        "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
-        "finish_month": _time_quantiles(values["finish_month"], 0.0),
     }
+    entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(values["finish_month"], plan.start_months)
     for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
         if metric == "training_flop":
             entry[metric] = quantiles(values[metric])
