@@ -425,6 +425,22 @@ static void ndtri_in_place(double *x, long long n) {
     }
 }
 
+/* Triangular inverse CDF in place: low + sqrt(u a) below the cut, high - sqrt((1 - u) b) above; both
+ * sides computed so that the choice is a select. GCC vectorizes the loop only when it may assume no
+ * floating-point trap (-fno-trapping-math), asked for here alone: the file-wide flag slowed the
+ * uniforms' loop (no AVX2 form of the 64-bit integer to double conversion it then tries). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-trapping-math")))
+#endif
+static void triangular_in_place(double *o, long long n, double low, double high, double cut, double a, double b) {
+    for (long long j = 0; j < n; ++j) {
+        const double u = o[j], below = u * a, above = (1.0 - u) * b;
+        const int left = u < cut;
+        const double t = sqrt(left ? below : above), up = low + t, down = high - t;
+        o[j] = left ? up : down;
+    }
+}
+
 /* race_sample: draws [lo, hi) of n_streams streams into out[s x stride + (i - lo)]. Per stream: its id
  * (the key's second word; the first is the seed), its kind and five parameters param[5 s .. 5 s + 4]:
  *   0 fixed p0;  1 the clipped uniform u;  2 uniform: u x (p1 - p0) + p0 (p0 = low, p1 = high);
@@ -472,16 +488,9 @@ int race_sample(long long lo, long long hi, unsigned long long seed, int n_strea
             for (long long j = 0; j < n; ++j) o[j] = o[j] * w + low;
             break;
         }
-        case 3: {  /* the parameters in locals: o cannot alias them, so the loop vectorizes */
-            const double low = p[0], high = p[1], cut = p[2], a = p[3], b = p[4];
-            for (long long j = 0; j < n; ++j) {  /* both sides computed: selects, not branches */
-                const double u = o[j], below = u * a, above = (1.0 - u) * b;
-                const int left = u < cut;
-                const double t = sqrt(left ? below : above), up = low + t, down = high - t;
-                o[j] = left ? up : down;
-            }
+        case 3:
+            triangular_in_place(o, n, p[0], p[1], p[2], p[3], p[4]);
             break;
-        }
         case 4: {
             ndtri_in_place(o, n);
             const double mu = p[0], sigma = p[1];
