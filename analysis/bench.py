@@ -9,13 +9,11 @@ What is timed:
    campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate` runs it. Each
    chunk's draws are made and moved to the device first, untimed; the timer runs from a device
    synchronisation before the kernel call to one after it. One untimed warm-up chunk runs first.
-2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on
-   NumPy, the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
-   outcomes, copies to the host; the kernel's inputs on other backends), quantiles, race statistics,
-   the total, ``end_to_end_ratio`` = total / the kernel's seconds inside simulate, and
-   ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.); ``cpu_seconds``
-   (every thread of the process, during the median run), the 1-minute load average when the stages
-   were timed, and ``sampler``: which form made the draws (`sampling.sampler_status`).
+2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on NumPy,
+   the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
+   outcomes, copies to the host; the kernel's inputs on other backends),
+   quantiles, race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
+   simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
 3. ``estimate``: `estimate_many` on ``BATCH_CONFIGS`` configurations of five kinds at draws=1000
    (``batch_configs_per_s``) and single `estimate` calls in a loop at draws=1000 (``single_calls_per_s``).
 
@@ -38,7 +36,9 @@ peak), with the host figure beside it. ``memcpy_gb_per_s`` is bytes copied per s
 `np.copyto` of a 256 MiB float32 array (each byte read once and written once), median of 5.
 
 Timings on a shared machine vary from run to run: the table says how many repeats the median is
-of, and the spread.
+of, and the spread. The stages of 2. also carry ``cpu_seconds`` (every thread of the process, during
+the median run), ``load_average_1min`` (when the stages were timed) and ``sampler`` (which form made
+simulate's draws: `sampling.sampler_status`).
 """
 
 from __future__ import annotations
