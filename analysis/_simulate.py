@@ -34,8 +34,8 @@ from .kernels.race import DealCosts, RaceLayout, first_finish, race_outcomes, ra
 from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .formatting import format_value, months, present
-from .results import json_ready, quantiles
-from .sampling import draw, uniforms
+from .results import QUANTILES, json_ready, quantiles, select_quantiles
+from .sampling import sample_streams
 from .yamlio import read_yaml
 from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
 
@@ -331,44 +331,57 @@ def _prior_accelerator(plan: CompetitorPlan) -> str:
 
 def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
                    start: int, stop: int) -> dict[str, np.ndarray]:
-    """Every uncertain input of one competitor for draws start..stop-1 (host float64)."""
-    seed = scenario.seed
+    """Every uncertain input of one competitor for draws start..stop-1 (host float64).
+
+    All of them come from one `sampling.sample_streams` call (counter-based streams, compiled when
+    the extension is built): each quantity keeps its own named stream, so a draw is the same number
+    whatever the chunk, and a stream shared by competitors (a site's PUE) is the same for both."""
     label = plan.label
     unc = scenario.uncertainty
     comp = plan.competitor
     model = catalog.models[comp.model]
-    out: dict[str, np.ndarray] = {}
-    if scenario.target_flop is not None:
-        out["training_flop"] = np.full(stop - start, scenario.target_flop)
-        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
-    else:
-        active = draw(model.active_params, seed, f"{label}/active_params", start, stop)
-        tokens = draw(model.tokens, seed, f"{label}/tokens", start, stop)
-        out["training_flop"] = _training_flop(active, tokens)
-    out["active_params"] = active
-    goodput = draw(plan.goodput, seed, f"{label}/goodput", start, stop)
+    # (input key, stream name, distribution; None = the stream's raw uniforms)
+    wanted = [("active_params", f"{label}/active_params", model.active_params)]
+    if scenario.target_flop is None:
+        wanted.append(("tokens", f"{label}/tokens", model.tokens))
+    wanted.append(("goodput", f"{label}/goodput", plan.goodput))
     if plan.mfu == "prior":
-        # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
-        effective = prior.ppf(uniforms(seed, f"{label}/utilization", start, stop), active,
-                              accelerator=_prior_accelerator(plan))
-        out["mfu"] = np.minimum(effective / goodput, 1.0)
+        wanted.append(("utilization_u", f"{label}/utilization", None))
     else:
-        out["mfu"] = draw(plan.mfu, seed, f"{label}/mfu", start, stop)
-    out["utilization"] = out["mfu"] * goodput
-    out["goodput"] = goodput
-    out["share"] = draw(comp.share, seed, f"{label}/share", start, stop)
+        wanted.append(("mfu", f"{label}/mfu", plan.mfu))
+    wanted.append(("share", f"{label}/share", comp.share))
     if plan.precision == "fp8":
-        out["fp8_gain"] = draw(unc.fp8_gain, seed, f"{label}/fp8_gain", start, stop)
-    out["hardware_life_years"] = draw(unc.hardware_life_years, seed, f"{label}/hardware_life_years", start, stop)
-    out["build_usd_per_mw"] = draw(unc.build_cost_usd_per_mw, seed, f"{label}/build_cost_usd_per_mw", start, stop)
+        wanted.append(("fp8_gain", f"{label}/fp8_gain", unc.fp8_gain))
+    wanted.append(("hardware_life_years", f"{label}/hardware_life_years", unc.hardware_life_years))
+    wanted.append(("build_usd_per_mw", f"{label}/build_cost_usd_per_mw", unc.build_cost_usd_per_mw))
     for p in plan.deals:
-        out[f"delay:{p.deal.id}"] = draw(p.delay, seed, f"deal {p.deal.id}/delay", start, stop)
-        out[f"price_factor:{p.deal.id}"] = draw(unc.price_factor, seed, f"deal {p.deal.id}/price_factor", start, stop)
+        wanted.append((f"delay:{p.deal.id}", f"deal {p.deal.id}/delay", p.delay))
+        if p.deal.kind != "owned":  # an owned deal pays no price: its cost is hardware and energy
+            wanted.append((f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor))
     for cap in plan.caps:
         if cap is not None:
-            out[f"power_delay:{cap.deal.id}"] = draw(cap.delay, seed, f"deal {cap.deal.id}/power_delay", start, stop)
+            wanted.append((f"power_delay:{cap.deal.id}", f"deal {cap.deal.id}/power_delay", cap.delay))
     for region in sorted({p.deal.region for p in plan.deals}):
-        out[f"pue_delta:{region}"] = draw(unc.pue_delta, seed, f"site {region}/pue_delta", start, stop)
+        wanted.append((f"pue_delta:{region}", f"site {region}/pue_delta", unc.pue_delta))
+    streams = sample_streams(scenario.seed, [(name, dist) for _, name, dist in wanted], start, stop)
+    drawn = {key: streams[name] for key, name, _ in wanted}
+    out: dict[str, np.ndarray] = {}
+    active = drawn.pop("active_params")
+    if scenario.target_flop is not None:
+        out["training_flop"] = np.full(stop - start, scenario.target_flop)
+    else:
+        out["training_flop"] = _training_flop(active, drawn.pop("tokens"))
+    out["active_params"] = active
+    goodput = drawn.pop("goodput")
+    if plan.mfu == "prior":
+        # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
+        effective = prior.ppf(drawn.pop("utilization_u"), active, accelerator=_prior_accelerator(plan))
+        out["mfu"] = np.minimum(effective / goodput, 1.0)
+    else:
+        out["mfu"] = drawn.pop("mfu")
+    out["utilization"] = out["mfu"] * goodput
+    out["goodput"] = goodput
+    out.update(drawn)
     return out
 
 
@@ -405,7 +418,8 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
         deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
         gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
         deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
-        price.append(dev(inputs[f"price_factor:{p.deal.id}"]))
+        key = f"price_factor:{p.deal.id}"
+        price.append(dev(inputs[key]) if key in inputs else None)  # None: an owned deal (no price)
     n_campus = len(plan.campus_ids)
     campus_pue = [None] * n_campus
     for p, pue in zip(plan.deals, deal_pue):
@@ -437,15 +451,18 @@ def race_kernel(be: Backend):
 
 
 def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str, timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+               dtype: str, timings: dict[str, float] | None = None, *,
+               ka: KernelArgs | None = None) -> dict[str, np.ndarray]:
     """Kernel + outcomes for one competitor and one chunk; returns host arrays.
 
     `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
-    and "outcomes" (kernel inputs, outcomes, copy to the host) entries."""
+    and "outcomes" (kernel inputs, outcomes, copy to the host) entries. `ka`: the chunk's
+    `kernel_args`, when the caller built them already (simulate does, on its prefetch threads)."""
     t0 = time.perf_counter()
     dt, h = _cells(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
-    ka = kernel_args(plan, scenario, inputs, be, dtype)
+    if ka is None:
+        ka = kernel_args(plan, scenario, inputs, be, dtype)
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
     if timings is not None:
         sync()
@@ -625,18 +642,24 @@ class SimulationResult:
         return present(self.race).to_html()
 
 
-def _time_quantiles(finish: np.ndarray, start_months: float) -> dict:
-    """Quantiles of time-to-train with unfinished draws counted as +inf (None where a quantile is)."""
-    values = finish.astype(np.float64)  # the one copy: finish is +inf or finite, and stays so
-    values -= start_months
+_QUANTILE_LEVELS = np.array(list(QUANTILES.values()))
+
+
+def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, dict]:
+    """Quantiles of the finish month and of time-to-train (finish minus the start) with unfinished
+    draws counted as +inf (None where a quantile is): one selection on a float32 scratch copy (its
+    order statistics are the float64 ones), the start subtracted from the finish month's figures."""
+    values = finish.copy()
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
-    mean = float(values.mean()) if all_finite else None
+    mean = float(values.mean(dtype=np.float64)) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        # selection in place on the scratch copy (np.quantile partitions; it does not sort)
-        qs = np.quantile(values, [0.1, 0.5, 0.9], overwrite_input=True) if values.size else [np.nan] * 3
-    out = {k: (float(q) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
-    out["mean"] = mean
-    return out
+        qs = select_quantiles(values, _QUANTILE_LEVELS, overwrite=True) if values.size else np.full(3, np.nan)
+    out = []
+    for shift in (0.0, start_months):
+        entry = {k: (float(q - shift) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
+        entry["mean"] = None if mean is None else mean - shift
+        out.append(entry)
+    return out[0], out[1]
 
 
 def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -> dict:
@@ -648,45 +671,52 @@ def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -
         "label": plan.label,
         "p_first": None,
         "p_within_horizon": float(done.mean()),
-        "time_to_train_months": _time_quantiles(values["finish_month"], plan.start_months),
-        "finish_month": _time_quantiles(values["finish_month"], 0.0),
     }
+    entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(values["finish_month"], plan.start_months)
     for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
         if metric == "training_flop":
             entry[metric] = quantiles(values[metric])
         else:  # the finished draws' copy is scratch: selected in place
-            entry[metric] = quantiles(values[metric][done], overwrite=True)
+            entry[metric] = quantiles(np.compress(done, values[metric]), overwrite=True)
     return entry
 
 
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
     """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
     labels = list(finish)
-    # Row by row in the stored dtype (min, == and < are exact in float32), so no (competitors, draws)
-    # float64 copy: at 1e7 draws that copy and its temporaries were the peak of simulate's memory.
+    # Row by row in the stored dtype (min, == and < are exact in float32) and with boolean masks and
+    # counts, so no (competitors, draws) or per-draw float64 array: at 1e7 draws those copies and
+    # their temporaries were the peak of simulate's memory and most of this stage's time.
     rows = [finish[k] for k in labels]
     n = rows[0].shape[0]
     best = rows[0].copy()
     for row in rows[1:]:
         np.minimum(best, row, out=best)
     someone = np.isfinite(best)
-    counts = np.zeros(n, dtype=np.int64)
-    for row in rows:
-        counts += (row == best) & someone
-    weights = np.where(someone, 1.0 / np.maximum(counts, 1), 0.0)
-    p_first = {lab: float((((rows[i] == best) & someone) * weights).sum() / n) for i, lab in enumerate(labels)}
-    p_nobody = float((~someone).sum() / n)
+    wins = [(row == best) & someone for row in rows]
+    ties = np.zeros(n, dtype=np.int16)  # competitors sharing the best time (0 where nobody finishes)
+    for win in wins:
+        ties += win
+    tied = ties > 1
+    p_first = {}
+    for lab, win in zip(labels, wins):
+        # A tie of k splits the draw in k equal parts: whole wins, plus 1/k of each k-way tie.
+        alone = np.count_nonzero(win & ~tied)
+        shared = sum(np.count_nonzero(win & (ties == k)) / k for k in range(2, len(rows) + 1)) if tied.any() else 0.0
+        p_first[lab] = float((alone + shared) / n)
+    p_nobody = float((n - np.count_nonzero(someone)) / n)
     pairs = []
     for i, a in enumerate(labels):
         for j in range(i + 1, len(labels)):
             b = labels[j]
             ta, tb = rows[i], rows[j]
-            before = float(np.mean(ta < tb))
             both = np.isfinite(ta) & np.isfinite(tb)
-            diff = tb[both].astype(np.float64) - ta[both].astype(np.float64)
-            lead = quantiles(diff) if both.any() else quantiles([])
-            pairs.append({"a": a, "b": b, "p_a_before_b": before, "p_b_before_a": float(np.mean(tb < ta)),
-                          "p_both_within_horizon": float(both.mean()), "lead_months": lead})
+            diff = np.compress(both, tb).astype(np.float64)
+            diff -= np.compress(both, ta)
+            lead = quantiles(diff, overwrite=True) if diff.size else quantiles([])
+            pairs.append({"a": a, "b": b, "p_a_before_b": float(np.count_nonzero(ta < tb) / n),
+                          "p_b_before_a": float(np.count_nonzero(tb < ta) / n),
+                          "p_both_within_horizon": float(np.count_nonzero(both) / n), "lead_months": lead})
     return p_first, p_nobody, pairs
 
 
@@ -708,8 +738,9 @@ def simulate(
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
-    `timings`: a dict that receives the seconds of each stage (sampling, which overlaps the kernel on
-    a second thread; kernel; outcomes; quantiles; race_statistics; total), for `bench`.
+    `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy, the
+    kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes; quantiles;
+    race_statistics; total), for `bench`.
     """
     t_start = time.perf_counter()
     catalog = catalog or load_catalog()
@@ -750,7 +781,9 @@ def simulate(
     def sample(task):
         t0 = time.perf_counter()
         out = sample_inputs(task[2], scenario, catalog, prior, task[0], task[1])
-        return out, time.perf_counter() - t0
+        # On NumPy the kernel's inputs are host arrays too: built here, off the kernel's thread.
+        ka = kernel_args(task[2], scenario, out, be, dtype) if be.name == "numpy" else None
+        return out, ka, time.perf_counter() - t0
 
     entries: dict[str, dict] = {}
     # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel
@@ -759,11 +792,12 @@ def simulate(
     with ThreadPoolExecutor(PREFETCH) as prefetch:
         pending = deque(prefetch.submit(sample, task) for task in tasks[:PREFETCH])
         for j, (start, stop, plan) in enumerate(tasks):
-            inputs, seconds = pending.popleft().result()
+            inputs, ka, seconds = pending.popleft().result()
             stage["sampling"] += seconds
             if j + PREFETCH < len(tasks):
                 pending.append(prefetch.submit(sample, tasks[j + PREFETCH]))
-            out = run_chunk(plan, scenario, inputs, be, dtype, stage)
+            out = run_chunk(plan, scenario, inputs, be, dtype, stage, ka=ka)
+            del ka
             values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
             for m in STORED:
                 values[m][start:stop] = out[m]

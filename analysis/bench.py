@@ -9,8 +9,9 @@ What is timed:
    campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate` runs it. Each
    chunk's draws are made and moved to the device first, untimed; the timer runs from a device
    synchronisation before the kernel call to one after it. One untimed warm-up chunk runs first.
-2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (on a prefetch thread,
-   overlapping the kernel), kernel, outcomes (kernel inputs, per-draw outcomes, copies to the host),
+2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on NumPy,
+   the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
+   outcomes, copies to the host; the kernel's inputs on other backends),
    quantiles, race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
    simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
 3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes x
@@ -40,7 +41,9 @@ peak), with the host figure beside it. ``memcpy_gb_per_s`` is bytes copied per s
 `np.copyto` of a 256 MiB float32 array (each byte read once and written once), median of 5.
 
 Timings on a shared machine vary from run to run: the table says how many repeats the median is
-of, and the spread.
+of, and the spread. The stages of 2. also carry ``cpu_seconds`` (every thread of the process, during
+the median run), ``load_average_1min`` (when the stages were timed) and ``sampler`` (which form made
+simulate's draws: `sampling.sampler_status`).
 """
 
 from __future__ import annotations
@@ -344,18 +347,30 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by total)."""
     from ._simulate import simulate
 
+    from .sampling import sampler_status
+
     simulate(draws=min(draws, 4096), backend=backend)  # warm-up
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     runs = []
     for _ in range(repeats):
         timings: dict[str, float] = {}
+        before = resource.getrusage(resource.RUSAGE_SELF)
         simulate(draws=draws, backend=backend, timings=timings)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        timings["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         runs.append(timings)
     runs.sort(key=lambda t: t["total"])
     median = runs[len(runs) // 2]
     out = {"draws": draws, "repeats": repeats, **{k: median.get(k, 0.0) for k in STAGES}}
     out["end_to_end_ratio"] = out["total"] / out["kernel"] if out["kernel"] > 0 else None
+    out["cpu_seconds"] = median["cpu_seconds"]
     out["peak_memory_mb"] = peak_rss_mb()
-    out["sampling_is"] = "on a prefetch thread while the kernel runs (overlaps the kernel)"
+    out["load_average_1min"] = load
+    out["sampler"] = sampler_status()
+    out["sampling_is"] = ("the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
+                          "runs (overlaps the kernel; seconds summed over the threads)")
+    out["cpu_is"] = ("CPU seconds of the whole process (every thread) during that run: what the stages cost "
+                     "whoever else shares the machine")
     return out
 
 
@@ -589,7 +604,9 @@ def to_table(report: dict) -> str:
         lines.append(f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
                      f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
                      f"kernel timed alone; stages (s): {cells}; sampling overlaps the kernel; "
-                     f"peak {st['peak_memory_mb']:.0f} MB")
+                     f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
+                     f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}")
+        lines.append(f"  draws: {st['sampler']}")
     refs = report["references"]
     lines.append("")
     ref = refs["scalar"]

@@ -134,15 +134,21 @@ wide = deal_value.wide_assumptions_table(draws=draws, seed=seed, backend=backend
 wide
 
 # %% [markdown]
-# In every row the deal matters at no target (`matters_from_flop` is empty), moves Meta's median finish
-# by well under a month and leaves Meta first in at least 90% of draws (in the rest nobody finishes the
-# largest target within the horizon): the wide assumptions do not
-# matter for this answer. Only the deal's best case (twice the size, Prometheus a year late, no AMD
-# capacity) gives it a fraction of a month. The check below fails when that stops being true.
+# In every row but the deal's best case the deal matters at no target (`matters_from_flop` is
+# empty); in every row it moves Meta's median finish by well under a month and leaves Meta first in at
+# least 90% of draws (in the rest nobody finishes the largest target within the horizon): the wide
+# assumptions do not matter for this answer. Only the deal's best case (twice the size, Prometheus a
+# year late, no AMD capacity) gives it a fraction of a month and about one point of P(first) at the
+# smallest target: 0.9 points at 20,000 paired draws, right at the 1-point threshold, so at a few
+# thousand draws it may count as mattering there, never by as much as 2 points. The checks below fail
+# when that stops being true.
 
 # %%
-assert wide["matters_from_flop"].isna().all() and (wide["max_months_gained_p50"] < 0.5).all(), (
+best_case = wide["variant"].str.contains("best case")
+assert wide.loc[~best_case, "matters_from_flop"].isna().all() and (wide["max_months_gained_p50"] < 0.5).all(), (
     f"'the wide assumptions do not matter for the deal's answer' no longer holds:\n{wide}")
+assert best_case.sum() == 1 and (wide["max_abs_p_first_change_pp"] < 2.0).all(), (
+    f"'the deal's best case moves P(first) by about a point, never 2' no longer holds:\n{wide}")
 assert (wide["min_p_first_with"] >= 0.90).all(), f"'Meta stays first in at least 90% of draws' no longer holds:\n{wide}"
 
 # %% [markdown]

@@ -78,6 +78,11 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
     assert stages["end_to_end_ratio"] == pytest.approx(stages["total"] / stages["kernel"])
     result = bench_json["results"][0]
     assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(stages["total"] / result["seconds"])
+    assert isinstance(stages["cpu_seconds"], float) and stages["cpu_seconds"] > 0
+    assert isinstance(stages["load_average_1min"], float) and stages["load_average_1min"] >= 0
+    from analysis.sampling import sampler_status
+
+    assert stages["sampler"] == sampler_status() and stages["sampler"].startswith("race_cpu.c race_sample")
     est = bench_json["estimate"]
     assert est["draws"] == 1000 and est["batch_configs_per_s"] > 0 and est["single_calls_per_s"] > 0
     assert est["batch_configs_per_s"] == pytest.approx(est["batch_configs"] / est["batch_seconds"])

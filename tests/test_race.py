@@ -216,3 +216,39 @@ def test_simulate_cli_json_and_csv():
     assert out["draws"] == 2000 and len(out["competitors"]) >= 3
     csv_proc = run_cli("simulate", "--draws", "500", "--format", "csv")
     assert csv_proc.returncode == 0 and csv_proc.stdout.startswith("lab,model,metric,unit,p10,p50,p90,mean")
+
+
+def test_race_statistics_split_ties_and_count_nobody():
+    from analysis._simulate import race_statistics
+
+    inf = np.inf
+    finish = {"a": np.array([1, 2, inf, 3], np.float32), "b": np.array([1, 3, inf, inf], np.float32),
+              "c": np.array([2, 2, inf, 4], np.float32)}
+    p_first, p_nobody, pairs = race_statistics(finish)
+    assert p_first == {"a": 0.5, "b": 0.125, "c": 0.125} and p_nobody == 0.25
+    ab = next(p for p in pairs if (p["a"], p["b"]) == ("a", "b"))
+    assert (ab["p_a_before_b"], ab["p_b_before_a"], ab["p_both_within_horizon"]) == (0.5, 0.0, 0.5)
+    assert ab["lead_months"]["p50"] == pytest.approx(0.5)  # b - a over draws both finish: 0 and 1
+
+
+@given(st.lists(st.tuples(*[st.sampled_from([1.0, 2.0, 3.0, np.inf])] * 3), min_size=1, max_size=60))
+def test_race_statistics_match_a_draw_by_draw_count(draws):
+    """P(first) with ties split equally, as a plain loop over draws computes it."""
+    from analysis._simulate import race_statistics
+
+    table = np.array(draws, dtype=np.float32)
+    p_first, p_nobody, _ = race_statistics({lab: table[:, i] for i, lab in enumerate("xyz")})
+    expected = dict.fromkeys("xyz", 0.0)
+    nobody = 0
+    for row in table:
+        best = row.min()
+        if not np.isfinite(best):
+            nobody += 1
+            continue
+        winners = [lab for lab, t in zip("xyz", row) if t == best]
+        for lab in winners:
+            expected[lab] += 1 / len(winners)
+    for lab in "xyz":
+        assert p_first[lab] == pytest.approx(expected[lab] / len(table), abs=1e-12)
+    assert p_nobody == nobody / len(table)
+    assert sum(p_first.values()) + p_nobody == pytest.approx(1.0, abs=1e-12)

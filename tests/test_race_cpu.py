@@ -327,8 +327,8 @@ def test_cffi_binds_the_functions_the_source_exports():
     from analysis.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
-    assert names == ["race_single", "race_general", "race_check", "race_cpu_source_sha", "race_cpu_flags",
-                     "race_cpu_machine"]
+    assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri",
+                     "race_cpu_source_sha", "race_cpu_flags", "race_cpu_machine"]
 
 
 def test_a_build_for_another_cpu_is_refused(lib, monkeypatch):
@@ -348,3 +348,22 @@ def test_simulate_provenance_names_the_kernel_that_ran(lib):
     result = sim.simulate(draws=500, seed=1)
     assert result.provenance["race_kernel"] == race_cpu.status()
     assert result.provenance["race_kernel"].startswith("race_cpu.c compiled at install")
+
+
+def test_simulate_without_the_extension_gives_the_same_race(monkeypatch):
+    """No compiled extension: NumPy's Philox makes the draws and the array-API kernel runs; the
+    per-draw results are the compiled path's to float32 rounding (the lognormal draws differ only
+    in ndtri's and exp's last bits)."""
+    fast = sim.simulate(draws=3000, seed=4, keep_draws=True)
+    monkeypatch.setattr(race_cpu, "library", lambda: None)
+    from analysis.sampling import sampler_status
+
+    assert sampler_status().startswith("NumPy's np.random.Philox")
+    slow = sim.simulate(draws=3000, seed=4, keep_draws=True)
+    a, b = fast.draws, slow.draws
+    assert list(a.columns) == list(b.columns) and len(a) == len(b) == 3 * 3000
+    np.testing.assert_array_equal(np.isfinite(a["finish_month"]), np.isfinite(b["finish_month"]))
+    for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "training_flop"):
+        np.testing.assert_allclose(a[column], b[column], rtol=2e-5, err_msg=column)
+    for x, y in zip(fast.competitors, slow.competitors):
+        assert x["p_first"] == pytest.approx(y["p_first"], abs=1e-3)

@@ -1,4 +1,4 @@
-"""Named, block-seeded streams: the same draws whatever the chunking; distributions honour their knobs."""
+"""Named streams (block-seeded for estimate, counter-based for simulate): the same draws whatever the chunking; distributions honour their knobs."""
 
 from __future__ import annotations
 
@@ -100,3 +100,87 @@ def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
     np.testing.assert_array_equal(select_quantiles(scratch, levels, overwrite=True), expected)
     q = quantiles(x)
     assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(x.mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Counter-based streams (simulate's draws): sampling.sample_streams, compiled and NumPy forms
+# ---------------------------------------------------------------------------------------------
+
+from analysis.sampling import counter_uniforms, sample_streams  # noqa: E402
+
+STREAMS = [("raw", None), ("uni", Uniform(low=1, high=3)), ("tri", Triangular(low=0, mode=1, high=5)),
+           ("tri-edge", Triangular(low=2, mode=2, high=4)), ("logn", LogNormal(p10=2.0, p90=8.0)),
+           ("fixed", TypeAdapter(Dist).validate_python(0.4)), ("logu", LogUniform(low=1, high=100))]
+
+
+def _lib():
+    from analysis.kernels import race_cpu
+
+    lib = race_cpu.library()
+    assert lib is not None, f"the compiled extension is not in use: {race_cpu.status()}"
+    return lib, race_cpu.ffi()
+
+
+def test_counter_uniforms_are_numpys_philox_stream():
+    """Draw i of a stream is output i of np.random.Philox keyed (seed, crc32(name)) as random() reads it."""
+    import zlib
+
+    gen = np.random.Generator(np.random.Philox(key=np.array([11, zlib.crc32(b"q")], dtype=np.uint64)))
+    np.testing.assert_array_equal(counter_uniforms(11, "q", 0, 5000), np.clip(gen.random(5000), 1e-12, 1 - 1e-12))
+
+
+@given(start=st.integers(0, 40), split=st.integers(0, 300), length=st.integers(0, 300))
+def test_stream_ranges_do_not_depend_on_how_they_are_cut(start, split, length):
+    stop = start + length
+    split = min(start + split, stop)
+    for compiled in (True, False):
+        whole = sample_streams(3, STREAMS, start, stop, compiled=compiled)
+        head = sample_streams(3, STREAMS, start, split, compiled=compiled)
+        tail = sample_streams(3, STREAMS, split, stop, compiled=compiled)
+        for name, _ in STREAMS:
+            np.testing.assert_array_equal(whole[name], np.concatenate([head[name], tail[name]]), err_msg=name)
+
+
+@pytest.mark.parametrize("start, stop", [(0, 20_000), (7, 9), (4093, 4099)])
+def test_compiled_and_numpy_streams_agree(start, stop):
+    """Same 64-bit words, same operations: equal bits, but for the lognormal's ndtri and exp."""
+    _lib()
+    got = sample_streams(9, STREAMS, start, stop, compiled=True)
+    ref = sample_streams(9, STREAMS, start, stop, compiled=False)
+    for name, _ in STREAMS:
+        if name == "logn":
+            np.testing.assert_allclose(got[name], ref[name], rtol=1e-14, atol=0)
+        else:
+            np.testing.assert_array_equal(got[name], ref[name], err_msg=name)
+
+
+def test_compiled_inverse_normal_matches_scipy_in_the_centre_and_the_tails():
+    from scipy.special import ndtri
+
+    lib, ffi = _lib()
+    u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 100_001), np.geomspace(1e-12, 0.1, 2000),
+                        1 - np.geomspace(1e-12, 0.1, 2000), [0.075, 0.925, 0.5 - 0.425, 0.5 + 0.425]])
+    out = np.empty_like(u)
+    lib.race_ndtri(u.shape[0], ffi.cast("double *", ffi.from_buffer(u)), ffi.cast("double *", ffi.from_buffer(out)))
+    np.testing.assert_allclose(out, ndtri(u), rtol=1e-14, atol=1e-15)
+
+
+def test_streams_have_their_distributions_and_are_independent():
+    x = sample_streams(1, [("a", LogNormal(p10=2.0, p90=8.0)), ("b", None), ("c", None)], 0, 400_000)
+    p10, p50, p90 = np.quantile(x["a"], [0.1, 0.5, 0.9])
+    assert (p10, p50, p90) == (pytest.approx(2.0, rel=0.01), pytest.approx(4.0, rel=0.01), pytest.approx(8.0, rel=0.01))
+    assert abs(np.corrcoef(x["b"], x["c"])[0, 1]) < 0.01
+    assert abs(x["b"].mean() - 0.5) < 0.002
+    assert not np.array_equal(sample_streams(2, [("b", None)], 0, 100)["b"], x["b"][:100])
+
+
+def test_compiled_sampler_refuses_to_run_without_the_extension(monkeypatch):
+    from analysis.kernels import race_cpu
+
+    monkeypatch.setattr(race_cpu, "library", lambda: None)
+    with pytest.raises(RuntimeError, match="compiled sampler"):
+        sample_streams(1, STREAMS, 0, 10, compiled=True)
+    ref = sample_streams(1, STREAMS, 0, 10, compiled=False)
+    auto = sample_streams(1, STREAMS, 0, 10)  # falls back to the NumPy form
+    for name, _ in STREAMS:
+        np.testing.assert_array_equal(auto[name], ref[name])

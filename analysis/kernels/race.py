@@ -187,7 +187,8 @@ def race_outcomes(
 ):
     """Per-draw outcomes of one competitor from the kernel's accumulators.
 
-    deal_track: tuple of the track index of each deal. deal_pue[d], price_factor[d]: (K,) per deal.
+    deal_track: tuple of the track index of each deal. deal_pue[d], price_factor[d]: (K,) per deal
+    (price_factor[d] None for an owned deal, which pays no price).
     share, life_years, build_usd_per_mw: (K,). committed_hours[d]: (K,) accelerator-hours the deal
     delivers during the run window (reserved deals; None otherwise), at full share.
     first: `first_finish(kernel_out)` when the caller has it already.

@@ -23,6 +23,9 @@ lambda = kappa x gain x rate x dt / PUE once per draw); the others (several deal
 spanning sites, tables not proportional) run the array-API kernel's operations in order
 (`race_general`). Draws are cut into ranges of ``SUBCHUNK`` run on a thread pool (cffi releases the
 GIL); each draw is computed independently, so no result depends on the chunk or thread count.
+
+The same extension holds `race_sample`, simulate's draws (counter-based Philox streams and their
+inverse CDFs), which `analysis.sampling.sample_streams` calls through `library()`.
 """
 
 from __future__ import annotations
