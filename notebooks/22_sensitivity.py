@@ -138,10 +138,11 @@ wide
 # empty); in every row it moves Meta's median finish by well under a month and leaves Meta first in at
 # least 90% of draws (in the rest nobody finishes the largest target within the horizon): the wide
 # assumptions do not matter for this answer. Only the deal's best case (twice the size, Prometheus a
-# year late, no AMD capacity) gives it a fraction of a month and about one point of P(first) at the
-# smallest target: 0.9 points at 20,000 paired draws, right at the 1-point threshold, so at a few
-# thousand draws it may count as mattering there, never by as much as 2 points. The checks below fail
-# when that stops being true.
+# year late, no AMD capacity) gives it a fraction of a month and under a point of P(first) at the
+# smallest target (`max_abs_p_first_change_pp` above; 0.6-0.9 points at 20,000 paired draws, by the
+# seed's random numbers), close enough to the 1-point threshold that at a few thousand draws it may
+# count as mattering there, never by as much as 2 points. The checks below fail when that stops
+# being true.
 
 # %%
 best_case = wide["variant"].str.contains("best case")
