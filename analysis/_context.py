@@ -24,6 +24,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import paths
+
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
@@ -254,26 +256,11 @@ def _cache_file(root: Path, data_hash: str) -> Path:
 
 
 def _read(path: Path, data_hash: str) -> Context | None:
-    import pickle
-
-    try:
-        with open(path, "rb") as handle:
-            ctx = pickle.load(handle)
-    except Exception:  # missing, truncated, from another version: build it again
-        return None
-    return ctx if isinstance(ctx, Context) and ctx.data_hash == data_hash else None
+    ctx = paths.read_pickle_cache(path, Context)
+    return ctx if ctx is not None and ctx.data_hash == data_hash else None
 
 
 def _write(path: Path, ctx: Context) -> None:
-    """Atomically (a reader never sees half a file); a failure costs only speed."""
     import pickle
-    import tempfile
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=".estimate-", suffix=".tmp",
-                                         delete=False) as handle:
-            pickle.dump(ctx, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
-    except OSError:
-        pass
+    paths.write_cache(path, pickle.dumps(ctx, protocol=pickle.HIGHEST_PROTOCOL))

@@ -472,8 +472,6 @@ def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior
     atomically after a fit. An unreadable or unwritable cache only costs the fit."""
     import dataclasses
     import json
-    import os
-    import tempfile
 
     path = _cache_file(catalog, features)
     try:
@@ -488,11 +486,5 @@ def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior
     except (OSError, ValueError, KeyError, TypeError):
         pass
     prior = fit_prior(calibration_points(catalog), features, **chip_sheet(catalog))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".prior-", suffix=".tmp", delete=False) as fh:
-            json.dump(dataclasses.asdict(prior), fh)
-        os.replace(fh.name, path)
-    except OSError:
-        pass
+    paths.write_cache(path, json.dumps(dataclasses.asdict(prior)).encode())
     return prior

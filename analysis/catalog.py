@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ._context import hash_contents as _hash_contents
 from .errors import InputError, describe_validation_error, key_path
+from . import paths as _paths
 from .paths import data_dir as default_data_dir
 from .paths import display
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
@@ -288,29 +289,11 @@ def _disk(root: Path, data_hash: str) -> Path:
 def _read_cached(path: Path, root: Path) -> Catalog | None:
     """The catalog pickled at `path`, or None when there is none or it is unreadable (then the
     files are validated again)."""
-    import pickle
-
-    try:
-        with open(path, "rb") as handle:
-            cat = pickle.load(handle)
-    except Exception:  # missing, truncated, from another version: validate the files again
-        return None
-    if not isinstance(cat, Catalog) or cat.data_dir != root:
-        return None
-    return cat
+    cat = _paths.read_pickle_cache(path, Catalog)
+    return cat if cat is not None and cat.data_dir == root else None
 
 
 def _write_cached(path: Path, cat: Catalog) -> None:
-    """Pickle `cat` to `path` atomically (a reader never sees half a file); a failure costs only speed."""
-    import os
     import pickle
-    import tempfile
 
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=".catalog-", suffix=".tmp",
-                                         delete=False) as handle:
-            pickle.dump(cat, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
-    except OSError:
-        pass
+    _paths.write_cache(path, pickle.dumps(cat, protocol=pickle.HIGHEST_PROTOCOL))

@@ -38,3 +38,30 @@ CACHE_ENV = "COMPUTE_RACE_CACHE"
 
 def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")
+
+
+def write_cache(path: Path, payload: bytes) -> None:
+    """Write a cache file atomically (a reader never sees half a file); a failure costs only speed."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp",
+                                         delete=False) as handle:
+            handle.write(payload)
+        os.replace(handle.name, path)
+    except OSError:
+        pass
+
+
+def read_pickle_cache(path: Path, kind: type):
+    """The `kind` object pickled at `path` by `write_cache`; None when it is missing, truncated, from
+    another version or not a `kind` (the caller then builds it again)."""
+    import pickle
+
+    try:
+        with open(path, "rb") as handle:
+            value = pickle.load(handle)
+    except Exception:
+        return None
+    return value if isinstance(value, kind) else None
