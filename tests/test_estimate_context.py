@@ -97,6 +97,21 @@ def test_a_damaged_context_file_is_built_again(fresh):
     assert _context._read(path, first.provenance["data_hash"]) is not None
 
 
+def _scale_cell(path, row_id, column, factor):
+    """Multiply one numeric cell of a data CSV (row by id) in place."""
+    import csv
+
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    row = next(r for r in rows if r["id"] == row_id)
+    row[column] = str(float(row[column]) * factor)
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _cli(*args, env):
     return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
@@ -110,14 +125,7 @@ def test_a_changed_data_file_is_read_not_the_cached_context(fresh, monkeypatch):
     args = ("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "h100-sxm", "--draws", "300",
             "--format", "json")
     before = json.loads(_cli(*args, env=env).stdout)
-    path = data / "accelerators.csv"
-    lines = path.read_text().splitlines()
-    header = lines[0].split(",")
-    row = next(i for i, line in enumerate(lines) if line.startswith("h100-sxm,"))
-    cells = lines[row].split(",")
-    cells[header.index("tdp_w")] = str(float(cells[header.index("tdp_w")]) * 2)
-    lines[row] = ",".join(cells)
-    path.write_text("\n".join(lines) + "\n")
+    _scale_cell(data / "accelerators.csv", "h100-sxm", "tdp_w", 2)
     after = json.loads(_cli(*args, env=env).stdout)
     assert after["provenance"]["data_hash"] != before["provenance"]["data_hash"]
     assert after["accelerator_energy_mwh"]["p50"] == pytest.approx(2 * before["accelerator_energy_mwh"]["p50"],
@@ -159,14 +167,7 @@ def test_in_one_process_a_changed_file_is_read_again(fresh, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(data))
     kw = dict(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=200)
     before = estimate(**kw)
-    path = data / "sites.csv"
-    lines = path.read_text().splitlines()
-    header = lines[0].split(",")
-    row = next(i for i, line in enumerate(lines) if line.startswith("us-average,"))
-    cells = lines[row].split(",")
-    cells[header.index("grid_gco2_per_kwh")] = str(float(cells[header.index("grid_gco2_per_kwh")]) * 3)
-    lines[row] = ",".join(cells)
-    path.write_text("\n".join(lines) + "\n")
+    _scale_cell(data / "sites.csv", "us-average", "grid_gco2_per_kwh", 3)
     after = estimate(**kw)
     assert after.provenance["data_hash"] != before.provenance["data_hash"]
     assert after.metrics["emissions_tco2e"]["p50"] == pytest.approx(3 * before.metrics["emissions_tco2e"]["p50"])
