@@ -12,6 +12,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import traceback
 
 from .errors import InputError
@@ -290,8 +291,45 @@ def _quiet_broken_pipe() -> int:
     return 128 + getattr(signal, "SIGPIPE", 13)
 
 
+#: Seconds the clean-up after Ctrl-C may take (stopping sweep workers, threads, files) before the
+#: command leaves anyway with the same one line and exit code: an interrupted command never hangs.
+INTERRUPT_GRACE_S = 10.0
+_interrupt_lock = threading.Lock()
+_interrupt_said = False
+
+
+def _say_interrupted() -> None:
+    """'error: interrupted' on stderr, once per process (the clean-up and the deadline may race)."""
+    global _interrupt_said
+    with _interrupt_lock:
+        if not _interrupt_said:
+            _interrupt_said = True
+            print("error: interrupted", file=sys.stderr, flush=True)
+
+
+def _leave_interrupted() -> None:
+    _say_interrupted()
+    os._exit(130)  # the OS drops the sweep's folder lock; sweep workers die with their parent
+
+
+def _on_interrupt(signum, frame) -> None:
+    """Ctrl-C: start the clean-up's deadline, then interrupt as Python does (a second Ctrl-C is plain)."""
+    deadline = threading.Timer(INTERRUPT_GRACE_S, _leave_interrupted)
+    deadline.daemon = True
+    deadline.start()
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _interrupt_said
+    _interrupt_said = False
     parser = build_parser()
+    previous = None
+    try:
+        previous = signal.signal(signal.SIGINT, _on_interrupt)
+    except ValueError:  # not the main thread (an in-process caller): Python's own Ctrl-C stays
+        pass
     try:
         args = parser.parse_args(argv)
         _no_empty_strings(parser, args)
@@ -301,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        _say_interrupted()
         return 130
     except BrokenPipeError:
         return _quiet_broken_pipe()
@@ -318,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print("error: internal error (a bug); please report it with the traceback above", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":

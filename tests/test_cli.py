@@ -206,6 +206,48 @@ def test_ctrl_c_is_one_line_exit_130(monkeypatch):
     assert outcome.returncode == 130 and outcome.stderr == "error: interrupted\n" and outcome.stdout == ""
 
 
+_STALLED_CLEANUP = """
+import argparse, sys, time
+import analysis.__main__ as cli
+
+cli.INTERRUPT_GRACE_S = 1.0
+
+def stalls(args):
+    try:
+        print("ready", flush=True)
+        time.sleep(120)
+    finally:
+        time.sleep(120)  # a clean-up that never ends (a worker pool that will not shut down)
+
+parser = argparse.ArgumentParser()
+parser.add_subparsers(dest="command").add_parser("stall").set_defaults(func=stalls)
+cli.build_parser = lambda: parser
+sys.exit(cli.main(["stall"]))
+"""
+
+
+def test_ctrl_c_leaves_within_the_grace_even_when_the_clean_up_hangs():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import PROJECT_ROOT
+
+    proc = subprocess.Popen([sys.executable, "-c", _STALLED_CLEANUP], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        took = time.monotonic() - start
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and stderr == "error: interrupted\n", stderr
+    assert took < 30, took  # the grace is 1 s here; without the deadline it sleeps 120 s
+
+
 @pytest.mark.parametrize("exc, needles", [
     (PermissionError(13, "Permission denied", "/srv/results/run"), ["/srv/results/run", "Permission denied"]),
     (OSError(28, "No space left on device", "/srv/out.csv"), ["/srv/out.csv", "No space left"]),
