@@ -294,6 +294,9 @@ def _quiet_broken_pipe() -> int:
 #: Seconds the clean-up after Ctrl-C may take (stopping sweep workers, threads, files) before the
 #: command leaves anyway with the same one line and exit code: an interrupted command never hangs.
 INTERRUPT_GRACE_S = 10.0
+#: The commands whose clean-up after Ctrl-C stops worker processes (where a stalled pool shutdown was
+#: seen); the others keep Python's own Ctrl-C, so notebook kernels and asyncio see what they expect.
+DEADLINE_COMMANDS = ("sweep",)
 _interrupt_lock = threading.Lock()
 _interrupt_said = False
 
@@ -327,12 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     previous = None
     try:
-        previous = signal.signal(signal.SIGINT, _on_interrupt)
-    except ValueError:  # not the main thread (an in-process caller): Python's own Ctrl-C stays
-        pass
-    try:
         args = parser.parse_args(argv)
         _no_empty_strings(parser, args)
+        if args.command in DEADLINE_COMMANDS:
+            try:
+                previous = signal.signal(signal.SIGINT, _on_interrupt)
+            except ValueError:  # not the main thread (an in-process caller): Python's own Ctrl-C stays
+                pass
         return args.func(args)
     except InputError as exc:
         message = " ".join(str(exc).split())

@@ -220,9 +220,9 @@ def stalls(args):
         time.sleep(120)  # a clean-up that never ends (a worker pool that will not shut down)
 
 parser = argparse.ArgumentParser()
-parser.add_subparsers(dest="command").add_parser("stall").set_defaults(func=stalls)
+parser.add_subparsers(dest="command").add_parser("sweep").set_defaults(func=stalls)
 cli.build_parser = lambda: parser
-sys.exit(cli.main(["stall"]))
+sys.exit(cli.main(["sweep"]))
 """
 
 
