@@ -188,15 +188,12 @@ _LOADED: dict[tuple, Context] = {}
 def load_context(data_dir: str | Path | None = None) -> Context:
     """The context of data/ (or `data_dir`): from this process, else the cache file, else built from
     the validated catalog (bad data raises its InputError there) and written."""
-    from .paths import data_dir as default_data_dir
-
-    root = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
+    root = Path(data_dir).resolve() if data_dir is not None else paths.data_dir()
     stamp = _stamp(str(root))
     if stamp is not None and stamp in _LOADED:
         return _LOADED[stamp]
-    paths = [root / name for name in DATA_FILES]
     try:
-        contents = {p: p.read_bytes() for p in paths}
+        contents = {p: p.read_bytes() for p in (root / name for name in DATA_FILES)}
     except OSError:
         contents = None  # the catalog loader names the missing file
     if contents is None:
@@ -240,19 +237,13 @@ def _cache_file(root: Path, data_hash: str) -> Path:
     site-packages folder changes whenever a package is installed, upgraded or removed)."""
     import numpy
 
-    from .paths import cache_dir
-
-    here = Path(__file__).parent
     site = Path(numpy.__file__).parent.parent
     try:
         installed = str(site.stat().st_mtime_ns)
     except OSError:
         installed = "?"
-    digest = hashlib.sha256("\0".join([data_hash, str(root), sys.version, numpy.__version__, str(site),
-                                       installed]).encode())
-    for name in SOURCES:
-        digest.update((here / name).read_bytes())
-    return cache_dir() / f"estimate-{data_hash}-{digest.hexdigest()[:16]}.pickle"
+    return paths.cache_file("estimate", data_hash, [str(root), sys.version, numpy.__version__, str(site), installed],
+                            SOURCES, "pickle")
 
 
 def _read(path: Path, data_hash: str) -> Context | None:

@@ -451,9 +451,7 @@ CACHE_ENV = paths.CACHE_ENV
 def _cache_file(catalog: Catalog, features: tuple[str, ...]):
     """The cache file of a fit: keyed by the data, the features, this module's code and the versions of
     the libraries that fit it, so any change refits."""
-    import hashlib
     from importlib import metadata
-    from pathlib import Path
 
     versions = []
     for package in ("numpy", "scipy", "statsmodels"):
@@ -461,9 +459,7 @@ def _cache_file(catalog: Catalog, features: tuple[str, ...]):
             versions.append(metadata.version(package))
         except metadata.PackageNotFoundError:
             versions.append("-")
-    digest = hashlib.sha256("\0".join([catalog.data_hash, ",".join(features), *versions]).encode())
-    digest.update(Path(__file__).read_bytes())
-    return paths.cache_dir() / f"prior-{digest.hexdigest()[:20]}.json"
+    return paths.cache_file("prior", catalog.data_hash, [",".join(features), *versions], ("calibration.py",), "json")
 
 
 def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:

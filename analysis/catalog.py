@@ -9,7 +9,6 @@ if TYPE_CHECKING:
 
 import csv
 import difflib
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,13 +248,14 @@ def load_catalog(data_dir: str | Path | None = None) -> Catalog:
     )
     if key in _CACHE:
         return _CACHE[key]
-    cache_file = None
+    cache_file = content_hash = None
     try:
         contents = {p: p.read_bytes() for p in paths}
     except OSError:  # a missing file: the loader below names it
         contents = None
     if contents is not None:
-        cache_file = _disk(root, _hash_contents(contents))
+        content_hash = _hash_contents(contents)
+        cache_file = _disk(root, content_hash)
         cat = _read_cached(cache_file, root)
         if cat is not None:
             _CACHE.clear()
@@ -267,7 +267,7 @@ def load_catalog(data_dir: str | Path | None = None) -> Catalog:
     _check_references(cat)
     _CACHE.clear()
     _CACHE[key] = cat
-    if cache_file is not None and cat.data_hash == cache_file.stem.split("-")[1]:
+    if cache_file is not None and cat.data_hash == content_hash:  # not edited while it was validated
         _write_cached(cache_file, cat)
     return cat
 
@@ -278,12 +278,9 @@ def _disk(root: Path, data_hash: str) -> Path:
     Reading it skips the YAML parser and pydantic validation (about 0.4 s of every CLI call)."""
     import pydantic
 
-    from .paths import cache_dir
-
-    digest = hashlib.sha256("\0".join([data_hash, str(root), pydantic.VERSION]).encode())
-    for module in ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "_context.py"):
-        digest.update((Path(__file__).parent / module).read_bytes())
-    return cache_dir() / f"catalog-{data_hash}-{digest.hexdigest()[:16]}.pickle"
+    return _paths.cache_file("catalog", data_hash, [str(root), pydantic.VERSION],
+                             ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "_context.py"),
+                             "pickle")
 
 
 def _read_cached(path: Path, root: Path) -> Catalog | None:

@@ -40,6 +40,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")
 
 
+def cache_file(kind: str, data_hash: str, key: list[str], modules: tuple[str, ...], suffix: str) -> Path:
+    """The cache file of something derived from data/: named by its kind and the data's hash, keyed also
+    by `key` (folder, features, library versions, ...) and the code of `modules` (files of this
+    package), so that a change to any of them builds it again."""
+    import hashlib
+
+    digest = hashlib.sha256("\0".join([data_hash, *key]).encode())
+    for module in modules:
+        digest.update((PACKAGE_DIR / module).read_bytes())
+    return cache_dir() / f"{kind}-{data_hash}-{digest.hexdigest()[:16]}.{suffix}"
+
+
 def write_cache(path: Path, payload: bytes) -> None:
     """Write a cache file atomically (a reader never sees half a file); a failure costs only speed."""
     import tempfile
