@@ -327,7 +327,7 @@ def test_cffi_binds_the_functions_the_source_exports():
     from analysis.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
-    assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri",
+    assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri", "race_select",
                      "race_cpu_source_sha", "race_cpu_flags", "race_cpu_machine"]
 
 

@@ -102,6 +102,56 @@ def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
     assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(x.mean())
 
 
+_SPECIAL = st.sampled_from([np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-45, -3.4e38])
+
+
+@given(st.lists(st.one_of(st.floats(-1e30, 1e30, allow_nan=False, allow_infinity=False), _SPECIAL), min_size=1, max_size=300),
+       st.sampled_from([np.float32, np.float64]))
+def test_radix_selection_is_numpys_linear_quantile(values, dtype):
+    """race_select (the compiled radix selection) gives np.quantile's numbers over the finite values,
+    or over every value but NaN, with ties, infinities, signed zeros and subnormals; a NaN in the
+    second mode hands the array back to the partition (None). The order statistics are the array's
+    own values; the interpolation is in float64 (as select_quantiles'), so float32 input is compared
+    with np.quantile of its float64 copy."""
+    _lib()
+    from analysis.results import radix_quantiles
+
+    x = np.asarray(values, dtype=dtype)
+    levels = np.array([0.1, 0.5, 0.9])
+    finite = x[np.isfinite(x)]
+    got = radix_quantiles(x, levels, finite_only=True, min_size=1)
+    assert got[1] == finite.size
+    if finite.size:
+        np.testing.assert_array_equal(got[0], np.quantile(finite.astype(np.float64), levels))
+        assert got[2] == pytest.approx(float(finite.sum(dtype=np.float64)), rel=1e-12, abs=1e-300)
+    with_inf = radix_quantiles(x, levels, finite_only=False, min_size=1)
+    if np.isnan(x).any():
+        assert with_inf is None
+    else:
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_array_equal(with_inf[0], np.quantile(x.astype(np.float64), levels))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quantiles_of_a_large_array_come_from_the_radix_selection(dtype):
+    """From RADIX_MIN values on, quantiles() takes the compiled path (nothing copied or reordered)
+    and still gives np.quantile's numbers, here with heavy ties and a third of the values NaN."""
+    _lib()
+    from analysis.results import RADIX_MIN, quantiles, radix_quantiles
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.lognormal(3.0, 1.0, 2 * RADIX_MIN + 3)).astype(dtype)
+    x[::3] = np.nan
+    before = x.copy()
+    levels = np.array([0.1, 0.5, 0.9])
+    assert radix_quantiles(x, levels, finite_only=True) is not None
+    q = quantiles(x)
+    finite = before[np.isfinite(before)].astype(np.float64)
+    assert [q["p10"], q["p50"], q["p90"]] == np.quantile(finite, levels).tolist()
+    assert q["mean"] == pytest.approx(finite.mean(dtype=np.float64), rel=1e-12)
+    np.testing.assert_array_equal(x, before)
+
+
 # ---------------------------------------------------------------------------------------------
 # Counter-based streams (simulate's draws): sampling.sample_streams, compiled and NumPy forms
 # ---------------------------------------------------------------------------------------------

@@ -526,3 +526,137 @@ int race_ndtri(long long n, const double *u, double *out)
     for (long long j = 0; j < n; ++j) out[j] = ndtri_as241(u[j]);
     return 0;
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Quantiles for simulate's summaries (results.select_quantiles): exact order statistics by radix
+ * selection, two or four passes over the array and no reordering, in place of np.partition.
+ *
+ * Each value maps to an unsigned key with the same order (sign bit set: every bit flipped; else the
+ * sign bit set); a float's 32-bit key is the top half of a 64-bit one. Pass 1 counts the keys' top 16
+ * bits; each order statistic's bin and its rank inside the bin follow from the running count. Each
+ * further pass counts the next 16 bits of the keys whose bits so far match a wanted statistic's, so
+ * after 2 passes (float) or 4 (double) every wanted key is known exactly: np.partition's value, bit
+ * for bit (of -0.0 and 0.0, either may be returned where np.partition returns the other: equal values).
+ * The positions are np.quantile's linear rule (results._order_statistics): pos = q (m - 1),
+ * lo = floor(pos), hi = min(lo + 1, m - 1), over the m values counted.
+ * ------------------------------------------------------------------------------------------------ */
+#include <stdlib.h>
+
+#define SELECT_MAX 16  /* order statistics per call: 2 per level */
+
+static inline u64 select_key(const void *values, int is_double, long long i, int *nan, int *inf) {
+    if (is_double) {
+        u64 b;
+        memcpy(&b, (const double *)values + i, 8);
+        const u64 mag = b & 0x7FFFFFFFFFFFFFFFULL;
+        *nan = mag > 0x7FF0000000000000ULL;
+        *inf = mag == 0x7FF0000000000000ULL;
+        return (b >> 63) ? ~b : b | 0x8000000000000000ULL;
+    }
+    unsigned int b;
+    memcpy(&b, (const float *)values + i, 4);
+    const unsigned int mag = b & 0x7FFFFFFFu;
+    *nan = mag > 0x7F800000u;
+    *inf = mag == 0x7F800000u;
+    return (u64)((b >> 31) ? ~b : b | 0x80000000u) << 32;
+}
+
+static inline double select_value(u64 key, int is_double) {
+    if (is_double) {
+        const u64 b = (key >> 63) ? key & 0x7FFFFFFFFFFFFFFFULL : ~key;
+        double v;
+        memcpy(&v, &b, 8);
+        return v;
+    }
+    const unsigned int k32 = (unsigned int)(key >> 32), b = (k32 >> 31) ? k32 & 0x7FFFFFFFu : ~k32;
+    float v;
+    memcpy(&v, &b, 4);
+    return (double)v;
+}
+
+/* race_select: for each of n_levels levels q, the order statistics lo and hi of the counted values
+ * (value_lo, value_hi; double) and the interpolation weight pos - lo (weight); *count: the values
+ * counted; *sum: their sum in double (for the mean). Counted: every value but NaN (finite_only = 0;
+ * then a NaN makes the call return -2, nothing to use), or every finite value (finite_only = 1).
+ * values: n floats (is_double = 0) or doubles. Returns 0; -1 when n_levels is out of range or
+ * memory runs out (the caller partitions instead); with no value counted, *count = 0 and nothing else
+ * is written. */
+int race_select(long long n, const void *values, int is_double, int finite_only, int n_levels, const double *levels, double *value_lo, double *value_hi, double *weight, long long *count, double *sum)
+{
+    if (n_levels < 1 || 2 * n_levels > SELECT_MAX) return -1;
+    unsigned int *hist = calloc((size_t)SELECT_MAX << 16, sizeof *hist);
+    if (!hist) return -1;
+    /* Pass 1: the top 16 bits of every counted key; the count and the sum. Four partial sums. */
+    long long m = 0;
+    int any_nan = 0;
+    double part[4] = {0.0, 0.0, 0.0, 0.0};
+    for (long long i = 0; i < n; ++i) {
+        int nan, inf;
+        const u64 key = select_key(values, is_double, i, &nan, &inf);
+        if (nan) { any_nan = 1; continue; }
+        if (inf && finite_only) continue;
+        ++hist[key >> 48];
+        ++m;
+        part[i & 3] += is_double ? ((const double *)values)[i] : (double)((const float *)values)[i];
+    }
+    *count = m;
+    *sum = (part[0] + part[1]) + (part[2] + part[3]);
+    if (any_nan && !finite_only) { free(hist); return -2; }
+    if (m == 0) { free(hist); return 0; }
+    /* The wanted ranks, ascending (levels need not be). */
+    const int nk = 2 * n_levels;
+    long long rank[SELECT_MAX];
+    for (int j = 0; j < n_levels; ++j) {
+        const double pos = levels[j] * (double)(m - 1);
+        long long lo = (long long)floor(pos);
+        if (lo < 0) lo = 0;
+        if (lo > m - 1) lo = m - 1;
+        const long long hi = lo + 1 < m ? lo + 1 : m - 1;
+        rank[2 * j] = lo;
+        rank[2 * j + 1] = hi;
+        weight[j] = pos - (double)lo;
+    }
+    u64 prefix[SELECT_MAX];  /* each wanted key's bits found so far, at the top */
+    long long left[SELECT_MAX];  /* each rank inside the keys that share its prefix */
+    for (int j = 0; j < nk; ++j) { prefix[j] = 0; left[j] = rank[j]; }
+    const int passes = is_double ? 4 : 2;
+    for (int pass = 0; pass < passes; ++pass) {
+        const int shift = 48 - 16 * pass;  /* the digit counted in this pass: key bits shift .. shift + 15 */
+        /* Distinct prefixes among the wanted keys: one histogram each (pass 0: one, everything). */
+        u64 dprefix[SELECT_MAX];
+        int slot_of[SELECT_MAX], nd = 0;
+        for (int j = 0; j < nk; ++j) {
+            int s = 0;
+            while (s < nd && dprefix[s] != prefix[j]) ++s;
+            if (s == nd) dprefix[nd++] = prefix[j];
+            slot_of[j] = s;
+        }
+        if (pass > 0) {
+            memset(hist, 0, ((size_t)nd << 16) * sizeof *hist);
+            const u64 high = ~0ULL << (shift + 16);  /* the bits a prefix holds */
+            for (long long i = 0; i < n; ++i) {
+                int nan, inf;
+                const u64 key = select_key(values, is_double, i, &nan, &inf);
+                if (nan || (inf && finite_only)) continue;
+                const u64 top = key & high;
+                for (int s = 0; s < nd; ++s)
+                    if (top == dprefix[s]) { ++hist[((size_t)s << 16) + ((key >> shift) & 0xFFFF)]; break; }
+            }
+        }
+        /* Each wanted rank: the digit whose running count passes it, and its rank among those keys. */
+        for (int j = 0; j < nk; ++j) {
+            const unsigned int *h = hist + ((size_t)slot_of[j] << 16);
+            long long below = 0;
+            int digit = 0;
+            while (below + h[digit] <= left[j]) below += h[digit++];
+            left[j] -= below;
+            prefix[j] |= (u64)digit << shift;
+        }
+    }
+    free(hist);
+    for (int j = 0; j < n_levels; ++j) {
+        value_lo[j] = select_value(prefix[2 * j], is_double);
+        value_hi[j] = select_value(prefix[2 * j + 1], is_double);
+    }
+    return 0;
+}

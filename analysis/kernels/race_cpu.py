@@ -25,7 +25,8 @@ spanning sites, tables not proportional) run the array-API kernel's operations i
 GIL); each draw is computed independently, so no result depends on the chunk or thread count.
 
 The same extension holds `race_sample`, simulate's draws (counter-based Philox streams and their
-inverse CDFs), which `analysis.sampling.sample_streams` calls through `library()`.
+inverse CDFs), which `analysis.sampling.sample_streams` calls through `library()`, and `race_select`,
+the exact quantiles of simulate's summaries by radix selection (`analysis.results.radix_quantiles`).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import cffi
 SOURCE_PATH = Path(__file__).with_name("race_cpu.c")
 MODULE = "analysis.kernels._race_cpu"
 #: The exported functions (`race_single`, `race_general`, `race_check`; `race_sample` and `race_ndtri`,
-#: simulate's draws): their definitions in the C source, read as declarations, so cffi binds exactly
+#: simulate's draws; `race_select`, its quantiles): their definitions in the C source, read as declarations, so cffi binds exactly
 #: what the source defines.
 _EXPORTED = re.compile(r"^(?:int|void) race_\w+\([^)]*\)", re.MULTILINE)
 #: -fno-math-errno: sqrt sets no errno (nothing here reads it), so it is one instruction and loops
