@@ -674,10 +674,9 @@ def _competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -
     }
     entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(values["finish_month"], plan.start_months)
     for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
-        if metric == "training_flop":
-            entry[metric] = quantiles(values[metric])
-        else:  # the finished draws' copy is scratch: selected in place
-            entry[metric] = quantiles(np.compress(done, values[metric]), overwrite=True)
+        # Over the finished draws: an unfinished draw's metrics are NaN (race_outcomes), which
+        # quantiles() leaves out, so no copy of the finished draws is made.
+        entry[metric] = quantiles(values[metric])
     return entry
 
 

@@ -544,7 +544,8 @@ int race_ndtri(long long n, const double *u, double *out)
 
 #define SELECT_MAX 16  /* order statistics per call: 2 per level */
 
-static inline u64 select_key(const void *values, int is_double, long long i, int *nan, int *inf) {
+static inline __attribute__((always_inline)) u64 select_key(const void *values, int is_double, long long i,
+                                                            int *nan, int *inf) {
     if (is_double) {
         u64 b;
         memcpy(&b, (const double *)values + i, 8);
@@ -559,6 +560,45 @@ static inline u64 select_key(const void *values, int is_double, long long i, int
     *nan = mag > 0x7F800000u;
     *inf = mag == 0x7F800000u;
     return (u64)((b >> 31) ? ~b : b | 0x80000000u) << 32;
+}
+
+/* Pass 1: the top 16 bits of every counted key into four histograms (by i mod 4, so that runs of
+ * equal keys do not wait on one counter), the count and four partial sums. Returns 1 on a NaN. */
+static inline __attribute__((always_inline)) int select_first_pass(long long n, const void *values, int is_double,
+                                                                  int finite_only, unsigned int *hist4,
+                                                                  long long *count, double part[4]) {
+    int any_nan = 0;
+    long long m = 0;
+    for (long long i = 0; i < n; ++i) {
+        int nan, inf;
+        const u64 key = select_key(values, is_double, i, &nan, &inf);
+        if (nan) { any_nan = 1; continue; }
+        if (inf && finite_only) continue;
+        ++hist4[((size_t)(i & 3) << 16) + (key >> 48)];
+        ++m;
+        part[i & 3] += is_double ? ((const double *)values)[i] : (double)((const float *)values)[i];
+    }
+    *count = m;
+    return any_nan;
+}
+
+/* A further pass: the digit at `shift` of every counted key whose bits above it are one of the nd
+ * prefixes, into that prefix's histogram. slot16: the prefix (+1) of each top-16-bit value, 0 for none
+ * (a quick test before the prefixes are compared). */
+static inline __attribute__((always_inline)) void select_next_pass(long long n, const void *values, int is_double,
+                                                                  int finite_only, int shift, int nd,
+                                                                  const u64 *dprefix, const unsigned char *slot16,
+                                                                  unsigned int *hist) {
+    const u64 high = ~0ULL << (shift + 16);
+    for (long long i = 0; i < n; ++i) {
+        int nan, inf;
+        const u64 key = select_key(values, is_double, i, &nan, &inf);
+        const int first = slot16[key >> 48];
+        if (!first || nan || (inf && finite_only)) continue;
+        const u64 top = key & high;
+        for (int s = first - 1; s < nd; ++s)
+            if (top == dprefix[s]) { ++hist[((size_t)s << 16) + ((key >> shift) & 0xFFFF)]; break; }
+    }
 }
 
 static inline double select_value(u64 key, int is_double) {
@@ -585,25 +625,18 @@ int race_select(long long n, const void *values, int is_double, int finite_only,
 {
     if (n_levels < 1 || 2 * n_levels > SELECT_MAX) return -1;
     unsigned int *hist = calloc((size_t)SELECT_MAX << 16, sizeof *hist);
-    if (!hist) return -1;
-    /* Pass 1: the top 16 bits of every counted key; the count and the sum. Four partial sums. */
+    unsigned char *slot16 = malloc(1 << 16);
+    if (!hist || !slot16) { free(hist); free(slot16); return -1; }
     long long m = 0;
-    int any_nan = 0;
     double part[4] = {0.0, 0.0, 0.0, 0.0};
-    for (long long i = 0; i < n; ++i) {
-        int nan, inf;
-        const u64 key = select_key(values, is_double, i, &nan, &inf);
-        if (nan) { any_nan = 1; continue; }
-        if (inf && finite_only) continue;
-        ++hist[key >> 48];
-        ++m;
-        part[i & 3] += is_double ? ((const double *)values)[i] : (double)((const float *)values)[i];
-    }
+    const int any_nan = is_double ? select_first_pass(n, values, 1, finite_only, hist, &m, part)
+                                  : select_first_pass(n, values, 0, finite_only, hist, &m, part);
+    for (int d = 0; d < 1 << 16; ++d)  /* the four histograms into the first */
+        hist[d] += hist[(1 << 16) + d] + hist[(2 << 16) + d] + hist[(3 << 16) + d];
     *count = m;
     *sum = (part[0] + part[1]) + (part[2] + part[3]);
-    if (any_nan && !finite_only) { free(hist); return -2; }
-    if (m == 0) { free(hist); return 0; }
-    /* The wanted ranks, ascending (levels need not be). */
+    if ((any_nan && !finite_only) || m == 0) { free(hist); free(slot16); return any_nan && !finite_only ? -2 : 0; }
+    /* The wanted ranks (levels in any order). */
     const int nk = 2 * n_levels;
     long long rank[SELECT_MAX];
     for (int j = 0; j < n_levels; ++j) {
@@ -611,49 +644,53 @@ int race_select(long long n, const void *values, int is_double, int finite_only,
         long long lo = (long long)floor(pos);
         if (lo < 0) lo = 0;
         if (lo > m - 1) lo = m - 1;
-        const long long hi = lo + 1 < m ? lo + 1 : m - 1;
         rank[2 * j] = lo;
-        rank[2 * j + 1] = hi;
+        rank[2 * j + 1] = lo + 1 < m ? lo + 1 : m - 1;
         weight[j] = pos - (double)lo;
     }
-    u64 prefix[SELECT_MAX];  /* each wanted key's bits found so far, at the top */
-    long long left[SELECT_MAX];  /* each rank inside the keys that share its prefix */
+    u64 prefix[SELECT_MAX];      /* each wanted key's bits found so far, at the top */
+    long long left[SELECT_MAX];  /* each rank among the keys that share its prefix */
     for (int j = 0; j < nk; ++j) { prefix[j] = 0; left[j] = rank[j]; }
     const int passes = is_double ? 4 : 2;
     for (int pass = 0; pass < passes; ++pass) {
-        const int shift = 48 - 16 * pass;  /* the digit counted in this pass: key bits shift .. shift + 15 */
-        /* Distinct prefixes among the wanted keys: one histogram each (pass 0: one, everything). */
+        const int shift = 48 - 16 * pass;  /* this pass counts key bits shift .. shift + 15 */
+        /* Distinct prefixes among the wanted keys, one histogram each (pass 0: one, every key),
+         * ordered so that those sharing their top 16 bits are adjacent (slot16 points at the first). */
         u64 dprefix[SELECT_MAX];
         int slot_of[SELECT_MAX], nd = 0;
         for (int j = 0; j < nk; ++j) {
             int s = 0;
             while (s < nd && dprefix[s] != prefix[j]) ++s;
             if (s == nd) dprefix[nd++] = prefix[j];
+        }
+        for (int a = 1; a < nd; ++a)  /* insertion sort: equal top 16 bits adjacent */
+            for (int b = a; b > 0 && dprefix[b - 1] > dprefix[b]; --b) {
+                const u64 t = dprefix[b]; dprefix[b] = dprefix[b - 1]; dprefix[b - 1] = t;
+            }
+        for (int j = 0; j < nk; ++j) {
+            int s = 0;
+            while (dprefix[s] != prefix[j]) ++s;
             slot_of[j] = s;
         }
         if (pass > 0) {
             memset(hist, 0, ((size_t)nd << 16) * sizeof *hist);
-            const u64 high = ~0ULL << (shift + 16);  /* the bits a prefix holds */
-            for (long long i = 0; i < n; ++i) {
-                int nan, inf;
-                const u64 key = select_key(values, is_double, i, &nan, &inf);
-                if (nan || (inf && finite_only)) continue;
-                const u64 top = key & high;
-                for (int s = 0; s < nd; ++s)
-                    if (top == dprefix[s]) { ++hist[((size_t)s << 16) + ((key >> shift) & 0xFFFF)]; break; }
-            }
+            memset(slot16, 0, 1 << 16);
+            for (int s = nd - 1; s >= 0; --s) slot16[dprefix[s] >> 48] = (unsigned char)(s + 1);
+            if (is_double) select_next_pass(n, values, 1, finite_only, shift, nd, dprefix, slot16, hist);
+            else select_next_pass(n, values, 0, finite_only, shift, nd, dprefix, slot16, hist);
         }
         /* Each wanted rank: the digit whose running count passes it, and its rank among those keys. */
         for (int j = 0; j < nk; ++j) {
             const unsigned int *h = hist + ((size_t)slot_of[j] << 16);
             long long below = 0;
             int digit = 0;
-            while (below + h[digit] <= left[j]) below += h[digit++];
+            while (digit < 0xFFFF && below + h[digit] <= left[j]) below += h[digit++];
             left[j] -= below;
             prefix[j] |= (u64)digit << shift;
         }
     }
     free(hist);
+    free(slot16);
     for (int j = 0; j < n_levels; ++j) {
         value_lo[j] = select_value(prefix[2 * j], is_double);
         value_hi[j] = select_value(prefix[2 * j + 1], is_double);
