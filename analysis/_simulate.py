@@ -459,20 +459,35 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
     and "outcomes" (kernel inputs, outcomes, copy to the host) entries. `ka`: the chunk's
     `kernel_args`, when the caller built them already (simulate does, on its prefetch threads)."""
     t0 = time.perf_counter()
-    dt, h = _cells(scenario)
-    dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     if ka is None:
         ka = kernel_args(plan, scenario, inputs, be, dtype)
-    deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
+    if timings is not None:
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t0)
+    kernel_out = run_kernel(plan, ka, be, timings)
+    return chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, timings)
+
+
+def run_kernel(plan: CompetitorPlan, ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None) -> dict:
+    """The race kernel on one chunk's `kernel_args`; seconds added to timings["kernel"] (device synchronised)."""
     if timings is not None:
         sync()
         t1 = time.perf_counter()
     kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain)
     if timings is not None:
         sync(kernel_out["elapsed_steps"][0])
-        t2 = time.perf_counter()
-        timings["kernel"] = timings.get("kernel", 0.0) + (t2 - t1)
-        timings["outcomes"] = timings.get("outcomes", 0.0) + (t1 - t0)
+        timings["kernel"] = timings.get("kernel", 0.0) + (time.perf_counter() - t1)
+    return kernel_out
+
+
+def chunk_outcomes(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+                   dtype: str, ka: KernelArgs, kernel_out: dict, timings: dict[str, float] | None = None
+                   ) -> dict[str, np.ndarray]:
+    """Per-draw outcomes of one chunk from the kernel's output, as host arrays (seconds added to
+    timings["outcomes"])."""
+    t2 = time.perf_counter()
+    dt, h = _cells(scenario)
+    dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
+    deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
     first = first_finish(kernel_out, xp=be.xp)
     finish_steps = be.xp.where(be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps))
@@ -738,8 +753,8 @@ def simulate(
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
     `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy, the
-    kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes; quantiles;
-    race_statistics; total), for `bench`.
+    kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes: on NumPy on
+    one more thread while the kernel runs the next chunk; quantiles; race_statistics; total), for `bench`.
     """
     t_start = time.perf_counter()
     catalog = catalog or load_catalog()
@@ -785,35 +800,53 @@ def simulate(
         return out, ka, time.perf_counter() - t0
 
     entries: dict[str, dict] = {}
-    # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel
-    # and the outcomes run on this one (NumPy's generators and ufuncs release the GIL); draws do not
-    # depend on the order or the thread.
-    with ThreadPoolExecutor(PREFETCH) as prefetch:
+
+    def reduce(start, stop, plan, inputs, ka, kernel_out):
+        """One chunk's outcomes into the competitor's per-draw arrays; its quantiles after its last chunk."""
+        out = chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, stage)
+        values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
+        for m in STORED:
+            values[m][start:stop] = out[m]
+        if keep_draws:
+            for key, column in inputs.items():
+                kept_inputs[plan.label].setdefault(key, []).append(column.astype(np.float64))
+        if stop == n:  # the competitor's last chunk: reduce it now
+            t0 = time.perf_counter()
+            entries[plan.label] = _competitor_quantiles(plan, values)
+            if not keep_draws:
+                stored[plan.label] = {"finish_month": values["finish_month"]}
+            stage["quantiles"] += time.perf_counter() - t0
+        if bar is not None:
+            bar.update(1)
+
+    # The host draws of the next (chunk, competitor)s are made on PREFETCH threads while the kernel runs
+    # on this one (race_sample, NumPy's generators and ufuncs release the GIL); on NumPy a chunk's
+    # outcomes and quantiles run on one more thread while the kernel takes the next chunk (one chunk
+    # in flight, in order). No number depends on the order or the thread.
+    pipelined = be.name == "numpy"
+    with ThreadPoolExecutor(PREFETCH) as prefetch, ThreadPoolExecutor(1) as reducer:
         pending = deque(prefetch.submit(sample, task) for task in tasks[:PREFETCH])
+        in_flight = None
         for j, (start, stop, plan) in enumerate(tasks):
             inputs, ka, seconds = pending.popleft().result()
             stage["sampling"] += seconds
             if j + PREFETCH < len(tasks):
                 pending.append(prefetch.submit(sample, tasks[j + PREFETCH]))
-            out = run_chunk(plan, scenario, inputs, be, dtype, stage, ka=ka)
-            del ka
-            values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
-            for m in STORED:
-                values[m][start:stop] = out[m]
-            del out
-            if keep_draws:
-                for key, column in inputs.items():
-                    kept_inputs[plan.label].setdefault(key, []).append(column.astype(np.float64))
-            del inputs
-            if stop == n:  # the competitor's last chunk: reduce it now
+            if ka is None:
                 t0 = time.perf_counter()
-                entries[plan.label] = _competitor_quantiles(plan, values)
-                if not keep_draws:
-                    stored[plan.label] = {"finish_month": values["finish_month"]}
-                del values
-                stage["quantiles"] += time.perf_counter() - t0
-            if bar is not None:
-                bar.update(1)
+                ka = kernel_args(plan, scenario, inputs, be, dtype)
+                stage["outcomes"] = stage.get("outcomes", 0.0) + (time.perf_counter() - t0)
+            kernel_out = run_kernel(plan, ka, be, stage)
+            if in_flight is not None:
+                in_flight.result()  # re-raises the reducer's exception
+                in_flight = None
+            if pipelined:
+                in_flight = reducer.submit(reduce, start, stop, plan, inputs, ka, kernel_out)
+            else:
+                reduce(start, stop, plan, inputs, ka, kernel_out)
+            del inputs, ka, kernel_out
+        if in_flight is not None:
+            in_flight.result()
     if bar is not None:
         bar.close()
 

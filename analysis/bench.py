@@ -11,8 +11,9 @@ What is timed:
    synchronisation before the kernel call to one after it. One untimed warm-up chunk runs first.
 2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on NumPy,
    the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
-   outcomes, copies to the host; the kernel's inputs on other backends),
-   quantiles, race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
+   outcomes, copies to the host; on NumPy on one more thread, overlapping the next chunk's kernel;
+   the kernel's inputs on other backends), quantiles (by radix selection, `results.radix_quantiles`),
+   race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
    simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
 3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes x
    token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``), ``BATCH_CONFIGS``
@@ -543,7 +544,7 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
     for r in results:
         r["stages"] = time_stages(draws, r["backend"], repeats)
         # Against the kernel timed alone (above): inside simulate the kernel shares the CPUs with
-        # the sampling thread, so its in-simulate seconds are longer.
+        # the sampling and outcome threads, so its in-simulate seconds are longer.
         r["stages"]["end_to_end_vs_kernel_alone"] = r["stages"]["total"] / r["seconds"]
     scalar = time_reference(work, "scalar", min(draws, SCALAR_DRAWS), checks)
     naive = time_naive(work, min(draws, NAIVE_DRAWS))
@@ -603,7 +604,7 @@ def to_table(report: dict) -> str:
         cells = ", ".join(f"{k} {st[k]:.3g}" for k in STAGES[:-1])
         lines.append(f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
                      f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
-                     f"kernel timed alone; stages (s): {cells}; sampling overlaps the kernel; "
+                     f"kernel timed alone; stages (s): {cells}; sampling and outcomes overlap the kernel; "
                      f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
                      f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}")
         lines.append(f"  draws: {st['sampler']}")
