@@ -178,6 +178,46 @@ def test_results_identical_for_any_chunk_size():
         np.testing.assert_array_equal(a[column].to_numpy(), b[column].to_numpy(), err_msg=column)
 
 
+def test_summary_quantiles_are_numpys_over_the_finished_draws():
+    """At a size whose summaries come from the compiled radix selection (results.RADIX_MIN), every
+    metric's p10/p50/p90 equals np.quantile over the per-draw values of the finished draws, and the
+    finish month's over every draw (unfinished ones count as +inf)."""
+    from analysis.results import RADIX_MIN
+
+    r = simulate(draws=RADIX_MIN + 1001, seed=7, keep_draws=True)
+    frame = r.draws
+    for entry in r.competitors:
+        rows = frame[(frame["lab"] == entry["lab"]) & (frame["model"] == entry["model"])]
+        done = np.isfinite(rows["finish_month"].to_numpy())
+        for metric in ("gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "emissions_tco2e"):
+            values = rows[metric].to_numpy(dtype=np.float64)[done]
+            expected = np.quantile(values, [0.1, 0.5, 0.9])
+            got = [entry[metric][k] for k in ("p10", "p50", "p90")]
+            np.testing.assert_array_equal(got, expected, err_msg=f"{entry['label']} {metric}")
+        if done.all():
+            expected = np.quantile(rows["finish_month"].to_numpy(dtype=np.float64), [0.1, 0.5, 0.9])
+            assert [entry["finish_month"][k] for k in ("p10", "p50", "p90")] == expected.tolist()
+
+
+def test_a_failure_in_the_outcome_thread_reaches_the_caller(monkeypatch):
+    """The outcomes run on their own thread while the kernel takes the next chunk: an exception there
+    is raised by simulate, not lost or left waiting."""
+    import analysis._simulate as sim
+
+    real, calls = sim.chunk_outcomes, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("outcomes broke on chunk 3")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "chunk_outcomes", failing)
+    with pytest.raises(RuntimeError, match="outcomes broke on chunk 3"):
+        simulate(draws=3000, seed=5, chunk_size=500)
+    assert len(calls) == 3  # no outcome was computed after the failed one
+
+
 def test_numpy_and_array_api_strict_agree_on_the_same_draws(catalog):
     import array_api_strict as xps
 
