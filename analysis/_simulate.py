@@ -662,13 +662,13 @@ _QUANTILE_LEVELS = np.array(list(QUANTILES.values()))
 
 def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, dict]:
     """Quantiles of the finish month and of time-to-train (finish minus the start) with unfinished
-    draws counted as +inf (None where a quantile is): one selection on a float32 scratch copy (its
-    order statistics are the float64 ones), the start subtracted from the finish month's figures."""
-    values = finish.copy()
+    draws counted as +inf (None where a quantile is): one selection over the stored array (radix
+    selection, or a partition of a scratch copy), the start subtracted from the finish month's figures."""
+    values = finish
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
     mean = float(values.mean(dtype=np.float64)) if all_finite else None
     with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
-        qs = select_quantiles(values, _QUANTILE_LEVELS, overwrite=True) if values.size else np.full(3, np.nan)
+        qs = select_quantiles(values, _QUANTILE_LEVELS) if values.size else np.full(3, np.nan)
     out = []
     for shift in (0.0, start_months):
         entry = {k: (float(q - shift) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}

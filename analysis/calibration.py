@@ -257,7 +257,9 @@ class UtilizationPrior:
         beta = np.asarray(self.coef)
         cov = np.asarray(self.coef_cov)
         # Regressors (intercept, then each pooled feature) and the variance of each where it is unknown.
-        columns, unknown_var = [np.ones(n)], [np.zeros(n)]
+        # The intercept's column is the scalar 1 (x 1.0 is exact, so the sums below give the numbers a
+        # column of ones gives, without two arrays and their products per call).
+        columns, unknown_var = [1.0], [0.0]
         if "size" in self.features:
             x, x_var = self._size(active_params, n)
             columns.append(x)

@@ -620,10 +620,10 @@ static inline double select_value(u64 key, int is_double) {
  * then a NaN makes the call return -2, nothing to use), or every finite value (finite_only = 1).
  * values: n floats (is_double = 0) or doubles. Returns 0; -1 when n_levels is out of range or
  * memory runs out (the caller partitions instead); with no value counted, *count = 0 and nothing else
- * is written. */
+ * is written. More than 2^32 - 1 values: -1 as well (the counters are 32-bit). */
 int race_select(long long n, const void *values, int is_double, int finite_only, int n_levels, const double *levels, double *value_lo, double *value_hi, double *weight, long long *count, double *sum)
 {
-    if (n_levels < 1 || 2 * n_levels > SELECT_MAX) return -1;
+    if (n_levels < 1 || 2 * n_levels > SELECT_MAX || n > 0xFFFFFFFFLL) return -1;  /* 32-bit counters */
     unsigned int *hist = calloc((size_t)SELECT_MAX << 16, sizeof *hist);
     unsigned char *slot16 = malloc(1 << 16);
     if (!hist || !slot16) { free(hist); free(slot16); return -1; }
