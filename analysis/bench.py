@@ -368,6 +368,10 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     out["peak_memory_mb"] = peak_rss_mb()
     out["load_average_1min"] = load
     out["sampler"] = sampler_status()
+    if backend == "numpy":
+        from ._simulate import pipeline_threads
+
+        out["prefetch_threads"], out["kernel_threads"] = pipeline_threads()
     out["sampling_is"] = ("the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
                           "runs (overlaps the kernel; seconds summed over the threads)")
     out["cpu_is"] = ("CPU seconds of the whole process (every thread) during that run: what the stages cost "
@@ -607,6 +611,9 @@ def to_table(report: dict) -> str:
                      f"kernel timed alone; stages (s): {cells}; sampling and outcomes overlap the kernel; "
                      f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
                      f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}")
+        if "kernel_threads" in st:
+            lines.append(f"  threads inside simulate: {st['prefetch_threads']} making draws, {st['kernel_threads']} "
+                         "for the kernel, 1 for the outcomes")
         lines.append(f"  draws: {st['sampler']}")
     refs = report["references"]
     lines.append("")

@@ -74,7 +74,9 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
     assert stages["draws"] == 3000
     for key in ("sampling", "kernel", "outcomes", "quantiles", "race_statistics", "total"):
         assert isinstance(stages[key], float) and stages[key] >= 0, key
-    assert stages["kernel"] > 0 and stages["total"] >= stages["kernel"] + stages["quantiles"]
+    # The quantiles run on the outcome thread, alongside the kernel: each stage fits in the total.
+    assert stages["kernel"] > 0 and stages["total"] >= max(stages["kernel"], stages["quantiles"])
+    assert stages["prefetch_threads"] >= 1 and stages["kernel_threads"] >= 1
     assert stages["end_to_end_ratio"] == pytest.approx(stages["total"] / stages["kernel"])
     result = bench_json["results"][0]
     assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(stages["total"] / result["seconds"])

@@ -199,6 +199,24 @@ def test_summary_quantiles_are_numpys_over_the_finished_draws():
             assert [entry["finish_month"][k] for k in ("p10", "p50", "p90")] == expected.tolist()
 
 
+def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_number(monkeypatch):
+    """pipeline_threads: draws, kernel and outcomes together take every CPU and no more (from 3 CPUs;
+    below that one thread each), at least one thread each; and no per-draw number depends on the
+    thread counts."""
+    import analysis._simulate as sim
+
+    for cpus in range(1, 65):
+        prefetch, kernel = sim.pipeline_threads(cpus)
+        assert 1 <= prefetch <= sim.MAX_PREFETCH and kernel >= 1
+        assert prefetch + kernel + 1 == max(cpus, 3), cpus
+    runs = []
+    for counts in ((1, 1), (3, 2)):
+        monkeypatch.setattr(sim, "pipeline_threads", lambda cpus=None, counts=counts: counts)
+        runs.append(simulate(draws=2500, seed=9, chunk_size=400, keep_draws=True).draws)
+    for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw"):
+        np.testing.assert_array_equal(runs[0][column].to_numpy(), runs[1][column].to_numpy(), err_msg=column)
+
+
 def test_a_failure_in_the_outcome_thread_reaches_the_caller(monkeypatch):
     """The outcomes run on their own thread while the kernel takes the next chunk: an exception there
     is raised by simulate, not lost or left waiting."""
