@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import textwrap
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -521,8 +522,11 @@ def run_metric_distributions(outcomes: pd.DataFrame,
         nrows = int(np.ceil(len(metrics) / ncols))
         fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 2.9 * nrows + 0.3), squeeze=False)
         for ax, metric in zip(axes.flat, metrics):
-            sns.boxplot(data=outcomes, x=metric, y="lab", hue="lab", palette=palette, ax=ax, log_scale=True,
-                        showfliers=False, whis=(10, 90), legend=False, saturation=1.0)
+            with warnings.catch_warnings():
+                # seaborn 0.13 hands matplotlib >= 3.11 its deprecated `vert`: not the reader's to act on.
+                warnings.filterwarnings("ignore", message="vert: bool was deprecated", category=DeprecationWarning)
+                sns.boxplot(data=outcomes, x=metric, y="lab", hue="lab", palette=palette, ax=ax, log_scale=True,
+                            showfliers=False, whis=(10, 90), legend=False, saturation=1.0)
             for patch, lab in zip(ax.patches, dict.fromkeys(outcomes["lab"])):
                 _tag(patch, lab)
             ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
