@@ -473,16 +473,24 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
     `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
     and "outcomes" (kernel inputs, outcomes, copy to the host) entries. `ka`: the chunk's
     `kernel_args`, when the caller built them already (simulate does, on its prefetch threads)."""
-    t0 = time.perf_counter()
     if ka is None:
-        ka = kernel_args(plan, scenario, inputs, be, dtype)
-    if timings is not None:
-        timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t0)
-    kernel_out = run_kernel(plan, ka, be, timings)
+        ka = _timed_kernel_args(plan, scenario, inputs, be, dtype, timings)
+    kernel_out = run_kernel(ka, be, timings)
     return chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, timings)
 
 
-def run_kernel(plan: CompetitorPlan, ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None,
+def _timed_kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
+                       dtype: str, timings: dict[str, float] | None) -> KernelArgs:
+    """`kernel_args`, its seconds added to timings["outcomes"] (where the kernel's inputs are built
+    on the kernel's thread: every backend but NumPy)."""
+    t0 = time.perf_counter()
+    ka = kernel_args(plan, scenario, inputs, be, dtype)
+    if timings is not None:
+        timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t0)
+    return ka
+
+
+def run_kernel(ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None,
                threads: int | None = None) -> dict:
     """The race kernel on one chunk's `kernel_args`; seconds added to timings["kernel"] (device
     synchronised). `threads`: the CPU fast path's threads (default: the CPUs available)."""
@@ -852,10 +860,8 @@ def simulate(
             if j + ahead < len(tasks):
                 pending.append(prefetch.submit(sample, tasks[j + ahead]))
             if ka is None:
-                t0 = time.perf_counter()
-                ka = kernel_args(plan, scenario, inputs, be, dtype)
-                stage["outcomes"] = stage.get("outcomes", 0.0) + (time.perf_counter() - t0)
-            kernel_out = run_kernel(plan, ka, be, stage, kernel_threads if pipelined else None)
+                ka = _timed_kernel_args(plan, scenario, inputs, be, dtype, stage)
+            kernel_out = run_kernel(ka, be, stage, kernel_threads if pipelined else None)
             if in_flight is not None:
                 in_flight.result()  # re-raises the reducer's exception
                 in_flight = None

@@ -27,18 +27,16 @@ def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
     radix = radix_quantiles(values, _LEVELS, finite_only=True)
     if radix is not None:
         qs, count, total = radix
-        if count == 0:
-            return {key: None for key in (*QUANTILES, "mean")}
-        out = {key: float(q) for key, q in zip(QUANTILES, qs)}
-        out["mean"] = total / count
-        return out
-    finite = np.isfinite(values)
-    if not finite.all():
-        values, overwrite = values[finite], True
-    if values.size == 0:
+        mean = total / count if count else None
+    else:
+        finite = np.isfinite(values)
+        if not finite.all():
+            values, overwrite = values[finite], True
+        count = values.size
+        mean = float(values.mean(dtype=np.float64)) if count else None
+        qs = select_quantiles(values, _LEVELS, overwrite=overwrite) if count else None
+    if count == 0:
         return {key: None for key in (*QUANTILES, "mean")}
-    mean = float(values.mean(dtype=np.float64))
-    qs = select_quantiles(values, _LEVELS, overwrite=overwrite)
     out = {key: float(q) for key, q in zip(QUANTILES, qs)}
     out["mean"] = mean
     return out
@@ -51,14 +49,19 @@ def select_quantiles(values: np.ndarray, levels: np.ndarray, *, overwrite: bool 
     """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
     partitions at the order statistics needed (`select_order_statistics`), then the same interpolation (`np.quantile`'s
     lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
-    radix = radix_quantiles(values, levels, finite_only=False)
-    if radix is not None and radix[1] == values.shape[0]:
+    radix = radix_quantiles(values, levels, finite_only=False)  # None with a NaN: then as np.quantile
+    if radix is not None:
         return radix[0]
     lo, hi, kth, t = _order_statistics(values.shape[0], tuple(float(q) for q in levels))
     part = values if overwrite else values.copy()
     a, b = select_order_statistics(part, lo, hi)
+    return _lerp(a, b, t)
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """np.quantile's interpolation between the order statistics a and b at weight t: from the nearer
+    end, so the result is monotone and exact at the ends."""
     diff = b - a
-    # np.quantile's lerp: from the nearer end, so the result is monotone and exact at the ends.
     return np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
 
 
@@ -92,10 +95,8 @@ def radix_quantiles(values: np.ndarray, levels: np.ndarray, *, finite_only: bool
                            int(finite_only), k, dp(levels), dp(a), dp(b), dp(t), count, total)
     if code != 0:
         return None
-    # np.quantile's lerp: from the nearer end, so the result is monotone and exact at the ends.
     with np.errstate(invalid="ignore"):  # inf - inf where a quantile lies among infinite values
-        diff = b - a
-        qs = np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+        qs = _lerp(a, b, t)
     return qs, int(count[0]), float(total[0])
 
 
@@ -119,8 +120,7 @@ def row_stats(values: np.ndarray, *, overwrite: bool = False, order: np.ndarray 
         part.sort(axis=1)
         a = part[:, lo]
         b = part[:, hi]
-    diff = b - a
-    out[:, :3] = np.where(t >= 0.5, b - diff * (1.0 - t), a + diff * t)
+    out[:, :3] = _lerp(a, b, t)
     return out
 
 
