@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._papermill import kernel_options
 from .errors import InputError
 from .paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display
 
-KERNEL = "python3"
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
 #: sized for CI).
@@ -123,10 +123,8 @@ def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = Non
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(notebook), str(run.executed), parameters=run.parameters, kernel_name=KERNEL,
-            cwd=str(PROJECT_ROOT), progress_bar=False, log_output=False, execution_timeout=NOTEBOOK_TIMEOUT_S,
-            # ipykernel warns on stderr about unencrypted local TCP at every start: keep the bar readable
-            extra_arguments=["--log-level=ERROR"],
+            str(notebook), str(run.executed), parameters=run.parameters, cwd=str(PROJECT_ROOT),
+            progress_bar=False, log_output=False, execution_timeout=NOTEBOOK_TIMEOUT_S, **kernel_options(),
         )
     except Exception as exc:  # papermill's execution error names the cell; keep going with the others
         run.error = _one_line(exc)

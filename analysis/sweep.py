@@ -43,6 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from ._papermill import kernel_options
 from .errors import InputError
 from .paths import PROJECT_ROOT, RESULTS_DIR, display
 from .yamlio import read_yaml
@@ -56,8 +57,6 @@ METRICS_PARAMETER = "metrics_path"
 DEFAULT_CELL_TIMEOUT_S = 1800.0
 #: Seconds to wait for a kernel to start; a loaded machine can take tens of seconds.
 KERNEL_START_TIMEOUT_S = 120
-#: Kernel name every point runs with (the notebooks' kernelspec; ipykernel's own python3 in .venv).
-KERNEL_NAME = "python3"
 #: Characters of the failing cell's source kept in status.json and shown in messages.
 SOURCE_EXCERPT_CHARS = 300
 #: Hex digits of sha256 in a point id: 48 bits, collision-free for any grid a notebook sweep can run.
@@ -449,13 +448,11 @@ def run_point(task: dict) -> dict:
                 nbformat.reads(task["notebook"], as_version=4),
                 str(executed),
                 parameters={**task["parameters"], METRICS_PARAMETER: str(metrics_file)},
-                kernel_name=KERNEL_NAME,
                 cwd=str(PROJECT_ROOT),
                 execution_timeout=task["cell_timeout_s"],
                 start_timeout=KERNEL_START_TIMEOUT_S,
                 progress_bar=False,
-                # ipykernel warns on stderr about unencrypted TCP at every start; keep the sweep's stderr readable
-                extra_arguments=["--log-level=ERROR"],
+                **kernel_options(),
             )
         except PapermillExecutionError as exc:
             error = {"ename": exc.ename, "evalue": str(exc.evalue),

@@ -190,3 +190,46 @@ def test_every_owned_notebook_checks_its_prose():
     for stem in ("00_assumptions", "10_compute_budgets", "11_capacity_deals", "21_cost_power_carbon", "22_sensitivity"):
         source = (NOTEBOOKS_DIR / f"{stem}.py").read_text()
         assert "notebook.claim(" in source, stem
+
+
+def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
+    """jupyter_client interrupts (SIGINT) a kernel before asking it to shut down, and ipykernel then
+    prints "KeyboardInterrupt caught in kernel" after a notebook that ran fine. The report's and the
+    sweep's kernel manager skips that interrupt only: a kernel not shutting down is interrupted."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from analysis import _papermill
+
+    sent = []
+
+    async def record(self):
+        sent.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", record)
+    manager = _papermill.kernel_options()["kernel_manager_class"]()
+    manager.shutting_down = True
+    asyncio.run(manager._async_interrupt_kernel())
+    assert sent == []
+    manager.shutting_down = False
+    asyncio.run(manager._async_interrupt_kernel())
+    assert sent == [False]
+
+
+def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_path):
+    """Both pass _papermill.kernel_options() to papermill (one place for the kernel's name, log level
+    and manager)."""
+    import papermill
+
+    from analysis import _papermill, report, sweep
+
+    calls = []
+    monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **kw: calls.append(kw))
+    notebook = report.discover()[0]
+    report.run_notebook(notebook, tmp_path)
+    sweep.run_point({"point_id": "p0", "notebook": notebook.read_text(), "parameters": {}, "cell_timeout_s": 60,
+                     "scratch": str(tmp_path / "scratch")})
+    assert len(calls) == 2
+    for kw in calls:
+        assert {k: kw[k] for k in _papermill.kernel_options()} == _papermill.kernel_options()
