@@ -408,7 +408,7 @@ class KernelArgs:
     args: tuple
     deal_gain: list
     deal_base: list
-    deal_pue: list
+    deal_pue: list  # each deal's PUE per draw, on the device in the kernel's dtype (its campus's in the kernel)
     price: list
 
 
@@ -426,13 +426,14 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
                       [None if c is None else dev(c.table) for c in plan.caps])
     dev_flops, dev_power, dev_caps = cache[key]
     rate = inputs["utilization"] * inputs["share"]
+    gain = dev(inputs["fp8_gain"]) if plan.precision == "fp8" else None  # one copy for every FP8 deal
     flops_tables, power_tables, deal_base, gains, deal_pue, price = [], [], [], [], [], []
     for i, p in enumerate(plan.deals):
         flops_tables.append(dev_flops[i])
         power_tables.append(dev_power[i])
         deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
-        gains.append(dev(inputs["fp8_gain"]) if plan.precision == "fp8" and p.fp8_capable else None)
-        deal_pue.append(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0))
+        gains.append(gain if p.fp8_capable else None)
+        deal_pue.append(dev(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0)))
         key = f"price_factor:{p.deal.id}"
         price.append(dev(inputs[key]) if key in inputs else None)  # None: an owned deal (no price)
     n_campus = len(plan.campus_ids)
@@ -449,8 +450,7 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
-    args = (plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base,
-            [dev(p) for p in campus_pue], dev(rate), target)
+    args = (plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base, campus_pue, dev(rate), target)
     return KernelArgs(args, gains, deal_base, deal_pue, price)
 
 
@@ -531,7 +531,7 @@ def chunk_outcomes(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, n
         committed.append(delivered * K.HOURS_PER_MONTH)
     out = race_outcomes(
         plan.layout, kernel_out, tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
-        [p.costs for p in plan.deals], [dev(x) for x in deal_pue], dev(inputs["share"]), price,
+        [p.costs for p in plan.deals], deal_pue, dev(inputs["share"]), price,
         dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
         start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH, first=first,
     )
