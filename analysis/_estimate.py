@@ -103,7 +103,6 @@ class EstimateResult:
             "",
             f"{'metric':<24}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
         ]
-        overflow = False
         for name, q in self.metrics.items():
             if q is None:
                 why = inp["cost_method"] if name == "cost_usd" else "needs --accelerators"
@@ -111,9 +110,6 @@ class EstimateResult:
                 continue
             cells = "".join(f"{format_value(q[k], name):>12}" for k in ("p10", "p50", "p90", "mean"))
             lines.append(f"{name:<24}{cells}  {UNITS[name]}")
-            overflow |= q["p50"] is None
-        if overflow:
-            lines.append("- : no draw has a finite value (beyond 1.8e308: MFU x goodput far too small?)")
         prov = self.provenance
         lines += [
             "",
@@ -290,30 +286,27 @@ def estimate(
     dev = be.asarray
     g = dev(goodput_draws)
     p = dev(pue_draws)
-    # Absurd but allowed inputs (an MFU x goodput of 1e-300) overflow to infinity: such draws have no
-    # finite value and are left out of the quantiles (the table says why), without NumPy's warning.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if gpu_hours is not None:
-            from .bounds import check_implied_mfu
+    if gpu_hours is not None:
+        from .bounds import check_implied_mfu
 
-            check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
-            hours = dev(np.full(draws, gpu_hours))
-            mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
-        else:
-            mfu_out = dev(mfu_draws)
-            hours = kc.accelerator_hours(training_flop, peak, mfu_out, g)
-        days = kc.wall_clock_days(hours, accelerators) if accelerators else None
-        power_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, p)
-        energy = kc.energy_mwh(hours, power_w)
-        # The boundary most published figures use (model cards, GPU meters): the chips alone, no host.
-        chip_energy = kc.energy_mwh(hours, kc.average_power_w(chip.tdp_w, chip.server_power_fraction, p))
-        if price_per_hour is not None:
-            cost = kc.rental_cost_usd(hours, price_per_hour)
-        elif chip.rental_usd_per_hour is not None:
-            cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"])))
-        else:
-            cost = None
-        emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
+        check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
+        hours = dev(np.full(draws, gpu_hours))
+        mfu_out = kc.implied_mfu(training_flop, hours, peak, g)
+    else:
+        mfu_out = dev(mfu_draws)
+        hours = kc.accelerator_hours(training_flop, peak, mfu_out, g)
+    days = kc.wall_clock_days(hours, accelerators) if accelerators else None
+    power_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, p)
+    energy = kc.energy_mwh(hours, power_w)
+    # The boundary most published figures use (model cards, GPU meters): the chips alone, no host.
+    chip_energy = kc.energy_mwh(hours, kc.average_power_w(chip.tdp_w, chip.server_power_fraction, p))
+    if price_per_hour is not None:
+        cost = kc.rental_cost_usd(hours, price_per_hour)
+    elif chip.rental_usd_per_hour is not None:
+        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"])))
+    else:
+        cost = None
+    emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
 
     host = {
         "mfu": to_numpy(mfu_out),
