@@ -186,15 +186,11 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
 
 def _check_rows(rows: _Rows) -> None:
     """Each column's range, then the rules between columns (first bad row, as `estimate` states them)."""
+    from .limits import FLAG_RANGES
+
     num = rows.num
-    positive = "a positive finite number"
-    for col in ("params", "active_params", "tokens", "flop", "gpu_hours", "price_per_hour"):
-        rows.check(col, num[col] > 0, positive)
-    rows.check("accelerators", (num["accelerators"] > 0) & (num["accelerators"] == np.round(num["accelerators"])),
-               "a positive whole number")
-    for col in ("mfu", "goodput"):
-        rows.check(col, (num[col] > 0) & (num[col] <= 1), "a number in (0, 1]")
-    rows.check("pue", (num["pue"] >= 1) & (num["pue"] <= 3), "a number in [1, 3]")
+    for col, allowed in FLAG_RANGES.items():  # what `estimate`'s flag of the same name accepts
+        rows.check(col, allowed.contains(num[col]), allowed.allowed)
     has = rows.has
     size = has["params"] | has["tokens"] | has["active_params"]
     with np.errstate(invalid="ignore"):
@@ -204,6 +200,17 @@ def _check_rows(rows: _Rows) -> None:
            | (has["mfu"] & has["gpu_hours"]))
     if bad.any():
         _row_rules(rows, int(np.flatnonzero(bad)[0]))
+    from .kernels.compute import training_flop
+    from .limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        flop = training_flop(np.where(has["active_params"], num["active_params"], num["params"]), num["tokens"])
+        bad = ~has["flop"] & ~((flop >= MIN_TRAINING_FLOP) & (flop <= MAX_TRAINING_FLOP))
+    for i in np.flatnonzero(bad)[:1]:
+        try:
+            check_training_flop(float(flop[i]), "params/tokens")
+        except InputError as exc:
+            rows.fail(int(i), "params", str(exc).split(": ", 1)[-1])
 
 
 def _row_rules(rows: _Rows, i: int) -> None:
@@ -290,16 +297,20 @@ class _Plan:
 
 
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
-    """Given hours must imply an MFU in (0, 1] in every draw, as `estimate` requires (bounds.py)."""
+    """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (bounds.py)."""
     from .bounds import check_implied_mfu
     from .sampling import draw
     from .specs import Uncertainty
 
+    from .limits import MIN_MFU
+
     goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
     lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
+    highest_goodput = np.where(plan.has["goodput"], plan.num["goodput"], float(np.max(goodput)))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        highest = plan.training_flop / (plan.num["gpu_hours"] * 3600.0 * plan.peak) / lowest
-    bad = (plan.mode == GIVEN_HOURS) & ~((highest > 0) & (highest <= 1.0))
+        utilization = plan.training_flop / (plan.num["gpu_hours"] * 3600.0 * plan.peak)
+        highest, lowest_mfu = utilization / lowest, utilization / highest_goodput
+    bad = (plan.mode == GIVEN_HOURS) & ~((highest > 0) & (highest <= 1.0) & (lowest_mfu >= MIN_MFU))
     for i in np.flatnonzero(bad)[:1]:
         given = plan.num["goodput"][i] if plan.has["goodput"][i] else goodput
         try:

@@ -25,8 +25,7 @@ from .backend import select, to_numpy
 from .errors import InputError
 from .formatting import format_value, present, scientific
 from .kernels import compute as kc
-from .limits import (MAX_ACCELERATORS, MAX_DRAWS, MAX_GPU_HOURS, MAX_PRICE_USD_PER_HOUR, MAX_SEED,
-                     MAX_TRAINING_FLOP, PRECISIONS, check_seed)
+from .limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, check_seed, check_training_flop
 from .provenance import provenance
 from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
@@ -64,6 +63,13 @@ def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: 
     if not ok:
         raise InputError(f"{flag}: expected {what}, got {value!r}")
     return int(number) if integer else number
+
+
+def _flag(name: str, value) -> float | int | None:
+    """One of `estimate`'s numeric flags, checked against what limits.FLAG_RANGES allows for it."""
+    r = FLAG_RANGES[name]
+    return _number(f"--{name.replace('_', '-')}", value, integer=r.integer, low=r.low, high=r.high,
+                   low_open=r.low_open, allowed=r.allowed)
 
 
 @dataclass
@@ -183,19 +189,16 @@ def estimate(
     Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
     USD per accelerator-hour. Raises InputError for bad input.
     """
-    params = _number("--params", params)
-    active_params = _number("--active-params", active_params)
-    tokens = _number("--tokens", tokens)
-    flop = _number("--flop", flop, high=MAX_TRAINING_FLOP, allowed=f"a positive number up to {MAX_TRAINING_FLOP:g}")
-    accelerators = _number("--accelerators", accelerators, integer=True, high=MAX_ACCELERATORS,
-                           allowed=f"a whole number from 1 to {MAX_ACCELERATORS:,}")
-    mfu = _number("--mfu", mfu, high=1.0, allowed="a number in (0, 1]")
-    goodput = _number("--goodput", goodput, high=1.0, allowed="a number in (0, 1]")
-    gpu_hours = _number("--gpu-hours", gpu_hours, high=MAX_GPU_HOURS,
-                        allowed=f"a positive number up to {MAX_GPU_HOURS:g}")
-    pue = _number("--pue", pue, low=1.0, high=3.0, low_open=False, allowed="a number in [1, 3]")
-    price_per_hour = _number("--price-per-hour", price_per_hour, high=MAX_PRICE_USD_PER_HOUR,
-                             allowed=f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}")
+    params = _flag("params", params)
+    active_params = _flag("active_params", active_params)
+    tokens = _flag("tokens", tokens)
+    flop = _flag("flop", flop)
+    accelerators = _flag("accelerators", accelerators)
+    mfu = _flag("mfu", mfu)
+    goodput = _flag("goodput", goodput)
+    gpu_hours = _flag("gpu_hours", gpu_hours)
+    pue = _flag("pue", pue)
+    price_per_hour = _flag("price_per_hour", price_per_hour)
     draws = _number("--draws", draws, integer=True, low=1, low_open=False, high=MAX_DRAWS,
                     allowed=f"a whole number from 1 to {MAX_DRAWS:,}")
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
@@ -221,9 +224,7 @@ def estimate(
             raise InputError(f"--active-params: {active_params:g} exceeds --params {params:g}; active <= total")
         active = active_params if active_params is not None else params
         training_flop = float(kc.training_flop(active, tokens))
-        if not training_flop <= MAX_TRAINING_FLOP:
-            raise InputError(f"--params/--tokens: 6 x N x D = {training_flop:.3g} FLOP; allowed up to "
-                             f"{MAX_TRAINING_FLOP:g} (check the units: counts, not thousands or billions)")
+        check_training_flop(training_flop)
     else:
         active = None
         training_flop = flop

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import InputError
-from .limits import PUE_MAX, PUE_MIN  # not specs: `estimate --gpu-hours` checks here without pydantic
+from .limits import MIN_MFU, PUE_MAX, PUE_MIN  # not specs: `estimate --gpu-hours` checks here without pydantic
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -50,8 +50,8 @@ def max_memory_bytes() -> float:
 
 
 def check_implied_mfu(training_flop: float, gpu_hours: float, peak_flop_per_s: float, goodput) -> None:
-    """--gpu-hours: the MFU they imply must lie in (0, 1] in every draw (else a units slip)."""
-    lowest_goodput = float(np.min(goodput))
+    """--gpu-hours: the MFU they imply must lie in [MIN_MFU, 1] in every draw (else a units slip)."""
+    lowest_goodput, highest_goodput = float(np.min(goodput)), float(np.max(goodput))
     utilization = training_flop / (gpu_hours * 3600.0 * peak_flop_per_s)
     highest = utilization / lowest_goodput
     if not (math.isfinite(highest) and 0 < highest <= 1.0):
@@ -59,6 +59,13 @@ def check_implied_mfu(training_flop: float, gpu_hours: float, peak_flop_per_s: f
             f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU of up to {highest:,.4g} (at goodput "
             f"{lowest_goodput:.2f}); MFU is at most 1. Give accelerator-hours (not thousands or millions), "
             "or fix --goodput"
+        )
+    lowest = utilization / highest_goodput
+    if not lowest >= MIN_MFU:
+        raise InputError(
+            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU as low as {lowest:.3g} (at goodput "
+            f"{highest_goodput:.2f}); MFU is at least {MIN_MFU:g}. Give accelerator-hours (not seconds), "
+            "or check the model size"
         )
 
 

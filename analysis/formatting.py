@@ -87,7 +87,8 @@ def _significant(value: float, digits: int = 3) -> str:
 
 
 def money(value: Any, digits: int = 3) -> str:
-    """US dollars with K/M/B/T: ``25867340 -> '$25.9M'``, ``14.2e9 -> '$14.2B'``, ``2.5 -> '$2.50'``."""
+    """US dollars with K/M/B/T: ``25867340 -> '$25.9M'``, ``14.2e9 -> '$14.2B'``, ``2.5 -> '$2.50'``;
+    scientific from $1,000T (``2.96e22 -> '$2.96e22'``) and below a millionth of a dollar."""
     usd = _finite(value)
     if usd is None:
         return MISSING
@@ -95,6 +96,8 @@ def money(value: Any, digits: int = 3) -> str:
     magnitude = abs(usd)
     if magnitude == 0:
         return "$0"
+    if magnitude >= 1e15 or magnitude < 1e-6:  # '$29,566,099,038T' and '$0.000...0179' read as nothing
+        return f"{sign}${scientific(magnitude, digits)}"
     size, suffix = _compact(magnitude)
     if suffix == "K" and magnitude < 1e4:  # $1,234 reads better than $1.23K
         size, suffix = 1.0, ""

@@ -25,6 +25,18 @@ Z90 = NormalDist().inv_cdf(0.9)
 #: Largest training compute accepted (FLOP): about a million times the largest runs of 2025
 #: (~5e26); keeps FLOP, hours, energy and cost finite in float32.
 MAX_TRAINING_FLOP = 1e32
+#: Smallest training compute accepted (FLOP): a petaFLOP, about one second of one current accelerator
+#: at peak and a millionth of the smallest run in data/training_runs.csv (3e21). Below it the hours,
+#: energy and cost are fractions of a second, a watt-hour and a cent: most often a size typed in
+#: billions (--params 7 for 7e9).
+MIN_TRAINING_FLOP = 1e15
+#: Smallest MFU accepted (--mfu, an implied MFU, a scenario's mfu): 0.1% of peak, fifty times below the
+#: lowest effective utilization any run in data/training_runs.csv implies (about 5%). Below it the
+#: hours grow without bound (an MFU of 1e-300 gave 1e304 accelerator-hours).
+MIN_MFU = 1e-3
+#: Smallest goodput accepted (--goodput, a scenario's goodput): 1% of wall-clock time useful; runs
+#: report 85-97% (constants.GOODPUT_TRIANGULAR).
+MIN_GOODPUT = 1e-2
 #: Largest deal multiplier in a scenario (scale, power_cap_scale): a thousand times the deal.
 MAX_DEAL_SCALE = 1e3
 #: Largest price per accelerator-hour (USD): a thousand times any published rental rate.
@@ -38,6 +50,50 @@ MAX_GPU_HOURS = 1e15
 PUE_MIN, PUE_MAX = 1.0, 3.0
 #: Largest seed: the int64 range, so a seed survives NumPy, pandas and Parquet columns exactly.
 MAX_SEED = 2**63 - 1
+
+
+class Range:
+    """What one numeric flag (or batch column) accepts: [low, high], or (low, high] when `low_open`;
+    whole numbers only when `integer`; `allowed` says it in words for the error message."""
+
+    def __init__(self, low: float, high: float, allowed: str, *, low_open: bool = False, integer: bool = False):
+        self.low, self.high, self.allowed, self.low_open, self.integer = low, high, allowed, low_open, integer
+
+    def contains(self, value):
+        """True where `value` (a number or an array) is accepted; NaN and infinities are not."""
+        import numpy as np
+
+        value = np.asarray(value, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(value) & ((value > self.low) if self.low_open else (value >= self.low)) & (value <= self.high)
+            if self.integer:
+                ok &= value == np.round(value)
+        return ok
+
+
+_POSITIVE = Range(0.0, math.inf, "a positive finite number", low_open=True)
+#: The numeric flags of `estimate`, which are also the numeric columns of `estimate --batch`: one
+#: source for what each accepts (README "Limits on inputs").
+FLAG_RANGES = {
+    "params": _POSITIVE,
+    "active_params": _POSITIVE,
+    "tokens": _POSITIVE,
+    "flop": Range(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP, f"a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}"),
+    "accelerators": Range(1, MAX_ACCELERATORS, f"a whole number from 1 to {MAX_ACCELERATORS:,}", integer=True),
+    "mfu": Range(MIN_MFU, 1.0, f"a number from {MIN_MFU:g} to 1"),
+    "goodput": Range(MIN_GOODPUT, 1.0, f"a number from {MIN_GOODPUT:g} to 1"),
+    "gpu_hours": Range(0.0, MAX_GPU_HOURS, f"a positive number up to {MAX_GPU_HOURS:g}", low_open=True),
+    "pue": Range(PUE_MIN, PUE_MAX, f"a number in [{PUE_MIN:g}, {PUE_MAX:g}]"),
+    "price_per_hour": Range(0.0, MAX_PRICE_USD_PER_HOUR, f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}",
+                            low_open=True),
+}
+
+
+def check_training_flop(training_flop: float, where: str = "--params/--tokens") -> None:
+    """6 N D within [MIN_TRAINING_FLOP, MAX_TRAINING_FLOP] (InputError naming `where` otherwise)."""
+    if not MIN_TRAINING_FLOP <= training_flop <= MAX_TRAINING_FLOP:
+        raise InputError(f"{where}: 6 x N x D = {training_flop:.3g} FLOP; allowed from {MIN_TRAINING_FLOP:g} to "
+                         f"{MAX_TRAINING_FLOP:g} (check the units: counts, not thousands or billions)")
 
 
 def _is_whole(value) -> bool:

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import InputError
-from .specs import MAX_TRAINING_FLOP
+from .specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
 
 #: The comment papermill puts at the top of the cell it injects (papermill.translators, `codify`).
 PAPERMILL_COMMENT = "# Parameters"
@@ -64,6 +64,16 @@ def _pue(value: float) -> float:
     return value
 
 
+def _zero_or(low: float, high: float, zero_means: str):
+    """A check for a parameter where 0 means `zero_means` and any other value must lie in [low, high]
+    (the range the same input has in a scenario or on the command line)."""
+    def check(value: float) -> float:
+        if value != 0 and not low <= value <= high:
+            raise ValueError(f"expected 0 ({zero_means}) or a number from {low:g} to {high:g}, got {value!r}")
+        return value
+    return check
+
+
 def _rentable_accelerator(value: str) -> str:
     from .economics import rent_vs_build_accelerators
 
@@ -82,6 +92,11 @@ def Number(low: float | None = None, high: float | None = None, *, above: float 
 
 
 Text = Annotated[str, Field(strict=True)]
+#: A common compute target (0: each lab's own model) and a fixed MFU (0: the calibrated prior).
+TargetFlop = Annotated[float, Field(strict=True, allow_inf_nan=False),
+                       AfterValidator(_zero_or(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP, "each lab's own model"))]
+FixedMfu = Annotated[float, Field(strict=True, allow_inf_nan=False),
+                     AfterValidator(_zero_or(MIN_MFU, 1.0, "the calibrated prior"))]
 Draws = Count(1, 20_000_000)
 Seed = Count(0)
 Scenario = Annotated[str, Field(strict=True, min_length=1), AfterValidator(_scenario_exists)]
@@ -116,8 +131,8 @@ class CapacityDeals(ComputeBudgets):
 class TimeToTrainRace(ComputeBudgets):
     coreweave_2026_scale: Number(0.0, 100.0)
     coreweave_delay_months: Number(0.0, 120.0)
-    target_flop: Number(0.0, MAX_TRAINING_FLOP)
-    effect_target_flop: Number(0.0, MAX_TRAINING_FLOP)
+    target_flop: TargetFlop
+    effect_target_flop: TargetFlop
     backend: Backend
 
 
@@ -125,14 +140,14 @@ class CostPowerCarbon(ComputeBudgets):
     power_cap_scale: Number(0.0, 100.0)
     pue: Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(_pue)]
     accelerator: Annotated[str, Field(strict=True), AfterValidator(_rentable_accelerator)]
-    mfu: Number(0.0, 1.0)
+    mfu: FixedMfu
     run_flop: Number(1e18, MAX_TRAINING_FLOP)
     backend: Backend
 
 
 class Sensitivity(ComputeBudgets):
     draws: Count(200, 20_000_000)
-    target_flop: Number(0.0, MAX_TRAINING_FLOP)
+    target_flop: TargetFlop
     tail: Number(0.01, 0.5)
     top: Count(1, 50)
     backend: Backend

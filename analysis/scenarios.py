@@ -25,7 +25,8 @@ from pydantic import ValidationError
 from .errors import InputError, describe_validation_error
 from .paths import PROJECT_ROOT
 from ._simulate import SimulationResult, load_scenario, simulate
-from .specs import DEAL_KINDS, DealOverride, Fixed, Scenario, Triangular, _Dist, check_draws, check_seed
+from .specs import (DEAL_KINDS, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, DealOverride, Fixed, Scenario, Triangular,
+                    _Dist, check_draws, check_seed)
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
 #: figures for most delays, and a symmetric +-50% band says "about m months" without a new source.
@@ -152,7 +153,7 @@ def what_if(
             changes.append(f"seed {seed} (scenario: {scenario.seed})")
         update["seed"] = int(seed)
     if not _keep(target_flop):
-        value = _number("target_flop", target_flop, low=0.0, low_open=True)
+        value = _number("target_flop", target_flop, low=MIN_TRAINING_FLOP, high=MAX_TRAINING_FLOP)
         update["target_flop"] = value
         changes.append(f"common compute target {value:.3g} FLOP for every lab")
     if span_sites is not None and bool(span_sites) != scenario.span_sites:
@@ -202,7 +203,7 @@ def what_if(
         uncertainty["pue_delta"] = Fixed(value=0.0)
         changes.append(f"PUE {value:g} at every site and deal (no sampled site variation)")
     if not _keep(mfu):
-        value = _number("mfu", mfu, low=0.0, high=1.0, low_open=True)
+        value = _number("mfu", mfu, low=MIN_MFU, high=1.0)
         uncertainty["mfu"] = Fixed(value=value)
         update["competitors"] = [c.model_copy(update={"mfu": None}) for c in scenario.competitors]
         changes.append(f"MFU fixed at {value:g} for every competitor (instead of the calibrated prior)")

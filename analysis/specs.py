@@ -25,7 +25,8 @@ from .errors import InputError
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
 from .limits import (MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS,  # noqa: F401
-                     MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP, PRECISIONS, PUE_MAX, PUE_MIN, Z90,
+                     MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP,
+                     PRECISIONS, PUE_MAX, PUE_MIN, Z90,
                      check_draws, check_seed, describe_dist, lognormal_mu_sigma)
 
 # ---------------------------------------------------------------------------------------------
@@ -698,13 +699,13 @@ class Uncertainty(Strict):
     @classmethod
     def _mfu_range(cls, dist):
         if dist != "prior":
-            check_support(dist, 0.0, 1.0, low_open=True)
+            check_support(dist, MIN_MFU, 1.0)
         return dist
 
     @field_validator("goodput")
     @classmethod
     def _goodput_range(cls, dist):
-        check_support(dist, 0.0, 1.0, low_open=True)
+        check_support(dist, MIN_GOODPUT, 1.0)
         return dist
 
     @field_validator("pue_delta")
@@ -761,14 +762,14 @@ class Competitor(Strict):
     @classmethod
     def _mfu_range(cls, dist):
         if dist not in (None, "prior"):
-            check_support(dist, 0.0, 1.0, low_open=True)
+            check_support(dist, MIN_MFU, 1.0)
         return dist
 
     @field_validator("goodput")
     @classmethod
     def _goodput_range(cls, dist):
         if dist is not None:
-            check_support(dist, 0.0, 1.0, low_open=True)
+            check_support(dist, MIN_GOODPUT, 1.0)
         return dist
 
     @property
@@ -785,13 +786,21 @@ class Scenario(Strict):
     draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     span_sites: bool = False
-    target_flop: Annotated[float, Field(gt=0, le=MAX_TRAINING_FLOP)] | None = None
+    target_flop: float | None = None
     #: 'assumption: why' a race may use deals whose terms were known only after its start (a
     #: historical replay with today's data); without it such deals are refused at load.
     hindsight: str | None = None
     competitors: Annotated[list[Competitor], Field(min_length=1)]
     uncertainty: Uncertainty = Uncertainty()
     deal_overrides: dict[str, DealOverride] = {}
+
+    @field_validator("target_flop")
+    @classmethod
+    def _target_range(cls, value):
+        if value is not None and not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
+            raise ValueError(f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
+                             f"got {value:g} (check the units: 3e26, not 3 for 3e26)")
+        return value
 
     @field_validator("competitors")
     @classmethod

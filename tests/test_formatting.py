@@ -38,13 +38,22 @@ def test_probability_is_a_percent_that_parses_back_within_rounding(p):
     assert (text == "100.0%") == (p == 1.0) and (text == "0.0%") == (p == 0.0)
 
 
-@given(st.floats(-1e13, 1e13))
+@given(st.floats(-1e13, 1e13).filter(lambda x: x == 0 or abs(x) >= 1e-6))
 def test_money_keeps_three_significant_figures_and_a_suffix(usd):
     text = F.money(usd)
     back = _parse_money(text)
     assert "e" not in text
     tolerance = max(abs(usd) * 0.005, 0.005 + 1e-9)
     assert abs(back - usd) <= tolerance, (usd, text)
+
+
+@given(st.floats(15, 300) | st.floats(-300, -6.01), st.booleans())
+def test_money_beyond_a_thousand_trillion_or_below_a_millionth_is_scientific(log10, negative):
+    usd = (-1 if negative else 1) * 10.0 ** log10
+    text = F.money(usd)
+    match = re.fullmatch(r"(-?)\$(\d\.\d\de-?\d+)", text)
+    assert match, (usd, text)
+    assert math.isclose((-1 if match[1] else 1) * float(match[2]), usd, rel_tol=0.006), (usd, text)
 
 
 @given(st.floats(0, 1e12))

@@ -65,6 +65,9 @@ def test_whole_floats_are_counts_and_ints_are_floats():
     ("22_sensitivity", {"scenario": "scenarios/nope.yaml"}, "'scenarios/nope.yaml' not found"),
     ("00_assumptions", {"precision": "fp16"}, "'bf16' or 'fp8'"),
     ("30_backtest", {"leave_out": "lab"}, "'run' or 'group'"),
+    ("21_cost_power_carbon", {"mfu": 1e-5}, "0 (the calibrated prior) or a number from 0.001 to 1"),
+    ("20_time_to_train_race", {"target_flop": 3.0}, "0 (each lab's own model) or a number from 1e+15 to 1e+32"),
+    ("22_sensitivity", {"target_flop": 1e40}, "from 1e+15 to 1e+32"),
 ])
 def test_out_of_range_values_say_what_is_allowed(notebook, values, needle):
     with pytest.raises(ParameterError) as err:

@@ -119,6 +119,9 @@ ABSURD = {
     "boolean share": (lambda d: d["competitors"][0].__setitem__("share", True), ["competitors[0]", "share", "boolean"]),
     "seed above int64": (lambda d: d.__setitem__("seed", 2**64), ["seed", "less than or equal to 9223372036854775807"]),
     "target FLOP beyond float32": (lambda d: d.__setitem__("target_flop", 1e300), ["target_flop"]),
+    "target FLOP typed in units of 1e25": (lambda d: d.__setitem__("target_flop", 3.0), ["target_flop", "1e+15"]),
+    "MFU of 1e-5": (lambda d: d["competitors"][0].__setitem__("mfu", 1e-5), ["competitors[0]", "mfu", "[0.001, 1]"]),
+    "goodput of 0.1%": (lambda d: d.__setitem__("uncertainty", {"goodput": 0.001}), ["uncertainty.goodput", "[0.01, 1]"]),
     "tiny time step": (lambda d: d.__setitem__("time_step_months", 1e-6),
                        ["GiB", "the limit is 8 GiB", "COMPUTE_RACE_MAX_MEMORY_GB", "time_step_months"]),
 }
@@ -192,6 +195,17 @@ def test_what_if_scale_beyond_the_bound_is_one_input_error():
 
     with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
         what_if(deal_scale={"meta-hyperion": 5000})
+
+
+@pytest.mark.parametrize("change, needle", [(dict(mfu=1e-4), r"mfu: .*\[0.001, 1\]"),
+                                            (dict(target_flop=25.0), r"target_flop: .*\[1e\+15, 1e\+32\]")])
+def test_what_if_refuses_what_a_scenario_file_refuses(change, needle):
+    """what_if's overrides bypass the scenario's validation, so they keep its floors themselves."""
+    from analysis.errors import InputError
+    from analysis.scenarios import what_if
+
+    with pytest.raises(InputError, match=needle):
+        what_if(**change)
 
 
 # ---- dates: a race uses only deals known at its start; a start before the announcement is explained
