@@ -77,3 +77,50 @@ def read_pickle_cache(path: Path, kind: type):
     except Exception:
         return None
     return value if isinstance(value, kind) else None
+
+
+def check_input_file(path: Path, what: str, max_bytes: int) -> None:
+    """InputError (one line) unless `path` is a regular file of at most `max_bytes`: a missing file,
+    a folder, a device or pipe (/dev/zero never ends) and an absurdly large file are refused before
+    anything is read."""
+    from .errors import InputError
+
+    where = display(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{where}: {what} not found") from None
+    except OSError as exc:
+        raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
+    import stat
+
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{where}: a folder, not a {what}")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{where}: not a regular file (a device or pipe); expected a {what}")
+    if info.st_size > max_bytes:
+        raise InputError(f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most {max_bytes / 2**20:,.0f} MiB")
+
+
+def open_output_dir(out_dir: Path, flag: str = "--out") -> list[str]:
+    """Create `out_dir` when it does not exist and return the names of what it holds; InputError
+    (naming `flag`) for a broken link, something that is not a folder, or a folder that cannot be
+    created or read. Whether the command may write there (a folder of its own) is the caller's rule."""
+    from .errors import InputError
+
+    where = display(out_dir)
+    if out_dir.is_symlink() and not out_dir.exists():
+        raise InputError(f"{flag}: {where} is a broken symbolic link")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{flag}: {where} exists and is not a folder")
+    if not out_dir.exists():
+        try:
+            out_dir.mkdir(parents=True)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise InputError(f"{flag}: cannot create {where} ({exc.strerror or exc})") from None
+    try:
+        return [e.name for e in out_dir.iterdir()]
+    except OSError as exc:
+        raise InputError(f"{flag}: cannot read {where} ({exc.strerror or exc})") from None

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ._papermill import kernel_options
 from .errors import InputError
-from .paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display
+from .paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
 
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
@@ -156,6 +156,33 @@ class Report:
         return [run for run in self.runs if run.error is not None]
 
 
+#: A report folder holds this file: a later report may write there again (replacing its own files);
+#: any other folder that is not empty is refused (`prepare_report_dir`).
+REPORT_MARKER = ".compute-race-report"
+#: What a report writes: per notebook <stem>.ipynb, .html and .metrics.json, then the index.
+_REPORT_FILE = re.compile(r"(index\.html|metrics\.json|[0-9]{2}_[a-z0-9_]+\.(ipynb|html|metrics\.json))")
+
+
+def prepare_report_dir(out_dir: Path) -> None:
+    """Make sure a report may write into `out_dir`: a new folder, an empty one, one holding
+    REPORT_MARKER, or one written by a report before markers existed (only report files); create it
+    and mark it. Anything else is refused (InputError) before a file is written: `report --out /etc`
+    wrote two dozen files into /etc."""
+    entries = open_output_dir(out_dir)
+    marker = out_dir / REPORT_MARKER
+    ours = marker.is_file() and not marker.is_symlink()
+    if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
+        shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+        raise InputError(f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and holds "
+                         f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
+                         "Pick another --out")
+    if not ours:
+        try:
+            marker.write_text("compute-race report\n", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--out: cannot write in {display(out_dir)} ({exc.strerror or exc})") from None
+
+
 def build_report(out_dir: Path | None = None, *, notebooks: list[Path] | None = None,
                  draws: int | None = REPORT_DRAWS, progress: bool = True, race: bool = True) -> Report:
     """Run `notebooks` (default: all) into `out_dir` (default results/report-<UTC timestamp>), write
@@ -164,12 +191,10 @@ def build_report(out_dir: Path | None = None, *, notebooks: list[Path] | None = 
 
     created = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = Path(out_dir) if out_dir is not None else RESULTS_DIR / f"report-{created}"
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out: {display(out_dir)} exists and is not a folder")
     notebooks = discover() if notebooks is None else list(notebooks)
     if not notebooks:
         raise InputError(f"no notebooks found in {display(NOTEBOOKS_DIR)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_report_dir(out_dir)
     runs = []
     bar = tqdm(notebooks, desc="report", unit="notebook", file=sys.stderr, disable=not progress)
     for notebook in bar:

@@ -45,7 +45,7 @@ from typing import Any, Iterator
 
 from ._papermill import kernel_options
 from .errors import InputError
-from .paths import PROJECT_ROOT, RESULTS_DIR, display
+from .paths import PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
 from .yamlio import read_yaml
 
 #: Keys a sweep file may hold (sweeps/README.md).
@@ -624,22 +624,8 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
     then only when none of the files the sweep would write is already there (never overwritten).
     """
     where = display(out_dir)
-    if out_dir.is_symlink() and not out_dir.exists():
-        raise InputError(f"--out: {where} is a broken symbolic link")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out: {where} exists and is not a folder")
-    if not out_dir.exists():
-        try:
-            out_dir.mkdir(parents=True)
-        except FileExistsError:
-            pass
-        except OSError as exc:
-            raise InputError(f"--out: cannot create {where} ({exc.strerror or exc})") from None
+    entries = open_output_dir(out_dir)
     marker = out_dir / MARKER_NAME
-    try:
-        entries = [e.name for e in out_dir.iterdir()]
-    except OSError as exc:
-        raise InputError(f"--out: cannot read {where} ({exc.strerror or exc})") from None
     if marker.is_file() and not marker.is_symlink():
         return
     if entries and not _is_old_sweep_folder(out_dir):

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
-from .paths import display
+from .paths import check_input_file, display
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -67,12 +67,15 @@ NumberLoader.add_implicit_resolver(
 )
 
 
+#: Largest YAML input read (a scenario, a sweep, data/deals.yaml are a few KB to a few hundred KB).
+MAX_YAML_BYTES = 16 * 2**20
+
+
 def read_yaml(path: str | Path, *, what: str = "file") -> Any:
     """Parse a YAML file; InputError (one line: file, line, column, problem) when it cannot be read."""
     path = Path(path)
     where = display(path)
-    if not path.is_file():
-        raise InputError(f"{where}: {what} not found")
+    check_input_file(path, what, MAX_YAML_BYTES)
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=NumberLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:

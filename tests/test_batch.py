@@ -241,3 +241,23 @@ def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monke
     monkeypatch.setattr(batch, "_evaluate", spoiled)
     frame = pd.DataFrame(ROWS[:3])
     _assert_rows_match(frame, estimate_many(frame, draws=300, seed=2), 300, 2)
+
+
+def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_at_once(tmp_path, monkeypatch):
+    """--batch /dev/zero read forever (killed at 2 minutes); a folder, a device and a file beyond
+    MAX_BATCH_BYTES are refused before a byte is read, a table beyond MAX_BATCH_ROWS rows too."""
+    import analysis._batch as batch
+
+    for path, needle in (("/dev/zero", "not a regular file"), (str(tmp_path), "a folder")):
+        assert_one_line_error(run_cli("estimate", "--batch", path), path.split("/")[-1], needle)
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as handle:
+        handle.truncate(batch.MAX_BATCH_BYTES + 1)  # sparse: no disk used
+    assert_one_line_error(run_cli("estimate", "--batch", str(big)), "big.csv", "at most 256 MiB")
+    monkeypatch.setattr(batch, "MAX_BATCH_ROWS", 3)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("flop,accelerator\n" + "1e24,h100-sxm\n" * 4)
+    with pytest.raises(InputError, match="4 rows; a table holds at most 3"):
+        batch.read_configs(rows)
+    with pytest.raises(InputError, match="4 rows; a table holds at most 3"):
+        estimate_many(pd.DataFrame([ROWS[0]] * 4))

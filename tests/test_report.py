@@ -13,6 +13,7 @@ import pytest
 from analysis import report
 from analysis.errors import InputError
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from conftest import assert_one_line_error, run_cli
 
 
 def _notebook(path, *cells, parameters="draws = 10  # help: draws\nmetrics_path = ''  # help: metrics file"):
@@ -233,3 +234,40 @@ def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_pa
     assert len(calls) == 2
     for kw in calls:
         assert {k: kw[k] for k in _papermill.kernel_options()} == _papermill.kernel_options()
+
+
+# ---- where a report may write -----------------------------------------------------------------
+
+
+def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tmp_path):
+    """`report --out /etc` wrote its files into /etc: a folder that holds anything but a report's files
+    is refused in one line, before a file is written."""
+    foreign = tmp_path / "etc"
+    foreign.mkdir()
+    (foreign / "passwd").write_text("root:x:0:0\n")
+    proc = run_cli("report", "--out", str(foreign))
+    assert_one_line_error(proc, "--out", "not a report's folder", "passwd")
+    assert sorted(p.name for p in foreign.iterdir()) == ["passwd"]
+    (tmp_path / "file").write_text("x")
+    assert_one_line_error(run_cli("report", "--out", str(tmp_path / "file")), "--out", "not a folder")
+
+
+def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
+    from analysis.report import REPORT_MARKER, prepare_report_dir
+
+    new = tmp_path / "a" / "new"
+    prepare_report_dir(new)
+    assert (new / REPORT_MARKER).is_file()
+    (new / "00_assumptions.html").write_text("<html></html>")
+    (new / "notes.txt").write_text("mine")
+    prepare_report_dir(new)  # its own (the marker), whatever else is there
+    older = tmp_path / "report-20261101T000000Z"  # before markers: only report files
+    older.mkdir()
+    for name in ("index.html", "metrics.json", "20_time_to_train_race.ipynb", "20_time_to_train_race.metrics.json"):
+        (older / name).write_text("{}")
+    prepare_report_dir(older)
+    assert (older / REPORT_MARKER).is_file()
+    (older / REPORT_MARKER).unlink()
+    (older / "thesis.docx").write_text("")
+    with pytest.raises(InputError, match="not a report's folder"):
+        prepare_report_dir(older)

@@ -69,6 +69,21 @@ def test_missing_scenario_file(tmp_path):
     assert_one_line_error(run_cli("simulate", str(tmp_path / "nope.yaml")), "nope.yaml", "not found")
 
 
+@pytest.mark.parametrize("path", ["/dev/zero", "/dev/stdin"])  # /dev/zero never ends
+def test_a_scenario_that_is_a_device_or_a_folder_is_refused_at_once(tmp_path, path):
+    assert_one_line_error(run_cli("simulate", path), "not a regular file (a device or pipe)")
+    assert_one_line_error(run_cli("simulate", str(tmp_path)), "a folder, not a scenario file")
+
+
+def test_an_absurdly_large_yaml_file_is_refused_before_it_is_read(tmp_path):
+    from analysis.yamlio import MAX_YAML_BYTES
+
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:
+        handle.truncate(MAX_YAML_BYTES + 1)
+    assert_one_line_error(run_cli("simulate", str(path)), "huge.yaml", "at most 16 MiB")
+
+
 def test_bad_draws_flag():
     assert_one_line_error(run_cli("simulate", "--draws", "ten"), "--draws", "'ten'")
     assert_one_line_error(run_cli("simulate", "--seed", "-1"), "--seed")
