@@ -299,23 +299,11 @@ class UtilizationPrior:
         return LogNormal(p10=math.exp(centre - half), p90=math.exp(centre + half))
 
     def ppf(self, u: np.ndarray, active_params: np.ndarray | None = None, **features) -> np.ndarray:
-        """Effective utilization at uniforms `u`; active params and features scalar or aligned with u.
-
-        Long inputs go through in pieces of PPF_PIECE values: the dozen temporaries of a piece stay in
-        the CPU's cache (simulate's chunks: 57 -> 28 ns a value on the 2-core EPYC), and every
-        operation is elementwise, so the numbers are the same."""
+        """Effective utilization at uniforms `u`; active params and features scalar or aligned with u."""
         from scipy.special import ndtri
 
         u = np.asarray(u, dtype=np.float64)
-        n = u.shape[0]
-        if n > PPF_PIECE:
-            out = np.empty(n)
-            for lo in range(0, n, PPF_PIECE):
-                part = slice(lo, lo + PPF_PIECE)
-                out[part] = self.ppf(u[part], _piece(active_params, part, n),
-                                     **{k: _piece(v, part, n) for k, v in features.items()})
-            return out
-        centre, scale = self.log_centre_and_scale(active_params, n, **features)
+        centre, scale = self.log_centre_and_scale(active_params, u.shape[0], **features)
         return np.exp(centre + (self._half_width(scale) / Z90) * ndtri(u))
 
     def logpdf(self, utilization: float, active_params: float | None = None, **features) -> float:
@@ -341,18 +329,6 @@ class UtilizationPrior:
             gens = f"; generation offsets (tau {self.tau:.2f}): {shown}"
         return (f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale {self.sigma:.3f}){gens}; "
                 f"{len(self.runs)} runs (centre u = {math.exp(self.coef[0]):.2f})")
-
-
-#: Values per piece of `UtilizationPrior.ppf` (128 KB per temporary).
-PPF_PIECE = 1 << 14
-
-
-def _piece(value, part: slice, n: int):
-    """`value`'s part for a piece of `ppf`: a scalar (or length-1 array, broadcast) as it is, an
-    array aligned with the n uniforms sliced."""
-    if value is None or np.ndim(value) == 0 or np.shape(value)[0] != n:
-        return value
-    return value[part]
 
 
 def _size_feature(points) -> np.ndarray:

@@ -378,26 +378,6 @@ def test_ppf_with_arrays_matches_effective_draw_by_draw(u, log_n, pick):
     assert scalar == pytest.approx(prior.ppf(np.array(u), active, accelerator=np.full(n, "h100-sxm")), rel=1e-12)
 
 
-def test_ppf_in_pieces_gives_each_draw_its_own_features():
-    """A long call runs in pieces of PPF_PIECE: each draw must still get its own size and accelerator,
-    and the same bits as in a short call; scalars and length-1 arrays broadcast in every piece."""
-    from analysis.calibration import PPF_PIECE
-
-    prior = default_prior(load_catalog())
-    rng = np.random.default_rng(4)
-    n = 2 * PPF_PIECE + 7
-    u = rng.uniform(0.01, 0.99, n)
-    active = 10.0 ** rng.uniform(8, 12.5, n)
-    ids = np.array(_IDS)[rng.integers(0, len(_IDS), n)]
-    cuts = range(0, n, 1000)  # short calls, cut elsewhere than the pieces
-    for a, acc in ((active, ids), (active, "tpu-v4"), (7e10, ids), (np.array([7e10]), "b300")):
-        got = prior.ppf(u, a, accelerator=acc)
-        part = lambda x, lo: x[lo:lo + 1000] if np.ndim(x) and np.shape(x)[0] == n else x  # noqa: E731
-        want = np.concatenate([prior.ppf(u[lo:lo + 1000], part(a, lo), accelerator=part(acc, lo)) for lo in cuts])
-        np.testing.assert_array_equal(got, want)
-    assert len(np.unique(np.round(prior.ppf(np.full(n, 0.5), active, accelerator=ids), 12))) > 100
-
-
 def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(catalog):
     prior = default_prior(catalog)
     known = prior.effective(70e9, accelerator="h100-sxm")
