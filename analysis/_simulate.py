@@ -339,31 +339,6 @@ def pipeline_threads(cpus: int | None = None) -> tuple[int, int]:
     return prefetch, max(1, cpus - prefetch - 1)
 
 
-#: The first chunk of a pipelined run is this fraction of the chunk size, and each next one twice the
-#: last until the chunk size (1/8, 1/8, 1/4, 1/2: the ramp covers exactly one chunk); the last is cut
-#: to this fraction too.
-RAMP = 8
-
-
-def pipeline_bounds(n: int, chunk_size: int, *, ramp_up: bool = False, ramp_down: bool = False) -> list[tuple[int, int]]:
-    """(start, stop) of each chunk of n draws: chunk_size each, the last one shorter. `ramp_up` cuts the
-    first chunk's span into RAMP-th, RAMP-th, ..., half chunks, so the kernel starts after the draws
-    of a small chunk, not a whole one; `ramp_down` cuts the last RAMP-th of a chunk off the end, so
-    the outcomes left after the last kernel call are those of a small chunk. A draw's numbers do not
-    depend on the cuts."""
-    starts = list(range(0, n, chunk_size))
-    small = max(chunk_size // RAMP, 1)
-    if ramp_up:
-        ramp, edge = [0], small  # starts 0, s, 2s, 4s, ...: chunks of s, s, 2s, 4s, ... up to chunk_size
-        while edge < min(chunk_size, n):
-            ramp.append(edge)
-            edge *= 2
-        starts = ramp + [s for s in starts if s > ramp[-1]]
-    if ramp_down and n - starts[-1] > small:
-        starts.append(n - small)
-    return [(start, stop) for start, stop in zip(starts, starts[1:] + [n])]
-
-
 def _prior_accelerator(plan: CompetitorPlan) -> str:
     """The accelerator the utilization prior is asked about: the deal with the most peak FLOP/s."""
     return max(plan.deals, key=lambda p: float(p.flops_table[-1]) * p.scale).deal.accelerator
@@ -835,13 +810,9 @@ def simulate(
     # the race statistics (unless keep_draws), so memory holds one competitor's metrics at a time.
     stored: dict[str, dict[str, np.ndarray]] = {}
     kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
-    # On NumPy the kernel waits for the first chunk's draws and the last chunk's outcomes wait for the
-    # kernel: the first and last chunks of the run are cut small (`pipeline_bounds`).
-    pipelined = be.name == "numpy"
-    tasks = [(start, stop, plan) for i, plan in enumerate(plans)
-             for start, stop in pipeline_bounds(n, chunk_size, ramp_up=pipelined and i == 0,
-                                                ramp_down=pipelined and i == len(plans) - 1)]
-    bar = _progress(len(tasks), progress)
+    chunks = list(range(0, n, chunk_size))
+    bar = _progress(len(chunks) * len(plans), progress)
+    tasks = [(start, min(start + chunk_size, n), plan) for plan in plans for start in chunks]
 
     stage = {} if timings is None else timings
     stage["sampling"] = 0.0
@@ -856,18 +827,8 @@ def simulate(
 
     entries: dict[str, dict] = {}
 
-    def summarize(plan):
-        """A competitor's quantiles, once its every chunk is stored."""
-        t0 = time.perf_counter()
-        values = stored[plan.label]
-        entries[plan.label] = _competitor_quantiles(plan, values)
-        if not keep_draws:
-            stored[plan.label] = {"finish_month": values["finish_month"]}
-        stage["quantiles"] += time.perf_counter() - t0
-
     def reduce(start, stop, plan, inputs, ka, kernel_out):
-        """One chunk's outcomes into the competitor's per-draw arrays; its quantiles after its last
-        chunk (but the last competitor's when pipelined: they run beside the race statistics)."""
+        """One chunk's outcomes into the competitor's per-draw arrays; its quantiles after its last chunk."""
         out = chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, stage)
         values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
         for m in STORED:
@@ -875,16 +836,20 @@ def simulate(
         if keep_draws:
             for key, column in inputs.items():
                 kept_inputs[plan.label].setdefault(key, []).append(column.astype(np.float64))
-        if stop == n and not (pipelined and plan is plans[-1]):
-            summarize(plan)
+        if stop == n:  # the competitor's last chunk: reduce it now
+            t0 = time.perf_counter()
+            entries[plan.label] = _competitor_quantiles(plan, values)
+            if not keep_draws:
+                stored[plan.label] = {"finish_month": values["finish_month"]}
+            stage["quantiles"] += time.perf_counter() - t0
         if bar is not None:
             bar.update(1)
 
     # The host draws of the next (chunk, competitor)s are made on prefetch threads while the kernel runs
     # on this one (race_sample, NumPy's generators and ufuncs release the GIL); on NumPy a chunk's
     # outcomes and quantiles run on one more thread while the kernel takes the next chunk (one chunk
-    # in flight, in order), and the last competitor's quantiles run there while this thread works out
-    # the race statistics. No number depends on the order or the thread.
+    # in flight, in order). No number depends on the order or the thread.
+    pipelined = be.name == "numpy"
     ahead, kernel_threads = pipeline_threads()
     with ThreadPoolExecutor(ahead) as prefetch, ThreadPoolExecutor(1) as reducer:
         pending = deque(prefetch.submit(sample, task) for task in tasks[:ahead])
@@ -907,16 +872,13 @@ def simulate(
             del inputs, ka, kernel_out
         if in_flight is not None:
             in_flight.result()
-        finish = {p.label: stored[p.label]["finish_month"] for p in plans}
-        last = reducer.submit(summarize, plans[-1]) if pipelined else None
-        t0 = time.perf_counter()
-        p_first, p_nobody, pairs = race_statistics(finish)
-        stage["race_statistics"] = time.perf_counter() - t0
-        if last is not None:
-            last.result()
     if bar is not None:
         bar.close()
 
+    finish = {p.label: stored[p.label]["finish_month"] for p in plans}
+    t0 = time.perf_counter()
+    p_first, p_nobody, pairs = race_statistics(finish)
+    stage["race_statistics"] = time.perf_counter() - t0
     competitors = []
     for plan in plans:
         entry = entries[plan.label]

@@ -178,43 +178,6 @@ def test_results_identical_for_any_chunk_size():
         np.testing.assert_array_equal(a[column].to_numpy(), b[column].to_numpy(), err_msg=column)
 
 
-@given(n=st.integers(1, 5000), chunk=st.integers(1, 1200), up=st.booleans(), down=st.booleans())
-def test_pipeline_bounds_cover_the_draws_once_with_small_first_and_last_chunks(n, chunk, up, down):
-    from analysis._simulate import RAMP, pipeline_bounds
-
-    bounds = pipeline_bounds(n, chunk, ramp_up=up, ramp_down=down)
-    assert bounds[0][0] == 0 and bounds[-1][1] == n
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
-    sizes = [stop - start for start, stop in bounds]
-    assert min(sizes) >= 1 and max(sizes) <= chunk
-    small = max(chunk // RAMP, 1)
-    if up:
-        assert sizes[0] <= small
-    if down:
-        assert sizes[-1] <= small
-    if not (up or down):
-        assert sizes[:-1] == [chunk] * (len(sizes) - 1)
-
-
-def test_the_small_first_and_last_chunks_change_no_number(monkeypatch):
-    """simulate on NumPy cuts its first and last chunks small (pipeline_bounds); a run with even chunks
-    must give the same draws and the same summaries."""
-    import analysis._simulate as sim
-
-    cuts, sample = [], sim.sample_inputs
-    monkeypatch.setattr(sim, "sample_inputs", lambda plan, sc, cat, prior, a, b: cuts.append((plan.index, a, b))
-                        or sample(plan, sc, cat, prior, a, b))
-    ramped = simulate(draws=5000, seed=3, chunk_size=1500, keep_draws=True)
-    first, last = min(cuts), max(cuts)
-    assert first[2] - first[1] <= 1500 // 8 and last[2] - last[1] <= 1500 // 8 and last[2] == 5000
-    real = sim.pipeline_bounds
-    monkeypatch.setattr(sim, "pipeline_bounds", lambda n, c, **kw: real(n, c))
-    even = simulate(draws=5000, seed=3, chunk_size=1500, keep_draws=True)
-    assert ramped.to_dict()["competitors"] == even.to_dict()["competitors"]
-    for column in ("finish_month", "gpu_hours", "cost_usd", "committed_usd", "energy_mwh", "peak_power_mw"):
-        np.testing.assert_array_equal(ramped.draws[column].to_numpy(), even.draws[column].to_numpy(), err_msg=column)
-
-
 def test_summary_quantiles_are_numpys_over_the_finished_draws():
     """At a size whose summaries come from the compiled radix selection (results.RADIX_MIN), every
     metric's p10/p50/p90 equals np.quantile over the per-draw values of the finished draws, and the
