@@ -229,6 +229,10 @@ def estimate(
         active = None
         training_flop = flop
 
+    for flag, value in (("--accelerator", accelerator), ("--site", site)):
+        if not (isinstance(value, str) or (flag == "--site" and value is None)):
+            raise InputError(f"{flag}: expected an id from data/{'accelerators' if flag == '--accelerator' else 'sites'}.csv, "
+                             f"got {value!r}")
     ctx = context_for(catalog) if catalog is not None else load_context()
     chip = ctx.chips.get(accelerator)
     if chip is None or (precision == "fp8" and chip.peak_fp8_flop_per_s is None):

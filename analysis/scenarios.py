@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from .errors import InputError, describe_validation_error
 from .paths import PROJECT_ROOT
 from ._simulate import SimulationResult, load_scenario, simulate
-from .specs import (DEAL_KINDS, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, DealOverride, Fixed, Scenario, Triangular,
+from .specs import (DEAL_KINDS, MAX_DEAL_SCALE, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, DealOverride, Fixed, Scenario, Triangular,
                     _Dist, check_draws, check_seed)
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
@@ -129,7 +129,7 @@ def what_if(
     deal_delay_months: deal id -> delivery delay, a number m meaning triangular(0.5m, m, 1.5m) months
     (0 keeps the data's) or a distribution. power_cap_scale: factor on the power cap of every owned
     campus in the race (1 keeps). pue: one absolute PUE for every site and deal, >= 1, with no sampled
-    site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in (0, 1] for every
+    site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in [0.001, 1] for every
     competitor (0 keeps the calibrated prior). span_sites: let one run use every campus of its lab.
     only_kind: keep only deals of this kind (reserved, owned, on_demand); competitors left with none
     are dropped. only_deals: keep only these deals; competitors holding none of them are dropped.
@@ -171,7 +171,7 @@ def what_if(
 
     for deal_id, factor in (deal_scale or {}).items():
         _check_deal(f"deal_scale[{deal_id!r}]", deal_id, catalog, scenario)
-        factor = _number(f"deal_scale[{deal_id!r}]", factor, low=0.0)
+        factor = _number(f"deal_scale[{deal_id!r}]", factor, low=0.0, high=MAX_DEAL_SCALE)
         if factor != 1.0:
             current = overrides.get(deal_id, DealOverride()).scale
             override(deal_id, scale=current * factor)
@@ -185,7 +185,7 @@ def what_if(
         changes.append(f"{deal_id}: delivery delay {dist.describe()} months "
                        f"(data: {catalog.deals[deal_id].delay_months.describe()})")
     if power_cap_scale is not None:
-        factor = _number("power_cap_scale", power_cap_scale, low=0.0)
+        factor = _number("power_cap_scale", power_cap_scale, low=0.0, high=MAX_DEAL_SCALE)
         if factor != 1.0:
             capped = sorted({d for comp in scenario.competitors for d in comp.deals
                              if catalog.deals[d].power_cap_mw is not None})

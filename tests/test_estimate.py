@@ -124,6 +124,9 @@ def test_energy_is_power_times_time(pue, hours):
         (dict(params=1e9, tokens=1e12, draws=10**9), "--draws"),
         (dict(params=1e9, tokens=1e12, precision="fp4"), "--precision"),
         (dict(params=1e9, active_params=2e9, tokens=1e12), "--active-params"),
+        (dict(flop=1e24, accelerator=None), "--accelerator: expected an id"),  # was a TypeError
+        (dict(flop=1e24, accelerator=["h100-sxm"]), "--accelerator: expected an id"),
+        (dict(flop=1e24, site=5), "--site: expected an id"),
     ],
 )
 def test_bad_input_is_an_input_error(kwargs, message):

@@ -208,8 +208,15 @@ def test_what_if_scale_beyond_the_bound_is_one_input_error():
     from analysis.errors import InputError
     from analysis.scenarios import what_if
 
-    with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
+    with pytest.raises(InputError, match=r"deal_scale\['meta-hyperion'\]: expected a number in \[0, 1000\], got 5000"):
         what_if(deal_scale={"meta-hyperion": 5000})
+    # factors multiply an override the scenario already has: the product keeps the bound too
+    doubled = what_if(deal_scale={"meta-hyperion": 800})
+    with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
+        what_if(doubled.scenario, deal_scale={"meta-hyperion": 2})
+    for change in (dict(deal_scale={"meta-hyperion": float("inf")}), dict(power_cap_scale=1e300)):
+        with pytest.raises(InputError, match=r"expected a number in \[0, 1000\]"):  # was "[0, inf]", refusing inf
+            what_if(**change)
 
 
 @pytest.mark.parametrize("change, needle", [(dict(mfu=1e-4), r"mfu: .*\[0.001, 1\]"),
