@@ -609,7 +609,7 @@ class SimulationResult:
         import pandas as pd
 
         if self.per_draw is None:
-            raise ValueError("per-draw results were not kept; call simulate(..., keep_draws=True)")
+            raise InputError("per-draw results were not kept; call simulate(..., keep_draws=True)")
         frames = []
         for label, columns in self.per_draw.items():
             comp = next(c for c in self.competitors if c["label"] == label)

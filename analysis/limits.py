@@ -102,11 +102,16 @@ def _is_whole(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def check_whole(value, name: str, low: int, high: int) -> int:
+    """A whole number (not a bool) from `low` to `high` (InputError naming `name` otherwise)."""
+    if not _is_whole(value) or not low <= value <= high:
+        raise InputError(f"{name}: expected a whole number from {low:,} to {high:,}, got {value!r}")
+    return int(value)
+
+
 def check_draws(value, name: str = "--draws") -> int:
     """A draw count from 1 to MAX_DRAWS (InputError naming `name` otherwise)."""
-    if not _is_whole(value) or not 1 <= value <= MAX_DRAWS:
-        raise InputError(f"{name}: expected a whole number from 1 to {MAX_DRAWS:,}, got {value!r}")
-    return int(value)
+    return check_whole(value, name, 1, MAX_DRAWS)
 
 
 def check_seed(value, name: str = "--seed") -> int:

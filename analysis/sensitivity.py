@@ -130,6 +130,11 @@ def variance_indices(result: SimulationResult, outcome: str = "time_to_train_mon
     import pandas as pd
     from SALib.analyze import rbd_fast
 
+    from .limits import check_seed, check_whole
+
+    check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST uses a handful (SALib's default: 10)
+    check_whole(resamples, "resamples", 1, 10_000)
+    check_seed(seed, "seed")
     rows = []
     for lab, (columns, X, y) in outcome_data(result, outcome).items():
         problem = {"num_vars": len(columns), "names": columns,
@@ -154,6 +159,9 @@ def _in_lab_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
     """The `n` inputs with the largest S1 per lab, beside their tornado swing."""
+    from .limits import check_whole
+
+    check_whole(n, "n", 1, 1000)
     merged = indices.merge(tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left")
     return merged[merged["rank"] <= n][["lab", "rank", "label", "S1", "S1_conf", "low", "high", "swing"]].reset_index(drop=True)
 

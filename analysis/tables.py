@@ -282,6 +282,11 @@ def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float 
     `accelerator`: the id whose generation the band is for (None: the pooled centre)."""
     import pandas as pd
 
+    from .limits import check_whole
+
+    check_whole(points, "points", 2, 10_000)
+    if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < high < math.inf):
+        raise InputError(f"low, high: expected active parameter counts with 0 < low < high, got {low!r}, {high!r}")
     prior = default_prior(catalog or load_catalog())
     sizes = np.geomspace(low, high, points)
     out = {"active_params": sizes}

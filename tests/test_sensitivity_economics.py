@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis import InputError
-from analysis import economics, sensitivity
+from analysis import economics, sensitivity, simulate, tables
 from analysis.scenarios import what_if
 
 
@@ -85,3 +85,16 @@ def test_rent_vs_build_needs_both_prices():
         economics.hourly_costs("h100")
     fixed = economics.hourly_costs("h100-sxm", pue=1.3, draws=50)
     assert (fixed["pue"] == 1.3).all()
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda r: sensitivity.variance_indices(r, harmonics=0), "harmonics: expected a whole number from 1 to 50"),
+    (lambda r: sensitivity.variance_indices(r, resamples=10**9), "resamples"),
+    (lambda r: sensitivity.top_inputs(sensitivity.tornado(r), sensitivity.variance_indices(r), n=-1), "n: expected"),
+    (lambda r: tables.prior_band(points=10**9), "points: expected a whole number from 2 to 10,000"),  # ran out of memory
+    (lambda r: tables.prior_band(low=1e12, high=1e9), "0 < low < high"),
+    (lambda r: simulate(draws=50).draws, "keep_draws=True"),
+])
+def test_notebook_helpers_refuse_absurd_arguments_in_one_line(result, call, needle):
+    with pytest.raises(InputError, match=needle):
+        call(result)
