@@ -14,6 +14,7 @@ import numpy as np
 
 from .calibration import default_prior
 from .catalog import Catalog
+from .errors import InputError
 from .results import QUANTILES
 from .scenarios import WhatIf, what_if
 from ._simulate import SUBSTEPS, base_index, plan_competitor, sample_inputs
@@ -144,10 +145,17 @@ def capacity_timeline(
     return pd.concat(frames, ignore_index=True)
 
 
+def _check_threshold(threshold) -> None:
+    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold < 1):
+        raise InputError(f"threshold: expected a share of draws in [0, 1), got {threshold!r}")
+
+
 def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd.DataFrame:
     """Per power-capped campus: first and last month the cap binds in more than `threshold` of draws,
     the number of such months, the largest share of draws bound, and the p50 accelerators idled then."""
     import pandas as pd
+
+    _check_threshold(threshold)
 
     campuses = timeline[(timeline["level"] == "campus") & timeline["p_cap_binds"].notna()]
     rows = []
@@ -168,7 +176,13 @@ def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd
 
 def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataFrame:
     """Each lab's accelerators (delivered, powered) and facility MW at p50 (p10-p90 for delivered),
-    every `every_months` months."""
+    every `every_months` months (a whole number of the timeline's steps, up to its length)."""
+    months = timeline["month"].to_numpy()
+    step = float(np.min(np.diff(np.unique(months)))) if len(np.unique(months)) > 1 else 1.0
+    if not (isinstance(every_months, (int, float)) and step <= every_months <= max(months.max(), step)
+            and np.isclose(every_months / step, round(every_months / step))):
+        raise InputError(f"every_months: expected a whole number of {step:g}-month steps from {step:g} to "
+                         f"{max(months.max(), step):g}, got {every_months!r}")
     rows = timeline[(timeline["level"] == "lab") & np.isclose(timeline["month"] % every_months, 0.0)]
     columns = ["lab", "date", "accelerators_p10", "accelerators_p50", "accelerators_p90",
                "powered_accelerators_p50", "facility_mw_p50", "p_cap_binds"]
@@ -179,6 +193,7 @@ def capacity_metrics(timeline: pd.DataFrame, *, threshold: float = 0.5) -> dict[
     """Headline metrics of notebook 11: per lab the p50 accelerators online at months 12 and 24 and
     at the horizon, powered at the horizon, and the months in which a power cap binds in more than
     `threshold` of draws (any campus)."""
+    _check_threshold(threshold)
     out: dict[str, float | int | None] = {}
     labs = timeline[timeline["level"] == "lab"]
     for lab, part in labs.groupby("lab", sort=False):

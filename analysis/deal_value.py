@@ -25,10 +25,13 @@ from scipy import stats
 
 from .catalog import Catalog
 from .errors import InputError
+from .limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
 from .scenarios import WhatIf, what_if
 
 #: Frontier compute targets swept by default (FLOP): Grok-3 class (~3e26) up to ~10x GPT-4.5-class.
 FRONTIER_TARGETS_FLOP = (1e26, 3e26, 1e27, 3e27)
+#: Most targets per call: each one is two paired simulations.
+MAX_TARGETS = 100
 #: Threshold for "the deal matters": a median gain of half a month (below the one-month time step,
 #: but above the interpolation noise of the finish inside a step).
 MATTERS_MONTHS = 0.5
@@ -132,9 +135,16 @@ def deal_marginal_value(
     p_first_with, p_first_without (probabilities), p_first_change_pp and its 95% interval
     (p_first_change_pp_low/high, percentage points), p_done_with/without, matters (bool).
     """
-    targets = [float(t) for t in targets_flop]
-    if not targets or any(not np.isfinite(t) or t <= 0 for t in targets):
-        raise InputError(f"targets_flop: expected positive FLOP values, got {list(targets_flop)!r}")
+    allowed = f"a list of 1 to {MAX_TARGETS} FLOP values from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}"
+    try:
+        if isinstance(targets_flop, (str, bytes)):
+            raise TypeError  # a string is a sequence of characters, not of targets
+        targets = [float(t) for t in targets_flop]
+    except (TypeError, ValueError):
+        raise InputError(f"targets_flop: expected {allowed}, got {targets_flop!r}") from None
+    if not 1 <= len(targets) <= MAX_TARGETS or not all(MIN_TRAINING_FLOP <= t <= MAX_TRAINING_FLOP for t in targets):
+        shown = repr(targets) if len(targets) <= 5 else f"{len(targets)} values"
+        raise InputError(f"targets_flop: expected {allowed}, got {shown}")
     base = what_if(scenario, catalog=catalog, draws=draws, seed=seed, span_sites=span_sites)
     if deal not in base.catalog.deals:
         raise InputError(f"deal: unknown deal {deal!r}")

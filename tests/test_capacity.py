@@ -59,3 +59,19 @@ def test_summaries():
     assert set(totals["date"]) == {"2026-12", "2027-06", "2027-12", "2028-06", "2028-12", "2029-06"}
     metrics = capacity_metrics(timeline)
     assert metrics["accelerators_p50_end_meta"] > metrics["accelerators_p50_month12_meta"] > 0
+    assert len(lab_totals(timeline, every_months=12)) == 3 * len(set(timeline["lab"]))
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda t: lab_totals(t, every_months=0), "every_months: expected a whole number of 1-month steps"),  # was empty
+    (lambda t: lab_totals(t, every_months=-6), "every_months"),  # was every month
+    (lambda t: lab_totals(t, every_months=1.5), "every_months"),
+    (lambda t: cap_binding_summary(t, threshold=5), "threshold: expected a share of draws in [0, 1)"),
+    (lambda t: capacity_metrics(t, threshold=-1), "threshold"),
+])
+def test_summaries_refuse_meaningless_arguments(call, needle):
+    from analysis.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        call(capacity_timeline(draws=50, seed=4))
+    assert needle in str(err.value)

@@ -43,6 +43,18 @@ def test_unknown_lab_and_bad_targets_are_input_errors():
         deal_marginal_value(targets_flop=(1e26,), draws=10, lab="xAI")
 
 
+@pytest.mark.parametrize("targets, needle", [
+    ("1e26", "got '1e26'"),  # a string was read as the targets '1', 'e', '2', '6' (ValueError)
+    ((3.0,), "got [3.0]"),  # a target typed in units of 1e26
+    ((1e26,) * 101, "got 101 values"),  # two simulations each
+    ((), "got []"),
+])
+def test_targets_must_be_a_short_list_of_plausible_flop(targets, needle):
+    with pytest.raises(InputError, match="targets_flop: expected a list of 1 to 100 FLOP values") as err:
+        deal_marginal_value(targets_flop=targets, draws=10)
+    assert needle in str(err.value)
+
+
 def test_make_run_summary_has_the_race_and_three_views_of_the_deal():
     text = deal_value.frontier_report(draws=50)
     assert "Race 'next-frontier'" in text and "common target 1e+27 FLOP" in text
