@@ -179,6 +179,8 @@ class Explorer:
         unknown = [k for k in changes if k not in self.controls]
         if unknown:
             raise InputError(f"explorer: unknown control {unknown[0]!r}; one of {', '.join(self.controls)}")
+        for name, value in changes.items():
+            self._check_control(name, value, lab=changes.get("lab", self.controls["lab"].value))
         self._busy = True
         try:
             if "lab" in changes:
@@ -191,6 +193,24 @@ class Explorer:
         finally:
             self._busy = False
         return self.update()
+
+    def _check_control(self, name: str, value, *, lab: str) -> None:
+        """InputError unless the control can take `value` as it is: a slider would silently clamp 5 to
+        its maximum, and a dropdown raised a widget TraitError for a value not among its options."""
+        control = self.controls[name]
+        if name == "deal":
+            options = list(self.deals.get(lab, []))
+        elif name == "target_flop":
+            options = [t for _, t in control.options]
+        elif hasattr(control, "min"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not control.min <= value <= control.max:
+                raise InputError(f"explorer: {name}: expected a number from {control.min:g} to {control.max:g}, "
+                                 f"got {value!r}")
+            return
+        else:
+            options = list(control.options)
+        if value not in options:
+            raise InputError(f"explorer: {name}: expected one of {', '.join(map(str, options))}, got {value!r}")
 
     def update(self) -> Outcome:
         """Run the race for the controls' settings and redraw; a bad combination shows its message."""

@@ -125,3 +125,18 @@ def test_a_run_that_cannot_be_made_shows_its_message_and_keeps_the_last_result(l
     monkeypatch.undo()
     live.set(share=0.0)
     assert "updated in" in live.status.value
+
+
+@pytest.mark.parametrize("change, needle", [
+    (dict(share=5.0), "explorer: share: expected a number from 0 to 1, got 5.0"),  # the slider clamped it to 1
+    (dict(deal_scale=True), "explorer: deal_scale: expected a number"),
+    (dict(lab="Nope"), "explorer: lab: expected one of Meta"),  # a widget TraitError before
+    (dict(deal="deepseek-ascend"), "explorer: deal: expected one of meta-"),
+    (dict(target_flop=3.0), "explorer: target_flop: expected one of 0.0, 1e+25"),
+])
+def test_set_refuses_what_a_control_cannot_show(live, change, needle):
+    before = live.settings()
+    with pytest.raises(InputError) as err:
+        live.set(**change)
+    assert needle in str(err.value)
+    assert live.settings() == before
