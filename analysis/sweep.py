@@ -736,6 +736,11 @@ def _dask_client(scheduler: str, workers: int | None):
         client = Client(scheduler, timeout="15s")
     except (OSError, TimeoutError) as exc:
         raise InputError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({exc})") from None
+    except MemoryError:  # a peer that is not Dask: its first bytes read as a message length of exabytes
+        raise InputError(f"--scheduler: {scheduler} answered, but not as a Dask scheduler does") from None
+    except Exception as exc:  # noqa: BLE001 - any other failure to connect is the same answer to the user
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"--scheduler: cannot connect to a Dask scheduler at {scheduler} ({first})") from None
     with client:
         yield client
 

@@ -561,3 +561,32 @@ def test_force_writes_only_the_sweeps_files_beside_the_users(tmp_path):
     again = run_cli("sweep", str(sweep), "--out", str(folder), "--resume")  # now a sweep's folder: no --force
     assert again.returncode == 0 and "skipped 1 already complete" in again.stdout, again.stderr
     assert {k: _snapshot(folder)[k] for k in before} == before
+
+
+def test_a_scheduler_address_that_is_not_dask_is_one_line_and_writes_nothing(tmp_path):
+    """A peer that answers with something other than Dask's protocol: distributed read its first bytes as
+    a message length of exabytes, and the sweep said 'out of memory; use fewer draws'."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" + b"\xff" * 64)
+
+    threading.Thread(target=answer, daemon=True).start()
+    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
+    out = tmp_path / "out"
+    try:
+        proc = run_cli("sweep", str(sweep), "--scheduler", f"tcp://127.0.0.1:{server.getsockname()[1]}",
+                       "--out", str(out), timeout=120)
+    finally:
+        server.close()
+    assert_one_line_error(proc, "--scheduler", "127.0.0.1")
+    assert "memory" not in proc.stderr and not out.exists()
