@@ -312,10 +312,9 @@ class _Plan:
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
     """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (bounds.py)."""
     from .bounds import check_implied_mfu
+    from .limits import MIN_MFU
     from .sampling import draw
     from .specs import Uncertainty
-
-    from .limits import MIN_MFU
 
     goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
     lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))

@@ -66,10 +66,18 @@ def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: 
 
 
 def _flag(name: str, value) -> float | int | None:
-    """One of `estimate`'s numeric flags, checked against what limits.FLAG_RANGES allows for it."""
-    r = FLAG_RANGES[name]
-    return _number(f"--{name.replace('_', '-')}", value, integer=r.integer, low=r.low, high=r.high,
-                   low_open=r.low_open, allowed=r.allowed)
+    """One of `estimate`'s numeric flags (None: not given), checked against what limits.FLAG_RANGES
+    allows for it (the batch's columns are checked against the same table)."""
+    if value is None:
+        return None
+    allowed = FLAG_RANGES[name]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not allowed.contains(number):
+        raise InputError(f"--{name.replace('_', '-')}: expected {allowed.allowed}, got {value!r}")
+    return int(number) if allowed.integer else number
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -92,8 +93,6 @@ def check_input_file(path: Path, what: str, max_bytes: int) -> None:
         raise InputError(f"{where}: {what} not found") from None
     except OSError as exc:
         raise InputError(f"{where}: cannot read ({exc.strerror or exc})") from None
-    import stat
-
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{where}: a folder, not a {what}")
     if not stat.S_ISREG(info.st_mode):
