@@ -19,7 +19,7 @@ from ._context import hash_contents as _hash_contents
 from .errors import InputError, describe_validation_error, key_path
 from . import paths as _paths
 from .paths import data_dir as default_data_dir
-from .paths import display
+from .paths import check_input_file, display
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
 from .yamlio import read_yaml
 
@@ -30,6 +30,8 @@ CSV_FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "models": ("models.csv", CompetingModel),
 }
 DEALS_FILE = "deals.yaml"
+#: Largest data table read (the project's are a few hundred KB; Epoch AI's full model database is about 10 MB).
+MAX_DATA_BYTES = 64 * 2**20
 
 
 def suggest(name: str, known) -> str:
@@ -114,8 +116,17 @@ def _row_error(err: ValidationError, where: str, line: int, row_id: str | None) 
 def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
     """Rows of a CSV validated by `model`, keyed by id; the first bad row raises InputError."""
     where = display(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{where}: file not found (see data/README.md for what it holds)")
+    check_input_file(path, "data table (CSV)", MAX_DATA_BYTES)
+    try:
+        return _read_rows(path, where, model)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{where}: not a readable UTF-8 CSV table ({first})") from None
+
+
+def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]:
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]

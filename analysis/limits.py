@@ -45,6 +45,13 @@ MAX_PRICE_USD_PER_HOUR = 1e4
 MAX_ACCELERATORS = 100_000_000
 #: Largest accelerator-hours (--gpu-hours): keeps energy and cost finite in float32.
 MAX_GPU_HOURS = 1e15
+#: Longest deal term and latest tranche or power step (months): 50 years, the longest scenario horizon.
+MAX_TERM_MONTHS = 600.0
+#: Largest deal value (USD): 10 trillion, over 30 times the largest compute contract reported by
+#: 2026 (~$300B) - a value typed in cents or thousands is caught.
+MAX_DEAL_VALUE_USD = 1e13
+#: Largest campus power cap (MW): 100 GW, about 20 times the largest campus plans (~5 GW).
+MAX_CAMPUS_MW = 1e5
 #: Facility PUE range (power usage effectiveness): 1 is the physical floor (no overhead); 3 is
 #: above the worst data centres surveyed (Uptime Institute: industry average ~1.6).
 PUE_MIN, PUE_MAX = 1.0, 3.0

@@ -25,7 +25,8 @@ from .errors import InputError
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
 from .limits import (MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS,  # noqa: F401
-                     MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP,
+                     MAX_CAMPUS_MW, MAX_DEAL_VALUE_USD, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TERM_MONTHS,
+                     MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP,
                      PRECISIONS, PUE_MAX, PUE_MIN, Z90,
                      check_draws, check_seed, describe_dist, lognormal_mu_sigma)
 
@@ -397,10 +398,10 @@ class TrainingRun(Strict):
     total_params: PositiveFloat | None = None
     active_params: PositiveFloat | None = None
     training_tokens: PositiveFloat | None = None
-    training_flop: PositiveFloat | None = None
+    training_flop: Annotated[float, Field(ge=MIN_TRAINING_FLOP, le=MAX_TRAINING_FLOP)] | None = None
     accelerator: str | None = None
-    n_accelerators: Annotated[int, Field(gt=0)] | None = None
-    gpu_hours: PositiveFloat | None = None
+    n_accelerators: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS)] | None = None
+    gpu_hours: Annotated[float, Field(gt=0, le=MAX_GPU_HOURS)] | None = None
     gpu_hours_scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
     #: Tokens the reported gpu_hours cover when that is not training_tokens (one stage of a run).
     hours_tokens: PositiveFloat | None = None
@@ -524,6 +525,10 @@ class CompetingModel(Strict):
             lo, hi = getattr(self, f"{name}_p10"), getattr(self, f"{name}_p90")
             if lo > hi:
                 raise ValueError(f"{name}_p10 {lo:g} is above {name}_p90 {hi:g}")
+        low, high = 6.0 * self.active_params_p10 * self.tokens_p10, 6.0 * self.active_params_p90 * self.tokens_p90
+        if not (MIN_TRAINING_FLOP <= low and high <= MAX_TRAINING_FLOP):
+            raise ValueError(f"6 x N x D spans {low:.3g} to {high:.3g} FLOP (p10s, p90s); allowed from "
+                             f"{MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g} (check the units: counts, not billions)")
         return self
 
     @property
@@ -562,13 +567,13 @@ CLAIM_FIELDS = (
 
 
 class Tranche(Strict):
-    month: NonNegativeFloat
-    accelerators: Annotated[float, Field(gt=0)]
+    month: Annotated[float, Field(ge=0, le=MAX_TERM_MONTHS)]
+    accelerators: Annotated[float, Field(gt=0, le=MAX_ACCELERATORS)]
 
 
 class PowerStep(Strict):
-    month: NonNegativeFloat
-    mw: NonNegativeFloat
+    month: Annotated[float, Field(ge=0, le=MAX_TERM_MONTHS)]
+    mw: Annotated[float, Field(ge=0, le=MAX_CAMPUS_MW)]
 
 
 class Deal(Strict):
@@ -586,9 +591,9 @@ class Deal(Strict):
     region: NonEmptyStr
     campus: str | None = None
     start: YearMonth
-    term_months: PositiveFloat
-    total_value_usd: PositiveFloat | None = None
-    rate_usd_per_gpu_hour: PositiveFloat | None = None
+    term_months: Annotated[float, Field(gt=0, le=MAX_TERM_MONTHS)]
+    total_value_usd: Annotated[float, Field(gt=0, le=MAX_DEAL_VALUE_USD)] | None = None
+    rate_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=MAX_PRICE_USD_PER_HOUR)] | None = None
     tranches: Annotated[list[Tranche], Field(min_length=1)]
     delay_months: Dist = Fixed(value=0.0)
     power_cap_mw: list[PowerStep] | None = None
@@ -616,6 +621,13 @@ class Deal(Strict):
                 )
         if self.kind == "reserved" and self.total_value_usd is None and self.rate_usd_per_gpu_hour is None:
             raise ValueError("a reserved deal needs total_value_usd or rate_usd_per_gpu_hour")
+        if self.kind == "reserved" and self.rate_usd_per_gpu_hour is None:
+            implied = self.total_value_usd / self.available_accelerator_hours()
+            if implied > MAX_PRICE_USD_PER_HOUR:
+                raise ValueError(
+                    f"total_value_usd {self.total_value_usd:g} over the tranches' {self.available_accelerator_hours():.3g} "
+                    f"accelerator-hours is {implied:,.0f} USD per accelerator-hour, above {MAX_PRICE_USD_PER_HOUR:,g} "
+                    "(check the value's unit and the tranches' counts)")
         if self.kind == "on_demand" and self.rate_usd_per_gpu_hour is None:
             raise ValueError("an on_demand deal needs rate_usd_per_gpu_hour")
         if self.power_delay_months is not None and self.power_cap_mw is None:

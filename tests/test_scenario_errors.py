@@ -9,7 +9,7 @@ import yaml
 
 from analysis.paths import SCENARIOS_DIR
 
-from conftest import assert_one_line_error, data_env, run_cli
+from conftest import DATA, assert_one_line_error, data_env, run_cli
 
 DEFAULT = yaml.safe_load((SCENARIOS_DIR / "default.yaml").read_text())
 
@@ -104,6 +104,39 @@ def test_negative_tranche_in_data(data_copy):
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
                           "deals[1]", "tranches[0].accelerators", "greater than 0")
+
+
+def _set_first_deal(data_copy, changes):
+    doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
+    for path, value in changes:
+        target = doc["deals"][0]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+@pytest.mark.parametrize("changes, needles", [
+    ([(("tranches", 0, "accelerators"), 2.7e300)], ["tranches[0].accelerators", "100000000"]),  # ran, with overflows
+    ([(("term_months",), 1e300)], ["term_months", "600"]),
+    ([(("total_value_usd",), 1.42e20)], ["total_value_usd", "10000000000000"]),
+    ([(("total_value_usd",), 9e12), (("tranches",), [{"month": 0, "accelerators": 1000}])],
+     ["USD per accelerator-hour", "check the value's unit"]),
+])
+def test_absurd_deal_figures_in_data_are_refused(data_copy, changes, needles):
+    _set_first_deal(data_copy, changes)
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)), "deals[0]", *needles)
+
+
+def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
+    (data_copy / "sites.csv").write_bytes(bytes(range(128, 256)) * 8)  # was an internal error with a traceback
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "sites.csv", "not a readable UTF-8 CSV table")
+    models = (data_copy / "models.csv").read_text()
+    (data_copy / "sites.csv").write_text((DATA / "sites.csv").read_text())
+    (data_copy / "models.csv").write_text(models.replace(",4e10,3e11,", ",4,3e11,", 1))  # 4 active params
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "models.csv", "6 x N x D spans 6e+14", "check the units")
 
 
 # ---- physically impossible or careless values: refused, never a silently absurd result ----------
