@@ -361,8 +361,10 @@ class Site(Strict):
     id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
     name: NonEmptyStr
     pue: Annotated[float, Field(ge=1.0, le=3.0)]
-    electricity_usd_per_mwh: PositiveFloat
-    grid_gco2_per_kwh: NonNegativeFloat
+    #: Plausible bounds catch a price or an intensity typed in the wrong unit (per kWh, in cents, kg):
+    #: industrial power costs about 30-300 USD/MWh, and lignite, the dirtiest grid fuel, ~1,100 g/kWh.
+    electricity_usd_per_mwh: Annotated[float, Field(gt=0, le=2000)]
+    grid_gco2_per_kwh: Annotated[float, Field(ge=0, le=1500)]
     source: NonEmptyStr
     assumptions: str = ""
 

@@ -137,6 +137,13 @@ def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
     (data_copy / "models.csv").write_text(models.replace(",4e10,3e11,", ",4,3e11,", 1))  # 4 active params
     assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
                           "models.csv", "6 x N x D spans 6e+14", "check the units")
+    (data_copy / "models.csv").write_text(models)
+    sites = (DATA / "sites.csv").read_text().splitlines()
+    header, first = sites[0].split(","), sites[1].split(",")
+    first[header.index("electricity_usd_per_mwh")] = "80000"  # USD per MWh typed as per GWh
+    (data_copy / "sites.csv").write_text("\n".join([sites[0], ",".join(first), *sites[2:]]) + "\n")
+    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+                          "sites.csv", "electricity_usd_per_mwh", "2000")
 
 
 # ---- physically impossible or careless values: refused, never a silently absurd result ----------
