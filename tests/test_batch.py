@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import InputError, estimate, estimate_many
+from analysis.limits import FLAG_RANGES
 from analysis._batch import output_columns
 
 from conftest import assert_one_line_error, run_cli
@@ -263,11 +264,9 @@ def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_a
         estimate_many(pd.DataFrame([ROWS[0]] * 4))
 
 
-@given(name=st.sampled_from(sorted(__import__("analysis.limits", fromlist=["FLAG_RANGES"]).FLAG_RANGES)),
+@given(name=st.sampled_from(sorted(FLAG_RANGES)),
        value=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([1e-3, 1e-2, 1.0, 1e15, 1e32, 1e8, 3.0]))
 def test_a_flag_and_its_batch_column_accept_the_same_values(name, value):
     """estimate checks one flag with Range.contains' scalar path, the batch a column with its array path."""
-    from analysis.limits import FLAG_RANGES
-
     allowed = FLAG_RANGES[name]
     assert bool(allowed.contains(value)) == bool(allowed.contains(np.array([value]))[0])
