@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import constants as K
-from .errors import InputError
+from .errors import InputError, first_line
 from .results import row_stats
 
 if TYPE_CHECKING:
@@ -140,8 +140,7 @@ def read_configs(path: str | Path) -> pd.DataFrame:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle, skipinitialspace=True))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{path}: not a readable CSV table of configurations ({first})") from None
+        raise InputError(f"{path}: not a readable CSV table of configurations ({first_line(exc)})") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]  # blank lines
     if len(rows) > MAX_BATCH_ROWS + 1:
         raise InputError(f"{path}: {len(rows) - 1:,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)")

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ._context import hash_contents as _hash_contents
-from .errors import InputError, describe_validation_error, key_path
+from .errors import InputError, describe_validation_error, first_line, key_path
 from . import paths as _paths
 from .paths import data_dir as default_data_dir
 from .paths import check_input_file, display
@@ -122,8 +122,7 @@ def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
     try:
         return _read_rows(path, where, model)
     except (UnicodeDecodeError, csv.Error) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{where}: not a readable UTF-8 CSV table ({first})") from None
+        raise InputError(f"{where}: not a readable UTF-8 CSV table ({first_line(exc)})") from None
 
 
 def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]:
@@ -142,7 +141,7 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
         if dupes:
             raise InputError(f"{where}: column(s) {', '.join(dupes)} appear more than once")
         rows: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first_seen: dict[str, int] = {}
         for raw in reader:
             line = reader.line_num
             if None in raw:
@@ -158,14 +157,14 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
                 raise _row_error(err, where, line, row_id) from None
             if item.id in rows:
                 raise InputError(
-                    f"{where} line {line}: duplicate id {item.id!r} (first at line {first_line[item.id]}); ids must be unique"
+                    f"{where} line {line}: duplicate id {item.id!r} (first at line {first_seen[item.id]}); ids must be unique"
                 )
             problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
             if problem is not None:
                 field_name, msg = problem
                 raise InputError(f"{where} line {line} (id {item.id!r}), field {field_name!r}: {msg}")
             rows[item.id] = item
-            first_line[item.id] = line
+            first_seen[item.id] = line
     if not rows:
         raise InputError(f"{where}: no rows")
     return rows

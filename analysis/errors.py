@@ -11,6 +11,12 @@ class InputError(ValueError):
     """Bad user input: what was wrong, where (flag, file, row, field or key path) and what is allowed."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when the message is empty), for an
+    InputError that wraps a library's error."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def key_path(loc: tuple) -> str:
     """Render a pydantic error location as ``competitors[1].deals[0]``."""
     out = ""

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ._papermill import kernel_options
-from .errors import InputError
+from .errors import InputError, first_line
 from .paths import PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
 from .yamlio import read_yaml
 
@@ -739,8 +739,7 @@ def _dask_client(scheduler: str, workers: int | None):
     except MemoryError:  # a peer that is not Dask: its first bytes read as a message length of exabytes
         raise InputError(f"--scheduler: {scheduler} answered, but not as a Dask scheduler does") from None
     except Exception as exc:  # noqa: BLE001 - any other failure to connect is the same answer to the user
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"--scheduler: cannot connect to a Dask scheduler at {scheduler} ({first})") from None
+        raise InputError(f"--scheduler: cannot connect to a Dask scheduler at {scheduler} ({first_line(exc)})") from None
     with client:
         yield client
 
