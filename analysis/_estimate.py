@@ -25,7 +25,7 @@ from .backend import select, to_numpy
 from .errors import InputError
 from .formatting import format_value, present, scientific
 from .kernels import compute as kc
-from .limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, check_seed, check_training_flop
+from .limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
 from .provenance import provenance
 from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
@@ -50,34 +50,27 @@ COST_BASIS = "rental: accelerator-hours x price per accelerator-hour"
 def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: float = math.inf,
             low_open: bool = True, allowed: str | None = None) -> float | int | None:
     """Check one numeric input; InputError naming the flag and what is allowed."""
-    if value is None:
-        return None
     what = allowed or ("a positive whole number" if integer else "a positive finite number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{flag}: expected {what}, got {value!r}") from None
-    ok = math.isfinite(number) and (number > low if low_open else number >= low) and number <= high
-    if integer and ok and number != int(number):
-        ok = False
-    if not ok:
-        raise InputError(f"{flag}: expected {what}, got {value!r}")
-    return int(number) if integer else number
+    return _checked(flag, value, Range(low, high, what, low_open=low_open, integer=integer))
 
 
-def _flag(name: str, value) -> float | int | None:
-    """One of `estimate`'s numeric flags (None: not given), checked against what limits.FLAG_RANGES
-    allows for it (the batch's columns are checked against the same table)."""
+def _checked(flag: str, value, allowed: Range) -> float | int | None:
+    """`value` (None: not given) as a number `allowed` accepts; else InputError naming `flag`."""
     if value is None:
         return None
-    allowed = FLAG_RANGES[name]
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if not allowed.contains(number):
-        raise InputError(f"--{name.replace('_', '-')}: expected {allowed.allowed}, got {value!r}")
+        raise InputError(f"{flag}: expected {allowed.allowed}, got {value!r}")
     return int(number) if allowed.integer else number
+
+
+def _flag(name: str, value) -> float | int | None:
+    """One of `estimate`'s numeric flags (None: not given), checked against what limits.FLAG_RANGES
+    allows for it (the batch's columns are checked against the same table)."""
+    return _checked(f"--{name.replace('_', '-')}", value, FLAG_RANGES[name])
 
 
 @dataclass
