@@ -177,12 +177,13 @@ def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd
 def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataFrame:
     """Each lab's accelerators (delivered, powered) and facility MW at p50 (p10-p90 for delivered),
     every `every_months` months (a whole number of the timeline's steps, up to its length)."""
-    months = timeline["month"].to_numpy()
-    step = float(np.min(np.diff(np.unique(months)))) if len(np.unique(months)) > 1 else 1.0
-    if not (isinstance(every_months, (int, float)) and step <= every_months <= max(months.max(), step)
+    months = np.unique(timeline["month"].to_numpy())
+    step = float(np.min(np.diff(months))) if len(months) > 1 else 1.0
+    last = max(float(months[-1]), step)
+    if not (isinstance(every_months, (int, float)) and step <= every_months <= last
             and np.isclose(every_months / step, round(every_months / step))):
         raise InputError(f"every_months: expected a whole number of {step:g}-month steps from {step:g} to "
-                         f"{max(months.max(), step):g}, got {every_months!r}")
+                         f"{last:g}, got {every_months!r}")
     rows = timeline[(timeline["level"] == "lab") & np.isclose(timeline["month"] % every_months, 0.0)]
     columns = ["lab", "date", "accelerators_p10", "accelerators_p50", "accelerators_p90",
                "powered_accelerators_p50", "facility_mw_p50", "p_cap_binds"]

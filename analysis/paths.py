@@ -101,10 +101,11 @@ def check_input_file(path: Path, what: str, max_bytes: int) -> None:
         raise InputError(f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most {max_bytes / 2**20:,.0f} MiB")
 
 
-def open_output_dir(out_dir: Path, flag: str = "--out") -> list[str]:
-    """Create `out_dir` when it does not exist and return the names of what it holds; InputError
+def open_output_dir(out_dir: Path, marker: str, flag: str = "--out") -> tuple[list[str], bool]:
+    """Create `out_dir` when it does not exist; return the names of what it holds and whether it holds
+    the command's `marker` file (a regular file, not a link: the folder is the command's own). InputError
     (naming `flag`) for a broken link, something that is not a folder, or a folder that cannot be
-    created or read. Whether the command may write there (a folder of its own) is the caller's rule."""
+    created or read. Whether the command may write into a folder that is not its own is its rule."""
     from .errors import InputError
 
     where = display(out_dir)
@@ -120,6 +121,8 @@ def open_output_dir(out_dir: Path, flag: str = "--out") -> list[str]:
         except OSError as exc:
             raise InputError(f"{flag}: cannot create {where} ({exc.strerror or exc})") from None
     try:
-        return [e.name for e in out_dir.iterdir()]
+        entries = [e.name for e in out_dir.iterdir()]
     except OSError as exc:
         raise InputError(f"{flag}: cannot read {where} ({exc.strerror or exc})") from None
+    mark = out_dir / marker
+    return entries, mark.is_file() and not mark.is_symlink()

@@ -168,9 +168,7 @@ def prepare_report_dir(out_dir: Path) -> None:
     REPORT_MARKER, or one written by a report before markers existed (only report files); create it
     and mark it. Anything else is refused (InputError) before a file is written: `report --out /etc`
     wrote two dozen files into /etc."""
-    entries = open_output_dir(out_dir)
-    marker = out_dir / REPORT_MARKER
-    ours = marker.is_file() and not marker.is_symlink()
+    entries, ours = open_output_dir(out_dir, REPORT_MARKER)
     if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         raise InputError(f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and holds "
@@ -178,7 +176,7 @@ def prepare_report_dir(out_dir: Path) -> None:
                          "Pick another --out")
     if not ours:
         try:
-            marker.write_text("compute-race report\n", encoding="utf-8")
+            (out_dir / REPORT_MARKER).write_text("compute-race report\n", encoding="utf-8")
         except OSError as exc:
             raise InputError(f"--out: cannot write in {display(out_dir)} ({exc.strerror or exc})") from None
 

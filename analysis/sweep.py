@@ -624,9 +624,8 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
     then only when none of the files the sweep would write is already there (never overwritten).
     """
     where = display(out_dir)
-    entries = open_output_dir(out_dir)
-    marker = out_dir / MARKER_NAME
-    if marker.is_file() and not marker.is_symlink():
+    entries, ours = open_output_dir(out_dir, MARKER_NAME)
+    if ours:
         return
     if entries and not _is_old_sweep_folder(out_dir):
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
@@ -645,7 +644,7 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
                 "Pick another --out"
             )
     try:
-        _write_atomic(marker, _dumps({"tool": "compute-race sweep", "sweep": sweep.name,
+        _write_atomic(out_dir / MARKER_NAME, _dumps({"tool": "compute-race sweep", "sweep": sweep.name,
                                       "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
     except OSError as exc:
         raise InputError(f"--out: cannot write in {where} ({exc.strerror or exc})") from None
