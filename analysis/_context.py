@@ -17,7 +17,6 @@ Both `estimate` paths (a given catalog, or this cache) use the same compiled val
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import sys
@@ -25,25 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
+from .cache import hash_contents
 
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
-SOURCES = ("_context.py", "catalog.py", "specs.py", "calibration.py", "constants.py", "limits.py", "yamlio.py")
+SOURCES = ("_context.py", "cache.py", "catalog.py", "specs.py", "calibration.py", "constants.py", "limits.py", "yamlio.py")
 #: Sizes (log10 of active parameters) the compiled prior is read at, and checked at.
 FIT_LOG10 = (10.0, 11.0, 12.0)
 CHECK_LOG10 = (7.0, 8.5, 9.3, 11.6, 13.2, 14.5)
 CHECK_RTOL = 1e-12
 DEFAULTS = ("goodput", "pue_delta", "fp8_gain", "price_factor")
-
-
-def hash_contents(contents: dict[Path, bytes]) -> str:
-    """The data hash: SHA-256 of each file's name and bytes, in name order (16 hex digits)."""
-    digest = hashlib.sha256()
-    for path in sorted(contents):
-        digest.update(path.name.encode())
-        digest.update(contents[path])
-    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ._context import hash_contents as _hash_contents
+from .cache import hash_contents as _hash_contents
 from .errors import InputError, describe_validation_error, first_line, key_path
 from . import paths as _paths
 from .paths import data_dir as default_data_dir
@@ -289,7 +289,7 @@ def _disk(root: Path, data_hash: str) -> Path:
     import pydantic
 
     return _paths.cache_file("catalog", data_hash, [str(root), pydantic.VERSION],
-                             ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "_context.py"),
+                             ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "cache.py"),
                              "pickle")
 
 
