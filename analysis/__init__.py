@@ -16,16 +16,25 @@ _EXPORTS = {
     "backtest": "._backtest",
     "BacktestResult": "._backtest",
     "BACKTEST_SCHEMES": "._backtest:SCHEMES",
-    "Catalog": ".catalog",
-    "load_catalog": ".catalog",
+    "Catalog": ".inputs.catalog",
+    "load_catalog": ".inputs.catalog",
     "InputError": ".errors",
     "EstimateResult": "._estimate",
     "estimate": "._estimate",
     "estimate_many": "._batch",
     "SimulationResult": "._simulate",
-    "load_scenario": "._simulate",
+    "load_scenario": ".inputs.scenario",
     "simulate": "._simulate",
     "sweep": ".sweep",
+}
+
+#: Modules that moved into the wings, under the names they had at the top of the package, so that
+#: ``from analysis import plots`` (or ``analysis.catalog``) in users' code keeps working.
+_MODULES = {
+    "catalog": ".inputs.catalog",
+    "limits": ".inputs.limits",
+    "specs": ".inputs.specs",
+    "yamlio": ".inputs.yamlio",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
@@ -40,6 +49,8 @@ def __getattr__(name: str):
         module_name, _, attribute = _EXPORTS[name].partition(":")
         module = importlib.import_module(module_name, __name__)
         value = module if name == "sweep" else getattr(module, attribute or name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name], __name__)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

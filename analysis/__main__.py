@@ -60,7 +60,7 @@ def _cmd_estimate(args) -> int:
     if args.accelerator is None:
         raise InputError("--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch")
     from ._estimate import estimate
-    from .limits import MAX_SEED
+    from .inputs.limits import MAX_SEED
 
     result = estimate(
         params=args.params,
@@ -113,7 +113,7 @@ def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None
 
 def _cmd_simulate(args) -> int:
     from ._simulate import simulate
-    from .specs import MAX_DRAWS, MAX_SEED
+    from .inputs.specs import MAX_DRAWS, MAX_SEED
 
     result = simulate(
         args.scenario,

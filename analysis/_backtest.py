@@ -51,7 +51,7 @@ from .calibration import (
     chip_sheet,
     fit_prior,
 )
-from .catalog import Catalog, load_catalog
+from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
 from ._estimate import _number
 from .kernels import compute as kc
@@ -59,7 +59,8 @@ from .provenance import provenance
 from .formatting import quantity
 from .results import json_ready
 from .sampling import draw
-from .specs import MAX_DRAWS, Uncertainty
+from .inputs.specs import MAX_DRAWS
+from .inputs.scenario import Uncertainty
 
 #: The naive baseline's fixed MFU (the issue's comparison: 6 N D at MFU 0.40, no goodput).
 NAIVE_MFU = 0.40

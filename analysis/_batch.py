@@ -164,8 +164,8 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     """
     import pandas as pd
 
-    from .catalog import load_catalog
-    from .specs import MAX_DRAWS
+    from .inputs.catalog import load_catalog
+    from .inputs.specs import MAX_DRAWS
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -198,7 +198,7 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
 
 def _check_rows(rows: _Rows) -> None:
     """Each column's range, then the rules between columns (first bad row, as `estimate` states them)."""
-    from .limits import FLAG_RANGES
+    from .inputs.limits import FLAG_RANGES
 
     num = rows.num
     for col, allowed in FLAG_RANGES.items():  # what `estimate`'s flag of the same name accepts
@@ -213,7 +213,7 @@ def _check_rows(rows: _Rows) -> None:
     if bad.any():
         _row_rules(rows, int(np.flatnonzero(bad)[0]))
     from .kernels.compute import training_flop
-    from .limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
+    from .inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
 
     with np.errstate(over="ignore", invalid="ignore"):
         flop = training_flop(np.where(has["active_params"], num["active_params"], num["params"]), num["tokens"])
@@ -257,7 +257,7 @@ class _Plan:
         import pandas as pd
 
         from .kernels import compute as kc
-        from .specs import PRECISIONS
+        from .inputs.specs import PRECISIONS
 
         n, num, has = rows.n, rows.num, rows.has
         self.n, self.num, self.has = n, num, has
@@ -309,11 +309,11 @@ class _Plan:
 
 
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
-    """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (bounds.py)."""
-    from .bounds import check_implied_mfu
-    from .limits import MIN_MFU
+    """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (inputs/limits.py)."""
+    from .inputs.limits import check_implied_mfu
+    from .inputs.limits import MIN_MFU
     from .sampling import draw
-    from .specs import Uncertainty
+    from .inputs.scenario import Uncertainty
 
     goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
     lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
@@ -332,7 +332,7 @@ def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
 
 def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
     """The catalog checks of row i in `estimate`'s order; InputError at the first that fails."""
-    from .specs import PRECISIONS
+    from .inputs.specs import PRECISIONS
 
     if precision[i] not in PRECISIONS:
         rows.fail(i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}")
@@ -411,7 +411,7 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     """Quantiles and means of every metric of every row, through shared vectors (module docstring)."""
     from .sampling import draw, normals
-    from .specs import Uncertainty
+    from .inputs.scenario import Uncertainty
 
     num, has = plan.num, plan.has
     defaults = Uncertainty()
@@ -572,7 +572,7 @@ def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
 
 
 def _z90() -> float:
-    from .specs import Z90
+    from .inputs.specs import Z90
 
     return Z90
 

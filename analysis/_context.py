@@ -29,7 +29,8 @@ from .cache import hash_contents
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
-SOURCES = ("_context.py", "cache.py", "catalog.py", "specs.py", "calibration.py", "constants.py", "limits.py", "yamlio.py")
+SOURCES = ("_context.py", "cache.py", "inputs/catalog.py", "inputs/specs.py", "inputs/scenario.py", "calibration.py",
+           "constants.py", "inputs/limits.py", "inputs/yamlio.py")
 #: Sizes (log10 of active parameters) the compiled prior is read at, and checked at.
 FIT_LOG10 = (10.0, 11.0, 12.0)
 CHECK_LOG10 = (7.0, 8.5, 9.3, 11.6, 13.2, 14.5)
@@ -101,7 +102,7 @@ class Context:
             return None
         centre, half = _predict(coef, active_params)
         p10, p90 = math.exp(centre - half), math.exp(centre + half)
-        from .limits import describe_dist, lognormal_mu_sigma
+        from .inputs.limits import describe_dist, lognormal_mu_sigma
 
         mu, sigma = lognormal_mu_sigma(p10, p90)
         drawn = Drawn("lognormal", describe_dist("lognormal", {"p10": p10, "p90": p90}), mu=mu, sigma=sigma)
@@ -155,7 +156,7 @@ def context_for(catalog) -> Context:
     if hit is not None and hit[0] is catalog:
         return hit[1]
     from .calibration import default_prior
-    from .specs import Uncertainty
+    from .inputs.scenario import Uncertainty
 
     prior = default_prior(catalog)
     defaults = Uncertainty()
@@ -188,7 +189,7 @@ def load_context(data_dir: str | Path | None = None) -> Context:
     except OSError:
         contents = None  # the catalog loader names the missing file
     if contents is None:
-        from .catalog import load_catalog
+        from .inputs.catalog import load_catalog
 
         return context_for(load_catalog(root))
     data_hash = hash_contents(contents)
@@ -198,7 +199,7 @@ def load_context(data_dir: str | Path | None = None) -> Context:
     path = _cache_file(root, data_hash)
     ctx = _read(path, data_hash)
     if ctx is None:
-        from .catalog import load_catalog
+        from .inputs.catalog import load_catalog
         from .provenance import package_version, versions
 
         built = context_for(load_catalog(root))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .catalog import Catalog
+    from .inputs.catalog import Catalog
 
 import math
 from dataclasses import dataclass, field
@@ -25,7 +25,7 @@ from .backend import select, to_numpy
 from .errors import InputError
 from .formatting import format_value, present, scientific
 from .kernels import compute as kc
-from .limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
+from .inputs.limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
 from .provenance import provenance
 from .results import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
@@ -293,7 +293,7 @@ def estimate(
     g = dev(goodput_draws)
     p = dev(pue_draws)
     if gpu_hours is not None:
-        from .bounds import check_implied_mfu
+        from .inputs.limits import check_implied_mfu
 
         check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
         hours = dev(np.full(draws, gpu_hours))
@@ -362,6 +362,6 @@ def estimate(
 
 def _catalog(catalog: Catalog | None) -> Catalog:
     """The validated catalog (for what the context does not hold: error messages naming close ids)."""
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
 
     return catalog or load_catalog()

@@ -21,25 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from . import constants as K
 from .backend import Backend, select, sync, to_numpy
-from .bounds import check_scenario, check_simulation_size
 from .calibration import UtilizationPrior, default_prior
-from .catalog import Catalog, check_deals_known_at_start, load_catalog, suggest
-from .errors import InputError, describe_validation_error
+from .inputs.catalog import Catalog, load_catalog
+from .errors import InputError
 from .kernels.compute import training_flop as _training_flop
 from .kernels.race import DealCosts, RaceLayout, first_finish, race_outcomes, race_tracks
-from .paths import SCENARIOS_DIR, display
 from .provenance import provenance
 from .formatting import format_value, months, present
 from .results import QUANTILES, json_ready, quantiles, select_quantiles
 from .sampling import sample_streams
-from .yamlio import read_yaml
-from .specs import Competitor, Deal, Fixed, Scenario, check_draws, check_seed, month_index
+from .inputs.scenario import Competitor, Scenario, check_simulation_size, load_scenario
+from .inputs.specs import Deal, Fixed, check_draws, check_seed, month_index
 
-DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 #: Fine-grid cells per time step: delivery and grid delays are rounded to dt / SUBSTEPS.
 SUBSTEPS = 8
 #: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
@@ -62,69 +58,6 @@ METRIC_UNITS = {
 #: Metrics stored per draw (float32 on the host) for quantiles, the race and per-draw frames.
 STORED = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw",
           "cost_usd", "committed_usd", "emissions_tco2e", "training_flop")
-
-
-# ---------------------------------------------------------------------------------------------
-# Scenario loading and checks
-# ---------------------------------------------------------------------------------------------
-
-
-def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None) -> Scenario:
-    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against data/."""
-    catalog = catalog or load_catalog()
-    if isinstance(source, Scenario):
-        scenario, where = source, f"scenario {source.name!r}"
-    else:
-        if source is None:
-            source = DEFAULT_SCENARIO
-        if isinstance(source, dict):
-            raw, where = source, "scenario"
-        else:
-            where = display(Path(source))
-            raw = read_yaml(source, what="scenario file")
-            if not isinstance(raw, dict):
-                raise InputError(f"{where}: expected a mapping of scenario keys at the top level")
-        try:
-            scenario = Scenario.model_validate(raw)
-        except ValidationError as err:
-            raise InputError(describe_validation_error(err, where)) from None
-    _check_references(scenario, catalog, where)
-    check_scenario(scenario, catalog, where)
-    return scenario
-
-
-def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
-    for i, comp in enumerate(scenario.competitors):
-        if comp.model not in catalog.models:
-            raise InputError(
-                f"{where}: competitors[{i}].model: unknown model {comp.model!r}; {suggest(comp.model, catalog.models)}"
-            )
-        for j, deal_id in enumerate(comp.deals):
-            if deal_id not in catalog.deals:
-                raise InputError(
-                    f"{where}: competitors[{i}].deals[{j}]: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}"
-                )
-        if len(set(comp.deals)) != len(comp.deals):
-            raise InputError(f"{where}: competitors[{i}].deals: a deal is listed twice")
-        campuses: dict[str, list[Deal]] = {}
-        for deal_id in comp.deals:
-            deal = catalog.deals[deal_id]
-            campuses.setdefault(deal.campus_id, []).append(deal)
-        for campus, deals in campuses.items():
-            if len({d.region for d in deals}) > 1:
-                raise InputError(
-                    f"{where}: competitors[{i}]: deals {[d.id for d in deals]} share campus {campus!r} "
-                    "but not a region; a campus is one site"
-                )
-            if sum(d.power_cap_mw is not None for d in deals) > 1:
-                raise InputError(
-                    f"{where}: competitors[{i}]: more than one deal on campus {campus!r} sets power_cap_mw; "
-                    "give the campus cap on one deal"
-                )
-    for key in scenario.deal_overrides:
-        if key not in catalog.deals:
-            raise InputError(f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}")
-    check_deals_known_at_start(scenario, catalog, where)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -147,11 +147,12 @@ class Workload:
 
     def __init__(self):
         from .calibration import default_prior
-        from .catalog import load_catalog
+        from .inputs.catalog import load_catalog
+        from .inputs.scenario import load_scenario
 
         sim = _sim()
         self.catalog = load_catalog()
-        self.scenario = sim.load_scenario(None, self.catalog)
+        self.scenario = load_scenario(None, self.catalog)
         self.prior = default_prior(self.catalog)
         self.plans = [sim.plan_competitor(i, c, self.scenario, self.catalog)
                       for i, c in enumerate(self.scenario.competitors)]
@@ -471,7 +472,7 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
     `estimate` called `calls` times (same catalog; provenance is cached)."""
     from ._batch import estimate_many
     from ._estimate import estimate
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
 
     catalog = load_catalog()
     frames = {"grid": batch_grid(), "mixed": batch_configs(configs), "worst_case": batch_worst_case()}
@@ -646,7 +647,7 @@ def to_table(report: dict) -> str:
 
 def run_cli(args) -> int:
     from .__main__ import _print_json, _whole
-    from .specs import MAX_DRAWS
+    from .inputs.specs import MAX_DRAWS
 
     draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
     report = run_bench(DEFAULT_DRAWS if draws is None else draws, args.backend)

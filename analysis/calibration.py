@@ -51,9 +51,9 @@ import numpy as np
 
 from . import constants as K
 from . import paths
-from .catalog import Catalog
+from .inputs.catalog import Catalog
 from .constants import SECONDS_PER_HOUR
-from .specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
+from .inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
 __all__ = [
     "FIT_SCOPES", "KNOWN_FEATURES", "FEATURES", "CalibrationPoint", "UtilizationPrior",

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .calibration import default_prior
-from .catalog import Catalog
+from .inputs.catalog import Catalog
 from .errors import InputError
 from .results import QUANTILES
 from .scenarios import WhatIf, what_if
 from ._simulate import SUBSTEPS, base_index, plan_competitor, sample_inputs
-from .specs import month_label
+from .inputs.specs import month_label
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .catalog import Catalog
+from .inputs.catalog import Catalog
 from .errors import InputError
-from .limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
+from .inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
 from .scenarios import WhatIf, what_if
 
 #: Frontier compute targets swept by default (FLOP): Grok-3 class (~3e26) up to ~10x GPT-4.5-class.

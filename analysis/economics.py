@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import constants as K
-from .catalog import Catalog, load_catalog
+from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
 from .kernels import compute as kc
 from .results import QUANTILES, quantiles
 from .sampling import draw
-from .specs import Uncertainty
+from .inputs.scenario import Uncertainty
 
 if TYPE_CHECKING:
     import pandas as pd

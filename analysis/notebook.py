@@ -109,7 +109,7 @@ def watermark(*, seed: int | None = None, backend: str | None = None):
     import pandas as pd
 
     from .backend import select
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
     from .provenance import provenance
 
     info = provenance(seed=seed, backend=select(backend), data_hash=load_catalog().data_hash)

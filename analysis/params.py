@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .errors import InputError
-from .specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
+from .inputs.specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
 
 #: The comment papermill puts at the top of the cell it injects (papermill.translators, `codify`).
 PAPERMILL_COMMENT = "# Parameters"

@@ -73,7 +73,7 @@ def _lab_palette(labs) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _catalog_campuses() -> tuple[tuple[str, str, str], ...]:
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
 
     return tuple((d.buyer, d.campus_id, d.id) for d in load_catalog().deals.values())
 

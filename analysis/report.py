@@ -215,7 +215,7 @@ def readable_time(stamp: str) -> str:
 
 def _lab_keys() -> dict[str, str]:
     """Metric-key suffix of every lab in the catalog (``meta`` -> ``Meta``), longest first."""
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
 
     labs = {m.lab for m in load_catalog().models.values()}
     keys = {"_".join(lab.lower().split()): lab for lab in labs}
@@ -266,7 +266,7 @@ def write_index(report: Report) -> Path:
     notebook (formatted, with units, labs side by side, long lists folded), then the race table.
     Also metrics.json: every notebook's metrics, by notebook (what `update_readme` reads)."""
     from . import __version__
-    from .catalog import load_catalog
+    from .inputs.catalog import load_catalog
     from .provenance import git_commit
 
     commit, dirty = git_commit()

@@ -46,7 +46,7 @@ from typing import Any, Iterator
 from ._papermill import kernel_options
 from .errors import InputError, first_line
 from .paths import PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
-from .yamlio import read_yaml
+from .inputs.yamlio import read_yaml
 
 #: Keys a sweep file may hold (sweeps/README.md).
 SWEEP_KEYS = ("name", "description", "notebook", "parameters", "grid", "points", "headline", "cell_timeout_s")

@@ -14,12 +14,13 @@ import numpy as np
 
 from . import constants as K
 from .calibration import calibration_points, default_prior
-from .catalog import Catalog, load_catalog
+from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
 from .results import QUANTILES, quantiles
 from .scenarios import WhatIf, what_if
 from ._simulate import plan_competitor, sample_inputs
-from .specs import PRECISIONS, Z90, Scenario, _Dist
+from .inputs.specs import PRECISIONS, Z90, _Dist
+from .inputs.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -282,7 +283,7 @@ def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float 
     `accelerator`: the id whose generation the band is for (None: the pooled centre)."""
     import pandas as pd
 
-    from .limits import check_whole
+    from .inputs.limits import check_whole
 
     check_whole(points, "points", 2, 10_000)
     if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < high < math.inf):

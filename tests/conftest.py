@@ -13,7 +13,7 @@ import yaml
 from hypothesis import HealthCheck, settings
 
 from analysis.backend import cupy_status
-from analysis.catalog import load_catalog
+from analysis.inputs.catalog import load_catalog
 from analysis.paths import DATA_DIR_ENV, PROJECT_ROOT
 
 # Deterministic property tests in CI (and everywhere): same examples every run, no deadlines on a

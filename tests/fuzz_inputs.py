@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from analysis.paths import PROJECT_ROOT, SCENARIOS_DIR
-from analysis.specs import Competitor, DealOverride, Scenario, Uncertainty
+from analysis.inputs.scenario import Competitor, DealOverride, Scenario, Uncertainty
 from analysis.sweep import SWEEP_KEYS
 
 from inprocess import Outcome, call_main, is_one_line_error

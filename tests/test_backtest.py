@@ -38,7 +38,7 @@ from analysis.calibration import (
     calibration_points,
     default_prior,
 )
-from analysis.catalog import load_catalog
+from analysis.inputs.catalog import load_catalog
 from analysis.constants import FP8_GAIN_TRIANGULAR
 from analysis.errors import InputError
 from conftest import assert_one_line_error, data_env, run_cli

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import InputError, estimate, estimate_many
-from analysis.limits import FLAG_RANGES
+from analysis.inputs.limits import FLAG_RANGES
 from analysis._batch import output_columns
 
 from conftest import assert_one_line_error, run_cli

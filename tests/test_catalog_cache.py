@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from analysis import catalog as catalog_module
+from analysis.inputs import catalog as catalog_module
 from analysis.errors import InputError
 from analysis.paths import CACHE_ENV
 

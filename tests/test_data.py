@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.specs import CLAIM_FIELDS
+from analysis.inputs.specs import CLAIM_FIELDS
 from conftest import data_env
 
 CONTRACT_IDS = (
@@ -124,7 +124,7 @@ def _line_of(path: Path, run_id: str) -> int:
 ])
 def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_field(data_copy, run_id, cells,
                                                                                      field):
-    from analysis.catalog import load_catalog
+    from analysis.inputs.catalog import load_catalog
     from analysis.errors import InputError
 
     path = data_copy / "training_runs.csv"
@@ -138,7 +138,7 @@ def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_
 
 
 def test_a_check_row_may_carry_figures_that_cannot_calibrate(data_copy):
-    from analysis.catalog import load_catalog
+    from analysis.inputs.catalog import load_catalog
 
     _rewrite(data_copy / "training_runs.csv", "falcon-40b", role="check", flop_basis="hardware_time")
     assert "falcon-40b" in load_catalog(data_copy).training_runs

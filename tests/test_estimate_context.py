@@ -13,10 +13,11 @@ import sys
 import numpy as np
 import pytest
 
-from analysis import _context, catalog as catalog_module
+from analysis import _context
+from analysis.inputs import catalog as catalog_module
 from analysis._estimate import estimate
 from analysis.calibration import default_prior
-from analysis.catalog import CSV_FILES, DEALS_FILE, load_catalog
+from analysis.inputs.catalog import CSV_FILES, DEALS_FILE, load_catalog
 from analysis.paths import CACHE_ENV, DATA_DIR_ENV
 
 from conftest import DATA, ROOT

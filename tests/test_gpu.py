@@ -15,7 +15,8 @@ import pytest
 
 from analysis.backend import cupy_status, select, to_numpy
 from analysis.calibration import default_prior
-from analysis.catalog import load_catalog
+from analysis.inputs.catalog import load_catalog
+from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
 
 from conftest import run_cli
 
@@ -30,7 +31,7 @@ METRICS = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "p
 def _scenarios():
     import yaml
 
-    base = yaml.safe_load(sim.DEFAULT_SCENARIO.read_text())
+    base = yaml.safe_load(DEFAULT_SCENARIO.read_text())
     yield "default", None
     yield "span-sites", {**base, "span_sites": True}
     yield "common-target", {**base, "target_flop": 3e26}
@@ -43,7 +44,7 @@ def _scenarios():
 def test_cupy_and_numpy_agree_on_the_same_draws(name):
     source = dict(_scenarios())[name]
     catalog = load_catalog()
-    sc = sim.load_scenario(source, catalog)
+    sc = load_scenario(source, catalog)
     prior = default_prior(catalog)
     numpy_be, cupy_be = select("numpy"), select("cupy")
     for i, comp in enumerate(sc.competitors):
@@ -64,7 +65,7 @@ def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
     from analysis.kernels.race import race_tracks
 
     catalog = load_catalog()
-    sc = sim.load_scenario(None, catalog)
+    sc = load_scenario(None, catalog)
     prior = default_prior(catalog)
     for i, comp in enumerate(sc.competitors):
         plan = sim.plan_competitor(i, comp, sc, catalog)

@@ -217,7 +217,7 @@ def test_a_campus_has_one_colour_in_every_figure(figures):
         for line in lines:
             assert to_hex(line.get_color()) == to_hex(colors[line.get_label()]), f"{name}: {line.get_label()}"
     # a deal is drawn in its campus's colour
-    from analysis.catalog import load_catalog
+    from analysis.inputs.catalog import load_catalog
 
     deals = load_catalog().deals
     lines = [line for ax in figures["capacity_bands_deal"].axes for line in ax.get_lines() if line.get_label() in deals]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis import calibration
-from analysis.catalog import load_catalog
+from analysis.inputs.catalog import load_catalog
 
 
 def _fresh(monkeypatch, tmp_path):

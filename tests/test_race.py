@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from analysis import estimate, simulate
 from analysis.backend import Backend, select
 from analysis.constants import SECONDS_PER_MONTH
-from analysis._simulate import load_scenario, plan_competitor, run_chunk, sample_inputs
+from analysis.inputs.scenario import load_scenario
+from analysis._simulate import plan_competitor, run_chunk, sample_inputs
 from analysis.calibration import default_prior
 
 from conftest import catalog_with, run_cli

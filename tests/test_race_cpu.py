@@ -20,7 +20,8 @@ import pytest
 
 from analysis.backend import select
 from analysis.calibration import default_prior
-from analysis.catalog import load_catalog
+from analysis.inputs.catalog import load_catalog
+from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
 from analysis.kernels.race import race_tracks
 from analysis.kernels import race_cpu
 from analysis.kernels.race_cpu import _Plan, flops_per_server_w, race_tracks_cpu
@@ -97,7 +98,7 @@ def _scenario(spec):
 
 
 def _kernel_inputs(cat, spec, draws=3000, start_offset_months=None):
-    sc = sim.load_scenario(_scenario(spec), cat)
+    sc = load_scenario(_scenario(spec), cat)
     plan = sim.plan_competitor(0, sc.competitors[0], sc, cat)
     if start_offset_months is not None:
         frac = np.clip(np.arange(1, plan.layout.steps + 1) - start_offset_months, 0.0, 1.0)
@@ -184,11 +185,11 @@ def test_results_do_not_depend_on_subchunk_or_threads(cat, case, lib):
 
 def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
     """End to end through run_chunk: the shipped default scenario and a spanning variant."""
-    from analysis.catalog import load_catalog
+    from analysis.inputs.catalog import load_catalog
 
     catalog = load_catalog()
     for source in (None, {**_default_dict(), "span_sites": True}):
-        sc = sim.load_scenario(source, catalog)
+        sc = load_scenario(source, catalog)
         prior = default_prior(catalog)
         for i, comp in enumerate(sc.competitors):
             plan = sim.plan_competitor(i, comp, sc, catalog)
@@ -204,7 +205,7 @@ def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
 def _default_dict():
     import yaml
 
-    return yaml.safe_load(sim.DEFAULT_SCENARIO.read_text())
+    return yaml.safe_load(DEFAULT_SCENARIO.read_text())
 
 
 def _plan_of(ka) -> _Plan:
@@ -235,7 +236,7 @@ def test_compare_catches_a_wrong_kernel(cat):
 def test_the_shipped_scenario_uses_both_compiled_functions(lib):
     """The default scenario has single-deal tracks and one general track (two deals on a campus)."""
     catalog = load_catalog()
-    sc = sim.load_scenario(None, catalog)
+    sc = load_scenario(None, catalog)
     kinds = set()
     for i, comp in enumerate(sc.competitors):
         plan = sim.plan_competitor(i, comp, sc, catalog)
@@ -295,7 +296,7 @@ def test_installed_build_matches_the_source_and_a_stale_one_is_refused(lib, monk
 
 def _kernel_inputs_default():
     catalog = load_catalog()
-    sc = sim.load_scenario(None, catalog)
+    sc = load_scenario(None, catalog)
     plan = sim.plan_competitor(0, sc.competitors[0], sc, catalog)
     inputs = sim.sample_inputs(plan, sc, catalog, default_prior(catalog), 0, 64)
     return plan, sc, inputs, sim.kernel_args(plan, sc, inputs, NUMPY, "float32")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from analysis.sampling import BLOCK, draw, uniforms
-from analysis.specs import Dist, LogNormal, LogUniform, Triangular, Uniform
+from analysis.inputs.specs import Dist, LogNormal, LogUniform, Triangular, Uniform
 
 
 @given(split=st.integers(min_value=1, max_value=3 * BLOCK - 1))

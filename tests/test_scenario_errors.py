@@ -76,7 +76,7 @@ def test_a_scenario_that_is_a_device_or_a_folder_is_refused_at_once(tmp_path, pa
 
 
 def test_an_absurdly_large_yaml_file_is_refused_before_it_is_read(tmp_path):
-    from analysis.yamlio import MAX_YAML_BYTES
+    from analysis.inputs.yamlio import MAX_YAML_BYTES
 
     path = tmp_path / "huge.yaml"
     with open(path, "wb") as handle:
@@ -344,9 +344,10 @@ def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
 
     from hypothesis import given, settings
 
-    from analysis.catalog import check_deals_known_at_start, load_catalog
+    from analysis.inputs.scenario import check_deals_known_at_start
+    from analysis.inputs.catalog import load_catalog
     from analysis.errors import InputError
-    from analysis.specs import Scenario
+    from analysis.inputs.scenario import Scenario
 
     catalog = load_catalog()
     deal_id = "meta-nebius-2026"

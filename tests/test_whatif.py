@@ -8,7 +8,7 @@ import pytest
 
 from analysis import InputError, load_catalog
 from analysis.scenarios import DELAY_BAND, catalog_with_pue, what_if
-from analysis.specs import Fixed, Triangular
+from analysis.inputs.specs import Fixed, Triangular
 
 CW = "meta-coreweave-2026"
 

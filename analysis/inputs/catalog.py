@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .cache import hash_contents as _hash_contents
-from .errors import InputError, describe_validation_error, first_line, key_path
-from . import paths as _paths
-from .paths import data_dir as default_data_dir
-from .paths import check_input_file, display
+from ..cache import hash_contents as _hash_contents
+from ..errors import InputError, describe_validation_error, first_line, key_path
+from .. import paths as _paths
+from ..paths import data_dir as default_data_dir
+from ..paths import check_input_file, display
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
 from .yamlio import read_yaml
 
@@ -220,29 +220,6 @@ def _check_references(cat: Catalog) -> None:
             )
 
 
-def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
-    """Refuse a deal whose `as_of` date is after the scenario's start (look-ahead), naming it.
-
-    A scenario that says `hindsight: 'assumption: why'` (a historical replay with today's data) is
-    exempt. A deal is "known" at the start when its terms were checked on or before the first day of
-    the start month.
-    """
-    if scenario.hindsight is not None:
-        return
-    start_day = f"{scenario.start}-01"
-    where_deals = display(catalog.data_dir / DEALS_FILE)
-    order = {deal_id: i for i, deal_id in enumerate(catalog.deals)}
-    for c, comp in enumerate(scenario.competitors):
-        for deal_id in comp.deals:
-            deal = catalog.deals[deal_id]
-            if deal.as_of is not None and deal.as_of > start_day:
-                raise InputError(
-                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} is after the "
-                    f"start {scenario.start} of {where} (competitors[{c}]); a race may only use deals known at its "
-                    "start: start the race later, drop the deal, or set hindsight: 'assumption: why'"
-                )
-
-
 _CACHE: dict[tuple, Catalog] = {}
 
 
@@ -289,7 +266,8 @@ def _disk(root: Path, data_hash: str) -> Path:
     import pydantic
 
     return _paths.cache_file("catalog", data_hash, [str(root), pydantic.VERSION],
-                             ("catalog.py", "specs.py", "limits.py", "constants.py", "yamlio.py", "cache.py"),
+                             ("inputs/catalog.py", "inputs/specs.py", "inputs/limits.py", "constants.py", "inputs/yamlio.py",
+                              "cache.py"),
                              "pickle")
 
 

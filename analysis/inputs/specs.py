@@ -1,4 +1,6 @@
-"""Pydantic models of every input: data rows, distributions, deals, competing models, scenarios.
+"""Pydantic models of the inputs in data/: data rows, distributions, deals, competing models.
+
+The scenario models (who races, on which deals, with what uncertainty) are in `inputs.scenario`.
 
 Validation lives here and in the catalog loader; kernels trust what these models let through.
 """
@@ -20,15 +22,11 @@ from pydantic import (
     model_validator,
 )
 
-from . import constants as K
-from .errors import InputError
+from .. import constants as K
+from ..errors import InputError
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
-from .limits import (MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS,  # noqa: F401
-                     MAX_CAMPUS_MW, MAX_DEAL_VALUE_USD, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TERM_MONTHS,
-                     MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP,
-                     PRECISIONS, PUE_MAX, PUE_MIN, Z90,
-                     check_draws, check_seed, describe_dist, lognormal_mu_sigma)
+from .limits import MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS, MAX_CAMPUS_MW, MAX_DEAL_VALUE_USD, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TERM_MONTHS, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP, PRECISIONS, PUE_MAX, PUE_MIN, Z90, check_draws, check_seed, describe_dist, lognormal_mu_sigma  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
 # Shared field types
@@ -690,164 +688,3 @@ class Deal(Strict):
         """Accelerator-hours delivered over the whole term (no delay), for implied contract rates."""
         months = sum(t.accelerators * (self.term_months - t.month) for t in self.tranches)
         return months * K.HOURS_PER_MONTH
-
-
-# ---------------------------------------------------------------------------------------------
-# Scenarios (scenarios/*.yaml)
-# ---------------------------------------------------------------------------------------------
-
-class Uncertainty(Strict):
-    """Distributions of the inputs that no data file pins down. Omitted keys keep their defaults."""
-
-    mfu: Dist | Literal["prior"] = "prior"
-    goodput: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.GOODPUT_TRIANGULAR)))
-    price_factor: Dist = LogNormal(**dict(zip(("p10", "p90"), K.PRICE_FACTOR_P10_P90)))
-    pue_delta: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.PUE_DELTA_TRIANGULAR)))
-    hardware_life_years: Dist = Triangular(
-        **dict(zip(("low", "mode", "high"), K.HARDWARE_LIFE_YEARS_TRIANGULAR))
-    )
-    build_cost_usd_per_mw: Dist = Uniform(**dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM)))
-    fp8_gain: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.FP8_GAIN_TRIANGULAR)))
-
-    @field_validator("mfu")
-    @classmethod
-    def _mfu_range(cls, dist):
-        if dist != "prior":
-            check_support(dist, MIN_MFU, 1.0)
-        return dist
-
-    @field_validator("goodput")
-    @classmethod
-    def _goodput_range(cls, dist):
-        check_support(dist, MIN_GOODPUT, 1.0)
-        return dist
-
-    @field_validator("pue_delta")
-    @classmethod
-    def _pue_delta_range(cls, dist):
-        # site PUE (at least PUE_MIN) + delta must stay within [PUE_MIN, PUE_MAX]
-        span = PUE_MAX - PUE_MIN
-        try:
-            check_support(dist, -span, span)
-        except ValueError as exc:
-            raise ValueError(f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]") from None
-        return dist
-
-    @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
-    @classmethod
-    def _positive(cls, dist):
-        check_support(dist, 0.0, math.inf, low_open=True)
-        return dist
-
-
-class DealOverride(Strict):
-    """What-if changes to a deal for one scenario: scale its size, replace its delays, drop it."""
-
-    scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
-    delay_months: Dist | None = None
-    power_delay_months: Dist | None = None
-    power_cap_scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
-
-    @field_validator("delay_months", "power_delay_months")
-    @classmethod
-    def _non_negative_delay(cls, dist):
-        if dist is not None:
-            check_support(dist, 0.0, math.inf)
-        return dist
-
-
-class Competitor(Strict):
-    lab: NonEmptyStr
-    model: NonEmptyStr
-    deals: Annotated[list[str], Field(min_length=1)]
-    share: Dist = Fixed(value=1.0)
-    start: YearMonth | None = None
-    precision: Precision | None = None
-    mfu: Dist | Literal["prior"] | None = None
-    goodput: Dist | None = None
-
-    @field_validator("share")
-    @classmethod
-    def _share_range(cls, dist):
-        check_support(dist, 0.0, 1.0, low_open=True)
-        return dist
-
-    @field_validator("mfu")
-    @classmethod
-    def _mfu_range(cls, dist):
-        if dist not in (None, "prior"):
-            check_support(dist, MIN_MFU, 1.0)
-        return dist
-
-    @field_validator("goodput")
-    @classmethod
-    def _goodput_range(cls, dist):
-        if dist is not None:
-            check_support(dist, MIN_GOODPUT, 1.0)
-        return dist
-
-    @property
-    def label(self) -> str:
-        return f"{self.lab} {self.model}"
-
-
-class Scenario(Strict):
-    name: NonEmptyStr
-    description: str = ""
-    start: YearMonth
-    horizon_months: Annotated[float, Field(gt=0, le=600)]
-    time_step_months: Annotated[float, Field(gt=0, le=12)] = 1.0
-    draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
-    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
-    span_sites: bool = False
-    target_flop: float | None = None
-    #: 'assumption: why' a race may use deals whose terms were known only after its start (a
-    #: historical replay with today's data); without it such deals are refused at load.
-    hindsight: str | None = None
-    competitors: Annotated[list[Competitor], Field(min_length=1)]
-    uncertainty: Uncertainty = Uncertainty()
-    deal_overrides: dict[str, DealOverride] = {}
-
-    @field_validator("target_flop")
-    @classmethod
-    def _target_range(cls, value):
-        if value is not None and not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
-            raise ValueError(f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
-                             f"got {value:g} (check the units: 3e26, not 3 for 3e26)")
-        return value
-
-    @field_validator("competitors")
-    @classmethod
-    def _start_not_before_scenario(cls, competitors, info):
-        start = info.data.get("start")
-        if start is None:
-            return competitors
-        for i, comp in enumerate(competitors):
-            if comp.start is not None and month_index(comp.start) < month_index(start):
-                raise ValueError(
-                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario start {start}; "
-                    "a competitor starts at or after it"
-                )
-        return competitors
-
-    @model_validator(mode="after")
-    def _steps(self):
-        if self.time_step_months > self.horizon_months:
-            raise ValueError(
-                f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
-            )
-        if self.hindsight is not None and not self.hindsight.strip().lower().startswith("assumption"):
-            raise ValueError("hindsight must start with 'assumption:' and say why the race may use later data")
-        labels = [c.label for c in self.competitors]
-        dupes = sorted({x for x in labels if labels.count(x) > 1})
-        if dupes:
-            raise ValueError(f"competitors repeat {dupes}; each lab/model pair once")
-        return self
-
-    @property
-    def steps(self) -> int:
-        return int(math.ceil(self.horizon_months / self.time_step_months - 1e-9))
-
-    @property
-    def start_index(self) -> int:
-        return month_index(self.start)

@@ -8,8 +8,8 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
-from .paths import check_input_file, display
+from ..errors import InputError
+from ..paths import check_input_file, display
 
 
 class _Refused(yaml.MarkedYAMLError):

@@ -1,6 +1,6 @@
-"""Bounds on inputs, the precisions, and the distribution arithmetic that needs no pydantic.
+"""Bounds on inputs, the precisions, and the distribution arithmetic and checks that need no pydantic.
 
-`specs` (the pydantic models) re-exports all of these; they live here so that the `estimate` command
+`specs` (the pydantic models) re-exports the bounds and the draw and seed checks; they live here so that the `estimate` command
 can check its flags and describe its distributions without importing pydantic (about 0.15 s).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from .constants import MAX_DRAWS
-from .errors import InputError
+from ..constants import MAX_DRAWS
+from ..errors import InputError
 
 PRECISIONS = ("bf16", "fp8")
 
@@ -139,3 +139,25 @@ def lognormal_mu_sigma(p10: float, p90: float) -> tuple[float, float]:
 def describe_dist(kind: str, fields: dict[str, float]) -> str:
     """A distribution in words: ``triangular(low=0.85, mode=0.92, high=0.97)``."""
     return f"{kind}({', '.join(f'{k}={v:.4g}' for k, v in fields.items())})"
+
+
+def check_implied_mfu(training_flop: float, gpu_hours: float, peak_flop_per_s: float, goodput) -> None:
+    """--gpu-hours: the MFU they imply must lie in [MIN_MFU, 1] in every draw (else a units slip)."""
+    import numpy as np
+
+    lowest_goodput, highest_goodput = float(np.min(goodput)), float(np.max(goodput))
+    utilization = training_flop / (gpu_hours * 3600.0 * peak_flop_per_s)
+    highest = utilization / lowest_goodput
+    if not (math.isfinite(highest) and 0 < highest <= 1.0):
+        raise InputError(
+            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU of up to {highest:,.4g} (at goodput "
+            f"{lowest_goodput:.2f}); MFU is at most 1. Give accelerator-hours (not thousands or millions), "
+            "or fix --goodput"
+        )
+    lowest = utilization / highest_goodput
+    if not lowest >= MIN_MFU:
+        raise InputError(
+            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU as low as {lowest:.3g} (at goodput "
+            f"{highest_goodput:.2f}); MFU is at least {MIN_MFU:g}. Give accelerator-hours (not seconds), "
+            "or check the model size"
+        )

@@ -1,0 +1,393 @@
+"""Scenarios: their models, how one is loaded, and every check it must pass before a race runs.
+
+A scenario (scenarios/*.yaml, README there) says who races on which deals, from when, for how long
+and with what uncertainty. `load_scenario` reads one from a path, a dict or a Scenario, validates it
+against the pydantic models here (field-level bounds), then checks it against the catalog: the
+models and deals it names exist, a campus is one site and one lab's (or explicitly split), PUE stays
+in range, and no deal's terms were known only after the race starts. `check_simulation_size` bounds
+the memory a simulation plans to use, before anything is allocated. The checks of `estimate`'s flags
+that need no pydantic (an implied MFU) are in `inputs.limits`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from .. import constants as K
+from ..errors import InputError, describe_validation_error
+from ..paths import SCENARIOS_DIR, display
+from .catalog import DEALS_FILE, Catalog, load_catalog, suggest
+from .limits import MAX_DEAL_SCALE, MAX_DRAWS, MAX_SEED, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP, PUE_MAX, PUE_MIN
+from .specs import Deal, Dist, Fixed, LogNormal, NonEmptyStr, Precision, Strict, Triangular, Uniform, YearMonth, check_support, month_index
+from .yamlio import read_yaml
+
+DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
+
+#: Most memory one simulation may plan to use (bytes), unless $COMPUTE_RACE_MAX_MEMORY_GB says more:
+#: enough for the largest draw count on the shipped scenarios, below a laptop's RAM.
+DEFAULT_MAX_MEMORY_GB = 8.0
+MAX_MEMORY_ENV = "COMPUTE_RACE_MAX_MEMORY_GB"
+#: Fine-grid cells per time step in the capacity tables (analysis/_simulate.py SUBSTEPS).
+_SUBSTEPS = 8
+#: Float64 arrays alive per table cell and tranche while a table is built (bounds, overlap, product).
+_TABLE_TEMPORARIES = 4
+#: Arrays of chunk length alive per deal and per competitor in the kernel (inputs, state, outputs).
+_CHUNK_ARRAYS_PER_DEAL = 12
+_CHUNK_ARRAYS = 48
+#: Per-draw metrics stored for each competitor (analysis/_simulate.py STORED).
+_STORED_METRICS = 9
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario models (scenarios/*.yaml)
+# ---------------------------------------------------------------------------------------------
+
+
+class Uncertainty(Strict):
+    """Distributions of the inputs that no data file pins down. Omitted keys keep their defaults."""
+
+    mfu: Dist | Literal["prior"] = "prior"
+    goodput: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.GOODPUT_TRIANGULAR)))
+    price_factor: Dist = LogNormal(**dict(zip(("p10", "p90"), K.PRICE_FACTOR_P10_P90)))
+    pue_delta: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.PUE_DELTA_TRIANGULAR)))
+    hardware_life_years: Dist = Triangular(
+        **dict(zip(("low", "mode", "high"), K.HARDWARE_LIFE_YEARS_TRIANGULAR))
+    )
+    build_cost_usd_per_mw: Dist = Uniform(**dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM)))
+    fp8_gain: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.FP8_GAIN_TRIANGULAR)))
+
+    @field_validator("mfu")
+    @classmethod
+    def _mfu_range(cls, dist):
+        if dist != "prior":
+            check_support(dist, MIN_MFU, 1.0)
+        return dist
+
+    @field_validator("goodput")
+    @classmethod
+    def _goodput_range(cls, dist):
+        check_support(dist, MIN_GOODPUT, 1.0)
+        return dist
+
+    @field_validator("pue_delta")
+    @classmethod
+    def _pue_delta_range(cls, dist):
+        # site PUE (at least PUE_MIN) + delta must stay within [PUE_MIN, PUE_MAX]
+        span = PUE_MAX - PUE_MIN
+        try:
+            check_support(dist, -span, span)
+        except ValueError as exc:
+            raise ValueError(f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]") from None
+        return dist
+
+    @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
+    @classmethod
+    def _positive(cls, dist):
+        check_support(dist, 0.0, math.inf, low_open=True)
+        return dist
+
+
+class DealOverride(Strict):
+    """What-if changes to a deal for one scenario: scale its size, replace its delays, drop it."""
+
+    scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
+    delay_months: Dist | None = None
+    power_delay_months: Dist | None = None
+    power_cap_scale: Annotated[float, Field(ge=0, le=MAX_DEAL_SCALE)] = 1.0
+
+    @field_validator("delay_months", "power_delay_months")
+    @classmethod
+    def _non_negative_delay(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, math.inf)
+        return dist
+
+
+class Competitor(Strict):
+    lab: NonEmptyStr
+    model: NonEmptyStr
+    deals: Annotated[list[str], Field(min_length=1)]
+    share: Dist = Fixed(value=1.0)
+    start: YearMonth | None = None
+    precision: Precision | None = None
+    mfu: Dist | Literal["prior"] | None = None
+    goodput: Dist | None = None
+
+    @field_validator("share")
+    @classmethod
+    def _share_range(cls, dist):
+        check_support(dist, 0.0, 1.0, low_open=True)
+        return dist
+
+    @field_validator("mfu")
+    @classmethod
+    def _mfu_range(cls, dist):
+        if dist not in (None, "prior"):
+            check_support(dist, MIN_MFU, 1.0)
+        return dist
+
+    @field_validator("goodput")
+    @classmethod
+    def _goodput_range(cls, dist):
+        if dist is not None:
+            check_support(dist, MIN_GOODPUT, 1.0)
+        return dist
+
+    @property
+    def label(self) -> str:
+        return f"{self.lab} {self.model}"
+
+
+class Scenario(Strict):
+    name: NonEmptyStr
+    description: str = ""
+    start: YearMonth
+    horizon_months: Annotated[float, Field(gt=0, le=600)]
+    time_step_months: Annotated[float, Field(gt=0, le=12)] = 1.0
+    draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
+    span_sites: bool = False
+    target_flop: float | None = None
+    #: 'assumption: why' a race may use deals whose terms were known only after its start (a
+    #: historical replay with today's data); without it such deals are refused at load.
+    hindsight: str | None = None
+    competitors: Annotated[list[Competitor], Field(min_length=1)]
+    uncertainty: Uncertainty = Uncertainty()
+    deal_overrides: dict[str, DealOverride] = {}
+
+    @field_validator("target_flop")
+    @classmethod
+    def _target_range(cls, value):
+        if value is not None and not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
+            raise ValueError(f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
+                             f"got {value:g} (check the units: 3e26, not 3 for 3e26)")
+        return value
+
+    @field_validator("competitors")
+    @classmethod
+    def _start_not_before_scenario(cls, competitors, info):
+        start = info.data.get("start")
+        if start is None:
+            return competitors
+        for i, comp in enumerate(competitors):
+            if comp.start is not None and month_index(comp.start) < month_index(start):
+                raise ValueError(
+                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario start {start}; "
+                    "a competitor starts at or after it"
+                )
+        return competitors
+
+    @model_validator(mode="after")
+    def _steps(self):
+        if self.time_step_months > self.horizon_months:
+            raise ValueError(
+                f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
+            )
+        if self.hindsight is not None and not self.hindsight.strip().lower().startswith("assumption"):
+            raise ValueError("hindsight must start with 'assumption:' and say why the race may use later data")
+        labels = [c.label for c in self.competitors]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"competitors repeat {dupes}; each lab/model pair once")
+        return self
+
+    @property
+    def steps(self) -> int:
+        return int(math.ceil(self.horizon_months / self.time_step_months - 1e-9))
+
+    @property
+    def start_index(self) -> int:
+        return month_index(self.start)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading a scenario, and the checks against the catalog
+# ---------------------------------------------------------------------------------------------
+
+
+def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None) -> Scenario:
+    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against data/."""
+    catalog = catalog or load_catalog()
+    if isinstance(source, Scenario):
+        scenario, where = source, f"scenario {source.name!r}"
+    else:
+        if source is None:
+            source = DEFAULT_SCENARIO
+        if isinstance(source, dict):
+            raw, where = source, "scenario"
+        else:
+            where = display(Path(source))
+            raw = read_yaml(source, what="scenario file")
+            if not isinstance(raw, dict):
+                raise InputError(f"{where}: expected a mapping of scenario keys at the top level")
+        try:
+            scenario = Scenario.model_validate(raw)
+        except ValidationError as err:
+            raise InputError(describe_validation_error(err, where)) from None
+    _check_references(scenario, catalog, where)
+    check_scenario(scenario, catalog, where)
+    return scenario
+
+
+def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
+    for i, comp in enumerate(scenario.competitors):
+        if comp.model not in catalog.models:
+            raise InputError(
+                f"{where}: competitors[{i}].model: unknown model {comp.model!r}; {suggest(comp.model, catalog.models)}"
+            )
+        for j, deal_id in enumerate(comp.deals):
+            if deal_id not in catalog.deals:
+                raise InputError(
+                    f"{where}: competitors[{i}].deals[{j}]: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}"
+                )
+        if len(set(comp.deals)) != len(comp.deals):
+            raise InputError(f"{where}: competitors[{i}].deals: a deal is listed twice")
+        campuses: dict[str, list[Deal]] = {}
+        for deal_id in comp.deals:
+            deal = catalog.deals[deal_id]
+            campuses.setdefault(deal.campus_id, []).append(deal)
+        for campus, deals in campuses.items():
+            if len({d.region for d in deals}) > 1:
+                raise InputError(
+                    f"{where}: competitors[{i}]: deals {[d.id for d in deals]} share campus {campus!r} "
+                    "but not a region; a campus is one site"
+                )
+            if sum(d.power_cap_mw is not None for d in deals) > 1:
+                raise InputError(
+                    f"{where}: competitors[{i}]: more than one deal on campus {campus!r} sets power_cap_mw; "
+                    "give the campus cap on one deal"
+                )
+    for key in scenario.deal_overrides:
+        if key not in catalog.deals:
+            raise InputError(f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}")
+    check_deals_known_at_start(scenario, catalog, where)
+
+
+def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
+    """Refuse a deal whose `as_of` date is after the scenario's start (look-ahead), naming it.
+
+    A scenario that says `hindsight: 'assumption: why'` (a historical replay with today's data) is
+    exempt. A deal is "known" at the start when its terms were checked on or before the first day of
+    the start month.
+    """
+    if scenario.hindsight is not None:
+        return
+    start_day = f"{scenario.start}-01"
+    where_deals = display(catalog.data_dir / DEALS_FILE)
+    order = {deal_id: i for i, deal_id in enumerate(catalog.deals)}
+    for c, comp in enumerate(scenario.competitors):
+        for deal_id in comp.deals:
+            deal = catalog.deals[deal_id]
+            if deal.as_of is not None and deal.as_of > start_day:
+                raise InputError(
+                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} is after the "
+                    f"start {scenario.start} of {where} (competitors[{c}]); a race may only use deals known at its "
+                    "start: start the race later, drop the deal, or set hindsight: 'assumption: why'"
+                )
+
+
+def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
+    """Cross-checks that need the catalog: one lab per campus (or an explicit split), PUE in range."""
+    users: dict[str, list[int]] = {}
+    for i, comp in enumerate(scenario.competitors):
+        for campus in dict.fromkeys(catalog.deals[d].campus_id for d in comp.deals if d in catalog.deals):
+            users.setdefault(campus, []).append(i)
+    for campus, indices in users.items():
+        if len(indices) < 2:
+            continue
+        labs = list(dict.fromkeys(scenario.competitors[i].lab for i in indices))
+        who = ", ".join(f"competitors[{i}] ({scenario.competitors[i].label})" for i in indices)
+        if len(labs) > 1:
+            raise InputError(
+                f"{where}: campus {campus!r} is used by {who}; a campus belongs to one lab (each would "
+                "get its whole capacity)"
+            )
+        # One lab's runs on one campus: each would get all of it unless their shares split it.
+        top = sum(scenario.competitors[i].share.support()[1] for i in indices)
+        if top > 1.0 + 1e-9:
+            raise InputError(
+                f"{where}: campus {campus!r} is shared by {who}; split it explicitly: their share values "
+                f"may add up to at most 1 (now up to {top:g})"
+            )
+    delta_low, delta_high = scenario.uncertainty.pue_delta.support()
+    for comp in scenario.competitors:
+        for deal_id in comp.deals:
+            deal = catalog.deals.get(deal_id)
+            if deal is None or deal.region not in catalog.sites:
+                continue
+            base = deal.pue if deal.pue is not None else catalog.sites[deal.region].pue
+            if base + delta_high > PUE_MAX:
+                raise InputError(
+                    f"{where}: uncertainty.pue_delta: up to {delta_high:g} on deal {deal_id!r} (PUE {base:g}) "
+                    f"reaches PUE {base + delta_high:g}; PUE must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory: a simulation's size, checked before anything is allocated
+# ---------------------------------------------------------------------------------------------
+
+
+def max_memory_bytes() -> float:
+    """The memory limit: $COMPUTE_RACE_MAX_MEMORY_GB (a positive number of GiB) or the default."""
+    text = os.environ.get(MAX_MEMORY_ENV)
+    if text is None or not text.strip():
+        return DEFAULT_MAX_MEMORY_GB * 2**30
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise InputError(f"${MAX_MEMORY_ENV}: expected a positive number of GiB, got {text!r}")
+    return value * 2**30
+
+
+def estimate_simulation_bytes(scenario: Scenario, catalog: Catalog, *, chunk_size: int, itemsize: int,
+                              keep_draws: bool = False) -> dict[str, float]:
+    """Bytes a simulation will hold at its peak, by part: capacity tables, per-draw results, one chunk."""
+    dt = scenario.time_step_months
+    steps = math.ceil(scenario.horizon_months / dt - 1e-9)
+    h = dt / _SUBSTEPS
+    tables = 0.0
+    chunk_arrays = _CHUNK_ARRAYS * len(scenario.competitors)
+    for comp in scenario.competitors:
+        for deal_id in comp.deals:
+            deal = catalog.deals.get(deal_id)
+            if deal is None:
+                continue
+            offset = month_index(deal.start) - month_index(scenario.start)
+            delay_cap = max(steps * dt - offset, 0.0) + dt
+            cells = delay_cap / h + steps * _SUBSTEPS + 2
+            pieces = len(deal.tranches) + len(deal.power_cap_mw or ())
+            tables += cells * 8.0 * (_TABLE_TEMPORARIES * pieces + 4)
+            chunk_arrays += _CHUNK_ARRAYS_PER_DEAL
+    draws = scenario.draws
+    per_draw = draws * _STORED_METRICS * itemsize * len(scenario.competitors)
+    if keep_draws:
+        per_draw += draws * 8.0 * chunk_arrays
+    chunk = min(chunk_size, draws) * 8.0 * chunk_arrays
+    return {"tables": tables, "per_draw": per_draw, "chunk": chunk}
+
+
+def check_simulation_size(scenario: Scenario, catalog: Catalog, *, chunk_size: int, itemsize: int = 4,
+                          keep_draws: bool = False, where: str = "scenario") -> None:
+    """InputError before anything is allocated when a simulation would need more than the limit."""
+    parts = estimate_simulation_bytes(scenario, catalog, chunk_size=chunk_size, itemsize=itemsize,
+                                      keep_draws=keep_draws)
+    total = sum(parts.values())
+    limit = max_memory_bytes()
+    if total > limit:
+        biggest = max(parts, key=parts.get)
+        fix = {"tables": "a coarser time_step_months or a shorter horizon_months",
+               "per_draw": "fewer draws", "chunk": "a smaller chunk_size"}[biggest]
+        raise InputError(
+            f"{where}: needs about {total / 2**30:,.1f} GiB ({scenario.draws:,} draws x "
+            f"{math.ceil(scenario.horizon_months / scenario.time_step_months - 1e-9):,} steps of "
+            f"{scenario.time_step_months:g} months x the deals' tranches); the limit is {limit / 2**30:g} GiB "
+            f"(${MAX_MEMORY_ENV}); use {fix}"
+        )
