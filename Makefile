@@ -9,12 +9,12 @@ STAMP  := $(VENV)/.installed-stamp
 setup: $(STAMP) git-filters
 
 # Reinstall when the dependency list or the compiled race kernel changes (setuptools builds
-# analysis/kernels/race_cpu.c into the package at install; a failing build fails here).
-$(STAMP): pyproject.toml setup.py analysis/kernels/race_cpu.c analysis/kernels/race_cpu_build.py
+# analysis/model/kernels/race_cpu.c into the package at install; a failing build fails here).
+$(STAMP): pyproject.toml setup.py analysis/model/kernels/race_cpu.c analysis/model/kernels/race_cpu_build.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m analysis.kernels.race_cpu
+	$(PY) -m analysis.model.kernels.race_cpu
 	touch $(STAMP)
 
 run: setup

@@ -19,20 +19,24 @@ _EXPORTS = {
     "Catalog": ".inputs.catalog",
     "load_catalog": ".inputs.catalog",
     "InputError": ".errors",
-    "EstimateResult": "._estimate",
-    "estimate": "._estimate",
-    "estimate_many": "._batch",
-    "SimulationResult": "._simulate",
+    "EstimateResult": ".model.estimate",
+    "estimate": ".model.estimate",
+    "estimate_many": ".model.batch",
+    "SimulationResult": ".model.result",
     "load_scenario": ".inputs.scenario",
-    "simulate": "._simulate",
+    "simulate": ".model.run",
     "sweep": ".sweep",
 }
 
 #: Modules that moved into the wings, under the names they had at the top of the package, so that
 #: ``from analysis import plots`` (or ``analysis.catalog``) in users' code keeps working.
 _MODULES = {
+    "calibration": ".model.calibration",
     "catalog": ".inputs.catalog",
+    "kernels": ".model.kernels",
     "limits": ".inputs.limits",
+    "results": ".model.summary",
+    "sampling": ".model.sampling",
     "specs": ".inputs.specs",
     "yamlio": ".inputs.yamlio",
 }

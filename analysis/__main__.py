@@ -35,7 +35,7 @@ _CONFIG_FLAGS = ("params", "active_params", "tokens", "flop", "accelerator", "ac
 
 
 def _cmd_estimate_batch(args) -> int:
-    from ._batch import estimate_many, read_configs, to_text
+    from .model.batch import estimate_many, read_configs, to_text
 
     given = [f for f in _CONFIG_FLAGS if getattr(args, f) is not None] + (["precision"] if args.precision else [])
     if given:
@@ -59,7 +59,7 @@ def _cmd_estimate(args) -> int:
         raise InputError("--format: csv is for --batch; one estimate prints table or json")
     if args.accelerator is None:
         raise InputError("--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch")
-    from ._estimate import estimate
+    from .model.estimate import estimate
     from .inputs.limits import MAX_SEED
 
     result = estimate(
@@ -112,7 +112,7 @@ def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None
 
 
 def _cmd_simulate(args) -> int:
-    from ._simulate import simulate
+    from .model.run import simulate
     from .inputs.specs import MAX_DRAWS, MAX_SEED
 
     result = simulate(

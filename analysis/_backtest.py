@@ -41,24 +41,15 @@ import numpy as np
 
 from . import constants as K
 from .backend import select
-from .calibration import (
-    FEATURES,
-    FIT_SCOPES,
-    FP8_LOG_GAIN_MEAN,
-    CalibrationPoint,
-    UtilizationPrior,
-    calibration_points,
-    chip_sheet,
-    fit_prior,
-)
+from .model.calibration import FEATURES, FIT_SCOPES, FP8_LOG_GAIN_MEAN, CalibrationPoint, UtilizationPrior, calibration_points, chip_sheet, fit_prior
 from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
-from ._estimate import _number
-from .kernels import compute as kc
+from .model.estimate import _number
+from .model.kernels import compute as kc
 from .provenance import provenance
 from .formatting import quantity
-from .results import json_ready
-from .sampling import draw
+from .model.summary import json_ready
+from .model.sampling import draw
 from .inputs.specs import MAX_DRAWS
 from .inputs.scenario import Uncertainty
 

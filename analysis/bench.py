@@ -2,7 +2,7 @@
 `simulate` comes to it end to end, and how many `estimate` configurations a second run.
 
 What is timed:
-1. The race kernel (`_simulate.race_kernel(backend)`: on NumPy the CPU fast path `kernels/race_cpu.py`
+1. The race kernel (`model.run.race_kernel(backend)`: on NumPy the CPU fast path `kernels/race_cpu.py`
    running the compiled `race_cpu.c`, or the array-API kernel when it is not built, as `fast_path`
    says with the reason; on CuPy the array-API kernel `kernels/race.py`) over K draws of the shipped
    default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3 deals on 5, 4 and 3
@@ -30,7 +30,7 @@ the interpolated finish time, and the accumulators (peak facility power, acceler
 K draws make K x 3 x 36 scenario-steps; the kernel evaluates every step of the horizon for every
 draw, also after a run has finished (no early exit), so the count is the work done.
 
-``speedup_vs_scalar`` is against the scalar reference (`race_reference.py`: pure Python loops in
+``speedup_vs_scalar`` is against the scalar reference (`model/reference.py`: pure Python loops in
 float64), timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the
 array-API kernel; ``speedup_vs_naive`` against the array-API kernel itself run on NumPy (the
 straightforward vectorized form: one NumPy call per operation and step) on ``NAIVE_DRAWS`` draws. The float32 error is measured against the same kernel run in float64 on the same draws.
@@ -60,7 +60,7 @@ import numpy as np
 
 from .backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
 from .errors import InputError
-from .kernels import race_cpu
+from .model.kernels import race_cpu
 
 DEFAULT_DRAWS = 1_000_000
 #: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
@@ -91,9 +91,9 @@ SCENARIO_STEP = (
 
 
 def _sim():
-    from . import _simulate
+    from .model import run
 
-    return _simulate
+    return run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,15 +146,15 @@ class Workload:
     """The default scenario's competitors: kernel inputs for any range of draws on any backend."""
 
     def __init__(self):
-        from .calibration import default_prior
+        from .model.calibration import default_prior
         from .inputs.catalog import load_catalog
         from .inputs.scenario import load_scenario
+        from .model.plan import plan_competitor
 
-        sim = _sim()
         self.catalog = load_catalog()
         self.scenario = load_scenario(None, self.catalog)
         self.prior = default_prior(self.catalog)
-        self.plans = [sim.plan_competitor(i, c, self.scenario, self.catalog)
+        self.plans = [plan_competitor(i, c, self.scenario, self.catalog)
                       for i, c in enumerate(self.scenario.competitors)]
         self.steps = self.scenario.steps
 
@@ -270,7 +270,7 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
     numpy_be = next((be for be in backends if be.name == "numpy"), None)
     if numpy_be is not None and race_cpu.library() is not None:
-        from .kernels.race import race_tracks
+        from .model.kernels.race import race_tracks
 
         out.append(("array-api", numpy_be, race_tracks))
     return out
@@ -278,7 +278,7 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
 
 def time_naive(work: Workload, draws: int) -> dict:
     """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive" baseline)."""
-    from .kernels.race import race_tracks
+    from .model.kernels.race import race_tracks
 
     be = select("numpy")
     seconds = 0.0
@@ -294,7 +294,7 @@ def time_naive(work: Workload, draws: int) -> dict:
 
 def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
-    from .race_reference import compare, scalar_race
+    from .model.reference import compare, scalar_race
 
     fn = {"scalar": scalar_race}[name]
     numpy_be = select("numpy")
@@ -320,7 +320,7 @@ def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[
 
 def float32_error(work: Workload, draws: int) -> dict:
     """Largest relative error of the float32 kernel against float64 on the same draws (finished runs)."""
-    from .race_reference import compare
+    from .model.reference import compare
 
     be = select("numpy")
     kernel = _sim().race_kernel(be)
@@ -347,9 +347,9 @@ STAGES = ("sampling", "kernel", "outcomes", "quantiles", "race_statistics", "tot
 
 def time_stages(draws: int, backend: str, repeats: int) -> dict:
     """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by total)."""
-    from ._simulate import simulate
+    from .model.run import simulate
 
-    from .sampling import sampler_status
+    from .model.sampling import sampler_status
 
     simulate(draws=min(draws, 4096), backend=backend)  # warm-up
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -370,7 +370,7 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     out["load_average_1min"] = load
     out["sampler"] = sampler_status()
     if backend == "numpy":
-        from ._simulate import pipeline_threads
+        from .model.run import pipeline_threads
 
         out["prefetch_threads"], out["kernel_threads"] = pipeline_threads()
     out["sampling_is"] = ("the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
@@ -435,7 +435,7 @@ BATCH_WORKLOADS = {
 
 
 def _time_batch(frame, catalog, repeats: int) -> float:
-    from ._batch import estimate_many
+    from .model.batch import estimate_many
 
     seconds = []
     for _ in range(repeats):
@@ -470,8 +470,8 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
     """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
     realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
     `estimate` called `calls` times (same catalog; provenance is cached)."""
-    from ._batch import estimate_many
-    from ._estimate import estimate
+    from .model.batch import estimate_many
+    from .model.estimate import estimate
     from .inputs.catalog import load_catalog
 
     catalog = load_catalog()

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .calibration import default_prior
+from .model.calibration import default_prior
 from .inputs.catalog import Catalog
 from .errors import InputError
-from .results import QUANTILES
+from .model.summary import QUANTILES
 from .scenarios import WhatIf, what_if
-from ._simulate import SUBSTEPS, base_index, plan_competitor, sample_inputs
+from .model.plan import SUBSTEPS, plan_competitor
+from .model.run import base_index, sample_inputs
 from .inputs.specs import month_label
 
 if TYPE_CHECKING:

@@ -90,7 +90,7 @@ def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = Non
 
     A sweep passes `metrics_path` to each run and collects these files; an empty path writes nothing.
     """
-    from .results import json_ready
+    from .model.summary import json_ready
 
     clean = json_ready(dict(metrics))
     if path:

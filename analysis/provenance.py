@@ -86,7 +86,7 @@ def provenance(*, seed: int | None, backend, data_hash: str, package: str | None
     (the cached estimate context; reading package metadata costs a CLI call about 0.05 s)."""
     commit, dirty = git_commit()
     # Only when the race kernel has run in this process (estimate does not import it).
-    race_cpu = sys.modules.get("analysis.kernels.race_cpu")
+    race_cpu = sys.modules.get("analysis.model.kernels.race_cpu")
     race_kernel = race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
     return {
         "version": package or package_version(),

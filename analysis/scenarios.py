@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from .errors import InputError, describe_validation_error
 from .paths import PROJECT_ROOT
-from ._simulate import SimulationResult, simulate
+from .model.result import SimulationResult
+from .model.run import simulate
 from .inputs.scenario import load_scenario
 from .inputs.specs import DEAL_KINDS, MAX_DEAL_SCALE, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, Fixed, Triangular, _Dist, check_draws, check_seed
 from .inputs.scenario import DealOverride, Scenario

@@ -30,7 +30,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._simulate import SimulationResult
+    from .model.result import SimulationResult
 
 #: Columns of the per-draw frame that are outcomes or bookkeeping, never inputs.
 NOT_INPUTS = frozenset({

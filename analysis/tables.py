@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import constants as K
-from .calibration import calibration_points, default_prior
+from .model.calibration import calibration_points, default_prior
 from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
-from .results import QUANTILES, quantiles
+from .model.summary import QUANTILES, quantiles
 from .scenarios import WhatIf, what_if
-from ._simulate import plan_competitor, sample_inputs
+from .model.plan import plan_competitor
+from .model.run import sample_inputs
 from .inputs.specs import PRECISIONS, Z90, _Dist
 from .inputs.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._simulate import SimulationResult
+    from .model.result import SimulationResult
 
 
 def _key(lab: str) -> str:

@@ -24,7 +24,7 @@
 #
 # **Method.** C = 6 N D with N the active parameters per token (Kaplan et al. 2020, Hoffmann et al.
 # 2022). The MFU prior is fitted on published accelerator-hours, which measure MFU x goodput
-# (`analysis/calibration.py`).
+# (`analysis/model/calibration.py`).
 #
 # **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
@@ -41,7 +41,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 
 # %%
 from analysis import notebook, plots, tables
-from analysis.calibration import default_prior
+from analysis.model.calibration import default_prior
 from analysis.scenarios import what_if
 
 notebook.check_parameters("10_compute_budgets", globals())

@@ -21,7 +21,7 @@
 # **Method.** Grouped cross-validation over the calibration rows of `data/training_runs.csv`: leave
 # one organization out, leave one accelerator generation out, and a time split that predicts each
 # year from the runs of earlier years (leave one run out is shown for comparison). In each fold the
-# utilization prior (`analysis/calibration.py`) is refitted without the runs it predicts, and
+# utilization prior (`analysis/model/calibration.py`) is refitted without the runs it predicts, and
 # predicts their accelerator-hours with the same random streams as `analysis.estimate`. Six forms
 # of prior are compared; the default is the one with the lowest mean log score over the grouped
 # schemes.

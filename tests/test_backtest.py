@@ -32,12 +32,7 @@ from analysis._backtest import (
     prior_scores,
 )
 from analysis._backtest import ALTERNATIVES, GROUPED_SCHEMES
-from analysis.calibration import (
-    FEATURES,
-    FP8_LOG_GAIN_MEAN,
-    calibration_points,
-    default_prior,
-)
+from analysis.model.calibration import FEATURES, FP8_LOG_GAIN_MEAN, calibration_points, default_prior
 from analysis.inputs.catalog import load_catalog
 from analysis.constants import FP8_GAIN_TRIANGULAR
 from analysis.errors import InputError
@@ -394,7 +389,7 @@ def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(cata
 # ---- the chip-sheet feature and the between-generation variance ------------------------------------
 
 def _bandwidth_prior(catalog):
-    from analysis.calibration import chip_sheet, fit_prior
+    from analysis.model.calibration import chip_sheet, fit_prior
 
     return fit_prior(calibration_points(catalog), ("size", "bandwidth", "generation"), **chip_sheet(catalog))
 
@@ -430,7 +425,7 @@ def test_bandwidth_feature_reads_the_chip_sheet_and_widens_where_it_is_blank(cat
 def test_a_generation_shifted_away_from_the_rest_gets_its_offset_and_a_larger_tau(catalog):
     from dataclasses import replace
 
-    from analysis.calibration import fit_prior
+    from analysis.model.calibration import fit_prior
 
     points = calibration_points(catalog)
     base = fit_prior(points, ("size", "generation"))

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from analysis import InputError, estimate, estimate_many
 from analysis.inputs.limits import FLAG_RANGES
-from analysis._batch import output_columns
+from analysis.model.batch import output_columns
 
 from conftest import assert_one_line_error, run_cli
 
@@ -202,7 +202,7 @@ def test_rows_that_share_their_draws_match_estimate_row_by_row():
 
 def test_results_do_not_depend_on_the_block_size(monkeypatch):
     """Shared vectors are made a block at a time: one group per block gives the same bits."""
-    import analysis._batch as batch
+    import analysis.model.batch as batch
 
     frame = pd.DataFrame(GRID + ROWS)
     whole = estimate_many(frame, draws=700, seed=4)
@@ -230,7 +230,7 @@ def test_any_mix_of_branches_matches_estimate(seed, sizes, chip, precision, good
 def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monkeypatch):
     """The flags' bounds keep every row's figures finite; should a row's shared-vector answer still
     not be (the safety net of estimate_many), that row is answered by `estimate`, exactly."""
-    import analysis._batch as batch
+    import analysis.model.batch as batch
 
     real = batch._evaluate
 
@@ -247,7 +247,7 @@ def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monke
 def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_at_once(tmp_path, monkeypatch):
     """--batch /dev/zero read forever (killed at 2 minutes); a folder, a device and a file beyond
     MAX_BATCH_BYTES are refused before a byte is read, a table beyond MAX_BATCH_ROWS rows too."""
-    import analysis._batch as batch
+    import analysis.model.batch as batch
 
     for path, needle in (("/dev/zero", "not a regular file"), (str(tmp_path), "a folder")):
         assert_one_line_error(run_cli("estimate", "--batch", path), path.split("/")[-1], needle)

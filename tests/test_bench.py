@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from analysis.backend import cupy_status
-from analysis.kernels.race_cpu import race_tracks_cpu
-from analysis.race_reference import compare, scalar_race
+from analysis.model.kernels.race_cpu import race_tracks_cpu
+from analysis.model.reference import compare, scalar_race
 
 from conftest import assert_one_line_error, run_cli
 from test_race_cpu import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
@@ -59,7 +59,7 @@ def test_bench_json_says_what_it_measured(bench_json):
 
 
 def test_bench_names_the_fast_path_that_ran_and_checks_it_against_the_spec(bench_json):
-    from analysis.kernels import race_cpu
+    from analysis.model.kernels import race_cpu
 
     result = bench_json["results"][0]
     assert result["fast_path"] == race_cpu.status() == bench_json["fast_path"]
@@ -82,7 +82,7 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
     assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(stages["total"] / result["seconds"])
     assert isinstance(stages["cpu_seconds"], float) and stages["cpu_seconds"] > 0
     assert isinstance(stages["load_average_1min"], float) and stages["load_average_1min"] >= 0
-    from analysis.sampling import sampler_status
+    from analysis.model.sampling import sampler_status
 
     assert stages["sampler"] == sampler_status() and stages["sampler"].startswith("race_cpu.c race_sample")
     est = bench_json["estimate"]

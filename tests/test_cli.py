@@ -201,12 +201,12 @@ def test_plausible_gpu_hours_give_mfu_within_one():
 
 
 def test_ctrl_c_is_one_line_exit_130(monkeypatch):
-    import analysis._estimate
+    import analysis.model.estimate
 
     def interrupted(**kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(analysis._estimate, "estimate", interrupted)
+    monkeypatch.setattr(analysis.model.estimate, "estimate", interrupted)
     outcome = call_main(*EST, "--flop", "1e24")
     assert outcome.returncode == 130 and outcome.stderr == "error: interrupted\n" and outcome.stdout == ""
 
@@ -259,12 +259,12 @@ def test_ctrl_c_leaves_within_the_grace_even_when_the_clean_up_hangs():
     (OSError(30, "Read-only file system"), ["Read-only file system"]),
 ])
 def test_os_errors_are_one_line(monkeypatch, exc, needles):
-    import analysis._estimate
+    import analysis.model.estimate
 
     def failing(**kwargs):
         raise exc
 
-    monkeypatch.setattr(analysis._estimate, "estimate", failing)
+    monkeypatch.setattr(analysis.model.estimate, "estimate", failing)
     assert_one_line(call_main(*EST, "--flop", "1e24"), *needles)
 
 

@@ -13,10 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from analysis import _context
+from analysis.model import context as _context
 from analysis.inputs import catalog as catalog_module
-from analysis._estimate import estimate
-from analysis.calibration import default_prior
+from analysis.model.estimate import estimate
+from analysis.model.calibration import default_prior
 from analysis.inputs.catalog import CSV_FILES, DEALS_FILE, load_catalog
 from analysis.paths import CACHE_ENV, DATA_DIR_ENV
 

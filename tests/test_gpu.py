@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from analysis.backend import cupy_status, select, to_numpy
-from analysis.calibration import default_prior
+from analysis.model.calibration import default_prior
 from analysis.inputs.catalog import load_catalog
 from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
 
@@ -23,7 +23,8 @@ from conftest import run_cli
 USABLE, REASON = cupy_status()
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not USABLE, reason=f"CuPy not usable: {REASON}")]
 
-from analysis import _simulate as sim
+from analysis.model import run as sim
+from analysis.model.plan import plan_competitor
 METRICS = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd",
            "emissions_tco2e")
 
@@ -48,7 +49,7 @@ def test_cupy_and_numpy_agree_on_the_same_draws(name):
     prior = default_prior(catalog)
     numpy_be, cupy_be = select("numpy"), select("cupy")
     for i, comp in enumerate(sc.competitors):
-        plan = sim.plan_competitor(i, comp, sc, catalog)
+        plan = plan_competitor(i, comp, sc, catalog)
         inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 50_000)
         ref = sim.run_chunk(plan, sc, inputs, numpy_be, "float32")
         got = sim.run_chunk(plan, sc, inputs, cupy_be, "float32")
@@ -62,13 +63,13 @@ def test_cupy_and_numpy_agree_on_the_same_draws(name):
 
 def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
     """The same generic kernel on both libraries: CuPy's float32 ops against NumPy's."""
-    from analysis.kernels.race import race_tracks
+    from analysis.model.kernels.race import race_tracks
 
     catalog = load_catalog()
     sc = load_scenario(None, catalog)
     prior = default_prior(catalog)
     for i, comp in enumerate(sc.competitors):
-        plan = sim.plan_competitor(i, comp, sc, catalog)
+        plan = plan_competitor(i, comp, sc, catalog)
         inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 20_000)
         ka_np = sim.kernel_args(plan, sc, inputs, select("numpy"), "float32")
         ka_cp = sim.kernel_args(plan, sc, inputs, select("cupy"), "float32")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.backend import to_numpy
-from analysis.kernels import compute as kc
+from analysis.model.kernels import compute as kc
 
 RNG = np.random.default_rng(0)
 HOURS = RNG.uniform(1e5, 3e7, 64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis import calibration
+from analysis.model import calibration
 from analysis.inputs.catalog import load_catalog
 
 

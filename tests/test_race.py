@@ -13,8 +13,9 @@ from analysis import estimate, simulate
 from analysis.backend import Backend, select
 from analysis.constants import SECONDS_PER_MONTH
 from analysis.inputs.scenario import load_scenario
-from analysis._simulate import plan_competitor, run_chunk, sample_inputs
-from analysis.calibration import default_prior
+from analysis.model.plan import plan_competitor
+from analysis.model.run import run_chunk, sample_inputs
+from analysis.model.calibration import default_prior
 
 from conftest import catalog_with, run_cli
 
@@ -183,7 +184,7 @@ def test_summary_quantiles_are_numpys_over_the_finished_draws():
     """At a size whose summaries come from the compiled radix selection (results.RADIX_MIN), every
     metric's p10/p50/p90 equals np.quantile over the per-draw values of the finished draws, and the
     finish month's over every draw (unfinished ones count as +inf)."""
-    from analysis.results import RADIX_MIN
+    from analysis.model.summary import RADIX_MIN
 
     r = simulate(draws=RADIX_MIN + 1001, seed=7, keep_draws=True)
     frame = r.draws
@@ -204,7 +205,7 @@ def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_num
     """pipeline_threads: draws, kernel and outcomes together take every CPU and no more (from 3 CPUs;
     below that one thread each), at least one thread each; and no per-draw number depends on the
     thread counts."""
-    import analysis._simulate as sim
+    import analysis.model.run as sim
 
     for cpus in range(1, 65):
         prefetch, kernel = sim.pipeline_threads(cpus)
@@ -221,7 +222,7 @@ def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_num
 def test_a_failure_in_the_outcome_thread_reaches_the_caller(monkeypatch):
     """The outcomes run on their own thread while the kernel takes the next chunk: an exception there
     is raised by simulate, not lost or left waiting."""
-    import analysis._simulate as sim
+    import analysis.model.run as sim
 
     real, calls = sim.chunk_outcomes, []
 
@@ -278,7 +279,7 @@ def test_simulate_cli_json_and_csv():
 
 
 def test_race_statistics_split_ties_and_count_nobody():
-    from analysis._simulate import race_statistics
+    from analysis.model.result import race_statistics
 
     inf = np.inf
     finish = {"a": np.array([1, 2, inf, 3], np.float32), "b": np.array([1, 3, inf, inf], np.float32),
@@ -293,7 +294,7 @@ def test_race_statistics_split_ties_and_count_nobody():
 @given(st.lists(st.tuples(*[st.sampled_from([1.0, 2.0, 3.0, np.inf])] * 3), min_size=1, max_size=60))
 def test_race_statistics_match_a_draw_by_draw_count(draws):
     """P(first) with ties split equally, as a plain loop over draws computes it."""
-    from analysis._simulate import race_statistics
+    from analysis.model.result import race_statistics
 
     table = np.array(draws, dtype=np.float32)
     p_first, p_nobody, _ = race_statistics({lab: table[:, i] for i, lab in enumerate("xyz")})

@@ -19,18 +19,19 @@ import numpy as np
 import pytest
 
 from analysis.backend import select
-from analysis.calibration import default_prior
+from analysis.model.calibration import default_prior
 from analysis.inputs.catalog import load_catalog
 from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
-from analysis.kernels.race import race_tracks
-from analysis.kernels import race_cpu
-from analysis.kernels.race_cpu import _Plan, flops_per_server_w, race_tracks_cpu
-from analysis.race_reference import compare, scalar_race
+from analysis.model.kernels.race import race_tracks
+from analysis.model.kernels import race_cpu
+from analysis.model.kernels.race_cpu import _Plan, flops_per_server_w, race_tracks_cpu
+from analysis.model.reference import compare, scalar_race
 
 from conftest import catalog_with
 from test_race import TEST_MODEL, deal, scenario
 
-from analysis import _simulate as sim
+from analysis.model import run as sim
+from analysis.model.plan import plan_competitor
 
 NUMPY = select("numpy")
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +100,7 @@ def _scenario(spec):
 
 def _kernel_inputs(cat, spec, draws=3000, start_offset_months=None):
     sc = load_scenario(_scenario(spec), cat)
-    plan = sim.plan_competitor(0, sc.competitors[0], sc, cat)
+    plan = plan_competitor(0, sc.competitors[0], sc, cat)
     if start_offset_months is not None:
         frac = np.clip(np.arange(1, plan.layout.steps + 1) - start_offset_months, 0.0, 1.0)
         layout = plan.layout.__class__(**{**plan.layout.__dict__, "start_fraction": tuple(float(f) for f in frac)})
@@ -192,7 +193,7 @@ def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
         sc = load_scenario(source, catalog)
         prior = default_prior(catalog)
         for i, comp in enumerate(sc.competitors):
-            plan = sim.plan_competitor(i, comp, sc, catalog)
+            plan = plan_competitor(i, comp, sc, catalog)
             inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 4000)
             fast = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
             with monkeypatch.context() as m:
@@ -239,7 +240,7 @@ def test_the_shipped_scenario_uses_both_compiled_functions(lib):
     sc = load_scenario(None, catalog)
     kinds = set()
     for i, comp in enumerate(sc.competitors):
-        plan = sim.plan_competitor(i, comp, sc, catalog)
+        plan = plan_competitor(i, comp, sc, catalog)
         inputs = sim.sample_inputs(plan, sc, catalog, default_prior(catalog), 0, 500)
         ka = sim.kernel_args(plan, sc, inputs, NUMPY, "float32")
         single = _plan_of(ka).single
@@ -264,7 +265,7 @@ def test_float64_or_too_many_deals_run_the_array_api_kernel_or_say_why(cat):  # 
 
 
 def _status_in_subprocess(env_extra: dict) -> str:
-    code = "from analysis.kernels import race_cpu\nprint(race_cpu.status())\n"
+    code = "from analysis.model.kernels import race_cpu\nprint(race_cpu.status())\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, **env_extra}, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -276,7 +277,7 @@ def test_switch_off_by_environment_is_reported():
 
 
 def test_installed_build_matches_the_source_and_a_stale_one_is_refused(lib, monkeypatch):
-    from analysis.kernels import race_cpu_build
+    from analysis.model.kernels import race_cpu_build
 
     assert "compiled at install" in race_cpu.status()
     monkeypatch.setattr(race_cpu_build, "source_sha", lambda text=None: "0" * 16)
@@ -297,7 +298,7 @@ def test_installed_build_matches_the_source_and_a_stale_one_is_refused(lib, monk
 def _kernel_inputs_default():
     catalog = load_catalog()
     sc = load_scenario(None, catalog)
-    plan = sim.plan_competitor(0, sc.competitors[0], sc, catalog)
+    plan = plan_competitor(0, sc.competitors[0], sc, catalog)
     inputs = sim.sample_inputs(plan, sc, catalog, default_prior(catalog), 0, 64)
     return plan, sc, inputs, sim.kernel_args(plan, sc, inputs, NUMPY, "float32")
 
@@ -325,7 +326,7 @@ def test_an_index_out_of_range_raises_instead_of_reading_stray_memory(cat, lib):
 def test_cffi_binds_the_functions_the_source_exports():
     import re
 
-    from analysis.kernels import race_cpu_build
+    from analysis.model.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
     assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri", "race_select",
@@ -333,7 +334,7 @@ def test_cffi_binds_the_functions_the_source_exports():
 
 
 def test_a_build_for_another_cpu_is_refused(lib, monkeypatch):
-    from analysis.kernels import race_cpu_build
+    from analysis.model.kernels import race_cpu_build
 
     monkeypatch.setattr(race_cpu_build, "cpu_key", lambda: "f" * 16)
     race_cpu._load.cache_clear()
@@ -357,7 +358,7 @@ def test_simulate_without_the_extension_gives_the_same_race(monkeypatch):
     in ndtri's and exp's last bits)."""
     fast = sim.simulate(draws=3000, seed=4, keep_draws=True)
     monkeypatch.setattr(race_cpu, "library", lambda: None)
-    from analysis.sampling import sampler_status
+    from analysis.model.sampling import sampler_status
 
     assert sampler_status().startswith("NumPy's np.random.Philox")
     slow = sim.simulate(draws=3000, seed=4, keep_draws=True)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from analysis.sampling import BLOCK, draw, uniforms
+from analysis.model.sampling import BLOCK, draw, uniforms
 from analysis.inputs.specs import Dist, LogNormal, LogUniform, Triangular, Uniform
 
 
@@ -90,7 +90,7 @@ def test_lognormal_draws_do_not_depend_on_chunking():
 @given(st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300))
 def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
     """results.select_quantiles (one partition, no np.quantile overhead) gives np.quantile's numbers."""
-    from analysis.results import quantiles, select_quantiles
+    from analysis.model.summary import quantiles, select_quantiles
 
     x = np.asarray(values, dtype=np.float64)
     levels = np.array([0.1, 0.5, 0.9])
@@ -114,7 +114,7 @@ def test_radix_selection_is_numpys_linear_quantile(values, dtype):
     own values; the interpolation is in float64 (as select_quantiles'), so float32 input is compared
     with np.quantile of its float64 copy."""
     _lib()
-    from analysis.results import radix_quantiles
+    from analysis.model.summary import radix_quantiles
 
     x = np.asarray(values, dtype=dtype)
     levels = np.array([0.1, 0.5, 0.9])
@@ -137,7 +137,7 @@ def test_quantiles_of_a_large_array_come_from_the_radix_selection(dtype):
     """From RADIX_MIN values on, quantiles() takes the compiled path (nothing copied or reordered)
     and still gives np.quantile's numbers, here with heavy ties and a third of the values NaN."""
     _lib()
-    from analysis.results import RADIX_MIN, quantiles, radix_quantiles
+    from analysis.model.summary import RADIX_MIN, quantiles, radix_quantiles
 
     rng = np.random.default_rng(5)
     x = np.round(rng.lognormal(3.0, 1.0, 2 * RADIX_MIN + 3)).astype(dtype)
@@ -156,7 +156,7 @@ def test_quantiles_of_a_large_array_come_from_the_radix_selection(dtype):
 # Counter-based streams (simulate's draws): sampling.sample_streams, compiled and NumPy forms
 # ---------------------------------------------------------------------------------------------
 
-from analysis.sampling import counter_uniforms, sample_streams  # noqa: E402
+from analysis.model.sampling import counter_uniforms, sample_streams  # noqa: E402
 
 STREAMS = [("raw", None), ("uni", Uniform(low=1, high=3)), ("tri", Triangular(low=0, mode=1, high=5)),
            ("tri-edge", Triangular(low=2, mode=2, high=4)), ("logn", LogNormal(p10=2.0, p90=8.0)),
@@ -164,7 +164,7 @@ STREAMS = [("raw", None), ("uni", Uniform(low=1, high=3)), ("tri", Triangular(lo
 
 
 def _lib():
-    from analysis.kernels import race_cpu
+    from analysis.model.kernels import race_cpu
 
     lib = race_cpu.library()
     assert lib is not None, f"the compiled extension is not in use: {race_cpu.status()}"
@@ -226,7 +226,7 @@ def test_streams_have_their_distributions_and_are_independent():
 
 
 def test_compiled_sampler_refuses_to_run_without_the_extension(monkeypatch):
-    from analysis.kernels import race_cpu
+    from analysis.model.kernels import race_cpu
 
     monkeypatch.setattr(race_cpu, "library", lambda: None)
     with pytest.raises(RuntimeError, match="compiled sampler"):

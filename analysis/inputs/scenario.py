@@ -32,14 +32,14 @@ DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
 #: enough for the largest draw count on the shipped scenarios, below a laptop's RAM.
 DEFAULT_MAX_MEMORY_GB = 8.0
 MAX_MEMORY_ENV = "COMPUTE_RACE_MAX_MEMORY_GB"
-#: Fine-grid cells per time step in the capacity tables (analysis/_simulate.py SUBSTEPS).
+#: Fine-grid cells per time step in the capacity tables (analysis/model/plan.py SUBSTEPS).
 _SUBSTEPS = 8
 #: Float64 arrays alive per table cell and tranche while a table is built (bounds, overlap, product).
 _TABLE_TEMPORARIES = 4
 #: Arrays of chunk length alive per deal and per competitor in the kernel (inputs, state, outputs).
 _CHUNK_ARRAYS_PER_DEAL = 12
 _CHUNK_ARRAYS = 48
-#: Per-draw metrics stored for each competitor (analysis/_simulate.py STORED).
+#: Per-draw metrics stored for each competitor (analysis/model/run.py STORED).
 _STORED_METRICS = 9
 
 

@@ -3,5 +3,5 @@
 Kernels never read files, print, or import numpy/cupy; host-side sampling and validation happen
 before they are called. One documented exception: the CPU fast path `race_cpu` (NumPy only; it runs
 the compiled `race_cpu.c`, built at install time by `race_cpu_build`), behind
-`analysis._simulate.race_kernel` with the same contract as `race.race_tracks`.
+`analysis.model.run.race_kernel` with the same contract as `race.race_tracks`.
 """

@@ -49,11 +49,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import constants as K
-from . import paths
-from .inputs.catalog import Catalog
-from .constants import SECONDS_PER_HOUR
-from .inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
+from .. import constants as K
+from .. import paths
+from ..inputs.catalog import Catalog
+from ..constants import SECONDS_PER_HOUR
+from ..inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
 __all__ = [
     "FIT_SCOPES", "KNOWN_FEATURES", "FEATURES", "CalibrationPoint", "UtilizationPrior",
@@ -461,7 +461,7 @@ def _cache_file(catalog: Catalog, features: tuple[str, ...]):
             versions.append(metadata.version(package))
         except metadata.PackageNotFoundError:
             versions.append("-")
-    return paths.cache_file("prior", catalog.data_hash, [",".join(features), *versions], ("calibration.py",), "json")
+    return paths.cache_file("prior", catalog.data_hash, [",".join(features), *versions], ("model/calibration.py",), "json")
 
 
 def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:

@@ -1,7 +1,7 @@
 """The CPU fast path of the race kernel: `race_cpu.c`, compiled at install time, behind `race_tracks_cpu`.
 
 `race_tracks_cpu` takes `race.race_tracks`'s arguments (NumPy arrays) and returns the same dict;
-`analysis._simulate.race_kernel` runs it on the NumPy backend. The one kernel module that imports
+`analysis.model.run.race_kernel` runs it on the NumPy backend. The one kernel module that imports
 numpy (the backend-specific fast path DESIGN s6 allows); the array-API kernel stays the specification.
 
 Why C: chosen by measurement against a numba version of the same kernel (`@njit(parallel=True)`,
@@ -10,7 +10,7 @@ float32, median of 5 on the shared 2-core EPYC, C ran 2.4e8-4.5e8 scenario-steps
 3.2e7-6.1e7 (about 7x slower) in the same runs; C holds eight draws per vector register with the
 steps innermost, and lays out table lookups four steps at a time (see race_cpu.c).
 
-Building: setuptools builds the extension `analysis.kernels._race_cpu` when the package is installed
+Building: setuptools builds the extension `analysis.model.kernels._race_cpu` when the package is installed
 (`setup.py`, `race_cpu_build.py`), so a compiler that cannot build it fails the install. At import
 the extension's source hash is checked against race_cpu.c. When it is missing or stale (a checkout
 never installed, the C source edited since), or ``COMPUTE_RACE_COMPILED=0``, or the arrays are not
@@ -25,8 +25,8 @@ spanning sites, tables not proportional) run the array-API kernel's operations i
 GIL); each draw is computed independently, so no result depends on the chunk or thread count.
 
 The same extension holds `race_sample`, simulate's draws (counter-based Philox streams and their
-inverse CDFs), which `analysis.sampling.sample_streams` calls through `library()`, and `race_select`,
-the exact quantiles of simulate's summaries by radix selection (`analysis.results.radix_quantiles`).
+inverse CDFs), which `analysis.model.sampling.sample_streams` calls through `library()`, and `race_select`,
+the exact quantiles of simulate's summaries by radix selection (`analysis.model.summary.radix_quantiles`).
 """
 
 from __future__ import annotations

@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import constants as K
-from .errors import InputError, first_line
-from .results import row_stats
+from .. import constants as K
+from ..errors import InputError, first_line
+from .summary import row_stats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +55,7 @@ QUANTILE_KEYS = ("p10", "p50", "p90", "mean")
 
 
 def _metrics():
-    from ._estimate import METRICS
+    from .estimate import METRICS
 
     return METRICS
 
@@ -130,7 +130,7 @@ def read_configs(path: str | Path) -> pd.DataFrame:
 
     import pandas as pd
 
-    from .paths import check_input_file
+    from ..paths import check_input_file
 
     path = Path(path)
     if not path.exists():
@@ -164,8 +164,8 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     """
     import pandas as pd
 
-    from .inputs.catalog import load_catalog
-    from .inputs.specs import MAX_DRAWS
+    from ..inputs.catalog import load_catalog
+    from ..inputs.specs import MAX_DRAWS
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -198,7 +198,7 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
 
 def _check_rows(rows: _Rows) -> None:
     """Each column's range, then the rules between columns (first bad row, as `estimate` states them)."""
-    from .inputs.limits import FLAG_RANGES
+    from ..inputs.limits import FLAG_RANGES
 
     num = rows.num
     for col, allowed in FLAG_RANGES.items():  # what `estimate`'s flag of the same name accepts
@@ -213,7 +213,7 @@ def _check_rows(rows: _Rows) -> None:
     if bad.any():
         _row_rules(rows, int(np.flatnonzero(bad)[0]))
     from .kernels.compute import training_flop
-    from .inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
+    from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
 
     with np.errstate(over="ignore", invalid="ignore"):
         flop = training_flop(np.where(has["active_params"], num["active_params"], num["params"]), num["tokens"])
@@ -257,7 +257,7 @@ class _Plan:
         import pandas as pd
 
         from .kernels import compute as kc
-        from .inputs.specs import PRECISIONS
+        from ..inputs.specs import PRECISIONS
 
         n, num, has = rows.n, rows.num, rows.has
         self.n, self.num, self.has = n, num, has
@@ -310,10 +310,10 @@ class _Plan:
 
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
     """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (inputs/limits.py)."""
-    from .inputs.limits import check_implied_mfu
-    from .inputs.limits import MIN_MFU
+    from ..inputs.limits import check_implied_mfu
+    from ..inputs.limits import MIN_MFU
     from .sampling import draw
-    from .inputs.scenario import Uncertainty
+    from ..inputs.scenario import Uncertainty
 
     goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
     lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
@@ -332,7 +332,7 @@ def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
 
 def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
     """The catalog checks of row i in `estimate`'s order; InputError at the first that fails."""
-    from .inputs.specs import PRECISIONS
+    from ..inputs.specs import PRECISIONS
 
     if precision[i] not in PRECISIONS:
         rows.fail(i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}")
@@ -389,7 +389,7 @@ def _absent(plan: _Plan, column: str) -> np.ndarray:
 
 
 def _fill_from_estimate(out: dict, i: int, rows: _Rows, plan: _Plan, draws: int, seed: int, catalog) -> None:
-    from ._estimate import estimate
+    from .estimate import estimate
 
     kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
     if "accelerators" in kw:
@@ -411,7 +411,7 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     """Quantiles and means of every metric of every row, through shared vectors (module docstring)."""
     from .sampling import draw, normals
-    from .inputs.scenario import Uncertainty
+    from ..inputs.scenario import Uncertainty
 
     num, has = plan.num, plan.has
     defaults = Uncertainty()
@@ -572,7 +572,7 @@ def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
 
 
 def _z90() -> float:
-    from .inputs.specs import Z90
+    from ..inputs.specs import Z90
 
     return Z90
 
@@ -584,10 +584,10 @@ def to_text(result: pd.DataFrame, fmt: str) -> str:
     if fmt == "json":
         import json
 
-        from .results import json_ready
+        from .summary import json_ready
 
         return json.dumps(json_ready(result.to_dict(orient="records")), indent=2)
-    from .formatting import format_value
+    from ..formatting import format_value
 
     cols = ["training_flop"] + [f"{m}_p50" for m in ("gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd",
                                                        "emissions_tco2e")]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .inputs.catalog import Catalog
+    from ..inputs.catalog import Catalog
 
 import math
 from dataclasses import dataclass, field
@@ -19,19 +19,19 @@ from typing import Any
 
 import numpy as np
 
-from . import constants as K
-from ._context import context_for, load_context
-from .backend import select, to_numpy
-from .errors import InputError
-from .formatting import format_value, present, scientific
+from .. import constants as K
+from .context import context_for, load_context
+from ..backend import select, to_numpy
+from ..errors import InputError
+from ..formatting import format_value, present, scientific
 from .kernels import compute as kc
-from .inputs.limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
-from .provenance import provenance
-from .results import json_ready, quantiles, row_stats, summary_frame
+from ..inputs.limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
+from ..provenance import provenance
+from .summary import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
 
 # No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs from
-# a cached context (`_context`), so a repeat call imports none of them (docs/cli.md: the cache).
+# a cached context (`model.context`), so a repeat call imports none of them (docs/cli.md: the cache).
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -293,7 +293,7 @@ def estimate(
     g = dev(goodput_draws)
     p = dev(pue_draws)
     if gpu_hours is not None:
-        from .inputs.limits import check_implied_mfu
+        from ..inputs.limits import check_implied_mfu
 
         check_implied_mfu(training_flop, gpu_hours, peak, goodput_draws)
         hours = dev(np.full(draws, gpu_hours))
@@ -362,6 +362,6 @@ def estimate(
 
 def _catalog(catalog: Catalog | None) -> Catalog:
     """The validated catalog (for what the context does not hold: error messages naming close ids)."""
-    from .inputs.catalog import load_catalog
+    from ..inputs.catalog import load_catalog
 
     return catalog or load_catalog()

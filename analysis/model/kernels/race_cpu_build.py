@@ -1,4 +1,5 @@
-"""Build the compiled CPU race kernel (`race_cpu.c`) as the extension `analysis.kernels._race_cpu`.
+"""Build the compiled CPU race kernel (`race_cpu.c`) as the extension
+`analysis.model.kernels._race_cpu`.
 
 Run by setuptools at install time (`setup.py`: ``cffi_modules``), so a compiler that cannot build it
 fails the install, with the compiler's message, instead of leaving a slow path to be found later.
@@ -23,7 +24,7 @@ from pathlib import Path
 import cffi
 
 SOURCE_PATH = Path(__file__).with_name("race_cpu.c")
-MODULE = "analysis.kernels._race_cpu"
+MODULE = "analysis.model.kernels._race_cpu"
 #: The exported functions (`race_single`, `race_general`, `race_check`; `race_sample` and `race_ndtri`,
 #: simulate's draws; `race_select`, its quantiles): their definitions in the C source, read as declarations, so cffi binds exactly
 #: what the source defines.

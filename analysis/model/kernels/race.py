@@ -17,7 +17,7 @@ in steps (linear within the step) and accelerator-steps and peak power are accum
 
 Array-API code: NumPy, CuPy and array-api-strict run the same lines. It is the specification of
 the race: the CPU fast path (`race_cpu.c` via `race_cpu.py`) and the scalar reference
-(`analysis/race_reference.py`) must agree with it (tests/test_race_cpu.py).
+(`analysis/model/reference.py`) must agree with it (tests/test_race_cpu.py).
 """
 
 from __future__ import annotations

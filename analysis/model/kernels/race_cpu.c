@@ -1,6 +1,6 @@
 /* Compiled CPU race kernel: the CPU fast path's two step loops, over lanes of draws held in registers.
  *
- * Built at install time by setuptools (analysis/kernels/race_cpu_build.py: cffi, -O3 -march=native
+ * Built at install time by setuptools (analysis/model/kernels/race_cpu_build.py: cffi, -O3 -march=native
  * -ffp-contract=off) and called from kernels/race_cpu.py; the model is kernels/race.py's. Each
  * function takes a range [lo, hi) of draws, so Python threads can split a chunk (cffi releases the GIL).
  *

@@ -23,14 +23,14 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import paths
-from .cache import hash_contents
+from .. import paths
+from ..cache import hash_contents
 
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
-SOURCES = ("_context.py", "cache.py", "inputs/catalog.py", "inputs/specs.py", "inputs/scenario.py", "calibration.py",
-           "constants.py", "inputs/limits.py", "inputs/yamlio.py")
+SOURCES = ("model/context.py", "cache.py", "inputs/catalog.py", "inputs/specs.py", "inputs/scenario.py",
+           "model/calibration.py", "constants.py", "inputs/limits.py", "inputs/yamlio.py")
 #: Sizes (log10 of active parameters) the compiled prior is read at, and checked at.
 FIT_LOG10 = (10.0, 11.0, 12.0)
 CHECK_LOG10 = (7.0, 8.5, 9.3, 11.6, 13.2, 14.5)
@@ -102,7 +102,7 @@ class Context:
             return None
         centre, half = _predict(coef, active_params)
         p10, p90 = math.exp(centre - half), math.exp(centre + half)
-        from .inputs.limits import describe_dist, lognormal_mu_sigma
+        from ..inputs.limits import describe_dist, lognormal_mu_sigma
 
         mu, sigma = lognormal_mu_sigma(p10, p90)
         drawn = Drawn("lognormal", describe_dist("lognormal", {"p10": p10, "p90": p90}), mu=mu, sigma=sigma)
@@ -156,7 +156,7 @@ def context_for(catalog) -> Context:
     if hit is not None and hit[0] is catalog:
         return hit[1]
     from .calibration import default_prior
-    from .inputs.scenario import Uncertainty
+    from ..inputs.scenario import Uncertainty
 
     prior = default_prior(catalog)
     defaults = Uncertainty()
@@ -189,7 +189,7 @@ def load_context(data_dir: str | Path | None = None) -> Context:
     except OSError:
         contents = None  # the catalog loader names the missing file
     if contents is None:
-        from .inputs.catalog import load_catalog
+        from ..inputs.catalog import load_catalog
 
         return context_for(load_catalog(root))
     data_hash = hash_contents(contents)
@@ -199,8 +199,8 @@ def load_context(data_dir: str | Path | None = None) -> Context:
     path = _cache_file(root, data_hash)
     ctx = _read(path, data_hash)
     if ctx is None:
-        from .inputs.catalog import load_catalog
-        from .provenance import package_version, versions
+        from ..inputs.catalog import load_catalog
+        from ..provenance import package_version, versions
 
         built = context_for(load_catalog(root))
         ctx = Context(built.data_hash, built.chips, built.regions, built.defaults, built.prior,
