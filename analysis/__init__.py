@@ -13,9 +13,9 @@ import importlib
 
 #: Public name -> the module that defines it, or "module:attribute" (".sweep" is the module itself).
 _EXPORTS = {
-    "backtest": "._backtest",
-    "BacktestResult": "._backtest",
-    "BACKTEST_SCHEMES": "._backtest:SCHEMES",
+    "backtest": ".studies.backtest",
+    "BacktestResult": ".studies.backtest",
+    "BACKTEST_SCHEMES": ".studies.backtest:SCHEMES",
     "Catalog": ".inputs.catalog",
     "load_catalog": ".inputs.catalog",
     "InputError": ".errors",
@@ -26,17 +26,23 @@ _EXPORTS = {
     "load_scenario": ".inputs.scenario",
     "simulate": ".model.run",
     "sweep": ".sweep",
+    "what_if": ".studies.whatif",
 }
 
 #: Modules that moved into the wings, under the names they had at the top of the package, so that
 #: ``from analysis import plots`` (or ``analysis.catalog``) in users' code keeps working.
 _MODULES = {
     "calibration": ".model.calibration",
+    "capacity": ".studies.capacity",
     "catalog": ".inputs.catalog",
+    "deal_value": ".studies.deal_value",
+    "economics": ".studies.economics",
     "kernels": ".model.kernels",
     "limits": ".inputs.limits",
     "results": ".model.summary",
     "sampling": ".model.sampling",
+    "scenarios": ".studies.whatif",
+    "sensitivity": ".studies.sensitivity",
     "specs": ".inputs.specs",
     "yamlio": ".inputs.yamlio",
 }

@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         "one run out), beside naive 6ND at MFU 0.40 and the best single constant, and the energy model.",
     )
     bt.add_argument("--format", default="table", choices=("table", "json"))
-    bt.set_defaults(func=_delegate("_backtest"))
+    bt.set_defaults(func=_delegate("studies.backtest"))
 
     bench = sub.add_parser(
         "bench",

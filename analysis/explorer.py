@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InputError
-from .scenarios import WhatIf, delay_distribution, what_if
+from .studies.whatif import WhatIf, delay_distribution, what_if
 from .inputs.scenario import DealOverride
 from .inputs.specs import Fixed
 

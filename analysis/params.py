@@ -49,7 +49,7 @@ def _whole(value: Any) -> Any:
 
 
 def _scenario_exists(value: str) -> str:
-    from .scenarios import scenario_path
+    from .studies.whatif import scenario_path
 
     try:
         scenario_path(value)
@@ -75,7 +75,7 @@ def _zero_or(low: float, high: float, zero_means: str):
 
 
 def _rentable_accelerator(value: str) -> str:
-    from .economics import rent_vs_build_accelerators
+    from .studies.economics import rent_vs_build_accelerators
 
     known = rent_vs_build_accelerators()
     if value not in known:

@@ -368,7 +368,7 @@ def update_readme_file(readme: Path, metrics: dict[str, dict]) -> list[str]:
 
 def race_table() -> str:
     """The headline race of the default scenario at its own draw count."""
-    from .scenarios import what_if
+    from .studies.whatif import what_if
 
     return what_if(None).simulate().to_table()
 
@@ -380,7 +380,7 @@ def run_cli(args) -> int:
     report = build_report(out)
     print(report.race_table)
     print()
-    from .deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
+    from .studies.deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
     print(frontier_report())
     print()
     ok = len(report.runs) - len(report.failed)

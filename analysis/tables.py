@@ -17,7 +17,7 @@ from .model.calibration import calibration_points, default_prior
 from .inputs.catalog import Catalog, load_catalog
 from .errors import InputError
 from .model.summary import QUANTILES, quantiles
-from .scenarios import WhatIf, what_if
+from .studies.whatif import WhatIf, what_if
 from .model.plan import plan_competitor
 from .model.run import sample_inputs
 from .inputs.specs import PRECISIONS, Z90, _Dist

@@ -42,7 +42,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 # %%
 import analysis
 from analysis import notebook, plots, tables
-from analysis.scenarios import what_if
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("00_assumptions", globals())
 catalog = analysis.load_catalog()

@@ -42,7 +42,7 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 # %%
 from analysis import notebook, plots, tables
 from analysis.model.calibration import default_prior
-from analysis.scenarios import what_if
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("10_compute_budgets", globals())
 race = what_if(scenario, draws=draws, seed=seed)

@@ -42,8 +42,9 @@ power_cap_scale = 1.0  # help: factor on the power cap of every owned campus (1 
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import capacity, notebook, plots, tables
-from analysis.scenarios import what_if
+from analysis.studies import capacity
+from analysis import notebook, plots, tables
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("11_capacity_deals", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale)

@@ -47,8 +47,9 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 # %%
 import pandas as pd
 
-from analysis import deal_value, notebook, plots, tables
-from analysis.scenarios import what_if
+from analysis.studies import deal_value
+from analysis import notebook, plots, tables
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("20_time_to_train_race", globals())
 DEAL = "meta-coreweave-2026"

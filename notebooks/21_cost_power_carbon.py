@@ -49,8 +49,9 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import economics, notebook, plots, tables
-from analysis.scenarios import what_if
+from analysis.studies import economics
+from analysis import notebook, plots, tables
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("21_cost_power_carbon", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale, pue=pue, mfu=mfu)

@@ -46,8 +46,9 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import deal_value, notebook, plots, sensitivity
-from analysis.scenarios import what_if
+from analysis.studies import deal_value, sensitivity
+from analysis import notebook, plots
+from analysis.studies.whatif import what_if
 
 notebook.check_parameters("22_sensitivity", globals())
 race = what_if(scenario, draws=draws, seed=seed, target_flop=target_flop)

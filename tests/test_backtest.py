@@ -12,26 +12,8 @@ from hypothesis import strategies as st
 import pytest
 
 from analysis import backtest, estimate
-from analysis._backtest import (
-    CONSTANT,
-    GROUPED_SCHEMES,
-    MIN_FIT_RUNS,
-    NAIVE_MFU,
-    PRIOR,
-    SCHEME_TEXT,
-    SCHEMES,
-    cv_predictions,
-    energy_check,
-    held_out,
-    interval_metrics,
-    loo_catalog,
-    naive_gpu_hours,
-    naive_label,
-    pit_histogram,
-    predict_gpu_hours,
-    prior_scores,
-)
-from analysis._backtest import ALTERNATIVES, GROUPED_SCHEMES
+from analysis.studies.backtest import CONSTANT, GROUPED_SCHEMES, MIN_FIT_RUNS, NAIVE_MFU, PRIOR, SCHEME_TEXT, SCHEMES, cv_predictions, energy_check, held_out, interval_metrics, loo_catalog, naive_gpu_hours, naive_label, pit_histogram, predict_gpu_hours, prior_scores
+from analysis.studies.backtest import ALTERNATIVES, GROUPED_SCHEMES
 from analysis.model.calibration import FEATURES, FP8_LOG_GAIN_MEAN, calibration_points, default_prior
 from analysis.inputs.catalog import load_catalog
 from analysis.constants import FP8_GAIN_TRIANGULAR

@@ -1,12 +1,12 @@
-"""analysis.capacity: the timeline replays the race's capacity tables and draws."""
+"""analysis.studies.capacity: the timeline replays the race's capacity tables and draws."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analysis.capacity import cap_binding_summary, capacity_metrics, capacity_timeline, lab_totals
-from analysis.scenarios import what_if
+from analysis.studies.capacity import cap_binding_summary, capacity_metrics, capacity_timeline, lab_totals
+from analysis.studies.whatif import what_if
 
 
 def _one_deal(deal: str, lab: str = "DeepSeek", model: str = "deepseek-next") -> dict:

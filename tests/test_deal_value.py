@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import deal_value
-from analysis.deal_value import deal_marginal_value
+from analysis.studies import deal_value
+from analysis.studies.deal_value import deal_marginal_value
 from analysis.errors import InputError
-from analysis.scenarios import what_if
+from analysis.studies.whatif import what_if
 
 DRAWS = 300
 

@@ -7,7 +7,7 @@ import pytest
 
 from analysis import explorer
 from analysis.errors import InputError
-from analysis.scenarios import what_if
+from analysis.studies.whatif import what_if
 
 matplotlib.use("Agg")
 DRAWS = 2000

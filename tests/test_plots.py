@@ -19,8 +19,9 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 import analysis
-from analysis import capacity, economics, plots, sensitivity, tables
-from analysis.scenarios import what_if
+from analysis.studies import capacity, economics, sensitivity
+from analysis import plots, tables
+from analysis.studies.whatif import what_if
 
 UNIT = re.compile(r"\([^)]+\)")
 DEAL = "meta-coreweave-2026"

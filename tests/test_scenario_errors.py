@@ -246,7 +246,7 @@ def test_billion_laughs_is_refused_at_once(tmp_path):
 
 def test_what_if_scale_beyond_the_bound_is_one_input_error():
     from analysis.errors import InputError
-    from analysis.scenarios import what_if
+    from analysis.studies.whatif import what_if
 
     with pytest.raises(InputError, match=r"deal_scale\['meta-hyperion'\]: expected a number in \[0, 1000\], got 5000"):
         what_if(deal_scale={"meta-hyperion": 5000})
@@ -264,7 +264,7 @@ def test_what_if_scale_beyond_the_bound_is_one_input_error():
 def test_what_if_refuses_what_a_scenario_file_refuses(change, needle):
     """what_if's overrides bypass the scenario's validation, so they keep its floors themselves."""
     from analysis.errors import InputError
-    from analysis.scenarios import what_if
+    from analysis.studies.whatif import what_if
 
     with pytest.raises(InputError, match=needle):
         what_if(**change)

@@ -1,4 +1,4 @@
-"""analysis.sensitivity (tornado, RBD-FAST indices) and analysis.economics (rent vs build)."""
+"""analysis.studies.sensitivity (tornado, RBD-FAST indices) and analysis.studies.economics (rent vs build)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from analysis import InputError
-from analysis import economics, sensitivity, simulate, tables
-from analysis.scenarios import what_if
+from analysis.studies import economics, sensitivity
+from analysis import simulate, tables
+from analysis.studies.whatif import what_if
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis import load_catalog, tables
-from analysis.scenarios import what_if
+from analysis.studies.whatif import what_if
 
 CW = "meta-coreweave-2026"
 

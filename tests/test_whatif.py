@@ -1,4 +1,4 @@
-"""analysis.scenarios.what_if: notebook parameters become validated scenario variants."""
+"""analysis.studies.whatif.what_if: notebook parameters become validated scenario variants."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import pytest
 
 from analysis import InputError, load_catalog
-from analysis.scenarios import DELAY_BAND, catalog_with_pue, what_if
+from analysis.studies.whatif import DELAY_BAND, catalog_with_pue, what_if
 from analysis.inputs.specs import Fixed, Triangular
 
 CW = "meta-coreweave-2026"

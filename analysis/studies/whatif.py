@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import Any
 
 
-from .inputs.catalog import Catalog, load_catalog, suggest
+from ..inputs.catalog import Catalog, load_catalog, suggest
 from pydantic import ValidationError
 
-from .errors import InputError, describe_validation_error
-from .paths import PROJECT_ROOT
-from .model.result import SimulationResult
-from .model.run import simulate
-from .inputs.scenario import load_scenario
-from .inputs.specs import DEAL_KINDS, MAX_DEAL_SCALE, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, Fixed, Triangular, _Dist, check_draws, check_seed
-from .inputs.scenario import DealOverride, Scenario
+from ..errors import InputError, describe_validation_error
+from ..paths import PROJECT_ROOT
+from ..model.result import SimulationResult
+from ..model.run import simulate
+from ..inputs.scenario import load_scenario
+from ..inputs.specs import DEAL_KINDS, MAX_DEAL_SCALE, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, Fixed, Triangular, _Dist, check_draws, check_seed
+from ..inputs.scenario import DealOverride, Scenario
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
 #: figures for most delays, and a symmetric +-50% band says "about m months" without a new source.

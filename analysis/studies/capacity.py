@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .model.calibration import default_prior
-from .inputs.catalog import Catalog
-from .errors import InputError
-from .model.summary import QUANTILES
-from .scenarios import WhatIf, what_if
-from .model.plan import SUBSTEPS, plan_competitor
-from .model.run import base_index, sample_inputs
-from .inputs.specs import month_label
+from ..model.calibration import default_prior
+from ..inputs.catalog import Catalog
+from ..errors import InputError
+from ..model.summary import QUANTILES
+from .whatif import WhatIf, what_if
+from ..model.plan import SUBSTEPS, plan_competitor
+from ..model.run import base_index, sample_inputs
+from ..inputs.specs import month_label
 
 if TYPE_CHECKING:
     import pandas as pd

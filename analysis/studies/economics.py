@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import constants as K
-from .inputs.catalog import Catalog, load_catalog
-from .errors import InputError
-from .model.kernels import compute as kc
-from .model.summary import QUANTILES, quantiles
-from .model.sampling import draw
-from .inputs.scenario import Uncertainty
+from .. import constants as K
+from ..inputs.catalog import Catalog, load_catalog
+from ..errors import InputError
+from ..model.kernels import compute as kc
+from ..model.summary import QUANTILES, quantiles
+from ..model.sampling import draw
+from ..inputs.scenario import Uncertainty
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,7 +133,7 @@ def run_cost_rent_vs_own(accelerator: str, run_flop: float, *, catalog: Catalog 
     """
     import pandas as pd
 
-    from .model.estimate import estimate
+    from ..model.estimate import estimate
 
     result = estimate(flop=run_flop, accelerator=accelerator, mfu=mfu or None, pue=pue or None, site=site,
                       draws=draws, seed=seed, backend=backend, keep_draws=True, catalog=catalog)

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .inputs.catalog import Catalog
-from .errors import InputError
-from .inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
-from .scenarios import WhatIf, what_if
+from ..inputs.catalog import Catalog
+from ..errors import InputError
+from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
+from .whatif import WhatIf, what_if
 
 #: Frontier compute targets swept by default (FLOP): Grok-3 class (~3e26) up to ~10x GPT-4.5-class.
 FRONTIER_TARGETS_FLOP = (1e26, 3e26, 1e27, 3e27)

@@ -39,19 +39,19 @@ from typing import Any
 
 import numpy as np
 
-from . import constants as K
-from .backend import select
-from .model.calibration import FEATURES, FIT_SCOPES, FP8_LOG_GAIN_MEAN, CalibrationPoint, UtilizationPrior, calibration_points, chip_sheet, fit_prior
-from .inputs.catalog import Catalog, load_catalog
-from .errors import InputError
-from .model.estimate import _number
-from .model.kernels import compute as kc
-from .provenance import provenance
-from .formatting import quantity
-from .model.summary import json_ready
-from .model.sampling import draw
-from .inputs.specs import MAX_DRAWS
-from .inputs.scenario import Uncertainty
+from .. import constants as K
+from ..backend import select
+from ..model.calibration import FEATURES, FIT_SCOPES, FP8_LOG_GAIN_MEAN, CalibrationPoint, UtilizationPrior, calibration_points, chip_sheet, fit_prior
+from ..inputs.catalog import Catalog, load_catalog
+from ..errors import InputError
+from ..model.estimate import _number
+from ..model.kernels import compute as kc
+from ..provenance import provenance
+from ..formatting import quantity
+from ..model.summary import json_ready
+from ..model.sampling import draw
+from ..inputs.specs import MAX_DRAWS
+from ..inputs.scenario import Uncertainty
 
 #: The naive baseline's fixed MFU (the issue's comparison: 6 N D at MFU 0.40, no goodput).
 NAIVE_MFU = 0.40
@@ -622,7 +622,7 @@ class BacktestResult:
 
     def plot(self, ax=None):
         """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline."""
-        from .plots import backtest_scatter
+        from ..plots import backtest_scatter
 
         return backtest_scatter(self.runs, naive_mfu=self.settings["naive_mfu"],
                                 title=f"{SCHEME_TEXT[self.settings['leave_out']]}, {len(self.runs)} published runs")

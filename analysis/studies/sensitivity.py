@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model.result import SimulationResult
+    from ..model.result import SimulationResult
 
 #: Columns of the per-draw frame that are outcomes or bookkeeping, never inputs.
 NOT_INPUTS = frozenset({
@@ -130,7 +130,7 @@ def variance_indices(result: SimulationResult, outcome: str = "time_to_train_mon
     import pandas as pd
     from SALib.analyze import rbd_fast
 
-    from .inputs.limits import check_seed, check_whole
+    from ..inputs.limits import check_seed, check_whole
 
     check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST uses a handful (SALib's default: 10)
     check_whole(resamples, "resamples", 1, 10_000)
@@ -159,7 +159,7 @@ def _in_lab_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
     """The `n` inputs with the largest S1 per lab, beside their tornado swing."""
-    from .inputs.limits import check_whole
+    from ..inputs.limits import check_whole
 
     check_whole(n, "n", 1, 1000)
     merged = indices.merge(tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left")
