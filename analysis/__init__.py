@@ -37,13 +37,16 @@ _MODULES = {
     "catalog": ".inputs.catalog",
     "deal_value": ".studies.deal_value",
     "economics": ".studies.economics",
+    "explorer": ".views.explorer",
     "kernels": ".model.kernels",
     "limits": ".inputs.limits",
+    "plots": ".views.plots",
     "results": ".model.summary",
     "sampling": ".model.sampling",
     "scenarios": ".studies.whatif",
     "sensitivity": ".studies.sensitivity",
     "specs": ".inputs.specs",
+    "tables": ".views.tables",
     "yamlio": ".inputs.yamlio",
 }
 

@@ -5,6 +5,7 @@ probability always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a dur
 compute ``3.2e26`` FLOP. The kind of a column or metric is read from its name, where the project keeps
 units (``cost_p50_usd``, ``energy_mwh``, ``p_first``, ``time_to_train_p50_months_meta``): see
 `kind_of`. A column holds one unit; a long table that mixes units in one column is pivoted first.
+In the base, not the views: the model's results (`to_table`) use it; it imports nothing of ours.
 """
 
 from __future__ import annotations

@@ -1000,7 +1000,7 @@ def _figure_png(sweep: Sweep, frame, headline: str) -> bytes | None:
     """The headline figure as PNG bytes (`plots.sweep_headline`), or None."""
     import io
 
-    from .plots import sweep_headline
+    from .views.plots import sweep_headline
 
     fig = sweep_headline(sweep, frame, headline)
     if fig is None:

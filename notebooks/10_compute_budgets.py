@@ -40,7 +40,8 @@ scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo r
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import notebook, plots, tables
+from analysis import notebook
+from analysis.views import plots, tables
 from analysis.model.calibration import default_prior
 from analysis.studies.whatif import what_if
 

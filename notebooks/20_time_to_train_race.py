@@ -48,7 +48,8 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 import pandas as pd
 
 from analysis.studies import deal_value
-from analysis import notebook, plots, tables
+from analysis import notebook
+from analysis.views import plots, tables
 from analysis.studies.whatif import what_if
 
 notebook.check_parameters("20_time_to_train_race", globals())

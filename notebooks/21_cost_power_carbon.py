@@ -50,7 +50,8 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 
 # %%
 from analysis.studies import economics
-from analysis import notebook, plots, tables
+from analysis import notebook
+from analysis.views import plots, tables
 from analysis.studies.whatif import what_if
 
 notebook.check_parameters("21_cost_power_carbon", globals())

@@ -47,7 +47,8 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 
 # %%
 from analysis.studies import deal_value, sensitivity
-from analysis import notebook, plots
+from analysis import notebook
+from analysis.views import plots
 from analysis.studies.whatif import what_if
 
 notebook.check_parameters("22_sensitivity", globals())

@@ -50,7 +50,7 @@ metrics_path = ""  # help: write the headline metrics as JSON here (empty means 
 
 # %%
 import analysis
-from analysis import plots
+from analysis.views import plots
 from analysis.notebook import check_parameters, record_metrics, watermark
 
 check_parameters("30_backtest", globals())

@@ -42,7 +42,8 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import explorer, notebook
+from analysis.views import explorer
+from analysis import notebook
 
 notebook.check_parameters("40_explorer", globals())
 

@@ -299,7 +299,7 @@ def test_bad_arguments_are_input_errors(kwargs, needle):
 def test_table_and_figures(result):
     import matplotlib.pyplot as plt
 
-    from analysis import plots
+    from analysis.views import plots
 
     text = result.to_table()
     assert "naive" in text and "best single constant" in text and "targets" in text and "llama-3.1-405b" in text

@@ -1,11 +1,11 @@
-"""analysis.explorer: the live explorer's settings, runs and widgets, headless."""
+"""analysis.views.explorer: the live explorer's settings, runs and widgets, headless."""
 
 from __future__ import annotations
 
 import matplotlib
 import pytest
 
-from analysis import explorer
+from analysis.views import explorer
 from analysis.errors import InputError
 from analysis.studies.whatif import what_if
 

@@ -1,4 +1,4 @@
-"""analysis.plots: every figure labels its numeric axes with units, keeps legends off the data, and
+"""analysis.views.plots: every figure labels its numeric axes with units, keeps legends off the data, and
 draws each lab (and campus) in one colour across all figures."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from matplotlib.ticker import NullFormatter
 
 import analysis
 from analysis.studies import capacity, economics, sensitivity
-from analysis import plots, tables
+from analysis.views import plots, tables
 from analysis.studies.whatif import what_if
 
 UNIT = re.compile(r"\([^)]+\)")

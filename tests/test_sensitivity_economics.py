@@ -7,7 +7,8 @@ import pytest
 
 from analysis import InputError
 from analysis.studies import economics, sensitivity
-from analysis import simulate, tables
+from analysis import simulate
+from analysis.views import tables
 from analysis.studies.whatif import what_if
 
 

@@ -1,4 +1,4 @@
-"""analysis.tables: catalog views and the race, cost and deal-effect tables the notebooks show."""
+"""analysis.views.tables: catalog views and the race, cost and deal-effect tables the notebooks show."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from analysis import load_catalog, tables
+from analysis import load_catalog
+from analysis.views import tables
 from analysis.studies.whatif import what_if
 
 CW = "meta-coreweave-2026"

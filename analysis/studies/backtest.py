@@ -622,7 +622,7 @@ class BacktestResult:
 
     def plot(self, ax=None):
         """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline."""
-        from ..plots import backtest_scatter
+        from ..views.plots import backtest_scatter
 
         return backtest_scatter(self.runs, naive_mfu=self.settings["naive_mfu"],
                                 title=f"{SCHEME_TEXT[self.settings['leave_out']]}, {len(self.runs)} published runs")

@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
-from .studies.whatif import WhatIf, delay_distribution, what_if
-from .inputs.scenario import DealOverride
-from .inputs.specs import Fixed
+from ..errors import InputError
+from ..studies.whatif import WhatIf, delay_distribution, what_if
+from ..inputs.scenario import DealOverride
+from ..inputs.specs import Fixed
 
 #: Target FLOP choices of the explorer's slider; 0 means each lab's own next model.
 TARGETS_FLOP = (0.0, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28)
@@ -99,7 +99,7 @@ def variant(base: WhatIf, settings: Settings) -> WhatIf:
         changes.append(f"{settings.lab}: its run gets {settings.share:.0%} of a campus (scenario: "
                        f"{next(c.share for c in scenario.competitors if c.lab == settings.lab).describe()})")
     if update:
-        from .inputs.scenario import load_scenario
+        from ..inputs.scenario import load_scenario
 
         scenario = load_scenario(scenario.model_copy(update=update).model_dump(), changed.catalog)
     return WhatIf(scenario=scenario, catalog=changed.catalog, changes=tuple(changes))

@@ -73,7 +73,7 @@ def _lab_palette(labs) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _catalog_campuses() -> tuple[tuple[str, str, str], ...]:
-    from .inputs.catalog import load_catalog
+    from ..inputs.catalog import load_catalog
 
     return tuple((d.buyer, d.campus_id, d.id) for d in load_catalog().deals.values())
 
@@ -144,7 +144,7 @@ def _number_axis(ax, axis: str = "y", kind: str = "quantity") -> None:
     """Tick labels as the formatting module writes numbers (thousands separators, %, $)."""
     from matplotlib.ticker import FuncFormatter
 
-    from . import formatting
+    from .. import formatting
 
     fmt = {"quantity": formatting.quantity, "count": lambda v: formatting.quantity(v) if abs(v) >= 1e6 else formatting.count(v),
            "percent": lambda v: f"{v * 100:.0f}%", "money": formatting.money}[kind]
@@ -156,7 +156,7 @@ def _log_axis(ax, axis: str = "x", *, money: bool = False) -> None:
     axis label saying it is logarithmic."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    from . import formatting
+    from .. import formatting
 
     getattr(ax, f"set_{axis}scale")("log")
     target = getattr(ax, f"{axis}axis")
@@ -796,7 +796,7 @@ def sweep_headline(sweep, frame, headline: str) -> Figure | None:
     (parameter names in the sweep file's order); `frame` is the sweep's summary (`status` column)."""
     import pandas as pd
 
-    from . import formatting
+    from .. import formatting
     import seaborn as sns
     from matplotlib.figure import Figure  # no pyplot: no global state, works headless
 

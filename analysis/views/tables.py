@@ -12,21 +12,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import constants as K
-from .model.calibration import calibration_points, default_prior
-from .inputs.catalog import Catalog, load_catalog
-from .errors import InputError
-from .model.summary import QUANTILES, quantiles
-from .studies.whatif import WhatIf, what_if
-from .model.plan import plan_competitor
-from .model.run import sample_inputs
-from .inputs.specs import PRECISIONS, Z90, _Dist
-from .inputs.scenario import Scenario
+from .. import constants as K
+from ..model.calibration import calibration_points, default_prior
+from ..inputs.catalog import Catalog, load_catalog
+from ..errors import InputError
+from ..model.summary import QUANTILES, quantiles
+from ..studies.whatif import WhatIf, what_if
+from ..model.plan import plan_competitor
+from ..model.run import sample_inputs
+from ..inputs.specs import PRECISIONS, Z90, _Dist
+from ..inputs.scenario import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .model.result import SimulationResult
+    from ..model.result import SimulationResult
 
 
 def _key(lab: str) -> str:
@@ -284,7 +284,7 @@ def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float 
     `accelerator`: the id whose generation the band is for (None: the pooled centre)."""
     import pandas as pd
 
-    from .inputs.limits import check_whole
+    from ..inputs.limits import check_whole
 
     check_whole(points, "points", 2, 10_000)
     if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < high < math.inf):
