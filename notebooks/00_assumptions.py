@@ -41,11 +41,10 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 
 # %%
 import analysis
-from analysis import notebook
-from analysis.views import plots, tables
+from analysis import cells, plots, tables
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("00_assumptions", globals())
+cells.check_parameters("00_assumptions", globals())
 catalog = analysis.load_catalog()
 race = what_if(scenario)
 
@@ -56,7 +55,7 @@ race = what_if(scenario)
 # purchase and rental prices where a source gives one.
 
 # %%
-notebook.present(tables.accelerators_table(catalog))
+cells.present(tables.accelerators_table(catalog))
 
 # %% [markdown]
 # ## Capacity deals
@@ -65,7 +64,7 @@ notebook.present(tables.accelerators_table(catalog))
 # race does not use.
 
 # %%
-notebook.present(tables.deals_table(catalog))
+cells.present(tables.deals_table(catalog))
 
 # %% [markdown]
 # ## Sites and the competing models
@@ -74,10 +73,10 @@ notebook.present(tables.deals_table(catalog))
 # imply (p10 / p50 / p90, exact for the product of the two log-normals).
 
 # %%
-notebook.present(tables.sites_table(catalog))
+cells.present(tables.sites_table(catalog))
 
 # %%
-notebook.present(tables.models_table(catalog))
+cells.present(tables.models_table(catalog))
 
 # %% [markdown]
 # ## Uncertainty the data do not pin down
@@ -119,13 +118,13 @@ plots.efficiency_by_generation(efficiency)
 
 # %%
 per_watt_by_year = efficiency.groupby("year")["flop_per_s_per_server_w"].median()
-notebook.claim("compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
+cells.claim("compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
                "server watt than the oldest", len(per_watt_by_year) < 2 or per_watt_by_year.iloc[-1] > per_watt_by_year.iloc[0],
                newest_flop_per_s_per_server_w=per_watt_by_year.iloc[-1], oldest_flop_per_s_per_server_w=per_watt_by_year.iloc[0])
 
 # %%
 assert (efficiency["peak_flop_per_s"] > 0).all()
-notebook.record_metrics(
+cells.record_metrics(
     {**tables.efficiency_metrics(efficiency), "n_assumptions": len(tables.assumptions_table(catalog))},
     metrics_path,
 )
@@ -134,4 +133,4 @@ notebook.record_metrics(
 # ## Provenance
 
 # %%
-notebook.watermark(seed=None, backend=None)
+cells.watermark(seed=None, backend=None)

@@ -40,12 +40,11 @@ scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo r
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis import notebook
-from analysis.views import plots, tables
+from analysis import cells, plots, tables
 from analysis.model.calibration import default_prior
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("10_compute_budgets", globals())
+cells.check_parameters("10_compute_budgets", globals())
 race = what_if(scenario, draws=draws, seed=seed)
 
 # %% [markdown]
@@ -54,7 +53,7 @@ race = what_if(scenario, draws=draws, seed=seed)
 # of the product of the two log-normals).
 
 # %%
-notebook.present(tables.models_table(race.catalog))
+cells.present(tables.models_table(race.catalog))
 
 # %% [markdown]
 # ## Training FLOP as the race draws it
@@ -62,7 +61,7 @@ notebook.present(tables.models_table(race.catalog))
 # %%
 budgets = tables.compute_budgets(race)
 budget_summary = tables.quantile_summary(budgets, ["training_flop", "active_params"])
-notebook.present(budget_summary)
+cells.present(budget_summary)
 
 # %%
 plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(race.catalog)))
@@ -77,7 +76,7 @@ plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(
 runs = tables.published_runs(race.catalog)
 largest_reported_flop = runs.loc[runs["confidence"] == "reported", "training_flop"].max()
 next_p50_flop = budget_summary.xs("p50", level="quantile")["training_flop"]
-notebook.claim("each next run's median compute is within a factor of 5 of the largest run its authors reported, and "
+cells.claim("each next run's median compute is within a factor of 5 of the largest run its authors reported, and "
                "below the largest published (third-party) estimate",
                next_p50_flop.between(largest_reported_flop / 5, largest_reported_flop * 5).all()
                and (next_p50_flop < runs["training_flop"].max()).all(),
@@ -95,7 +94,7 @@ notebook.claim("each next run's median compute is within a factor of 5 of the la
 
 # %%
 calibration = tables.calibration_table(race.catalog)
-notebook.present(calibration)
+cells.present(calibration)
 prior = default_prior(race.catalog)
 assert prior.coef[1] > 0, "the size slope is the sentence above; it changed sign"
 
@@ -112,7 +111,7 @@ plots.calibration(calibration, band)
 # restarts or extra stages) are what the `scope` colours flag.
 
 # %%
-notebook.claim("larger models use their clusters better: the prior's median utilization rises with model size",
+cells.claim("larger models use their clusters better: the prior's median utilization rises with model size",
                band["prior_p50"].is_monotonic_increasing and band["prior_p50"].iloc[-1] > band["prior_p50"].iloc[0],
                prior_p50_at_1b_params=band["prior_p50"].iloc[0], prior_p50_at_1t_params=band["prior_p50"].iloc[-1])
 
@@ -120,14 +119,14 @@ notebook.claim("larger models use their clusters better: the prior's median util
 # ## Published runs
 
 # %%
-notebook.present(tables.published_runs(race.catalog))
+cells.present(tables.published_runs(race.catalog))
 
 # %%
 assert (budgets["training_flop"] > 0).all()
-notebook.record_metrics(tables.budget_metrics(budgets), metrics_path)
+cells.record_metrics(tables.budget_metrics(budgets), metrics_path)
 
 # %% [markdown]
 # ## Provenance
 
 # %%
-notebook.watermark(seed=seed, backend=None)
+cells.watermark(seed=seed, backend=None)

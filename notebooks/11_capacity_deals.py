@@ -42,12 +42,10 @@ power_cap_scale = 1.0  # help: factor on the power cap of every owned campus (1 
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis.studies import capacity
-from analysis import notebook
-from analysis.views import plots, tables
+from analysis import capacity, cells, plots, tables
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("11_capacity_deals", globals())
+cells.check_parameters("11_capacity_deals", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale)
 race.changes_table
 
@@ -56,7 +54,7 @@ race.changes_table
 # Each lab's deals as the scenario uses them, with any what-if override.
 
 # %%
-notebook.present(tables.scenario_deals(race))
+cells.present(tables.scenario_deals(race))
 
 # %% [markdown]
 # ## Every deal in `data/`, and the date it was true as of
@@ -65,12 +63,12 @@ notebook.present(tables.scenario_deals(race))
 # Context deals (`racing: false`) say why they are left out of the race.
 
 # %%
-notebook.present(race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
+cells.present(race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
                                               "total_accelerators", "racing", "not_racing_because"]])
 
 # %%
 timeline = capacity.capacity_timeline(race)
-notebook.present(capacity.lab_totals(timeline))
+cells.present(capacity.lab_totals(timeline))
 
 # %% [markdown]
 # Each lab's accelerators (delivered: p10 / p50 / p90; powered: p50), facility MW and the share of
@@ -100,7 +98,7 @@ plots.capacity_bands(timeline, "facility_mw", "campus")
 
 # %%
 meta_mw_at_end = timeline.query("level == 'campus' and lab == 'Meta' and month == month.max()").groupby("kind")["facility_mw_p50"].sum()
-notebook.claim("own builds dominate Meta's megawatts", meta_mw_at_end.get("owned", 0) > meta_mw_at_end.get("reserved", 0),
+cells.claim("own builds dominate Meta's megawatts", meta_mw_at_end.get("owned", 0) > meta_mw_at_end.get("reserved", 0),
                applies=scenario == "scenarios/default.yaml",
                owned_facility_mw=meta_mw_at_end.get("owned", 0), rented_facility_mw=meta_mw_at_end.get("reserved", 0))
 
@@ -117,7 +115,7 @@ plots.power_caps(timeline)
 # draws means the grid connection, not the hardware, sets the campus's capacity.
 
 # %%
-notebook.present(capacity.cap_binding_summary(timeline))
+cells.present(capacity.cap_binding_summary(timeline))
 
 # %% [markdown]
 # Per capped campus: months in which the cap binds in more than half the draws, the first and last
@@ -125,10 +123,10 @@ notebook.present(capacity.cap_binding_summary(timeline))
 
 # %%
 assert (timeline["powered_accelerators_p50"] <= timeline["accelerators_p50"] + 1e-6).all()
-notebook.record_metrics(capacity.capacity_metrics(timeline), metrics_path)
+cells.record_metrics(capacity.capacity_metrics(timeline), metrics_path)
 
 # %% [markdown]
 # ## Provenance
 
 # %%
-notebook.watermark(seed=seed, backend=None)
+cells.watermark(seed=seed, backend=None)

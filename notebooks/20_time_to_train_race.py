@@ -47,12 +47,10 @@ metrics_path = ""  # help: where a sweep collects this run's headline metrics (J
 # %%
 import pandas as pd
 
-from analysis.studies import deal_value
-from analysis import notebook
-from analysis.views import plots, tables
+from analysis import cells, deal_value, plots, tables
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("20_time_to_train_race", globals())
+cells.check_parameters("20_time_to_train_race", globals())
 DEAL = "meta-coreweave-2026"
 race = what_if(
     scenario,
@@ -162,7 +160,7 @@ plots.lead_times(leads)
 
 # %%
 effect, effect_curves = tables.deal_effect(race, DEAL, targets=(target_flop, effect_target_flop), backend=backend)
-notebook.present(effect)
+cells.present(effect)
 
 # %%
 plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case", row="target")
@@ -176,7 +174,7 @@ plots.time_to_train_curves(effect_curves[effect_curves["lab"] == "Meta"], style=
 
 # %%
 assert abs(sum(result.race["p_first"]) - 1.0) < 1e-6
-notebook.record_metrics(
+cells.record_metrics(
     {**tables.race_metrics(result), **tables.deal_effect_metrics(effect, DEAL, "Meta"),
      **deal_value.headline_metrics(frontier, pooled, campus_only)},
     metrics_path,
@@ -186,4 +184,4 @@ notebook.record_metrics(
 # ## Provenance
 
 # %%
-notebook.watermark(seed=seed, backend=backend)
+cells.watermark(seed=seed, backend=backend)

@@ -49,12 +49,10 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis.studies import economics
-from analysis import notebook
-from analysis.views import plots, tables
+from analysis import cells, economics, plots, tables
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("21_cost_power_carbon", globals())
+cells.check_parameters("21_cost_power_carbon", globals())
 race = what_if(scenario, draws=draws, seed=seed, power_cap_scale=power_cap_scale, pue=pue, mfu=mfu)
 race.changes_table
 
@@ -64,7 +62,7 @@ race.changes_table
 # %%
 result = race.simulate(keep_draws=True, backend=backend)
 outcomes = tables.run_outcomes(result)
-notebook.present(tables.quantile_summary(outcomes, list(tables.RUN_METRICS)))
+cells.present(tables.quantile_summary(outcomes, list(tables.RUN_METRICS)))
 
 # %% [markdown]
 # Per lab, over the draws whose run finishes within the horizon: cost (USD), USD per PFLOP of
@@ -85,7 +83,7 @@ plots.run_metric_distributions(outcomes)
 
 # %%
 by_kind = tables.cost_by_deal_kind(race, backend=backend)
-notebook.present(by_kind)
+cells.present(by_kind)
 
 # %%
 plots.cost_by_kind(by_kind)
@@ -97,7 +95,7 @@ plots.cost_by_kind(by_kind)
 # next figure asks how busy it must be.
 
 # %%
-notebook.claim("only Meta holds both kinds of capacity (rented and owned)",
+cells.claim("only Meta holds both kinds of capacity (rented and owned)",
                set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]) == {"Meta"}, applies=scenario == "scenarios/default.yaml",
                labs_with_both_kinds=", ".join(sorted(set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]))))
 
@@ -107,7 +105,7 @@ notebook.claim("only Meta holds both kinds of capacity (rented and owned)",
 # %%
 hourly = economics.hourly_costs(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed)
 break_even = economics.break_even_summary(hourly)
-notebook.present(break_even)
+cells.present(break_even)
 
 # %%
 plots.rent_vs_build(economics.rent_vs_build(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed), break_even)
@@ -119,7 +117,7 @@ plots.rent_vs_build(economics.rent_vs_build(accelerator, catalog=race.catalog, p
 # of the break-even (dashed, with its p10-p90 from price, life and build-cost uncertainty).
 
 # %%
-notebook.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race.catalog, mfu=mfu, pue=pue,
+cells.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race.catalog, mfu=mfu, pue=pue,
                                                 draws=draws, seed=seed, backend=backend))
 
 # %% [markdown]
@@ -128,7 +126,7 @@ notebook.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=r
 
 # %%
 assert (outcomes["cost_usd"] > 0).all()
-notebook.record_metrics(
+cells.record_metrics(
     {**tables.cost_metrics(result), "break_even_utilization_p50": break_even.loc["break_even_utilization", "p50"]},
     metrics_path,
 )
@@ -137,4 +135,4 @@ notebook.record_metrics(
 # ## Provenance
 
 # %%
-notebook.watermark(seed=seed, backend=backend)
+cells.watermark(seed=seed, backend=backend)

@@ -46,12 +46,10 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis.studies import deal_value, sensitivity
-from analysis import notebook
-from analysis.views import plots
+from analysis import cells, deal_value, plots, sensitivity
 from analysis.studies.whatif import what_if
 
-notebook.check_parameters("22_sensitivity", globals())
+cells.check_parameters("22_sensitivity", globals())
 race = what_if(scenario, draws=draws, seed=seed, target_flop=target_flop)
 race.changes_table
 
@@ -80,7 +78,7 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 
 # %%
 time_leaders = time_tornado.loc[time_tornado["rank"] == 1].set_index("lab")["input"]
-notebook.claim("for each lab's own model, training compute, the share of a campus or utilization leads the "
+cells.claim("for each lab's own model, training compute, the share of a campus or utilization leads the "
                "time-to-train tornado; never a delay",
                time_leaders.isin(["training_flop", "share", "utilization"]).all(), applies=not target_flop,
                **time_leaders.add_prefix("top_input_").to_dict())
@@ -96,7 +94,7 @@ plots.sensitivity_heatmap(time_indices, title="time-to-train: first-order index 
 # below) cannot be told from zero.
 
 # %%
-notebook.present(sensitivity.top_inputs(time_tornado, time_indices, n=top))
+cells.present(sensitivity.top_inputs(time_tornado, time_indices, n=top))
 
 # %% [markdown]
 # ## Cost
@@ -114,11 +112,11 @@ cost_indices = sensitivity.variance_indices(result, "cost_usd", seed=seed)
 plots.sensitivity_heatmap(cost_indices, title="cost: first-order index S1 (RBD-FAST)")
 
 # %%
-notebook.present(sensitivity.top_inputs(cost_tornado, cost_indices, n=top))
+cells.present(sensitivity.top_inputs(cost_tornado, cost_indices, n=top))
 
 # %%
 assert (time_indices["S1_sum"] <= 1.5).all()
-notebook.record_metrics(
+cells.record_metrics(
     {**sensitivity.headline(time_indices, "time"), **sensitivity.headline(cost_indices, "cost")},
     metrics_path,
 )
@@ -158,4 +156,4 @@ assert (wide["min_p_first_with"] >= 0.90).all(), f"'Meta stays first in at least
 # ## Provenance
 
 # %%
-notebook.watermark(seed=seed, backend=backend)
+cells.watermark(seed=seed, backend=backend)

@@ -50,10 +50,9 @@ metrics_path = ""  # help: write the headline metrics as JSON here (empty means 
 
 # %%
 import analysis
-from analysis.views import plots
-from analysis.notebook import check_parameters, record_metrics, watermark
+from analysis import cells, plots
 
-check_parameters("30_backtest", globals())
+cells.check_parameters("30_backtest", globals())
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
@@ -141,7 +140,7 @@ result.targets()
 # %%
 energy = result.energy_summary()
 headline = result.summary.loc["calibrated prior"]
-record_metrics(
+cells.record_metrics(
     {
         "mdape": headline["mdape"],
         "coverage_p10_p90": headline["coverage_p10_p90"],
@@ -157,4 +156,4 @@ record_metrics(
 )
 
 # %%
-watermark(seed=seed, backend="numpy")
+cells.watermark(seed=seed, backend="numpy")

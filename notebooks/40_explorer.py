@@ -42,10 +42,9 @@ backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "nu
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
-from analysis.views import explorer
-from analysis import notebook
+from analysis import cells, explorer
 
-notebook.check_parameters("40_explorer", globals())
+cells.check_parameters("40_explorer", globals())
 
 # %% [markdown]
 # ## The explorer
@@ -76,7 +75,7 @@ live.set(share=0.0)
 live.figure
 
 # %%
-notebook.record_metrics({
+cells.record_metrics({
     "p_first_meta": before.p_first["Meta"],
     "p_first_meta_share_2pct": after.p_first["Meta"],
     "update_seconds_median": live.median_update_seconds,
@@ -84,4 +83,4 @@ notebook.record_metrics({
 }, metrics_path)
 
 # %%
-notebook.watermark(seed=seed, backend=backend)
+cells.watermark(seed=seed, backend=backend)

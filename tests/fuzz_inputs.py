@@ -30,7 +30,7 @@ import yaml
 
 from analysis.paths import PROJECT_ROOT, SCENARIOS_DIR
 from analysis.inputs.scenario import Competitor, DealOverride, Scenario, Uncertainty
-from analysis.sweep import SWEEP_KEYS
+from analysis.runs.sweep import SWEEP_KEYS
 
 from inprocess import Outcome, call_main, is_one_line_error
 
@@ -228,7 +228,7 @@ def _flags(command: str) -> list[str]:
     """The flags argparse declares for a command (the CLI's schema)."""
     import argparse
 
-    from analysis.__main__ import build_parser
+    from analysis.runs.cli import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -375,7 +375,7 @@ def consistent(argv: list[str], stdout: str) -> str | None:
 def _valid_sweep(case: Case) -> str | None:
     """For a sweep file that validates, why it is not self-consistent (None when it is); such a file
     is checked, not run (running it would execute notebooks). Raises InputError when it is invalid."""
-    from analysis.sweep import MAX_POINTS, load_sweep
+    from analysis.runs.sweep import MAX_POINTS, load_sweep
 
     sweep = load_sweep(case.argv[1])
     if not 1 <= len(sweep.points) <= MAX_POINTS:

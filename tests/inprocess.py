@@ -6,7 +6,7 @@ import contextlib
 import io
 from dataclasses import dataclass
 
-from analysis.__main__ import main
+from analysis.runs.cli import main
 
 
 @dataclass

@@ -213,7 +213,7 @@ def test_ctrl_c_is_one_line_exit_130(monkeypatch):
 
 _STALLED_CLEANUP = """
 import argparse, sys, time
-import analysis.__main__ as cli
+import analysis.runs.cli as cli
 
 cli.INTERRUPT_GRACE_S = 1.0
 

@@ -40,7 +40,7 @@ def test_cli_doc_lists_every_command_and_flag():
     import argparse
 
     text = (PROJECT_ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    from analysis.__main__ import build_parser
+    from analysis.runs.cli import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

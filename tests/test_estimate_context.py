@@ -137,7 +137,7 @@ def test_the_estimate_command_imports_no_pydantic_pandas_or_scipy_once_cached(fr
     env = {k: v for k, v in __import__("os").environ.items() if k != "COMPUTE_RACE_BACKEND"}
     env[CACHE_ENV] = str(fresh / "cache")
     env.pop(DATA_DIR_ENV, None)
-    code = ("import sys; from analysis.__main__ import main; code = main(['estimate', '--params', '7e9', "
+    code = ("import sys; from analysis.runs.cli import main; code = main(['estimate', '--params', '7e9', "
             "'--tokens', '2e12', '--accelerator', 'a100-sxm-80gb', '--draws', '500']); "
             "print(sorted(m for m in ('pydantic', 'pandas', 'scipy', 'yaml', 'array_api_compat.numpy', "
             "'importlib.metadata') if m in sys.modules), code)")

@@ -46,7 +46,7 @@ def test_fuzzed_argument_lists(folder, rnd):
 
 def test_the_contract_catches_a_breach(monkeypatch, folder):
     """The checker itself can fail: a traceback, an absurd result and a hang are each reported."""
-    import analysis.__main__ as cli
+    import analysis.runs.cli as cli
     import fuzz_inputs
 
     case = fuzz_inputs.Case("argument list", ["estimate", "--accelerator", "h100-sxm", "--flop", "1e24",

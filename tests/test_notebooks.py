@@ -166,12 +166,12 @@ def test_bad_parameter_stops_in_the_setup_cell_with_one_line(stem, parameters, n
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_parameters_cell_matches_the_declared_model(path):
-    """The parameters cell holds exactly the names of the notebook's model (analysis.params), and its
+    """The parameters cell holds exactly the names of the notebook's model (analysis.runs.parameters), and its
     defaults pass the model."""
-    from analysis import params
+    from analysis.runs import parameters as params
 
     model = params.model_for(path.stem)
-    assert model is not None, f"{path.stem}: declare its parameter model in analysis/params.py (MODELS)"
+    assert model is not None, f"{path.stem}: declare its parameter model in analysis/runs/parameters.py (MODELS)"
     cell = _parameters_cells(path)[0]
     defaults = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body}
     assert sorted(defaults) == sorted(model.model_fields), f"{path.stem}: parameters cell and model differ"
@@ -193,7 +193,7 @@ def test_title_cell_commands_work_as_printed(path):
     results/ created first, and `-p` names and values that its model accepts."""
     from papermill.cli import _resolve_type
 
-    from analysis import params
+    from analysis.runs import parameters as params
 
     source = nbformat.read(path, as_version=4).cells[0].source
     commands = _papermill_commands(path)

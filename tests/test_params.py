@@ -1,4 +1,4 @@
-"""analysis.params: one declared parameter model per notebook, used by the notebooks, report and sweep."""
+"""analysis.runs.parameters: one declared parameter model per notebook, used by the notebooks, report and sweep."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import params, report
+from analysis.runs import parameters as params, report
 from analysis.errors import InputError
-from analysis.params import ParameterError
+from analysis.runs.parameters import ParameterError
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from analysis.sweep import load_sweep
+from analysis.runs.sweep import load_sweep
 
 
 def test_every_model_belongs_to_a_notebook_and_every_notebook_has_one():

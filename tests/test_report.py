@@ -1,4 +1,4 @@
-"""analysis.report: papermill runs, HTML with embedded figures, an index, failures isolated."""
+"""analysis.runs.report: papermill runs, HTML with embedded figures, an index, failures isolated."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from analysis import report
+from analysis.runs import report
 from analysis.errors import InputError
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from conftest import assert_one_line_error, run_cli
@@ -44,7 +44,7 @@ def test_report_writes_html_with_images_and_isolates_failures(tmp_path):
     src.mkdir()
     good = _notebook(src / "00_good.ipynb",
                      "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, draws])\nfig",
-                     "from analysis import notebook\nnotebook.record_metrics({'draws': draws}, metrics_path)")
+                     "from analysis import cells\ncells.record_metrics({'draws': draws}, metrics_path)")
     bad = _notebook(src / "10_bad.ipynb", "raise ValueError('boom')")
     out = tmp_path / "out"
     result = report.build_report(out, notebooks=[good, bad], draws=7, progress=False, race=False)
@@ -176,21 +176,21 @@ def test_readme_markers_name_notebooks_that_exist_and_all_get_filled(tmp_path):
 
 
 def test_claim_passes_quietly_and_fails_with_the_sentence_and_its_numbers():
-    from analysis import notebook
+    from analysis.runs import cells
 
-    shown = notebook.claim("Meta usually finishes first", 0.93 > 0.5, p_first_meta=0.93)
+    shown = cells.claim("Meta usually finishes first", 0.93 > 0.5, p_first_meta=0.93)
     assert "Meta usually finishes first" in shown._repr_markdown_() and "93.0%" in shown._repr_markdown_()
-    with pytest.raises(notebook.ClaimError, match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)"):
-        notebook.claim("Meta usually finishes first", 0.45 > 0.5, p_first_meta=0.45)
-    skipped = notebook.claim("Meta usually finishes first", False, applies=False, p_first_meta=0.45)
+    with pytest.raises(cells.ClaimError, match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)"):
+        cells.claim("Meta usually finishes first", 0.45 > 0.5, p_first_meta=0.45)
+    skipped = cells.claim("Meta usually finishes first", False, applies=False, p_first_meta=0.45)
     assert "Not checked" in repr(skipped)
 
 
 def test_every_owned_notebook_checks_its_prose():
-    """Notebooks 00, 10, 11, 21 and 22 state results in prose; each backs them with notebook.claim."""
+    """Notebooks 00, 10, 11, 21 and 22 state results in prose; each backs them with cells.claim."""
     for stem in ("00_assumptions", "10_compute_budgets", "11_capacity_deals", "21_cost_power_carbon", "22_sensitivity"):
         source = (NOTEBOOKS_DIR / f"{stem}.py").read_text()
-        assert "notebook.claim(" in source, stem
+        assert "cells.claim(" in source, stem
 
 
 def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
@@ -201,7 +201,7 @@ def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
 
     from jupyter_client.manager import AsyncKernelManager
 
-    from analysis import _papermill
+    from analysis.runs import papermill as runs_papermill
 
     sent = []
 
@@ -209,7 +209,7 @@ def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
         sent.append(self.shutting_down)
 
     monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", record)
-    manager = _papermill.kernel_options()["kernel_manager_class"]()
+    manager = runs_papermill.kernel_options()["kernel_manager_class"]()
     manager.shutting_down = True
     asyncio.run(manager._async_interrupt_kernel())
     assert sent == []
@@ -219,11 +219,12 @@ def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
 
 
 def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_path):
-    """Both pass _papermill.kernel_options() to papermill (one place for the kernel's name, log level
+    """Both pass runs.papermill.kernel_options() to papermill (one place for the kernel's name, log level
     and manager)."""
     import papermill
 
-    from analysis import _papermill, report, sweep
+    from analysis.runs import papermill as runs_papermill
+    from analysis.runs import report, sweep
 
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **kw: calls.append(kw))
@@ -233,7 +234,7 @@ def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_pa
                      "scratch": str(tmp_path / "scratch")})
     assert len(calls) == 2
     for kw in calls:
-        assert {k: kw[k] for k in _papermill.kernel_options()} == _papermill.kernel_options()
+        assert {k: kw[k] for k in runs_papermill.kernel_options()} == runs_papermill.kernel_options()
 
 
 # ---- where a report may write -----------------------------------------------------------------
@@ -253,7 +254,7 @@ def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tm
 
 
 def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
-    from analysis.report import REPORT_MARKER, prepare_report_dir
+    from analysis.runs.report import REPORT_MARKER, prepare_report_dir
 
     new = tmp_path / "a" / "new"
     prepare_report_dir(new)

@@ -1,7 +1,7 @@
 """Papermill sweeps for real on tiny grids: workers, failures, kill and resume, Dask, validation.
 
 The fixture notebook (tests/fixtures/sweep_tiny.ipynb) records y = x * n with
-analysis.notebook.record_metrics, raises when x is negative, sleeps `sleep_s` and appends a line to
+analysis.runs.cells.record_metrics, raises when x is negative, sleeps `sleep_s` and appends a line to
 `log_dir/<x>-<label>.log` each time it starts, so a test can count executions per point.
 """
 
@@ -22,21 +22,7 @@ import yaml
 
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
-from analysis.sweep import (
-    LOCK_NAME,
-    MARKER_NAME,
-    MAX_POINTS,
-    POINT_FILES,
-    Point,
-    Sweep,
-    is_complete,
-    load_sweep,
-    notebook_parameters,
-    point_id,
-    prepare_out_dir,
-    summarize,
-    write_index,
-)
+from analysis.runs.sweep import LOCK_NAME, MARKER_NAME, MAX_POINTS, POINT_FILES, Point, Sweep, is_complete, load_sweep, notebook_parameters, point_id, prepare_out_dir, summarize, write_index
 from conftest import assert_one_line_error, run_cli
 from inprocess import assert_one_line, call_main
 
@@ -400,7 +386,7 @@ def test_out_folder_rules(tmp_path):
 
 
 def test_cleanup_removes_only_its_own_temporaries(tmp_path):
-    from analysis.sweep import SCRATCH_NAME, _clean_stale
+    from analysis.runs.sweep import SCRATCH_NAME, _clean_stale
 
     out = tmp_path / "out"
     point = out / "0123456789ab"
@@ -428,12 +414,12 @@ def test_os_error_on_the_results_folder_is_one_line(tmp_path):
 # ---- bounded work ------------------------------------------------------------------------------
 
 def test_huge_grid_is_counted_and_refused_without_being_built(tmp_path, monkeypatch):
-    import analysis.sweep
+    import analysis.runs.sweep.spec
 
     def no_product(*args):
         raise AssertionError("the grid was built")
 
-    monkeypatch.setattr(analysis.sweep.itertools, "product", no_product)
+    monkeypatch.setattr(analysis.runs.sweep.spec.itertools, "product", no_product)
     body = {"notebook": FIXTURE, "grid": {"x": list(range(1000)), "n": list(range(1000))}}
     with pytest.raises(InputError) as err:
         load_sweep(write_sweep(tmp_path, body))

@@ -3,7 +3,7 @@
 The notebook's `parameters` cell holds the defaults papermill overrides; the model says which names
 exist and what each may hold. Three places use it, so a parameter cannot be misspelt anywhere:
 
-- the notebook's setup cell (`analysis.notebook.check_parameters("20_time_to_train_race", globals())`)
+- the notebook's setup cell (`analysis.runs.cells.check_parameters("20_time_to_train_race", globals())`)
   stops on an unknown name papermill injected (papermill itself only warns) or an ill-typed value,
   with one line and no traceback;
 - `python -m analysis report` checks what it passes (`draws`, `metrics_path`) before running;
@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .errors import InputError
-from .inputs.specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
+from ..errors import InputError
+from ..inputs.specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
 
 #: The comment papermill puts at the top of the cell it injects (papermill.translators, `codify`).
 PAPERMILL_COMMENT = "# Parameters"
@@ -49,7 +49,7 @@ def _whole(value: Any) -> Any:
 
 
 def _scenario_exists(value: str) -> str:
-    from .studies.whatif import scenario_path
+    from ..studies.whatif import scenario_path
 
     try:
         scenario_path(value)
@@ -75,7 +75,7 @@ def _zero_or(low: float, high: float, zero_means: str):
 
 
 def _rentable_accelerator(value: str) -> str:
-    from .studies.economics import rent_vs_build_accelerators
+    from ..studies.economics import rent_vs_build_accelerators
 
     known = rent_vs_build_accelerators()
     if value not in known:

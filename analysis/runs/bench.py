@@ -58,9 +58,9 @@ import time
 
 import numpy as np
 
-from .backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
-from .errors import InputError
-from .model.kernels import race_cpu
+from ..backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
+from ..errors import InputError
+from ..model.kernels import race_cpu
 
 DEFAULT_DRAWS = 1_000_000
 #: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
@@ -91,7 +91,7 @@ SCENARIO_STEP = (
 
 
 def _sim():
-    from .model import run
+    from ..model import run
 
     return run
 
@@ -146,10 +146,10 @@ class Workload:
     """The default scenario's competitors: kernel inputs for any range of draws on any backend."""
 
     def __init__(self):
-        from .model.calibration import default_prior
-        from .inputs.catalog import load_catalog
-        from .inputs.scenario import load_scenario
-        from .model.plan import plan_competitor
+        from ..model.calibration import default_prior
+        from ..inputs.catalog import load_catalog
+        from ..inputs.scenario import load_scenario
+        from ..model.plan import plan_competitor
 
         self.catalog = load_catalog()
         self.scenario = load_scenario(None, self.catalog)
@@ -259,7 +259,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
 
 
 def _host(out: dict) -> dict:
-    from .backend import to_numpy
+    from ..backend import to_numpy
 
     return {key: [to_numpy(a) for a in values] for key, values in out.items()}
 
@@ -270,7 +270,7 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
     numpy_be = next((be for be in backends if be.name == "numpy"), None)
     if numpy_be is not None and race_cpu.library() is not None:
-        from .model.kernels.race import race_tracks
+        from ..model.kernels.race import race_tracks
 
         out.append(("array-api", numpy_be, race_tracks))
     return out
@@ -278,7 +278,7 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
 
 def time_naive(work: Workload, draws: int) -> dict:
     """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive" baseline)."""
-    from .model.kernels.race import race_tracks
+    from ..model.kernels.race import race_tracks
 
     be = select("numpy")
     seconds = 0.0
@@ -294,7 +294,7 @@ def time_naive(work: Workload, draws: int) -> dict:
 
 def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
-    from .model.reference import compare, scalar_race
+    from ..model.reference import compare, scalar_race
 
     fn = {"scalar": scalar_race}[name]
     numpy_be = select("numpy")
@@ -320,7 +320,7 @@ def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[
 
 def float32_error(work: Workload, draws: int) -> dict:
     """Largest relative error of the float32 kernel against float64 on the same draws (finished runs)."""
-    from .model.reference import compare
+    from ..model.reference import compare
 
     be = select("numpy")
     kernel = _sim().race_kernel(be)
@@ -347,9 +347,9 @@ STAGES = ("sampling", "kernel", "outcomes", "quantiles", "race_statistics", "tot
 
 def time_stages(draws: int, backend: str, repeats: int) -> dict:
     """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by total)."""
-    from .model.run import simulate
+    from ..model.run import simulate
 
-    from .model.sampling import sampler_status
+    from ..model.sampling import sampler_status
 
     simulate(draws=min(draws, 4096), backend=backend)  # warm-up
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -370,7 +370,7 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     out["load_average_1min"] = load
     out["sampler"] = sampler_status()
     if backend == "numpy":
-        from .model.run import pipeline_threads
+        from ..model.run import pipeline_threads
 
         out["prefetch_threads"], out["kernel_threads"] = pipeline_threads()
     out["sampling_is"] = ("the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
@@ -435,7 +435,7 @@ BATCH_WORKLOADS = {
 
 
 def _time_batch(frame, catalog, repeats: int) -> float:
-    from .model.batch import estimate_many
+    from ..model.batch import estimate_many
 
     seconds = []
     for _ in range(repeats):
@@ -470,9 +470,9 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
     """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
     realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
     `estimate` called `calls` times (same catalog; provenance is cached)."""
-    from .model.batch import estimate_many
-    from .model.estimate import estimate
-    from .inputs.catalog import load_catalog
+    from ..model.batch import estimate_many
+    from ..model.estimate import estimate
+    from ..inputs.catalog import load_catalog
 
     catalog = load_catalog()
     frames = {"grid": batch_grid(), "mixed": batch_configs(configs), "worst_case": batch_worst_case()}
@@ -539,7 +539,7 @@ def resolve_backends(name: str | None) -> list[Backend]:
 
 def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
     """Benchmark the race kernel; returns the JSON of `bench --format json` (DESIGN.md s4)."""
-    from .provenance import versions
+    from ..provenance import versions
 
     backends = resolve_backends(backend)
     work = Workload()
@@ -646,8 +646,8 @@ def to_table(report: dict) -> str:
 
 
 def run_cli(args) -> int:
-    from .__main__ import _print_json, _whole
-    from .inputs.specs import MAX_DRAWS
+    from .cli import _print_json, _whole
+    from ..inputs.specs import MAX_DRAWS
 
     draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
     report = run_bench(DEFAULT_DRAWS if draws is None else draws, args.backend)

@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._papermill import kernel_options
-from .errors import InputError
-from .paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
+from .papermill import kernel_options
+from ..errors import InputError
+from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
 
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
@@ -60,10 +60,10 @@ def declared_parameters(notebook: Path) -> dict:
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
     """Parameters the report passes: `metrics_path` into the report folder, `draws` when declared.
 
-    A notebook with a declared parameter model (analysis.params) is asked by its model, which also
+    A notebook with a declared parameter model (analysis.runs.parameters) is asked by its model, which also
     checks the values before anything runs; any other notebook by papermill's inspection.
     """
-    from .params import check, model_for
+    from .parameters import check, model_for
 
     model = model_for(notebook)
     declared = model.model_fields if model is not None else declared_parameters(notebook)
@@ -215,7 +215,7 @@ def readable_time(stamp: str) -> str:
 
 def _lab_keys() -> dict[str, str]:
     """Metric-key suffix of every lab in the catalog (``meta`` -> ``Meta``), longest first."""
-    from .inputs.catalog import load_catalog
+    from ..inputs.catalog import load_catalog
 
     labs = {m.lab for m in load_catalog().models.values()}
     keys = {"_".join(lab.lower().split()): lab for lab in labs}
@@ -244,7 +244,7 @@ def metric_groups(metrics: dict, labs: dict[str, str] | None = None) -> tuple[li
 
 def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
     """Every metric of a notebook, formatted with its unit, labs side by side; folded when long."""
-    from .formatting import format_value, label
+    from ..formatting import format_value, label
 
     if not metrics:
         return "<p class=\"muted\">no metrics recorded</p>"
@@ -265,9 +265,9 @@ def write_index(report: Report) -> Path:
     """index.html: one row per notebook (status, time, parameters, links), every metric of every
     notebook (formatted, with units, labs side by side, long lists folded), then the race table.
     Also metrics.json: every notebook's metrics, by notebook (what `update_readme` reads)."""
-    from . import __version__
-    from .inputs.catalog import load_catalog
-    from .provenance import git_commit
+    from .. import __version__
+    from ..inputs.catalog import load_catalog
+    from ..provenance import git_commit
 
     commit, dirty = git_commit()
     out_dir, created, race_table = report.out_dir, report.created, report.race_table
@@ -336,7 +336,7 @@ def update_readme(text: str, metrics: dict[str, dict]) -> tuple[str, list[str]]:
     Returns the new text and the names filled; a marker naming a notebook or metric the report does
     not have raises InputError (the README would otherwise keep a stale figure silently).
     """
-    from .formatting import format_value
+    from ..formatting import format_value
 
     filled = []
 
@@ -368,7 +368,7 @@ def update_readme_file(readme: Path, metrics: dict[str, dict]) -> list[str]:
 
 def race_table() -> str:
     """The headline race of the default scenario at its own draw count."""
-    from .studies.whatif import what_if
+    from ..studies.whatif import what_if
 
     return what_if(None).simulate().to_table()
 
@@ -380,7 +380,7 @@ def run_cli(args) -> int:
     report = build_report(out)
     print(report.race_table)
     print()
-    from .studies.deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
+    from ..studies.deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
     print(frontier_report())
     print()
     ok = len(report.runs) - len(report.failed)

@@ -1,7 +1,7 @@
 """What every notebook calls: check its papermill parameters, record headline metrics, watermark.
 
 Papermill only warns about unknown parameter names and never checks values, so each notebook's setup
-cell calls `check_parameters` (its declared model in analysis/params.py); a sentence that states a
+cell calls `check_parameters` (its declared model in analysis/runs/parameters.py); a sentence that states a
 result is followed by `claim`, which fails the notebook when the numbers stop supporting it; its last
 cells call `record_metrics` (a sweep reads the JSON it writes) and `watermark` (provenance).
 """
@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
+from ..errors import InputError
+from ..formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
 
 def check_parameters(name: str, namespace: dict[str, Any]):
-    """A notebook's setup cell: check its parameters against its declared model (analysis.params).
+    """A notebook's setup cell: check its parameters against its declared model (analysis.runs.parameters).
 
     ``notebook.check_parameters("20_time_to_train_race", globals())`` right after the parameters cell.
     A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill itself
@@ -27,7 +27,7 @@ def check_parameters(name: str, namespace: dict[str, Any]):
     notebook, and what is allowed or the closest name. Returns nothing, so the cell shows nothing when
     all is well.
     """
-    from .params import check_namespace
+    from .parameters import check_namespace
 
     check_namespace(name, namespace)
 
@@ -44,7 +44,7 @@ class Claim:
         self.text, self.numbers, self.checked = text, numbers, checked
 
     def _numbers(self) -> str:
-        from .formatting import with_unit
+        from ..formatting import with_unit
 
         return "; ".join(f"{name} = {with_unit(value, name)}" for name, value in self.numbers.items())
 
@@ -79,7 +79,7 @@ def metrics_table(metrics: dict[str, Any]):
     """Headline metrics as people read them: metric, value formatted with its unit (from the name)."""
     import pandas as pd
 
-    from .formatting import with_unit
+    from ..formatting import with_unit
 
     return pd.DataFrame({"metric": list(metrics), "value": [with_unit(v, k) for k, v in metrics.items()]}).set_index("metric")
 
@@ -90,7 +90,7 @@ def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = Non
 
     A sweep passes `metrics_path` to each run and collects these files; an empty path writes nothing.
     """
-    from .model.summary import json_ready
+    from ..model.summary import json_ready
 
     clean = json_ready(dict(metrics))
     if path:
@@ -108,9 +108,9 @@ def watermark(*, seed: int | None = None, backend: str | None = None):
     """Provenance of a notebook run (versions, backend, device, git commit, data hash, seed)."""
     import pandas as pd
 
-    from .backend import select
-    from .inputs.catalog import load_catalog
-    from .provenance import provenance
+    from ..backend import select
+    from ..inputs.catalog import load_catalog
+    from ..provenance import provenance
 
     info = provenance(seed=seed, backend=select(backend), data_hash=load_catalog().data_hash)
     versions = info.pop("versions")
