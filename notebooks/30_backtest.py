@@ -105,7 +105,7 @@ result.runs[["run_id", "organization", "accelerator", "year", "utilization", "re
              "naive_ape", "constant_gpu_hours"]]
 
 # %%
-result.plot()
+plots.backtest_figure(result)
 
 # %% [markdown]
 # Run by run under the headline scheme: predicted (P50 with P10-P90 bars) against reported

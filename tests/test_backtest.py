@@ -305,7 +305,7 @@ def test_table_and_figures(result):
     assert "naive" in text and "best single constant" in text and "targets" in text and "llama-3.1-405b" in text
     for scheme in GROUPED_SCHEMES:
         assert f"by generation, year and size ({SCHEME_TEXT[scheme]})" in text
-    fig = result.plot()
+    fig = plots.backtest_figure(result)
     assert fig.axes[0].get_xscale() == "log"
     plt.close(fig)
     fig = plots.backtest_pit(result.pit)

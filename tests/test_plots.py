@@ -73,6 +73,7 @@ def _figures():
         "sensitivity_heatmap": plots.sensitivity_heatmap(
             sensitivity.variance_indices(result, "time_to_train_months", seed=5)),
         "backtest_scatter": plots.backtest_scatter(backtest.runs),
+        "backtest_figure": plots.backtest_figure(backtest),
         "backtest_pit": plots.backtest_pit(backtest.pit),
         "RaceExplorerFigure": plots.RaceExplorerFigure(result.race, tables.time_to_train_curves(result)).fig,
         "sweep_headline": plots.sweep_headline(

@@ -620,13 +620,6 @@ class BacktestResult:
         lines += ["", f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}"]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
-        """Predicted (P50, P10-P90 bars) against reported accelerator-hours, log-log, with the naive baseline."""
-        from ..views.plots import backtest_scatter
-
-        return backtest_scatter(self.runs, naive_mfu=self.settings["naive_mfu"],
-                                title=f"{SCHEME_TEXT[self.settings['leave_out']]}, {len(self.runs)} published runs")
-
     def _repr_html_(self) -> str:  # notebooks show the summary table
         return self.summary.to_html(float_format=lambda v: f"{v:.3g}")
 

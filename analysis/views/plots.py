@@ -660,6 +660,17 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
         return _done(fig)
 
 
+def backtest_figure(result) -> Figure:
+    """A backtest's headline: `backtest_scatter` of its runs under its headline scheme, so titled.
+
+    `result`: a ``BacktestResult`` (`analysis.backtest()`); the figure the notebook shows.
+    """
+    from ..studies.backtest import SCHEME_TEXT
+
+    return backtest_scatter(result.runs, naive_mfu=result.settings["naive_mfu"],
+                            title=f"{SCHEME_TEXT[result.settings['leave_out']]}, {len(result.runs)} published runs")
+
+
 def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str = "") -> Figure:
     """Predicted (P50 with P10-P90 bars) against reported accelerator-hours, log-log, naive crosses.
 
