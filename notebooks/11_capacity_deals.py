@@ -23,7 +23,7 @@
 # metrics (JSON when `metrics_path` is set).
 #
 # **Method.** The timeline replays the race's own capacity tables and draws
-# (`analysis.capacity.capacity_timeline`): each deal's tranches shifted by its sampled delay; on a
+# (`analysis.studies.capacity.capacity_timeline`): each deal's tranches shifted by its sampled delay; on a
 # capped campus, accelerators beyond cap / (server W x PUE) sit idle. These are the lab's
 # accelerators, before the share one run gets.
 #

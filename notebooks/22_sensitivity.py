@@ -23,7 +23,7 @@
 # and cost; headline metrics (JSON when `metrics_path` is set).
 #
 # **Method and limits.** Both are computed on the race's own draws, so they measure exactly the model
-# the other notebooks report (`analysis/sensitivity.py` says why RBD-FAST on given data rather than a
+# the other notebooks report (`analysis/studies/sensitivity.py` says why RBD-FAST on given data rather than a
 # Saltelli design). S1 is the share of variance one input explains alone; 1 - sum(S1) is left to
 # interactions (delays x power caps) and estimator noise. Inputs that cannot move an outcome (price
 # factors for time-to-train) act as a placebo: their S1 shows the noise level.
@@ -126,7 +126,7 @@ cells.record_metrics(
 # The deal's size rests on three unsourced splits (overlap with the 2025 deal, training share, the
 # contract rate between CoreWeave's 60%-discounted 4.2 and list 10.5 USD/GPU-hour), Prometheus's power
 # ramp on a tracker's slipped date, and the rivals on Alibaba's capex share and DeepSeek's Ascend count.
-# Each row reruns the deal's marginal value (`analysis.deal_value`, paired draws, targets 1e26-3e27
+# Each row reruns the deal's marginal value (`analysis.studies.deal_value`, paired draws, targets 1e26-3e27
 # FLOP, next-frontier race) at one end of those ranges.
 
 # %%

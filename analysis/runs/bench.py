@@ -12,7 +12,7 @@ What is timed:
 2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on NumPy,
    the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
    outcomes, copies to the host; on NumPy on one more thread, overlapping the next chunk's kernel;
-   the kernel's inputs on other backends), quantiles (by radix selection, `results.radix_quantiles`),
+   the kernel's inputs on other backends), quantiles (by radix selection, `model.summary.radix_quantiles`),
    race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
    simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
 3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes x

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from ..formatting import present  # noqa: F401  (notebooks show tables with `notebook.present(frame)`)
+from ..formatting import present  # noqa: F401  (notebooks show tables with `cells.present(frame)`)
 
 def check_parameters(name: str, namespace: dict[str, Any]):
     """A notebook's setup cell: check its parameters against its declared model (analysis.runs.parameters).
 
-    ``notebook.check_parameters("20_time_to_train_race", globals())`` right after the parameters cell.
+    ``cells.check_parameters("20_time_to_train_race", globals())`` right after the parameters cell.
     A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill itself
     only warns and runs the defaults), a missing name and an ill-typed or out-of-range value each stop
     the notebook with one line (a ParameterError, shown without a traceback) naming the parameter, the

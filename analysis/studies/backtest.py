@@ -496,7 +496,7 @@ class BacktestResult:
         return frame
 
     def scheme_metrics(self) -> dict[str, float]:
-        """Flat headline numbers per grouped scheme, for `notebook.record_metrics` and the README:
+        """Flat headline numbers per grouped scheme, for `cells.record_metrics` and the README:
         ``{scheme}_mdape``, ``{scheme}_coverage_p10_p90``, ``{scheme}_median_p90_over_p10`` of the prior,
         and ``{scheme}_naive_mdape``, ``{scheme}_constant_mdape`` of the two baselines (fractions)."""
         naive = naive_label(self.settings["naive_mfu"])

@@ -188,7 +188,7 @@ def deal_marginal_value(
 
 
 def headline_metrics(frontier: DealValue, pooled: DealValue, campus_only: DealValue) -> dict[str, float | None]:
-    """The numbers notebook 20's headline and the README rest on, flat for `notebook.record_metrics`.
+    """The numbers notebook 20's headline and the README rest on, flat for `cells.record_metrics`.
 
     `frontier`, `pooled` and `campus_only` are the deal's value with one campus per run, with runs that
     may pool sites, and on the deal's own campus alone (`deal_marginal_value`). Probabilities as

@@ -1,7 +1,7 @@
 """Tidy tables the notebooks show and plot: catalog views, compute budgets, race and cost outcomes.
 
 Each function takes the package's objects (Catalog, WhatIf, SimulationResult) and returns a pandas
-DataFrame (or a dict of headline metrics for `notebook.record_metrics`), so a notebook cell is one
+DataFrame (or a dict of headline metrics for `cells.record_metrics`), so a notebook cell is one
 call and a display. Units are in the column names.
 """
 
