@@ -42,7 +42,7 @@ def probability(value: Any, digits: int = 1) -> str:
     p = _finite(value)
     if p is None:
         return MISSING
-    step = 10.0 ** -digits
+    step = 10.0**-digits
     text = f"{p * 100:.{digits}f}"
     if 0 < p < 1:
         if float(text) <= 0:
@@ -82,7 +82,10 @@ def _significant(value: float, digits: int = 3) -> str:
     decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
     text = f"{value:,.{decimals}f}"
     # rounding can carry into a new digit (9.996 -> 10.00): keep `digits` significant figures
-    if decimals and len(text.replace(",", "").replace("-", "").replace(".", "").lstrip("0")) > digits:
+    if (
+        decimals
+        and len(text.replace(",", "").replace("-", "").replace(".", "").lstrip("0")) > digits
+    ):
         text = f"{value:,.{decimals - 1}f}"
     return text
 
@@ -97,7 +100,9 @@ def money(value: Any, digits: int = 3) -> str:
     magnitude = abs(usd)
     if magnitude == 0:
         return "$0"
-    if magnitude >= 1e15 or magnitude < 1e-6:  # '$29,566,099,038T' and '$0.000...0179' read as nothing
+    if (
+        magnitude >= 1e15 or magnitude < 1e-6
+    ):  # '$29,566,099,038T' and '$0.000...0179' read as nothing
         return f"{sign}${scientific(magnitude, digits)}"
     size, suffix = _compact(magnitude)
     if suffix == "K" and magnitude < 1e4:  # $1,234 reads better than $1.23K
@@ -220,11 +225,38 @@ KINDS = {
     "text": Kind("text", "", lambda value: MISSING if value is None else str(value)),
 }
 
-_UNIT_NAMES = {"usd": "$", "mwh": "MWh", "mw": "MW", "w": "W", "tco2e": "tCO2e", "kwh": "kWh", "flop": "FLOP",
-               "flops": "FLOP/s", "pflop": "PFLOP", "s": "second", "hour": "hour", "gpu": "accelerator",
-               "kgco2e": "kgCO2e", "gco2": "gCO2", "gco2e": "gCO2e"}
-_FRACTION_WORDS = {"share", "utilization", "fraction", "mfu", "goodput", "coverage", "inside", "mape", "mdape", "ape",
-                   "prior", "error", "s1"}  # prior: the MFU prior's quantiles; error: relative; s1: variance share
+_UNIT_NAMES = {
+    "usd": "$",
+    "mwh": "MWh",
+    "mw": "MW",
+    "w": "W",
+    "tco2e": "tCO2e",
+    "kwh": "kWh",
+    "flop": "FLOP",
+    "flops": "FLOP/s",
+    "pflop": "PFLOP",
+    "s": "second",
+    "hour": "hour",
+    "gpu": "accelerator",
+    "kgco2e": "kgCO2e",
+    "gco2": "gCO2",
+    "gco2e": "gCO2e",
+}
+_FRACTION_WORDS = {
+    "share",
+    "utilization",
+    "fraction",
+    "mfu",
+    "goodput",
+    "coverage",
+    "inside",
+    "mape",
+    "mdape",
+    "ape",
+    "prior",
+    "error",
+    "s1",
+}  # prior: the MFU prior's quantiles; error: relative; s1: variance share
 _COUNT_WORDS = {"accelerators", "draws", "count", "runs", "tranches", "assumptions"}
 _QUANTILE = re.compile(r"^(p\d{1,2}|mean)$")
 
@@ -237,7 +269,7 @@ def _tokens(name: str) -> list[str]:
 
 def _rate(tokens: list[str]) -> Kind:
     cut = tokens.index("per")
-    numerator, denominator = tokens[:cut], tokens[cut + 1:]
+    numerator, denominator = tokens[:cut], tokens[cut + 1 :]
     top = next((_UNIT_NAMES[t] for t in reversed(numerator) if t in _UNIT_NAMES), "")
     bottom = " ".join(_UNIT_NAMES.get(t, t) for t in denominator)
     bottom = bottom.replace("accelerator hour", "accelerator-hour")
@@ -261,7 +293,10 @@ def kind_of(name: str) -> Kind:
     words = set(tokens)
     if not tokens:
         return KINDS["number"]
-    if tokens[-1] in ("id", "input"):  # best_flop_per_s_per_usd_id, time_top_input_meta: a name, not a number
+    if tokens[-1] in (
+        "id",
+        "input",
+    ):  # best_flop_per_s_per_usd_id, time_top_input_meta: a name, not a number
         return KINDS["text"]
     if "per" in tokens[:-1]:
         return _rate(tokens)
@@ -293,8 +328,12 @@ def kind_of(name: str) -> Kind:
 
 def format_value(value: Any, name: str) -> str:
     """`value` formatted as the kind its `name` says; strings, booleans and dates pass through."""
-    if isinstance(value, (str, bool)) or (value is not None and not isinstance(value, (int, float))
-                                          and _finite(value) is None and not _is_nan(value)):
+    if isinstance(value, (str, bool)) or (
+        value is not None
+        and not isinstance(value, (int, float))
+        and _finite(value) is None
+        and not _is_nan(value)
+    ):
         return str(value)
     return kind_of(name).format(value)
 
@@ -318,11 +357,30 @@ def with_unit(value: Any, name: str) -> str:
     return f"{text} {kind.unit}"
 
 
-_WORDS = {"gpu": "accelerator", "pue": "PUE", "mfu": "MFU", "tdp": "TDP", "bf16": "BF16", "fp8": "FP8",
-          "s1": "S1", "flops": "FLOP/s"}
-_UNIT_TOKENS = {"probability": set(), "points": set(), "money": {"usd"}, "months": {"months"}, "lead": {"months"},
-                "flop": {"flop"}, "flop_per_s": {"flops"}, "hours": {"hours", "gpu"}, "mwh": {"mwh"}, "mw": {"mw"},
-                "w": {"w"}, "tco2e": {"tco2e"}}
+_WORDS = {
+    "gpu": "accelerator",
+    "pue": "PUE",
+    "mfu": "MFU",
+    "tdp": "TDP",
+    "bf16": "BF16",
+    "fp8": "FP8",
+    "s1": "S1",
+    "flops": "FLOP/s",
+}
+_UNIT_TOKENS = {
+    "probability": set(),
+    "points": set(),
+    "money": {"usd"},
+    "months": {"months"},
+    "lead": {"months"},
+    "flop": {"flop"},
+    "flop_per_s": {"flops"},
+    "hours": {"hours", "gpu"},
+    "mwh": {"mwh"},
+    "mw": {"mw"},
+    "w": {"w"},
+    "tco2e": {"tco2e"},
+}
 
 
 def label(name: str) -> str:
@@ -342,7 +400,7 @@ def label(name: str) -> str:
             words.insert(1 if words[:1] == ["training"] else 0, "compute")
     if "p" in words[:-1]:
         at = words.index("p")
-        head = " ".join(words[:at] + [f"P({' '.join(words[at + 1:])})"])
+        head = " ".join(words[:at] + [f"P({' '.join(words[at + 1 :])})"])
     else:
         head = " ".join(_WORDS.get(w, w) for w in words)
     unit = kind.unit
@@ -382,14 +440,18 @@ def present(frame: pd.DataFrame, *, rows: bool | None = None, caption: str | Non
         rows = _is_quantile_table(frame) and not pd.api.types.is_numeric_dtype(frame.index)
     if rows:
         for name in frame.index:
-            styler = styler.format(lambda v, n=str(name): format_value(v, n), subset=pd.IndexSlice[[name], :])
+            styler = styler.format(
+                lambda v, n=str(name): format_value(v, n), subset=pd.IndexSlice[[name], :]
+            )
         styler = styler.format_index(label, axis=0)
     else:
         for column in frame.columns:
             styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
         styler = styler.format_index(label, axis=1)
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    if numeric:  # numbers never wrap; long text (sources, providers) may, so the table fits the page
+    if (
+        numeric
+    ):  # numbers never wrap; long text (sources, providers) may, so the table fits the page
         styler = styler.set_properties(subset=numeric, **{"white-space": "nowrap"})
     styler = styler.set_table_styles(_TABLE_CSS, overwrite=False)
     if caption:

@@ -41,7 +41,9 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "compute-race")
 
 
-def cache_file(kind: str, data_hash: str, key: list[str], modules: tuple[str, ...], suffix: str) -> Path:
+def cache_file(
+    kind: str, data_hash: str, key: list[str], modules: tuple[str, ...], suffix: str
+) -> Path:
     """The cache file of something derived from data/: named by its kind and the data's hash, keyed also
     by `key` (folder, features, library versions, ...) and the code of `modules` (files of this
     package), so that a change to any of them builds it again."""
@@ -59,8 +61,9 @@ def write_cache(path: Path, payload: bytes) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp",
-                                         delete=False) as handle:
+        with tempfile.NamedTemporaryFile(
+            "wb", dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp", delete=False
+        ) as handle:
             handle.write(payload)
         os.replace(handle.name, path)
     except OSError:
@@ -98,7 +101,9 @@ def check_input_file(path: Path, what: str, max_bytes: int) -> None:
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{where}: not a regular file (a device or pipe); expected a {what}")
     if info.st_size > max_bytes:
-        raise InputError(f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most {max_bytes / 2**20:,.0f} MiB")
+        raise InputError(
+            f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most {max_bytes / 2**20:,.0f} MiB"
+        )
 
 
 def open_output_dir(out_dir: Path, marker: str, flag: str = "--out") -> tuple[list[str], bool]:

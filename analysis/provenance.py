@@ -27,11 +27,17 @@ def git_commit() -> tuple[str | None, bool | None]:
     try:
         commit = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
         status = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None, None
@@ -49,7 +55,9 @@ def _versions(with_cupy: bool) -> tuple[tuple[str, str], ...]:
 
     # Package metadata is read once per process (it was most of a small `estimate` call's time).
     out = {"python": platform.python_version(), "compute-race": package_version()}
-    for name in ("numpy", "pandas", "pydantic", "array-api-compat", "scipy", "cffi") + (("cupy",) if with_cupy else ()):
+    for name in ("numpy", "pandas", "pydantic", "array-api-compat", "scipy", "cffi") + (
+        ("cupy",) if with_cupy else ()
+    ):
         try:
             out[name] = metadata.version(name if name != "cupy" else _cupy_dist())
         except metadata.PackageNotFoundError:
@@ -78,8 +86,14 @@ def _platform() -> str:
     return platform.platform(terse=True)
 
 
-def provenance(*, seed: int | None, backend, data_hash: str, package: str | None = None,
-               library_versions: dict[str, str] | None = None) -> dict:
+def provenance(
+    *,
+    seed: int | None,
+    backend,
+    data_hash: str,
+    package: str | None = None,
+    library_versions: dict[str, str] | None = None,
+) -> dict:
     """A watermark for every result: enough to rerun it and to know whether the inputs changed.
 
     `package` and `library_versions`: the package's and libraries' versions when the caller already has them
@@ -87,7 +101,9 @@ def provenance(*, seed: int | None, backend, data_hash: str, package: str | None
     commit, dirty = git_commit()
     # Only when the race kernel has run in this process (estimate does not import it).
     race_cpu = sys.modules.get("analysis.model.kernels.race_cpu")
-    race_kernel = race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
+    race_kernel = (
+        race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
+    )
     return {
         "version": package or package_version(),
         "git_commit": commit,

@@ -44,12 +44,26 @@ def main(argv: list[str]) -> int:
                 failures.append(f"{rid}: model {row['model']!r} is not in epoch_ai_models.csv")
                 continue
             if rid not in built:
-                failures.append(f"{rid}: not built by scripts/epoch_calibration.py (not in ACCEPTED)")
+                failures.append(
+                    f"{rid}: not built by scripts/epoch_calibration.py (not in ACCEPTED)"
+                )
                 continue
-            for col in ("accelerator", "n_accelerators", "gpu_hours", "total_params", "active_params",
-                        "training_tokens", "training_flop", "flop_basis", "hours_basis", "role"):
+            for col in (
+                "accelerator",
+                "n_accelerators",
+                "gpu_hours",
+                "total_params",
+                "active_params",
+                "training_tokens",
+                "training_flop",
+                "flop_basis",
+                "hours_basis",
+                "role",
+            ):
                 if row[col] != built[rid][col]:
-                    failures.append(f"{rid}: {col} is {row[col]!r}, the sheet gives {built[rid][col]!r}")
+                    failures.append(
+                        f"{rid}: {col} is {row[col]!r}, the sheet gives {built[rid][col]!r}"
+                    )
             if sheet[row["model"]]["Training compute estimation method"].strip() == "Hardware":
                 failures.append(f"{rid}: Epoch's compute for it is hardware-only")
         elif _norm(row["model"]) not in reference:
@@ -57,8 +71,10 @@ def main(argv: list[str]) -> int:
     for failure in failures:
         print(f"FAIL {failure}")
     n_cal = sum(r["role"] == "calibration" for r in rows)
-    print(f"{len(rows)} rows ({n_cal} calibration, {len(built)} from Epoch): "
-          f"{'ok' if not failures else f'{len(failures)} failure(s)'}")
+    print(
+        f"{len(rows)} rows ({n_cal} calibration, {len(built)} from Epoch): "
+        f"{'ok' if not failures else f'{len(failures)} failure(s)'}"
+    )
     return 1 if failures else 0
 
 

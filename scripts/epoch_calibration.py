@@ -27,7 +27,9 @@ SHEET = ROOT.parent.parent / "shared" / "reference" / "epoch_ai_models.csv"
 if not SHEET.is_file():  # worktrees live at /work/wt/<name>; the main checkout at /work/main
     SHEET = Path("/work/shared/reference/epoch_ai_models.csv")
 RUNS = ROOT / "data" / "training_runs.csv"
-EPOCH_CITATION = "Epoch AI, 'Data on AI Models' (epoch.ai/data/ai-models, CC BY 4.0; snapshot 2025-08)"
+EPOCH_CITATION = (
+    "Epoch AI, 'Data on AI Models' (epoch.ai/data/ai-models, CC BY 4.0; snapshot 2025-08)"
+)
 
 #: Epoch's "Training hardware" names -> accelerator ids. Generic names map to the SXM part whose
 #: dense 16-bit peak Epoch itself uses for them (A100: 312 TFLOP/s for both memory sizes; V100: 125).
@@ -45,8 +47,12 @@ HARDWARE_IDS = {
 }
 #: Organization names as data/ spells them, so leave-one-organization-out groups one lab's runs.
 ORGANIZATIONS = {
-    "Meta AI": "Meta", "Facebook AI Research": "Meta", "Allen Institute for AI": "Ai2",
-    "Technology Innovation Institute": "TII", "Google Research": "Google", "Google": "Google",
+    "Meta AI": "Meta",
+    "Facebook AI Research": "Meta",
+    "Allen Institute for AI": "Ai2",
+    "Technology Innovation Institute": "TII",
+    "Google Research": "Google",
+    "Google": "Google",
     "Mohamed bin Zayed University of Artificial Intelligence (MBZUAI)": "MBZUAI",
 }
 #: Floor on training compute: single-node research runs (1e17-1e20 FLOP) say little about the
@@ -57,69 +63,187 @@ MIN_FLOP = 1e21
 # (passes included); flop: the authors' FLOP figure when flop_basis is "reported"; gpu_hours: an
 # override when the sheet's quantity x time covers more than pre-training (said in note).
 ACCEPTED: dict[str, dict] = {
-    "Granite 3.0 8B": dict(id="granite-3.0-8b", tokens=12e12, arch="dense",
-                           note="Chip-hours from the Granite 3.0 report Table 7. 6ND with 8.1e9 x 12e12."),
-    "Granite 3.0 2B": dict(id="granite-3.0-2b", tokens=12e12, arch="dense",
-                           note="Chip-hours from the Granite 3.0 report Table 7. 6ND with 2.5e9 x 12e12."),
-    "OLMoE": dict(id="olmoe-1b-7b", active=1.3e9, tokens=5.1e12, arch="MoE (64 experts, 8 active)",
-                  gpu_hours=256 * 240.0,
-                  note="'We pretrain OLMoE-1B-7B for 5.1 trillion tokens ... 1.3B activated'; hours = 256 H100 x "
-                       "~10 days of pre-training (the sheet's 287 h adds instruction and preference tuning)."),
-    "OpenELM-270M": dict(id="openelm-270m", tokens=1.5e12, arch="dense",
-                         note="128 A100 x 3 days (paper Table 9). 6ND with 0.27e9 x 1.5e12."),
-    "OpenELM-450M": dict(id="openelm-450m", tokens=1.5e12, arch="dense",
-                         note="128 H100 x 3 days (paper Table 9). 6ND with 0.45e9 x 1.5e12."),
-    "OpenELM-1.1B": dict(id="openelm-1.1b", tokens=1.5e12, arch="dense",
-                         note="128 A100 x 11 days (paper Table 9). 6ND with 1.08e9 x 1.5e12."),
-    "OpenELM-3B": dict(id="openelm-3b", tokens=1.5e12, arch="dense",
-                       note="128 H100 x 13 days (paper Table 9). 6ND with 3.04e9 x 1.5e12."),
-    "phi-3.5-mini": dict(id="phi-3.5-mini", tokens=3.4e12, arch="dense",
-                         note="512 H100 x 10 days (model card). 6ND with 3.8e9 x 3.4e12."),
-    "Phi-3.5-MoE": dict(id="phi-3.5-moe", active=6.6e9, tokens=4.9e12, arch="MoE (16 experts, 2 active)",
-                        note="512 H100 x 23 days (model card). 6ND with 6.6e9 active x 4.9e12."),
-    "Nemotron-4 15B": dict(id="nemotron-4-15b", tokens=8e12, arch="dense",
-                           note="3,072 H100 for ~13 calendar days (the GPU count ramped up during the run, so "
-                                "quantity x time is an upper estimate of the hours). 6ND with 15e9 x 8e12."),
-    "Phi-2": dict(id="phi-2", tokens=1.4e12, arch="dense", gpu_hours=96 * 14 * 24.0, n=96,
-                  note="96 A100 x 14 days (Microsoft blog). 1.4T tokens = several passes over 250B."),
-    "Amber": dict(id="amber-7b", tokens=1.25913e12, arch="dense",
-                  note="224 A100-80GB x 600.5 h (LLM360). 6ND with 6.7e9 x 1.259e12."),
-    "Granite 13B": dict(id="granite-13b", tokens=2.5e12, arch="dense", gpu_hours=256 * 2208.0, n=256,
-                        note="256 A100 for 1056 h (v1) + 1152 h (v2) = 2208 h; 2.5T tokens (v2 model card)."),
-    "Nemotron-3-8B": dict(id="nemotron-3-8b", tokens=3.8e12, arch="dense",
-                          note="'1,024 A100s were used for 19 days'; 3.8T tokens (model card)."),
-    "Amazon Titan": dict(id="amazon-titan", tokens=4e12, arch="dense",
-                         note="13,760 A100 for 48 days and 200B x 4T tokens, both from secondary reporting "
-                              "(Import AI; James Hamilton's CIDR 2024 talk); the sheet rates it 'Likely'."),
-    "Phi-1.5": dict(id="phi-1.5", tokens=150e9, arch="dense", gpu_hours=1500.0, hours_basis="reported",
-                    note="1.5K A100-hours (paper Table 1); 150B tokens (5 passes over 30B)."),
-    "XGen-7B": dict(id="xgen-7b", tokens=1.484e12, arch="dense",
-                    note="270,336 TPU v4 chip-hours from the carbon section; may cover more than this one model "
-                         "(Epoch: 'probably the total for the whole paper'). 6ND with 6.7e9 x 1.484e12."),
-    "MPT-30B": dict(id="mpt-30b", flop_basis="reported", flop=1.89e23, tokens=1.05e12, arch="dense",
-                    note="MosaicML: 512 H100 for 11.6 days; 'MPT-30B FLOPs ~= 6 * 30e9 * 1.05e12 = 1.89e23'."),
-    "Incoder-6.7B": dict(id="incoder-6.7b", flop_basis="reported", flop=3e21, arch="dense (causal-masked code LM)",
-                         gpu_hours=248 * 24 * 24.0, n=248,
-                         note="3e21 FLOP from the paper's Table 5; 248 V100 for 24 days (likely calendar time, "
-                              "so the hours may include idle time)."),
-    "Falcon-40B": dict(id="falcon-40b", tokens=1e12, arch="dense (multiquery)",
-                       note="384 A100 for ~2 months; 2,800 PF-days reported (paper Table 1) = 6ND with 40e9 x 1e12."),
-    "Luminous-supreme": dict(id="luminous-supreme", tokens=1.0693e12, arch="dense", gpu_hours=839000.0,
-                             hours_basis="reported",
-                             note="~839,000 A100-hours (model card, environmental section); 1,069.3B tokens."),
-    "Luminous-extended": dict(id="luminous-extended", tokens=460e9, arch="dense",
-                              note="360,000 A100-hours (model card); 460B tokens."),
-    "Luminous-base": dict(id="luminous-base", tokens=402e9, arch="dense",
-                          note="95,000 A100-hours (model card); 402B tokens."),
-    "XGLM-7.5B": dict(id="xglm-7.5b", tokens=500e9, arch="dense",
-                      note="256 A100 for about 3 weeks; 500B tokens."),
-    "GLaM": dict(id="glam", active=96.6e9, tokens=600e9, arch="MoE (64 experts, 2 active)",
-                 note="139.67 TPU v4-years digitized from the paper's Fig. 4(d); 96.6B active x 600B tokens."),
-    "German ELECTRA Large": dict(id="german-electra-large", tokens=5.24e11, arch="encoder (ELECTRA)",
-                                note="64 TPU v3 chips for 7 days; tokens = 512 x 1024 x 1M steps."),
-    "AraBERT LArge v2": dict(id="arabert-large-v2", tokens=(128 * 13440 * 250000 + 512 * 2056 * 300000),
-                             arch="encoder (BERT)",
-                             note="TPU v3-128 (64 chips) for 7 days; tokens from the two sequence-length phases."),
+    "Granite 3.0 8B": dict(
+        id="granite-3.0-8b",
+        tokens=12e12,
+        arch="dense",
+        note="Chip-hours from the Granite 3.0 report Table 7. 6ND with 8.1e9 x 12e12.",
+    ),
+    "Granite 3.0 2B": dict(
+        id="granite-3.0-2b",
+        tokens=12e12,
+        arch="dense",
+        note="Chip-hours from the Granite 3.0 report Table 7. 6ND with 2.5e9 x 12e12.",
+    ),
+    "OLMoE": dict(
+        id="olmoe-1b-7b",
+        active=1.3e9,
+        tokens=5.1e12,
+        arch="MoE (64 experts, 8 active)",
+        gpu_hours=256 * 240.0,
+        note="'We pretrain OLMoE-1B-7B for 5.1 trillion tokens ... 1.3B activated'; hours = 256 H100 x "
+        "~10 days of pre-training (the sheet's 287 h adds instruction and preference tuning).",
+    ),
+    "OpenELM-270M": dict(
+        id="openelm-270m",
+        tokens=1.5e12,
+        arch="dense",
+        note="128 A100 x 3 days (paper Table 9). 6ND with 0.27e9 x 1.5e12.",
+    ),
+    "OpenELM-450M": dict(
+        id="openelm-450m",
+        tokens=1.5e12,
+        arch="dense",
+        note="128 H100 x 3 days (paper Table 9). 6ND with 0.45e9 x 1.5e12.",
+    ),
+    "OpenELM-1.1B": dict(
+        id="openelm-1.1b",
+        tokens=1.5e12,
+        arch="dense",
+        note="128 A100 x 11 days (paper Table 9). 6ND with 1.08e9 x 1.5e12.",
+    ),
+    "OpenELM-3B": dict(
+        id="openelm-3b",
+        tokens=1.5e12,
+        arch="dense",
+        note="128 H100 x 13 days (paper Table 9). 6ND with 3.04e9 x 1.5e12.",
+    ),
+    "phi-3.5-mini": dict(
+        id="phi-3.5-mini",
+        tokens=3.4e12,
+        arch="dense",
+        note="512 H100 x 10 days (model card). 6ND with 3.8e9 x 3.4e12.",
+    ),
+    "Phi-3.5-MoE": dict(
+        id="phi-3.5-moe",
+        active=6.6e9,
+        tokens=4.9e12,
+        arch="MoE (16 experts, 2 active)",
+        note="512 H100 x 23 days (model card). 6ND with 6.6e9 active x 4.9e12.",
+    ),
+    "Nemotron-4 15B": dict(
+        id="nemotron-4-15b",
+        tokens=8e12,
+        arch="dense",
+        note="3,072 H100 for ~13 calendar days (the GPU count ramped up during the run, so "
+        "quantity x time is an upper estimate of the hours). 6ND with 15e9 x 8e12.",
+    ),
+    "Phi-2": dict(
+        id="phi-2",
+        tokens=1.4e12,
+        arch="dense",
+        gpu_hours=96 * 14 * 24.0,
+        n=96,
+        note="96 A100 x 14 days (Microsoft blog). 1.4T tokens = several passes over 250B.",
+    ),
+    "Amber": dict(
+        id="amber-7b",
+        tokens=1.25913e12,
+        arch="dense",
+        note="224 A100-80GB x 600.5 h (LLM360). 6ND with 6.7e9 x 1.259e12.",
+    ),
+    "Granite 13B": dict(
+        id="granite-13b",
+        tokens=2.5e12,
+        arch="dense",
+        gpu_hours=256 * 2208.0,
+        n=256,
+        note="256 A100 for 1056 h (v1) + 1152 h (v2) = 2208 h; 2.5T tokens (v2 model card).",
+    ),
+    "Nemotron-3-8B": dict(
+        id="nemotron-3-8b",
+        tokens=3.8e12,
+        arch="dense",
+        note="'1,024 A100s were used for 19 days'; 3.8T tokens (model card).",
+    ),
+    "Amazon Titan": dict(
+        id="amazon-titan",
+        tokens=4e12,
+        arch="dense",
+        note="13,760 A100 for 48 days and 200B x 4T tokens, both from secondary reporting "
+        "(Import AI; James Hamilton's CIDR 2024 talk); the sheet rates it 'Likely'.",
+    ),
+    "Phi-1.5": dict(
+        id="phi-1.5",
+        tokens=150e9,
+        arch="dense",
+        gpu_hours=1500.0,
+        hours_basis="reported",
+        note="1.5K A100-hours (paper Table 1); 150B tokens (5 passes over 30B).",
+    ),
+    "XGen-7B": dict(
+        id="xgen-7b",
+        tokens=1.484e12,
+        arch="dense",
+        note="270,336 TPU v4 chip-hours from the carbon section; may cover more than this one model "
+        "(Epoch: 'probably the total for the whole paper'). 6ND with 6.7e9 x 1.484e12.",
+    ),
+    "MPT-30B": dict(
+        id="mpt-30b",
+        flop_basis="reported",
+        flop=1.89e23,
+        tokens=1.05e12,
+        arch="dense",
+        note="MosaicML: 512 H100 for 11.6 days; 'MPT-30B FLOPs ~= 6 * 30e9 * 1.05e12 = 1.89e23'.",
+    ),
+    "Incoder-6.7B": dict(
+        id="incoder-6.7b",
+        flop_basis="reported",
+        flop=3e21,
+        arch="dense (causal-masked code LM)",
+        gpu_hours=248 * 24 * 24.0,
+        n=248,
+        note="3e21 FLOP from the paper's Table 5; 248 V100 for 24 days (likely calendar time, "
+        "so the hours may include idle time).",
+    ),
+    "Falcon-40B": dict(
+        id="falcon-40b",
+        tokens=1e12,
+        arch="dense (multiquery)",
+        note="384 A100 for ~2 months; 2,800 PF-days reported (paper Table 1) = 6ND with 40e9 x 1e12.",
+    ),
+    "Luminous-supreme": dict(
+        id="luminous-supreme",
+        tokens=1.0693e12,
+        arch="dense",
+        gpu_hours=839000.0,
+        hours_basis="reported",
+        note="~839,000 A100-hours (model card, environmental section); 1,069.3B tokens.",
+    ),
+    "Luminous-extended": dict(
+        id="luminous-extended",
+        tokens=460e9,
+        arch="dense",
+        note="360,000 A100-hours (model card); 460B tokens.",
+    ),
+    "Luminous-base": dict(
+        id="luminous-base",
+        tokens=402e9,
+        arch="dense",
+        note="95,000 A100-hours (model card); 402B tokens.",
+    ),
+    "XGLM-7.5B": dict(
+        id="xglm-7.5b", tokens=500e9, arch="dense", note="256 A100 for about 3 weeks; 500B tokens."
+    ),
+    "GLaM": dict(
+        id="glam",
+        active=96.6e9,
+        tokens=600e9,
+        arch="MoE (64 experts, 2 active)",
+        note="139.67 TPU v4-years digitized from the paper's Fig. 4(d); 96.6B active x 600B tokens.",
+    ),
+    "German ELECTRA Large": dict(
+        id="german-electra-large",
+        tokens=5.24e11,
+        arch="encoder (ELECTRA)",
+        note="64 TPU v3 chips for 7 days; tokens = 512 x 1024 x 1M steps.",
+    ),
+    "AraBERT LArge v2": dict(
+        id="arabert-large-v2",
+        tokens=(128 * 13440 * 250000 + 512 * 2056 * 300000),
+        arch="encoder (BERT)",
+        note="TPU v3-128 (64 chips) for 7 days; tokens from the two sequence-length phases.",
+    ),
 }
 REJECTED: dict[str, str] = {
     "EXAONE Deep 32B": "fine-tune of EXAONE 3.5 (not pre-training)",
@@ -187,10 +311,35 @@ REJECTED: dict[str, str] = {
     "Luminous-world": "multimodal",
 }
 
-COLUMNS = ["id", "model", "organization", "year", "architecture", "total_params", "active_params",
-           "training_tokens", "training_flop", "accelerator", "n_accelerators", "gpu_hours", "gpu_hours_scope",
-           "hours_tokens", "precision", "mfu_reported", "energy_mwh", "energy_basis", "pue", "power_mw",
-           "confidence", "role", "run_kind", "flop_basis", "hours_basis", "source", "notes"]
+COLUMNS = [
+    "id",
+    "model",
+    "organization",
+    "year",
+    "architecture",
+    "total_params",
+    "active_params",
+    "training_tokens",
+    "training_flop",
+    "accelerator",
+    "n_accelerators",
+    "gpu_hours",
+    "gpu_hours_scope",
+    "hours_tokens",
+    "precision",
+    "mfu_reported",
+    "energy_mwh",
+    "energy_basis",
+    "pue",
+    "power_mw",
+    "confidence",
+    "role",
+    "run_kind",
+    "flop_basis",
+    "hours_basis",
+    "source",
+    "notes",
+]
 
 
 def _num(text: str) -> float | None:
@@ -210,12 +359,20 @@ def sheet_rows(path: Path = SHEET) -> list[dict]:
 def survives_filter(row: dict) -> bool:
     """The sheet-column filter: language domain, hardware, compute, and hours of some kind."""
     domains = {d.strip() for d in row["Domain"].split(",")}
-    hours = row["Training chip-hours"].strip() or (row["Training time (hours)"].strip()
-                                                  and row["Hardware quantity"].strip())
-    has_hw = any(h in row["Training hardware"] for h in ("H100", "H800", "A100", "V100", "TPU v3", "TPU v4"))
-    return (domains == {"Language"} and bool(row["Training hardware"].strip()) and has_hw
-            and bool(row["Training compute (FLOP)"].strip()) and bool(hours)
-            and row["Training compute estimation method"].strip() != "Hardware")
+    hours = row["Training chip-hours"].strip() or (
+        row["Training time (hours)"].strip() and row["Hardware quantity"].strip()
+    )
+    has_hw = any(
+        h in row["Training hardware"] for h in ("H100", "H800", "A100", "V100", "TPU v3", "TPU v4")
+    )
+    return (
+        domains == {"Language"}
+        and bool(row["Training hardware"].strip())
+        and has_hw
+        and bool(row["Training compute (FLOP)"].strip())
+        and bool(hours)
+        and row["Training compute estimation method"].strip() != "Hardware"
+    )
 
 
 def build_row(row: dict, spec: dict) -> dict:
@@ -230,21 +387,29 @@ def build_row(row: dict, spec: dict) -> dict:
         gpu_hours, hours_basis = spec["gpu_hours"], spec.get("hours_basis", "quantity_x_time")
     elif chip_hours is not None:
         gpu_hours = chip_hours
-        hours_basis = ("quantity_x_time" if quantity and hours_time and abs(quantity * hours_time - chip_hours)
-                       < 1e-4 * chip_hours else "reported")
+        hours_basis = (
+            "quantity_x_time"
+            if quantity
+            and hours_time
+            and abs(quantity * hours_time - chip_hours) < 1e-4 * chip_hours
+            else "reported"
+        )
     else:
         gpu_hours, hours_basis = quantity * hours_time, "quantity_x_time"
     total = _num(row["Parameters"])
     flop_basis = spec.get("flop_basis", "params_x_tokens")
     precision = {"BF16": "bf16", "FP16": "bf16"}.get(row["Numerical format"].strip(), "")
-    sheet_bits = (f"Epoch row '{row['Model']}': hardware '{hardware}', quantity {_g(quantity) or '-'}, "
-                  f"time {_g(hours_time) or '-'} h, chip-hours {_g(chip_hours) or '-'}, compute "
-                  f"{_g(_num(row['Training compute (FLOP)']))} FLOP by '{row['Training compute estimation method']}'")
+    sheet_bits = (
+        f"Epoch row '{row['Model']}': hardware '{hardware}', quantity {_g(quantity) or '-'}, "
+        f"time {_g(hours_time) or '-'} h, chip-hours {_g(chip_hours) or '-'}, compute "
+        f"{_g(_num(row['Training compute (FLOP)']))} FLOP by '{row['Training compute estimation method']}'"
+    )
     return {
         "id": spec["id"],
         "model": row["Model"].strip(),
-        "organization": ORGANIZATIONS.get(row["Organization"].split(",")[0].strip(),
-                                          row["Organization"].split(",")[0].strip()),
+        "organization": ORGANIZATIONS.get(
+            row["Organization"].split(",")[0].strip(), row["Organization"].split(",")[0].strip()
+        ),
         "year": row["Publication date"][:4],
         "architecture": spec["arch"],
         "total_params": _g(total),
@@ -258,14 +423,17 @@ def build_row(row: dict, spec: dict) -> dict:
         "hours_tokens": "",
         "precision": precision,
         "mfu_reported": "",
-        "energy_mwh": "", "energy_basis": "", "pue": "", "power_mw": "",
+        "energy_mwh": "",
+        "energy_basis": "",
+        "pue": "",
+        "power_mw": "",
         "confidence": "reported",
         "role": "calibration",
         "run_kind": "language_pretrain",
         "flop_basis": flop_basis,
         "hours_basis": hours_basis,
         "source": f"{EPOCH_CITATION}; {row['Reference'].strip() or row['Model'].strip()} "
-                  f"({row['Link'].split()[0].strip().rstrip(',')})",
+        f"({row['Link'].split()[0].strip().rstrip(',')})",
         "notes": f"{spec['note']} {sheet_bits}.",
     }
 
@@ -277,7 +445,11 @@ def epoch_rows(path: Path = SHEET) -> list[dict]:
         name = row["Model"].strip()
         if name in ACCEPTED:
             out.append(build_row(row, ACCEPTED[name]))
-        elif survives_filter(row) and name not in REJECTED and _num(row["Training compute (FLOP)"]) >= MIN_FLOP:
+        elif (
+            survives_filter(row)
+            and name not in REJECTED
+            and _num(row["Training compute (FLOP)"]) >= MIN_FLOP
+        ):
             unread.append(name)
     if unread:
         raise SystemExit(f"rows pass the sheet filter but were not read by hand: {unread}")
@@ -289,7 +461,9 @@ def epoch_rows(path: Path = SHEET) -> list[dict]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="replace the Epoch rows of data/training_runs.csv")
+    parser.add_argument(
+        "--write", action="store_true", help="replace the Epoch rows of data/training_runs.csv"
+    )
     args = parser.parse_args(argv)
     rows = epoch_rows()
     if not args.write:

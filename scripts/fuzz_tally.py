@@ -27,7 +27,9 @@ from fuzz_inputs import GENERATORS, check  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=240, help="inputs to generate (default 240)")
-    parser.add_argument("--seed", type=int, default=None, help="seed (default: from the clock, a fresh round)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed (default: from the clock, a fresh round)"
+    )
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else time.time_ns() % 2**32
     rnd = random.Random(seed)
@@ -40,10 +42,14 @@ def main() -> int:
             kind = kinds[i % len(kinds)]
             case = GENERATORS[kind](rnd, Path(folder))
             clean, what = check(case)
-            tally[kind][("clean: " if clean else "NOT clean: ") + (what if clean else what.split(":")[0])] += 1
+            tally[kind][
+                ("clean: " if clean else "NOT clean: ") + (what if clean else what.split(":")[0])
+            ] += 1
             if not clean:
                 unclean.append((case, what))
-    print(f"fuzz round: {args.n} generated inputs, seed {seed}, {time.perf_counter() - clock:.0f} s")
+    print(
+        f"fuzz round: {args.n} generated inputs, seed {seed}, {time.perf_counter() - clock:.0f} s"
+    )
     for kind in kinds:
         total = sum(tally[kind].values())
         ok = sum(n for k, n in tally[kind].items() if k.startswith("clean"))
@@ -53,7 +59,9 @@ def main() -> int:
     total_ok = args.n - len(unclean)
     print(f"  {'all':<14} {args.n:>4} inputs: {total_ok} clean, {len(unclean)} not clean")
     for case, what in unclean:
-        print(f"NOT clean [{case.kind}] {case.description[:160]}\n    argv: {' '.join(case.argv)[:200]}\n    -> {what}")
+        print(
+            f"NOT clean [{case.kind}] {case.description[:160]}\n    argv: {' '.join(case.argv)[:200]}\n    -> {what}"
+        )
     return 1 if unclean else 0
 
 

@@ -19,12 +19,18 @@ from analysis.paths import DATA_DIR_ENV, PROJECT_ROOT
 # Deterministic property tests in CI (and everywhere): same examples every run, no deadlines on a
 # shared 2-core machine.
 settings.register_profile(
-    "deterministic", derandomize=True, max_examples=40, deadline=None,
+    "deterministic",
+    derandomize=True,
+    max_examples=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 # On demand (HYPOTHESIS_PROFILE=long): fresh random examples, many of them (the fuzz suite's long run).
 settings.register_profile(
-    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    "long",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 
@@ -32,13 +38,21 @@ ROOT = PROJECT_ROOT
 DATA = ROOT / "data"
 
 
-def run_cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run `python -m analysis ...` as a user would, from the project root."""
-    full_env = {k: v for k, v in os.environ.items() if k not in ("COMPUTE_RACE_BACKEND", DATA_DIR_ENV)}
+    full_env = {
+        k: v for k, v in os.environ.items() if k not in ("COMPUTE_RACE_BACKEND", DATA_DIR_ENV)
+    }
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "analysis", *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -96,6 +110,7 @@ def catalog_with(tmp_path: Path, *, deals=(), models=(), accelerators_csv_rows=(
 
 # ---- backends ---------------------------------------------------------------------------------
 
+
 def _strict_namespace():
     import array_api_strict
 
@@ -106,8 +121,12 @@ BACKEND_PARAMS = [
     pytest.param("numpy", id="numpy"),
     pytest.param("array-api-strict", id="array-api-strict-device1"),
     pytest.param(
-        "cupy", id="cupy",
-        marks=[pytest.mark.gpu, pytest.mark.skipif(not cupy_status()[0], reason=f"CuPy not usable: {cupy_status()[1]}")],
+        "cupy",
+        id="cupy",
+        marks=[
+            pytest.mark.gpu,
+            pytest.mark.skipif(not cupy_status()[0], reason=f"CuPy not usable: {cupy_status()[1]}"),
+        ],
     ),
 ]
 

@@ -41,20 +41,84 @@ TIME_LIMIT_S = 60
 MEMORY_LIMIT_MB = 4096
 FIXTURE = "tests/fixtures/sweep_tiny.ipynb"
 FIXTURE_PARAMETERS = ("x", "n", "label", "flag", "sleep_s", "log_dir")
-BASE_SCENARIOS = [yaml.safe_load((SCENARIOS_DIR / name).read_text()) for name in ("default.yaml", "common_target.yaml")]
+BASE_SCENARIOS = [
+    yaml.safe_load((SCENARIOS_DIR / name).read_text())
+    for name in ("default.yaml", "common_target.yaml")
+]
 
 HOSTILE_VALUES: list[Any] = [
-    True, False, None, "", " ", "abc", "\u00e9\U0001f600", "x" * 500,
-    0, -1, 1, 0.5, 2, 12, 50, 1e-6, 1e-300, -1e300, 1e300,
-    1e39, math.nan, math.inf, -math.inf, 2**53 + 1, 2**64, -(2**64), [], {}, [1, 2], {"a": 1},
-    dt.date(2026, 1, 15), "2026-13", "2026-01", "1999-01", "3000-01", "1e27",
-    {"dist": "uniform", "low": 2, "high": 1}, {"dist": "fixed", "value": 1e39}, {"dist": "beta"},
-    {"dist": "lognormal", "p10": 0, "p90": 1}, {"dist": "triangular", "low": 0, "mode": 5, "high": 1},
-    {"dist": "loguniform", "low": 1e-300, "high": 1e300}, {"dist": "uniform", "low": 0.1, "high": 0.2},
+    True,
+    False,
+    None,
+    "",
+    " ",
+    "abc",
+    "\u00e9\U0001f600",
+    "x" * 500,
+    0,
+    -1,
+    1,
+    0.5,
+    2,
+    12,
+    50,
+    1e-6,
+    1e-300,
+    -1e300,
+    1e300,
+    1e39,
+    math.nan,
+    math.inf,
+    -math.inf,
+    2**53 + 1,
+    2**64,
+    -(2**64),
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    dt.date(2026, 1, 15),
+    "2026-13",
+    "2026-01",
+    "1999-01",
+    "3000-01",
+    "1e27",
+    {"dist": "uniform", "low": 2, "high": 1},
+    {"dist": "fixed", "value": 1e39},
+    {"dist": "beta"},
+    {"dist": "lognormal", "p10": 0, "p90": 1},
+    {"dist": "triangular", "low": 0, "mode": 5, "high": 1},
+    {"dist": "loguniform", "low": 1e-300, "high": 1e300},
+    {"dist": "uniform", "low": 0.1, "high": 0.2},
 ]
 #: Flag values as a shell would pass them.
-HOSTILE_TEXT = ["", " ", "inf", "-inf", "nan", "0", "-1", "1", "0.5", "2.5", "1e300", "1e-300", "abc", "true",
-                str(2**64), str(2**53 + 1), "1e6", "10", "100", "1_000", "0x10", "\u00e9", "-", "--", "1e400"]
+HOSTILE_TEXT = [
+    "",
+    " ",
+    "inf",
+    "-inf",
+    "nan",
+    "0",
+    "-1",
+    "1",
+    "0.5",
+    "2.5",
+    "1e300",
+    "1e-300",
+    "abc",
+    "true",
+    str(2**64),
+    str(2**53 + 1),
+    "1e6",
+    "10",
+    "100",
+    "1_000",
+    "0x10",
+    "\u00e9",
+    "-",
+    "--",
+    "1e400",
+]
 
 
 @dataclass
@@ -68,6 +132,7 @@ class Case:
 
 
 # ---- scenario files ----------------------------------------------------------------------------
+
 
 def _scenario_paths(doc: dict) -> list[tuple]:
     """Key paths the scenario schema defines, on this document."""
@@ -105,7 +170,9 @@ def _set(doc: Any, path: tuple, value: Any, *, delete: bool = False) -> None:
 
 def _damage_text(rnd: random.Random, text: str) -> tuple[str, str]:
     """A textual mutation of YAML: what careless editing or a hostile file does."""
-    kind = rnd.choice(["alias", "laughs", "duplicate", "truncate", "stray", "tab", "deep", "binary", "empty"])
+    kind = rnd.choice(
+        ["alias", "laughs", "duplicate", "truncate", "stray", "tab", "deep", "binary", "empty"]
+    )
     if kind == "alias":
         return text + "\nextra: &a [1, 2]\nmore: *a\n", "anchor and alias"
     if kind == "laughs":
@@ -120,7 +187,9 @@ def _damage_text(rnd: random.Random, text: str) -> tuple[str, str]:
         return text[:cut], f"truncated at {cut}"
     if kind == "stray":
         at = rnd.randrange(len(text))
-        char = rnd.choice(["[", "{", ":", "'", '"', "\t", "&", "*", "!", "%", "@", "`", "\x00", "\ufeff"])
+        char = rnd.choice(
+            ["[", "{", ":", "'", '"', "\t", "&", "*", "!", "%", "@", "`", "\x00", "\ufeff"]
+        )
         return text[:at] + char + text[at:], f"stray {char!r} at {at}"
     if kind == "tab":
         return text.replace("\n  ", "\n\t", 1), "tab indentation"
@@ -156,7 +225,11 @@ def scenario_case(rnd: random.Random, folder: Path) -> Case:
                 notes.append("repeated competitor")
         else:
             comps = doc.get("competitors")
-            if isinstance(comps, list) and len(comps) > 1 and all(isinstance(c, dict) for c in comps):
+            if (
+                isinstance(comps, list)
+                and len(comps) > 1
+                and all(isinstance(c, dict) for c in comps)
+            ):
                 a, b = rnd.sample(range(len(comps)), 2)
                 theirs = comps[b].get("deals")
                 if isinstance(comps[a].get("deals"), list) and isinstance(theirs, list) and theirs:
@@ -169,10 +242,15 @@ def scenario_case(rnd: random.Random, folder: Path) -> Case:
     path = folder / f"scenario-{rnd.randrange(10**9)}.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
     draws = rnd.choice(["20", "50", "200"])
-    return Case("scenario file", ["simulate", str(path), "--draws", draws, "--format", "json"], "; ".join(notes))
+    return Case(
+        "scenario file",
+        ["simulate", str(path), "--draws", draws, "--format", "json"],
+        "; ".join(notes),
+    )
 
 
 # ---- sweep files -------------------------------------------------------------------------------
+
 
 def sweep_doc(rnd: random.Random) -> tuple[dict | str, str]:
     doc: dict[str, Any] = {"notebook": FIXTURE, "parameters": {"n": 2}, "grid": {"x": [1.0, 2.0]}}
@@ -203,10 +281,14 @@ def sweep_doc(rnd: random.Random) -> tuple[dict | str, str]:
             doc["parameters"] = {}
             notes.append(f"grid {sizes[0]} x {sizes[1]}")
         elif op < 0.85:
-            doc["points"] = [{"x": rnd.choice([1, 1, "a", None, math.nan])} for _ in range(rnd.randint(0, 3))]
+            doc["points"] = [
+                {"x": rnd.choice([1, 1, "a", None, math.nan])} for _ in range(rnd.randint(0, 3))
+            ]
             notes.append("points")
         else:
-            doc["notebook"] = rnd.choice(["notebooks/nope.ipynb", "README.md", "", "/etc/passwd", "tests"])
+            doc["notebook"] = rnd.choice(
+                ["notebooks/nope.ipynb", "README.md", "", "/etc/passwd", "tests"]
+            )
             notes.append(f"notebook={doc['notebook']!r}")
     return doc, "; ".join(notes)
 
@@ -219,10 +301,15 @@ def sweep_case(rnd: random.Random, folder: Path) -> Case:
         note += f"; {extra}"
     path = folder / f"sweep-{rnd.randrange(10**9)}.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogateescape")
-    return Case("sweep file", ["sweep", str(path), "--out", str(folder / f"out-{rnd.randrange(10**9)}")], note)
+    return Case(
+        "sweep file",
+        ["sweep", str(path), "--out", str(folder / f"out-{rnd.randrange(10**9)}")],
+        note,
+    )
 
 
 # ---- argument lists ----------------------------------------------------------------------------
+
 
 def _flags(command: str) -> list[str]:
     """The flags argparse declares for a command (the CLI's schema)."""
@@ -232,12 +319,17 @@ def _flags(command: str) -> list[str]:
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return [a.option_strings[-1] for a in commands.choices[command]._actions
-            if a.option_strings and a.option_strings[-1] != "--help"]
+    return [
+        a.option_strings[-1]
+        for a in commands.choices[command]._actions
+        if a.option_strings and a.option_strings[-1] != "--help"
+    ]
 
 
 def cli_case(rnd: random.Random, folder: Path) -> Case:
-    command = rnd.choice(["estimate", "estimate", "estimate", "simulate", "bench", "sweep", "backtest", "nope"])
+    command = rnd.choice(
+        ["estimate", "estimate", "estimate", "simulate", "bench", "sweep", "backtest", "nope"]
+    )
     argv = [command]
     if command == "nope":
         return Case("argument list", argv, "unknown command")
@@ -276,6 +368,7 @@ GENERATORS = {"scenario file": scenario_case, "sweep file": sweep_case, "argumen
 
 
 # ---- the contract ------------------------------------------------------------------------------
+
 
 class _Timeout(BaseException):
     """Raised by the alarm; a BaseException so that main()'s own handlers cannot swallow it."""
@@ -324,7 +417,9 @@ def _finite(value: Any, where: str = "") -> str | None:
 def _ordered(q: dict | None, name: str) -> str | None:
     if q is None:
         return None
-    known = [q[k] for k in ("p10", "p50", "p90") if q.get(k) is not None]  # None: beyond the horizon
+    known = [
+        q[k] for k in ("p10", "p50", "p90") if q.get(k) is not None
+    ]  # None: beyond the horizon
     if known != sorted(known):
         return f"{name}: p10 {q['p10']} <= p50 {q['p50']} <= p90 {q['p90']} fails"
     return None
@@ -345,7 +440,14 @@ def consistent(argv: list[str], stdout: str) -> str | None:
         mfu = out["mfu"]
         if not 0 < mfu["p10"] <= mfu["p90"] <= 1:
             return f"MFU outside (0, 1]: {mfu}"
-        for name in ("mfu", "gpu_hours", "energy_mwh", "cost_usd", "emissions_tco2e", "wall_clock_days"):
+        for name in (
+            "mfu",
+            "gpu_hours",
+            "energy_mwh",
+            "cost_usd",
+            "emissions_tco2e",
+            "wall_clock_days",
+        ):
             problem = _ordered(out.get(name), name)
             if problem:
                 return problem
@@ -363,7 +465,13 @@ def consistent(argv: list[str], stdout: str) -> str | None:
             for k in ("p10", "p50", "p90"):
                 if ttt.get(k) is not None and not 0 <= ttt[k] <= out["horizon_months"] + 1e-6:
                     return f"{comp['lab']}: time_to_train {k} {ttt[k]} outside [0, horizon {out['horizon_months']}]"
-            for name in ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd"):
+            for name in (
+                "time_to_train_months",
+                "gpu_hours",
+                "energy_mwh",
+                "peak_power_mw",
+                "cost_usd",
+            ):
                 problem = _ordered(comp.get(name), f"{comp['lab']} {name}")
                 if problem:
                     return problem

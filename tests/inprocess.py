@@ -27,12 +27,21 @@ def call_main(*args: str) -> Outcome:
 def is_one_line_error(outcome: Outcome) -> bool:
     """Exit 2 with exactly one stderr line `error: ...`, no traceback, nothing on stdout."""
     lines = outcome.stderr.strip().splitlines()
-    return (outcome.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ")
-            and "Traceback" not in outcome.stderr and outcome.stdout == "")
+    return (
+        outcome.returncode == 2
+        and len(lines) == 1
+        and lines[0].startswith("error: ")
+        and "Traceback" not in outcome.stderr
+        and outcome.stdout == ""
+    )
 
 
 def assert_one_line(outcome: Outcome, *needles: str) -> str:
-    assert is_one_line_error(outcome), (outcome.returncode, outcome.stdout[-1000:], outcome.stderr[-2000:])
+    assert is_one_line_error(outcome), (
+        outcome.returncode,
+        outcome.stdout[-1000:],
+        outcome.stderr[-2000:],
+    )
     line = outcome.stderr.strip()
     for needle in needles:
         assert needle in line, (needle, line)

@@ -35,7 +35,9 @@ def test_unknown_backend_is_an_input_error_listing_choices():
         B.select("jax")
 
 
-@pytest.mark.skipif(B.cupy_status()[0], reason="this machine has a usable GPU; the no-GPU path is what is tested")
+@pytest.mark.skipif(
+    B.cupy_status()[0], reason="this machine has a usable GPU; the no-GPU path is what is tested"
+)
 def test_asking_for_cupy_without_gpu_is_a_clear_error():
     with pytest.raises(InputError, match="cupy was asked for but is not usable"):
         B.select("cupy")

@@ -12,9 +12,32 @@ from hypothesis import strategies as st
 import pytest
 
 from analysis import backtest, estimate
-from analysis.studies.backtest import CONSTANT, GROUPED_SCHEMES, MIN_FIT_RUNS, NAIVE_MFU, PRIOR, SCHEME_TEXT, SCHEMES, cv_predictions, energy_check, held_out, interval_metrics, loo_catalog, naive_gpu_hours, naive_label, pit_histogram, predict_gpu_hours, prior_scores
+from analysis.studies.backtest import (
+    CONSTANT,
+    GROUPED_SCHEMES,
+    MIN_FIT_RUNS,
+    NAIVE_MFU,
+    PRIOR,
+    SCHEME_TEXT,
+    SCHEMES,
+    cv_predictions,
+    energy_check,
+    held_out,
+    interval_metrics,
+    loo_catalog,
+    naive_gpu_hours,
+    naive_label,
+    pit_histogram,
+    predict_gpu_hours,
+    prior_scores,
+)
 from analysis.studies.backtest import ALTERNATIVES, GROUPED_SCHEMES
-from analysis.model.calibration import FEATURES, FP8_LOG_GAIN_MEAN, calibration_points, default_prior
+from analysis.model.calibration import (
+    FEATURES,
+    FP8_LOG_GAIN_MEAN,
+    calibration_points,
+    default_prior,
+)
 from analysis.inputs.catalog import load_catalog
 from analysis.constants import FP8_GAIN_TRIANGULAR
 from analysis.errors import InputError
@@ -52,6 +75,7 @@ def _p50(frame, run_id, method=PRIOR):
 
 # ---- metrics and baselines ---------------------------------------------------------------------
 
+
 def test_interval_metrics_on_a_constructed_case():
     reported = [100.0, 100.0, 100.0, 100.0]
     p10 = [90.0, 50.0, 101.0, 200.0]
@@ -85,19 +109,29 @@ def test_best_constant_is_the_fit_folds_median_utilization(catalog):
     for row in meta.itertuples():
         point = next(p for p in points if p.run_id == row.run_id)
         gain = math.exp(FP8_LOG_GAIN_MEAN) if point.precision == "fp8" else 1.0
-        assert row.p50_gpu_hours == pytest.approx(point.flop / (point.peak_bf16_flop_per_s * u * gain * 3600))
+        assert row.p50_gpu_hours == pytest.approx(
+            point.flop / (point.peak_bf16_flop_per_s * u * gain * 3600)
+        )
 
 
 def test_summary_is_recomputed_from_the_runs_table(result):
     runs = result.runs
     s = result.summary.loc[PRIOR]
-    inside = (runs["p10_gpu_hours"] <= runs["reported_gpu_hours"]) & (runs["reported_gpu_hours"] <= runs["p90_gpu_hours"])
+    inside = (runs["p10_gpu_hours"] <= runs["reported_gpu_hours"]) & (
+        runs["reported_gpu_hours"] <= runs["p90_gpu_hours"]
+    )
     assert list(inside) == list(runs["inside"])
     assert s["coverage_p10_p90"] == pytest.approx(inside.mean())
-    assert s["mdape"] == pytest.approx((runs["p50_gpu_hours"] / runs["reported_gpu_hours"] - 1).abs().median())
-    assert s["median_p90_over_p10"] == pytest.approx((runs["p90_gpu_hours"] / runs["p10_gpu_hours"]).median())
+    assert s["mdape"] == pytest.approx(
+        (runs["p50_gpu_hours"] / runs["reported_gpu_hours"] - 1).abs().median()
+    )
+    assert s["median_p90_over_p10"] == pytest.approx(
+        (runs["p90_gpu_hours"] / runs["p10_gpu_hours"]).median()
+    )
     assert result.summary.loc[naive_label()]["mdape"] == pytest.approx(runs["naive_ape"].median())
-    assert (runs["p10_gpu_hours"] < runs["p50_gpu_hours"]).all() and (runs["p50_gpu_hours"] < runs["p90_gpu_hours"]).all()
+    assert (runs["p10_gpu_hours"] < runs["p50_gpu_hours"]).all() and (
+        runs["p50_gpu_hours"] < runs["p90_gpu_hours"]
+    ).all()
 
 
 def test_every_scheme_has_the_prior_and_both_baselines(result):
@@ -108,21 +142,34 @@ def test_every_scheme_has_the_prior_and_both_baselines(result):
     assert dims == {"generation", "year", "size"}
     # Each breakdown adds back up to the scheme's run count.
     for (scheme, method, dim), g in result.breakdown.groupby(["scheme", "method", "dimension"]):
-        total = result.cv[(result.cv["scheme"] == scheme) & (result.cv["method"] == method)]["n_runs"].iloc[0]
+        total = result.cv[(result.cv["scheme"] == scheme) & (result.cv["method"] == method)][
+            "n_runs"
+        ].iloc[0]
         assert g["n_runs"].sum() == total, (scheme, method, dim)
 
 
 # ---- cross-validation really leaves out ----------------------------------------------------------
 
-@pytest.mark.parametrize("scheme, edited, blind, sees", [
-    # Leave one organization out: Falcon-180B's own hours never reach TII's predictions.
-    ("organization", "falcon-180b", ["falcon-180b", "falcon-40b"], ["opt-175b", "llama-3-8b"]),
-    # Leave one generation out: a Hopper run's hours never reach any Hopper prediction.
-    ("generation", "mpt-30b", ["mpt-30b", "llama-3.1-405b", "deepseek-v3"], ["falcon-180b", "glam"]),
-    # Time split: a 2025 run never reaches a prediction for 2024 or earlier.
-    ("year", "llama-4-scout", ["llama-3.1-405b", "falcon-40b", "llama-4-scout"], []),
-])
-def test_a_runs_hours_never_reach_predictions_it_is_held_out_of(data_copy, scheme, edited, blind, sees):
+
+@pytest.mark.parametrize(
+    "scheme, edited, blind, sees",
+    [
+        # Leave one organization out: Falcon-180B's own hours never reach TII's predictions.
+        ("organization", "falcon-180b", ["falcon-180b", "falcon-40b"], ["opt-175b", "llama-3-8b"]),
+        # Leave one generation out: a Hopper run's hours never reach any Hopper prediction.
+        (
+            "generation",
+            "mpt-30b",
+            ["mpt-30b", "llama-3.1-405b", "deepseek-v3"],
+            ["falcon-180b", "glam"],
+        ),
+        # Time split: a 2025 run never reaches a prediction for 2024 or earlier.
+        ("year", "llama-4-scout", ["llama-3.1-405b", "falcon-40b", "llama-4-scout"], []),
+    ],
+)
+def test_a_runs_hours_never_reach_predictions_it_is_held_out_of(
+    data_copy, scheme, edited, blind, sees
+):
     base = load_catalog(data_copy)
     before = cv_predictions(base, calibration_points(base), scheme, priors=PRIORS, draws=DRAWS)
     hours = base.training_runs[edited].gpu_hours
@@ -130,7 +177,9 @@ def test_a_runs_hours_never_reach_predictions_it_is_held_out_of(data_copy, schem
     after = cv_predictions(changed, calibration_points(changed), scheme, priors=PRIORS, draws=DRAWS)
     for run_id in blind:
         assert _p50(after, run_id) == pytest.approx(_p50(before, run_id), rel=1e-12), run_id
-        assert _p50(after, run_id, CONSTANT) == pytest.approx(_p50(before, run_id, CONSTANT), rel=1e-12), run_id
+        assert _p50(after, run_id, CONSTANT) == pytest.approx(
+            _p50(before, run_id, CONSTANT), rel=1e-12
+        ), run_id
     for run_id in sees:
         assert _p50(after, run_id) != pytest.approx(_p50(before, run_id), rel=1e-6), run_id
     assert default_prior(changed).coef != default_prior(base).coef
@@ -142,21 +191,34 @@ def test_time_split_fits_only_on_earlier_years(catalog):
     years = {p.run_id: p.year for p in points}
     for row in frame[frame["method"] == PRIOR].itertuples():
         assert row.fitted_on == sum(y < row.year for y in years.values()) >= MIN_FIT_RUNS
-    assert held_out(catalog, points, "llama-4-scout", "year") == {p.run_id for p in points if p.year >= 2025}
+    assert held_out(catalog, points, "llama-4-scout", "year") == {
+        p.run_id for p in points if p.year >= 2025
+    }
     assert held_out(catalog, points, "llama-3-8b", "group") == {"llama-3-8b", "llama-3.1-8b"}
 
 
 def test_held_out_predictions_match_estimate_without_the_run(result, catalog):
-    loo = result.predictions[(result.predictions["scheme"] == "run") & (result.predictions["method"] == PRIOR)]
+    loo = result.predictions[
+        (result.predictions["scheme"] == "run") & (result.predictions["method"] == PRIOR)
+    ]
     loo = loo.set_index("run_id")
     for run_id in ("deepseek-v3", "nemotron-4-340b", "glam"):  # FP8; hours of one stage; MoE on TPU
         run = catalog.training_runs[run_id]
-        r = estimate(params=run.total_params, active_params=run.active_params,
-                     tokens=run.hours_tokens or run.training_tokens, accelerator=run.accelerator,
-                     precision=run.precision or "bf16", draws=DRAWS, seed=0, price_per_hour=1.0,
-                     catalog=loo_catalog(catalog, run_id))
+        r = estimate(
+            params=run.total_params,
+            active_params=run.active_params,
+            tokens=run.hours_tokens or run.training_tokens,
+            accelerator=run.accelerator,
+            precision=run.precision or "bf16",
+            draws=DRAWS,
+            seed=0,
+            price_per_hour=1.0,
+            catalog=loo_catalog(catalog, run_id),
+        )
         for q in ("p10", "p50", "p90"):
-            assert r.metrics["gpu_hours"][q] == pytest.approx(loo.loc[run_id, f"{q}_gpu_hours"], rel=1e-9), (run_id, q)
+            assert r.metrics["gpu_hours"][q] == pytest.approx(
+                loo.loc[run_id, f"{q}_gpu_hours"], rel=1e-9
+            ), (run_id, q)
 
 
 def test_pit_is_the_share_of_draws_above_the_reported_hours(catalog):
@@ -166,7 +228,9 @@ def test_pit_is_the_share_of_draws_above_the_reported_hours(catalog):
         if point.precision == "fp8":
             continue
         hours = predict_gpu_hours(prior, point, draws=200_000, seed=1)
-        pit = 1.0 - prior.cdf(point.bf16_utilization, point.active_params, accelerator=point.accelerator)
+        pit = 1.0 - prior.cdf(
+            point.bf16_utilization, point.active_params, accelerator=point.accelerator
+        )
         assert np.mean(hours <= point.gpu_hours) == pytest.approx(pit, abs=0.01), point.run_id
 
 
@@ -179,12 +243,15 @@ def test_pit_histogram_shares_sum_to_one(result):
 
 # ---- the choice of prior -------------------------------------------------------------------------
 
+
 def test_default_prior_is_the_one_grouped_cv_picks(result):
     scores = prior_scores(result.cv)
     assert set(scores["prior"]) == set(ALTERNATIVES)
     assert {"size + bandwidth", "size + bandwidth + generation"} <= set(scores["prior"])
     # The rule: lowest mean log score over the grouped schemes, recomputed here from the cv table.
-    grouped = result.cv[result.cv["scheme"].isin(GROUPED_SCHEMES) & result.cv["method"].str.startswith("prior: ")]
+    grouped = result.cv[
+        result.cv["scheme"].isin(GROUPED_SCHEMES) & result.cv["method"].str.startswith("prior: ")
+    ]
     by_score = grouped.groupby("method")["mean_log_score"].mean().sort_values()
     best = scores.iloc[0]["prior"]
     assert by_score.index[0] == f"prior: {best}"
@@ -205,12 +272,15 @@ def test_targets_are_reported_per_grouped_scheme_with_generation_checks(result):
 
 # ---- what calibrates ------------------------------------------------------------------------------
 
+
 def test_calibration_set_follows_the_documented_rules(catalog):
     points = {p.run_id: p for p in calibration_points(catalog)}
     for run in catalog.training_runs.values():
         assert (run.id in points) == (run.role == "calibration"), run.id
     nemotron = catalog.training_runs["nemotron-4-340b"]
-    assert points["nemotron-4-340b"].flop == pytest.approx(6 * nemotron.active_params * nemotron.hours_tokens)
+    assert points["nemotron-4-340b"].flop == pytest.approx(
+        6 * nemotron.active_params * nemotron.hours_tokens
+    )
     incoder = catalog.training_runs["incoder-6.7b"]  # authors' FLOP figure, no token count
     assert points["incoder-6.7b"].flop == incoder.training_flop
     assert "olmo-3-7b" not in points and "glm-130b" not in points
@@ -224,6 +294,7 @@ def test_fp8_runs_are_fitted_as_bf16_equivalent(catalog):
 
 
 # ---- energy model -----------------------------------------------------------------------------------
+
 
 def test_energy_model_constants_are_epochs(catalog):
     h100 = catalog.accelerators["h100-sxm"]
@@ -239,7 +310,9 @@ def test_energy_check_applies_the_model_and_never_uses_tdp_figures_as_tests(resu
         run = catalog.training_runs[run_id]
         chip = catalog.accelerators[run.accelerator]
         per_hour = chip.tdp_w * chip.server_power_fraction * row["pue"] / 1e6
-        assert row["model_facility_mwh"] == pytest.approx(row["gpu_hours"] * per_hour * chip.server_power_multiplier)
+        assert row["model_facility_mwh"] == pytest.approx(
+            row["gpu_hours"] * per_hour * chip.server_power_multiplier
+        )
         assert row["model_accelerator_mwh"] == pytest.approx(row["gpu_hours"] * per_hour)
         assert row["tests_model"] == (run.energy_basis != "tdp_x_hours")
         if run.gpu_hours is not None:
@@ -252,45 +325,85 @@ def test_energy_check_is_not_fitted_to_published_energy(data_copy):
     changed = _edit_runs(data_copy, {"olmo-3-7b": {"energy_mwh": "999"}})
     after = energy_check(changed, default_prior(changed), draws=DRAWS).set_index("run_id")
     assert default_prior(changed).coef == default_prior(base).coef
-    assert after.loc["olmo-3-7b", "model_facility_mwh"] == before.loc["olmo-3-7b", "model_facility_mwh"]
+    assert (
+        after.loc["olmo-3-7b", "model_facility_mwh"]
+        == before.loc["olmo-3-7b", "model_facility_mwh"]
+    )
 
 
 def test_upper_bound_runs_are_checked_not_fitted(result, catalog):
-    bounded = {r.id for r in catalog.training_runs.values() if r.gpu_hours_scope == "upper_bound" and r.accelerator}
+    bounded = {
+        r.id
+        for r in catalog.training_runs.values()
+        if r.gpu_hours_scope == "upper_bound" and r.accelerator
+    }
     assert set(result.bounds["run_id"]) == bounded
     assert not bounded & set(result.runs["run_id"])
 
 
 # ---- outputs --------------------------------------------------------------------------------------
 
+
 def test_json_contract(result):
     d = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert {"prior", "settings", "summary", "runs", "cv", "breakdown", "pit", "alternatives", "energy",
-            "energy_summary", "power", "bounds", "targets", "version", "provenance"} <= set(d)
+    assert {
+        "prior",
+        "settings",
+        "summary",
+        "runs",
+        "cv",
+        "breakdown",
+        "pit",
+        "alternatives",
+        "energy",
+        "energy_summary",
+        "power",
+        "bounds",
+        "targets",
+        "version",
+        "provenance",
+    } <= set(d)
     assert set(d["summary"]) == {PRIOR, CONSTANT, naive_label()}
     for method in d["summary"].values():
         assert {"n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10"} <= set(method)
     assert d["summary"][PRIOR]["n_runs"] == len(d["runs"])
-    assert {"run_id", "reported_gpu_hours", "p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours", "inside", "ape",
-            "naive_gpu_hours", "naive_ape", "pit", "generation"} <= set(d["runs"][0])
-    assert {(a["features"], a["leave_out"]) for a in d["alternatives"]} >= {("size", "organization"),
-                                                                           ("generation", "year")}
+    assert {
+        "run_id",
+        "reported_gpu_hours",
+        "p10_gpu_hours",
+        "p50_gpu_hours",
+        "p90_gpu_hours",
+        "inside",
+        "ape",
+        "naive_gpu_hours",
+        "naive_ape",
+        "pit",
+        "generation",
+    } <= set(d["runs"][0])
+    assert {(a["features"], a["leave_out"]) for a in d["alternatives"]} >= {
+        ("size", "organization"),
+        ("generation", "year"),
+    }
     assert {c["scheme"] for c in d["cv"]} == set(SCHEMES)
 
 
 def test_same_seed_same_answer(result):
     again = backtest(draws=DRAWS, seed=0, alternatives={})
     assert again.runs[["p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours"]].equals(
-        result.runs[["p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours"]])
+        result.runs[["p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours"]]
+    )
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(draws=0), "draws"),
-    (dict(draws=1.5), "draws"),
-    (dict(seed=-1), "seed"),
-    (dict(naive_mfu=0.0), "naive_mfu"),
-    (dict(leave_out="fold"), "leave_out"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(draws=0), "draws"),
+        (dict(draws=1.5), "draws"),
+        (dict(seed=-1), "seed"),
+        (dict(naive_mfu=0.0), "naive_mfu"),
+        (dict(leave_out="fold"), "leave_out"),
+    ],
+)
 def test_bad_arguments_are_input_errors(kwargs, needle):
     with pytest.raises(InputError, match=needle):
         backtest(**kwargs)
@@ -302,7 +415,12 @@ def test_table_and_figures(result):
     from analysis.views import plots
 
     text = result.to_table()
-    assert "naive" in text and "best single constant" in text and "targets" in text and "llama-3.1-405b" in text
+    assert (
+        "naive" in text
+        and "best single constant" in text
+        and "targets" in text
+        and "llama-3.1-405b" in text
+    )
     for scheme in GROUPED_SCHEMES:
         assert f"by generation, year and size ({SCHEME_TEXT[scheme]})" in text
     fig = plots.backtest_figure(result)
@@ -325,11 +443,17 @@ def test_cli_bad_format_is_one_line_error():
     assert_one_line_error(run_cli("backtest", "--format", "xml"), "--format")
 
 
-@pytest.mark.parametrize("edit, needles", [
-    ({"energy_basis": ""}, ["training_runs.csv", "olmo-3-7b", "energy_basis"]),
-    ({"gpu_hours": "", "gpu_hours_scope": "", "hours_tokens": "1e12"}, ["olmo-3-7b", "hours_tokens"]),
-    ({"energy_basis": "metered"}, ["olmo-3-7b", "energy_basis"]),
-])
+@pytest.mark.parametrize(
+    "edit, needles",
+    [
+        ({"energy_basis": ""}, ["training_runs.csv", "olmo-3-7b", "energy_basis"]),
+        (
+            {"gpu_hours": "", "gpu_hours_scope": "", "hours_tokens": "1e12"},
+            ["olmo-3-7b", "hours_tokens"],
+        ),
+        ({"energy_basis": "metered"}, ["olmo-3-7b", "energy_basis"]),
+    ],
+)
 def test_bad_new_columns_name_the_row_and_field(data_copy, edit, needles):
     _edit_runs(data_copy, {"olmo-3-7b": edit}, load=False)
     assert_one_line_error(run_cli("backtest", env=data_env(data_copy)), *needles)
@@ -340,19 +464,25 @@ def test_bad_new_columns_name_the_row_and_field(data_copy, edit, needles):
 _IDS = ["h100-sxm", "a100-sxm-80gb", "tpu-v4", "b300", "mi300x", "not-a-chip"]
 
 
-@given(u=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=6),
-       log_n=st.lists(st.floats(8.0, 12.5), min_size=6, max_size=6),
-       pick=st.lists(st.integers(0, len(_IDS) - 1), min_size=6, max_size=6))
+@given(
+    u=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=6),
+    log_n=st.lists(st.floats(8.0, 12.5), min_size=6, max_size=6),
+    pick=st.lists(st.integers(0, len(_IDS) - 1), min_size=6, max_size=6),
+)
 def test_ppf_with_arrays_matches_effective_draw_by_draw(u, log_n, pick):
     prior = default_prior(load_catalog())
     n = len(u)
     active = 10.0 ** np.array(log_n[:n])
     ids = np.array([_IDS[i] for i in pick[:n]])
     got = prior.ppf(np.array(u), active, accelerator=ids)
-    want = [prior.effective(a, accelerator=i).ppf(np.array([x]))[0] for x, a, i in zip(u, active, ids)]
+    want = [
+        prior.effective(a, accelerator=i).ppf(np.array([x]))[0] for x, a, i in zip(u, active, ids)
+    ]
     assert got == pytest.approx(want, rel=1e-9)
     scalar = prior.ppf(np.array(u), active, accelerator="h100-sxm")
-    assert scalar == pytest.approx(prior.ppf(np.array(u), active, accelerator=np.full(n, "h100-sxm")), rel=1e-12)
+    assert scalar == pytest.approx(
+        prior.ppf(np.array(u), active, accelerator=np.full(n, "h100-sxm")), rel=1e-12
+    )
 
 
 def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(catalog):
@@ -370,17 +500,23 @@ def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(cata
 
 # ---- the chip-sheet feature and the between-generation variance ------------------------------------
 
+
 def _bandwidth_prior(catalog):
     from analysis.model.calibration import chip_sheet, fit_prior
 
-    return fit_prior(calibration_points(catalog), ("size", "bandwidth", "generation"), **chip_sheet(catalog))
+    return fit_prior(
+        calibration_points(catalog), ("size", "bandwidth", "generation"), **chip_sheet(catalog)
+    )
 
 
 def test_bandwidth_feature_reads_the_chip_sheet_and_widens_where_it_is_blank(catalog, data_copy):
     prior = _bandwidth_prior(catalog)
     slope = prior.coef[2]
     # Blackwell has no calibration run: its centre differs from the pooled one only through its sheet.
-    b300, rubin = prior.effective(70e9, accelerator="b300"), prior.effective(70e9, accelerator="vr200")
+    b300, rubin = (
+        prior.effective(70e9, accelerator="b300"),
+        prior.effective(70e9, accelerator="vr200"),
+    )
     assert catalog.accelerators["vr200"].memory_bandwidth_tb_per_s is None
     assert math.log(rubin.p90 / rubin.p10) > math.log(b300.p90 / b300.p10)  # blank bandwidth: wider
     # Halving B300's bandwidth on its sheet moves its centre by slope x log10(1/2), nothing else.
@@ -400,8 +536,9 @@ def test_bandwidth_feature_reads_the_chip_sheet_and_widens_where_it_is_blank(cat
     after = halved.log_centre_and_half_width(70e9, accelerator="b300")[0]
     assert after - before == pytest.approx(slope * math.log10(0.5), rel=1e-9)
     # The default prior does not use the sheet: the same edit leaves it alone.
-    assert default_prior(load_catalog(data_copy)).effective(70e9, accelerator="b300") == \
-        default_prior(catalog).effective(70e9, accelerator="b300")
+    assert default_prior(load_catalog(data_copy)).effective(
+        70e9, accelerator="b300"
+    ) == default_prior(catalog).effective(70e9, accelerator="b300")
 
 
 def test_a_generation_shifted_away_from_the_rest_gets_its_offset_and_a_larger_tau(catalog):
@@ -411,11 +548,19 @@ def test_a_generation_shifted_away_from_the_rest_gets_its_offset_and_a_larger_ta
 
     points = calibration_points(catalog)
     base = fit_prior(points, ("size", "generation"))
-    shifted = fit_prior([replace(p, utilization=p.utilization * 2) if p.generation == "ampere" else p
-                         for p in points], ("size", "generation"))
+    shifted = fit_prior(
+        [
+            replace(p, utilization=p.utilization * 2) if p.generation == "ampere" else p
+            for p in points
+        ],
+        ("size", "generation"),
+    )
+
     def moved(accelerator):
-        return (shifted.log_centre_and_half_width(7e9, accelerator=accelerator)[0]
-                - base.log_centre_and_half_width(7e9, accelerator=accelerator)[0]) / math.log(2)
+        return (
+            shifted.log_centre_and_half_width(7e9, accelerator=accelerator)[0]
+            - base.log_centre_and_half_width(7e9, accelerator=accelerator)[0]
+        ) / math.log(2)
 
     # Fifteen A100 runs: the doubled utilization shows almost whole in an A100 prediction, barely in
     # an H100 one (the pooled centre moves a little, the Hopper offset takes it back)...

@@ -21,7 +21,14 @@ from conftest import assert_one_line_error, run_cli
 
 ROWS = [
     dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384),
-    dict(params=671e9, active_params=37e9, tokens=14.8e12, accelerator="h800", accelerators=2048, precision="fp8"),
+    dict(
+        params=671e9,
+        active_params=37e9,
+        tokens=14.8e12,
+        accelerator="h800",
+        accelerators=2048,
+        precision="fp8",
+    ),
     dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
     dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7, site="us-average"),
     dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
@@ -56,7 +63,7 @@ def _assert_rows_match(frame: pd.DataFrame, result: pd.DataFrame, draws: int, se
 def test_every_row_matches_estimate_called_alone():
     frame = pd.DataFrame(ROWS)
     result = estimate_many(frame, draws=1000, seed=3)
-    assert list(result.columns[-len(output_columns()):]) == output_columns()
+    assert list(result.columns[-len(output_columns()) :]) == output_columns()
     _assert_rows_match(frame, result, 1000, 3)
 
 
@@ -64,17 +71,26 @@ def test_row_order_and_kinds_mixed_do_not_change_a_row():
     """Rows are grouped by kind inside; each result comes back to its own row."""
     frame = pd.DataFrame(ROWS * 3).iloc[::-1].reset_index(drop=True)
     shuffled = estimate_many(frame, draws=500, seed=1)
-    alone = pd.concat([estimate_many(frame.iloc[[i]], draws=500, seed=1) for i in range(len(frame))],
-                      ignore_index=True)
+    alone = pd.concat(
+        [estimate_many(frame.iloc[[i]], draws=500, seed=1) for i in range(len(frame))],
+        ignore_index=True,
+    )
     cols = output_columns()
     np.testing.assert_allclose(shuffled[cols].to_numpy(), alone[cols].to_numpy(), rtol=1e-12)
 
 
 @settings(max_examples=15, deadline=None)
-@given(params=st.floats(1e8, 2e12), tokens=st.floats(1e10, 3e13), seed=st.integers(0, 2**31),
-       accelerators=st.integers(1, 100_000), chip=st.sampled_from(["h100-sxm", "h800", "h200"]))
+@given(
+    params=st.floats(1e8, 2e12),
+    tokens=st.floats(1e10, 3e13),
+    seed=st.integers(0, 2**31),
+    accelerators=st.integers(1, 100_000),
+    chip=st.sampled_from(["h100-sxm", "h800", "h200"]),
+)
 def test_random_configurations_match_estimate(params, tokens, seed, accelerators, chip):
-    frame = pd.DataFrame([dict(params=params, tokens=tokens, accelerator=chip, accelerators=accelerators)])
+    frame = pd.DataFrame(
+        [dict(params=params, tokens=tokens, accelerator=chip, accelerators=accelerators)]
+    )
     _assert_rows_match(frame, estimate_many(frame, draws=300, seed=seed), 300, seed)
 
 
@@ -85,35 +101,84 @@ def test_a_different_seed_gives_different_quantiles():
     assert a.loc[0, "gpu_hours_p50"] != b.loc[0, "gpu_hours_p50"]
 
 
-@pytest.mark.parametrize("row, column, needle", [
-    (dict(params="abc", tokens=1e12, accelerator="h100-sxm"), "params", "finite number"),
-    (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "positive"),
-    (dict(params=1e9, tokens=1e12, accelerator="nope"), "accelerator", "unknown accelerator"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1.5), "mfu", "from 0.001 to 1"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1e-6, goodput=1e-300), "mfu", "from 0.001 to 1"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", goodput=1e-300), "goodput", "from 0.01 to 1"),
-    (dict(flop=1e40, accelerator="h100-sxm"), "flop", "to 1e+32"),
-    (dict(flop=3.8, accelerator="h100-sxm"), "flop", "from 1e+15"),
-    (dict(params=7, tokens=2, accelerator="h100-sxm"), "params", "6 x N x D = 84 FLOP"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=1e9), "accelerators", "100,000,000"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", price_per_hour=1e5), "price_per_hour", "10,000"),
-    (dict(flop=3e25, accelerator="h100-sxm", gpu_hours=1e15), "gpu_hours", "MFU is at least 0.001"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=2.5), "accelerators", "whole number"),
-    (dict(params=1e9, accelerator="h100-sxm"), "tokens", "tokens are needed"),
-    (dict(params=1e9, tokens=1e12, flop=1e22, accelerator="h100-sxm"), "flop", "not both"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", site="atlantis"), "site", "atlantis"),
-    (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", precision="fp4"), "precision", "fp4"),
-    (dict(params=1e9, tokens=1e12, accelerator="a100-sxm-80gb", precision="fp8"), "precision", "no FP8 peak"),
-    (dict(flop=1e22, accelerator="h100-sxm", mfu=0.4, gpu_hours=1e5), "mfu", "give one or the other"),
-    (dict(params=1e9, active_params=2e9, tokens=1e12, accelerator="h100-sxm"), "active_params", "exceeds"),
-    (dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e3), "gpu_hours", "MFU is at most 1"),
-])
+@pytest.mark.parametrize(
+    "row, column, needle",
+    [
+        (dict(params="abc", tokens=1e12, accelerator="h100-sxm"), "params", "finite number"),
+        (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "positive"),
+        (dict(params=1e9, tokens=1e12, accelerator="nope"), "accelerator", "unknown accelerator"),
+        (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1.5), "mfu", "from 0.001 to 1"),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1e-6, goodput=1e-300),
+            "mfu",
+            "from 0.001 to 1",
+        ),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", goodput=1e-300),
+            "goodput",
+            "from 0.01 to 1",
+        ),
+        (dict(flop=1e40, accelerator="h100-sxm"), "flop", "to 1e+32"),
+        (dict(flop=3.8, accelerator="h100-sxm"), "flop", "from 1e+15"),
+        (dict(params=7, tokens=2, accelerator="h100-sxm"), "params", "6 x N x D = 84 FLOP"),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=1e9),
+            "accelerators",
+            "100,000,000",
+        ),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", price_per_hour=1e5),
+            "price_per_hour",
+            "10,000",
+        ),
+        (
+            dict(flop=3e25, accelerator="h100-sxm", gpu_hours=1e15),
+            "gpu_hours",
+            "MFU is at least 0.001",
+        ),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=2.5),
+            "accelerators",
+            "whole number",
+        ),
+        (dict(params=1e9, accelerator="h100-sxm"), "tokens", "tokens are needed"),
+        (dict(params=1e9, tokens=1e12, flop=1e22, accelerator="h100-sxm"), "flop", "not both"),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", site="atlantis"),
+            "site",
+            "atlantis",
+        ),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="h100-sxm", precision="fp4"),
+            "precision",
+            "fp4",
+        ),
+        (
+            dict(params=1e9, tokens=1e12, accelerator="a100-sxm-80gb", precision="fp8"),
+            "precision",
+            "no FP8 peak",
+        ),
+        (
+            dict(flop=1e22, accelerator="h100-sxm", mfu=0.4, gpu_hours=1e5),
+            "mfu",
+            "give one or the other",
+        ),
+        (
+            dict(params=1e9, active_params=2e9, tokens=1e12, accelerator="h100-sxm"),
+            "active_params",
+            "exceeds",
+        ),
+        (dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e3), "gpu_hours", "MFU is at most 1"),
+    ],
+)
 def test_a_bad_row_names_its_row_and_column(row, column, needle):
     frame = pd.DataFrame([ROWS[0], row])
     with pytest.raises(InputError) as err:
         estimate_many(frame, draws=10, where="configs.csv")
     message = str(err.value)
-    assert message.startswith(f"configs.csv: row 2, column '{column}'") and needle in message, message
+    assert message.startswith(f"configs.csv: row 2, column '{column}'") and needle in message, (
+        message
+    )
 
 
 def _write(tmp_path, rows, name="configs.csv"):
@@ -125,7 +190,9 @@ def _write(tmp_path, rows, name="configs.csv"):
 @pytest.mark.parametrize("fmt", ["csv", "json", "table"])
 def test_cli_batch_prints_one_row_per_configuration(tmp_path, fmt):
     path = _write(tmp_path, ROWS)
-    proc = run_cli("estimate", "--batch", str(path), "--draws", "400", "--seed", "5", "--format", fmt)
+    proc = run_cli(
+        "estimate", "--batch", str(path), "--draws", "400", "--seed", "5", "--format", fmt
+    )
     assert proc.returncode == 0, proc.stderr
     expected = estimate_many(pd.DataFrame(ROWS), draws=400, seed=5)
     if fmt == "csv":
@@ -147,31 +214,46 @@ def test_cli_bad_row_exits_2_naming_file_row_and_column(tmp_path):
     assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--params", "1e9"], "--params"),
-    (["--format", "yaml"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--params", "1e9"], "--params"),
+        (["--format", "yaml"], "--format"),
+    ],
+)
 def test_cli_batch_flag_errors(tmp_path, args, needle):
     path = _write(tmp_path, ROWS[:1])
     assert_one_line_error(run_cli("estimate", "--batch", str(path), *args), needle)
 
 
 def test_cli_batch_missing_file_and_unknown_column(tmp_path):
-    assert_one_line_error(run_cli("estimate", "--batch", str(tmp_path / "none.csv")), "--batch", "not found")
+    assert_one_line_error(
+        run_cli("estimate", "--batch", str(tmp_path / "none.csv")), "--batch", "not found"
+    )
     path = tmp_path / "cols.csv"
     path.write_text("params,tokens,accelerator,colour\n1e9,1e12,h100-sxm,red\n")
-    assert_one_line_error(run_cli("estimate", "--batch", str(path)), "cols.csv", "'colour'", "unknown")
+    assert_one_line_error(
+        run_cli("estimate", "--batch", str(path)), "cols.csv", "'colour'", "unknown"
+    )
 
 
 def test_cli_single_estimate_still_needs_an_accelerator():
-    assert_one_line_error(run_cli("estimate", "--params", "1e9", "--tokens", "1e12"), "--accelerator")
+    assert_one_line_error(
+        run_cli("estimate", "--params", "1e9", "--tokens", "1e12"), "--accelerator"
+    )
 
 
-@pytest.mark.parametrize("text, needles", [
-    ("params,tokens,accelerator\n1e9,1e12,h100-sxm,extra\n", ["row 1", "4 fields", "header has 3"]),
-    ("", ["empty"]),
-    ("params,tokens,accelerator\n1e9,,h100-sxm\n", ["row 1", "'tokens'", "tokens are needed"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        (
+            "params,tokens,accelerator\n1e9,1e12,h100-sxm,extra\n",
+            ["row 1", "4 fields", "header has 3"],
+        ),
+        ("", ["empty"]),
+        ("params,tokens,accelerator\n1e9,,h100-sxm\n", ["row 1", "'tokens'", "tokens are needed"]),
+    ],
+)
 def test_cli_malformed_csv_exits_2(tmp_path, text, needles):
     path = tmp_path / "m.csv"
     path.write_text(text)
@@ -185,10 +267,21 @@ def test_cli_malformed_csv_exits_2(tmp_path, text, needles):
 # given price, known hours, rows without a size.
 GRID = [
     dict(params=p, tokens=t, accelerator=a, accelerators=c)
-    for p in (7e9, 405e9) for t in (2e12, 15e12) for a in ("h100-sxm", "a100-sxm-80gb", "mi300x") for c in (512, 16384)
+    for p in (7e9, 405e9)
+    for t in (2e12, 15e12)
+    for a in ("h100-sxm", "a100-sxm-80gb", "mi300x")
+    for c in (512, 16384)
 ] + [
     dict(params=405e9, tokens=15e12, accelerator="h100-sxm", precision="fp8", goodput=0.8, pue=1.1),
-    dict(params=405e9, tokens=15e12, accelerator="h100-sxm", precision="fp8", goodput=0.8, pue=1.1, site="us-southeast"),
+    dict(
+        params=405e9,
+        tokens=15e12,
+        accelerator="h100-sxm",
+        precision="fp8",
+        goodput=0.8,
+        pue=1.1,
+        site="us-southeast",
+    ),
     dict(flop=3e25, accelerator="a100-sxm-80gb", goodput=0.95, price_per_hour=1.5),
     dict(flop=3e25, accelerator="h100-sxm", gpu_hours=2e7, goodput=0.9, accelerators=4096),
     dict(flop=3e25, accelerator="h100-sxm", mfu=0.45, site="us-southeast"),
@@ -213,16 +306,30 @@ def test_results_do_not_depend_on_the_block_size(monkeypatch):
 
 
 @settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 2**31), sizes=st.lists(st.floats(1e8, 2e12), min_size=1, max_size=3),
-       chip=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "mi300x", "h800"]),
-       precision=st.sampled_from(["bf16", "fp8"]), goodput=st.none() | st.floats(0.5, 1.0),
-       pue=st.none() | st.floats(1.0, 2.0), price=st.none() | st.floats(0.5, 20.0))
+@given(
+    seed=st.integers(0, 2**31),
+    sizes=st.lists(st.floats(1e8, 2e12), min_size=1, max_size=3),
+    chip=st.sampled_from(["h100-sxm", "a100-sxm-80gb", "mi300x", "h800"]),
+    precision=st.sampled_from(["bf16", "fp8"]),
+    goodput=st.none() | st.floats(0.5, 1.0),
+    pue=st.none() | st.floats(1.0, 2.0),
+    price=st.none() | st.floats(0.5, 20.0),
+)
 def test_any_mix_of_branches_matches_estimate(seed, sizes, chip, precision, goodput, pue, price):
     if precision == "fp8" and chip == "a100-sxm-80gb":
         precision = "bf16"  # no FP8 peak: a row error, tested above
     optional = dict(goodput=goodput, pue=pue, price_per_hour=price)
-    rows = [dict(params=s, tokens=1e13, accelerator=chip, precision=precision, accelerators=1024,
-                 **{k: v for k, v in optional.items() if v is not None}) for s in sizes * 2]
+    rows = [
+        dict(
+            params=s,
+            tokens=1e13,
+            accelerator=chip,
+            precision=precision,
+            accelerators=1024,
+            **{k: v for k, v in optional.items() if v is not None},
+        )
+        for s in sizes * 2
+    ]
     frame = pd.DataFrame(rows)
     _assert_rows_match(frame, estimate_many(frame, draws=400, seed=seed), 400, seed)
 
@@ -244,7 +351,9 @@ def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monke
     _assert_rows_match(frame, estimate_many(frame, draws=300, seed=2), 300, 2)
 
 
-def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_at_once(tmp_path, monkeypatch):
+def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_at_once(
+    tmp_path, monkeypatch
+):
     """--batch /dev/zero read forever (killed at 2 minutes); a folder, a device and a file beyond
     MAX_BATCH_BYTES are refused before a byte is read, a table beyond MAX_BATCH_ROWS rows too."""
     import analysis.model.batch as batch
@@ -264,8 +373,11 @@ def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_a
         estimate_many(pd.DataFrame([ROWS[0]] * 4))
 
 
-@given(name=st.sampled_from(sorted(FLAG_RANGES)),
-       value=st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([1e-3, 1e-2, 1.0, 1e15, 1e32, 1e8, 3.0]))
+@given(
+    name=st.sampled_from(sorted(FLAG_RANGES)),
+    value=st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([1e-3, 1e-2, 1.0, 1e15, 1e32, 1e8, 3.0]),
+)
 def test_a_flag_and_its_batch_column_accept_the_same_values(name, value):
     """estimate checks one flag with Range.contains' scalar path, the batch a column with its array path."""
     allowed = FLAG_RANGES[name]

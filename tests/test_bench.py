@@ -15,8 +15,16 @@ from analysis.model.reference import compare, scalar_race
 from conftest import assert_one_line_error, run_cli
 from test_race_cpu import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
-RESULT_KEYS = {"backend": str, "draws": int, "steps": int, "seconds": float, "scenario_steps_per_s": float,
-               "speedup_vs_scalar": float, "speedup_vs_naive": float, "peak_memory_mb": float}
+RESULT_KEYS = {
+    "backend": str,
+    "draws": int,
+    "steps": int,
+    "seconds": float,
+    "scenario_steps_per_s": float,
+    "speedup_vs_scalar": float,
+    "speedup_vs_naive": float,
+    "peak_memory_mb": float,
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,29 +38,42 @@ def test_bench_json_has_the_contract_keys_and_types(bench_json):
     out = bench_json
     assert isinstance(out["memcpy_gb_per_s"], float) and out["memcpy_gb_per_s"] > 0
     assert isinstance(out["device"], str) and out["device"]
-    assert isinstance(out["versions"], dict) and "numpy" in out["versions"] and "python" in out["versions"]
+    assert (
+        isinstance(out["versions"], dict)
+        and "numpy" in out["versions"]
+        and "python" in out["versions"]
+    )
     assert isinstance(out["results"], list) and [r["backend"] for r in out["results"]] == ["numpy"]
     for result in out["results"]:
         for key, kind in RESULT_KEYS.items():
             assert isinstance(result[key], kind), (key, result[key])
         assert result["draws"] == 3000 and result["steps"] == 36
-        assert result["seconds"] > 0 and result["scenario_steps_per_s"] > 0 and result["peak_memory_mb"] > 0
+        assert (
+            result["seconds"] > 0
+            and result["scenario_steps_per_s"] > 0
+            and result["peak_memory_mb"] > 0
+        )
         # The count of scenario-steps is draws x competitors x steps (the default scenario has 3).
         assert result["scenario_steps"] == 3000 * 3 * 36
-        assert result["scenario_steps_per_s"] == pytest.approx(result["scenario_steps"] / result["seconds"])
+        assert result["scenario_steps_per_s"] == pytest.approx(
+            result["scenario_steps"] / result["seconds"]
+        )
 
 
 def test_bench_json_says_what_it_measured(bench_json):
     out = bench_json
-    assert out["workload"]["deals"] == [9, 4, 3] and out["workload"]["steps"] == 36  # the default race (2026-12)
+    assert (
+        out["workload"]["deals"] == [9, 4, 3] and out["workload"]["steps"] == 36
+    )  # the default race (2026-12)
     assert "(draw, competitor, time step)" in out["scenario_step"]
     refs = out["references"]
     assert refs["all_agree"] is True
     assert refs["scalar"]["agreement"]["numpy"]["agrees"]
     assert refs["scalar"]["draws"] == 200 and refs["naive"]["draws"] == 3000
     result = out["results"][0]
-    assert result["speedup_vs_naive"] == pytest.approx(result["scenario_steps_per_s"]
-                                                       / refs["naive"]["scenario_steps_per_s"])
+    assert result["speedup_vs_naive"] == pytest.approx(
+        result["scenario_steps_per_s"] / refs["naive"]["scenario_steps_per_s"]
+    )
     f32 = out["float32"]
     assert f32["finished_flags_differ"] == 0
     assert max(f32["max_rel_error"].values()) < 1e-4
@@ -79,12 +100,16 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
     assert stages["prefetch_threads"] >= 1 and stages["kernel_threads"] >= 1
     assert stages["end_to_end_ratio"] == pytest.approx(stages["total"] / stages["kernel"])
     result = bench_json["results"][0]
-    assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(stages["total"] / result["seconds"])
+    assert stages["end_to_end_vs_kernel_alone"] == pytest.approx(
+        stages["total"] / result["seconds"]
+    )
     assert isinstance(stages["cpu_seconds"], float) and stages["cpu_seconds"] > 0
     assert isinstance(stages["load_average_1min"], float) and stages["load_average_1min"] >= 0
     from analysis.model.sampling import sampler_status
 
-    assert stages["sampler"] == sampler_status() and stages["sampler"].startswith("race_cpu.c race_sample")
+    assert stages["sampler"] == sampler_status() and stages["sampler"].startswith(
+        "race_cpu.c race_sample"
+    )
     est = bench_json["estimate"]
     assert est["draws"] == 1000 and est["batch_configs_per_s"] > 0 and est["single_calls_per_s"] > 0
     assert est["batch_configs_per_s"] == pytest.approx(est["batch_configs"] / est["batch_seconds"])
@@ -93,8 +118,14 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
 def test_bench_table_runs():
     proc = run_cli("bench", "--draws", "500", "--backend", "numpy")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for text in ("scenario-step", "numpy", "agrees", "CPU fast path:", "x the kernel timed alone; stages",
-                 "configurations/s"):
+    for text in (
+        "scenario-step",
+        "numpy",
+        "agrees",
+        "CPU fast path:",
+        "x the kernel timed alone; stages",
+        "configurations/s",
+    ):
         assert text in proc.stdout, text
 
 
@@ -111,12 +142,15 @@ def test_bad_format_is_one_line_error():
     assert_one_line_error(run_cli("bench", "--format", "yaml"), "--format")
 
 
-@pytest.mark.skipif(cupy_status()[0], reason="CuPy is usable here: the GPU tests cover --backend cupy")
+@pytest.mark.skipif(
+    cupy_status()[0], reason="CuPy is usable here: the GPU tests cover --backend cupy"
+)
 def test_cupy_without_a_gpu_is_one_line_error():
     assert_one_line_error(run_cli("bench", "--draws", "10", "--backend", "cupy"), "cupy")
 
 
 # ---- the references compute the same model as the kernel ---------------------------------------
+
 
 def test_references_see_unfinished_runs_as_unfinished(cat):  # noqa: F811
     plan, _, _, ka = _kernel_inputs(cat, CASES["unfinished"], draws=50)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.studies.capacity import cap_binding_summary, capacity_metrics, capacity_timeline, lab_totals
+from analysis.studies.capacity import (
+    cap_binding_summary,
+    capacity_metrics,
+    capacity_timeline,
+    lab_totals,
+)
 from analysis.studies.whatif import what_if
 
 
 def _one_deal(deal: str, lab: str = "DeepSeek", model: str = "deepseek-next") -> dict:
-    return {"name": "one-deal", "start": "2026-12", "horizon_months": 12, "draws": 50, "seed": 1,
-            "competitors": [{"lab": lab, "model": model, "deals": [deal]}]}
+    return {
+        "name": "one-deal",
+        "start": "2026-12",
+        "horizon_months": 12,
+        "draws": 50,
+        "seed": 1,
+        "competitors": [{"lab": lab, "model": model, "deals": [deal]}],
+    }
 
 
 def test_fixed_fleet_is_flat_and_exact():
@@ -24,7 +35,9 @@ def test_fixed_fleet_is_flat_and_exact():
     assert deal["p_cap_binds"].isna().all()
     assert list(deal["date"][:2]) == ["2026-12", "2027-01"]
     # 10,000 H800 x 700 W x 1.82 x PUE 1.25 (+ its small sampled variation) is about 16 MW.
-    assert deal["demand_mw_p50"].to_numpy() == pytest.approx(10_000 * 700 * 1.82 * 1.25 * 1e-6, rel=0.05)
+    assert deal["demand_mw_p50"].to_numpy() == pytest.approx(
+        10_000 * 700 * 1.82 * 1.25 * 1e-6, rel=0.05
+    )
 
 
 def test_levels_add_up_and_powered_never_exceeds_delivered():
@@ -43,10 +56,15 @@ def test_a_smaller_power_cap_binds_at_least_as_often():
     base = capacity_timeline(draws=300, seed=3)
     tight = capacity_timeline(what_if(power_cap_scale=0.5), draws=300, seed=3)
     mask = base["p_cap_binds"].notna()
-    assert (tight.loc[mask, "p_cap_binds"].to_numpy() >= base.loc[mask, "p_cap_binds"].to_numpy() - 1e-12).all()
+    assert (
+        tight.loc[mask, "p_cap_binds"].to_numpy()
+        >= base.loc[mask, "p_cap_binds"].to_numpy() - 1e-12
+    ).all()
     assert tight["powered_accelerators_mean"].sum() < base["powered_accelerators_mean"].sum()
     # Delivered hardware does not depend on the cap (same draws).
-    assert np.array_equal(tight["accelerators_mean"].to_numpy(), base["accelerators_mean"].to_numpy())
+    assert np.array_equal(
+        tight["accelerators_mean"].to_numpy(), base["accelerators_mean"].to_numpy()
+    )
 
 
 def test_summaries():
@@ -62,13 +80,22 @@ def test_summaries():
     assert len(lab_totals(timeline, every_months=12)) == 3 * len(set(timeline["lab"]))
 
 
-@pytest.mark.parametrize("call, needle", [
-    (lambda t: lab_totals(t, every_months=0), "every_months: expected a whole number of 1-month steps"),  # was empty
-    (lambda t: lab_totals(t, every_months=-6), "every_months"),  # was every month
-    (lambda t: lab_totals(t, every_months=1.5), "every_months"),
-    (lambda t: cap_binding_summary(t, threshold=5), "threshold: expected a share of draws in [0, 1)"),
-    (lambda t: capacity_metrics(t, threshold=-1), "threshold"),
-])
+@pytest.mark.parametrize(
+    "call, needle",
+    [
+        (
+            lambda t: lab_totals(t, every_months=0),
+            "every_months: expected a whole number of 1-month steps",
+        ),  # was empty
+        (lambda t: lab_totals(t, every_months=-6), "every_months"),  # was every month
+        (lambda t: lab_totals(t, every_months=1.5), "every_months"),
+        (
+            lambda t: cap_binding_summary(t, threshold=5),
+            "threshold: expected a share of draws in [0, 1)",
+        ),
+        (lambda t: capacity_metrics(t, threshold=-1), "threshold"),
+    ],
+)
 def test_summaries_refuse_meaningless_arguments(call, needle):
     from analysis.errors import InputError
 

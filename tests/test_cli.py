@@ -65,8 +65,14 @@ def test_console_script_and_help():
         (["--flop", "1e24", "--mfu", "1e-300"], ["--mfu", "from 0.001 to 1"]),
         (["--flop", "1e24", "--goodput", "1e-300"], ["--goodput", "from 0.01 to 1"]),
         (["--flop", "3.8"], ["--flop", "from 1e+15 to 1e+32"]),
-        (["--params", "7", "--tokens", "2"], ["--params/--tokens", "6 x N x D = 84 FLOP", "check the units"]),
-        (["--flop", "1e24", "--gpu-hours", "1e14"], ["--gpu-hours", "MFU is at least 0.001", "not seconds"]),
+        (
+            ["--params", "7", "--tokens", "2"],
+            ["--params/--tokens", "6 x N x D = 84 FLOP", "check the units"],
+        ),
+        (
+            ["--flop", "1e24", "--gpu-hours", "1e14"],
+            ["--gpu-hours", "MFU is at least 0.001", "not seconds"],
+        ),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args, needles):
@@ -75,7 +81,9 @@ def test_bad_flags_exit_2_with_one_line(args, needles):
 
 
 def test_unknown_accelerator_suggests_nearest_ids():
-    line = assert_one_line_error(run_cli("estimate", "--flop", "1e24", "--accelerator", "h100"), "--accelerator")
+    line = assert_one_line_error(
+        run_cli("estimate", "--flop", "1e24", "--accelerator", "h100"), "--accelerator"
+    )
     assert "h100-sxm" in line
 
 
@@ -89,11 +97,14 @@ def test_cupy_when_unusable_is_exit_2():
 
     if cupy_status()[0]:
         pytest.skip("a GPU is usable here; the refusal path needs a machine without one")
-    assert_one_line_error(run_cli("estimate", "--flop", "1e24", "--accelerator", "h100-sxm", "--backend", "cupy"),
-                          "cupy")
+    assert_one_line_error(
+        run_cli("estimate", "--flop", "1e24", "--accelerator", "h100-sxm", "--backend", "cupy"),
+        "cupy",
+    )
 
 
 # ---- bad data files -------------------------------------------------------------------------
+
 
 def _rewrite(path, old, new):
     text = path.read_text()
@@ -103,21 +114,30 @@ def _rewrite(path, old, new):
 
 def test_data_missing_column(data_copy):
     _rewrite(data_copy / "accelerators.csv", "tdp_w,", "tdp_watts,")
-    line = assert_one_line_error(run_cli(*LLAMA, env=data_env(data_copy)), "accelerators.csv", "tdp_w")
+    line = assert_one_line_error(
+        run_cli(*LLAMA, env=data_env(data_copy)), "accelerators.csv", "tdp_w"
+    )
     assert "missing column" in line
 
 
 def test_data_duplicate_id(data_copy):
     text = (data_copy / "sites.csv").read_text().splitlines()
     (data_copy / "sites.csv").write_text("\n".join(text + [text[1]]) + "\n")
-    line = assert_one_line_error(run_cli(*LLAMA, env=data_env(data_copy)), "sites.csv", "duplicate id")
+    line = assert_one_line_error(
+        run_cli(*LLAMA, env=data_env(data_copy)), "sites.csv", "duplicate id"
+    )
     assert f"line {len(text) + 1}" in line
 
 
 def test_data_non_numeric_value(data_copy):
     _rewrite(data_copy / "accelerators.csv", ",9.894e14,", ",fast,")
-    assert_one_line_error(run_cli(*LLAMA, env=data_env(data_copy)), "accelerators.csv", "h100-sxm",
-                          "peak_bf16_flop_per_s", "'fast'")
+    assert_one_line_error(
+        run_cli(*LLAMA, env=data_env(data_copy)),
+        "accelerators.csv",
+        "h100-sxm",
+        "peak_bf16_flop_per_s",
+        "'fast'",
+    )
 
 
 def test_data_nan_value(data_copy):
@@ -138,7 +158,9 @@ def test_data_deal_claim_without_source_or_assumption(data_copy):
             deal["sourced"].remove(field)
         deal.get("assumptions", {}).pop(field, None)
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli(*LLAMA, env=data_env(data_copy)), "deals.yaml", "deals[0]", "tranches")
+    assert_one_line_error(
+        run_cli(*LLAMA, env=data_env(data_copy)), "deals.yaml", "deals[0]", "tranches"
+    )
 
 
 def test_data_deal_unknown_accelerator(data_copy):
@@ -160,37 +182,59 @@ from inprocess import assert_one_line, call_main  # noqa: E402
 EST = ["estimate", "--accelerator", "h100-sxm"]
 
 
-@pytest.mark.parametrize("args, needles", [
-    ([*LLAMA[1:], "--gpu-hours", "30.84"], ["--gpu-hours", "30.84", "MFU of up to", "at most 1"]),
-    ([*LLAMA[1:], "--gpu-hours", "3.08e7", "--mfu", "0.4"], ["--mfu", "--gpu-hours", "one or the other"]),
-    (["--params", "1e300", "--tokens", "1e12"], ["--params/--tokens", "inf FLOP", "1e+32"]),
-    (["--params", "1e20", "--tokens", "1e15"], ["--params/--tokens", "6e+35 FLOP"]),
-    (["--flop", "1e33"], ["--flop", "to 1e+32"]),
-    (["--flop", "1e24", "--price-per-hour", "1e300"], ["--price-per-hour", "10,000"]),
-    (["--flop", "1e24", "--accelerators", "1e300"], ["--accelerators", "100,000,000"]),
-    (["--flop", "1e24", "--gpu-hours", "1e300"], ["--gpu-hours", "1e+15"]),
-    (["--flop", "1e24", "--site", ""], ["--site", "empty"]),
-    (["--flop", "1e24", "--site", "  "], ["--site", "empty"]),
-    (["--flop", "1e24", "--seed", "inf"], ["--seed", "'inf'"]),
-    (["--flop", "1e24", "--seed", str(2**64)], ["--seed", "9,223,372,036,854,775,807"]),
-    (["--flop", "1e24", "--draws", "inf"], ["--draws"]),
-])
+@pytest.mark.parametrize(
+    "args, needles",
+    [
+        (
+            [*LLAMA[1:], "--gpu-hours", "30.84"],
+            ["--gpu-hours", "30.84", "MFU of up to", "at most 1"],
+        ),
+        (
+            [*LLAMA[1:], "--gpu-hours", "3.08e7", "--mfu", "0.4"],
+            ["--mfu", "--gpu-hours", "one or the other"],
+        ),
+        (["--params", "1e300", "--tokens", "1e12"], ["--params/--tokens", "inf FLOP", "1e+32"]),
+        (["--params", "1e20", "--tokens", "1e15"], ["--params/--tokens", "6e+35 FLOP"]),
+        (["--flop", "1e33"], ["--flop", "to 1e+32"]),
+        (["--flop", "1e24", "--price-per-hour", "1e300"], ["--price-per-hour", "10,000"]),
+        (["--flop", "1e24", "--accelerators", "1e300"], ["--accelerators", "100,000,000"]),
+        (["--flop", "1e24", "--gpu-hours", "1e300"], ["--gpu-hours", "1e+15"]),
+        (["--flop", "1e24", "--site", ""], ["--site", "empty"]),
+        (["--flop", "1e24", "--site", "  "], ["--site", "empty"]),
+        (["--flop", "1e24", "--seed", "inf"], ["--seed", "'inf'"]),
+        (["--flop", "1e24", "--seed", str(2**64)], ["--seed", "9,223,372,036,854,775,807"]),
+        (["--flop", "1e24", "--draws", "inf"], ["--draws"]),
+    ],
+)
 def test_hostile_estimate_flags(args, needles):
     assert_one_line(call_main(*EST, *args), *needles)
 
 
-@pytest.mark.parametrize("command, flag, value", [
-    *[(c, "--draws", v) for c in ("simulate", "bench") for v in ("inf", "nan", "1e400", "", "true")],
-    *[("simulate", "--seed", v) for v in ("inf", "-inf", "nan", "1e400")],
-])
+@pytest.mark.parametrize(
+    "command, flag, value",
+    [
+        *[
+            (c, "--draws", v)
+            for c in ("simulate", "bench")
+            for v in ("inf", "nan", "1e400", "", "true")
+        ],
+        *[("simulate", "--seed", v) for v in ("inf", "-inf", "nan", "1e400")],
+    ],
+)
 def test_non_finite_counts_on_simulate_and_bench(command, flag, value):
     assert_one_line(call_main(command, flag, value), flag)
 
 
 def test_large_seeds_stay_distinct():
     """Seeds are parsed exactly: 2**53 and 2**53 + 1 used to become the same float."""
-    runs = [json.loads(call_main(*EST, "--flop", "1e24", "--draws", "200", "--seed", str(s), "--format", "json").stdout)
-            for s in (2**53, 2**53 + 1)]
+    runs = [
+        json.loads(
+            call_main(
+                *EST, "--flop", "1e24", "--draws", "200", "--seed", str(s), "--format", "json"
+            ).stdout
+        )
+        for s in (2**53, 2**53 + 1)
+    ]
     assert runs[0]["inputs"]["seed"] == 2**53 and runs[1]["inputs"]["seed"] == 2**53 + 1
     assert runs[0]["gpu_hours"] != runs[1]["gpu_hours"]
 
@@ -208,7 +252,11 @@ def test_ctrl_c_is_one_line_exit_130(monkeypatch):
 
     monkeypatch.setattr(analysis.model.estimate, "estimate", interrupted)
     outcome = call_main(*EST, "--flop", "1e24")
-    assert outcome.returncode == 130 and outcome.stderr == "error: interrupted\n" and outcome.stdout == ""
+    assert (
+        outcome.returncode == 130
+        and outcome.stderr == "error: interrupted\n"
+        and outcome.stdout == ""
+    )
 
 
 _STALLED_CLEANUP = """
@@ -239,8 +287,13 @@ def test_ctrl_c_leaves_within_the_grace_even_when_the_clean_up_hangs():
 
     from conftest import PROJECT_ROOT
 
-    proc = subprocess.Popen([sys.executable, "-c", _STALLED_CLEANUP], cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STALLED_CLEANUP],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "ready"
         start = time.monotonic()
@@ -253,11 +306,17 @@ def test_ctrl_c_leaves_within_the_grace_even_when_the_clean_up_hangs():
     assert took < 30, took  # the grace is 1 s here; without the deadline it sleeps 120 s
 
 
-@pytest.mark.parametrize("exc, needles", [
-    (PermissionError(13, "Permission denied", "/srv/results/run"), ["/srv/results/run", "Permission denied"]),
-    (OSError(28, "No space left on device", "/srv/out.csv"), ["/srv/out.csv", "No space left"]),
-    (OSError(30, "Read-only file system"), ["Read-only file system"]),
-])
+@pytest.mark.parametrize(
+    "exc, needles",
+    [
+        (
+            PermissionError(13, "Permission denied", "/srv/results/run"),
+            ["/srv/results/run", "Permission denied"],
+        ),
+        (OSError(28, "No space left on device", "/srv/out.csv"), ["/srv/out.csv", "No space left"]),
+        (OSError(30, "Read-only file system"), ["Read-only file system"]),
+    ],
+)
 def test_os_errors_are_one_line(monkeypatch, exc, needles):
     import analysis.model.estimate
 
@@ -275,8 +334,12 @@ def test_closed_pipe_exits_quietly():
 
     from conftest import ROOT
 
-    proc = subprocess.Popen([sys.executable, "-m", "analysis", *LLAMA, "--draws", "100"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", *LLAMA, "--draws", "100"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.close()  # the reader is gone before the table is printed
     stderr = proc.stderr.read().decode()
     proc.wait(timeout=300)

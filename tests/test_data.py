@@ -21,7 +21,7 @@ ADDED_IDS = ("vr200", "mi450")
 def test_accelerator_ids_keep_the_contract_and_only_grow(catalog):
     ids = list(catalog.accelerators)
     assert ids[: len(CONTRACT_IDS)] == CONTRACT_IDS, "contract ids changed or moved"
-    assert tuple(ids[len(CONTRACT_IDS):]) == ADDED_IDS
+    assert tuple(ids[len(CONTRACT_IDS) :]) == ADDED_IDS
 
 
 def test_every_row_has_a_source(catalog):
@@ -46,7 +46,9 @@ def test_dense_peaks_are_plausible(catalog):
             # Dense FP8 is at most about twice dense BF16 (TPU v6e runs FP8 at the BF16 rate); a
             # sparse figure copied by mistake would show up as ~4x.
             assert 1.0 <= chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s <= 2.5, chip.id
-    assert catalog.accelerators["h100-sxm"].peak_bf16_flop_per_s == pytest.approx(989.4e12, rel=1e-3)
+    assert catalog.accelerators["h100-sxm"].peak_bf16_flop_per_s == pytest.approx(
+        989.4e12, rel=1e-3
+    )
 
 
 def test_deals_cover_every_claim(catalog):
@@ -82,11 +84,16 @@ def test_calibration_rows_pass_the_rule_and_come_from_the_two_reference_sheets(c
     assert len(calibration) >= 30
     for run in calibration:
         assert run.calibration_rule_violation() is None, run.id
-        assert run.flop_basis in ("params_x_tokens", "reported") and run.run_kind == "language_pretrain", run.id
+        assert (
+            run.flop_basis in ("params_x_tokens", "reported")
+            and run.run_kind == "language_pretrain"
+        ), run.id
     epoch = [r for r in calibration if r.source.startswith(EPOCH_CITATION)]
     assert len(epoch) >= 20
     for run in epoch:  # the sheet's figures are recorded on the row, so a reader can check them
-        assert "Epoch row '" in run.notes and run.hours_basis in ("reported", "quantity_x_time"), run.id
+        assert "Epoch row '" in run.notes and run.hours_basis in ("reported", "quantity_x_time"), (
+            run.id
+        )
 
 
 def _rewrite(path: Path, run_id: str, **cells) -> None:
@@ -111,19 +118,23 @@ def _line_of(path: Path, run_id: str) -> int:
     raise AssertionError(run_id)
 
 
-@pytest.mark.parametrize("run_id, cells, field", [
-    ("falcon-40b", {"flop_basis": "hardware_time"}, "flop_basis"),  # compute from its own hours
-    ("falcon-40b", {"flop_basis": ""}, "flop_basis"),
-    ("falcon-40b", {"accelerator": ""}, "accelerator"),  # missing hardware
-    ("falcon-40b", {"gpu_hours": "", "gpu_hours_scope": ""}, "gpu_hours"),
-    ("falcon-40b", {"hours_basis": "third_party_estimate"}, "hours_basis"),
-    ("falcon-40b", {"run_kind": "fine_tune"}, "run_kind"),
-    ("falcon-40b", {"gpu_hours_scope": "upper_bound"}, "gpu_hours_scope"),
-    ("incoder-6.7b", {"training_flop": ""}, "training_flop"),
-    ("gemini-1.0-ultra", {"role": "calibration"}, "flop_basis"),
-])
-def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_field(data_copy, run_id, cells,
-                                                                                     field):
+@pytest.mark.parametrize(
+    "run_id, cells, field",
+    [
+        ("falcon-40b", {"flop_basis": "hardware_time"}, "flop_basis"),  # compute from its own hours
+        ("falcon-40b", {"flop_basis": ""}, "flop_basis"),
+        ("falcon-40b", {"accelerator": ""}, "accelerator"),  # missing hardware
+        ("falcon-40b", {"gpu_hours": "", "gpu_hours_scope": ""}, "gpu_hours"),
+        ("falcon-40b", {"hours_basis": "third_party_estimate"}, "hours_basis"),
+        ("falcon-40b", {"run_kind": "fine_tune"}, "run_kind"),
+        ("falcon-40b", {"gpu_hours_scope": "upper_bound"}, "gpu_hours_scope"),
+        ("incoder-6.7b", {"training_flop": ""}, "training_flop"),
+        ("gemini-1.0-ultra", {"role": "calibration"}, "flop_basis"),
+    ],
+)
+def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_field(
+    data_copy, run_id, cells, field
+):
     from analysis.inputs.catalog import load_catalog
     from analysis.errors import InputError
 
@@ -133,25 +144,32 @@ def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_
     with pytest.raises(InputError) as err:
         load_catalog(data_copy)
     message = str(err.value)
-    assert "training_runs.csv" in message and f"line {line}" in message and run_id in message, message
+    assert "training_runs.csv" in message and f"line {line}" in message and run_id in message, (
+        message
+    )
     assert f"field {field!r}" in message, message
 
 
 def test_a_check_row_may_carry_figures_that_cannot_calibrate(data_copy):
     from analysis.inputs.catalog import load_catalog
 
-    _rewrite(data_copy / "training_runs.csv", "falcon-40b", role="check", flop_basis="hardware_time")
+    _rewrite(
+        data_copy / "training_runs.csv", "falcon-40b", role="check", flop_basis="hardware_time"
+    )
     assert "falcon-40b" in load_catalog(data_copy).training_runs
 
 
-@pytest.mark.parametrize("cells, field", [
-    ({"rental_usd_per_hour": "-2"}, "rental_usd_per_hour"),
-    ({"rental_usd_per_hour": "2 USD"}, "rental_usd_per_hour"),
-    ({"rental_usd_per_hour": "2350"}, "rental_usd_per_hour"),  # cents, not dollars
-    ({"purchase_price_usd": "33.6"}, "purchase_price_usd"),  # thousands, not dollars
-    ({"memory_bandwidth_tb_per_s": "3350"}, "memory_bandwidth_tb_per_s"),  # GB/s, not TB/s
-    ({"memory_bandwidth_tb_per_s": "0"}, "memory_bandwidth_tb_per_s"),
-])
+@pytest.mark.parametrize(
+    "cells, field",
+    [
+        ({"rental_usd_per_hour": "-2"}, "rental_usd_per_hour"),
+        ({"rental_usd_per_hour": "2 USD"}, "rental_usd_per_hour"),
+        ({"rental_usd_per_hour": "2350"}, "rental_usd_per_hour"),  # cents, not dollars
+        ({"purchase_price_usd": "33.6"}, "purchase_price_usd"),  # thousands, not dollars
+        ({"memory_bandwidth_tb_per_s": "3350"}, "memory_bandwidth_tb_per_s"),  # GB/s, not TB/s
+        ({"memory_bandwidth_tb_per_s": "0"}, "memory_bandwidth_tb_per_s"),
+    ],
+)
 def test_a_malformed_price_row_is_rejected_naming_file_row_and_field(data_copy, cells, field, cli):
     path = data_copy / "accelerators.csv"
     line = _line_of(path, "h100-sxm")

@@ -13,7 +13,9 @@ DRAWS = 300
 
 
 def test_a_deal_already_dropped_has_exactly_zero_value():
-    base = what_if("scenarios/next_frontier.yaml", draws=DRAWS, deal_scale={"meta-coreweave-2026": 0})
+    base = what_if(
+        "scenarios/next_frontier.yaml", draws=DRAWS, deal_scale={"meta-coreweave-2026": 0}
+    )
     value = deal_marginal_value(base, targets_flop=(3e26,), draws=DRAWS)
     row = value.table.iloc[0]
     # Paired draws: with and without are the same race, so the difference is exactly zero, not noise.
@@ -25,8 +27,16 @@ def test_a_deal_already_dropped_has_exactly_zero_value():
 
 def test_a_deal_that_is_the_labs_only_capacity_gains_months_and_more_so_for_bigger_targets():
     # Meta on the CoreWeave campus alone: dropping the 2026 deal leaves only the 2025 deal.
-    base = what_if("scenarios/next_frontier.yaml", draws=DRAWS,
-                   only_deals=["meta-coreweave-2025", "meta-coreweave-2026", "deepseek-h800", "alibaba-capex-2025-h20"])
+    base = what_if(
+        "scenarios/next_frontier.yaml",
+        draws=DRAWS,
+        only_deals=[
+            "meta-coreweave-2025",
+            "meta-coreweave-2026",
+            "deepseek-h800",
+            "alibaba-capex-2025-h20",
+        ],
+    )
     value = deal_marginal_value(base, targets_flop=(1e26, 1e27), draws=DRAWS)
     small, big = value.table.iloc[0], value.table.iloc[1]
     assert (value.table["months_gained_p10"] >= 0).all()  # more capacity never finishes later
@@ -43,14 +53,19 @@ def test_unknown_lab_and_bad_targets_are_input_errors():
         deal_marginal_value(targets_flop=(1e26,), draws=10, lab="xAI")
 
 
-@pytest.mark.parametrize("targets, needle", [
-    ("1e26", "got '1e26'"),  # a string was read as the targets '1', 'e', '2', '6' (ValueError)
-    ((3.0,), "got [3.0]"),  # a target typed in units of 1e26
-    ((1e26,) * 101, "got 101 values"),  # two simulations each
-    ((), "got []"),
-])
+@pytest.mark.parametrize(
+    "targets, needle",
+    [
+        ("1e26", "got '1e26'"),  # a string was read as the targets '1', 'e', '2', '6' (ValueError)
+        ((3.0,), "got [3.0]"),  # a target typed in units of 1e26
+        ((1e26,) * 101, "got 101 values"),  # two simulations each
+        ((), "got []"),
+    ],
+)
 def test_targets_must_be_a_short_list_of_plausible_flop(targets, needle):
-    with pytest.raises(InputError, match="targets_flop: expected a list of 1 to 100 FLOP values") as err:
+    with pytest.raises(
+        InputError, match="targets_flop: expected a list of 1 to 100 FLOP values"
+    ) as err:
         deal_marginal_value(targets_flop=targets, draws=10)
     assert needle in str(err.value)
 

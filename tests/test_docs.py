@@ -9,10 +9,19 @@ import pytest
 
 from analysis.paths import PROJECT_ROOT
 
-DOCS = ["README.md", "data/README.md", "scenarios/README.md", "sweeps/README.md", *sorted(
-    str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md"))]
+DOCS = [
+    "README.md",
+    "data/README.md",
+    "scenarios/README.md",
+    "sweeps/README.md",
+    *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md")),
+]
 #: Files a user's clone must read without the developers' workplace: docs, the package, notebooks, tests.
-CODE = [p for pattern in ("analysis/**/*.py", "notebooks/*.py", "tests/*.py") for p in sorted(PROJECT_ROOT.glob(pattern))]
+CODE = [
+    p
+    for pattern in ("analysis/**/*.py", "notebooks/*.py", "tests/*.py")
+    for p in sorted(PROJECT_ROOT.glob(pattern))
+]
 OUTSIDE = re.compile(r"\.\./shared|/work/|(?<![\w.])/home/|/Users/")
 
 
@@ -24,7 +33,9 @@ def test_no_path_outside_the_repository(name):
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if path.name == "test_docs.py" and "OUTSIDE = re.compile" in line:
             continue
-        assert not OUTSIDE.search(line), f"{name}:{number} points outside the repository: {line.strip()}"
+        assert not OUTSIDE.search(line), (
+            f"{name}:{number} points outside the repository: {line.strip()}"
+        )
 
 
 @pytest.mark.parametrize("name", DOCS)

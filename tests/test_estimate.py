@@ -24,7 +24,14 @@ def _ordered(q):
 def test_llama_405b_contract():
     r = estimate(**LLAMA)
     assert r.training_flop == pytest.approx(3.79e25, rel=1e-3)
-    for name in ("mfu", "gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd", "emissions_tco2e"):
+    for name in (
+        "mfu",
+        "gpu_hours",
+        "wall_clock_days",
+        "energy_mwh",
+        "cost_usd",
+        "emissions_tco2e",
+    ):
         assert _ordered(r.metrics[name]), name
     days, hours = r.metrics["wall_clock_days"], r.metrics["gpu_hours"]
     for k in ("p10", "p50", "p90", "mean"):
@@ -52,7 +59,9 @@ def test_known_gpu_hours_drive_energy_and_cost_without_mfu():
     assert r.metrics["gpu_hours"]["p50"] == pytest.approx(30.84e6)
     assert r.metrics["cost_usd"]["p50"] == pytest.approx(30.84e6 * 2.0)
     # H100: 700 W x 1.82 server multiplier x 0.75 drawn x PUE 1.1 per accelerator-hour.
-    assert r.metrics["energy_mwh"]["p50"] == pytest.approx(30.84e6 * 700 * 1.82 * 0.75 * 1.1 / 1e6, rel=1e-3)
+    assert r.metrics["energy_mwh"]["p50"] == pytest.approx(
+        30.84e6 * 700 * 1.82 * 0.75 * 1.1 / 1e6, rel=1e-3
+    )
     assert r.inputs["mfu"].startswith("implied")
     # The implied MFU moves only with goodput: 3.79e25 / (30.84e6 h x peak x goodput).
     assert 0.35 < r.metrics["mfu"]["p50"] < 0.42
@@ -76,12 +85,16 @@ def test_cost_basis_is_rental_for_every_accelerator(catalog):
         assert r.inputs["cost_basis"].startswith("rental"), chip.id
         if chip.rental_usd_per_hour is None:
             # A purchase price alone (H20, MI300X) never switches the basis to owned hardware.
-            assert r.metrics["cost_usd"] is None and r.inputs["cost_method"].startswith("n/a"), chip.id
+            assert r.metrics["cost_usd"] is None and r.inputs["cost_method"].startswith("n/a"), (
+                chip.id
+            )
         else:
             assert r.metrics["cost_usd"]["p10"] < r.metrics["cost_usd"]["p90"], chip.id
 
 
-@given(n=st.integers(min_value=1, max_value=200_000), extra=st.integers(min_value=1, max_value=200_000))
+@given(
+    n=st.integers(min_value=1, max_value=200_000), extra=st.integers(min_value=1, max_value=200_000)
+)
 def test_more_accelerators_never_slower(n, extra):
     few = estimate(flop=1e25, accelerator="h100-sxm", accelerators=n, draws=200)
     many = estimate(flop=1e25, accelerator="h100-sxm", accelerators=n + extra, draws=200)
@@ -101,11 +114,20 @@ def test_higher_mfu_never_more_gpu_hours(low, bump):
 # 0.001 (both refused)
 @given(pue=st.floats(1.0, 2.0), hours=st.floats(2e6, 5e8))
 def test_energy_is_power_times_time(pue, hours):
-    r = estimate(flop=1e24, accelerator="a100-sxm-80gb", gpu_hours=hours, pue=pue, draws=10, price_per_hour=1.0)
+    r = estimate(
+        flop=1e24,
+        accelerator="a100-sxm-80gb",
+        gpu_hours=hours,
+        pue=pue,
+        draws=10,
+        price_per_hour=1.0,
+    )
     power_kw = 400 * 2.03 * 0.75 * pue / 1000
     assert r.metrics["energy_mwh"]["mean"] == pytest.approx(hours * power_kw / 1000, rel=1e-9)
     # The chips-only boundary drops the chip-to-server multiplier and nothing else.
-    assert r.metrics["accelerator_energy_mwh"]["mean"] == pytest.approx(hours * power_kw / 2.03 / 1000, rel=1e-9)
+    assert r.metrics["accelerator_energy_mwh"]["mean"] == pytest.approx(
+        hours * power_kw / 2.03 / 1000, rel=1e-9
+    )
 
 
 @pytest.mark.parametrize(
@@ -160,18 +182,43 @@ def test_a_chip_without_a_price_still_answers_everything_but_cost():
 
 @pytest.mark.parametrize("accelerator", ["a100-sxm-80gb", "tpu-v4", "b300"])
 def test_done_when_estimates_exit_0_with_hours_energy_and_cost_or_na(cli, accelerator, catalog):
-    proc = cli("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", accelerator, "--draws", "500",
-               "--format", "json")
+    proc = cli(
+        "estimate",
+        "--params",
+        "7e9",
+        "--tokens",
+        "2e12",
+        "--accelerator",
+        accelerator,
+        "--draws",
+        "500",
+        "--format",
+        "json",
+    )
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
     assert d["gpu_hours"]["p50"] > 0 and d["energy_mwh"]["p50"] > 0
-    assert (d["cost_usd"] is None) == (catalog.accelerators[accelerator].rental_usd_per_hour is None)
-    table = cli("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", accelerator, "--draws", "500")
+    assert (d["cost_usd"] is None) == (
+        catalog.accelerators[accelerator].rental_usd_per_hour is None
+    )
+    table = cli(
+        "estimate",
+        "--params",
+        "7e9",
+        "--tokens",
+        "2e12",
+        "--accelerator",
+        accelerator,
+        "--draws",
+        "500",
+    )
     assert table.returncode == 0 and "cost basis: rental" in table.stdout
 
 
 def test_the_prior_depends_on_the_accelerator_generation():
-    a100 = estimate(params=7e9, tokens=2e12, accelerator="a100-sxm-80gb", draws=2000, price_per_hour=1.0)
+    a100 = estimate(
+        params=7e9, tokens=2e12, accelerator="a100-sxm-80gb", draws=2000, price_per_hour=1.0
+    )
     h100 = estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=2000, price_per_hour=1.0)
     # Published A100 runs imply a higher utilization of their (lower) peak than H100 runs do.
     assert a100.metrics["mfu"]["p50"] > h100.metrics["mfu"]["p50"]

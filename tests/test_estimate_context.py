@@ -55,7 +55,7 @@ class _CubicPrior:
 
     def log_centre_and_half_width(self, active, accelerator):
         x = 0.0 if active is None else math.log10(active) - 11
-        return -1.0 + 0.1 * x, 0.3 + 0.01 * x ** 3 + 0.05 * x * x
+        return -1.0 + 0.1 * x, 0.3 + 0.01 * x**3 + 0.05 * x * x
 
 
 def test_a_prior_of_another_form_is_not_compiled_and_estimate_asks_the_prior(monkeypatch):
@@ -76,7 +76,15 @@ def test_a_prior_of_another_form_is_not_compiled_and_estimate_asks_the_prior(mon
 
 
 def test_a_cached_context_gives_the_numbers_of_the_catalog(fresh):
-    kw = dict(params=405e9, tokens=15e12, accelerator="h800", accelerators=2048, precision="fp8", draws=800, seed=9)
+    kw = dict(
+        params=405e9,
+        tokens=15e12,
+        accelerator="h800",
+        accelerators=2048,
+        precision="fp8",
+        draws=800,
+        seed=9,
+    )
     first = estimate(**kw)  # builds and writes the context
     assert len(list((fresh / "cache").glob("estimate-*.pickle"))) == 1
     _context._LOADED.clear()
@@ -114,8 +122,14 @@ def _scale_cell(path, row_id, column, factor):
 
 
 def _cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_changed_data_file_is_read_not_the_cached_context(fresh, monkeypatch):
@@ -123,26 +137,46 @@ def test_a_changed_data_file_is_read_not_the_cached_context(fresh, monkeypatch):
     shutil.copytree(DATA, data)
     env = {k: v for k, v in __import__("os").environ.items() if k != "COMPUTE_RACE_BACKEND"}
     env.update({DATA_DIR_ENV: str(data), CACHE_ENV: str(fresh / "cache")})
-    args = ("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "h100-sxm", "--draws", "300",
-            "--format", "json")
+    args = (
+        "estimate",
+        "--params",
+        "7e9",
+        "--tokens",
+        "2e12",
+        "--accelerator",
+        "h100-sxm",
+        "--draws",
+        "300",
+        "--format",
+        "json",
+    )
     before = json.loads(_cli(*args, env=env).stdout)
     _scale_cell(data / "accelerators.csv", "h100-sxm", "tdp_w", 2)
     after = json.loads(_cli(*args, env=env).stdout)
     assert after["provenance"]["data_hash"] != before["provenance"]["data_hash"]
-    assert after["accelerator_energy_mwh"]["p50"] == pytest.approx(2 * before["accelerator_energy_mwh"]["p50"],
-                                                                   rel=1e-9)
+    assert after["accelerator_energy_mwh"]["p50"] == pytest.approx(
+        2 * before["accelerator_energy_mwh"]["p50"], rel=1e-9
+    )
 
 
 def test_the_estimate_command_imports_no_pydantic_pandas_or_scipy_once_cached(fresh):
     env = {k: v for k, v in __import__("os").environ.items() if k != "COMPUTE_RACE_BACKEND"}
     env[CACHE_ENV] = str(fresh / "cache")
     env.pop(DATA_DIR_ENV, None)
-    code = ("import sys; from analysis.runs.cli import main; code = main(['estimate', '--params', '7e9', "
-            "'--tokens', '2e12', '--accelerator', 'a100-sxm-80gb', '--draws', '500']); "
-            "print(sorted(m for m in ('pydantic', 'pandas', 'scipy', 'yaml', 'array_api_compat.numpy', "
-            "'importlib.metadata') if m in sys.modules), code)")
-    run = lambda: subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,  # noqa: E731
-                                 text=True, timeout=300)
+    code = (
+        "import sys; from analysis.runs.cli import main; code = main(['estimate', '--params', '7e9', "
+        "'--tokens', '2e12', '--accelerator', 'a100-sxm-80gb', '--draws', '500']); "
+        "print(sorted(m for m in ('pydantic', 'pandas', 'scipy', 'yaml', 'array_api_compat.numpy', "
+        "'importlib.metadata') if m in sys.modules), code)"
+    )
+    run = lambda: subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,  # noqa: E731
+        text=True,
+        timeout=300,
+    )
     first = run()  # builds the context: imports them all
     assert first.returncode == 0, first.stderr
     second = run()
@@ -159,7 +193,9 @@ def test_unknown_ids_still_name_what_is_allowed(fresh):
         estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", site="atlantis", draws=10)
     with pytest.raises(InputError, match="no FP8 peak"):
         estimate(params=7e9, tokens=2e12, accelerator="a100-sxm-80gb", precision="fp8", draws=10)
-    assert np.isfinite(estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=10).training_flop)
+    assert np.isfinite(
+        estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=10).training_flop
+    )
 
 
 def test_in_one_process_a_changed_file_is_read_again(fresh, monkeypatch):
@@ -171,4 +207,6 @@ def test_in_one_process_a_changed_file_is_read_again(fresh, monkeypatch):
     _scale_cell(data / "sites.csv", "us-average", "grid_gco2_per_kwh", 3)
     after = estimate(**kw)
     assert after.provenance["data_hash"] != before.provenance["data_hash"]
-    assert after.metrics["emissions_tco2e"]["p50"] == pytest.approx(3 * before.metrics["emissions_tco2e"]["p50"])
+    assert after.metrics["emissions_tco2e"]["p50"] == pytest.approx(
+        3 * before.metrics["emissions_tco2e"]["p50"]
+    )

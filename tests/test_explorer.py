@@ -31,13 +31,16 @@ def test_default_settings_keep_the_scenario(base):
     assert chosen.scenario == base.scenario
 
 
-@pytest.mark.parametrize("change, needle", [
-    ({"lab": "OpenAI"}, "lab: 'OpenAI' is not in the race"),
-    ({"deal": "deepseek-h800"}, "is not a deal of Meta"),
-    ({"share": 1.5}, "share:"),
-    ({"deal": "meta-coreweave-2026", "grid_delay_months": 6.0}, "has no power cap"),
-    ({"deal_scale": -1.0}, "deal_scale"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"lab": "OpenAI"}, "lab: 'OpenAI' is not in the race"),
+        ({"deal": "deepseek-h800"}, "is not a deal of Meta"),
+        ({"share": 1.5}, "share:"),
+        ({"deal": "meta-coreweave-2026", "grid_delay_months": 6.0}, "has no power cap"),
+        ({"deal_scale": -1.0}, "deal_scale"),
+    ],
+)
 def test_bad_settings_name_the_control(base, change, needle):
     settings = explorer.Settings(**{"lab": "Meta", "deal": "meta-prometheus", **change})
     with pytest.raises(InputError, match=needle):
@@ -45,13 +48,24 @@ def test_bad_settings_name_the_control(base, change, needle):
 
 
 def test_every_control_is_a_listed_change(base):
-    settings = explorer.Settings(lab="Meta", deal="meta-prometheus", deal_scale=2.0, delivery_delay_months=3.0,
-                                 grid_delay_months=12.0, share=0.5, target_flop=1e27)
+    settings = explorer.Settings(
+        lab="Meta",
+        deal="meta-prometheus",
+        deal_scale=2.0,
+        delivery_delay_months=3.0,
+        grid_delay_months=12.0,
+        share=0.5,
+        target_flop=1e27,
+    )
     chosen = explorer.variant(base, settings)
     text = " | ".join(chosen.changes)
-    for needle in ("meta-prometheus: accelerators x 2", "meta-prometheus: delivery delay",
-                   "grid connection delay triangular(low=6, mode=12, high=18)", "Meta: its run gets 50% of a campus",
-                   "common compute target 1e+27"):
+    for needle in (
+        "meta-prometheus: accelerators x 2",
+        "meta-prometheus: delivery delay",
+        "grid connection delay triangular(low=6, mode=12, high=18)",
+        "Meta: its run gets 50% of a campus",
+        "common compute target 1e+27",
+    ):
         assert needle in text, text
     meta = next(c for c in chosen.scenario.competitors if c.lab == "Meta")
     assert meta.share.value == 0.5
@@ -60,19 +74,34 @@ def test_every_control_is_a_listed_change(base):
 
 def test_a_smaller_share_slows_the_lab_and_a_later_grid_never_speeds_it(base):
     ref = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus"), backend="numpy")
-    small = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus", share=0.02), backend="numpy")
+    small = explorer.run(
+        base, explorer.Settings(lab="Meta", deal="meta-prometheus", share=0.02), backend="numpy"
+    )
     assert small.p_first["Meta"] < ref.p_first["Meta"]
     assert small.months_p50["Meta"] > ref.months_p50["Meta"]
-    late = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus", grid_delay_months=30.0,
-                                                target_flop=3e26), backend="numpy")
-    early = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus", target_flop=3e26), backend="numpy")
+    late = explorer.run(
+        base,
+        explorer.Settings(
+            lab="Meta", deal="meta-prometheus", grid_delay_months=30.0, target_flop=3e26
+        ),
+        backend="numpy",
+    )
+    early = explorer.run(
+        base,
+        explorer.Settings(lab="Meta", deal="meta-prometheus", target_flop=3e26),
+        backend="numpy",
+    )
     assert late.months_p50["Meta"] >= early.months_p50["Meta"]
-    again = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus", share=0.02), backend="numpy")
+    again = explorer.run(
+        base, explorer.Settings(lab="Meta", deal="meta-prometheus", share=0.02), backend="numpy"
+    )
     assert again.p_first == small.p_first, "same settings and seed, same numbers"
 
 
 def test_curves_end_at_p_within_horizon(base):
-    outcome = explorer.run(base, explorer.Settings(lab="Meta", deal="meta-prometheus"), backend="numpy")
+    outcome = explorer.run(
+        base, explorer.Settings(lab="Meta", deal="meta-prometheus"), backend="numpy"
+    )
     last = outcome.curves.groupby("lab").tail(1).set_index("lab")["p_done"]
     within = outcome.race.set_index("lab")["p_within_horizon"]
     for lab, p in last.items():
@@ -89,7 +118,9 @@ def test_widgets_update_once_per_change_and_redraw(live):
     assert live.outcome is after and after.settings.share == 0.02
     assert after.p_first["Meta"] < before.p_first["Meta"]
     assert [bar.get_width() for bar in live.figure.bars] != bars, "the figure was not redrawn"
-    assert live.image.value == live.figure.png() and live.image.value != png, "the shown image was not replaced"
+    assert live.image.value == live.figure.png() and live.image.value != png, (
+        "the shown image was not replaced"
+    )
     assert "2% of a campus" in live.figure.title.get_text()
     live.controls["share"].value = 0.0  # as a user's slider change
     assert len(live.timings) == runs + 2
@@ -127,13 +158,19 @@ def test_a_run_that_cannot_be_made_shows_its_message_and_keeps_the_last_result(l
     assert "updated in" in live.status.value
 
 
-@pytest.mark.parametrize("change, needle", [
-    (dict(share=5.0), "explorer: share: expected a number from 0 to 1, got 5.0"),  # the slider clamped it to 1
-    (dict(deal_scale=True), "explorer: deal_scale: expected a number"),
-    (dict(lab="Nope"), "explorer: lab: expected one of Meta"),  # a widget TraitError before
-    (dict(deal="deepseek-ascend"), "explorer: deal: expected one of meta-"),
-    (dict(target_flop=3.0), "explorer: target_flop: expected one of 0.0, 1e+25"),
-])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (
+            dict(share=5.0),
+            "explorer: share: expected a number from 0 to 1, got 5.0",
+        ),  # the slider clamped it to 1
+        (dict(deal_scale=True), "explorer: deal_scale: expected a number"),
+        (dict(lab="Nope"), "explorer: lab: expected one of Meta"),  # a widget TraitError before
+        (dict(deal="deepseek-ascend"), "explorer: deal: expected one of meta-"),
+        (dict(target_flop=3.0), "explorer: target_flop: expected one of 0.0, 1e+25"),
+    ],
+)
 def test_set_refuses_what_a_control_cannot_show(live, change, needle):
     before = live.settings()
     with pytest.raises(InputError) as err:

@@ -49,7 +49,7 @@ def test_money_keeps_three_significant_figures_and_a_suffix(usd):
 
 @given(st.floats(15, 300) | st.floats(-300, -6.01), st.booleans())
 def test_money_beyond_a_thousand_trillion_or_below_a_millionth_is_scientific(log10, negative):
-    usd = (-1 if negative else 1) * 10.0 ** log10
+    usd = (-1 if negative else 1) * 10.0**log10
     text = F.money(usd)
     match = re.fullmatch(r"(-?)\$(\d\.\d\de-?\d+)", text)
     assert match, (usd, text)
@@ -75,7 +75,9 @@ def test_months_have_one_decimal_and_no_float_noise(m):
 def test_quantity_never_prints_more_than_a_few_digits(x):
     text = F.quantity(x)
     digits = re.sub(r"e-?\d+$", "", text)
-    assert len(re.sub(r"\D", "", digits)) <= 6, text  # 3 significant figures, at most 999,999 in full
+    assert len(re.sub(r"\D", "", digits)) <= 6, (
+        text
+    )  # 3 significant figures, at most 999,999 in full
 
 
 @pytest.mark.parametrize("value", [None, float("nan"), float("inf"), np.nan, "n/a"])
@@ -98,28 +100,54 @@ def test_issue_examples_read_as_people_expect():
     assert F.with_unit(2.5, "usd_per_pflop") == "$2.50 per PFLOP"
 
 
-@pytest.mark.parametrize("name, unit", [
-    ("cost_p50_usd", "($)"), ("energy_mwh", "(MWh)"), ("peak_power_mw", "(MW)"), ("emissions_tco2e", "(tCO2e)"),
-    ("p_first", "(%)"), ("time_to_train_p50_months_meta", "(months)"), ("tdp_w", "(W)"),
-    ("peak_bf16_flop_per_s", "(FLOP/s)"), ("rate_usd_per_gpu_hour", "($ per accelerator-hour)"),
-    ("training_flop", "(FLOP)"),
-])
+@pytest.mark.parametrize(
+    "name, unit",
+    [
+        ("cost_p50_usd", "($)"),
+        ("energy_mwh", "(MWh)"),
+        ("peak_power_mw", "(MW)"),
+        ("emissions_tco2e", "(tCO2e)"),
+        ("p_first", "(%)"),
+        ("time_to_train_p50_months_meta", "(months)"),
+        ("tdp_w", "(W)"),
+        ("peak_bf16_flop_per_s", "(FLOP/s)"),
+        ("rate_usd_per_gpu_hour", "($ per accelerator-hour)"),
+        ("training_flop", "(FLOP)"),
+    ],
+)
 def test_headers_name_their_unit(name, unit):
     assert F.label(name).endswith(unit)
 
 
 def test_present_formats_each_column_by_its_kind_and_labels_units():
-    frame = pd.DataFrame({"lab": ["Meta", "DeepSeek"], "p_first": [0.93, 0.0512], "cost_p50_usd": [2.5e7, 1.2e9],
-                          "energy_mwh": [12345.6, np.nan]}).set_index("lab")
+    frame = pd.DataFrame(
+        {
+            "lab": ["Meta", "DeepSeek"],
+            "p_first": [0.93, 0.0512],
+            "cost_p50_usd": [2.5e7, 1.2e9],
+            "energy_mwh": [12345.6, np.nan],
+        }
+    ).set_index("lab")
     html = F.present(frame).to_html()
-    for text in ("93.0%", "5.1%", "$25.0M", "$1.20B", "12,346", "P(first) (%)", "cost p50 ($)", "energy (MWh)"):
+    for text in (
+        "93.0%",
+        "5.1%",
+        "$25.0M",
+        "$1.20B",
+        "12,346",
+        "P(first) (%)",
+        "cost p50 ($)",
+        "energy (MWh)",
+    ):
         assert text in html, text
     assert "2.5e+07" not in html and "0.930000" not in html
 
 
 def test_present_formats_quantile_tables_row_by_row():
-    frame = pd.DataFrame({"p10": [1e6, 10.0], "p50": [2e6, 20.0], "p90": [3e6, 30.0]},
-                         index=pd.Index(["cost_rent_usd", "energy_mwh"], name="quantity"))
+    frame = pd.DataFrame(
+        {"p10": [1e6, 10.0], "p50": [2e6, 20.0], "p90": [3e6, 30.0]},
+        index=pd.Index(["cost_rent_usd", "energy_mwh"], name="quantity"),
+    )
     html = F.present(frame).to_html()
     assert "$2.00M" in html and "cost rent ($)" in html and "energy (MWh)" in html
     assert "$20.00" not in html  # the MWh row is not money

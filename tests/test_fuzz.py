@@ -49,8 +49,21 @@ def test_the_contract_catches_a_breach(monkeypatch, folder):
     import analysis.runs.cli as cli
     import fuzz_inputs
 
-    case = fuzz_inputs.Case("argument list", ["estimate", "--accelerator", "h100-sxm", "--flop", "1e24",
-                                              "--draws", "50", "--format", "json"], "valid")
+    case = fuzz_inputs.Case(
+        "argument list",
+        [
+            "estimate",
+            "--accelerator",
+            "h100-sxm",
+            "--flop",
+            "1e24",
+            "--draws",
+            "50",
+            "--format",
+            "json",
+        ],
+        "valid",
+    )
     assert check(case) == (True, "exit 0, valid result")
 
     def broken(args):
@@ -59,7 +72,9 @@ def test_the_contract_catches_a_breach(monkeypatch, folder):
     monkeypatch.setattr(cli, "_cmd_estimate", broken)
     clean, what = check(case)
     assert not clean and what.startswith("exit 1")
-    monkeypatch.setattr(cli, "_cmd_estimate", lambda args: print('{"mfu": {"p10": 2, "p50": 3, "p90": 4}}') or 0)
+    monkeypatch.setattr(
+        cli, "_cmd_estimate", lambda args: print('{"mfu": {"p10": 2, "p50": 3, "p90": 4}}') or 0
+    )
     clean, what = check(case)
     assert not clean and "MFU outside (0, 1]" in what
     monkeypatch.setattr(fuzz_inputs, "TIME_LIMIT_S", 0.2)

@@ -25,8 +25,16 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not USABLE, reason=f"CuPy not 
 
 from analysis.model import run as sim
 from analysis.model.plan import plan_competitor
-METRICS = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd",
-           "emissions_tco2e")
+
+METRICS = (
+    "finish_month",
+    "time_to_train_months",
+    "gpu_hours",
+    "energy_mwh",
+    "peak_power_mw",
+    "cost_usd",
+    "emissions_tco2e",
+)
 
 
 def _scenarios():
@@ -55,10 +63,14 @@ def test_cupy_and_numpy_agree_on_the_same_draws(name):
         got = sim.run_chunk(plan, sc, inputs, cupy_be, "float32")
         finished = np.isfinite(ref["finish_month"])
         flips = np.count_nonzero(finished != np.isfinite(got["finish_month"]))
-        assert flips <= 2, f"{comp.label}: {flips} draws finish on one backend only"  # crossings at the horizon
+        assert flips <= 2, (
+            f"{comp.label}: {flips} draws finish on one backend only"
+        )  # crossings at the horizon
         both = finished & np.isfinite(got["finish_month"])
         for key in METRICS:
-            np.testing.assert_allclose(got[key][both], ref[key][both], rtol=1e-4, err_msg=f"{name} {comp.label} {key}")
+            np.testing.assert_allclose(
+                got[key][both], ref[key][both], rtol=1e-4, err_msg=f"{name} {comp.label} {key}"
+            )
 
 
 def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
@@ -78,7 +90,9 @@ def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
         assert type(got["elapsed_steps"][0]).__module__.startswith("cupy")
         for key in ref:
             for a, b in zip(ref[key], got[key]):
-                np.testing.assert_allclose(to_numpy(b), a, rtol=1e-5, atol=1e-6, err_msg=f"{comp.label} {key}")
+                np.testing.assert_allclose(
+                    to_numpy(b), a, rtol=1e-5, atol=1e-6, err_msg=f"{comp.label} {key}"
+                )
 
 
 def test_simulate_on_cupy_matches_numpy():
@@ -87,16 +101,24 @@ def test_simulate_on_cupy_matches_numpy():
     assert b.backend == "cupy"
     for ca, cb in zip(a.competitors, b.competitors):
         assert cb["p_first"] == pytest.approx(ca["p_first"], abs=1e-4)
-        assert cb["time_to_train_months"]["p50"] == pytest.approx(ca["time_to_train_months"]["p50"], rel=1e-4)
+        assert cb["time_to_train_months"]["p50"] == pytest.approx(
+            ca["time_to_train_months"]["p50"], rel=1e-4
+        )
         assert cb["cost_usd"]["p50"] == pytest.approx(ca["cost_usd"]["p50"], rel=1e-4)
 
 
 def test_bench_on_cupy_reports_and_agrees():
-    proc = run_cli("bench", "--draws", "200000", "--backend", "cupy", "--format", "json", timeout=600)
+    proc = run_cli(
+        "bench", "--draws", "200000", "--backend", "cupy", "--format", "json", timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     (result,) = out["results"]
-    assert result["backend"] == "cupy" and result["draws"] == 200_000 and result["scenario_steps_per_s"] > 0
+    assert (
+        result["backend"] == "cupy"
+        and result["draws"] == 200_000
+        and result["scenario_steps_per_s"] > 0
+    )
     assert isinstance(result["peak_memory_mb"], float) and result["peak_memory_mb"] > 0
     assert out["references"]["all_agree"] is True
     assert out["references"]["scalar"]["agreement"]["cupy"]["agrees"]

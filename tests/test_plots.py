@@ -54,32 +54,53 @@ def _figures():
     time_tornado = sensitivity.tornado(result, "time_to_train_months", tail=0.1)
     backtest = analysis.backtest(draws=200, seed=5)
     figs = {
-        "efficiency_by_generation": plots.efficiency_by_generation(tables.accelerator_efficiency(cat)),
-        "compute_budgets": plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(cat))),
+        "efficiency_by_generation": plots.efficiency_by_generation(
+            tables.accelerator_efficiency(cat)
+        ),
+        "compute_budgets": plots.compute_budgets(
+            tables.budgets_beside_runs(budgets, tables.published_runs(cat))
+        ),
         "calibration": plots.calibration(tables.calibration_table(cat), tables.prior_band(cat)),
         "capacity_bands_deal": plots.capacity_bands(timeline, "accelerators", "deal"),
         "capacity_bands_campus": plots.capacity_bands(timeline, "facility_mw", "campus"),
         "power_caps": plots.power_caps(timeline),
         "time_to_train_curves": plots.time_to_train_curves(tables.time_to_train_curves(result)),
-        "time_to_train_curves_effect": plots.time_to_train_curves(effect_curves, style="variant", col="case"),
+        "time_to_train_curves_effect": plots.time_to_train_curves(
+            effect_curves, style="variant", col="case"
+        ),
         "p_first": plots.p_first(result.race),
         "lead_times": plots.lead_times(tables.lead_times(result)),
         "run_metric_distributions": plots.run_metric_distributions(tables.run_outcomes(result)),
         "cost_by_kind": plots.cost_by_kind(tables.cost_by_deal_kind(what_if(draws=200, seed=5))),
-        "rent_vs_build": plots.rent_vs_build(economics.rent_vs_build("h100-sxm", catalog=cat, draws=300, seed=5),
-                                             economics.break_even_summary(hourly)),
+        "rent_vs_build": plots.rent_vs_build(
+            economics.rent_vs_build("h100-sxm", catalog=cat, draws=300, seed=5),
+            economics.break_even_summary(hourly),
+        ),
         "tornado": plots.tornado(time_tornado, unit="time-to-train (months)"),
-        "tornado_log": plots.tornado(sensitivity.tornado(result, "cost_usd"), unit="cost per run ($)", log=True),
+        "tornado_log": plots.tornado(
+            sensitivity.tornado(result, "cost_usd"), unit="cost per run ($)", log=True
+        ),
         "sensitivity_heatmap": plots.sensitivity_heatmap(
-            sensitivity.variance_indices(result, "time_to_train_months", seed=5)),
+            sensitivity.variance_indices(result, "time_to_train_months", seed=5)
+        ),
         "backtest_scatter": plots.backtest_scatter(backtest.runs),
         "backtest_figure": plots.backtest_figure(backtest),
         "backtest_pit": plots.backtest_pit(backtest.pit),
-        "RaceExplorerFigure": plots.RaceExplorerFigure(result.race, tables.time_to_train_curves(result)).fig,
+        "RaceExplorerFigure": plots.RaceExplorerFigure(
+            result.race, tables.time_to_train_curves(result)
+        ).fig,
         "sweep_headline": plots.sweep_headline(
             SimpleNamespace(swept=["draws", "coreweave_2026_scale"]),
-            pd.DataFrame({"status": "ok", "draws": [1000, 2000, 1000, 2000], "coreweave_2026_scale": [0, 0, 1, 1],
-                          "p_first_meta": [0.90, 0.91, 0.92, 0.93]}), "p_first_meta"),
+            pd.DataFrame(
+                {
+                    "status": "ok",
+                    "draws": [1000, 2000, 1000, 2000],
+                    "coreweave_2026_scale": [0, 0, 1, 1],
+                    "p_first_meta": [0.90, 0.91, 0.92, 0.93],
+                }
+            ),
+            "p_first_meta",
+        ),
     }
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -91,15 +112,27 @@ def _figures():
 def test_figures_are_drawn_without_warnings(figures):
     """A notebook shows every warning a figure raises; none is the reader's to act on (seaborn's
     boxplot passes matplotlib 3.11 a deprecated argument: plots.py silences that one warning)."""
-    assert [f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in _WARNINGS] == []
+    assert [
+        f"{w.category.__name__}: {w.message} ({w.filename}:{w.lineno})" for w in _WARNINGS
+    ] == []
 
 
 def test_every_plotting_function_is_covered(figures):
-    public = {name for name in dir(plots) if not name.startswith("_") and callable(getattr(plots, name))
-              and getattr(getattr(plots, name), "__module__", "") == plots.__name__
-              and name not in {"lab_color", "campus_colors", "clock_label"}}
-    covered = {name.removesuffix("_deal").removesuffix("_campus").removesuffix("_effect").removesuffix("_log")
-               for name in figures}
+    public = {
+        name
+        for name in dir(plots)
+        if not name.startswith("_")
+        and callable(getattr(plots, name))
+        and getattr(getattr(plots, name), "__module__", "") == plots.__name__
+        and name not in {"lab_color", "campus_colors", "clock_label"}
+    }
+    covered = {
+        name.removesuffix("_deal")
+        .removesuffix("_campus")
+        .removesuffix("_effect")
+        .removesuffix("_log")
+        for name in figures
+    }
     assert public <= covered, f"no figure test for {public - covered}"
 
 
@@ -124,9 +157,13 @@ def test_numeric_axes_carry_labels_with_units(figures):
                 if _numeric(axis):
                     checked += 1
                     text = axis.get_label().get_text()
-                    assert UNIT.search(text), f"{name}: numeric axis labelled {text!r}, no unit in parentheses"
+                    assert UNIT.search(text), (
+                        f"{name}: numeric axis labelled {text!r}, no unit in parentheses"
+                    )
                     if axis.get_scale() == "log":
-                        assert "log scale" in text, f"{name}: log axis {text!r} does not say it is logarithmic"
+                        assert "log scale" in text, (
+                            f"{name}: log axis {text!r} does not say it is logarithmic"
+                        )
         assert checked, f"{name}: no numeric axis found"
 
 
@@ -167,8 +204,14 @@ def _lab_artists(fig):
             yield artist.get_gid().removeprefix("lab:"), _color(artist)
 
 
-LAB_FIGURES = {"compute_budgets", "time_to_train_curves", "time_to_train_curves_effect", "p_first",
-               "run_metric_distributions", "cost_by_kind"}
+LAB_FIGURES = {
+    "compute_budgets",
+    "time_to_train_curves",
+    "time_to_train_curves_effect",
+    "p_first",
+    "run_metric_distributions",
+    "cost_by_kind",
+}
 
 
 def test_a_lab_has_one_colour_in_every_figure(figures):
@@ -183,8 +226,14 @@ def test_a_lab_has_one_colour_in_every_figure(figures):
         for ax in fig.axes:
             texts = [ax.title, *ax.get_yticklabels(), *ax.get_xticklabels()]
             for text in texts:
-                lab = next((lab for lab in plots.LAB_COLORS if text.get_text().split(":")[0] == lab), None)
-                if lab and to_hex(text.get_color()) != to_hex("#262626") and name != "efficiency_by_generation":
+                lab = next(
+                    (lab for lab in plots.LAB_COLORS if text.get_text().split(":")[0] == lab), None
+                )
+                if (
+                    lab
+                    and to_hex(text.get_color()) != to_hex("#262626")
+                    and name != "efficiency_by_generation"
+                ):
                     seen.setdefault(lab, set()).add(to_hex(text.get_color()))
     assert set(plots.LAB_COLORS) <= set(seen)
     for lab, colors in seen.items():
@@ -207,22 +256,36 @@ def test_lab_colours_are_distinct_for_colour_blind_readers():
     for vision, m in matrices.items():
         seen = {lab: np.clip(np.array(m) @ rgb, 0, 1) ** (1 / 2.2) for lab, rgb in colors.items()}
         for i, a in enumerate(labs):
-            for b in labs[i + 1:]:
-                assert np.linalg.norm(seen[a] - seen[b]) > 0.25, f"{a} and {b} look alike under {vision}"
+            for b in labs[i + 1 :]:
+                assert np.linalg.norm(seen[a] - seen[b]) > 0.25, (
+                    f"{a} and {b} look alike under {vision}"
+                )
 
 
 def test_a_campus_has_one_colour_in_every_figure(figures):
     colors = plots.campus_colors()
     for name in ("capacity_bands_campus", "power_caps"):
-        lines = [line for ax in figures[name].axes for line in ax.get_lines() if line.get_label() in colors]
+        lines = [
+            line
+            for ax in figures[name].axes
+            for line in ax.get_lines()
+            if line.get_label() in colors
+        ]
         assert lines, name
         for line in lines:
-            assert to_hex(line.get_color()) == to_hex(colors[line.get_label()]), f"{name}: {line.get_label()}"
+            assert to_hex(line.get_color()) == to_hex(colors[line.get_label()]), (
+                f"{name}: {line.get_label()}"
+            )
     # a deal is drawn in its campus's colour
     from analysis.inputs.catalog import load_catalog
 
     deals = load_catalog().deals
-    lines = [line for ax in figures["capacity_bands_deal"].axes for line in ax.get_lines() if line.get_label() in deals]
+    lines = [
+        line
+        for ax in figures["capacity_bands_deal"].axes
+        for line in ax.get_lines()
+        if line.get_label() in deals
+    ]
     assert lines
     for line in lines:
         assert to_hex(line.get_color()) == to_hex(colors[deals[line.get_label()].campus_id])

@@ -24,10 +24,24 @@ def test_a_cached_prior_is_the_fitted_prior(monkeypatch, tmp_path):
     cached = calibration.default_prior(catalog)
     assert cached == fitted and cached is not fitted
     u = np.linspace(0.01, 0.99, 9)
-    ids = np.array(["h100-sxm", "a100-sxm-80gb", "tpu-v4", "gb300", "ascend-910c", "h800", "b300", "v100-sxm-32gb",
-                    "h100-sxm"], dtype=object)
-    np.testing.assert_array_equal(cached.ppf(u, np.full(9, 7e10), accelerator=ids),
-                                  fitted.ppf(u, np.full(9, 7e10), accelerator=ids))
+    ids = np.array(
+        [
+            "h100-sxm",
+            "a100-sxm-80gb",
+            "tpu-v4",
+            "gb300",
+            "ascend-910c",
+            "h800",
+            "b300",
+            "v100-sxm-32gb",
+            "h100-sxm",
+        ],
+        dtype=object,
+    )
+    np.testing.assert_array_equal(
+        cached.ppf(u, np.full(9, 7e10), accelerator=ids),
+        fitted.ppf(u, np.full(9, 7e10), accelerator=ids),
+    )
 
 
 def test_a_damaged_cache_file_is_refitted_and_rewritten(monkeypatch, tmp_path):
@@ -45,7 +59,9 @@ def test_the_cache_key_follows_the_data(monkeypatch, tmp_path, data_copy):
     _fresh(monkeypatch, tmp_path)
     shipped = calibration._cache_file(load_catalog(), calibration.FEATURES)
     runs = data_copy / "training_runs.csv"
-    assert calibration._cache_file(load_catalog(data_copy), calibration.FEATURES) == shipped  # same data
+    assert (
+        calibration._cache_file(load_catalog(data_copy), calibration.FEATURES) == shipped
+    )  # same data
     lines = runs.read_text().splitlines(keepends=True)
     runs.write_text("".join(lines[:-1]))  # one row fewer: other data, another file
     assert calibration._cache_file(load_catalog(data_copy), calibration.FEATURES) != shipped

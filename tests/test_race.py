@@ -20,19 +20,39 @@ from analysis.model.calibration import default_prior
 from conftest import catalog_with, run_cli
 
 H100_PEAK = 9.894e14
-TEST_MODEL = (
-    "test-model,TestLab,Test model,none,dense,{n},{n},{n},{d},{d},bf16,test fixture,"
-)
+TEST_MODEL = "test-model,TestLab,Test model,none,dense,{n},{n},{n},{d},{d},bf16,test fixture,"
 
 
-def deal(id_, *, kind="on_demand", accelerators=16384, start="2026-01", accelerator="h100-sxm",
-         campus=None, delay=0.0, cap=None, cap_delay=None, term=120, rate=2.0, pue=None):
+def deal(
+    id_,
+    *,
+    kind="on_demand",
+    accelerators=16384,
+    start="2026-01",
+    accelerator="h100-sxm",
+    campus=None,
+    delay=0.0,
+    cap=None,
+    cap_delay=None,
+    term=120,
+    rate=2.0,
+    pue=None,
+):
     d = {
-        "id": id_, "kind": kind, "buyer": "TestLab", "provider": "Test", "racing": True,
-        "accelerator": accelerator, "region": "us-average", "start": start, "term_months": term,
+        "id": id_,
+        "kind": kind,
+        "buyer": "TestLab",
+        "provider": "Test",
+        "racing": True,
+        "accelerator": accelerator,
+        "region": "us-average",
+        "start": start,
+        "term_months": term,
         "tranches": [{"month": 0, "accelerators": accelerators}],
         "delay_months": {"dist": "fixed", "value": delay},
-        "sourced": [], "assumptions": {}, "source": "test fixture",
+        "sourced": [],
+        "assumptions": {},
+        "source": "test fixture",
     }
     claims = ["accelerator", "region", "start", "term_months", "tranches"]
     if delay:
@@ -56,13 +76,38 @@ def deal(id_, *, kind="on_demand", accelerators=16384, start="2026-01", accelera
     return d
 
 
-def scenario(deals, *, n=405e9, d=15.6e12, mfu=0.4, goodput=0.9, share=1.0, horizon=24, step=1.0,
-             draws=64, target=None, **extra):
+def scenario(
+    deals,
+    *,
+    n=405e9,
+    d=15.6e12,
+    mfu=0.4,
+    goodput=0.9,
+    share=1.0,
+    horizon=24,
+    step=1.0,
+    draws=64,
+    target=None,
+    **extra,
+):
     sc = {
-        "name": "test", "start": "2026-01", "horizon_months": horizon, "time_step_months": step,
-        "draws": draws, "seed": 11, "target_flop": target,
-        "competitors": [{"lab": "TestLab", "model": "test-model", "deals": deals, "share": share,
-                         "mfu": mfu, "goodput": goodput}],
+        "name": "test",
+        "start": "2026-01",
+        "horizon_months": horizon,
+        "time_step_months": step,
+        "draws": draws,
+        "seed": 11,
+        "target_flop": target,
+        "competitors": [
+            {
+                "lab": "TestLab",
+                "model": "test-model",
+                "deals": deals,
+                "share": share,
+                "mfu": mfu,
+                "goodput": goodput,
+            }
+        ],
         "uncertainty": {"pue_delta": 0.0, "price_factor": 1.0},
     }
     sc.update(extra)
@@ -84,12 +129,20 @@ def cat(tmp_path_factory):
 
 def test_constant_cluster_matches_estimate_within_one_percent(cat):
     r = simulate(scenario(["t-cluster"]), catalog=cat)
-    e = estimate(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384, mfu=0.4, goodput=0.9,
-                 catalog=cat)
+    e = estimate(
+        params=405e9,
+        tokens=15.6e12,
+        accelerator="h100-sxm",
+        accelerators=16384,
+        mfu=0.4,
+        goodput=0.9,
+        catalog=cat,
+    )
     comp = r.competitors[0]
     days_per_month = SECONDS_PER_MONTH / 86400
     assert comp["time_to_train_months"]["p50"] * days_per_month == pytest.approx(
-        e.metrics["wall_clock_days"]["p50"], rel=0.01)
+        e.metrics["wall_clock_days"]["p50"], rel=0.01
+    )
     assert comp["gpu_hours"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"], rel=0.01)
     assert comp["cost_usd"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"] * 2.0, rel=0.01)
     assert comp["p_within_horizon"] == 1.0 and comp["p_first"] == 1.0
@@ -103,13 +156,18 @@ def test_binding_power_cap_gives_the_hand_computed_time(cat):
     comp = r.competitors[0]
     assert comp["time_to_train_months"]["p50"] == pytest.approx(months, rel=1e-3)
     assert comp["peak_power_mw"]["p50"] == pytest.approx(50.0, rel=1e-4)
-    assert comp["gpu_hours"]["p50"] == pytest.approx(powered * months * SECONDS_PER_MONTH / 3600, rel=1e-3)
+    assert comp["gpu_hours"]["p50"] == pytest.approx(
+        powered * months * SECONDS_PER_MONTH / 3600, rel=1e-3
+    )
 
 
 def test_power_that_arrives_late_delays_the_run(cat):
-    on_time = simulate(scenario(["t-owned"]), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
-    late = simulate(scenario(["t-owned"], deal_overrides={"t-owned": {"power_delay_months": 4.0}}),
-                    catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    on_time = simulate(scenario(["t-owned"]), catalog=cat).competitors[0]["time_to_train_months"][
+        "p50"
+    ]
+    late = simulate(
+        scenario(["t-owned"], deal_overrides={"t-owned": {"power_delay_months": 4.0}}), catalog=cat
+    ).competitors[0]["time_to_train_months"]["p50"]
     assert late == pytest.approx(on_time + 4.0, abs=1 / 8 + 1e-6)  # delays round to dt / 8
 
 
@@ -125,11 +183,18 @@ def test_a_run_that_cannot_finish_is_a_probability_not_a_crash(cat):
 
 def test_single_campus_rule_versus_spanning_sites(cat):
     both = ["t-cluster", "t-late"]
-    soon = {"t-late": {"delay_months": 1.0}}  # the second campus arrives while the first is training
-    single = simulate(scenario(both, deal_overrides=soon), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
-    spanning = simulate(scenario(both, deal_overrides=soon, span_sites=True),
-                        catalog=cat).competitors[0]["time_to_train_months"]["p50"]
-    alone = simulate(scenario(["t-cluster"]), catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+    soon = {
+        "t-late": {"delay_months": 1.0}
+    }  # the second campus arrives while the first is training
+    single = simulate(scenario(both, deal_overrides=soon), catalog=cat).competitors[0][
+        "time_to_train_months"
+    ]["p50"]
+    spanning = simulate(
+        scenario(both, deal_overrides=soon, span_sites=True), catalog=cat
+    ).competitors[0]["time_to_train_months"]["p50"]
+    alone = simulate(scenario(["t-cluster"]), catalog=cat).competitors[0]["time_to_train_months"][
+        "p50"
+    ]
     assert single == pytest.approx(alone, rel=1e-6)
     assert spanning < single
 
@@ -140,19 +205,39 @@ def _per_draw(result, column="finish_month"):
 
 @given(delay=st.floats(0.0, 6.0), earlier=st.floats(0.0, 6.0))
 def test_earlier_delivery_never_finishes_later(cat, delay, earlier):
-    slow = simulate(scenario(["t-late"], deal_overrides={"t-late": {"delay_months": delay}}), catalog=cat,
-                    keep_draws=True)
-    fast = simulate(scenario(["t-late"], deal_overrides={"t-late": {"delay_months": min(delay, earlier)}}),
-                    catalog=cat, keep_draws=True)
+    slow = simulate(
+        scenario(["t-late"], deal_overrides={"t-late": {"delay_months": delay}}),
+        catalog=cat,
+        keep_draws=True,
+    )
+    fast = simulate(
+        scenario(["t-late"], deal_overrides={"t-late": {"delay_months": min(delay, earlier)}}),
+        catalog=cat,
+        keep_draws=True,
+    )
     assert np.all(_per_draw(fast) <= _per_draw(slow) + 1e-6)
 
 
 @given(scale=st.floats(0.2, 3.0), more=st.floats(0.0, 2.0))
 def test_more_accelerators_never_finish_later(cat, scale, more):
-    base = simulate(scenario(["t-cluster"], deal_overrides={"t-cluster": {"scale": scale}}, mfu={"dist": "uniform", "low": 0.2, "high": 0.5}),
-                    catalog=cat, keep_draws=True)
-    big = simulate(scenario(["t-cluster"], deal_overrides={"t-cluster": {"scale": scale + more}}, mfu={"dist": "uniform", "low": 0.2, "high": 0.5}),
-                   catalog=cat, keep_draws=True)
+    base = simulate(
+        scenario(
+            ["t-cluster"],
+            deal_overrides={"t-cluster": {"scale": scale}},
+            mfu={"dist": "uniform", "low": 0.2, "high": 0.5},
+        ),
+        catalog=cat,
+        keep_draws=True,
+    )
+    big = simulate(
+        scenario(
+            ["t-cluster"],
+            deal_overrides={"t-cluster": {"scale": scale + more}},
+            mfu={"dist": "uniform", "low": 0.2, "high": 0.5},
+        ),
+        catalog=cat,
+        keep_draws=True,
+    )
     assert np.all(_per_draw(big) <= _per_draw(base) * (1 + 1e-6))
 
 
@@ -176,7 +261,14 @@ def test_higher_price_never_cheaper(cat, price, bump):
 def test_results_identical_for_any_chunk_size():
     a = simulate(draws=3000, seed=5, chunk_size=3000, keep_draws=True).draws
     b = simulate(draws=3000, seed=5, chunk_size=701, keep_draws=True).draws
-    for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "emissions_tco2e"):
+    for column in (
+        "finish_month",
+        "gpu_hours",
+        "cost_usd",
+        "energy_mwh",
+        "peak_power_mw",
+        "emissions_tco2e",
+    ):
         np.testing.assert_array_equal(a[column].to_numpy(), b[column].to_numpy(), err_msg=column)
 
 
@@ -216,7 +308,9 @@ def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_num
         monkeypatch.setattr(sim, "pipeline_threads", lambda cpus=None, counts=counts: counts)
         runs.append(simulate(draws=2500, seed=9, chunk_size=400, keep_draws=True).draws)
     for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw"):
-        np.testing.assert_array_equal(runs[0][column].to_numpy(), runs[1][column].to_numpy(), err_msg=column)
+        np.testing.assert_array_equal(
+            runs[0][column].to_numpy(), runs[1][column].to_numpy(), err_msg=column
+        )
 
 
 def test_a_failure_in_the_outcome_thread_reaches_the_caller(monkeypatch):
@@ -250,7 +344,9 @@ def test_numpy_and_array_api_strict_agree_on_the_same_draws(catalog):
         ref = run_chunk(plan, sc, inputs, select("numpy"), "float32")
         other = run_chunk(plan, sc, inputs, strict, "float32")
         for key in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw"):
-            np.testing.assert_allclose(other[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}")
+            np.testing.assert_allclose(
+                other[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}"
+            )
 
 
 def test_default_race_contract():
@@ -262,7 +358,14 @@ def test_default_race_contract():
     total = sum(c["p_first"] for c in d["competitors"]) + d["p_nobody_within_horizon"]
     assert total == pytest.approx(1.0, abs=1e-9)
     for c in d["competitors"]:
-        for key in ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd", "emissions_tco2e"):
+        for key in (
+            "time_to_train_months",
+            "gpu_hours",
+            "energy_mwh",
+            "peak_power_mw",
+            "cost_usd",
+            "emissions_tco2e",
+        ):
             q = c[key]
             if None not in (q["p10"], q["p50"], q["p90"]):
                 assert q["p10"] <= q["p50"] <= q["p90"], (c["lab"], key)
@@ -275,15 +378,20 @@ def test_simulate_cli_json_and_csv():
     out = json.loads(proc.stdout)
     assert out["draws"] == 2000 and len(out["competitors"]) >= 3
     csv_proc = run_cli("simulate", "--draws", "500", "--format", "csv")
-    assert csv_proc.returncode == 0 and csv_proc.stdout.startswith("lab,model,metric,unit,p10,p50,p90,mean")
+    assert csv_proc.returncode == 0 and csv_proc.stdout.startswith(
+        "lab,model,metric,unit,p10,p50,p90,mean"
+    )
 
 
 def test_race_statistics_split_ties_and_count_nobody():
     from analysis.model.result import race_statistics
 
     inf = np.inf
-    finish = {"a": np.array([1, 2, inf, 3], np.float32), "b": np.array([1, 3, inf, inf], np.float32),
-              "c": np.array([2, 2, inf, 4], np.float32)}
+    finish = {
+        "a": np.array([1, 2, inf, 3], np.float32),
+        "b": np.array([1, 3, inf, inf], np.float32),
+        "c": np.array([2, 2, inf, 4], np.float32),
+    }
     p_first, p_nobody, pairs = race_statistics(finish)
     assert p_first == {"a": 0.5, "b": 0.125, "c": 0.125} and p_nobody == 0.25
     ab = next(p for p in pairs if (p["a"], p["b"]) == ("a", "b"))
@@ -291,7 +399,9 @@ def test_race_statistics_split_ties_and_count_nobody():
     assert ab["lead_months"]["p50"] == pytest.approx(0.5)  # b - a over draws both finish: 0 and 1
 
 
-@given(st.lists(st.tuples(*[st.sampled_from([1.0, 2.0, 3.0, np.inf])] * 3), min_size=1, max_size=60))
+@given(
+    st.lists(st.tuples(*[st.sampled_from([1.0, 2.0, 3.0, np.inf])] * 3), min_size=1, max_size=60)
+)
 def test_race_statistics_match_a_draw_by_draw_count(draws):
     """P(first) with ties split equally, as a plain loop over draws computes it."""
     from analysis.model.result import race_statistics

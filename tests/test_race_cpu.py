@@ -50,8 +50,23 @@ def cat(tmp_path_factory):
     deals = [
         deal("n-cluster", delay=0.0),
         deal("n-late", delay=3.0, campus="late"),
-        deal("n-owned", kind="owned", accelerators=100_000, cap=50.0, cap_delay=2.0, pue=1.25, campus="owned"),
-        deal("n-owned-2", kind="owned", accelerators=40_000, start="2026-06", pue=1.25, campus="owned"),
+        deal(
+            "n-owned",
+            kind="owned",
+            accelerators=100_000,
+            cap=50.0,
+            cap_delay=2.0,
+            pue=1.25,
+            campus="owned",
+        ),
+        deal(
+            "n-owned-2",
+            kind="owned",
+            accelerators=40_000,
+            start="2026-06",
+            pue=1.25,
+            campus="owned",
+        ),
         deal("n-b200", accelerator="b200", accelerators=30_000, start="2026-03", campus="b200"),
         deal("n-tiny", accelerators=8, campus="tiny"),
     ]
@@ -59,20 +74,34 @@ def cat(tmp_path_factory):
 
 
 def _uncertain_delays(ids):
-    return {i: {"delay_months": {"dist": "triangular", "low": 0, "mode": 1, "high": 6},
-                "power_delay_months": {"dist": "uniform", "low": 0, "high": 8}} for i in ids}
+    return {
+        i: {
+            "delay_months": {"dist": "triangular", "low": 0, "mode": 1, "high": 6},
+            "power_delay_months": {"dist": "uniform", "low": 0, "high": 8},
+        }
+        for i in ids
+    }
 
 
 CASES = {
     "one-cluster-fixed-delay": dict(deals=["n-cluster"]),
-    "binding-cap-uncertain-delays": dict(deals=["n-owned"], deal_overrides=_uncertain_delays(["n-owned"])),
-    "two-deals-one-campus-capped": dict(deals=["n-owned", "n-owned-2"],
-                                        deal_overrides=_uncertain_delays(["n-owned", "n-owned-2"])),
+    "binding-cap-uncertain-delays": dict(
+        deals=["n-owned"], deal_overrides=_uncertain_delays(["n-owned"])
+    ),
+    "two-deals-one-campus-capped": dict(
+        deals=["n-owned", "n-owned-2"], deal_overrides=_uncertain_delays(["n-owned", "n-owned-2"])
+    ),
     "span-sites": dict(deals=["n-cluster", "n-late", "n-owned", "n-b200"], span_sites=True),
-    "fp8-gain-mixed": dict(deals=["n-cluster", "n-b200", "n-owned"], precision="fp8",
-                           deal_overrides=_uncertain_delays(["n-b200"])),
-    "late-start-partial-steps": dict(deals=["n-cluster", "n-late", "n-owned"], start="2026-03-16",
-                                     deal_overrides=_uncertain_delays(["n-late"])),
+    "fp8-gain-mixed": dict(
+        deals=["n-cluster", "n-b200", "n-owned"],
+        precision="fp8",
+        deal_overrides=_uncertain_delays(["n-b200"]),
+    ),
+    "late-start-partial-steps": dict(
+        deals=["n-cluster", "n-late", "n-owned"],
+        start="2026-03-16",
+        deal_overrides=_uncertain_delays(["n-late"]),
+    ),
     "unfinished": dict(deals=["n-tiny", "n-late"], horizon=6, target=5e26),
 }
 
@@ -84,11 +113,20 @@ def _scenario(spec):
     start = spec.pop("start", None)
     target = spec.pop("target", None)
     horizon = spec.pop("horizon", 24)
-    sc = scenario(deals, mfu={"dist": "uniform", "low": 0.2, "high": 0.5},
-                  share={"dist": "uniform", "low": 0.3, "high": 1.0}, draws=3000, horizon=horizon,
-                  target=target, **spec)
-    sc["uncertainty"] = {"pue_delta": {"dist": "uniform", "low": -0.05, "high": 0.1}, "price_factor": 1.0,
-                         "fp8_gain": {"dist": "uniform", "low": 1.0, "high": 1.5}}
+    sc = scenario(
+        deals,
+        mfu={"dist": "uniform", "low": 0.2, "high": 0.5},
+        share={"dist": "uniform", "low": 0.3, "high": 1.0},
+        draws=3000,
+        horizon=horizon,
+        target=target,
+        **spec,
+    )
+    sc["uncertainty"] = {
+        "pue_delta": {"dist": "uniform", "low": -0.05, "high": 0.1},
+        "price_factor": 1.0,
+        "fp8_gain": {"dist": "uniform", "low": 1.0, "high": 1.5},
+    }
     comp = sc["competitors"][0]
     if precision:
         comp["precision"] = precision
@@ -103,7 +141,9 @@ def _kernel_inputs(cat, spec, draws=3000, start_offset_months=None):
     plan = plan_competitor(0, sc.competitors[0], sc, cat)
     if start_offset_months is not None:
         frac = np.clip(np.arange(1, plan.layout.steps + 1) - start_offset_months, 0.0, 1.0)
-        layout = plan.layout.__class__(**{**plan.layout.__dict__, "start_fraction": tuple(float(f) for f in frac)})
+        layout = plan.layout.__class__(
+            **{**plan.layout.__dict__, "start_fraction": tuple(float(f) for f in frac)}
+        )
         plan.layout = layout
     inputs = sim.sample_inputs(plan, sc, cat, default_prior(cat), 0, draws)
     return plan, sc, inputs, sim.kernel_args(plan, sc, inputs, NUMPY, "float32")
@@ -115,14 +155,25 @@ def _compare(ref, fast, target):
     for t, (a, b) in enumerate(zip(done_ref, done_fast)):
         np.testing.assert_array_equal(a, b, err_msg=f"finished flags of track {t}")
     for t in range(len(done_ref)):
-        np.testing.assert_allclose(fast["elapsed_steps"][t], ref["elapsed_steps"][t], rtol=2e-6, atol=2e-5,
-                                   err_msg=f"elapsed_steps track {t}")
+        np.testing.assert_allclose(
+            fast["elapsed_steps"][t],
+            ref["elapsed_steps"][t],
+            rtol=2e-6,
+            atol=2e-5,
+            err_msg=f"elapsed_steps track {t}",
+        )
         # Remaining work is target - sum(progress): compare on the scale of the larger of the two.
         scale = np.maximum(np.abs(ref["remaining_flop"][t]), target)
-        assert np.max(np.abs(fast["remaining_flop"][t] - ref["remaining_flop"][t]) / scale) < 5e-5, t
+        assert (
+            np.max(np.abs(fast["remaining_flop"][t] - ref["remaining_flop"][t]) / scale) < 5e-5
+        ), t
         done = done_ref[t]
-        np.testing.assert_allclose(fast["peak_facility_w"][t][done], ref["peak_facility_w"][t][done], rtol=1e-6,
-                                   err_msg=f"peak_facility_w track {t}")
+        np.testing.assert_allclose(
+            fast["peak_facility_w"][t][done],
+            ref["peak_facility_w"][t][done],
+            rtol=1e-6,
+            err_msg=f"peak_facility_w track {t}",
+        )
     for d, (a, b) in enumerate(zip(ref["server_w_steps"], fast["server_w_steps"])):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-3, err_msg=f"server_w_steps deal {d}")
 
@@ -137,7 +188,9 @@ def test_fast_path_agrees_with_generic_kernel(cat, case, lib):
 
 def test_partial_first_steps_agree(cat, lib):
     """A training start 2.4 steps in: zero, partial and full steps (start_fraction 0, 0.6, 1)."""
-    plan, sc, inputs, ka = _kernel_inputs(cat, CASES["late-start-partial-steps"], start_offset_months=2.4)
+    plan, sc, inputs, ka = _kernel_inputs(
+        cat, CASES["late-start-partial-steps"], start_offset_months=2.4
+    )
     assert 0.0 in plan.layout.start_fraction and any(0 < f < 1 for f in plan.layout.start_fraction)
     ref = race_tracks(*ka.args, deal_gain=ka.deal_gain)
     fast = race_tracks_cpu(*ka.args, deal_gain=ka.deal_gain, subchunk=700, compiled=True)
@@ -156,16 +209,25 @@ def test_tables_that_are_not_proportional_take_the_general_path(cat, lib):
     plan, sc, inputs, ka = _kernel_inputs(cat, CASES["binding-cap-uncertain-delays"])
     args = list(ka.args)
     power = [p.copy() for p in args[2]]
-    power[0] *= np.linspace(0.5, 1.0, power[0].size, dtype=np.float32)  # not flops x constant any more
+    power[0] *= np.linspace(
+        0.5, 1.0, power[0].size, dtype=np.float32
+    )  # not flops x constant any more
     args[2] = power
     assert flops_per_server_w(args[1][0], power[0]) is None
     # The shipped tables are proportional: kappa is the chip's peak FLOP/s per server W.
     chip = plan.deals[0]
-    assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) == pytest.approx(chip.peak_bf16 / chip.costs.server_w,
-                                                                          rel=1e-6)
-    assert _plan_of(ka).single and not _plan_of(type(ka)(tuple(args), *[getattr(ka, f) for f in
-                                                                          ("deal_gain", "deal_base", "deal_pue",
-                                                                           "price")])).single
+    assert flops_per_server_w(ka.args[1][0], ka.args[2][0]) == pytest.approx(
+        chip.peak_bf16 / chip.costs.server_w, rel=1e-6
+    )
+    assert (
+        _plan_of(ka).single
+        and not _plan_of(
+            type(ka)(
+                tuple(args),
+                *[getattr(ka, f) for f in ("deal_gain", "deal_base", "deal_pue", "price")],
+            )
+        ).single
+    )
     ref = race_tracks(*args, deal_gain=ka.deal_gain)
     fast = race_tracks_cpu(*args, deal_gain=ka.deal_gain, subchunk=1000, compiled=True)
     _compare(ref, fast, args[8])
@@ -174,14 +236,19 @@ def test_tables_that_are_not_proportional_take_the_general_path(cat, lib):
 @pytest.mark.parametrize("case", ["span-sites", "fp8-gain-mixed", "binding-cap-uncertain-delays"])
 def test_results_do_not_depend_on_subchunk_or_threads(cat, case, lib):
     _, _, _, ka = _kernel_inputs(cat, CASES[case])
-    base = race_tracks_cpu(*ka.args, deal_gain=ka.deal_gain, subchunk=3000, threads=1, compiled=True)
+    base = race_tracks_cpu(
+        *ka.args, deal_gain=ka.deal_gain, subchunk=3000, threads=1, compiled=True
+    )
     # 1 and 37: sub-chunks shorter than, and not a multiple of, the compiled kernel's 8 lanes.
     for subchunk, threads in ((1, 1), (37, 2), (1024, 3), (4096, 2)):
-        other = race_tracks_cpu(*ka.args, deal_gain=ka.deal_gain, subchunk=subchunk, threads=threads,
-                                compiled=True)
+        other = race_tracks_cpu(
+            *ka.args, deal_gain=ka.deal_gain, subchunk=subchunk, threads=threads, compiled=True
+        )
         for key in base:
             for a, b in zip(base[key], other[key]):
-                np.testing.assert_array_equal(a, b, err_msg=f"{key} subchunk={subchunk} threads={threads}")
+                np.testing.assert_array_equal(
+                    a, b, err_msg=f"{key} subchunk={subchunk} threads={threads}"
+                )
 
 
 def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
@@ -199,8 +266,17 @@ def test_simulate_outcomes_agree_with_the_generic_kernel(cat, monkeypatch):
             with monkeypatch.context() as m:
                 m.setattr(sim, "race_kernel", lambda be: race_tracks)
                 ref = sim.run_chunk(plan, sc, inputs, NUMPY, "float32")
-            for key in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "emissions_tco2e"):
-                np.testing.assert_allclose(fast[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}")
+            for key in (
+                "finish_month",
+                "gpu_hours",
+                "cost_usd",
+                "energy_mwh",
+                "peak_power_mw",
+                "emissions_tco2e",
+            ):
+                np.testing.assert_allclose(
+                    fast[key], ref[key], rtol=1e-5, err_msg=f"{comp.label} {key}"
+                )
 
 
 def _default_dict():
@@ -220,7 +296,9 @@ def test_fast_path_and_array_api_kernel_agree_with_the_scalar_reference(cat, cas
     _, _, _, ka = _kernel_inputs(cat, CASES[case], draws=150)
     ref = scalar_race(*ka.args, deal_gain=ka.deal_gain)
     for kernel in (race_tracks, functools.partial(race_tracks_cpu, compiled=True)):
-        check = compare(ka.args[0], ref, kernel(*ka.args, deal_gain=ka.deal_gain), ka.args[8], rtol=1e-4)
+        check = compare(
+            ka.args[0], ref, kernel(*ka.args, deal_gain=ka.deal_gain), ka.args[8], rtol=1e-4
+        )
         assert check["agrees"], (case, check)
 
 
@@ -253,9 +331,12 @@ def test_float64_or_too_many_deals_run_the_array_api_kernel_or_say_why(cat):  # 
     assert "float32" in race_cpu.unusable(np.float64, 6, 5)
     assert "at most 16 deals" in race_cpu.unusable(np.float32, 17, 5)
     _, _, _, ka = _kernel_inputs(cat, CASES["one-cluster-fixed-delay"], draws=300)
-    args64 = [ka.args[0]] + [[None if a is None else np.asarray(a, np.float64) if a.dtype.kind == "f" else a
-                              for a in x] if isinstance(x, list) else np.asarray(x, np.float64)
-                             for x in ka.args[1:]]
+    args64 = [ka.args[0]] + [
+        [None if a is None else np.asarray(a, np.float64) if a.dtype.kind == "f" else a for a in x]
+        if isinstance(x, list)
+        else np.asarray(x, np.float64)
+        for x in ka.args[1:]
+    ]
     with pytest.raises(RuntimeError, match="float32 arrays, not float64"):
         race_tracks_cpu(*args64, deal_gain=ka.deal_gain, compiled=True)
     out = race_tracks_cpu(*args64, deal_gain=ka.deal_gain)  # default: the array-API kernel runs
@@ -266,14 +347,23 @@ def test_float64_or_too_many_deals_run_the_array_api_kernel_or_say_why(cat):  # 
 
 def _status_in_subprocess(env_extra: dict) -> str:
     code = "from analysis.model.kernels import race_cpu\nprint(race_cpu.status())\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, **env_extra}, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env_extra},
+        cwd=ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
 
 def test_switch_off_by_environment_is_reported():
-    assert _status_in_subprocess({race_cpu.ENV_SWITCH: "0"}) == f"array-API kernel ({race_cpu.ENV_SWITCH}=0)"
+    assert (
+        _status_in_subprocess({race_cpu.ENV_SWITCH: "0"})
+        == f"array-API kernel ({race_cpu.ENV_SWITCH}=0)"
+    )
 
 
 def test_installed_build_matches_the_source_and_a_stale_one_is_refused(lib, monkeypatch):
@@ -329,8 +419,17 @@ def test_cffi_binds_the_functions_the_source_exports():
     from analysis.model.kernels import race_cpu_build
 
     names = re.findall(r"(race_\w+)\(", race_cpu_build.cdef())
-    assert names == ["race_single", "race_general", "race_check", "race_sample", "race_ndtri", "race_select",
-                     "race_cpu_source_sha", "race_cpu_flags", "race_cpu_machine"]
+    assert names == [
+        "race_single",
+        "race_general",
+        "race_check",
+        "race_sample",
+        "race_ndtri",
+        "race_select",
+        "race_cpu_source_sha",
+        "race_cpu_flags",
+        "race_cpu_machine",
+    ]
 
 
 def test_a_build_for_another_cpu_is_refused(lib, monkeypatch):
@@ -365,7 +464,14 @@ def test_simulate_without_the_extension_gives_the_same_race(monkeypatch):
     a, b = fast.draws, slow.draws
     assert list(a.columns) == list(b.columns) and len(a) == len(b) == 3 * 3000
     np.testing.assert_array_equal(np.isfinite(a["finish_month"]), np.isfinite(b["finish_month"]))
-    for column in ("finish_month", "gpu_hours", "cost_usd", "energy_mwh", "peak_power_mw", "training_flop"):
+    for column in (
+        "finish_month",
+        "gpu_hours",
+        "cost_usd",
+        "energy_mwh",
+        "peak_power_mw",
+        "training_flop",
+    ):
         np.testing.assert_allclose(a[column], b[column], rtol=2e-5, err_msg=column)
     for x, y in zip(fast.competitors, slow.competitors):
         assert x["p_first"] == pytest.approx(y["p_first"], abs=1e-3)

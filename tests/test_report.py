@@ -16,11 +16,19 @@ from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from conftest import assert_one_line_error, run_cli
 
 
-def _notebook(path, *cells, parameters="draws = 10  # help: draws\nmetrics_path = ''  # help: metrics file"):
+def _notebook(
+    path, *cells, parameters="draws = 10  # help: draws\nmetrics_path = ''  # help: metrics file"
+):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell("# test"),
-                nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]})]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# test"),
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+    ]
     nb.cells += [nbformat.v4.new_code_cell(c) for c in cells]
     nbformat.write(nb, path)
     return path
@@ -34,17 +42,24 @@ def test_discover_finds_every_committed_notebook():
 
 def test_report_parameters_only_set_what_a_notebook_declares(tmp_path):
     declared = report.report_parameters(NOTEBOOKS_DIR / "20_time_to_train_race.ipynb", tmp_path)
-    assert declared == {"metrics_path": str(tmp_path / "20_time_to_train_race.metrics.json"), "draws": report.REPORT_DRAWS}
-    assert report.report_parameters(NOTEBOOKS_DIR / "00_assumptions.ipynb", tmp_path).keys() == {"metrics_path"}
+    assert declared == {
+        "metrics_path": str(tmp_path / "20_time_to_train_race.metrics.json"),
+        "draws": report.REPORT_DRAWS,
+    }
+    assert report.report_parameters(NOTEBOOKS_DIR / "00_assumptions.ipynb", tmp_path).keys() == {
+        "metrics_path"
+    }
 
 
 @pytest.mark.slow
 def test_report_writes_html_with_images_and_isolates_failures(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
-    good = _notebook(src / "00_good.ipynb",
-                     "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, draws])\nfig",
-                     "from analysis import cells\ncells.record_metrics({'draws': draws}, metrics_path)")
+    good = _notebook(
+        src / "00_good.ipynb",
+        "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([0, draws])\nfig",
+        "from analysis import cells\ncells.record_metrics({'draws': draws}, metrics_path)",
+    )
     bad = _notebook(src / "10_bad.ipynb", "raise ValueError('boom')")
     out = tmp_path / "out"
     result = report.build_report(out, notebooks=[good, bad], draws=7, progress=False, race=False)
@@ -85,13 +100,24 @@ def _fetched(page: str) -> list[str]:
 def test_notebook_html_is_self_contained(tmp_path):
     """No require.js, MathJax or widget manager from a CDN; the figure is embedded; "$" stays text."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 32).decode()
     cell = nbformat.v4.new_code_cell("fig", execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"})
+    ]
     nb.cells = [nbformat.v4.new_markdown_cell("Meta's ~$14.2B and ~$21B CoreWeave deals"), cell]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2,
-                                                                             "version_minor": 0}}
+    nb.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     nbformat.write(nb, tmp_path / "a.ipynb")
     page = report.to_html(tmp_path / "a.ipynb", tmp_path / "a.html").read_text()
     assert f"data:image/png;base64,{png}" in page
@@ -101,28 +127,51 @@ def test_notebook_html_is_self_contained(tmp_path):
 
 
 def test_network_references_finds_what_a_page_would_fetch():
-    page = ('<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/x.css">'
-            '<style>@import url("https://fonts.example/f.css");</style>')
+    page = (
+        '<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/x.css">'
+        '<style>@import url("https://fonts.example/f.css");</style>'
+    )
     assert len(report.network_references(page)) == 3
 
 
 def _report(tmp_path, metrics: dict) -> report.Report:
-    run = report.NotebookRun(name="20_time_to_train_race", notebook=tmp_path / "20.ipynb",
-                             executed=tmp_path / "20_time_to_train_race.ipynb", seconds=12.34,
-                             parameters={"draws": 20000, "metrics_path": "x"}, metrics=metrics)
-    return report.Report(out_dir=tmp_path, runs=[run], created="20261201T000540Z", race_table="race")
+    run = report.NotebookRun(
+        name="20_time_to_train_race",
+        notebook=tmp_path / "20.ipynb",
+        executed=tmp_path / "20_time_to_train_race.ipynb",
+        seconds=12.34,
+        parameters={"draws": 20000, "metrics_path": "x"},
+        metrics=metrics,
+    )
+    return report.Report(
+        out_dir=tmp_path, runs=[run], created="20261201T000540Z", race_table="race"
+    )
 
 
 def test_index_lists_every_metric_formatted_with_units_and_a_readable_date(tmp_path):
-    metrics = {f"p_first_{lab}": p for lab, p in (("meta", 0.93), ("deepseek", 0.05), ("alibaba", 0.02))}
+    metrics = {
+        f"p_first_{lab}": p for lab, p in (("meta", 0.93), ("deepseek", 0.05), ("alibaba", 0.02))
+    }
     metrics |= {f"cost_p50_usd_{lab}": 2.586734e07 for lab in ("meta", "deepseek", "alibaba")}
     metrics |= {f"time_to_train_p{q}_months_meta": 2.384186e-07 * q for q in (10, 50, 90)}
     metrics |= {f"extra_metric_{i}": float(i) for i in range(20)}  # far more than fits unfolded
     metrics |= {"deal_adds_p_done_campus_only_1e27_meta": 0.12, "p_meta_before_deepseek": 0.943}
     index = report.write_index(_report(tmp_path, metrics)).read_text()
-    assert "1 December 2026, 00:05 UTC" in index and "20261201T000540Z" not in index.split("<body>")[1]
-    for text in ("93.0%", "5.0%", "2.0%", "$25.9M", "+12.0 pp", "94.3%", "P(first) (%)", "cost p50 ($)",
-                 "time to train p10 (months)", "draws=20,000"):
+    assert (
+        "1 December 2026, 00:05 UTC" in index and "20261201T000540Z" not in index.split("<body>")[1]
+    )
+    for text in (
+        "93.0%",
+        "5.0%",
+        "2.0%",
+        "$25.9M",
+        "+12.0 pp",
+        "94.3%",
+        "P(first) (%)",
+        "cost p50 ($)",
+        "time to train p10 (months)",
+        "draws=20,000",
+    ):
         assert text in index, text
     for i in range(20):  # no cap: every metric is listed
         assert f">extra metric {i}<" in index
@@ -137,26 +186,35 @@ def test_short_metric_lists_stay_open(tmp_path):
     assert "<details open>" in index and "13.6%" in index
 
 
-MARKED = ("Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.50<!-- /results -->"
-          " (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->9<!-- /results --> months);"
-          " backtest error <!-- results:30_backtest.mdape|.1% -->x<!-- /results -->.")
+MARKED = (
+    "Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.50<!-- /results -->"
+    " (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->9<!-- /results --> months);"
+    " backtest error <!-- results:30_backtest.mdape|.1% -->x<!-- /results -->."
+)
 
 
 def test_update_readme_fills_markers_from_a_report():
-    metrics = {"20_time_to_train_race": {"p_first_meta": 0.9312, "time_to_train_p50_months_meta": 1.4375},
-               "30_backtest": {"mdape": 0.1364}}
+    metrics = {
+        "20_time_to_train_race": {"p_first_meta": 0.9312, "time_to_train_p50_months_meta": 1.4375},
+        "30_backtest": {"mdape": 0.1364},
+    }
     text, filled = report.update_readme(MARKED, metrics)
-    assert text == ("Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.93"
-                    "<!-- /results --> (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->"
-                    "1.4<!-- /results --> months); backtest error <!-- results:30_backtest.mdape|.1% -->13.6%"
-                    "<!-- /results -->.")
+    assert text == (
+        "Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.93"
+        "<!-- /results --> (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->"
+        "1.4<!-- /results --> months); backtest error <!-- results:30_backtest.mdape|.1% -->13.6%"
+        "<!-- /results -->."
+    )
     assert len(filled) == 3
     assert report.update_readme(text, metrics)[0] == text  # idempotent: markers survive a fill
 
 
 def test_update_readme_refuses_a_metric_the_report_lacks():
     with pytest.raises(InputError, match="results:30_backtest.mdape"):
-        report.update_readme(MARKED, {"20_time_to_train_race": {"p_first_meta": 0.9, "time_to_train_p50_months_meta": 1.0}})
+        report.update_readme(
+            MARKED,
+            {"20_time_to_train_race": {"p_first_meta": 0.9, "time_to_train_p50_months_meta": 1.0}},
+        )
 
 
 def test_readme_markers_name_notebooks_that_exist_and_all_get_filled(tmp_path):
@@ -172,15 +230,23 @@ def test_readme_markers_name_notebooks_that_exist_and_all_get_filled(tmp_path):
     copy = tmp_path / "README.md"
     copy.write_text(readme)
     assert sorted(report.update_readme_file(copy, metrics)) == sorted(names)
-    assert copy.read_text() != readme and len(copy.read_text().splitlines()) == len(readme.splitlines())
+    assert copy.read_text() != readme and len(copy.read_text().splitlines()) == len(
+        readme.splitlines()
+    )
 
 
 def test_claim_passes_quietly_and_fails_with_the_sentence_and_its_numbers():
     from analysis.runs import cells
 
     shown = cells.claim("Meta usually finishes first", 0.93 > 0.5, p_first_meta=0.93)
-    assert "Meta usually finishes first" in shown._repr_markdown_() and "93.0%" in shown._repr_markdown_()
-    with pytest.raises(cells.ClaimError, match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)"):
+    assert (
+        "Meta usually finishes first" in shown._repr_markdown_()
+        and "93.0%" in shown._repr_markdown_()
+    )
+    with pytest.raises(
+        cells.ClaimError,
+        match=r"claim no longer holds: Meta usually finishes first \(p_first_meta = 45.0%\)",
+    ):
         cells.claim("Meta usually finishes first", 0.45 > 0.5, p_first_meta=0.45)
     skipped = cells.claim("Meta usually finishes first", False, applies=False, p_first_meta=0.45)
     assert "Not checked" in repr(skipped)
@@ -188,7 +254,13 @@ def test_claim_passes_quietly_and_fails_with_the_sentence_and_its_numbers():
 
 def test_every_owned_notebook_checks_its_prose():
     """Notebooks 00, 10, 11, 21 and 22 state results in prose; each backs them with cells.claim."""
-    for stem in ("00_assumptions", "10_compute_budgets", "11_capacity_deals", "21_cost_power_carbon", "22_sensitivity"):
+    for stem in (
+        "00_assumptions",
+        "10_compute_budgets",
+        "11_capacity_deals",
+        "21_cost_power_carbon",
+        "22_sensitivity",
+    ):
         source = (NOTEBOOKS_DIR / f"{stem}.py").read_text()
         assert "cells.claim(" in source, stem
 
@@ -230,11 +302,20 @@ def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_pa
     monkeypatch.setattr(papermill, "execute_notebook", lambda *a, **kw: calls.append(kw))
     notebook = report.discover()[0]
     report.run_notebook(notebook, tmp_path)
-    sweep.run_point({"point_id": "p0", "notebook": notebook.read_text(), "parameters": {}, "cell_timeout_s": 60,
-                     "scratch": str(tmp_path / "scratch")})
+    sweep.run_point(
+        {
+            "point_id": "p0",
+            "notebook": notebook.read_text(),
+            "parameters": {},
+            "cell_timeout_s": 60,
+            "scratch": str(tmp_path / "scratch"),
+        }
+    )
     assert len(calls) == 2
     for kw in calls:
-        assert {k: kw[k] for k in runs_papermill.kernel_options()} == runs_papermill.kernel_options()
+        assert {
+            k: kw[k] for k in runs_papermill.kernel_options()
+        } == runs_papermill.kernel_options()
 
 
 # ---- where a report may write -----------------------------------------------------------------
@@ -250,7 +331,9 @@ def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tm
     assert_one_line_error(proc, "--out", "not a report's folder", "passwd")
     assert sorted(p.name for p in foreign.iterdir()) == ["passwd"]
     (tmp_path / "file").write_text("x")
-    assert_one_line_error(run_cli("report", "--out", str(tmp_path / "file")), "--out", "not a folder")
+    assert_one_line_error(
+        run_cli("report", "--out", str(tmp_path / "file")), "--out", "not a folder"
+    )
 
 
 def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
@@ -264,7 +347,12 @@ def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
     prepare_report_dir(new)  # its own (the marker), whatever else is there
     older = tmp_path / "report-20261101T000000Z"  # before markers: only report files
     older.mkdir()
-    for name in ("index.html", "metrics.json", "20_time_to_train_race.ipynb", "20_time_to_train_race.metrics.json"):
+    for name in (
+        "index.html",
+        "metrics.json",
+        "20_time_to_train_race.ipynb",
+        "20_time_to_train_race.metrics.json",
+    ):
         (older / name).write_text("{}")
     prepare_report_dir(older)
     assert (older / REPORT_MARKER).is_file()

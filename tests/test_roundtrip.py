@@ -30,15 +30,25 @@ from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
 #: What the throwaway repository copies: the notebooks and everything that decides how they are saved.
 COPIED = ("notebooks", "pyproject.toml", ".jupyter", ".gitattributes", ".gitignore", "Makefile")
-NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(p.name for p in NOTEBOOKS_DIR.glob("*.py"))
+NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(
+    p.name for p in NOTEBOOKS_DIR.glob("*.py")
+)
 SERVER_START_S = 120
 
 
 def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.org",
-           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.org", "GIT_CONFIG_NOSYSTEM": "1",
-           "HOME": str(repo.parent)}
-    return subprocess.run(["git", *args], cwd=repo, env=env, check=check, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(repo.parent),
+    }
+    return subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=check, capture_output=True, text=True
+    )
 
 
 def _copy_project(target: Path) -> Path:
@@ -47,9 +57,13 @@ def _copy_project(target: Path) -> Path:
     for name in COPIED:
         source = PROJECT_ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "user-settings",
-                                                          "workspaces", "migrated"))
+            shutil.copytree(
+                source,
+                target / name,
+                ignore=shutil.ignore_patterns(
+                    ".ipynb_checkpoints", "__pycache__", "user-settings", "workspaces", "migrated"
+                ),
+            )
         elif source.exists():
             shutil.copy2(source, target / name)
     _git(target, "init", "-q")
@@ -62,8 +76,13 @@ def _install_filters(repo: Path) -> str:
     """`make git-filters` in the copy, with this interpreter standing in for .venv/bin/python."""
     if shutil.which("make") is None:
         pytest.fail("make is needed (the project's entry points are make targets)")
-    subprocess.run(["make", "-s", "git-filters", f"PY={sys.executable}"], cwd=repo, check=True, capture_output=True,
-                   env={**os.environ, "HOME": str(repo.parent), "GIT_CONFIG_NOSYSTEM": "1"})
+    subprocess.run(
+        ["make", "-s", "git-filters", f"PY={sys.executable}"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "HOME": str(repo.parent), "GIT_CONFIG_NOSYSTEM": "1"},
+    )
     return _git(repo, "config", "--get", "filter.nbstripout.clean").stdout.strip()
 
 
@@ -79,15 +98,30 @@ class Lab:
     def __init__(self, root: Path, runtime: Path):
         self.root, self.token, port = root, secrets.token_hex(16), _free_port()
         self.base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / ".jupyter"), "JUPYTER_RUNTIME_DIR": str(runtime),
-               "JUPYTER_DATA_DIR": str(runtime / "data")}
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+            "JUPYTER_RUNTIME_DIR": str(runtime),
+            "JUPYTER_DATA_DIR": str(runtime / "data"),
+        }
         self.log_path = runtime / "lab.log"
         self.log = open(self.log_path, "w")
         # No --ServerApp.root_dir: the project's .jupyter config must root it at the repository itself.
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}"],
-            cwd=runtime, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={self.token}",
+            ],
+            cwd=runtime,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + SERVER_START_S
         while True:
@@ -103,12 +137,19 @@ class Lab:
 
     def request(self, method: str, path: str, body: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.base}{path}", data=data, method=method,
-                                     headers={"Authorization": f"token {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.base}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as response:
             raw = response.read()
-            return json.loads(raw) if response.headers.get_content_type() == "application/json" else raw.decode()
+            return (
+                json.loads(raw)
+                if response.headers.get_content_type() == "application/json"
+                else raw.decode()
+            )
 
     def contents(self, path: str) -> str:
         return f"/api/contents/{urllib.parse.quote(path)}"
@@ -144,9 +185,13 @@ def test_lab_is_rooted_at_the_repository_and_starts_in_notebooks(repo_and_lab):
     repo, lab = repo_and_lab
     listing = lab.request("GET", lab.contents("") + "?content=1")
     names = {item["name"] for item in listing["content"]}
-    assert {"notebooks", "pyproject.toml"} <= names, f"the lab's root is not the repository: {sorted(names)}"
+    assert {"notebooks", "pyproject.toml"} <= names, (
+        f"the lab's root is not the repository: {sorted(names)}"
+    )
     page = lab.request("GET", "/lab")
-    config = json.loads(page.split('id="jupyter-config-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0])
+    config = json.loads(
+        page.split('id="jupyter-config-data"', 1)[1].split(">", 1)[1].split("</script>", 1)[0]
+    )
     assert config["preferredPath"].strip("/") == "notebooks", config["preferredPath"]
 
 
@@ -157,9 +202,14 @@ def test_open_and_save_every_notebook_changes_no_byte(repo_and_lab):
     assert len(NOTEBOOK_NAMES) >= 2
     for name in NOTEBOOK_NAMES:
         model = lab.request("GET", lab.contents(f"notebooks/{name}"))
-        assert model["type"] == "notebook", f"{name} is served as {model['type']!r}, not as a notebook"
-        saved = lab.request("PUT", lab.contents(f"notebooks/{name}"),
-                            {"type": "notebook", "format": "json", "content": model["content"]})
+        assert model["type"] == "notebook", (
+            f"{name} is served as {model['type']!r}, not as a notebook"
+        )
+        saved = lab.request(
+            "PUT",
+            lab.contents(f"notebooks/{name}"),
+            {"type": "notebook", "format": "json", "content": model["content"]},
+        )
         assert saved["path"] == f"notebooks/{name}"
         after = _snapshot(repo)
         changed = sorted(k for k in before if after.get(k) != before[k])
@@ -181,11 +231,23 @@ def test_save_after_a_run_leaves_git_clean_with_the_filter(repo_and_lab):
     for name in ipynbs:
         model = lab.request("GET", lab.contents(f"notebooks/{name}"))
         content = model["content"]
-        content["metadata"]["language_info"] = {"name": "python", "version": "3.11.99", "file_extension": ".py"}
-        for count, cell in enumerate((c for c in content["cells"] if c["cell_type"] == "code"), start=1):
+        content["metadata"]["language_info"] = {
+            "name": "python",
+            "version": "3.11.99",
+            "file_extension": ".py",
+        }
+        for count, cell in enumerate(
+            (c for c in content["cells"] if c["cell_type"] == "code"), start=1
+        ):
             cell["execution_count"] = count
-            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"ran {count}\n"}]
-        lab.request("PUT", lab.contents(f"notebooks/{name}"), {"type": "notebook", "format": "json", "content": content})
+            cell["outputs"] = [
+                {"output_type": "stream", "name": "stdout", "text": f"ran {count}\n"}
+            ]
+        lab.request(
+            "PUT",
+            lab.contents(f"notebooks/{name}"),
+            {"type": "notebook", "format": "json", "content": content},
+        )
     for name in ipynbs:  # the run really reached the files, so the filter is what keeps git clean
         raw = json.loads((repo / "notebooks" / name).read_text())
         assert "language_info" in raw["metadata"], name
@@ -202,7 +264,9 @@ def test_save_after_a_run_leaves_git_clean_with_the_filter(repo_and_lab):
 
 
 def _strip(path: Path, clean_command: str) -> bytes:
-    return subprocess.run(clean_command, shell=True, input=path.read_bytes(), capture_output=True, check=True).stdout
+    return subprocess.run(
+        clean_command, shell=True, input=path.read_bytes(), capture_output=True, check=True
+    ).stdout
 
 
 def _filter_command(tmp_path: Path) -> str:
@@ -222,14 +286,21 @@ def test_git_filters_install_only_in_a_git_repository_and_idempotently(tmp_path)
     first = _install_filters(repo)
     config = (repo / ".git" / "config").read_text()
     second = _install_filters(repo)
-    assert first == second and (repo / ".git" / "config").read_text() == config, "a second install changed the config"
+    assert first == second and (repo / ".git" / "config").read_text() == config, (
+        "a second install changed the config"
+    )
     assert _git(repo, "config", "--get", "filter.nbstripout.smudge").stdout.strip() == "cat"
     outside = tmp_path / "not-a-repo"
     outside.mkdir()
     shutil.copy2(PROJECT_ROOT / "Makefile", outside / "Makefile")
     env = {**os.environ, "GIT_CEILING_DIRECTORIES": str(tmp_path), "HOME": str(tmp_path)}
-    done = subprocess.run(["make", "-s", "git-filters", f"PY={sys.executable}"], cwd=outside, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["make", "-s", "git-filters", f"PY={sys.executable}"],
+        cwd=outside,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert not (outside / ".git").exists()
 
@@ -243,7 +314,9 @@ def test_gitattributes_send_notebooks_through_the_filter():
 def test_committed_notebook_is_what_the_filter_writes(path, tmp_path):
     """nbstripout leaves a committed notebook byte for byte as it is (so `git add` never rewrites it)."""
     clean = _filter_command(tmp_path)
-    assert _strip(path, clean) == path.read_bytes(), f"{path.name}: run `make setup` and re-add it (git add --renormalize)"
+    assert _strip(path, clean) == path.read_bytes(), (
+        f"{path.name}: run `make setup` and re-add it (git add --renormalize)"
+    )
 
 
 def test_stripping_is_idempotent_and_keeps_what_pairing_needs(tmp_path):
@@ -266,12 +339,20 @@ def test_stripping_is_idempotent_and_keeps_what_pairing_needs(tmp_path):
     assert twice == once.read_bytes(), "stripping a stripped notebook changed it"
     stripped = nbformat.read(once, as_version=4)
     original = nbformat.read(source, as_version=4)
-    assert all(c.outputs == [] and c.execution_count is None for c in stripped.cells if c.cell_type == "code")
+    assert all(
+        c.outputs == [] and c.execution_count is None
+        for c in stripped.cells
+        if c.cell_type == "code"
+    )
     assert "language_info" not in stripped.metadata and "widgets" not in stripped.metadata
     assert stripped.metadata["jupytext"] == original.metadata["jupytext"]
     assert stripped.metadata["kernelspec"] == original.metadata["kernelspec"]
-    assert [c.metadata for c in stripped.cells] == [c.metadata for c in original.cells], "tags must survive stripping"
-    assert [c.id for c in stripped.cells] == [c.id for c in original.cells], "cell ids must survive stripping"
+    assert [c.metadata for c in stripped.cells] == [c.metadata for c in original.cells], (
+        "tags must survive stripping"
+    )
+    assert [c.id for c in stripped.cells] == [c.id for c in original.cells], (
+        "cell ids must survive stripping"
+    )
     assert once.read_bytes() == source.read_bytes()
 
 
@@ -282,7 +363,11 @@ def test_jupytext_sync_from_the_script_yields_the_committed_notebook(tmp_path):
     before = _snapshot(repo)
     for script in scripts:
         os.utime(script)  # the .py is the newer file, as after an edit
-        subprocess.run([sys.executable, "-m", "jupytext", "--sync", str(script)], cwd=repo, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "jupytext", "--sync", str(script)],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
     after = _snapshot(repo)
     assert [k for k in before if after[k] != before[k]] == []

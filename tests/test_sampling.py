@@ -36,7 +36,9 @@ def test_lognormal_hits_its_p10_and_p90():
     assert p50 == pytest.approx(4.0, rel=0.01)
 
 
-@pytest.mark.parametrize("dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5), LogUniform(low=1, high=100)])
+@pytest.mark.parametrize(
+    "dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5), LogUniform(low=1, high=100)]
+)
 def test_bounded_distributions_stay_in_support(dist):
     x = draw(dist, 3, "b", 0, 100_000)
     lo, hi = dist.support()
@@ -47,7 +49,9 @@ def test_bounded_distributions_stay_in_support(dist):
 def test_triangular_mode_is_the_most_likely_bin():
     x = draw(Triangular(low=0, mode=2, high=10), 0, "t", 0, 200_000)
     counts, edges = np.histogram(x, bins=10, range=(0, 10))
-    assert edges[np.argmax(counts)] == 2.0  # density peaks at the mode and falls slower to the right
+    assert (
+        edges[np.argmax(counts)] == 2.0
+    )  # density peaks at the mode and falls slower to the right
 
 
 @pytest.mark.parametrize(
@@ -71,12 +75,21 @@ def test_a_bare_number_is_a_fixed_value():
     np.testing.assert_array_equal(d.ppf(np.array([0.1, 0.9])), [0.4, 0.4])
 
 
-@pytest.mark.parametrize("dist", [Uniform(low=1, high=3), Triangular(low=0, mode=1, high=5),
-                                  Triangular(low=2, mode=2, high=4), Triangular(low=1, mode=3, high=3)])
+@pytest.mark.parametrize(
+    "dist",
+    [
+        Uniform(low=1, high=3),
+        Triangular(low=0, mode=1, high=5),
+        Triangular(low=2, mode=2, high=4),
+        Triangular(low=1, mode=3, high=3),
+    ],
+)
 def test_fast_draws_are_the_inverse_cdf_at_the_streams_uniforms(dist):
     """`draw`'s vectorized forms compute the distribution's own ppf at the same uniforms."""
     u = uniforms(5, "same", 0, 50_000)
-    np.testing.assert_allclose(draw(dist, 5, "same", 0, 50_000), dist.ppf(u), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        draw(dist, 5, "same", 0, 50_000), dist.ppf(u), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_lognormal_draws_do_not_depend_on_chunking():
@@ -99,14 +112,22 @@ def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
     scratch = x.copy()
     np.testing.assert_array_equal(select_quantiles(scratch, levels, overwrite=True), expected)
     q = quantiles(x)
-    assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(x.mean())
+    assert (q["p10"], q["p50"], q["p90"]) == tuple(expected) and q["mean"] == pytest.approx(
+        x.mean()
+    )
 
 
 _SPECIAL = st.sampled_from([np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-45, -3.4e38])
 
 
-@given(st.lists(st.one_of(st.floats(-1e30, 1e30, allow_nan=False, allow_infinity=False), _SPECIAL), min_size=1, max_size=300),
-       st.sampled_from([np.float32, np.float64]))
+@given(
+    st.lists(
+        st.one_of(st.floats(-1e30, 1e30, allow_nan=False, allow_infinity=False), _SPECIAL),
+        min_size=1,
+        max_size=300,
+    ),
+    st.sampled_from([np.float32, np.float64]),
+)
 def test_radix_selection_is_numpys_linear_quantile(values, dtype):
     """race_select (the compiled radix selection) gives np.quantile's numbers over the finite values,
     or over every value but NaN, with ties, infinities, signed zeros and subnormals; a NaN in the
@@ -158,9 +179,15 @@ def test_quantiles_of_a_large_array_come_from_the_radix_selection(dtype):
 
 from analysis.model.sampling import counter_uniforms, sample_streams  # noqa: E402
 
-STREAMS = [("raw", None), ("uni", Uniform(low=1, high=3)), ("tri", Triangular(low=0, mode=1, high=5)),
-           ("tri-edge", Triangular(low=2, mode=2, high=4)), ("logn", LogNormal(p10=2.0, p90=8.0)),
-           ("fixed", TypeAdapter(Dist).validate_python(0.4)), ("logu", LogUniform(low=1, high=100))]
+STREAMS = [
+    ("raw", None),
+    ("uni", Uniform(low=1, high=3)),
+    ("tri", Triangular(low=0, mode=1, high=5)),
+    ("tri-edge", Triangular(low=2, mode=2, high=4)),
+    ("logn", LogNormal(p10=2.0, p90=8.0)),
+    ("fixed", TypeAdapter(Dist).validate_python(0.4)),
+    ("logu", LogUniform(low=1, high=100)),
+]
 
 
 def _lib():
@@ -175,8 +202,12 @@ def test_counter_uniforms_are_numpys_philox_stream():
     """Draw i of a stream is output i of np.random.Philox keyed (seed, crc32(name)) as random() reads it."""
     import zlib
 
-    gen = np.random.Generator(np.random.Philox(key=np.array([11, zlib.crc32(b"q")], dtype=np.uint64)))
-    np.testing.assert_array_equal(counter_uniforms(11, "q", 0, 5000), np.clip(gen.random(5000), 1e-12, 1 - 1e-12))
+    gen = np.random.Generator(
+        np.random.Philox(key=np.array([11, zlib.crc32(b"q")], dtype=np.uint64))
+    )
+    np.testing.assert_array_equal(
+        counter_uniforms(11, "q", 0, 5000), np.clip(gen.random(5000), 1e-12, 1 - 1e-12)
+    )
 
 
 @given(start=st.integers(0, 1100), split=st.integers(0, 1300), length=st.integers(0, 1300))
@@ -189,7 +220,9 @@ def test_stream_ranges_do_not_depend_on_how_they_are_cut(start, split, length):
         head = sample_streams(3, STREAMS, start, split, compiled=compiled)
         tail = sample_streams(3, STREAMS, split, stop, compiled=compiled)
         for name, _ in STREAMS:
-            np.testing.assert_array_equal(whole[name], np.concatenate([head[name], tail[name]]), err_msg=name)
+            np.testing.assert_array_equal(
+                whole[name], np.concatenate([head[name], tail[name]]), err_msg=name
+            )
 
 
 @pytest.mark.parametrize("start, stop", [(0, 20_000), (7, 9), (4093, 4099), (509, 1541)])
@@ -209,17 +242,33 @@ def test_compiled_inverse_normal_matches_scipy_in_the_centre_and_the_tails():
     from scipy.special import ndtri
 
     lib, ffi = _lib()
-    u = np.concatenate([np.linspace(1e-12, 1 - 1e-12, 100_001), np.geomspace(1e-12, 0.1, 2000),
-                        1 - np.geomspace(1e-12, 0.1, 2000), [0.075, 0.925, 0.5 - 0.425, 0.5 + 0.425]])
+    u = np.concatenate(
+        [
+            np.linspace(1e-12, 1 - 1e-12, 100_001),
+            np.geomspace(1e-12, 0.1, 2000),
+            1 - np.geomspace(1e-12, 0.1, 2000),
+            [0.075, 0.925, 0.5 - 0.425, 0.5 + 0.425],
+        ]
+    )
     out = np.empty_like(u)
-    lib.race_ndtri(u.shape[0], ffi.cast("double *", ffi.from_buffer(u)), ffi.cast("double *", ffi.from_buffer(out)))
+    lib.race_ndtri(
+        u.shape[0],
+        ffi.cast("double *", ffi.from_buffer(u)),
+        ffi.cast("double *", ffi.from_buffer(out)),
+    )
     np.testing.assert_allclose(out, ndtri(u), rtol=1e-14, atol=1e-15)
 
 
 def test_streams_have_their_distributions_and_are_independent():
-    x = sample_streams(1, [("a", LogNormal(p10=2.0, p90=8.0)), ("b", None), ("c", None)], 0, 400_000)
+    x = sample_streams(
+        1, [("a", LogNormal(p10=2.0, p90=8.0)), ("b", None), ("c", None)], 0, 400_000
+    )
     p10, p50, p90 = np.quantile(x["a"], [0.1, 0.5, 0.9])
-    assert (p10, p50, p90) == (pytest.approx(2.0, rel=0.01), pytest.approx(4.0, rel=0.01), pytest.approx(8.0, rel=0.01))
+    assert (p10, p50, p90) == (
+        pytest.approx(2.0, rel=0.01),
+        pytest.approx(4.0, rel=0.01),
+        pytest.approx(8.0, rel=0.01),
+    )
     assert abs(np.corrcoef(x["b"], x["c"])[0, 1]) < 0.01
     assert abs(x["b"].mean() - 0.5) < 0.002
     assert not np.array_equal(sample_streams(2, [("b", None)], 0, 100)["b"], x["b"][:100])

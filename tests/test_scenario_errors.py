@@ -27,28 +27,62 @@ def _edit(change):
 
 
 CASES = {
-    "unknown deal": (lambda d: d["competitors"][1]["deals"].__setitem__(0, "deepseek-h900"),
-                     ["competitors[1].deals[0]", "deepseek-h900", "did you mean"]),
-    "unknown model": (lambda d: d["competitors"][0].__setitem__("model", "muse-sparky"),
-                      ["competitors[0].model", "muse-sparky"]),
-    "unknown distribution": (lambda d: d["competitors"][0].__setitem__("share", {"dist": "beta", "a": 2}),
-                             ["competitors[0].share", "unknown distribution 'beta'", "lognormal"]),
-    "p10 above p90": (lambda d: d["competitors"][2].__setitem__("share", {"dist": "lognormal", "p10": 0.5, "p90": 0.1}),
-                      ["competitors[2].share", "p10 0.5 is above p90 0.1"]),
-    "negative count": (lambda d: d.__setitem__("draws", -5), ["draws", "greater than or equal to 1"]),
-    "negative deal scale": (lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"scale": -1}}),
-                            ["deal_overrides.meta-hyperion.scale"]),
-    "share above one": (lambda d: d["competitors"][0].__setitem__("share", 1.5),
-                        ["competitors[0].share", "outside (0, 1]"]),
-    "share zero": (lambda d: d["competitors"][0].__setitem__("share", {"dist": "uniform", "low": 0, "high": 0.3}),
-                   ["competitors[0].share", "outside (0, 1]"]),
-    "horizon zero": (lambda d: d.__setitem__("horizon_months", 0), ["horizon_months", "greater than 0"]),
+    "unknown deal": (
+        lambda d: d["competitors"][1]["deals"].__setitem__(0, "deepseek-h900"),
+        ["competitors[1].deals[0]", "deepseek-h900", "did you mean"],
+    ),
+    "unknown model": (
+        lambda d: d["competitors"][0].__setitem__("model", "muse-sparky"),
+        ["competitors[0].model", "muse-sparky"],
+    ),
+    "unknown distribution": (
+        lambda d: d["competitors"][0].__setitem__("share", {"dist": "beta", "a": 2}),
+        ["competitors[0].share", "unknown distribution 'beta'", "lognormal"],
+    ),
+    "p10 above p90": (
+        lambda d: d["competitors"][2].__setitem__(
+            "share", {"dist": "lognormal", "p10": 0.5, "p90": 0.1}
+        ),
+        ["competitors[2].share", "p10 0.5 is above p90 0.1"],
+    ),
+    "negative count": (
+        lambda d: d.__setitem__("draws", -5),
+        ["draws", "greater than or equal to 1"],
+    ),
+    "negative deal scale": (
+        lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"scale": -1}}),
+        ["deal_overrides.meta-hyperion.scale"],
+    ),
+    "share above one": (
+        lambda d: d["competitors"][0].__setitem__("share", 1.5),
+        ["competitors[0].share", "outside (0, 1]"],
+    ),
+    "share zero": (
+        lambda d: d["competitors"][0].__setitem__(
+            "share", {"dist": "uniform", "low": 0, "high": 0.3}
+        ),
+        ["competitors[0].share", "outside (0, 1]"],
+    ),
+    "horizon zero": (
+        lambda d: d.__setitem__("horizon_months", 0),
+        ["horizon_months", "greater than 0"],
+    ),
     "bad start month": (lambda d: d.__setitem__("start", "2026-13"), ["start", "month 13"]),
-    "unknown key": (lambda d: d.__setitem__("horizon", 12), ["horizon", "Extra inputs are not permitted"]),
-    "negative delay override": (lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"delay_months": {"dist": "uniform", "low": -2, "high": 3}}}),
-                                ["deal_overrides.meta-hyperion.delay_months", "outside"]),
-    "unknown override deal": (lambda d: d.__setitem__("deal_overrides", {"meta-atlantis": {"scale": 2}}),
-                              ["deal_overrides.meta-atlantis", "unknown deal"]),
+    "unknown key": (
+        lambda d: d.__setitem__("horizon", 12),
+        ["horizon", "Extra inputs are not permitted"],
+    ),
+    "negative delay override": (
+        lambda d: d.__setitem__(
+            "deal_overrides",
+            {"meta-hyperion": {"delay_months": {"dist": "uniform", "low": -2, "high": 3}}},
+        ),
+        ["deal_overrides.meta-hyperion.delay_months", "outside"],
+    ),
+    "unknown override deal": (
+        lambda d: d.__setitem__("deal_overrides", {"meta-atlantis": {"scale": 2}}),
+        ["deal_overrides.meta-atlantis", "unknown deal"],
+    ),
     "missing competitors": (lambda d: d.pop("competitors"), ["competitors", "Field required"]),
 }
 
@@ -66,7 +100,9 @@ def test_malformed_yaml(tmp_path):
 
 
 def test_missing_scenario_file(tmp_path):
-    assert_one_line_error(run_cli("simulate", str(tmp_path / "nope.yaml")), "nope.yaml", "not found")
+    assert_one_line_error(
+        run_cli("simulate", str(tmp_path / "nope.yaml")), "nope.yaml", "not found"
+    )
 
 
 @pytest.mark.parametrize("path", ["/dev/zero", "/dev/stdin"])  # /dev/zero never ends
@@ -94,16 +130,24 @@ def test_deal_whose_term_ends_before_deliveries(data_copy):
     doc["deals"][0]["term_months"] = 0.5
     doc["deals"][0]["tranches"][-1]["month"] = 3
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "deals.yaml", "deals[0]", "term end")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals.yaml",
+        "deals[0]",
+        "term end",
+    )
 
 
 def test_negative_tranche_in_data(data_copy):
     doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
     doc["deals"][1]["tranches"][0]["accelerators"] = -100
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "deals[1]", "tranches[0].accelerators", "greater than 0")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals[1]",
+        "tranches[0].accelerators",
+        "greater than 0",
+    )
 
 
 def _set_first_deal(data_copy, changes):
@@ -116,34 +160,59 @@ def _set_first_deal(data_copy, changes):
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-@pytest.mark.parametrize("changes, needles", [
-    ([(("tranches", 0, "accelerators"), 2.7e300)], ["tranches[0].accelerators", "100000000"]),  # ran, with overflows
-    ([(("term_months",), 1e300)], ["term_months", "600"]),
-    ([(("total_value_usd",), 1.42e20)], ["total_value_usd", "10000000000000"]),
-    ([(("total_value_usd",), 9e12), (("tranches",), [{"month": 0, "accelerators": 1000}])],
-     ["USD per accelerator-hour", "check the value's unit"]),
-])
+@pytest.mark.parametrize(
+    "changes, needles",
+    [
+        (
+            [(("tranches", 0, "accelerators"), 2.7e300)],
+            ["tranches[0].accelerators", "100000000"],
+        ),  # ran, with overflows
+        ([(("term_months",), 1e300)], ["term_months", "600"]),
+        ([(("total_value_usd",), 1.42e20)], ["total_value_usd", "10000000000000"]),
+        (
+            [(("total_value_usd",), 9e12), (("tranches",), [{"month": 0, "accelerators": 1000}])],
+            ["USD per accelerator-hour", "check the value's unit"],
+        ),
+    ],
+)
 def test_absurd_deal_figures_in_data_are_refused(data_copy, changes, needles):
     _set_first_deal(data_copy, changes)
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)), "deals[0]", *needles)
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)), "deals[0]", *needles
+    )
 
 
 def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
-    (data_copy / "sites.csv").write_bytes(bytes(range(128, 256)) * 8)  # was an internal error with a traceback
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "sites.csv", "not a readable UTF-8 CSV table")
+    (data_copy / "sites.csv").write_bytes(
+        bytes(range(128, 256)) * 8
+    )  # was an internal error with a traceback
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "sites.csv",
+        "not a readable UTF-8 CSV table",
+    )
     models = (data_copy / "models.csv").read_text()
     (data_copy / "sites.csv").write_text((DATA / "sites.csv").read_text())
-    (data_copy / "models.csv").write_text(models.replace(",4e10,3e11,", ",4,3e11,", 1))  # 4 active params
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "models.csv", "6 x N x D spans 6e+14", "check the units")
+    (data_copy / "models.csv").write_text(
+        models.replace(",4e10,3e11,", ",4,3e11,", 1)
+    )  # 4 active params
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "models.csv",
+        "6 x N x D spans 6e+14",
+        "check the units",
+    )
     (data_copy / "models.csv").write_text(models)
     sites = (DATA / "sites.csv").read_text().splitlines()
     header, first = sites[0].split(","), sites[1].split(",")
     first[header.index("electricity_usd_per_mwh")] = "80000"  # USD per MWh typed as per GWh
     (data_copy / "sites.csv").write_text("\n".join([sites[0], ",".join(first), *sites[2:]]) + "\n")
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "sites.csv", "electricity_usd_per_mwh", "2000")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "sites.csv",
+        "electricity_usd_per_mwh",
+        "2000",
+    )
 
 
 # ---- physically impossible or careless values: refused, never a silently absurd result ----------
@@ -154,31 +223,63 @@ from inprocess import assert_one_line, call_main  # noqa: E402
 ABSURD = {
     "competitor starts before the scenario": (
         lambda d: d["competitors"][1].__setitem__("start", "2025-06"),
-        ["competitors[1].start 2025-06", "before the scenario start 2026-12"]),
+        ["competitors[1].start 2025-06", "before the scenario start 2026-12"],
+    ),
     "deal scale overflows float32": (
         lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"scale": 1e300}}),
-        ["deal_overrides.meta-hyperion.scale", "1000"]),
+        ["deal_overrides.meta-hyperion.scale", "1000"],
+    ),
     "power cap scale overflows": (
         lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"power_cap_scale": 1e39}}),
-        ["deal_overrides.meta-hyperion.power_cap_scale", "1000"]),
-    "pue_delta of 50": (lambda d: d.__setitem__("uncertainty", {"pue_delta": 50}),
-                        ["uncertainty.pue_delta", "within [1, 3]"]),
-    "pue_delta pushing a site above 3": (lambda d: d.__setitem__("uncertainty", {"pue_delta": 1.9}),
-                                         ["uncertainty.pue_delta", "PUE must stay within [1, 3]"]),
-    "another lab's campus": (lambda d: d["competitors"][1]["deals"].append("meta-hyperion"),
-                             ["campus 'hyperion'", "Meta", "DeepSeek", "one lab"]),
+        ["deal_overrides.meta-hyperion.power_cap_scale", "1000"],
+    ),
+    "pue_delta of 50": (
+        lambda d: d.__setitem__("uncertainty", {"pue_delta": 50}),
+        ["uncertainty.pue_delta", "within [1, 3]"],
+    ),
+    "pue_delta pushing a site above 3": (
+        lambda d: d.__setitem__("uncertainty", {"pue_delta": 1.9}),
+        ["uncertainty.pue_delta", "PUE must stay within [1, 3]"],
+    ),
+    "another lab's campus": (
+        lambda d: d["competitors"][1]["deals"].append("meta-hyperion"),
+        ["campus 'hyperion'", "Meta", "DeepSeek", "one lab"],
+    ),
     "boolean draws": (lambda d: d.__setitem__("draws", True), ["draws", "boolean"]),
-    "blank lab": (lambda d: d["competitors"][0].__setitem__("lab", "  "), ["competitors[0]", "lab: empty text"]),
+    "blank lab": (
+        lambda d: d["competitors"][0].__setitem__("lab", "  "),
+        ["competitors[0]", "lab: empty text"],
+    ),
     "empty name": (lambda d: d.__setitem__("name", ""), ["name"]),
-    "boolean horizon": (lambda d: d.__setitem__("horizon_months", True), ["horizon_months", "boolean"]),
-    "boolean share": (lambda d: d["competitors"][0].__setitem__("share", True), ["competitors[0]", "share", "boolean"]),
-    "seed above int64": (lambda d: d.__setitem__("seed", 2**64), ["seed", "less than or equal to 9223372036854775807"]),
+    "boolean horizon": (
+        lambda d: d.__setitem__("horizon_months", True),
+        ["horizon_months", "boolean"],
+    ),
+    "boolean share": (
+        lambda d: d["competitors"][0].__setitem__("share", True),
+        ["competitors[0]", "share", "boolean"],
+    ),
+    "seed above int64": (
+        lambda d: d.__setitem__("seed", 2**64),
+        ["seed", "less than or equal to 9223372036854775807"],
+    ),
     "target FLOP beyond float32": (lambda d: d.__setitem__("target_flop", 1e300), ["target_flop"]),
-    "target FLOP typed in units of 1e25": (lambda d: d.__setitem__("target_flop", 3.0), ["target_flop", "1e+15"]),
-    "MFU of 1e-5": (lambda d: d["competitors"][0].__setitem__("mfu", 1e-5), ["competitors[0]", "mfu", "[0.001, 1]"]),
-    "goodput of 0.1%": (lambda d: d.__setitem__("uncertainty", {"goodput": 0.001}), ["uncertainty.goodput", "[0.01, 1]"]),
-    "tiny time step": (lambda d: d.__setitem__("time_step_months", 1e-6),
-                       ["GiB", "the limit is 8 GiB", "COMPUTE_RACE_MAX_MEMORY_GB", "time_step_months"]),
+    "target FLOP typed in units of 1e25": (
+        lambda d: d.__setitem__("target_flop", 3.0),
+        ["target_flop", "1e+15"],
+    ),
+    "MFU of 1e-5": (
+        lambda d: d["competitors"][0].__setitem__("mfu", 1e-5),
+        ["competitors[0]", "mfu", "[0.001, 1]"],
+    ),
+    "goodput of 0.1%": (
+        lambda d: d.__setitem__("uncertainty", {"goodput": 0.001}),
+        ["uncertainty.goodput", "[0.01, 1]"],
+    ),
+    "tiny time step": (
+        lambda d: d.__setitem__("time_step_months", 1e-6),
+        ["GiB", "the limit is 8 GiB", "COMPUTE_RACE_MAX_MEMORY_GB", "time_step_months"],
+    ),
 }
 
 
@@ -198,8 +299,12 @@ def test_one_lab_may_split_a_campus_between_its_runs(tmp_path):
     ok = call_main("simulate", _write(tmp_path, doc), "--draws", "20", "--format", "json")
     assert ok.returncode == 0, ok.stderr
     doc["competitors"][0]["share"] = 0.6
-    assert_one_line(call_main("simulate", _write(tmp_path, doc, "over.yaml"), "--draws", "20"),
-                    "shared by", "add up to at most 1", "1.1")
+    assert_one_line(
+        call_main("simulate", _write(tmp_path, doc, "over.yaml"), "--draws", "20"),
+        "shared by",
+        "add up to at most 1",
+        "1.1",
+    )
 
 
 def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
@@ -208,13 +313,18 @@ def test_memory_limit_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPUTE_RACE_MAX_MEMORY_GB", "0.001")
     assert_one_line(call_main("simulate", path, "--draws", "20"), "the limit is 0.001 GiB")
     monkeypatch.setenv("COMPUTE_RACE_MAX_MEMORY_GB", "lots")
-    assert_one_line(call_main("simulate", path, "--draws", "20"), "$COMPUTE_RACE_MAX_MEMORY_GB", "'lots'")
+    assert_one_line(
+        call_main("simulate", path, "--draws", "20"), "$COMPUTE_RACE_MAX_MEMORY_GB", "'lots'"
+    )
 
 
-@pytest.mark.parametrize("text, needles", [
-    ("start: 2026-01-15\n", ["start", "2026-01-15 is a day", "YYYY-MM"]),
-    ("start: 202601\n", ["start", "YYYY-MM"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ("start: 2026-01-15\n", ["start", "2026-01-15 is a day", "YYYY-MM"]),
+        ("start: 202601\n", ["start", "YYYY-MM"]),
+    ],
+)
 def test_dates_only_in_the_documented_format(tmp_path, text, needles):
     raw = (SCENARIOS_DIR / "default.yaml").read_text()
     assert "start: 2026-12\n" in raw
@@ -223,12 +333,15 @@ def test_dates_only_in_the_documented_format(tmp_path, text, needles):
     assert_one_line(call_main("simulate", str(path), "--draws", "20"), "bad.yaml", *needles)
 
 
-@pytest.mark.parametrize("text, needles", [
-    ("name: a\nname: b\n", ["duplicate key 'name'", "line 2", "first at line 1"]),
-    ("deals: &d [meta-hyperion]\nother: *d\n", ["refused YAML", "anchor &d"]),
-    ("a: [*x]\n", ["alias *x"]),
-    ("base: &b {draws: 10}\nmore:\n  <<: *b\n", ["anchor &b"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        ("name: a\nname: b\n", ["duplicate key 'name'", "line 2", "first at line 1"]),
+        ("deals: &d [meta-hyperion]\nother: *d\n", ["refused YAML", "anchor &d"]),
+        ("a: [*x]\n", ["alias *x"]),
+        ("base: &b {draws: 10}\nmore:\n  <<: *b\n", ["anchor &b"]),
+    ],
+)
 def test_yaml_anchors_aliases_and_repeated_keys_are_refused(tmp_path, text, needles):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
@@ -248,19 +361,29 @@ def test_what_if_scale_beyond_the_bound_is_one_input_error():
     from analysis.errors import InputError
     from analysis.studies.whatif import what_if
 
-    with pytest.raises(InputError, match=r"deal_scale\['meta-hyperion'\]: expected a number in \[0, 1000\], got 5000"):
+    with pytest.raises(
+        InputError,
+        match=r"deal_scale\['meta-hyperion'\]: expected a number in \[0, 1000\], got 5000",
+    ):
         what_if(deal_scale={"meta-hyperion": 5000})
     # factors multiply an override the scenario already has: the product keeps the bound too
     doubled = what_if(deal_scale={"meta-hyperion": 800})
     with pytest.raises(InputError, match=r"deal_overrides.meta-hyperion: scale: .*1000"):
         what_if(doubled.scenario, deal_scale={"meta-hyperion": 2})
     for change in (dict(deal_scale={"meta-hyperion": float("inf")}), dict(power_cap_scale=1e300)):
-        with pytest.raises(InputError, match=r"expected a number in \[0, 1000\]"):  # was "[0, inf]", refusing inf
+        with pytest.raises(
+            InputError, match=r"expected a number in \[0, 1000\]"
+        ):  # was "[0, inf]", refusing inf
             what_if(**change)
 
 
-@pytest.mark.parametrize("change, needle", [(dict(mfu=1e-4), r"mfu: .*\[0.001, 1\]"),
-                                            (dict(target_flop=25.0), r"target_flop: .*\[1e\+15, 1e\+32\]")])
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (dict(mfu=1e-4), r"mfu: .*\[0.001, 1\]"),
+        (dict(target_flop=25.0), r"target_flop: .*\[1e\+15, 1e\+32\]"),
+    ],
+)
 def test_what_if_refuses_what_a_scenario_file_refuses(change, needle):
     """what_if's overrides bypass the scenario's validation, so they keep its floors themselves."""
     from analysis.errors import InputError
@@ -282,8 +405,14 @@ def test_deal_known_only_after_the_race_start_is_refused(data_copy):
     i = _deal_index(doc, "meta-nebius-2026")
     doc["deals"][i]["as_of"] = "2027-02-15"
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    line = assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                                 "deals.yaml", f"deals[{i}].as_of", "meta-nebius-2026", "2027-02-15", "2026-12")
+    line = assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals.yaml",
+        f"deals[{i}].as_of",
+        "meta-nebius-2026",
+        "2027-02-15",
+        "2026-12",
+    )
     assert "hindsight" in line  # says how to proceed
 
 
@@ -292,10 +421,16 @@ def test_historical_replay_with_hindsight_label_may_use_later_deals(tmp_path):
     assert doc["hindsight"].startswith("assumption:")
     doc.pop("hindsight")
     path = _write(tmp_path, doc)
-    assert_one_line_error(run_cli("simulate", path, "--draws", "10"), "as_of", "2026-01", "bad.yaml")
+    assert_one_line_error(
+        run_cli("simulate", path, "--draws", "10"), "as_of", "2026-01", "bad.yaml"
+    )
     doc["hindsight"] = "because I said so"
-    assert_one_line_error(run_cli("simulate", _write(tmp_path, doc), "--draws", "10"),
-                          "bad.yaml", "hindsight", "assumption:")
+    assert_one_line_error(
+        run_cli("simulate", _write(tmp_path, doc), "--draws", "10"),
+        "bad.yaml",
+        "hindsight",
+        "assumption:",
+    )
 
 
 def test_start_before_announcement_needs_an_assumption(data_copy):
@@ -303,9 +438,14 @@ def test_start_before_announcement_needs_an_assumption(data_copy):
     i = _deal_index(doc, "meta-nebius-2026")
     doc["deals"][i]["start"] = "2026-01"  # before the 2026-03-16 announcement; start is 'sourced'
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "deals.yaml", f"deals[{i}].start", "meta-nebius-2026", "precedes the announcement",
-                          "assumption")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals.yaml",
+        f"deals[{i}].start",
+        "meta-nebius-2026",
+        "precedes the announcement",
+        "assumption",
+    )
     # The same start with a reason given under `assumptions` (and no longer claimed as sourced) loads.
     doc["deals"][i]["sourced"].remove("start")
     doc["deals"][i]["assumptions"]["start"] = "assumption: test fleet already online"
@@ -318,8 +458,13 @@ def test_as_of_must_be_a_date(data_copy):
     doc = yaml.safe_load((data_copy / "deals.yaml").read_text())
     doc["deals"][0]["as_of"] = "2026-02-30"
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "deals.yaml", "deals[0]", "as_of", "2026-02-30")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals.yaml",
+        "deals[0]",
+        "as_of",
+        "2026-02-30",
+    )
 
 
 def test_context_deal_must_say_why_it_does_not_race(data_copy):
@@ -327,8 +472,13 @@ def test_context_deal_must_say_why_it_does_not_race(data_copy):
     i = _deal_index(doc, "meta-google-tpu-2026")
     doc["deals"][i]["not_racing_because"] = ""
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert_one_line_error(run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-                          "deals.yaml", f"deals[{i}]", "meta-google-tpu-2026", "not_racing_because")
+    assert_one_line_error(
+        run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
+        "deals.yaml",
+        f"deals[{i}]",
+        "meta-google-tpu-2026",
+        "not_racing_because",
+    )
 
 
 def _days():
@@ -370,6 +520,8 @@ def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
         else:
             assert not refused, (as_of, start)
         # With a hindsight label nothing is refused.
-        check_deals_known_at_start(scenario.model_copy(update={"hindsight": "assumption: replay"}), cat, "x.yaml")
+        check_deals_known_at_start(
+            scenario.model_copy(update={"hindsight": "assumption: replay"}), cat, "x.yaml"
+        )
 
     check()

@@ -41,7 +41,9 @@ def test_variance_indices_find_compute_and_leave_prices_as_placebo(result):
         assert (prices["S1"].abs() < 0.1).all(), f"{lab}: a price factor cannot move time-to-train"
     assert (indices["S1_sum"] <= 1.5).all()
     headline = sensitivity.headline(indices, "time")
-    assert set(headline) == {f"time_top_{k}_{lab}" for k in ("input", "s1") for lab in ("meta", "deepseek", "alibaba")}
+    assert set(headline) == {
+        f"time_top_{k}_{lab}" for k in ("input", "s1") for lab in ("meta", "deepseek", "alibaba")
+    }
 
 
 def test_sensitivity_needs_per_draw_results():
@@ -61,8 +63,9 @@ def test_break_even_is_where_owning_costs_the_same_as_renting():
     costs = economics.hourly_costs("h100-sxm", draws=500, seed=1)
     f = costs["break_even_utilization"].to_numpy()
     finite = np.isfinite(f)
-    own = (costs["hardware_usd_per_hour"] + costs["facility_usd_per_hour"]).to_numpy()[finite] / f[finite] \
-        + costs["energy_usd_per_hour"].to_numpy()[finite]
+    own = (costs["hardware_usd_per_hour"] + costs["facility_usd_per_hour"]).to_numpy()[finite] / f[
+        finite
+    ] + costs["energy_usd_per_hour"].to_numpy()[finite]
     assert own == pytest.approx(costs["rent_usd_per_hour"].to_numpy()[finite])
     summary = economics.break_even_summary(costs)
     assert 0.2 < summary.loc["break_even_utilization", "p50"] < 1.0
@@ -76,7 +79,9 @@ def test_rent_vs_build_curves_and_single_run():
     run = economics.run_cost_rent_vs_own("h100-sxm", 1e25, mfu=0.4, draws=300)
     assert set(run.index) == {"gpu_hours", "energy_mwh", "cost_rent_usd", "cost_own_usd"}
     # A fixed MFU and the goodput range: hours = C / (peak x 0.4 x goodput x 3600).
-    assert run.loc["gpu_hours", "p50"] == pytest.approx(1e25 / (9.894e14 * 0.4 * 0.92 * 3600), rel=0.05)
+    assert run.loc["gpu_hours", "p50"] == pytest.approx(
+        1e25 / (9.894e14 * 0.4 * 0.92 * 3600), rel=0.05
+    )
 
 
 def test_rent_vs_build_needs_both_prices():
@@ -89,14 +94,28 @@ def test_rent_vs_build_needs_both_prices():
     assert (fixed["pue"] == 1.3).all()
 
 
-@pytest.mark.parametrize("call, needle", [
-    (lambda r: sensitivity.variance_indices(r, harmonics=0), "harmonics: expected a whole number from 1 to 50"),
-    (lambda r: sensitivity.variance_indices(r, resamples=10**9), "resamples"),
-    (lambda r: sensitivity.top_inputs(sensitivity.tornado(r), sensitivity.variance_indices(r), n=-1), "n: expected"),
-    (lambda r: tables.prior_band(points=10**9), "points: expected a whole number from 2 to 10,000"),  # ran out of memory
-    (lambda r: tables.prior_band(low=1e12, high=1e9), "0 < low < high"),
-    (lambda r: simulate(draws=50).draws, "keep_draws=True"),
-])
+@pytest.mark.parametrize(
+    "call, needle",
+    [
+        (
+            lambda r: sensitivity.variance_indices(r, harmonics=0),
+            "harmonics: expected a whole number from 1 to 50",
+        ),
+        (lambda r: sensitivity.variance_indices(r, resamples=10**9), "resamples"),
+        (
+            lambda r: sensitivity.top_inputs(
+                sensitivity.tornado(r), sensitivity.variance_indices(r), n=-1
+            ),
+            "n: expected",
+        ),
+        (
+            lambda r: tables.prior_band(points=10**9),
+            "points: expected a whole number from 2 to 10,000",
+        ),  # ran out of memory
+        (lambda r: tables.prior_band(low=1e12, high=1e9), "0 < low < high"),
+        (lambda r: simulate(draws=50).draws, "keep_draws=True"),
+    ],
+)
 def test_notebook_helpers_refuse_absurd_arguments_in_one_line(result, call, needle):
     with pytest.raises(InputError, match=needle):
         call(result)

@@ -22,11 +22,27 @@ import yaml
 
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
-from analysis.runs.sweep import LOCK_NAME, MARKER_NAME, MAX_POINTS, POINT_FILES, Point, Sweep, is_complete, load_sweep, notebook_parameters, point_id, prepare_out_dir, summarize, write_index
+from analysis.runs.sweep import (
+    LOCK_NAME,
+    MARKER_NAME,
+    MAX_POINTS,
+    POINT_FILES,
+    Point,
+    Sweep,
+    is_complete,
+    load_sweep,
+    notebook_parameters,
+    point_id,
+    prepare_out_dir,
+    summarize,
+    write_index,
+)
 from conftest import assert_one_line_error, run_cli
 from inprocess import assert_one_line, call_main
 
-FIXTURE = "tests/fixtures/sweep_tiny.ipynb"  # relative to the project root, as sweeps/ files write it
+FIXTURE = (
+    "tests/fixtures/sweep_tiny.ipynb"  # relative to the project root, as sweeps/ files write it
+)
 PARAMS = ["x", "n", "label", "flag", "sleep_s", "log_dir"]
 
 
@@ -47,10 +63,15 @@ def log_lines(log_dir: Path, x: float, label: str = "a") -> int:
 
 def leftovers(out: Path) -> list[str]:
     """Temporary files or folders anywhere under a results folder."""
-    return [str(p.relative_to(out)) for p in out.rglob("*") if p.name.endswith(".tmp") or p.name == ".scratch"]
+    return [
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if p.name.endswith(".tmp") or p.name == ".scratch"
+    ]
 
 
 # ---- validation: nothing runs, nothing is written ----------------------------------------------
+
 
 def test_notebook_parameters_include_what_papermill_skips():
     declared = notebook_parameters(PROJECT_ROOT / FIXTURE)
@@ -67,39 +88,67 @@ def test_point_id_is_a_stable_hash_of_canonical_parameters():
 
 
 def test_grid_points_and_normalized_types(tmp_path):
-    sweep = load_sweep(write_sweep(tmp_path, {
-        "notebook": FIXTURE, "parameters": {"n": 3}, "grid": {"x": [1, 2.5], "label": ["a", "b"]},
-    }))
+    sweep = load_sweep(
+        write_sweep(
+            tmp_path,
+            {
+                "notebook": FIXTURE,
+                "parameters": {"n": 3},
+                "grid": {"x": [1, 2.5], "label": ["a", "b"]},
+            },
+        )
+    )
     assert sweep.name == "tiny" and sweep.swept == ("x", "label") and len(sweep.points) == 4
-    assert sweep.points[0].parameters == {"n": 3, "x": 1.0, "label": "a"}  # int written where float declared
+    assert sweep.points[0].parameters == {
+        "n": 3,
+        "x": 1.0,
+        "label": "a",
+    }  # int written where float declared
     assert isinstance(sweep.points[0].parameters["x"], float)
-    same = load_sweep(write_sweep(tmp_path, {"notebook": FIXTURE, "points": [{"x": 1.0, "label": "a", "n": 3}]}, "p"))
+    same = load_sweep(
+        write_sweep(
+            tmp_path, {"notebook": FIXTURE, "points": [{"x": 1.0, "label": "a", "n": 3}]}, "p"
+        )
+    )
     assert same.points[0].id == sweep.points[0].id  # 1 and 1.0 are one point
-    sci = load_sweep(write_sweep(tmp_path, "notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: [1e27]\n", "s"))
+    sci = load_sweep(
+        write_sweep(
+            tmp_path, "notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: [1e27]\n", "s"
+        )
+    )
     assert sci.points[0].parameters["x"] == 1e27  # YAML 1.1 would read 1e27 as a string
 
 
-@pytest.mark.parametrize("body, needles", [
-    ({"grid": {"y": [1]}}, ["grid", "unknown parameter 'y'", "x, n, label, flag, sleep_s, log_dir"]),
-    ({"parameters": {"lable": "a"}, "grid": {"x": [1]}}, ["parameters", "'lable'", "did you mean label"]),
-    ({"grid": {"x": [1, "two"]}}, ["grid.x[1]", "parameter 'x'", "expected float", "'two'"]),
-    ({"parameters": {"n": 2.5}, "grid": {"x": [1]}}, ["parameters", "'n'", "expected int"]),
-    ({"grid": {"flag": [1]}}, ["'flag'", "expected bool"]),
-    ({"grid": {"x": [True]}}, ["'x'", "expected float"]),
-    ({"grid": {"metrics_path": ["a"]}}, ["metrics_path", "set by the sweep"]),
-    ({"grid": {}}, ["grid", "non-empty"]),
-    ({"grid": {"x": []}}, ["grid.x", "empty"]),
-    ({"grid": {"x": 1}}, ["grid.x", "expected a list"]),
-    ({"grid": {"x": [1, 1.0]}}, ["grid.x[1]", "repeats"]),
-    ({"grid": {"x": [1]}, "points": [{"x": 2}]}, ["either grid", "not both"]),
-    ({}, ["either grid", "none given"]),
-    ({"points": [{"x": 1}, {"x": 1.0}]}, ["points[1] repeats points[0]"]),
-    ({"parameters": {"x": 1}, "grid": {"x": [2]}}, ["parameters.x is also swept"]),
-    ({"grid": {"x": [1]}, "headlin": "y"}, ["unknown key 'headlin'"]),
-    ({"notebook": "notebooks/nope.ipynb", "grid": {"x": [1]}}, ["notebook", "not found"]),
-    ({"notebook": "tests/conftest.py", "grid": {"x": [1]}}, ["not a .ipynb"]),
-    ({"grid": {"x": [1]}, "cell_timeout_s": 0}, ["cell_timeout_s"]),
-])
+@pytest.mark.parametrize(
+    "body, needles",
+    [
+        (
+            {"grid": {"y": [1]}},
+            ["grid", "unknown parameter 'y'", "x, n, label, flag, sleep_s, log_dir"],
+        ),
+        (
+            {"parameters": {"lable": "a"}, "grid": {"x": [1]}},
+            ["parameters", "'lable'", "did you mean label"],
+        ),
+        ({"grid": {"x": [1, "two"]}}, ["grid.x[1]", "parameter 'x'", "expected float", "'two'"]),
+        ({"parameters": {"n": 2.5}, "grid": {"x": [1]}}, ["parameters", "'n'", "expected int"]),
+        ({"grid": {"flag": [1]}}, ["'flag'", "expected bool"]),
+        ({"grid": {"x": [True]}}, ["'x'", "expected float"]),
+        ({"grid": {"metrics_path": ["a"]}}, ["metrics_path", "set by the sweep"]),
+        ({"grid": {}}, ["grid", "non-empty"]),
+        ({"grid": {"x": []}}, ["grid.x", "empty"]),
+        ({"grid": {"x": 1}}, ["grid.x", "expected a list"]),
+        ({"grid": {"x": [1, 1.0]}}, ["grid.x[1]", "repeats"]),
+        ({"grid": {"x": [1]}, "points": [{"x": 2}]}, ["either grid", "not both"]),
+        ({}, ["either grid", "none given"]),
+        ({"points": [{"x": 1}, {"x": 1.0}]}, ["points[1] repeats points[0]"]),
+        ({"parameters": {"x": 1}, "grid": {"x": [2]}}, ["parameters.x is also swept"]),
+        ({"grid": {"x": [1]}, "headlin": "y"}, ["unknown key 'headlin'"]),
+        ({"notebook": "notebooks/nope.ipynb", "grid": {"x": [1]}}, ["notebook", "not found"]),
+        ({"notebook": "tests/conftest.py", "grid": {"x": [1]}}, ["not a .ipynb"]),
+        ({"grid": {"x": [1]}, "cell_timeout_s": 0}, ["cell_timeout_s"]),
+    ],
+)
 def test_bad_sweep_files_name_the_problem(tmp_path, body, needles):
     with pytest.raises(InputError) as err:
         load_sweep(write_sweep(tmp_path, {"notebook": FIXTURE, **body}))
@@ -118,15 +167,26 @@ def test_notebook_without_metrics_path_is_rejected(tmp_path):
         load_sweep({"notebook": str(tmp_path / "bare.ipynb"), "grid": {"x": [1]}}, name="bare")
 
 
-@pytest.mark.parametrize("body, flags, needles", [
-    ({"grid": {"nope": [1]}}, [], ["unknown parameter 'nope'", "its parameters: x, n"]),
-    ({"grid": {"x": ["one"]}}, [], ["grid.x[0]", "parameter 'x'", "expected float"]),
-    ("grid: [x\n", [], ["malformed YAML"]),
-    ({"grid": {"x": [1]}}, ["--workers", "two"], ["--workers", "'two'"]),
-    ({"grid": {"x": [1]}}, ["--workers", "0"], ["--workers"]),
-    ({"grid": {"x": [1]}}, ["--scheduler", "localhost:8786"], ["--scheduler", "tcp://HOST:PORT"]),
-    ({"grid": {"x": [1]}}, ["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"], ["--workers", "one or the other"]),
-])
+@pytest.mark.parametrize(
+    "body, flags, needles",
+    [
+        ({"grid": {"nope": [1]}}, [], ["unknown parameter 'nope'", "its parameters: x, n"]),
+        ({"grid": {"x": ["one"]}}, [], ["grid.x[0]", "parameter 'x'", "expected float"]),
+        ("grid: [x\n", [], ["malformed YAML"]),
+        ({"grid": {"x": [1]}}, ["--workers", "two"], ["--workers", "'two'"]),
+        ({"grid": {"x": [1]}}, ["--workers", "0"], ["--workers"]),
+        (
+            {"grid": {"x": [1]}},
+            ["--scheduler", "localhost:8786"],
+            ["--scheduler", "tcp://HOST:PORT"],
+        ),
+        (
+            {"grid": {"x": [1]}},
+            ["--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"],
+            ["--workers", "one or the other"],
+        ),
+    ],
+)
 def test_cli_rejects_before_any_run(tmp_path, body, flags, needles):
     if isinstance(body, dict):
         body = {"notebook": FIXTURE, **body}
@@ -137,10 +197,13 @@ def test_cli_rejects_before_any_run(tmp_path, body, flags, needles):
 
 
 def test_cli_missing_sweep_file(tmp_path):
-    assert_one_line_error(run_cli("sweep", str(tmp_path / "absent.yaml")), "absent.yaml", "not found")
+    assert_one_line_error(
+        run_cli("sweep", str(tmp_path / "absent.yaml")), "absent.yaml", "not found"
+    )
 
 
 # ---- aggregation (no notebook runs) ------------------------------------------------------------
+
 
 def test_summary_and_index_from_point_folders(tmp_path):
     points = []
@@ -149,21 +212,35 @@ def test_summary_and_index_from_point_folders(tmp_path):
             for n in (1, 2):
                 params = {"x": x, "label": accel, "n": n}
                 points.append(Point(point_id(params), params))
-    sweep = Sweep(name="fake", notebook=PROJECT_ROOT / FIXTURE, declared={}, fixed={},
-                  swept=("label", "x", "n"), points=tuple(points), headline="y")
+    sweep = Sweep(
+        name="fake",
+        notebook=PROJECT_ROOT / FIXTURE,
+        declared={},
+        fixed={},
+        swept=("label", "x", "n"),
+        points=tuple(points),
+        headline="y",
+    )
     for i, point in enumerate(points):
         folder = tmp_path / point.id
         folder.mkdir()
         if i == 0:
-            (folder / "status.json").write_text(json.dumps({"status": "failed", "error": "ValueError: no", "cell_index": 3}))
+            (folder / "status.json").write_text(
+                json.dumps({"status": "failed", "error": "ValueError: no", "cell_index": 3})
+            )
             continue
         (folder / "status.json").write_text(json.dumps({"status": "ok", "duration_s": 1.5}))
-        (folder / "metrics.json").write_text(json.dumps({"y": point.parameters["x"] * point.parameters["n"],
-                                                         "detail": {"a": 1}, "x": 0}))
+        (folder / "metrics.json").write_text(
+            json.dumps(
+                {"y": point.parameters["x"] * point.parameters["n"], "detail": {"a": 1}, "x": 0}
+            )
+        )
         (folder / "notebook.ipynb").write_text("{}")
     frame = summarize(sweep, tmp_path)
     assert list(frame.columns[:5]) == ["point_id", "label", "x", "n", "status"]
-    assert "detail.a" in frame and "metric.x" in frame  # nested metrics flattened; a clash keeps both
+    assert (
+        "detail.a" in frame and "metric.x" in frame
+    )  # nested metrics flattened; a clash keeps both
     assert frame["status"].tolist().count("failed") == 1 and frame.loc[0, "failed_cell"] == 3
     assert pd.read_csv(tmp_path / "summary.csv")["point_id"].tolist() == [p.id for p in points]
     assert len(pd.read_parquet(tmp_path / "summary.parquet")) == 8
@@ -177,15 +254,22 @@ def test_summary_and_index_from_point_folders(tmp_path):
 
 # ---- real runs ---------------------------------------------------------------------------------
 
+
 @pytest.mark.notebooks
 @pytest.mark.slow
 def test_four_points_with_two_workers(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
-    sweep = write_sweep(tmp_path, {
-        "description": "four points", "notebook": FIXTURE, "headline": "y",
-        "parameters": {"n": 3, "log_dir": str(logs)}, "grid": {"x": [1, 2], "label": ["a", "bb"]},
-    })
+    sweep = write_sweep(
+        tmp_path,
+        {
+            "description": "four points",
+            "notebook": FIXTURE,
+            "headline": "y",
+            "parameters": {"n": 3, "log_dir": str(logs)},
+            "grid": {"x": [1, 2], "label": ["a", "bb"]},
+        },
+    )
     out = tmp_path / "out"
     proc = run_cli("sweep", str(sweep), "--workers", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -202,7 +286,9 @@ def test_four_points_with_two_workers(tmp_path):
         assert read_json(folder / "metrics.json")["y"] == pytest.approx(3 * row["x"]) == row["y"]
         assert row["duration_s"] > 0
         assert log_lines(logs, row["x"], row["label"]) == 1
-    assert pd.read_parquet(out / "summary.parquet")["point_id"].tolist() == frame["point_id"].tolist()
+    assert (
+        pd.read_parquet(out / "summary.parquet")["point_id"].tolist() == frame["point_id"].tolist()
+    )
     page = (out / "index.html").read_text()
     assert "data:image/png;base64," in page and page.count('">notebook</a>') == 4
     assert not leftovers(out)
@@ -218,8 +304,10 @@ def test_four_points_with_two_workers(tmp_path):
 def test_failing_point_is_recorded_and_the_rest_finish(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
-    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "parameters": {"log_dir": str(logs)},
-                                   "grid": {"x": [1, -1, 2]}})
+    sweep = write_sweep(
+        tmp_path,
+        {"notebook": FIXTURE, "parameters": {"log_dir": str(logs)}, "grid": {"x": [1, -1, 2]}},
+    )
     out = tmp_path / "out"
     proc = run_cli("sweep", str(sweep), "--workers", "2", "--out", str(out))
     assert proc.returncode == 1, proc.stderr
@@ -247,15 +335,35 @@ def test_killed_sweep_resumes_without_rerunning_finished_points(tmp_path):
     logs = tmp_path / "logs"
     logs.mkdir()
     xs = [1.0, 2.0, 3.0, 4.0]
-    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "parameters": {"log_dir": str(logs), "sleep_s": 2.0},
-                                   "grid": {"x": xs}})
+    sweep = write_sweep(
+        tmp_path,
+        {
+            "notebook": FIXTURE,
+            "parameters": {"log_dir": str(logs), "sleep_s": 2.0},
+            "grid": {"x": xs},
+        },
+    )
     out = tmp_path / "out"
     ids = {x: point_id({"log_dir": str(logs), "sleep_s": 2.0, "x": x}) for x in xs}
     env = {k: v for k, v in os.environ.items() if k != "COMPUTE_RACE_BACKEND"}
     with open(tmp_path / "stderr", "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "analysis", "sweep", str(sweep), "--workers", "2", "--out", str(out)],
-            cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "sweep",
+                str(sweep),
+                "--workers",
+                "2",
+                "--out",
+                str(out),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 240
@@ -266,7 +374,9 @@ def test_killed_sweep_resumes_without_rerunning_finished_points(tmp_path):
         finally:
             os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its pool workers, mid-sweep
             proc.wait()
-    finished = {x: read_json(out / i / "status.json") for x, i in ids.items() if is_complete(out / i)}
+    finished = {
+        x: read_json(out / i / "status.json") for x, i in ids.items() if is_complete(out / i)
+    }
     assert 0 < len(finished) < len(xs), "the kill should land mid-sweep"
     for i in ids.values():  # only whole files under final names; a point without status is not done
         folder = out / i
@@ -274,7 +384,9 @@ def test_killed_sweep_resumes_without_rerunning_finished_points(tmp_path):
             names = {p.name for p in folder.iterdir() if not p.name.endswith(".tmp")}
             assert names <= set(POINT_FILES)
             assert "status.json" not in names or is_complete(folder)
-    time.sleep(2)  # orphaned kernels notice their parent died and exit (ipykernel polls every second)
+    time.sleep(
+        2
+    )  # orphaned kernels notice their parent died and exit (ipykernel polls every second)
 
     proc = run_cli("sweep", str(sweep), "--workers", "2", "--out", str(out), "--resume")
     assert proc.returncode == 0, proc.stderr
@@ -298,7 +410,9 @@ def test_dask_local_cluster(tmp_path):
     proc = run_cli("sweep", str(sweep), "--scheduler", "local", "--workers", "2", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "2 points, 2 ok" in proc.stdout
-    for line in proc.stderr.replace("\r", "\n").splitlines():  # only the progress bar: a clean shutdown
+    for line in proc.stderr.replace(
+        "\r", "\n"
+    ).splitlines():  # only the progress bar: a clean shutdown
         assert not line.strip() or line.startswith(("tiny:", "warning: --out")), proc.stderr[-4000:]
     frame = pd.read_csv(out / "summary.csv")
     assert frame["y"].tolist() == [2.0, 4.0]
@@ -327,8 +441,13 @@ def test_example_sweeps_are_small_and_valid(path):
 
 # ---- nothing lost: a sweep writes only into its own folder -------------------------------------
 
+
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
-    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def _users_folder(tmp_path: Path) -> Path:
@@ -344,11 +463,22 @@ def test_folder_that_is_not_a_sweeps_is_refused_untouched(tmp_path):
     folder = _users_folder(tmp_path)
     before = _snapshot(folder)
     sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
-    assert_one_line(call_main("sweep", sweep, "--out", folder), "--out", "not a sweep's folder", MARKER_NAME,
-                    "--force")
-    assert_one_line(call_main("sweep", sweep, "--out", folder, "--force"), "--out", "index.html, summary.csv",
-                    "never overwrites")
-    assert _snapshot(folder) == before and sorted(p.name for p in folder.iterdir()) == sorted(before)
+    assert_one_line(
+        call_main("sweep", sweep, "--out", folder),
+        "--out",
+        "not a sweep's folder",
+        MARKER_NAME,
+        "--force",
+    )
+    assert_one_line(
+        call_main("sweep", sweep, "--out", folder, "--force"),
+        "--out",
+        "index.html, summary.csv",
+        "never overwrites",
+    )
+    assert _snapshot(folder) == before and sorted(p.name for p in folder.iterdir()) == sorted(
+        before
+    )
 
 
 def test_out_folder_rules(tmp_path):
@@ -363,7 +493,9 @@ def test_out_folder_rules(tmp_path):
     assert (empty / MARKER_NAME).is_file()
     old = tmp_path / "old"  # written before markers existed: adopted, so it resumes
     (old / sweep.points[0].id).mkdir(parents=True)
-    (old / sweep.points[0].id / "status.json").write_text(json.dumps({"status": "ok", "sweep": "rules"}))
+    (old / sweep.points[0].id / "status.json").write_text(
+        json.dumps({"status": "ok", "sweep": "rules"})
+    )
     (old / "summary.csv").write_text("point_id\n")
     prepare_out_dir(old, sweep)
     assert (old / MARKER_NAME).is_file()
@@ -392,10 +524,19 @@ def test_cleanup_removes_only_its_own_temporaries(tmp_path):
     point = out / "0123456789ab"
     point.mkdir(parents=True)
     (out / MARKER_NAME).write_text("{}")
-    ours = [point / ".status.json.k2j3.tmp", point / ".notebook.ipynb.x_1.tmp", out / ".summary.csv.abc.tmp",
-            out / SCRATCH_NAME / "0123456789ab-q9_z" / "notebook.ipynb"]
-    theirs = [point / ".mine.tmp", out / ".draft.tmp", out / "notes" / ".status.json.k2j3.tmp",
-              out / SCRATCH_NAME / "keep-me.txt", out / "0123456789ab.tmp"]
+    ours = [
+        point / ".status.json.k2j3.tmp",
+        point / ".notebook.ipynb.x_1.tmp",
+        out / ".summary.csv.abc.tmp",
+        out / SCRATCH_NAME / "0123456789ab-q9_z" / "notebook.ipynb",
+    ]
+    theirs = [
+        point / ".mine.tmp",
+        out / ".draft.tmp",
+        out / "notes" / ".status.json.k2j3.tmp",
+        out / SCRATCH_NAME / "keep-me.txt",
+        out / "0123456789ab.tmp",
+    ]
     for path in ours + theirs:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
@@ -412,6 +553,7 @@ def test_os_error_on_the_results_folder_is_one_line(tmp_path):
 
 
 # ---- bounded work ------------------------------------------------------------------------------
+
 
 def test_huge_grid_is_counted_and_refused_without_being_built(tmp_path, monkeypatch):
     import analysis.runs.sweep.spec
@@ -433,35 +575,72 @@ def test_max_points_raises_or_lowers_the_limit(tmp_path):
     assert len(load_sweep(four, max_points=4).points) == 4
     with pytest.raises(InputError, match="4 points is more than the 3 allowed"):
         load_sweep(four, max_points=3)
-    many = write_sweep(tmp_path, {"notebook": FIXTURE, "points": [{"x": i} for i in range(MAX_POINTS + 1)]}, "many")
+    many = write_sweep(
+        tmp_path, {"notebook": FIXTURE, "points": [{"x": i} for i in range(MAX_POINTS + 1)]}, "many"
+    )
     with pytest.raises(InputError, match="1,001 points"):
         load_sweep(many)
     assert len(load_sweep(many, max_points=MAX_POINTS + 1).points) == MAX_POINTS + 1
     for bad in ("0", "abc", "inf", "1.5", ""):
-        assert_one_line(call_main("sweep", four, "--max-points", bad, "--out", tmp_path / "o"), "--max-points")
+        assert_one_line(
+            call_main("sweep", four, "--max-points", bad, "--out", tmp_path / "o"), "--max-points"
+        )
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("text, needles", [
-    ("notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: &a [1, 2]\n  n: *a\n", ["anchor &a"]),
-    ("notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: [1]\ngrid:\n  x: [2]\n", ["duplicate key 'grid'"]),
-])
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        (
+            "notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: &a [1, 2]\n  n: *a\n",
+            ["anchor &a"],
+        ),
+        (
+            "notebook: tests/fixtures/sweep_tiny.ipynb\ngrid:\n  x: [1]\ngrid:\n  x: [2]\n",
+            ["duplicate key 'grid'"],
+        ),
+    ],
+)
 def test_sweep_yaml_aliases_and_repeated_keys(tmp_path, text, needles):
-    assert_one_line(call_main("sweep", write_sweep(tmp_path, text), "--out", tmp_path / "o"), *needles)
+    assert_one_line(
+        call_main("sweep", write_sweep(tmp_path, text), "--out", tmp_path / "o"), *needles
+    )
     assert not (tmp_path / "o").exists()
 
 
 # ---- workers die with the sweep; Ctrl-C is one line --------------------------------------------
 
+
 def _start_slow_sweep(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path]:
     logs = tmp_path / "logs"
     logs.mkdir()
-    sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "parameters": {"log_dir": str(logs), "sleep_s": 120.0},
-                                   "grid": {"x": [1.0, 2.0, 3.0]}})
+    sweep = write_sweep(
+        tmp_path,
+        {
+            "notebook": FIXTURE,
+            "parameters": {"log_dir": str(logs), "sleep_s": 120.0},
+            "grid": {"x": [1.0, 2.0, 3.0]},
+        },
+    )
     env = {k: v for k, v in os.environ.items() if k != "COMPUTE_RACE_BACKEND"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis", "sweep", str(sweep), "--workers", str(workers), "--out", str(tmp_path / "out")],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "sweep",
+            str(sweep),
+            "--workers",
+            str(workers),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 240
     while not any(logs.iterdir()):  # a notebook is running in a kernel of a worker
@@ -510,11 +689,16 @@ def test_ctrl_c_stops_the_sweep_in_one_line(tmp_path, workers):
     proc, _ = _start_slow_sweep(tmp_path, workers=workers)
     descendants = psutil.Process(proc.pid).children(recursive=True)
     try:
-        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+        os.killpg(
+            proc.pid, signal.SIGINT
+        )  # what a terminal's Ctrl-C does: the whole foreground group
         stdout, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr
-        lines = [line for line in stderr.replace("\r", "\n").splitlines()
-                 if line.strip() and not line.startswith(("tiny:", "warning: --out"))]
+        lines = [
+            line
+            for line in stderr.replace("\r", "\n").splitlines()
+            if line.strip() and not line.startswith(("tiny:", "warning: --out"))
+        ]
         assert lines == ["error: interrupted"], stderr
         assert "Traceback" not in stderr and not _survivors(descendants)
     finally:
@@ -531,7 +715,9 @@ def test_force_writes_only_the_sweeps_files_beside_the_users(tmp_path):
     folder = tmp_path / "shared"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    (folder / ".notes.txt.abc.tmp").write_text("mine too")  # looks like a temporary, but not the sweep's
+    (folder / ".notes.txt.abc.tmp").write_text(
+        "mine too"
+    )  # looks like a temporary, but not the sweep's
     (folder / ".draft.tmp").write_text("and this")
     before = _snapshot(folder)
     sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
@@ -540,11 +726,22 @@ def test_force_writes_only_the_sweeps_files_beside_the_users(tmp_path):
     # --out outside the project: allowed, said once on stderr
     assert f"warning: --out {folder.resolve()} is outside the project" in proc.stderr
     after = _snapshot(folder)
-    assert {k: after[k] for k in before} == before  # every file of the user's, byte for byte and mtime
+    assert {
+        k: after[k] for k in before
+    } == before  # every file of the user's, byte for byte and mtime
     added = {Path(k).parts[0] for k in after} - set(before)
-    assert added == {MARKER_NAME, LOCK_NAME, "summary.csv", "summary.parquet", "index.html", "figure.png",
-                     point_id({"x": 1.0})}
-    again = run_cli("sweep", str(sweep), "--out", str(folder), "--resume")  # now a sweep's folder: no --force
+    assert added == {
+        MARKER_NAME,
+        LOCK_NAME,
+        "summary.csv",
+        "summary.parquet",
+        "index.html",
+        "figure.png",
+        point_id({"x": 1.0}),
+    }
+    again = run_cli(
+        "sweep", str(sweep), "--out", str(folder), "--resume"
+    )  # now a sweep's folder: no --force
     assert again.returncode == 0 and "skipped 1 already complete" in again.stdout, again.stderr
     assert {k: _snapshot(folder)[k] for k in before} == before
 
@@ -570,8 +767,15 @@ def test_a_scheduler_address_that_is_not_dask_is_one_line_and_writes_nothing(tmp
     sweep = write_sweep(tmp_path, {"notebook": FIXTURE, "grid": {"x": [1]}})
     out = tmp_path / "out"
     try:
-        proc = run_cli("sweep", str(sweep), "--scheduler", f"tcp://127.0.0.1:{server.getsockname()[1]}",
-                       "--out", str(out), timeout=120)
+        proc = run_cli(
+            "sweep",
+            str(sweep),
+            "--scheduler",
+            f"tcp://127.0.0.1:{server.getsockname()[1]}",
+            "--out",
+            str(out),
+            timeout=120,
+        )
     finally:
         server.close()
     assert_one_line_error(proc, "--scheduler", "127.0.0.1")

@@ -24,7 +24,9 @@ def test_models_table_flop_quantiles_match_the_race_draws():
 
 
 def test_catalog_views_cover_every_row_and_assumption():
-    assert len(tables.accelerators_table()) == len(load_catalog().accelerators)  # 23 contract ids + appended
+    assert len(tables.accelerators_table()) == len(
+        load_catalog().accelerators
+    )  # 23 contract ids + appended
     eff = tables.accelerator_efficiency(precision="fp8", min_year=2020)
     assert eff["year"].min() >= 2020 and eff["peak_flop_per_s"].notna().all()
     metrics = tables.efficiency_metrics(eff)
@@ -41,23 +43,33 @@ def test_race_metrics_and_curves():
     for lab in ("meta", "deepseek", "alibaba"):
         assert 0 <= metrics[f"p_first_{lab}"] <= 1
         assert metrics[f"time_to_train_p50_months_{lab}"] is not None
-    assert sum(metrics[f"p_first_{lab}"] for lab in ("meta", "deepseek", "alibaba")) + metrics["p_nobody"] == pytest.approx(1)
+    assert sum(metrics[f"p_first_{lab}"] for lab in ("meta", "deepseek", "alibaba")) + metrics[
+        "p_nobody"
+    ] == pytest.approx(1)
     curves = tables.time_to_train_curves(result)
     for lab, part in curves.groupby("lab"):
         assert part["p_done"].is_monotonic_increasing
         comp = next(c for c in result.competitors if c["lab"] == lab)
         assert part["p_done"].iloc[-1] == pytest.approx(comp["p_within_horizon"])
     leads = tables.lead_times(result)
-    assert set(leads["pair"]) == {"DeepSeek minus Meta", "Alibaba minus Meta", "Alibaba minus DeepSeek"}
+    assert set(leads["pair"]) == {
+        "DeepSeek minus Meta",
+        "Alibaba minus Meta",
+        "Alibaba minus DeepSeek",
+    }
 
 
 def test_deal_effect_with_and_without():
     table, curves = tables.deal_effect(what_if(draws=400, seed=1), CW, targets=(None, 1e27))
     assert set(table["target"]) == {"each lab's own model", "1e+27 FLOP for every lab"}
     assert set(table["variant"]) == {f"with {CW}", f"without {CW}"}
-    campus = table[table["case"].str.contains("campus") & (table["target"] != "each lab's own model")]
+    campus = table[
+        table["case"].str.contains("campus") & (table["target"] != "each lab's own model")
+    ]
     with_, without = (campus[campus["variant"] == f"{v} {CW}"].iloc[0] for v in ("with", "without"))
-    assert with_["p_within_horizon"] >= without["p_within_horizon"]  # more capacity never finishes later
+    assert (
+        with_["p_within_horizon"] >= without["p_within_horizon"]
+    )  # more capacity never finishes later
     metrics = tables.deal_effect_metrics(table, CW, "Meta")
     assert metrics["deal_adds_p_done_campus_only_1e27_meta"] >= 0
     assert set(curves["case"]) == set(table["case"])
@@ -83,11 +95,17 @@ def test_quantile_summary_keeps_one_unit_per_column():
     assert list(summary.index.names) == ["lab", "quantile"]
     assert set(summary.index.get_level_values("quantile")) == {"p10", "p50", "p90", "mean"}
     units = {column: kind_of(column).unit for column in summary.columns}
-    assert units["cost_usd"] == "$" and units["energy_mwh"] == "MWh" and units["emissions_tco2e"] == "tCO2e"
+    assert (
+        units["cost_usd"] == "$"
+        and units["energy_mwh"] == "MWh"
+        and units["emissions_tco2e"] == "tCO2e"
+    )
     html = present(summary).to_html()
     assert "cost ($)" in html and "energy (MWh)" in html and "e+0" not in html
     meta_p50 = summary.loc[("Meta", "p50"), "cost_usd"]
-    assert meta_p50 == pytest.approx(np.median(tables.run_outcomes(result).query("lab == 'Meta'")["cost_usd"]))
+    assert meta_p50 == pytest.approx(
+        np.median(tables.run_outcomes(result).query("lab == 'Meta'")["cost_usd"])
+    )
 
 
 def test_time_to_train_curves_carry_the_clock_start():

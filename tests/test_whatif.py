@@ -33,8 +33,14 @@ def test_scenario_path_is_relative_to_the_project_root(tmp_path):
 
 
 def test_zero_means_keep_for_target_pue_mfu_and_delay():
-    wi = what_if(target_flop=0.0, pue=0.0, mfu=0.0, deal_delay_months={CW: 0.0}, deal_scale={CW: 1.0},
-                 power_cap_scale=1.0)
+    wi = what_if(
+        target_flop=0.0,
+        pue=0.0,
+        mfu=0.0,
+        deal_delay_months={CW: 0.0},
+        deal_scale={CW: 1.0},
+        power_cap_scale=1.0,
+    )
     assert wi.changes == ()
     assert wi.scenario.target_flop is None
 
@@ -43,7 +49,9 @@ def test_deal_scale_and_delay_become_overrides():
     wi = what_if(deal_scale={CW: 0.5}, deal_delay_months={CW: 6.0})
     override = wi.scenario.deal_overrides[CW]
     assert override.scale == 0.5
-    assert override.delay_months == Triangular(low=6.0 * DELAY_BAND[0], mode=6.0, high=6.0 * DELAY_BAND[1])
+    assert override.delay_months == Triangular(
+        low=6.0 * DELAY_BAND[0], mode=6.0, high=6.0 * DELAY_BAND[1]
+    )
     assert len(wi.changes) == 2
     # Chained variants multiply scales and keep earlier changes.
     again = wi.with_changes(deal_scale={CW: 0.0})
@@ -55,10 +63,18 @@ def test_deal_scale_and_delay_become_overrides():
 def test_power_cap_scale_reaches_every_capped_deal_in_the_race():
     catalog = load_catalog()
     wi = what_if(power_cap_scale=0.5)
-    capped = {d for c in wi.scenario.competitors for d in c.deals if catalog.deals[d].power_cap_mw is not None}
+    capped = {
+        d
+        for c in wi.scenario.competitors
+        for d in c.deals
+        if catalog.deals[d].power_cap_mw is not None
+    }
     assert capped and set(wi.scenario.deal_overrides) == capped
     assert all(o.power_cap_scale == 0.5 for o in wi.scenario.deal_overrides.values())
-    assert what_if(wi, power_cap_scale=0.5).scenario.deal_overrides["meta-prometheus"].power_cap_scale == 0.25
+    assert (
+        what_if(wi, power_cap_scale=0.5).scenario.deal_overrides["meta-prometheus"].power_cap_scale
+        == 0.25
+    )
 
 
 def test_absolute_pue_copies_the_catalog_and_fixes_the_delta():
@@ -86,22 +102,30 @@ def test_fixed_mfu_applies_to_every_competitor():
 def test_only_kind_and_only_deals_drop_competitors_without_such_deals():
     reserved = what_if(only_kind="reserved")
     assert [c.lab for c in reserved.scenario.competitors] == ["Meta"]
-    assert all(load_catalog().deals[d].kind == "reserved" for d in reserved.scenario.competitors[0].deals)
+    assert all(
+        load_catalog().deals[d].kind == "reserved" for d in reserved.scenario.competitors[0].deals
+    )
     campus = what_if(only_deals=["meta-coreweave-2025", CW])
     assert [c.deals for c in campus.scenario.competitors] == [["meta-coreweave-2025", CW]]
     with pytest.raises(InputError, match="only_kind"):
         what_if(only_kind="leased")
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    ({"deal_scale": {"meta-corewave-2026": 1.0}}, "did you mean meta-coreweave-2026"),
-    ({"deal_scale": {"meta-google-tpu-2026": 2.0}}, "not used by any competitor"),  # a context deal
-    ({"deal_scale": {CW: -1.0}}, "deal_scale"),
-    ({"draws": 0}, "draws"),
-    ({"seed": -1}, "seed"),
-    ({"mfu": 1.5}, "mfu"),
-    ({"target_flop": -1e26}, "target_flop"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        ({"deal_scale": {"meta-corewave-2026": 1.0}}, "did you mean meta-coreweave-2026"),
+        (
+            {"deal_scale": {"meta-google-tpu-2026": 2.0}},
+            "not used by any competitor",
+        ),  # a context deal
+        ({"deal_scale": {CW: -1.0}}, "deal_scale"),
+        ({"draws": 0}, "draws"),
+        ({"seed": -1}, "seed"),
+        ({"mfu": 1.5}, "mfu"),
+        ({"target_flop": -1e26}, "target_flop"),
+    ],
+)
 def test_bad_values_raise_input_errors_naming_them(kwargs, needle):
     with pytest.raises(InputError, match=needle):
         what_if(**kwargs)

@@ -69,7 +69,9 @@ class Catalog:
         try:
             return self.sites[site_id]
         except KeyError:
-            raise InputError(f"{flag}: unknown site {site_id!r}; {suggest(site_id, self.sites)}") from None
+            raise InputError(
+                f"{flag}: unknown site {site_id!r}; {suggest(site_id, self.sites)}"
+            ) from None
 
     def frame(self, name: str) -> pd.DataFrame:
         """A table of one input file, one row per entry, columns as in the file (deals flattened)."""
@@ -133,10 +135,14 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
         required = [n for n, info in model.model_fields.items() if info.is_required()]
         missing = [c for c in required if c not in header]
         if missing:
-            raise InputError(f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(required)}")
+            raise InputError(
+                f"{where}: missing column(s) {', '.join(missing)}; required: {', '.join(required)}"
+            )
         unknown = [c for c in header if c not in allowed]
         if unknown:
-            raise InputError(f"{where}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+            raise InputError(
+                f"{where}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+            )
         dupes = sorted({h for h in header if header.count(h) > 1})
         if dupes:
             raise InputError(f"{where}: column(s) {', '.join(dupes)} appear more than once")
@@ -162,7 +168,9 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
             problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
             if problem is not None:
                 field_name, msg = problem
-                raise InputError(f"{where} line {line} (id {item.id!r}), field {field_name!r}: {msg}")
+                raise InputError(
+                    f"{where} line {line} (id {item.id!r}), field {field_name!r}: {msg}"
+                )
             rows[item.id] = item
             first_seen[item.id] = line
     if not rows:
@@ -254,7 +262,9 @@ def load_catalog(data_dir: str | Path | None = None) -> Catalog:
     _check_references(cat)
     _CACHE.clear()
     _CACHE[key] = cat
-    if cache_file is not None and cat.data_hash == content_hash:  # not edited while it was validated
+    if (
+        cache_file is not None and cat.data_hash == content_hash
+    ):  # not edited while it was validated
         _write_cached(cache_file, cat)
     return cat
 
@@ -265,10 +275,20 @@ def _disk(root: Path, data_hash: str) -> Path:
     Reading it skips the YAML parser and pydantic validation (about 0.4 s of every CLI call)."""
     import pydantic
 
-    return _paths.cache_file("catalog", data_hash, [str(root), pydantic.VERSION],
-                             ("inputs/catalog.py", "inputs/specs.py", "inputs/limits.py", "constants.py", "inputs/yamlio.py",
-                              "cache.py"),
-                             "pickle")
+    return _paths.cache_file(
+        "catalog",
+        data_hash,
+        [str(root), pydantic.VERSION],
+        (
+            "inputs/catalog.py",
+            "inputs/specs.py",
+            "inputs/limits.py",
+            "constants.py",
+            "inputs/yamlio.py",
+            "cache.py",
+        ),
+        "pickle",
+    )
 
 
 def _read_cached(path: Path, root: Path) -> Catalog | None:

@@ -63,19 +63,43 @@ class Range:
     """What one numeric flag (or batch column) accepts: [low, high], or (low, high] when `low_open`;
     whole numbers only when `integer`; `allowed` says it in words for the error message."""
 
-    def __init__(self, low: float, high: float, allowed: str, *, low_open: bool = False, integer: bool = False):
-        self.low, self.high, self.allowed, self.low_open, self.integer = low, high, allowed, low_open, integer
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        allowed: str,
+        *,
+        low_open: bool = False,
+        integer: bool = False,
+    ):
+        self.low, self.high, self.allowed, self.low_open, self.integer = (
+            low,
+            high,
+            allowed,
+            low_open,
+            integer,
+        )
 
     def contains(self, value):
         """True where `value` (a number or an array) is accepted; NaN and infinities are not."""
-        if isinstance(value, float):  # one flag: plain Python (NumPy's machinery costs ~20 us a call)
-            return (math.isfinite(value) and (value > self.low if self.low_open else value >= self.low)
-                    and value <= self.high and (not self.integer or value == round(value)))
+        if isinstance(
+            value, float
+        ):  # one flag: plain Python (NumPy's machinery costs ~20 us a call)
+            return (
+                math.isfinite(value)
+                and (value > self.low if self.low_open else value >= self.low)
+                and value <= self.high
+                and (not self.integer or value == round(value))
+            )
         import numpy as np
 
         value = np.asarray(value, dtype=np.float64)
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(value) & ((value > self.low) if self.low_open else (value >= self.low)) & (value <= self.high)
+            ok = (
+                np.isfinite(value)
+                & ((value > self.low) if self.low_open else (value >= self.low))
+                & (value <= self.high)
+            )
             if self.integer:
                 ok &= value == np.round(value)
         return ok
@@ -88,22 +112,36 @@ FLAG_RANGES = {
     "params": _POSITIVE,
     "active_params": _POSITIVE,
     "tokens": _POSITIVE,
-    "flop": Range(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP, f"a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}"),
-    "accelerators": Range(1, MAX_ACCELERATORS, f"a whole number from 1 to {MAX_ACCELERATORS:,}", integer=True),
+    "flop": Range(
+        MIN_TRAINING_FLOP,
+        MAX_TRAINING_FLOP,
+        f"a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}",
+    ),
+    "accelerators": Range(
+        1, MAX_ACCELERATORS, f"a whole number from 1 to {MAX_ACCELERATORS:,}", integer=True
+    ),
     "mfu": Range(MIN_MFU, 1.0, f"a number from {MIN_MFU:g} to 1"),
     "goodput": Range(MIN_GOODPUT, 1.0, f"a number from {MIN_GOODPUT:g} to 1"),
-    "gpu_hours": Range(0.0, MAX_GPU_HOURS, f"a positive number up to {MAX_GPU_HOURS:g}", low_open=True),
+    "gpu_hours": Range(
+        0.0, MAX_GPU_HOURS, f"a positive number up to {MAX_GPU_HOURS:g}", low_open=True
+    ),
     "pue": Range(PUE_MIN, PUE_MAX, f"a number in [{PUE_MIN:g}, {PUE_MAX:g}]"),
-    "price_per_hour": Range(0.0, MAX_PRICE_USD_PER_HOUR, f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}",
-                            low_open=True),
+    "price_per_hour": Range(
+        0.0,
+        MAX_PRICE_USD_PER_HOUR,
+        f"a positive number of USD up to {MAX_PRICE_USD_PER_HOUR:,g}",
+        low_open=True,
+    ),
 }
 
 
 def check_training_flop(training_flop: float, where: str = "--params/--tokens") -> None:
     """6 N D within [MIN_TRAINING_FLOP, MAX_TRAINING_FLOP] (InputError naming `where` otherwise)."""
     if not MIN_TRAINING_FLOP <= training_flop <= MAX_TRAINING_FLOP:
-        raise InputError(f"{where}: 6 x N x D = {training_flop:.3g} FLOP; allowed from {MIN_TRAINING_FLOP:g} to "
-                         f"{MAX_TRAINING_FLOP:g} (check the units: counts, not thousands or billions)")
+        raise InputError(
+            f"{where}: 6 x N x D = {training_flop:.3g} FLOP; allowed from {MIN_TRAINING_FLOP:g} to "
+            f"{MAX_TRAINING_FLOP:g} (check the units: counts, not thousands or billions)"
+        )
 
 
 def _is_whole(value) -> bool:
@@ -127,7 +165,9 @@ def check_draws(value, name: str = "--draws") -> int:
 def check_seed(value, name: str = "--seed") -> int:
     """A seed from 0 to MAX_SEED (InputError naming `name` otherwise)."""
     if not _is_whole(value) or not 0 <= value <= MAX_SEED:
-        raise InputError(f"{name}: expected a whole number from 0 to {MAX_SEED:,} (2**63 - 1), got {value!r}")
+        raise InputError(
+            f"{name}: expected a whole number from 0 to {MAX_SEED:,} (2**63 - 1), got {value!r}"
+        )
     return int(value)
 
 
@@ -141,7 +181,9 @@ def describe_dist(kind: str, fields: dict[str, float]) -> str:
     return f"{kind}({', '.join(f'{k}={v:.4g}' for k, v in fields.items())})"
 
 
-def check_implied_mfu(training_flop: float, gpu_hours: float, peak_flop_per_s: float, goodput) -> None:
+def check_implied_mfu(
+    training_flop: float, gpu_hours: float, peak_flop_per_s: float, goodput
+) -> None:
     """--gpu-hours: the MFU they imply must lie in [MIN_MFU, 1] in every draw (else a units slip)."""
     import numpy as np
 

@@ -22,8 +22,31 @@ from .. import constants as K
 from ..errors import InputError, describe_validation_error
 from ..paths import SCENARIOS_DIR, display
 from .catalog import DEALS_FILE, Catalog, load_catalog, suggest
-from .limits import MAX_DEAL_SCALE, MAX_DRAWS, MAX_SEED, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP, PUE_MAX, PUE_MIN
-from .specs import Deal, Dist, Fixed, LogNormal, NonEmptyStr, Precision, Strict, Triangular, Uniform, YearMonth, check_support, month_index
+from .limits import (
+    MAX_DEAL_SCALE,
+    MAX_DRAWS,
+    MAX_SEED,
+    MAX_TRAINING_FLOP,
+    MIN_GOODPUT,
+    MIN_MFU,
+    MIN_TRAINING_FLOP,
+    PUE_MAX,
+    PUE_MIN,
+)
+from .specs import (
+    Deal,
+    Dist,
+    Fixed,
+    LogNormal,
+    NonEmptyStr,
+    Precision,
+    Strict,
+    Triangular,
+    Uniform,
+    YearMonth,
+    check_support,
+    month_index,
+)
 from .yamlio import read_yaml
 
 DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
@@ -58,7 +81,9 @@ class Uncertainty(Strict):
     hardware_life_years: Dist = Triangular(
         **dict(zip(("low", "mode", "high"), K.HARDWARE_LIFE_YEARS_TRIANGULAR))
     )
-    build_cost_usd_per_mw: Dist = Uniform(**dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM)))
+    build_cost_usd_per_mw: Dist = Uniform(
+        **dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM))
+    )
     fp8_gain: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.FP8_GAIN_TRIANGULAR)))
 
     @field_validator("mfu")
@@ -82,7 +107,9 @@ class Uncertainty(Strict):
         try:
             check_support(dist, -span, span)
         except ValueError as exc:
-            raise ValueError(f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]") from None
+            raise ValueError(
+                f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
+            ) from None
         return dist
 
     @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
@@ -164,8 +191,10 @@ class Scenario(Strict):
     @classmethod
     def _target_range(cls, value):
         if value is not None and not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
-            raise ValueError(f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
-                             f"got {value:g} (check the units: 3e26, not 3 for 3e26)")
+            raise ValueError(
+                f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
+                f"got {value:g} (check the units: 3e26, not 3 for 3e26)"
+            )
         return value
 
     @field_validator("competitors")
@@ -188,8 +217,12 @@ class Scenario(Strict):
             raise ValueError(
                 f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
             )
-        if self.hindsight is not None and not self.hindsight.strip().lower().startswith("assumption"):
-            raise ValueError("hindsight must start with 'assumption:' and say why the race may use later data")
+        if self.hindsight is not None and not self.hindsight.strip().lower().startswith(
+            "assumption"
+        ):
+            raise ValueError(
+                "hindsight must start with 'assumption:' and say why the race may use later data"
+            )
         labels = [c.label for c in self.competitors]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
@@ -210,7 +243,9 @@ class Scenario(Strict):
 # ---------------------------------------------------------------------------------------------
 
 
-def load_scenario(source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None) -> Scenario:
+def load_scenario(
+    source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None
+) -> Scenario:
     """A validated Scenario from a YAML path, a dict or a Scenario; references checked against data/."""
     catalog = catalog or load_catalog()
     if isinstance(source, Scenario):
@@ -264,7 +299,9 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
                 )
     for key in scenario.deal_overrides:
         if key not in catalog.deals:
-            raise InputError(f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}")
+            raise InputError(
+                f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}"
+            )
     check_deals_known_at_start(scenario, catalog, where)
 
 
@@ -295,7 +332,9 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
     """Cross-checks that need the catalog: one lab per campus (or an explicit split), PUE in range."""
     users: dict[str, list[int]] = {}
     for i, comp in enumerate(scenario.competitors):
-        for campus in dict.fromkeys(catalog.deals[d].campus_id for d in comp.deals if d in catalog.deals):
+        for campus in dict.fromkeys(
+            catalog.deals[d].campus_id for d in comp.deals if d in catalog.deals
+        ):
             users.setdefault(campus, []).append(i)
     for campus, indices in users.items():
         if len(indices) < 2:
@@ -347,8 +386,14 @@ def max_memory_bytes() -> float:
     return value * 2**30
 
 
-def estimate_simulation_bytes(scenario: Scenario, catalog: Catalog, *, chunk_size: int, itemsize: int,
-                              keep_draws: bool = False) -> dict[str, float]:
+def estimate_simulation_bytes(
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    chunk_size: int,
+    itemsize: int,
+    keep_draws: bool = False,
+) -> dict[str, float]:
     """Bytes a simulation will hold at its peak, by part: capacity tables, per-draw results, one chunk."""
     dt = scenario.time_step_months
     steps = math.ceil(scenario.horizon_months / dt - 1e-9)
@@ -374,17 +419,28 @@ def estimate_simulation_bytes(scenario: Scenario, catalog: Catalog, *, chunk_siz
     return {"tables": tables, "per_draw": per_draw, "chunk": chunk}
 
 
-def check_simulation_size(scenario: Scenario, catalog: Catalog, *, chunk_size: int, itemsize: int = 4,
-                          keep_draws: bool = False, where: str = "scenario") -> None:
+def check_simulation_size(
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    chunk_size: int,
+    itemsize: int = 4,
+    keep_draws: bool = False,
+    where: str = "scenario",
+) -> None:
     """InputError before anything is allocated when a simulation would need more than the limit."""
-    parts = estimate_simulation_bytes(scenario, catalog, chunk_size=chunk_size, itemsize=itemsize,
-                                      keep_draws=keep_draws)
+    parts = estimate_simulation_bytes(
+        scenario, catalog, chunk_size=chunk_size, itemsize=itemsize, keep_draws=keep_draws
+    )
     total = sum(parts.values())
     limit = max_memory_bytes()
     if total > limit:
         biggest = max(parts, key=parts.get)
-        fix = {"tables": "a coarser time_step_months or a shorter horizon_months",
-               "per_draw": "fewer draws", "chunk": "a smaller chunk_size"}[biggest]
+        fix = {
+            "tables": "a coarser time_step_months or a shorter horizon_months",
+            "per_draw": "fewer draws",
+            "chunk": "a smaller chunk_size",
+        }[biggest]
         raise InputError(
             f"{where}: needs about {total / 2**30:,.1f} GiB ({scenario.draws:,} draws x "
             f"{math.ceil(scenario.horizon_months / scenario.time_step_months - 1e-9):,} steps of "

@@ -24,9 +24,32 @@ from pydantic import (
 
 from .. import constants as K
 from ..errors import InputError
+
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
-from .limits import MAX_ACCELERATORS, MAX_DEAL_SCALE, MAX_DRAWS, MAX_GPU_HOURS, MAX_CAMPUS_MW, MAX_DEAL_VALUE_USD, MAX_PRICE_USD_PER_HOUR, MAX_SEED, MAX_TERM_MONTHS, MAX_TRAINING_FLOP, MIN_GOODPUT, MIN_MFU, MIN_TRAINING_FLOP, PRECISIONS, PUE_MAX, PUE_MIN, Z90, check_draws, check_seed, describe_dist, lognormal_mu_sigma  # noqa: F401
+from .limits import (
+    MAX_ACCELERATORS,
+    MAX_DEAL_SCALE,
+    MAX_DRAWS,
+    MAX_GPU_HOURS,
+    MAX_CAMPUS_MW,
+    MAX_DEAL_VALUE_USD,
+    MAX_PRICE_USD_PER_HOUR,
+    MAX_SEED,
+    MAX_TERM_MONTHS,
+    MAX_TRAINING_FLOP,
+    MIN_GOODPUT,
+    MIN_MFU,
+    MIN_TRAINING_FLOP,
+    PRECISIONS,
+    PUE_MAX,
+    PUE_MIN,
+    Z90,
+    check_draws,
+    check_seed,
+    describe_dist,
+    lognormal_mu_sigma,
+)  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
 # Shared field types
@@ -68,8 +91,10 @@ def month_label(index: float) -> str:
 def _as_year_month(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
         # YAML reads 2026-01-15 as a date: a day where a month is expected is refused, never truncated
-        raise ValueError(f"{value.isoformat()} is a day; write the month as YYYY-MM, "
-                         f"e.g. {value.year:04d}-{value.month:02d}")
+        raise ValueError(
+            f"{value.isoformat()} is a day; write the month as YYYY-MM, "
+            f"e.g. {value.year:04d}-{value.month:02d}"
+        )
     if not isinstance(value, str):
         raise ValueError(f"expected a month as text YYYY-MM, e.g. 2026-01, got {value!r}")
     month_index(value)
@@ -138,10 +163,15 @@ class Strict(BaseModel):
                 if field is None:
                     continue
                 if isinstance(value, bool) and not _admits_bool(field.annotation):
-                    raise ValueError(f"{name}: expected a number or text, got {str(value).lower()} (a boolean)")
+                    raise ValueError(
+                        f"{name}: expected a number or text, got {str(value).lower()} (a boolean)"
+                    )
                 # NonEmptyStr: blank text ("  ") is as empty as "" (min_length alone lets it through)
-                if isinstance(value, str) and not value.strip() and any(
-                        getattr(m, "min_length", 0) for m in field.metadata):
+                if (
+                    isinstance(value, str)
+                    and not value.strip()
+                    and any(getattr(m, "min_length", 0) for m in field.metadata)
+                ):
                     raise ValueError(f"{name}: empty text; give a value")
         return data
 
@@ -307,7 +337,19 @@ def check_support(dist: _Dist, low: float, high: float, *, low_open: bool = Fals
 # Data rows (data/*.csv)
 # ---------------------------------------------------------------------------------------------
 
-FAMILIES = ("volta", "ampere", "hopper", "blackwell", "rubin", "cdna3", "cdna4", "cdna5", "ascend", "tpu", "trainium")
+FAMILIES = (
+    "volta",
+    "ampere",
+    "hopper",
+    "blackwell",
+    "rubin",
+    "cdna3",
+    "cdna4",
+    "cdna5",
+    "ascend",
+    "tpu",
+    "trainium",
+)
 
 
 class Accelerator(Strict):
@@ -381,7 +423,13 @@ FLOP_BASES = ("params_x_tokens", "reported", "hardware_time", "third_party_estim
 CALIBRATION_FLOP_BASES = ("params_x_tokens", "reported")
 #: Where the accelerator-hours come from: the authors' figure, reported quantity x reported time,
 #: a reported rate per token x tokens, a reported iteration time x steps, or a third party's guess.
-HOURS_BASES = ("reported", "quantity_x_time", "rate_x_tokens", "iteration_time", "third_party_estimate")
+HOURS_BASES = (
+    "reported",
+    "quantity_x_time",
+    "rate_x_tokens",
+    "iteration_time",
+    "third_party_estimate",
+)
 CALIBRATION_HOURS_BASES = ("reported", "quantity_x_time", "rate_x_tokens", "iteration_time")
 THIRD_PARTY_CONFIDENCE = "estimated-by-third-party"
 #: What a published energy figure measures (data/README.md): accelerator-hours x chip TDP by
@@ -428,9 +476,13 @@ class TrainingRun(Strict):
         if self.gpu_hours is not None and self.gpu_hours_scope is None:
             raise ValueError("gpu_hours is given, so gpu_hours_scope is required")
         if self.hours_tokens is not None and self.gpu_hours is None:
-            raise ValueError("hours_tokens says which tokens gpu_hours cover, so gpu_hours is required")
+            raise ValueError(
+                "hours_tokens says which tokens gpu_hours cover, so gpu_hours is required"
+            )
         if self.energy_mwh is not None and self.energy_basis is None:
-            raise ValueError(f"energy_mwh is given, so energy_basis is required; allowed: {', '.join(ENERGY_BASES)}")
+            raise ValueError(
+                f"energy_mwh is given, so energy_basis is required; allowed: {', '.join(ENERGY_BASES)}"
+            )
         return self
 
     def calibration_rule_violation(self) -> tuple[str, str] | None:
@@ -442,25 +494,43 @@ class TrainingRun(Strict):
         if self.role != "calibration":
             return None
         if self.flop_basis not in CALIBRATION_FLOP_BASES:
-            return ("flop_basis", f"a calibration row's compute must come from {' or '.join(CALIBRATION_FLOP_BASES)}, "
-                                  f"not from its own hardware time or a third party's estimate; got {self.flop_basis!r} "
-                                  "(set role to check to keep the row for other uses)")
+            return (
+                "flop_basis",
+                f"a calibration row's compute must come from {' or '.join(CALIBRATION_FLOP_BASES)}, "
+                f"not from its own hardware time or a third party's estimate; got {self.flop_basis!r} "
+                "(set role to check to keep the row for other uses)",
+            )
         if self.flop_basis == "params_x_tokens":
             for name in ("active_params", "training_tokens"):
                 if getattr(self, name) is None:
-                    return (name, "flop_basis params_x_tokens needs active_params and training_tokens")
+                    return (
+                        name,
+                        "flop_basis params_x_tokens needs active_params and training_tokens",
+                    )
         elif self.training_flop is None:
-            return ("training_flop", "flop_basis reported needs the authors' figure in training_flop")
+            return (
+                "training_flop",
+                "flop_basis reported needs the authors' figure in training_flop",
+            )
         if self.accelerator is None:
             return ("accelerator", "a calibration row needs its accelerator")
         if self.gpu_hours is None:
-            return ("gpu_hours", "a calibration row needs its accelerator-hours (or quantity x time)")
+            return (
+                "gpu_hours",
+                "a calibration row needs its accelerator-hours (or quantity x time)",
+            )
         if self.hours_basis not in CALIBRATION_HOURS_BASES:
-            return ("hours_basis", f"a calibration row's hours must be one of {', '.join(CALIBRATION_HOURS_BASES)}; "
-                                   f"got {self.hours_basis!r}")
+            return (
+                "hours_basis",
+                f"a calibration row's hours must be one of {', '.join(CALIBRATION_HOURS_BASES)}; "
+                f"got {self.hours_basis!r}",
+            )
         if self.gpu_hours_scope not in FIT_SCOPES:
-            return ("gpu_hours_scope", f"a calibration row's hours must be of scope {', '.join(FIT_SCOPES)}; "
-                                       f"got {self.gpu_hours_scope!r}")
+            return (
+                "gpu_hours_scope",
+                f"a calibration row's hours must be of scope {', '.join(FIT_SCOPES)}; "
+                f"got {self.gpu_hours_scope!r}",
+            )
         if self.run_kind != "language_pretrain":
             return ("run_kind", f"only language_pretrain runs calibrate; got {self.run_kind!r}")
         if self.confidence == THIRD_PARTY_CONFIDENCE:
@@ -525,10 +595,15 @@ class CompetingModel(Strict):
             lo, hi = getattr(self, f"{name}_p10"), getattr(self, f"{name}_p90")
             if lo > hi:
                 raise ValueError(f"{name}_p10 {lo:g} is above {name}_p90 {hi:g}")
-        low, high = 6.0 * self.active_params_p10 * self.tokens_p10, 6.0 * self.active_params_p90 * self.tokens_p90
+        low, high = (
+            6.0 * self.active_params_p10 * self.tokens_p10,
+            6.0 * self.active_params_p90 * self.tokens_p90,
+        )
         if not (MIN_TRAINING_FLOP <= low and high <= MAX_TRAINING_FLOP):
-            raise ValueError(f"6 x N x D spans {low:.3g} to {high:.3g} FLOP (p10s, p90s); allowed from "
-                             f"{MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g} (check the units: counts, not billions)")
+            raise ValueError(
+                f"6 x N x D spans {low:.3g} to {high:.3g} FLOP (p10s, p90s); allowed from "
+                f"{MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g} (check the units: counts, not billions)"
+            )
         return self
 
     @property
@@ -619,7 +694,11 @@ class Deal(Strict):
                     f"tranches[{i}].month {tranche.month:g} is at or after the term end "
                     f"(term_months {self.term_months:g}); the term must end after deliveries start"
                 )
-        if self.kind == "reserved" and self.total_value_usd is None and self.rate_usd_per_gpu_hour is None:
+        if (
+            self.kind == "reserved"
+            and self.total_value_usd is None
+            and self.rate_usd_per_gpu_hour is None
+        ):
             raise ValueError("a reserved deal needs total_value_usd or rate_usd_per_gpu_hour")
         if self.kind == "reserved" and self.rate_usd_per_gpu_hour is None:
             implied = self.total_value_usd / self.available_accelerator_hours()
@@ -627,13 +706,16 @@ class Deal(Strict):
                 raise ValueError(
                     f"total_value_usd {self.total_value_usd:g} over the tranches' {self.available_accelerator_hours():.3g} "
                     f"accelerator-hours is {implied:,.0f} USD per accelerator-hour, above {MAX_PRICE_USD_PER_HOUR:,g} "
-                    "(check the value's unit and the tranches' counts)")
+                    "(check the value's unit and the tranches' counts)"
+                )
         if self.kind == "on_demand" and self.rate_usd_per_gpu_hour is None:
             raise ValueError("an on_demand deal needs rate_usd_per_gpu_hour")
         if self.power_delay_months is not None and self.power_cap_mw is None:
             raise ValueError("power_delay_months is set but power_cap_mw is not")
         if not self.racing and not self.not_racing_because.strip():
-            raise ValueError("racing is false, so not_racing_because must say why (terms too thin, ...)")
+            raise ValueError(
+                "racing is false, so not_racing_because must say why (terms too thin, ...)"
+            )
         present = {f for f in CLAIM_FIELDS if getattr(self, f) is not None}
         both = set(self.sourced) & set(self.assumptions)
         if both:
@@ -665,9 +747,15 @@ class Deal(Strict):
         announced = _DATE.match(self.announced.strip()) if self.announced else None
         if announced is None:
             return None
-        if self.start_index < date_month_index(announced.group(0)) and "start" not in self.assumptions:
-            return ("start", f"start {self.start} precedes the announcement ({self.announced}); capacity "
-                    "online before a deal was announced needs assumptions.start: 'assumption: why'")
+        if (
+            self.start_index < date_month_index(announced.group(0))
+            and "start" not in self.assumptions
+        ):
+            return (
+                "start",
+                f"start {self.start} precedes the announcement ({self.announced}); capacity "
+                "online before a deal was announced needs assumptions.start: 'assumption: why'",
+            )
         if self.as_of is not None and self.as_of < announced.group(0):
             return ("as_of", f"as_of {self.as_of} is before the announcement ({self.announced})")
         return None

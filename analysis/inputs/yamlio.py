@@ -27,11 +27,20 @@ class NumberLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(None, None, f"alias *{event.anchor} is not allowed (write the value out)", event.start_mark)
+            raise _Refused(
+                None,
+                None,
+                f"alias *{event.anchor} is not allowed (write the value out)",
+                event.start_mark,
+            )
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise _Refused(None, None, f"anchor &{anchor} is not allowed (anchors and aliases are refused)",
-                           event.start_mark)
+            raise _Refused(
+                None,
+                None,
+                f"anchor &{anchor} is not allowed (anchors and aliases are refused)",
+                event.start_mark,
+            )
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node, deep=False):
@@ -44,11 +53,19 @@ class NumberLoader(yaml.SafeLoader):
                 try:
                     hash(key)
                 except TypeError:
-                    raise _Refused(None, None, f"a mapping key must be text or a number, got {key!r}",
-                                   key_node.start_mark) from None
+                    raise _Refused(
+                        None,
+                        None,
+                        f"a mapping key must be text or a number, got {key!r}",
+                        key_node.start_mark,
+                    ) from None
                 if key in seen:
-                    raise _Refused(None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})",
-                                   key_node.start_mark)
+                    raise _Refused(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first at line {seen[key] + 1})",
+                        key_node.start_mark,
+                    )
                 seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
 

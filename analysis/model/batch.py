@@ -45,8 +45,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Input columns, as the flags of `estimate` (underscores for dashes).
-NUMERIC = ("params", "active_params", "tokens", "flop", "accelerators", "mfu", "goodput", "gpu_hours", "pue",
-           "price_per_hour")
+NUMERIC = (
+    "params",
+    "active_params",
+    "tokens",
+    "flop",
+    "accelerators",
+    "mfu",
+    "goodput",
+    "gpu_hours",
+    "pue",
+    "price_per_hour",
+)
 TEXT = ("accelerator", "precision", "site")
 COLUMNS = NUMERIC[:3] + ("flop", "accelerator", "accelerators") + NUMERIC[5:] + TEXT[1:]
 #: Rows evaluated together: (rows x draws) float64 arrays of about this many elements.
@@ -80,7 +90,9 @@ class _Rows:
         self.n = len(frame)
         unknown = [c for c in frame.columns if c not in COLUMNS]
         if unknown:
-            raise InputError(f"{where}: column {unknown[0]!r}: unknown; allowed: {', '.join(COLUMNS)}")
+            raise InputError(
+                f"{where}: column {unknown[0]!r}: unknown; allowed: {', '.join(COLUMNS)}"
+            )
         if "accelerator" not in frame.columns:
             raise InputError(f"{where}: column 'accelerator' is required")
         self.num = {}
@@ -92,8 +104,12 @@ class _Rows:
             raw = frame[col]
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
             cells = pd.Series(uniques, dtype=object)
-            values = np.append(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64), np.nan)[codes]
-            given = np.append((cells.astype(str).str.strip() != "").to_numpy(dtype=bool), False)[codes]
+            values = np.append(
+                pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64), np.nan
+            )[codes]
+            given = np.append((cells.astype(str).str.strip() != "").to_numpy(dtype=bool), False)[
+                codes
+            ]
             bad = given & ~np.isfinite(values)
             self._fail_first(bad, col, raw, "a finite number")
             values[~given] = np.nan
@@ -113,11 +129,15 @@ class _Rows:
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
             value = raw.iloc[i] if raw is not None else None
-            raise InputError(f"{self.where}: row {i + 1}, column {col!r}: expected {allowed}, got {value!r}")
+            raise InputError(
+                f"{self.where}: row {i + 1}, column {col!r}: expected {allowed}, got {value!r}"
+            )
 
     def check(self, col: str, ok, allowed: str) -> None:
         values = self.num[col]
-        self._fail_first(np.isfinite(values) & ~ok, col, self._raw[col] if col in self._raw else None, allowed)
+        self._fail_first(
+            np.isfinite(values) & ~ok, col, self._raw[col] if col in self._raw else None, allowed
+        )
 
     def fail(self, i: int, col: str, message: str):
         raise InputError(f"{self.where}: row {i + 1}, column {col!r}: {message}")
@@ -140,12 +160,18 @@ def read_configs(path: str | Path) -> pd.DataFrame:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle, skipinitialspace=True))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: not a readable CSV table of configurations ({first_line(exc)})") from None
+        raise InputError(
+            f"{path}: not a readable CSV table of configurations ({first_line(exc)})"
+        ) from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]  # blank lines
     if len(rows) > MAX_BATCH_ROWS + 1:
-        raise InputError(f"{path}: {len(rows) - 1:,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)")
+        raise InputError(
+            f"{path}: {len(rows) - 1:,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)"
+        )
     if not rows:
-        raise InputError(f"{path}: empty; expected a header row of column names (params, tokens, accelerator, ...)")
+        raise InputError(
+            f"{path}: empty; expected a header row of column names (params, tokens, accelerator, ...)"
+        )
     header = [c.strip().replace("-", "_") for c in rows[0]]
     for i, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
@@ -153,8 +179,14 @@ def read_configs(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows[1:], columns=header, dtype=object)
 
 
-def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0, catalog=None,
-                  where: str = "configs") -> pd.DataFrame:
+def estimate_many(
+    frame,
+    *,
+    draws: int = K.DEFAULT_ESTIMATE_DRAWS,
+    seed: int = 0,
+    catalog=None,
+    where: str = "configs",
+) -> pd.DataFrame:
     """`estimate` for every row of `frame` (a DataFrame or a mapping of columns); one output row each.
 
     Columns are named like `estimate`'s flags; a missing or empty cell is a flag not given. Returns
@@ -170,8 +202,14 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
     if len(frame) > MAX_BATCH_ROWS:
-        raise InputError(f"{where}: {len(frame):,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)")
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= MAX_DRAWS:
+        raise InputError(
+            f"{where}: {len(frame):,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)"
+        )
+    if (
+        isinstance(draws, bool)
+        or not isinstance(draws, (int, np.integer))
+        or not 1 <= draws <= MAX_DRAWS
+    ):
         raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
@@ -182,11 +220,15 @@ def estimate_many(frame, *, draws: int = K.DEFAULT_ESTIMATE_DRAWS, seed: int = 0
     plan = _Plan(rows, catalog)
     if (plan.mode == GIVEN_HOURS).any():
         _check_implied_mfu(rows, plan, draws, seed)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # such rows are redone below
+    with np.errstate(
+        over="ignore", invalid="ignore", divide="ignore"
+    ):  # such rows are redone below
         out = _evaluate(plan, draws, seed)
     # A row whose numbers leave the float range (a goodput of 1e-300, ...) is not a multiple of a
     # shared vector any more: `estimate` itself answers it (it drops non-finite draws).
-    odd = ~np.all([np.isfinite(v) | np.isnan(v) & _absent(plan, name) for name, v in out.items()], axis=0)
+    odd = ~np.all(
+        [np.isfinite(v) | np.isnan(v) & _absent(plan, name) for name, v in out.items()], axis=0
+    )
     for i in np.flatnonzero(odd):
         _fill_from_estimate(out, int(i), rows, plan, draws, seed, catalog)
     result = frame.reset_index(drop=True).copy()
@@ -207,16 +249,23 @@ def _check_rows(rows: _Rows) -> None:
     size = has["params"] | has["tokens"] | has["active_params"]
     with np.errstate(invalid="ignore"):
         bigger = has["params"] & has["active_params"] & (num["active_params"] > num["params"])
-    bad = ((has["flop"] & size)
-           | (~has["flop"] & (~size | ~has["tokens"] | ~(has["params"] | has["active_params"]) | bigger))
-           | (has["mfu"] & has["gpu_hours"]))
+    bad = (
+        (has["flop"] & size)
+        | (
+            ~has["flop"]
+            & (~size | ~has["tokens"] | ~(has["params"] | has["active_params"]) | bigger)
+        )
+        | (has["mfu"] & has["gpu_hours"])
+    )
     if bad.any():
         _row_rules(rows, int(np.flatnonzero(bad)[0]))
     from .kernels.compute import training_flop
     from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
 
     with np.errstate(over="ignore", invalid="ignore"):
-        flop = training_flop(np.where(has["active_params"], num["active_params"], num["params"]), num["tokens"])
+        flop = training_flop(
+            np.where(has["active_params"], num["active_params"], num["params"]), num["tokens"]
+        )
         bad = ~has["flop"] & ~((flop >= MIN_TRAINING_FLOP) & (flop <= MAX_TRAINING_FLOP))
     for i in np.flatnonzero(bad)[:1]:
         try:
@@ -237,10 +286,22 @@ def _row_rules(rows: _Rows, i: int) -> None:
             rows.fail(i, "tokens", "training tokens are needed with params (or give flop)")
         if not (has["params"][i] or has["active_params"][i]):
             rows.fail(i, "params", "the parameter count is needed with tokens (or give flop)")
-        if has["params"][i] and has["active_params"][i] and num["active_params"][i] > num["params"][i]:
-            rows.fail(i, "active_params", f"{num['active_params'][i]:g} exceeds params {num['params'][i]:g}")
+        if (
+            has["params"][i]
+            and has["active_params"][i]
+            and num["active_params"][i] > num["params"][i]
+        ):
+            rows.fail(
+                i,
+                "active_params",
+                f"{num['active_params'][i]:g} exceeds params {num['params'][i]:g}",
+            )
     if has["mfu"][i] and has["gpu_hours"][i]:
-        rows.fail(i, "mfu", "gpu_hours fixes the accelerator-hours, so MFU follows from them; give one or the other")
+        rows.fail(
+            i,
+            "mfu",
+            "gpu_hours fixes the accelerator-hours, so MFU follows from them; give one or the other",
+        )
 
 
 #: How each row's MFU comes about.
@@ -263,15 +324,21 @@ class _Plan:
         self.n, self.num, self.has = n, num, has
         precision = pd.Series([p or "bf16" for p in rows.text["precision"]], dtype=object)
         acc_code, acc_ids = pd.factorize(pd.Series(rows.text["accelerator"], dtype=object))
-        site_code, site_ids = pd.factorize(pd.Series([s or K.DEFAULT_SITE for s in rows.text["site"]], dtype=object))
+        site_code, site_ids = pd.factorize(
+            pd.Series([s or K.DEFAULT_SITE for s in rows.text["site"]], dtype=object)
+        )
         chips = [catalog.accelerators.get(a) for a in acc_ids]
         regions = [catalog.sites.get(s) for s in site_ids]
         fp8 = (precision == "fp8").to_numpy()
         bad = ~precision.isin(PRECISIONS).to_numpy()
         bad |= acc_code < 0
-        bad |= np.array([c is None for c in chips] + [True])[acc_code]  # [-1] (no id) reads the True
+        bad |= np.array([c is None for c in chips] + [True])[
+            acc_code
+        ]  # [-1] (no id) reads the True
         bad |= np.array([r is None for r in regions], dtype=bool)[site_code]
-        no_fp8 = np.array([c is not None and c.peak_fp8_flop_per_s is None for c in chips] + [False])
+        no_fp8 = np.array(
+            [c is not None and c.peak_fp8_flop_per_s is None for c in chips] + [False]
+        )
         bad |= fp8 & no_fp8[acc_code]
         if bad.any():
             _row_lookups(rows, int(np.flatnonzero(bad)[0]), catalog, precision)
@@ -283,14 +350,18 @@ class _Plan:
             return np.array([value(r) for r in regions], dtype=np.float64)[site_code]
 
         active = np.where(has["active_params"], num["active_params"], num["params"])
-        self.training_flop = np.where(has["flop"], num["flop"], kc.training_flop(active, num["tokens"]))
+        self.training_flop = np.where(
+            has["flop"], num["flop"], kc.training_flop(active, num["tokens"])
+        )
         bf16 = per_chip(lambda c: c.peak_bf16_flop_per_s)
         fp8_peak = per_chip(lambda c: c.peak_fp8_flop_per_s or np.nan)
         self.peak = np.where(fp8, fp8_peak, bf16)
         self.server_w = per_chip(lambda c: c.server_power_w)
         self.tdp_w = per_chip(lambda c: c.tdp_w)
         self.frac = per_chip(lambda c: c.server_power_fraction)
-        rental = per_chip(lambda c: np.nan if c.rental_usd_per_hour is None else c.rental_usd_per_hour)
+        rental = per_chip(
+            lambda c: np.nan if c.rental_usd_per_hour is None else c.rental_usd_per_hour
+        )
         self.site_pue = per_site(lambda r: r.pue)
         self.grid = per_site(lambda r: r.grid_gco2_per_kwh)
 
@@ -298,14 +369,19 @@ class _Plan:
         prior_rows = self.mode == PRIOR
         self.fp8 = prior_rows & fp8  # the FP8 gain is drawn only for an MFU from the prior
         self.fp8_ratio = np.where(self.fp8, fp8_peak / bf16, 1.0)
-        self.cost = np.where(has["price_per_hour"], GIVEN_PRICE, np.where(np.isnan(rental), NO_COST, SHEET_PRICE))
+        self.cost = np.where(
+            has["price_per_hour"], GIVEN_PRICE, np.where(np.isnan(rental), NO_COST, SHEET_PRICE)
+        )
         self.price = np.where(has["price_per_hour"], num["price_per_hour"], rental)
         self.mu = np.zeros(n)
         self.sigma = np.zeros(n)
         if prior_rows.any():
             self.mu[prior_rows], self.sigma[prior_rows] = _prior_lognormal(
-                catalog, np.where(has["flop"], np.nan, active)[prior_rows], acc_code[prior_rows],
-                np.array([c.id for c in chips], dtype=object))
+                catalog,
+                np.where(has["flop"], np.nan, active)[prior_rows],
+                acc_code[prior_rows],
+                np.array([c.id for c in chips], dtype=object),
+            )
 
 
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
@@ -335,7 +411,9 @@ def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
     from ..inputs.specs import PRECISIONS
 
     if precision[i] not in PRECISIONS:
-        rows.fail(i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}")
+        rows.fail(
+            i, "precision", f"unknown precision {precision[i]!r}; allowed: {', '.join(PRECISIONS)}"
+        )
     acc = rows.text["accelerator"][i]
     if acc is None:
         rows.fail(i, "accelerator", "an accelerator id is required")
@@ -371,7 +449,9 @@ def _prior_lognormal(catalog, active: np.ndarray, acc_code: np.ndarray, acc_ids:
     # ppf(1/2) = exp(centre), ppf(0.9) = exp(centre + half x ndtri(0.9) / Z90): the centre and the
     # P10-P90 half-width `effective` turns into a LogNormal.
     c = np.log(prior.ppf(np.full(m, 0.5), size, accelerator=ids))
-    half = (np.log(prior.ppf(np.full(m, 0.9), size, accelerator=ids)) - c) * (_z90() / float(ndtri(0.9)))
+    half = (np.log(prior.ppf(np.full(m, 0.9), size, accelerator=ids)) - c) * (
+        _z90() / float(ndtri(0.9))
+    )
     lo, hi = np.log(np.exp(c - half)), np.log(np.exp(c + half))
     mu = 0.5 * (lo + hi)
     sigma = (hi - lo) / (2.0 * _z90())
@@ -388,7 +468,9 @@ def _absent(plan: _Plan, column: str) -> np.ndarray:
     return np.zeros(plan.n, dtype=bool)
 
 
-def _fill_from_estimate(out: dict, i: int, rows: _Rows, plan: _Plan, draws: int, seed: int, catalog) -> None:
+def _fill_from_estimate(
+    out: dict, i: int, rows: _Rows, plan: _Plan, draws: int, seed: int, catalog
+) -> None:
     from .estimate import estimate
 
     kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
@@ -404,7 +486,9 @@ def _fill_from_estimate(out: dict, i: int, rows: _Rows, plan: _Plan, draws: int,
 def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows whose keys are all equal form a group: (first row of each group, group of each row).
     Groups come in lexicographic order of the keys (the first key varies slowest)."""
-    _, first, inverse = np.unique(np.column_stack(keys), axis=0, return_index=True, return_inverse=True)
+    _, first, inverse = np.unique(
+        np.column_stack(keys), axis=0, return_index=True, return_inverse=True
+    )
     return first, inverse.ravel()
 
 
@@ -425,16 +509,24 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     prior = plan.mode == PRIOR
     z = normals(seed, "estimate/utilization", 0, draws) if prior.any() else None
     fp8_gain = sample("fp8_gain", defaults.fp8_gain) if plan.fp8.any() else None
-    price_factor = sample("price_factor", defaults.price_factor) if (plan.cost == SHEET_PRICE).any() else None
+    price_factor = (
+        sample("price_factor", defaults.price_factor) if (plan.cost == SHEET_PRICE).any() else None
+    )
     sampled_pue = ~has["pue"]
 
     # Row scales (see the module docstring): metric = scale x shared vector.
     per_second = plan.training_flop / (plan.peak * K.SECONDS_PER_HOUR)  # hours at MFU x goodput = 1
     a = np.where(prior, np.exp(plan.mu) / fixed_goodput / plan.fp8_ratio, 0.0)
-    mfu_scale = np.select([prior, plan.mode == FIXED_MFU], [1.0, num["mfu"]],
-                          per_second / (num["gpu_hours"] * fixed_goodput))
-    hours_scale = np.select([prior, plan.mode == FIXED_MFU], [per_second / fixed_goodput,
-                            per_second / (num["mfu"] * fixed_goodput)], num["gpu_hours"])
+    mfu_scale = np.select(
+        [prior, plan.mode == FIXED_MFU],
+        [1.0, num["mfu"]],
+        per_second / (num["gpu_hours"] * fixed_goodput),
+    )
+    hours_scale = np.select(
+        [prior, plan.mode == FIXED_MFU],
+        [per_second / fixed_goodput, per_second / (num["mfu"] * fixed_goodput)],
+        num["gpu_hours"],
+    )
     pue_scale = np.where(sampled_pue, 1.0, num["pue"])
     energy_scale = hours_scale * (plan.server_w * plan.frac * pue_scale * 1e-6)
     chip_scale = hours_scale * (plan.tdp_w * plan.frac * pue_scale * 1e-6)
@@ -469,11 +561,20 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     cost_of_c = plan.cost[ck_first]
     step = max(1, BLOCK_ELEMENTS // (4 * draws))
     for lo in range(0, len(hk_first), step):
-        rep = hk_first[lo:lo + step]
-        mfu_vec, hours_vec = _hours_vectors(plan.mode[rep], plan.sigma[rep], a[rep], sampled_goodput[rep],
-                                            plan.fp8[rep], z, goodput, fp8_gain, draws)
+        rep = hk_first[lo : lo + step]
+        mfu_vec, hours_vec = _hours_vectors(
+            plan.mode[rep],
+            plan.sigma[rep],
+            a[rep],
+            sampled_goodput[rep],
+            plan.fp8[rep],
+            z,
+            goodput,
+            fp8_gain,
+            draws,
+        )
         mfu_clipped = ((mfu_vec == 1.0) | (mfu_vec == 1e-6)).any(axis=1)
-        stats_m[lo:lo + len(rep)] = row_stats(mfu_vec, overwrite=True)
+        stats_m[lo : lo + len(rep)] = row_stats(mfu_vec, overwrite=True)
         for first, last in _chunks(hk_of_e, lo, lo + len(rep), step):
             vec = hours_vec[hk_of_e[first:last] - lo]  # a copy: hours are needed again below
             _times_rows(vec, pue_table, pue_of_e[first:last])
@@ -484,9 +585,13 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
             vec = hours_vec[hk_of_c[first:last][keep] - lo]
             _times_rows(vec, factors, np.where(kind[keep] == SHEET_PRICE, 1, 0))
             stats_c[first:last][keep] = row_stats(vec, overwrite=True)
-        stats_h[lo:lo + len(rep)] = _hours_stats(hours_vec, mfu_clipped, plan.mode[rep], plan.fp8[rep], z_falling)
+        stats_h[lo : lo + len(rep)] = _hours_stats(
+            hours_vec, mfu_clipped, plan.mode[rep], plan.fp8[rep], z_falling
+        )
 
-    days_scale = np.where(has["accelerators"], hours_scale / (num["accelerators"] * K.HOURS_PER_DAY), np.nan)
+    days_scale = np.where(
+        has["accelerators"], hours_scale / (num["accelerators"] * K.HOURS_PER_DAY), np.nan
+    )
     by_metric = {
         "mfu": (mfu_scale, stats_m, hk),
         "gpu_hours": (hours_scale, stats_h, hk),
@@ -547,8 +652,9 @@ def _hours_vectors(mode, sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain, d
     mfu = np.ones((b, draws))
     hours = np.ones((b, draws))
     if prior.any():
-        mfu[prior], hours[prior] = _prior_vectors(sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z,
-                                                  goodput, fp8_gain)
+        mfu[prior], hours[prior] = _prior_vectors(
+            sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z, goodput, fp8_gain
+        )
     drawn = ~prior & sampled_goodput
     inverse = 1.0 / goodput
     hours[drawn & (mode == FIXED_MFU)] = inverse
@@ -560,7 +666,9 @@ def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
     """MFU and hours vectors of groups whose MFU comes from the prior."""
     mfu = np.multiply.outer(sigma, z)
     np.exp(mfu, out=mfu)
-    _times_rows(mfu, np.stack([np.ones_like(goodput), 1.0 / goodput]), sampled_goodput.astype(np.intp))
+    _times_rows(
+        mfu, np.stack([np.ones_like(goodput), 1.0 / goodput]), sampled_goodput.astype(np.intp)
+    )
     if fp8_gain is not None and fp8.any():
         _times_rows(mfu, np.stack([np.ones_like(fp8_gain), fp8_gain]), fp8.astype(np.intp))
     mfu *= a[:, None]
@@ -589,9 +697,20 @@ def to_text(result: pd.DataFrame, fmt: str) -> str:
         return json.dumps(json_ready(result.to_dict(orient="records")), indent=2)
     from ..formatting import format_value
 
-    cols = ["training_flop"] + [f"{m}_p50" for m in ("gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd",
-                                                       "emissions_tco2e")]
-    heads = ["row", "accelerator", "FLOP", "acc-hours p50", "days p50", "MWh p50", "USD p50", "tCO2e p50"]
+    cols = ["training_flop"] + [
+        f"{m}_p50"
+        for m in ("gpu_hours", "wall_clock_days", "energy_mwh", "cost_usd", "emissions_tco2e")
+    ]
+    heads = [
+        "row",
+        "accelerator",
+        "FLOP",
+        "acc-hours p50",
+        "days p50",
+        "MWh p50",
+        "USD p50",
+        "tCO2e p50",
+    ]
     lines = ["".join(f"{h:>14}" for h in heads)]
     for i, row in result.iterrows():
         cells = [str(i + 1), str(row.get("accelerator", ""))[:13]]

@@ -56,8 +56,16 @@ from ..constants import SECONDS_PER_HOUR
 from ..inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
 __all__ = [
-    "FIT_SCOPES", "KNOWN_FEATURES", "FEATURES", "CalibrationPoint", "UtilizationPrior",
-    "calibration_points", "fit_prior", "default_prior", "generation_of", "chip_sheet",
+    "FIT_SCOPES",
+    "KNOWN_FEATURES",
+    "FEATURES",
+    "CalibrationPoint",
+    "UtilizationPrior",
+    "calibration_points",
+    "fit_prior",
+    "default_prior",
+    "generation_of",
+    "chip_sheet",
 ]
 
 #: Rows whose figures are a third party's estimates never calibrate (also enforced at load).
@@ -163,7 +171,9 @@ def _check_features(features) -> tuple[str, ...]:
     features = tuple(features)
     unknown = [f for f in features if f not in KNOWN_FEATURES]
     if unknown:
-        raise ValueError(f"unknown prior feature(s) {unknown}; allowed: {', '.join(KNOWN_FEATURES)}")
+        raise ValueError(
+            f"unknown prior feature(s) {unknown}; allowed: {', '.join(KNOWN_FEATURES)}"
+        )
     return features
 
 
@@ -231,20 +241,24 @@ class UtilizationPrior:
         if "generation" not in self.features:
             return np.zeros(n), np.zeros(n)
         if accelerator is None:
-            return np.zeros(n), np.full(n, self.tau ** 2)
-        unknown = (0.0, self.tau ** 2, 0)
-        return self._per_accelerator(accelerator, n,
-                                     lambda a: self.offsets.get(self.generations.get(a, ""), unknown)[:2])
+            return np.zeros(n), np.full(n, self.tau**2)
+        unknown = (0.0, self.tau**2, 0)
+        return self._per_accelerator(
+            accelerator, n, lambda a: self.offsets.get(self.generations.get(a, ""), unknown)[:2]
+        )
 
     def _bandwidth(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Bandwidth feature per draw and its extra variance (unknown -> calibration mean and variance)."""
         unknown = (self.bandwidth_mean, self.bandwidth_var)
         if accelerator is None:
             return np.full(n, unknown[0]), np.full(n, unknown[1])
-        return self._per_accelerator(accelerator, n,
-                                     lambda a: (self.bandwidth[a], 0.0) if a in self.bandwidth else unknown)
+        return self._per_accelerator(
+            accelerator, n, lambda a: (self.bandwidth[a], 0.0) if a in self.bandwidth else unknown
+        )
 
-    def log_centre_and_scale(self, active_params=None, n: int = 1, **features) -> tuple[np.ndarray, np.ndarray]:
+    def log_centre_and_scale(
+        self, active_params=None, n: int = 1, **features
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Predictive centre and Student-t scale of log u, one per draw (arrays of length n)."""
         unknown = set(features) - {"accelerator"}
         if unknown:
@@ -272,7 +286,9 @@ class UtilizationPrior:
         # the few columns: a matrix product would start BLAS threads that compete with the race kernel.
         k = len(columns)
         centre = sum(beta[i] * columns[i] for i in range(k))
-        var = self.sigma ** 2 + sum(cov[i, j] * columns[i] * columns[j] for i in range(k) for j in range(k))
+        var = self.sigma**2 + sum(
+            cov[i, j] * columns[i] * columns[j] for i in range(k) for j in range(k)
+        )
         var = var + sum((beta[i] ** 2 + cov[i, i]) * unknown_var[i] for i in range(k))
         offset, offset_var = self._offset(accelerator, n)
         return centre + offset, np.sqrt(var + offset_var)
@@ -288,7 +304,9 @@ class UtilizationPrior:
 
     # -- the contract -------------------------------------------------------------------------------
 
-    def log_centre_and_half_width(self, active_params: float | None = None, **features) -> tuple[float, float]:
+    def log_centre_and_half_width(
+        self, active_params: float | None = None, **features
+    ) -> tuple[float, float]:
         """Predictive centre of log u and the half-width of its P10-P90 interval (Student-t)."""
         centre, scale = self.log_centre_and_scale(active_params, 1, **features)
         return float(centre[0]), float(self._half_width(scale[0]))
@@ -325,24 +343,36 @@ class UtilizationPrior:
         terms = "".join(f" {c:+.3f}*{f}" for c, f in zip(self.coef[1:], names))
         gens = ""
         if "generation" in self.features:
-            shown = ", ".join(f"{g} {o:+.2f} (n={n})" for g, (o, _, n) in sorted(self.offsets.items()))
+            shown = ", ".join(
+                f"{g} {o:+.2f} (n={n})" for g, (o, _, n) in sorted(self.offsets.items())
+            )
             gens = f"; generation offsets (tau {self.tau:.2f}): {shown}"
-        return (f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale {self.sigma:.3f}){gens}; "
-                f"{len(self.runs)} runs (centre u = {math.exp(self.coef[0]):.2f})")
+        return (
+            f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale {self.sigma:.3f}){gens}; "
+            f"{len(self.runs)} runs (centre u = {math.exp(self.coef[0]):.2f})"
+        )
 
 
 def _size_feature(points) -> np.ndarray:
-    return np.array([math.log10(p.active_params) - SIZE_CENTRE_LOG10 if p.active_params else np.nan
-                     for p in points])
+    return np.array(
+        [
+            math.log10(p.active_params) - SIZE_CENTRE_LOG10 if p.active_params else np.nan
+            for p in points
+        ]
+    )
 
 
 def _bandwidth_feature(bytes_per_flop: float | None) -> float:
     return math.log10(bytes_per_flop) - BANDWIDTH_CENTRE_LOG10 if bytes_per_flop else math.nan
 
 
-def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATURES, *,
-              generations: dict[str, str] | None = None,
-              bytes_per_flop: dict[str, float | None] | None = None) -> UtilizationPrior:
+def fit_prior(
+    points: list[CalibrationPoint],
+    features: tuple[str, ...] = FEATURES,
+    *,
+    generations: dict[str, str] | None = None,
+    bytes_per_flop: dict[str, float | None] | None = None,
+) -> UtilizationPrior:
     """Robust pooled fit, partially pooled generation offsets, Student-t residuals.
 
     `generations` maps accelerator ids to generations for prediction (default: those of `points`), and
@@ -353,15 +383,23 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
     import statsmodels.api as sm
 
     features = _check_features(features)
-    usable = [p for p in points if ("size" not in features or p.active_params is not None)
-              and ("bandwidth" not in features or p.bytes_per_flop is not None)]
+    usable = [
+        p
+        for p in points
+        if ("size" not in features or p.active_params is not None)
+        and ("bandwidth" not in features or p.bytes_per_flop is not None)
+    ]
     n_coef = 1 + ("size" in features) + ("bandwidth" in features)
     if len(usable) < n_coef + 3:
         raise ValueError(f"need at least {n_coef + 3} calibration runs, have {len(usable)}")
     y = np.log([p.bf16_utilization for p in usable])
     size = _size_feature(usable)
     bandwidth = np.array([_bandwidth_feature(p.bytes_per_flop) for p in usable])
-    X = np.column_stack([np.ones(len(usable))] + [size] * ("size" in features) + [bandwidth] * ("bandwidth" in features))
+    X = np.column_stack(
+        [np.ones(len(usable))]
+        + [size] * ("size" in features)
+        + [bandwidth] * ("bandwidth" in features)
+    )
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise ValueError(f"features {features} cannot be separated on these {len(usable)} runs")
     fit = sm.RLM(y, X, M=sm.robust.norms.HuberT()).fit()
@@ -398,8 +436,11 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
     from scipy import optimize, stats  # only a fit needs them (a cached fit skips both)
 
     mad = float(stats.median_abs_deviation(resid, scale="normal")) or 1e-3
-    scale = optimize.minimize_scalar(lambda s: -np.sum(stats.t.logpdf(resid, dof, scale=s)),
-                                     bounds=(mad / 10, mad * 10), method="bounded").x
+    scale = optimize.minimize_scalar(
+        lambda s: -np.sum(stats.t.logpdf(resid, dof, scale=s)),
+        bounds=(mad / 10, mad * 10),
+        method="bounded",
+    ).x
     finite = size[np.isfinite(size)]
     known_bw = bandwidth[np.isfinite(bandwidth)]
     if bytes_per_flop is None:
@@ -412,7 +453,9 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
         dof=dof,
         tau=tau,
         offsets=offsets,
-        generations=dict(generations) if generations is not None else {p.accelerator: p.generation for p in usable},
+        generations=dict(generations)
+        if generations is not None
+        else {p.accelerator: p.generation for p in usable},
         size_mean=float(np.mean(finite)) if finite.size else 0.0,
         size_var=float(np.var(finite)) if finite.size else 0.0,
         runs=tuple(p.run_id for p in usable),
@@ -426,14 +469,18 @@ def fit_prior(points: list[CalibrationPoint], features: tuple[str, ...] = FEATUR
 def chip_sheet(catalog: Catalog) -> dict[str, dict]:
     """What the prior may know of every accelerator in the catalog before any run on it: its generation
     and its bytes per FLOP (keyword arguments of `fit_prior`)."""
-    return {"generations": {a.id: a.family for a in catalog.accelerators.values()},
-            "bytes_per_flop": {a.id: a.bytes_per_flop for a in catalog.accelerators.values()}}
+    return {
+        "generations": {a.id: a.family for a in catalog.accelerators.values()},
+        "bytes_per_flop": {a.id: a.bytes_per_flop for a in catalog.accelerators.values()},
+    }
 
 
 _PRIORS: dict[tuple, UtilizationPrior] = {}
 
 
-def default_prior(catalog: Catalog, *, features: tuple[str, ...] = FEATURES, **_ignored) -> UtilizationPrior:
+def default_prior(
+    catalog: Catalog, *, features: tuple[str, ...] = FEATURES, **_ignored
+) -> UtilizationPrior:
     """The prior `estimate` and `simulate` use, fitted once per catalog.
 
     ``effective(active_params, accelerator=id)`` and ``ppf(u, active_params, accelerator=ids)``;
@@ -461,7 +508,13 @@ def _cache_file(catalog: Catalog, features: tuple[str, ...]):
             versions.append(metadata.version(package))
         except metadata.PackageNotFoundError:
             versions.append("-")
-    return paths.cache_file("prior", catalog.data_hash, [",".join(features), *versions], ("model/calibration.py",), "json")
+    return paths.cache_file(
+        "prior",
+        catalog.data_hash,
+        [",".join(features), *versions],
+        ("model/calibration.py",),
+        "json",
+    )
 
 
 def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:
@@ -475,12 +528,22 @@ def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior
     try:
         raw = json.loads(path.read_text())
         return UtilizationPrior(
-            features=tuple(raw["features"]), coef=tuple(raw["coef"]),
-            coef_cov=tuple(tuple(row) for row in raw["coef_cov"]), sigma=raw["sigma"], dof=raw["dof"],
-            tau=raw["tau"], offsets={k: tuple(v) for k, v in raw["offsets"].items()},
-            generations=dict(raw["generations"]), size_mean=raw["size_mean"], size_var=raw["size_var"],
-            runs=tuple(raw["runs"]), t90=raw["t90"], bandwidth=dict(raw["bandwidth"]),
-            bandwidth_mean=raw["bandwidth_mean"], bandwidth_var=raw["bandwidth_var"])
+            features=tuple(raw["features"]),
+            coef=tuple(raw["coef"]),
+            coef_cov=tuple(tuple(row) for row in raw["coef_cov"]),
+            sigma=raw["sigma"],
+            dof=raw["dof"],
+            tau=raw["tau"],
+            offsets={k: tuple(v) for k, v in raw["offsets"].items()},
+            generations=dict(raw["generations"]),
+            size_mean=raw["size_mean"],
+            size_var=raw["size_var"],
+            runs=tuple(raw["runs"]),
+            t90=raw["t90"],
+            bandwidth=dict(raw["bandwidth"]),
+            bandwidth_mean=raw["bandwidth_mean"],
+            bandwidth_var=raw["bandwidth_var"],
+        )
     except (OSError, ValueError, KeyError, TypeError):
         pass
     prior = fit_prior(calibration_points(catalog), features, **chip_sheet(catalog))

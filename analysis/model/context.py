@@ -29,8 +29,17 @@ from ..cache import hash_contents
 #: The files of data/ that the catalog reads (`catalog.CSV_FILES` and `catalog.DEALS_FILE`).
 DATA_FILES = ("accelerators.csv", "sites.csv", "training_runs.csv", "models.csv", "deals.yaml")
 #: Modules whose code shapes a context: any change to them builds it again.
-SOURCES = ("model/context.py", "cache.py", "inputs/catalog.py", "inputs/specs.py", "inputs/scenario.py",
-           "model/calibration.py", "constants.py", "inputs/limits.py", "inputs/yamlio.py")
+SOURCES = (
+    "model/context.py",
+    "cache.py",
+    "inputs/catalog.py",
+    "inputs/specs.py",
+    "inputs/scenario.py",
+    "model/calibration.py",
+    "constants.py",
+    "inputs/limits.py",
+    "inputs/yamlio.py",
+)
 #: Sizes (log10 of active parameters) the compiled prior is read at, and checked at.
 FIT_LOG10 = (10.0, 11.0, 12.0)
 CHECK_LOG10 = (7.0, 8.5, 9.3, 11.6, 13.2, 14.5)
@@ -105,7 +114,9 @@ class Context:
         from ..inputs.limits import describe_dist, lognormal_mu_sigma
 
         mu, sigma = lognormal_mu_sigma(p10, p90)
-        drawn = Drawn("lognormal", describe_dist("lognormal", {"p10": p10, "p90": p90}), mu=mu, sigma=sigma)
+        drawn = Drawn(
+            "lognormal", describe_dist("lognormal", {"p10": p10, "p90": p90}), mu=mu, sigma=sigma
+        )
         if len(self._effective) >= 1024:
             self._effective.clear()
         self._effective[key] = drawn
@@ -123,27 +134,44 @@ def _predict(coef: tuple[float, ...], active_params: float | None) -> tuple[floa
 def _compile_prior(prior, accelerator: str) -> tuple[float, ...] | None:
     """(c0, c1, h0, h1, h2, centre, half) of the prior at one accelerator, or None when the prior is
     not of that form (the check at CHECK_LOG10 fails)."""
-    at = {x: prior.log_centre_and_half_width(10.0 ** x, accelerator=accelerator) for x in FIT_LOG10 + CHECK_LOG10}
+    at = {
+        x: prior.log_centre_and_half_width(10.0**x, accelerator=accelerator)
+        for x in FIT_LOG10 + CHECK_LOG10
+    }
     (cl, hl), (cm, hm), (cr, hr) = (at[x] for x in FIT_LOG10)
     sq = (hl * hl, hm * hm, hr * hr)
-    coef = (cm, (cr - cl) / 2.0, sq[1], (sq[2] - sq[0]) / 2.0, (sq[2] + sq[0]) / 2.0 - sq[1],
-            *prior.log_centre_and_half_width(None, accelerator=accelerator))
+    coef = (
+        cm,
+        (cr - cl) / 2.0,
+        sq[1],
+        (sq[2] - sq[0]) / 2.0,
+        (sq[2] + sq[0]) / 2.0 - sq[1],
+        *prior.log_centre_and_half_width(None, accelerator=accelerator),
+    )
     for x in CHECK_LOG10:
-        centre, half = _predict(coef, 10.0 ** x)
+        centre, half = _predict(coef, 10.0**x)
         want_centre, want_half = at[x]
-        if not (abs(centre - want_centre) <= CHECK_RTOL * max(1.0, abs(want_centre))
-                and abs(half - want_half) <= CHECK_RTOL * max(1.0, abs(want_half))):
+        if not (
+            abs(centre - want_centre) <= CHECK_RTOL * max(1.0, abs(want_centre))
+            and abs(half - want_half) <= CHECK_RTOL * max(1.0, abs(want_half))
+        ):
             return None
     return coef
 
 
 def _drawn(dist) -> Drawn:
     kind = dist.dist
-    fields = {name: getattr(dist, name) for name in ("value", "low", "mode", "high") if hasattr(dist, name)}
+    fields = {
+        name: getattr(dist, name)
+        for name in ("value", "low", "mode", "high")
+        if hasattr(dist, name)
+    }
     if kind == "lognormal":
         fields.update(mu=dist.mu, sigma=dist.sigma)
     elif kind not in ("fixed", "uniform", "triangular"):
-        raise TypeError(f"a default distribution of kind {kind!r} has no plain form here; add it to Drawn")
+        raise TypeError(
+            f"a default distribution of kind {kind!r} has no plain form here; add it to Drawn"
+        )
     return Drawn(kind, dist.describe(), **fields)
 
 
@@ -162,8 +190,18 @@ def context_for(catalog) -> Context:
     defaults = Uncertainty()
     ctx = Context(
         data_hash=catalog.data_hash,
-        chips={c.id: Chip(c.id, c.peak_bf16_flop_per_s, c.peak_fp8_flop_per_s, c.tdp_w, c.server_power_w,
-                          c.server_power_fraction, c.rental_usd_per_hour) for c in catalog.accelerators.values()},
+        chips={
+            c.id: Chip(
+                c.id,
+                c.peak_bf16_flop_per_s,
+                c.peak_fp8_flop_per_s,
+                c.tdp_w,
+                c.server_power_w,
+                c.server_power_fraction,
+                c.rental_usd_per_hour,
+            )
+            for c in catalog.accelerators.values()
+        },
         regions={s.id: Region(s.id, s.pue, s.grid_gco2_per_kwh) for s in catalog.sites.values()},
         defaults={name: _drawn(getattr(defaults, name)) for name in DEFAULTS},
         prior={a: _compile_prior(prior, a) for a in catalog.accelerators},
@@ -203,8 +241,15 @@ def load_context(data_dir: str | Path | None = None) -> Context:
         from ..provenance import package_version, versions
 
         built = context_for(load_catalog(root))
-        ctx = Context(built.data_hash, built.chips, built.regions, built.defaults, built.prior,
-                      package_version=package_version(), versions=versions())
+        ctx = Context(
+            built.data_hash,
+            built.chips,
+            built.regions,
+            built.defaults,
+            built.prior,
+            package_version=package_version(),
+            versions=versions(),
+        )
         if ctx.data_hash == data_hash:
             _write(path, ctx)
     _LOADED.clear()
@@ -218,8 +263,10 @@ def _stamp(root: str) -> tuple | None:
     """The data files' times and sizes: in this process a context holds while they do (as the
     catalog's does); None when a file is missing."""
     try:
-        return (root,) + tuple((s.st_mtime_ns, s.st_size) for s in (os.stat(os.path.join(root, name))
-                                                                      for name in DATA_FILES))
+        return (root,) + tuple(
+            (s.st_mtime_ns, s.st_size)
+            for s in (os.stat(os.path.join(root, name)) for name in DATA_FILES)
+        )
     except OSError:
         return None
 
@@ -234,8 +281,13 @@ def _cache_file(root: Path, data_hash: str) -> Path:
         installed = str(site.stat().st_mtime_ns)
     except OSError:
         installed = "?"
-    return paths.cache_file("estimate", data_hash, [str(root), sys.version, numpy.__version__, str(site), installed],
-                            SOURCES, "pickle")
+    return paths.cache_file(
+        "estimate",
+        data_hash,
+        [str(root), sys.version, numpy.__version__, str(site), installed],
+        SOURCES,
+        "pickle",
+    )
 
 
 def _read(path: Path, data_hash: str) -> Context | None:

@@ -25,7 +25,15 @@ from ..backend import select, to_numpy
 from ..errors import InputError
 from ..formatting import format_value, present, scientific
 from .kernels import compute as kc
-from ..inputs.limits import FLAG_RANGES, MAX_DRAWS, MAX_SEED, PRECISIONS, Range, check_seed, check_training_flop
+from ..inputs.limits import (
+    FLAG_RANGES,
+    MAX_DRAWS,
+    MAX_SEED,
+    PRECISIONS,
+    Range,
+    check_seed,
+    check_training_flop,
+)
 from ..provenance import provenance
 from .summary import json_ready, quantiles, row_stats, summary_frame
 from .sampling import draw
@@ -47,8 +55,16 @@ METRICS = tuple(UNITS)
 COST_BASIS = "rental: accelerator-hours x price per accelerator-hour"
 
 
-def _number(flag: str, value, *, integer: bool = False, low: float = 0.0, high: float = math.inf,
-            low_open: bool = True, allowed: str | None = None) -> float | int | None:
+def _number(
+    flag: str,
+    value,
+    *,
+    integer: bool = False,
+    low: float = 0.0,
+    high: float = math.inf,
+    low_open: bool = True,
+    allowed: str | None = None,
+) -> float | int | None:
     """Check one numeric input; InputError naming the flag and what is allowed."""
     what = allowed or ("a positive whole number" if integer else "a positive finite number")
     return _checked(flag, value, Range(low, high, what, low_open=low_open, integer=integer))
@@ -100,7 +116,9 @@ class EstimateResult:
         """A table a person reads at a glance."""
         inp = self.inputs
         cluster = (
-            f"{inp['accelerators']:,} x {inp['accelerator']}" if inp["accelerators"] else inp["accelerator"]
+            f"{inp['accelerators']:,} x {inp['accelerator']}"
+            if inp["accelerators"]
+            else inp["accelerator"]
         )
         lines = [
             f"Training compute {scientific(self.training_flop)} FLOP on {cluster} ({inp['precision']}), "
@@ -113,9 +131,13 @@ class EstimateResult:
         for name, q in self.metrics.items():
             if q is None:
                 why = inp["cost_method"] if name == "cost_usd" else "needs --accelerators"
-                lines.append(f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]}: {why}")
+                lines.append(
+                    f"{name:<24}{'-':>12}{'-':>12}{'-':>12}{'-':>12}  {UNITS[name]}: {why}"
+                )
                 continue
-            cells = "".join(f"{format_value(q[k], name):>12}" for k in ("p10", "p50", "p90", "mean"))
+            cells = "".join(
+                f"{format_value(q[k], name):>12}" for k in ("p10", "p50", "p90", "mean")
+            )
             lines.append(f"{name:<24}{cells}  {UNITS[name]}")
         prov = self.provenance
         lines += [
@@ -200,29 +222,54 @@ def estimate(
     gpu_hours = _flag("gpu_hours", gpu_hours)
     pue = _flag("pue", pue)
     price_per_hour = _flag("price_per_hour", price_per_hour)
-    draws = _number("--draws", draws, integer=True, low=1, low_open=False, high=MAX_DRAWS,
-                    allowed=f"a whole number from 1 to {MAX_DRAWS:,}")
+    draws = _number(
+        "--draws",
+        draws,
+        integer=True,
+        low=1,
+        low_open=False,
+        high=MAX_DRAWS,
+        allowed=f"a whole number from 1 to {MAX_DRAWS:,}",
+    )
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         seed = check_seed(seed)  # exact: through float, seeds above 2**53 would collide
     else:
-        seed = check_seed(_number("--seed", seed, integer=True, low=0, low_open=False,
-                                  allowed=f"a whole number from 0 to {MAX_SEED:,}"))
+        seed = check_seed(
+            _number(
+                "--seed",
+                seed,
+                integer=True,
+                low=0,
+                low_open=False,
+                allowed=f"a whole number from 0 to {MAX_SEED:,}",
+            )
+        )
     if gpu_hours is not None and mfu is not None:
-        raise InputError("--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; "
-                         "give one or the other")
+        raise InputError(
+            "--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; "
+            "give one or the other"
+        )
     if precision not in PRECISIONS:
-        raise InputError(f"--precision: unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+        raise InputError(
+            f"--precision: unknown precision {precision!r}; allowed: {', '.join(PRECISIONS)}"
+        )
     if flop is not None and (params is not None or tokens is not None or active_params is not None):
         raise InputError("--flop: give either --flop or --params/--tokens, not both")
     if flop is None:
         if params is None and tokens is None and active_params is None:
-            raise InputError("--params/--tokens: give the model size and data (--params N --tokens D) or --flop C")
+            raise InputError(
+                "--params/--tokens: give the model size and data (--params N --tokens D) or --flop C"
+            )
         if tokens is None:
             raise InputError("--tokens: training tokens are needed with --params (or give --flop)")
         if params is None and active_params is None:
-            raise InputError("--params: the parameter count is needed with --tokens (or give --flop)")
+            raise InputError(
+                "--params: the parameter count is needed with --tokens (or give --flop)"
+            )
         if params is not None and active_params is not None and active_params > params:
-            raise InputError(f"--active-params: {active_params:g} exceeds --params {params:g}; active <= total")
+            raise InputError(
+                f"--active-params: {active_params:g} exceeds --params {params:g}; active <= total"
+            )
         active = active_params if active_params is not None else params
         training_flop = float(kc.training_flop(active, tokens))
         check_training_flop(training_flop)
@@ -232,12 +279,16 @@ def estimate(
 
     for flag, value in (("--accelerator", accelerator), ("--site", site)):
         if not (isinstance(value, str) or (flag == "--site" and value is None)):
-            raise InputError(f"{flag}: expected an id from data/{'accelerators' if flag == '--accelerator' else 'sites'}.csv, "
-                             f"got {value!r}")
+            raise InputError(
+                f"{flag}: expected an id from data/{'accelerators' if flag == '--accelerator' else 'sites'}.csv, "
+                f"got {value!r}"
+            )
     ctx = context_for(catalog) if catalog is not None else load_context()
     chip = ctx.chips.get(accelerator)
     if chip is None or (precision == "fp8" and chip.peak_fp8_flop_per_s is None):
-        _catalog(catalog).accelerator(accelerator).peak_flop_per_s(precision)  # raises, naming what is allowed
+        _catalog(catalog).accelerator(accelerator).peak_flop_per_s(
+            precision
+        )  # raises, naming what is allowed
     peak = chip.peak_fp8_flop_per_s if precision == "fp8" else chip.peak_bf16_flop_per_s
     region = ctx.regions.get(site or K.DEFAULT_SITE)
     if region is None:
@@ -284,8 +335,10 @@ def estimate(
     if price_per_hour is not None:
         cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
-        cost_method = (f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
-                       f"{defaults['price_factor'].text}")
+        cost_method = (
+            f"rental at {chip.rental_usd_per_hour:g} USD/h (data/accelerators.csv) x "
+            f"{defaults['price_factor'].text}"
+        )
     else:
         cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
 
@@ -305,11 +358,15 @@ def estimate(
     power_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, p)
     energy = kc.energy_mwh(hours, power_w)
     # The boundary most published figures use (model cards, GPU meters): the chips alone, no host.
-    chip_energy = kc.energy_mwh(hours, kc.average_power_w(chip.tdp_w, chip.server_power_fraction, p))
+    chip_energy = kc.energy_mwh(
+        hours, kc.average_power_w(chip.tdp_w, chip.server_power_fraction, p)
+    )
     if price_per_hour is not None:
         cost = kc.rental_cost_usd(hours, price_per_hour)
     elif chip.rental_usd_per_hour is not None:
-        cost = kc.rental_cost_usd(hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"])))
+        cost = kc.rental_cost_usd(
+            hours, chip.rental_usd_per_hour * dev(sample("price_factor", defaults["price_factor"]))
+        )
     else:
         cost = None
     emissions = kc.emissions_tco2e(energy, region.grid_gco2_per_kwh)
@@ -354,8 +411,13 @@ def estimate(
         training_flop=training_flop,
         metrics=metrics,
         inputs=inputs,
-        provenance=provenance(seed=seed, backend=be, data_hash=ctx.data_hash, package=ctx.package_version,
-                              library_versions=ctx.versions),
+        provenance=provenance(
+            seed=seed,
+            backend=be,
+            data_hash=ctx.data_hash,
+            package=ctx.package_version,
+            library_versions=ctx.versions,
+        ),
         draws=frame,
     )
 

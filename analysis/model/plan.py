@@ -90,14 +90,18 @@ def _table_grid(offset: float, scenario: Scenario) -> tuple[float, float, np.nda
     return x_min, delay_cap, x
 
 
-def _step_average(x: np.ndarray, starts: np.ndarray, ends: np.ndarray, amounts: np.ndarray, dt: float) -> np.ndarray:
+def _step_average(
+    x: np.ndarray, starts: np.ndarray, ends: np.ndarray, amounts: np.ndarray, dt: float
+) -> np.ndarray:
     """Mean over [x, x + dt] of sum_j amounts_j * [starts_j <= s < ends_j]."""
     lo = np.maximum(x[:, None], starts[None, :])
     hi = np.minimum(x[:, None] + dt, ends[None, :])
     return (np.clip(hi - lo, 0.0, None) * amounts[None, :]).sum(axis=1) / dt
 
 
-def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: Catalog) -> CompetitorPlan:
+def plan_competitor(
+    index: int, comp: Competitor, scenario: Scenario, catalog: Catalog
+) -> CompetitorPlan:
     dt, _ = time_grid(scenario)
     model = catalog.models[comp.model]
     precision = comp.precision or model.precision
@@ -129,13 +133,19 @@ def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: C
         amounts = np.array([t.accelerators for t in deal.tranches]) * scale
         ends = np.full_like(starts, deal.term_months)
         online = _step_average(x, starts, ends, amounts, dt)
-        cumulative = (np.clip(np.minimum(x[:, None], ends) - starts, 0.0, None) * amounts).sum(axis=1)
+        cumulative = (np.clip(np.minimum(x[:, None], ends) - starts, 0.0, None) * amounts).sum(
+            axis=1
+        )
         deals.append(
             DealPlan(
                 deal=deal,
                 offset_months=offset,
                 scale=scale,
-                delay=(override.delay_months if override and override.delay_months else deal.delay_months),
+                delay=(
+                    override.delay_months
+                    if override and override.delay_months
+                    else deal.delay_months
+                ),
                 peak_bf16=chip.peak_bf16_flop_per_s,
                 fp8_capable=chip.peak_fp8_flop_per_s is not None,
                 costs=DealCosts(
@@ -159,7 +169,9 @@ def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: C
         if deal.power_cap_mw is not None:
             cap_sources[campus] = deal
     if not deals:
-        raise InputError(f"scenario: competitors[{index}] ({comp.label}) has no deal left after deal_overrides")
+        raise InputError(
+            f"scenario: competitors[{index}] ({comp.label}) has no deal left after deal_overrides"
+        )
     caps: list[CapPlan | None] = []
     for campus in range(len(campus_ids)):
         deal = cap_sources.get(campus)
@@ -176,7 +188,11 @@ def plan_competitor(index: int, comp: Competitor, scenario: Scenario, catalog: C
         # A step function of levels: each level holds from its month to the next step's month.
         ends = np.append(starts[1:], np.inf)
         table = _step_average(x, starts, ends, levels, dt)
-        delay = override.power_delay_months if override and override.power_delay_months else deal.power_delay_months
+        delay = (
+            override.power_delay_months
+            if override and override.power_delay_months
+            else deal.power_delay_months
+        )
         caps.append(CapPlan(deal, offset, delay or Fixed(value=0.0), x_min, delay_cap, table))
     start = (month_index(comp.start) - scenario.start_index) if comp.start else 0.0
     edges = np.arange(scenario.steps + 1) * dt

@@ -21,12 +21,26 @@ _ONE_FLOP = 1.0
 
 def _structure(layout, n_deals, n_campus):
     deals_of = [[d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)]
-    campuses_of = [[c for c in range(n_campus) if layout.campus_track[c] == t] for t in range(layout.n_tracks)]
+    campuses_of = [
+        [c for c in range(n_campus) if layout.campus_track[c] == t] for t in range(layout.n_tracks)
+    ]
     return deals_of, campuses_of
 
 
-def scalar_race(layout, flops_tables, power_tables, deal_base, cap_tables, cap_base, campus_pue, rate,
-                target_flop, /, *, deal_gain=None):
+def scalar_race(
+    layout,
+    flops_tables,
+    power_tables,
+    deal_base,
+    cap_tables,
+    cap_base,
+    campus_pue,
+    rate,
+    target_flop,
+    /,
+    *,
+    deal_gain=None,
+):
     """The race kernel as pure Python loops over draws and steps (float64); same dict of arrays."""
     n_deals, n_campus = len(flops_tables), len(campus_pue)
     deals_of, campuses_of = _structure(layout, n_deals, n_campus)
@@ -38,13 +52,17 @@ def scalar_race(layout, flops_tables, power_tables, deal_base, cap_tables, cap_b
     pue = [np.asarray(p, dtype=np.float64).tolist() for p in campus_pue]
     rate_l = np.asarray(rate, dtype=np.float64).tolist()
     target_l = np.asarray(target_flop, dtype=np.float64).tolist()
-    gain = [None if deal_gain is None or g is None else np.asarray(g, dtype=np.float64).tolist()
-            for g in (deal_gain or [None] * n_deals)]
+    gain = [
+        None if deal_gain is None or g is None else np.asarray(g, dtype=np.float64).tolist()
+        for g in (deal_gain or [None] * n_deals)
+    ]
     k_draws = len(rate_l)
-    out = {"elapsed_steps": [[0.0] * k_draws for _ in range(layout.n_tracks)],
-           "remaining_flop": [[0.0] * k_draws for _ in range(layout.n_tracks)],
-           "peak_facility_w": [[0.0] * k_draws for _ in range(layout.n_tracks)],
-           "server_w_steps": [[0.0] * k_draws for _ in range(n_deals)]}
+    out = {
+        "elapsed_steps": [[0.0] * k_draws for _ in range(layout.n_tracks)],
+        "remaining_flop": [[0.0] * k_draws for _ in range(layout.n_tracks)],
+        "peak_facility_w": [[0.0] * k_draws for _ in range(layout.n_tracks)],
+        "server_w_steps": [[0.0] * k_draws for _ in range(n_deals)],
+    }
     for k in range(k_draws):
         remaining = [target_l[k]] * layout.n_tracks
         elapsed = [0.0] * layout.n_tracks
@@ -127,14 +145,27 @@ def compare(layout, reference: dict, candidate: dict, target_flop, *, rtol: floa
     # A deal's accelerator-W-steps are compared relative to its track's total: a deal that only
     # joins in the crossing step holds a few float32 ulps of the run, and its own relative error
     # says nothing about the run's accelerator-hours.
-    track_of = [layout.campus_track[layout.deal_campus[d]] for d in range(len(reference["server_w_steps"]))]
-    totals = [sum(np.asarray(reference["server_w_steps"][d], dtype=np.float64)
-                  for d in range(len(track_of)) if track_of[d] == t) for t in range(len(both_done))]
+    track_of = [
+        layout.campus_track[layout.deal_campus[d]] for d in range(len(reference["server_w_steps"]))
+    ]
+    totals = [
+        sum(
+            np.asarray(reference["server_w_steps"][d], dtype=np.float64)
+            for d in range(len(track_of))
+            if track_of[d] == t
+        )
+        for t in range(len(both_done))
+    ]
     for d, (a, b) in enumerate(zip(reference["server_w_steps"], candidate["server_w_steps"])):
         t = track_of[d]
         mask = both_done[t]
         diff = np.abs(np.asarray(b, dtype=np.float64) - np.asarray(a, dtype=np.float64))[mask]
         scale = np.maximum(np.abs(np.asarray(totals[t]))[mask], 1e-30)
-        worst["server_w_steps"] = max(worst["server_w_steps"], float(np.max(diff / scale)) if diff.size else 0.0)
-    return {"max_rel_diff": worst, "finished_flags_differ": flags,
-            "agrees": flags == 0 and all(v <= rtol for v in worst.values())}
+        worst["server_w_steps"] = max(
+            worst["server_w_steps"], float(np.max(diff / scale)) if diff.size else 0.0
+        )
+    return {
+        "max_rel_diff": worst,
+        "finished_flags_differ": flags,
+        "agrees": flags == 0 and all(v <= rtol for v in worst.values()),
+    }

@@ -35,8 +35,14 @@ METRIC_UNITS = {
 }
 
 #: Metrics in the JSON contract (DESIGN.md s4), then extensions.
-CONTRACT_METRICS = ("time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw", "cost_usd",
-                    "emissions_tco2e")
+CONTRACT_METRICS = (
+    "time_to_train_months",
+    "gpu_hours",
+    "energy_mwh",
+    "peak_power_mw",
+    "cost_usd",
+    "emissions_tco2e",
+)
 EXTRA_METRICS = ("committed_usd", "training_flop")
 
 
@@ -65,8 +71,15 @@ class SimulationResult:
         for comp in self.competitors:
             for metric in CONTRACT_METRICS + EXTRA_METRICS:
                 q = comp[metric]
-                rows.append({"lab": comp["lab"], "model": comp["model"], "metric": metric,
-                             "unit": METRIC_UNITS[metric], **q})
+                rows.append(
+                    {
+                        "lab": comp["lab"],
+                        "model": comp["model"],
+                        "metric": metric,
+                        "unit": METRIC_UNITS[metric],
+                        **q,
+                    }
+                )
         return pd.DataFrame(rows)
 
     @property
@@ -77,11 +90,25 @@ class SimulationResult:
         rows = []
         for comp in self.competitors:
             q = comp["time_to_train_months"]
-            rows.append({"lab": comp["lab"], "model": comp["model"], "p_first": comp["p_first"],
-                         "p_within_horizon": comp["p_within_horizon"],
-                         "months_p10": q["p10"], "months_p50": q["p50"], "months_p90": q["p90"]})
-        rows.append({"lab": "nobody within horizon", "model": "", "p_first": self.p_nobody,
-                     "p_within_horizon": float("nan")})
+            rows.append(
+                {
+                    "lab": comp["lab"],
+                    "model": comp["model"],
+                    "p_first": comp["p_first"],
+                    "p_within_horizon": comp["p_within_horizon"],
+                    "months_p10": q["p10"],
+                    "months_p50": q["p50"],
+                    "months_p90": q["p90"],
+                }
+            )
+        rows.append(
+            {
+                "lab": "nobody within horizon",
+                "model": "",
+                "p_first": self.p_nobody,
+                "p_within_horizon": float("nan"),
+            }
+        )
         return pd.DataFrame(rows)
 
     @property
@@ -117,26 +144,32 @@ class SimulationResult:
                 entry[metric] = comp[metric]
             entry["finish_month"] = comp["finish_month"]
             comps.append(entry)
-        return json_ready({
-            "scenario": self.scenario.name,
-            "draws": self.scenario.draws,
-            "backend": self.backend,
-            "horizon_months": self.scenario.horizon_months,
-            "start": self.scenario.start,
-            "target_flop": self.scenario.target_flop,
-            "competitors": comps,
-            "p_nobody_within_horizon": self.p_nobody,
-            "pairwise": self.pairwise,
-            "notes": "quantiles of metrics other than time_to_train_months are over draws that finish "
-                     "within the horizon; time_to_train_months counts unfinished draws as beyond the "
-                     "horizon (null where a quantile falls there)",
-            "provenance": self.provenance,
-        })
+        return json_ready(
+            {
+                "scenario": self.scenario.name,
+                "draws": self.scenario.draws,
+                "backend": self.backend,
+                "horizon_months": self.scenario.horizon_months,
+                "start": self.scenario.start,
+                "target_flop": self.scenario.target_flop,
+                "competitors": comps,
+                "p_nobody_within_horizon": self.p_nobody,
+                "pairwise": self.pairwise,
+                "notes": "quantiles of metrics other than time_to_train_months are over draws that finish "
+                "within the horizon; time_to_train_months counts unfinished draws as beyond the "
+                "horizon (null where a quantile falls there)",
+                "provenance": self.provenance,
+            }
+        )
 
     def to_table(self) -> str:
         """The race at a glance."""
         sc = self.scenario
-        target = f"common target {sc.target_flop:.3g} FLOP" if sc.target_flop else "each lab's own next model"
+        target = (
+            f"common target {sc.target_flop:.3g} FLOP"
+            if sc.target_flop
+            else "each lab's own next model"
+        )
         lines = [
             f"Race '{sc.name}': {target}; start {sc.start}, horizon {sc.horizon_months:g} months, "
             f"{sc.draws:,} draws, {'runs may span sites' if sc.span_sites else 'one campus per run'}",
@@ -147,24 +180,43 @@ class SimulationResult:
         horizon = f">{sc.horizon_months:g}"
         for comp in self.competitors:
             t = comp["time_to_train_months"]
-            cells = [f"{(months(t[k]) if t[k] is not None else horizon):>{w}}"
-                     for k, w in (("p10", 12), ("p50", 8), ("p90", 8))]
+            cells = [
+                f"{(months(t[k]) if t[k] is not None else horizon):>{w}}"
+                for k, w in (("p10", 12), ("p50", 8), ("p90", 8))
+            ]
             lines.append(
                 f"{comp['label'][:27]:<28}{comp['p_first']:>9.1%}{comp['p_within_horizon']:>9.1%}"
                 + "".join(cells)
-                + "".join(f"{format_value(comp[m]['p50'], m):>{w}}" for m, w in
-                          (("cost_usd", 11), ("energy_mwh", 10), ("peak_power_mw", 9), ("emissions_tco2e", 11)))
+                + "".join(
+                    f"{format_value(comp[m]['p50'], m):>{w}}"
+                    for m, w in (
+                        ("cost_usd", 11),
+                        ("energy_mwh", 10),
+                        ("peak_power_mw", 9),
+                        ("emissions_tco2e", 11),
+                    )
+                )
             )
         lines.append(f"{'nobody within horizon':<28}{self.p_nobody:>9.1%}")
         if self.pairwise:
-            lines += ["", "Pairwise: P(A before B), and B's finish minus A's in months (p10 / p50 / p90)"]
+            lines += [
+                "",
+                "Pairwise: P(A before B), and B's finish minus A's in months (p10 / p50 / p90)",
+            ]
             for pair in self.pairwise:
                 lead = pair["lead_months"]
-                lead_text = " / ".join("-" if lead[k] is None else f"{lead[k]:+.1f}" for k in ("p10", "p50", "p90"))
-                lines.append(f"  {pair['a']} before {pair['b']}: {pair['p_a_before_b']:.1%}   lead {lead_text}")
+                lead_text = " / ".join(
+                    "-" if lead[k] is None else f"{lead[k]:+.1f}" for k in ("p10", "p50", "p90")
+                )
+                lines.append(
+                    f"  {pair['a']} before {pair['b']}: {pair['p_a_before_b']:.1%}   lead {lead_text}"
+                )
         prov = self.provenance
-        lines += ["", f"seed {sc.seed}, backend {prov['device']}, data {prov['data_hash']}, "
-                      f"compute-race {prov['version']}; costs, energy and power are over runs that finish"]
+        lines += [
+            "",
+            f"seed {sc.seed}, backend {prov['device']}, data {prov['data_hash']}, "
+            f"compute-race {prov['version']}; costs, energy and power are over runs that finish",
+        ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -181,11 +233,16 @@ def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, di
     values = finish
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
     mean = float(values.mean(dtype=np.float64)) if all_finite else None
-    with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: the quantile is beyond
+    with np.errstate(
+        invalid="ignore"
+    ):  # inf - inf inside the interpolation: the quantile is beyond
         qs = select_quantiles(values, _QUANTILE_LEVELS) if values.size else np.full(3, np.nan)
     out = []
     for shift in (0.0, start_months):
-        entry = {k: (float(q - shift) if np.isfinite(q) else None) for k, q in zip(("p10", "p50", "p90"), qs)}
+        entry = {
+            k: (float(q - shift) if np.isfinite(q) else None)
+            for k, q in zip(("p10", "p50", "p90"), qs)
+        }
         entry["mean"] = None if mean is None else mean - shift
         out.append(entry)
     return out[0], out[1]
@@ -201,7 +258,9 @@ def competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) ->
         "p_first": None,
         "p_within_horizon": float(done.mean()),
     }
-    entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(values["finish_month"], plan.start_months)
+    entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(
+        values["finish_month"], plan.start_months
+    )
     for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
         # Over the finished draws: an unfinished draw's metrics are NaN (race_outcomes), which
         # quantiles() leaves out, so no copy of the finished draws is made.
@@ -222,7 +281,9 @@ def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], fl
         np.minimum(best, row, out=best)
     someone = np.isfinite(best)
     wins = [(row == best) & someone for row in rows]
-    ties = np.zeros(n, dtype=np.int16)  # competitors sharing the best time (0 where nobody finishes)
+    ties = np.zeros(
+        n, dtype=np.int16
+    )  # competitors sharing the best time (0 where nobody finishes)
     for win in wins:
         ties += win
     tied = ties > 1
@@ -230,7 +291,11 @@ def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], fl
     for lab, win in zip(labels, wins):
         # A tie of k splits the draw in k equal parts: whole wins, plus 1/k of each k-way tie.
         alone = np.count_nonzero(win & ~tied)
-        shared = sum(np.count_nonzero(win & (ties == k)) / k for k in range(2, len(rows) + 1)) if tied.any() else 0.0
+        shared = (
+            sum(np.count_nonzero(win & (ties == k)) / k for k in range(2, len(rows) + 1))
+            if tied.any()
+            else 0.0
+        )
         p_first[lab] = float((alone + shared) / n)
     p_nobody = float((n - np.count_nonzero(someone)) / n)
     pairs = []
@@ -242,7 +307,14 @@ def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], fl
             diff = np.compress(both, tb).astype(np.float64)
             diff -= np.compress(both, ta)
             lead = quantiles(diff, overwrite=True) if diff.size else quantiles([])
-            pairs.append({"a": a, "b": b, "p_a_before_b": float(np.count_nonzero(ta < tb) / n),
-                          "p_b_before_a": float(np.count_nonzero(tb < ta) / n),
-                          "p_both_within_horizon": float(np.count_nonzero(both) / n), "lead_months": lead})
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "p_a_before_b": float(np.count_nonzero(ta < tb) / n),
+                    "p_b_before_a": float(np.count_nonzero(tb < ta) / n),
+                    "p_both_within_horizon": float(np.count_nonzero(both) / n),
+                    "lead_months": lead,
+                }
+            )
     return p_first, p_nobody, pairs

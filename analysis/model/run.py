@@ -39,8 +39,17 @@ MAX_PREFETCH = 4
 GPU_CHUNK = 1 << 20
 
 #: Metrics stored per draw (float32 on the host) for quantiles, the race and per-draw frames.
-STORED = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "peak_power_mw",
-          "cost_usd", "committed_usd", "emissions_tco2e", "training_flop")
+STORED = (
+    "finish_month",
+    "time_to_train_months",
+    "gpu_hours",
+    "energy_mwh",
+    "peak_power_mw",
+    "cost_usd",
+    "committed_usd",
+    "emissions_tco2e",
+    "training_flop",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +57,9 @@ STORED = ("finish_month", "time_to_train_months", "gpu_hours", "energy_mwh", "pe
 # ---------------------------------------------------------------------------------------------
 
 
-def base_index(x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float) -> np.ndarray:
+def base_index(
+    x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float
+) -> np.ndarray:
     """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
     d = np.clip(delay, 0.0, delay_cap)
     # (-offset - d - x_min) / h, in place on the clipped copy
@@ -79,8 +90,14 @@ def _prior_accelerator(plan: CompetitorPlan) -> str:
     return max(plan.deals, key=lambda p: float(p.flops_table[-1]) * p.scale).deal.accelerator
 
 
-def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior: UtilizationPrior,
-                   start: int, stop: int) -> dict[str, np.ndarray]:
+def sample_inputs(
+    plan: CompetitorPlan,
+    scenario: Scenario,
+    catalog: Catalog,
+    prior: UtilizationPrior,
+    start: int,
+    stop: int,
+) -> dict[str, np.ndarray]:
     """Every uncertain input of one competitor for draws start..stop-1 (host float64).
 
     All of them come from one `sampling.sample_streams` call (counter-based streams, compiled when
@@ -107,10 +124,14 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     for p in plan.deals:
         wanted.append((f"delay:{p.deal.id}", f"deal {p.deal.id}/delay", p.delay))
         if p.deal.kind != "owned":  # an owned deal pays no price: its cost is hardware and energy
-            wanted.append((f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor))
+            wanted.append(
+                (f"price_factor:{p.deal.id}", f"deal {p.deal.id}/price_factor", unc.price_factor)
+            )
     for cap in plan.caps:
         if cap is not None:
-            wanted.append((f"power_delay:{cap.deal.id}", f"deal {cap.deal.id}/power_delay", cap.delay))
+            wanted.append(
+                (f"power_delay:{cap.deal.id}", f"deal {cap.deal.id}/power_delay", cap.delay)
+            )
     for region in sorted({p.deal.region for p in plan.deals}):
         wanted.append((f"pue_delta:{region}", f"site {region}/pue_delta", unc.pue_delta))
     streams = sample_streams(scenario.seed, [(name, dist) for _, name, dist in wanted], start, stop)
@@ -125,7 +146,9 @@ def sample_inputs(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, pr
     goodput = drawn.pop("goodput")
     if plan.mfu == "prior":
         # The prior is on MFU x goodput (what published hours measure); MFU is what remains.
-        effective = prior.ppf(drawn.pop("utilization_u"), active, accelerator=_prior_accelerator(plan))
+        effective = prior.ppf(
+            drawn.pop("utilization_u"), active, accelerator=_prior_accelerator(plan)
+        )
         out["mfu"] = np.minimum(effective / goodput, 1.0)
     else:
         out["mfu"] = drawn.pop("mfu")
@@ -147,8 +170,9 @@ class KernelArgs:
     price: list
 
 
-def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-                dtype: str) -> KernelArgs:
+def kernel_args(
+    plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend, dtype: str
+) -> KernelArgs:
     """Build the race kernel's inputs for one competitor and one chunk of host draws."""
     _, h = time_grid(scenario)
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
@@ -157,16 +181,23 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
     cache = plan.__dict__.setdefault("_device_tables", {})
     key = (be.name, dtype)
     if key not in cache:
-        cache[key] = ([dev(p.flops_table) for p in plan.deals], [dev(p.power_table) for p in plan.deals],
-                      [None if c is None else dev(c.table) for c in plan.caps])
+        cache[key] = (
+            [dev(p.flops_table) for p in plan.deals],
+            [dev(p.power_table) for p in plan.deals],
+            [None if c is None else dev(c.table) for c in plan.caps],
+        )
     dev_flops, dev_power, dev_caps = cache[key]
     rate = inputs["utilization"] * inputs["share"]
-    gain = dev(inputs["fp8_gain"]) if plan.precision == "fp8" else None  # one copy for every FP8 deal
+    gain = (
+        dev(inputs["fp8_gain"]) if plan.precision == "fp8" else None
+    )  # one copy for every FP8 deal
     flops_tables, power_tables, deal_base, gains, deal_pue, price = [], [], [], [], [], []
     for i, p in enumerate(plan.deals):
         flops_tables.append(dev_flops[i])
         power_tables.append(dev_power[i])
-        deal_base.append(idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)))
+        deal_base.append(
+            idev(base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h))
+        )
         gains.append(gain if p.fp8_capable else None)
         deal_pue.append(dev(np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0)))
         key = f"price_factor:{p.deal.id}"
@@ -185,7 +216,17 @@ def kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.n
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
     target = dev(inputs["training_flop"])
-    args = (plan.layout, flops_tables, power_tables, deal_base, cap_tables, cap_base, campus_pue, dev(rate), target)
+    args = (
+        plan.layout,
+        flops_tables,
+        power_tables,
+        deal_base,
+        cap_tables,
+        cap_base,
+        campus_pue,
+        dev(rate),
+        target,
+    )
     return KernelArgs(args, gains, deal_base, deal_pue, price)
 
 
@@ -200,9 +241,16 @@ def race_kernel(be: Backend):
     return race_tracks
 
 
-def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-               dtype: str, timings: dict[str, float] | None = None, *,
-               ka: KernelArgs | None = None) -> dict[str, np.ndarray]:
+def run_chunk(
+    plan: CompetitorPlan,
+    scenario: Scenario,
+    inputs: dict[str, np.ndarray],
+    be: Backend,
+    dtype: str,
+    timings: dict[str, float] | None = None,
+    *,
+    ka: KernelArgs | None = None,
+) -> dict[str, np.ndarray]:
     """Kernel + outcomes for one competitor and one chunk; returns host arrays.
 
     `timings`: when given, seconds are added to its "kernel" (the kernel call, device synchronised)
@@ -214,8 +262,14 @@ def run_chunk(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.nda
     return chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, timings)
 
 
-def _timed_kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-                       dtype: str, timings: dict[str, float] | None) -> KernelArgs:
+def _timed_kernel_args(
+    plan: CompetitorPlan,
+    scenario: Scenario,
+    inputs: dict[str, np.ndarray],
+    be: Backend,
+    dtype: str,
+    timings: dict[str, float] | None,
+) -> KernelArgs:
     """`kernel_args`, its seconds added to timings["outcomes"] (where the kernel's inputs are built
     on the kernel's thread: every backend but NumPy)."""
     t0 = time.perf_counter()
@@ -225,8 +279,9 @@ def _timed_kernel_args(plan: CompetitorPlan, scenario: Scenario, inputs: dict[st
     return ka
 
 
-def run_kernel(ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None,
-               threads: int | None = None) -> dict:
+def run_kernel(
+    ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None, threads: int | None = None
+) -> dict:
     """The race kernel on one chunk's `kernel_args`; seconds added to timings["kernel"] (device
     synchronised). `threads`: the CPU fast path's threads (default: the CPUs available)."""
     if timings is not None:
@@ -240,9 +295,16 @@ def run_kernel(ka: KernelArgs, be: Backend, timings: dict[str, float] | None = N
     return kernel_out
 
 
-def chunk_outcomes(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, np.ndarray], be: Backend,
-                   dtype: str, ka: KernelArgs, kernel_out: dict, timings: dict[str, float] | None = None
-                   ) -> dict[str, np.ndarray]:
+def chunk_outcomes(
+    plan: CompetitorPlan,
+    scenario: Scenario,
+    inputs: dict[str, np.ndarray],
+    be: Backend,
+    dtype: str,
+    ka: KernelArgs,
+    kernel_out: dict,
+    timings: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
     """Per-draw outcomes of one chunk from the kernel's output, as host arrays (seconds added to
     timings["outcomes"])."""
     t2 = time.perf_counter()
@@ -251,7 +313,9 @@ def chunk_outcomes(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, n
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
     # Accelerator-hours each reserved deal delivers during the run window (used or not).
     first = first_finish(kernel_out, xp=be.xp)
-    finish_steps = be.xp.where(be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps))
+    finish_steps = be.xp.where(
+        be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps)
+    )
     start_cells = int(round(plan.start_months / h))
     committed = []
     for p, base in zip(plan.deals, deal_base):
@@ -260,15 +324,27 @@ def chunk_outcomes(plan: CompetitorPlan, scenario: Scenario, inputs: dict[str, n
             continue
         table = dev(p.cumulative_table)
         last = table.shape[0] - 1
-        end_idx = be.xp.clip(base + be.xp.astype(be.xp.round(finish_steps * SUBSTEPS), base.dtype), 0, last)
+        end_idx = be.xp.clip(
+            base + be.xp.astype(be.xp.round(finish_steps * SUBSTEPS), base.dtype), 0, last
+        )
         start_idx = be.xp.clip(base + start_cells, 0, last)
         delivered = be.xp.take(table, end_idx) - be.xp.take(table, start_idx)
         committed.append(delivered * K.HOURS_PER_MONTH)
     out = race_outcomes(
-        plan.layout, kernel_out, tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
-        [p.costs for p in plan.deals], deal_pue, dev(inputs["share"]), price,
-        dev(inputs["hardware_life_years"]), dev(inputs["build_usd_per_mw"]), committed,
-        start_months=plan.start_months, dt_months=dt, hours_per_step=dt * K.HOURS_PER_MONTH, first=first,
+        plan.layout,
+        kernel_out,
+        tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
+        [p.costs for p in plan.deals],
+        deal_pue,
+        dev(inputs["share"]),
+        price,
+        dev(inputs["hardware_life_years"]),
+        dev(inputs["build_usd_per_mw"]),
+        committed,
+        start_months=plan.start_months,
+        dt_months=dt,
+        hours_per_step=dt * K.HOURS_PER_MONTH,
+        first=first,
     )
     host = {k: to_numpy(v) for k, v in out.items()}
     host["training_flop"] = inputs["training_flop"]
@@ -316,10 +392,18 @@ def simulate(
     be = select(backend)
     if chunk_size is None:
         chunk_size = GPU_CHUNK if be.name == "cupy" else DEFAULT_CHUNK
-    check_simulation_size(scenario, catalog, chunk_size=chunk_size, itemsize=np.dtype(dtype).itemsize,
-                          keep_draws=keep_draws, where=f"scenario {scenario.name!r}")  # before any allocation
+    check_simulation_size(
+        scenario,
+        catalog,
+        chunk_size=chunk_size,
+        itemsize=np.dtype(dtype).itemsize,
+        keep_draws=keep_draws,
+        where=f"scenario {scenario.name!r}",
+    )  # before any allocation
     prior = default_prior(catalog)
-    plans = [plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)]
+    plans = [
+        plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)
+    ]
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
     # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics are

@@ -41,9 +41,13 @@ _CACHE: dict[tuple, np.ndarray] = {}
 _CACHE_ENTRIES = 256
 
 
-def _generate(kind: str, seed: int, stream: int, block: int, m: int, out: np.ndarray | None = None) -> np.ndarray:
+def _generate(
+    kind: str, seed: int, stream: int, block: int, m: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """The first m values of a block (into `out` when given)."""
-    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block))))
+    gen = np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(stream, block)))
+    )
     out = np.empty(m) if out is None else out
     return gen.random(out=out) if kind == "uniform" else gen.standard_normal(out=out)
 
@@ -76,11 +80,17 @@ def _blocks(seed: int, name: str, start: int, stop: int, kind: str) -> np.ndarra
         hi = min(stop, (block + 1) * BLOCK)
         m = hi - block * BLOCK
         if m <= CACHE_VALUES:
-            out[lo - start: hi - start] = _prefix(kind, seed, stream, block, m)[lo - block * BLOCK: m]
+            out[lo - start : hi - start] = _prefix(kind, seed, stream, block, m)[
+                lo - block * BLOCK : m
+            ]
         elif lo == block * BLOCK:
-            _generate(kind, seed, stream, block, m, out[lo - start: hi - start])  # straight into the output
+            _generate(
+                kind, seed, stream, block, m, out[lo - start : hi - start]
+            )  # straight into the output
         else:
-            out[lo - start: hi - start] = _generate(kind, seed, stream, block, m)[lo - block * BLOCK:]
+            out[lo - start : hi - start] = _generate(kind, seed, stream, block, m)[
+                lo - block * BLOCK :
+            ]
     return out
 
 
@@ -127,11 +137,13 @@ def _triangular(dist, u: np.ndarray) -> np.ndarray:
     return _triangular_inverse(u, *compiled_form(dist)[1])
 
 
-def _triangular_inverse(u: np.ndarray, low: float, high: float, cut: float, a: float, b: float) -> np.ndarray:
+def _triangular_inverse(
+    u: np.ndarray, low: float, high: float, cut: float, a: float, b: float
+) -> np.ndarray:
     """In place: low + sqrt(u a) where u < cut, high - sqrt((1 - u) b) elsewhere (a = width x
     (mode - low), b = width x (high - mode), cut = (mode - low) / width; race_sample's kind 3)."""
     for lo in range(0, u.shape[0], PASS):
-        x = u[lo:lo + PASS]
+        x = u[lo : lo + PASS]
         left = x < cut
         t = np.where(left, x * a, (1.0 - x) * b)
         np.sqrt(t, out=t)
@@ -167,8 +179,13 @@ def compiled_form(dist) -> tuple[int, tuple[float, ...]]:
         return UNIFORM, (float(dist.low), float(dist.high), 0.0, 0.0, 0.0)
     if kind == "triangular" and dist.high > dist.low:
         width = dist.high - dist.low
-        return TRIANGULAR, (float(dist.low), float(dist.high), (dist.mode - dist.low) / width,
-                            width * (dist.mode - dist.low), width * (dist.high - dist.mode))
+        return TRIANGULAR, (
+            float(dist.low),
+            float(dist.high),
+            (dist.mode - dist.low) / width,
+            width * (dist.mode - dist.low),
+            width * (dist.high - dist.mode),
+        )
     if kind == "lognormal":
         return LOGNORMAL, (float(dist.mu), float(dist.sigma), 0.0, 0.0, 0.0)
     return UNIFORM01, (0.0,) * 5
@@ -182,9 +199,9 @@ def counter_uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
         return np.empty(0)
     first = start // 4  # four words per counter value; Philox(counter=c) starts at words 4c..4c+3
     bits = np.random.Philox(key=np.array([seed, _stream_id(name)], dtype=np.uint64), counter=first)
-    raw = bits.random_raw(stop - 4 * first)[start - 4 * first:]
+    raw = bits.random_raw(stop - 4 * first)[start - 4 * first :]
     u = (raw >> np.uint64(11)).astype(np.float64)
-    u *= 2.0 ** -53
+    u *= 2.0**-53
     np.clip(u, 1e-12, 1.0 - 1e-12, out=u)
     return u
 
@@ -217,8 +234,14 @@ def sampler_status() -> str:
     return f"NumPy's np.random.Philox and inverse CDFs (the compiled sampler is not in use: {race_cpu.status()})"
 
 
-def sample_streams(seed: int, requests: list[tuple[str, object]], start: int, stop: int, *,
-                   compiled: bool | None = None) -> dict[str, np.ndarray]:
+def sample_streams(
+    seed: int,
+    requests: list[tuple[str, object]],
+    start: int,
+    stop: int,
+    *,
+    compiled: bool | None = None,
+) -> dict[str, np.ndarray]:
     """Draws start..stop-1 of each (name, dist) in `requests` (dist None: the raw uniforms), as a
     dict name -> float64 array; the same numbers whatever range or thread computes them.
 
@@ -240,15 +263,23 @@ def sample_streams(seed: int, requests: list[tuple[str, object]], start: int, st
         streams = np.array([_stream_id(name) for name, _ in requests], dtype=np.uint64)
         kinds = np.array([k for k, _ in forms], dtype=np.int32)
         params = np.array([p for _, p in forms], dtype=np.float64)
-        status = lib.race_sample(start, stop, seed, len(requests),
-                                 ffi.cast("unsigned long long *", ffi.from_buffer(streams)),
-                                 ffi.cast("int *", ffi.from_buffer(kinds)),
-                                 ffi.cast("double *", ffi.from_buffer(params)),
-                                 ffi.cast("double *", ffi.from_buffer(out)), n)
+        status = lib.race_sample(
+            start,
+            stop,
+            seed,
+            len(requests),
+            ffi.cast("unsigned long long *", ffi.from_buffer(streams)),
+            ffi.cast("int *", ffi.from_buffer(kinds)),
+            ffi.cast("double *", ffi.from_buffer(params)),
+            ffi.cast("double *", ffi.from_buffer(out)),
+            n,
+        )
         if status != 0:  # pragma: no cover - the kinds above are the ones race_sample knows
             raise RuntimeError(f"race_sample refused the stream kinds {kinds.tolist()}")
         for row, (kind, _) in zip(out, forms):
-            if kind == LOGNORMAL:  # race_sample leaves the logarithm: NumPy's exp is the NumPy form's
+            if (
+                kind == LOGNORMAL
+            ):  # race_sample leaves the logarithm: NumPy's exp is the NumPy form's
                 np.exp(row, out=row)
     else:
         for row, (name, _), (kind, params) in zip(out, requests, forms):

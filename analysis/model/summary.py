@@ -45,11 +45,15 @@ def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
 _LEVELS = np.array(list(QUANTILES.values()))
 
 
-def select_quantiles(values: np.ndarray, levels: np.ndarray, *, overwrite: bool = False) -> np.ndarray:
+def select_quantiles(
+    values: np.ndarray, levels: np.ndarray, *, overwrite: bool = False
+) -> np.ndarray:
     """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
     partitions at the order statistics needed (`select_order_statistics`), then the same interpolation (`np.quantile`'s
     lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
-    radix = radix_quantiles(values, levels, finite_only=False)  # None with a NaN: then as np.quantile
+    radix = radix_quantiles(
+        values, levels, finite_only=False
+    )  # None with a NaN: then as np.quantile
     if radix is not None:
         return radix[0]
     lo, hi, kth, t = _order_statistics(values.shape[0], tuple(float(q) for q in levels))
@@ -70,13 +74,19 @@ def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
 RADIX_MIN = 1 << 15
 
 
-def radix_quantiles(values: np.ndarray, levels: np.ndarray, *, finite_only: bool, min_size: int = RADIX_MIN):
+def radix_quantiles(
+    values: np.ndarray, levels: np.ndarray, *, finite_only: bool, min_size: int = RADIX_MIN
+):
     """(quantiles, count, sum) of a 1-D float32/float64 array by `race_cpu.c`'s race_select: exact
     order statistics by radix selection (two passes for float32, four for float64; nothing reordered
     or copied), then `np.quantile`'s lerp. Counted: the finite values (`finite_only`) or all but NaN
     (with a NaN: None). None as well when the extension is not built or the array is small, of
     another dtype or not contiguous: the caller partitions. `min_size`: the smallest array it takes."""
-    if values.ndim != 1 or values.shape[0] < min_size or values.dtype not in (np.float32, np.float64):
+    if (
+        values.ndim != 1
+        or values.shape[0] < min_size
+        or values.dtype not in (np.float32, np.float64)
+    ):
         return None
     if not values.flags.c_contiguous:
         return None
@@ -91,8 +101,19 @@ def radix_quantiles(values: np.ndarray, levels: np.ndarray, *, finite_only: bool
     a, b, t = np.empty(k), np.empty(k), np.empty(k)
     count, total = ffi.new("long long *"), ffi.new("double *")
     dp = lambda x: ffi.cast("double *", ffi.from_buffer(x))  # noqa: E731
-    code = lib.race_select(values.shape[0], ffi.from_buffer(values), int(values.dtype == np.float64),
-                           int(finite_only), k, dp(levels), dp(a), dp(b), dp(t), count, total)
+    code = lib.race_select(
+        values.shape[0],
+        ffi.from_buffer(values),
+        int(values.dtype == np.float64),
+        int(finite_only),
+        k,
+        dp(levels),
+        dp(a),
+        dp(b),
+        dp(t),
+        count,
+        total,
+    )
     if code != 0:
         return None
     with np.errstate(invalid="ignore"):  # inf - inf where a quantile lies among infinite values
@@ -100,7 +121,9 @@ def radix_quantiles(values: np.ndarray, levels: np.ndarray, *, finite_only: bool
     return qs, int(count[0]), float(total[0])
 
 
-def row_stats(values: np.ndarray, *, overwrite: bool = False, order: np.ndarray | None = None) -> np.ndarray:
+def row_stats(
+    values: np.ndarray, *, overwrite: bool = False, order: np.ndarray | None = None
+) -> np.ndarray:
     """p10, p50, p90 (the linear rule of `np.quantile`, as `select_quantiles`) and mean of each row
     of a 2-D array: shape (rows, 4). Rows are sorted (NumPy's vectorized sort beats a partition at
     several order statistics along an axis); `overwrite=True` sorts `values` itself. `order`: column
@@ -163,7 +186,9 @@ def json_ready(obj: Any) -> Any:
     return obj
 
 
-def select_order_statistics(part: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def select_order_statistics(
+    part: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Order statistics `lo` and `hi` (= lo or lo + 1) of a 1-D array, reordering `part` in place
     (float64). One single-kth partition per distinct `lo`, each over the stretch its neighbours
     bound (NumPy's partition at several kth at once is about 10x slower than at one); the statistic
@@ -173,9 +198,11 @@ def select_order_statistics(part: np.ndarray, lo: np.ndarray, hi: np.ndarray) ->
     above = {}
     for i, k in enumerate(ks):
         end = ks[i + 1] + 1 if i + 1 < len(ks) else part.shape[0]
-        above[k] = part[k + 1:end].min() if k + 1 < end else part[k]
+        above[k] = part[k + 1 : end].min() if k + 1 < end else part[k]
     a = part[lo].astype(np.float64)
-    b = np.array([above[int(k)] if h > k else part[int(k)] for k, h in zip(lo, hi)], dtype=np.float64)
+    b = np.array(
+        [above[int(k)] if h > k else part[int(k)] for k, h in zip(lo, hi)], dtype=np.float64
+    )
     return a, b
 
 
@@ -187,4 +214,4 @@ def _partition_at(part: np.ndarray, ks: list[int], offset: int) -> None:
     k = ks[m] - offset
     part.partition(k)
     _partition_at(part[:k], ks[:m], offset)
-    _partition_at(part[k + 1:], ks[m + 1:], offset + k + 1)
+    _partition_at(part[k + 1 :], ks[m + 1 :], offset + k + 1)

@@ -154,8 +154,10 @@ class Workload:
         self.catalog = load_catalog()
         self.scenario = load_scenario(None, self.catalog)
         self.prior = default_prior(self.catalog)
-        self.plans = [plan_competitor(i, c, self.scenario, self.catalog)
-                      for i, c in enumerate(self.scenario.competitors)]
+        self.plans = [
+            plan_competitor(i, c, self.scenario, self.catalog)
+            for i, c in enumerate(self.scenario.competitors)
+        ]
         self.steps = self.scenario.steps
 
     def describe(self) -> dict:
@@ -249,7 +251,9 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
 
         result["host_peak_memory_mb"] = result["peak_memory_mb"]
         result["peak_memory_mb"] = cupy.get_default_memory_pool().total_bytes() / 1e6
-        result["peak_memory_is"] = "device memory held by CuPy's memory pool after the run (about its peak)"
+        result["peak_memory_is"] = (
+            "device memory held by CuPy's memory pool after the run (about its peak)"
+        )
     return result
 
 
@@ -288,11 +292,17 @@ def time_naive(work: Workload, draws: int) -> dict:
         race_tracks(*ka.args, deal_gain=ka.deal_gain)
         seconds += time.perf_counter() - t0
     scenario_steps = draws * len(work.plans) * work.steps
-    return {"draws": draws, "seconds": seconds, "scenario_steps_per_s": scenario_steps / seconds,
-            "kernel": "race.race_tracks (array-API kernel) on NumPy"}
+    return {
+        "draws": draws,
+        "seconds": seconds,
+        "scenario_steps_per_s": scenario_steps / seconds,
+        "kernel": "race.race_tracks (array-API kernel) on NumPy",
+    }
 
 
-def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]) -> dict:
+def time_reference(
+    work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]
+) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
     from ..model.reference import compare, scalar_race
 
@@ -308,14 +318,20 @@ def time_reference(work: Workload, name: str, draws: int, checks_of: list[tuple[
             kb = ka if be.name == "numpy" else work.args(plan, 0, draws, be)
             got = _host(kernel(*kb.args, deal_gain=kb.deal_gain))
             check = compare(plan.layout, ref, got, ka.args[8], rtol=REFERENCE_RTOL)
-            prev = checks.setdefault(label, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}})
+            prev = checks.setdefault(
+                label, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}}
+            )
             prev["agrees"] = prev["agrees"] and check["agrees"]
             prev["finished_flags_differ"] += check["finished_flags_differ"]
             for key, value in check["max_rel_diff"].items():
                 prev["max_rel_diff"][key] = max(prev["max_rel_diff"].get(key, 0.0), value)
     scenario_steps = draws * len(work.plans) * work.steps
-    return {"draws": draws, "seconds": seconds, "scenario_steps_per_s": scenario_steps / seconds,
-            "agreement": checks}
+    return {
+        "draws": draws,
+        "seconds": seconds,
+        "scenario_steps_per_s": scenario_steps / seconds,
+        "agreement": checks,
+    }
 
 
 def float32_error(work: Workload, draws: int) -> dict:
@@ -359,7 +375,9 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
         before = resource.getrusage(resource.RUSAGE_SELF)
         simulate(draws=draws, backend=backend, timings=timings)
         after = resource.getrusage(resource.RUSAGE_SELF)
-        timings["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        timings["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (
+            after.ru_stime - before.ru_stime
+        )
         runs.append(timings)
     runs.sort(key=lambda t: t["total"])
     median = runs[len(runs) // 2]
@@ -373,17 +391,30 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
         from ..model.run import pipeline_threads
 
         out["prefetch_threads"], out["kernel_threads"] = pipeline_threads()
-    out["sampling_is"] = ("the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
-                          "runs (overlaps the kernel; seconds summed over the threads)")
-    out["cpu_is"] = ("CPU seconds of the whole process (every thread) during that run: what the stages cost "
-                     "whoever else shares the machine")
+    out["sampling_is"] = (
+        "the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
+        "runs (overlaps the kernel; seconds summed over the threads)"
+    )
+    out["cpu_is"] = (
+        "CPU seconds of the whole process (every thread) during that run: what the stages cost "
+        "whoever else shares the machine"
+    )
     return out
 
 
 #: The realistic batch workload (a sweep): sizes x token counts x accelerators x cluster sizes x sites.
 GRID_PARAMS = (1e9, 3e9, 7e9, 13e9, 34e9, 70e9, 180e9, 405e9, 1e12, 2e12)
 GRID_TOKENS = (2e12, 5e12, 10e12, 15e12, 30e12)
-GRID_ACCELERATORS = ("h100-sxm", "h200", "a100-sxm-80gb", "b200", "mi300x", "h800", "tpu-v4", "gb200")
+GRID_ACCELERATORS = (
+    "h100-sxm",
+    "h200",
+    "a100-sxm-80gb",
+    "b200",
+    "mi300x",
+    "h800",
+    "tpu-v4",
+    "gb200",
+)
 GRID_CLUSTERS = (1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072)
 GRID_SITES = ("us-average", "us-southeast")
 
@@ -395,8 +426,15 @@ def batch_grid():
 
     import pandas as pd
 
-    combos = itertools.product(GRID_PARAMS, GRID_TOKENS, GRID_ACCELERATORS, GRID_CLUSTERS, GRID_SITES)
-    return pd.DataFrame([dict(params=p, tokens=t, accelerator=a, accelerators=c, site=s) for p, t, a, c, s in combos])
+    combos = itertools.product(
+        GRID_PARAMS, GRID_TOKENS, GRID_ACCELERATORS, GRID_CLUSTERS, GRID_SITES
+    )
+    return pd.DataFrame(
+        [
+            dict(params=p, tokens=t, accelerator=a, accelerators=c, site=s)
+            for p, t, a, c, s in combos
+        ]
+    )
 
 
 def batch_worst_case():
@@ -414,8 +452,14 @@ def batch_configs(n: int):
 
     kinds = [
         dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384),
-        dict(params=671e9, active_params=37e9, tokens=14.8e12, accelerator="h800", accelerators=2048,
-             precision="fp8"),
+        dict(
+            params=671e9,
+            active_params=37e9,
+            tokens=14.8e12,
+            accelerator="h800",
+            accelerators=2048,
+            precision="fp8",
+        ),
         dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
         dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7),
         dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
@@ -447,7 +491,15 @@ def _time_batch(frame, catalog, repeats: int) -> float:
 
 #: The command timed end to end (a new Python process each time, after one untimed run that fills
 #: the on-disk caches), and how many times.
-ESTIMATE_COMMAND = ("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "a100-sxm-80gb")
+ESTIMATE_COMMAND = (
+    "estimate",
+    "--params",
+    "7e9",
+    "--tokens",
+    "2e12",
+    "--accelerator",
+    "a100-sxm-80gb",
+)
 COMMAND_RUNS = 5
 
 
@@ -466,7 +518,9 @@ def time_estimate_command(runs: int = COMMAND_RUNS) -> float:
     return statistics.median(seconds)
 
 
-def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3) -> dict:
+def time_estimates(
+    configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3
+) -> dict:
     """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
     realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
     `estimate` called `calls` times (same catalog; provenance is cached)."""
@@ -475,11 +529,21 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
     from ..inputs.catalog import load_catalog
 
     catalog = load_catalog()
-    frames = {"grid": batch_grid(), "mixed": batch_configs(configs), "worst_case": batch_worst_case()}
+    frames = {
+        "grid": batch_grid(),
+        "mixed": batch_configs(configs),
+        "worst_case": batch_worst_case(),
+    }
     estimate_many(frames["mixed"].head(50), draws=ESTIMATE_DRAWS, catalog=catalog)  # warm-up
     seconds = {name: _time_batch(frame, catalog, repeats) for name, frame in frames.items()}
-    kw = dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384, draws=ESTIMATE_DRAWS,
-              catalog=catalog)
+    kw = dict(
+        params=405e9,
+        tokens=15.6e12,
+        accelerator="h100-sxm",
+        accelerators=16384,
+        draws=ESTIMATE_DRAWS,
+        catalog=catalog,
+    )
     estimate(**kw)
     single = []
     for _ in range(repeats):
@@ -488,8 +552,10 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
             estimate(**kw)
         single.append(time.perf_counter() - t0)
     # A sweep in a loop: every call its own size and accelerator (its own prior draws), one seed.
-    sweep = [dict(kw, params=float(p), accelerator=GRID_ACCELERATORS[i % len(GRID_ACCELERATORS)])
-             for i, p in enumerate(np.geomspace(1e9, 2e12, calls))]
+    sweep = [
+        dict(kw, params=float(p), accelerator=GRID_ACCELERATORS[i % len(GRID_ACCELERATORS)])
+        for i, p in enumerate(np.geomspace(1e9, 2e12, calls))
+    ]
     varied = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -507,15 +573,17 @@ def time_estimates(configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repe
         out[f"batch_{name}_workload"] = BATCH_WORKLOADS[name]
         out[f"batch_{name}_configs"] = len(frames[name])
         out[f"batch_{name}_configs_per_s"] = len(frames[name]) / seconds[name]
-    out.update({
-        "single_calls": calls,
-        "single_calls_per_s": calls / statistics.median(single),
-        "single_calls_varied_per_s": calls / statistics.median(varied),
-        "repeats": repeats,
-        "command": "python -m analysis " + " ".join(ESTIMATE_COMMAND),
-        "command_seconds": time_estimate_command(),
-        "command_runs": COMMAND_RUNS,
-    })
+    out.update(
+        {
+            "single_calls": calls,
+            "single_calls_per_s": calls / statistics.median(single),
+            "single_calls_varied_per_s": calls / statistics.median(varied),
+            "repeats": repeats,
+            "command": "python -m analysis " + " ".join(ESTIMATE_COMMAND),
+            "command_seconds": time_estimate_command(),
+            "command_runs": COMMAND_RUNS,
+        }
+    )
     return out
 
 
@@ -558,8 +626,9 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         r["speedup_vs_naive"] = r["scenario_steps_per_s"] / naive["scenario_steps_per_s"]
     by_name = {r["backend"]: r for r in results}
     if "numpy" in by_name and "cupy" in by_name:
-        by_name["cupy"]["speedup_vs_numpy"] = (by_name["cupy"]["scenario_steps_per_s"]
-                                               / by_name["numpy"]["scenario_steps_per_s"])
+        by_name["cupy"]["speedup_vs_numpy"] = (
+            by_name["cupy"]["scenario_steps_per_s"] / by_name["numpy"]["scenario_steps_per_s"]
+        )
     agreement_ok = all(check["agrees"] for check in scalar["agreement"].values())
     f32 = float32_error(work, min(draws, FLOAT64_DRAWS))
     device = cpu_description()
@@ -607,24 +676,34 @@ def to_table(report: dict) -> str:
         lines.append(extra)
         st = r["stages"]
         cells = ", ".join(f"{k} {st[k]:.3g}" for k in STAGES[:-1])
-        lines.append(f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
-                     f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
-                     f"kernel timed alone; stages (s): {cells}; sampling and outcomes overlap the kernel; "
-                     f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
-                     f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}")
+        lines.append(
+            f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
+            f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
+            f"kernel timed alone; stages (s): {cells}; sampling and outcomes overlap the kernel; "
+            f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
+            f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}"
+        )
         if "kernel_threads" in st:
-            lines.append(f"  threads inside simulate: {st['prefetch_threads']} making draws, {st['kernel_threads']} "
-                         "for the kernel, 1 for the outcomes")
+            lines.append(
+                f"  threads inside simulate: {st['prefetch_threads']} making draws, {st['kernel_threads']} "
+                "for the kernel, 1 for the outcomes"
+            )
         lines.append(f"  draws: {st['sampler']}")
     refs = report["references"]
     lines.append("")
     ref = refs["scalar"]
-    agree = ", ".join(f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items())
-    lines.append(f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} "
-                 f"scen-steps/s   {agree}")
+    agree = ", ".join(
+        f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items()
+    )
+    lines.append(
+        f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} "
+        f"scen-steps/s   {agree}"
+    )
     nv = refs["naive"]
-    lines.append(f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws {nv['scenario_steps_per_s']:>10.3g} "
-                 f"scen-steps/s")
+    lines.append(
+        f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws {nv['scenario_steps_per_s']:>10.3g} "
+        f"scen-steps/s"
+    )
     f32 = report["float32"]
     errors = ", ".join(f"{k} {v:.1e}" for k, v in f32["max_rel_error"].items())
     est = report["estimate"]
@@ -656,7 +735,9 @@ def run_cli(args) -> int:
     else:
         print(to_table(report))
     if not report["references"]["all_agree"]:
-        print("error: a kernel disagrees with the reference implementations (see references.*.agreement)",
-              file=sys.stderr)
+        print(
+            "error: a kernel disagrees with the reference implementations (see references.*.agreement)",
+            file=sys.stderr,
+        )
         return 1
     return 0

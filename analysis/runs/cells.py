@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import InputError
 from ..formatting import present  # noqa: F401  (notebooks show tables with `cells.present(frame)`)
 
+
 def check_parameters(name: str, namespace: dict[str, Any]):
     """A notebook's setup cell: check its parameters against its declared model (analysis.runs.parameters).
 
@@ -46,10 +47,16 @@ class Claim:
     def _numbers(self) -> str:
         from ..formatting import with_unit
 
-        return "; ".join(f"{name} = {with_unit(value, name)}" for name, value in self.numbers.items())
+        return "; ".join(
+            f"{name} = {with_unit(value, name)}" for name, value in self.numbers.items()
+        )
 
     def _verdict(self) -> str:
-        return "Checked against this run" if self.checked else "Not checked (this run is outside what the sentence describes)"
+        return (
+            "Checked against this run"
+            if self.checked
+            else "Not checked (this run is outside what the sentence describes)"
+        )
 
     def __repr__(self) -> str:
         return f"{self._verdict()}: {self.text}" + (f" ({self._numbers()})" if self.numbers else "")
@@ -71,7 +78,9 @@ def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Cl
     """
     found = Claim(text, numbers, checked=bool(applies))
     if applies and not bool(holds):
-        raise ClaimError(f"claim no longer holds: {text} ({found._numbers() or 'no numbers given'})")
+        raise ClaimError(
+            f"claim no longer holds: {text} ({found._numbers() or 'no numbers given'})"
+        )
     return found
 
 
@@ -81,7 +90,9 @@ def metrics_table(metrics: dict[str, Any]):
 
     from ..formatting import with_unit
 
-    return pd.DataFrame({"metric": list(metrics), "value": [with_unit(v, k) for k, v in metrics.items()]}).set_index("metric")
+    return pd.DataFrame(
+        {"metric": list(metrics), "value": [with_unit(v, k) for k, v in metrics.items()]}
+    ).set_index("metric")
 
 
 def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = None):

@@ -30,14 +30,28 @@ def _print_json(payload) -> None:
 
 
 #: Flags of one configuration: with --batch they come from the CSV's columns instead.
-_CONFIG_FLAGS = ("params", "active_params", "tokens", "flop", "accelerator", "accelerators", "mfu", "goodput",
-                 "gpu_hours", "pue", "site", "price_per_hour")
+_CONFIG_FLAGS = (
+    "params",
+    "active_params",
+    "tokens",
+    "flop",
+    "accelerator",
+    "accelerators",
+    "mfu",
+    "goodput",
+    "gpu_hours",
+    "pue",
+    "site",
+    "price_per_hour",
+)
 
 
 def _cmd_estimate_batch(args) -> int:
     from ..model.batch import estimate_many, read_configs, to_text
 
-    given = [f for f in _CONFIG_FLAGS if getattr(args, f) is not None] + (["precision"] if args.precision else [])
+    given = [f for f in _CONFIG_FLAGS if getattr(args, f) is not None] + (
+        ["precision"] if args.precision else []
+    )
     if given:
         flag = "--" + given[0].replace("_", "-")
         raise InputError(f"{flag}: not allowed with --batch; give it as a column of the CSV")
@@ -58,7 +72,9 @@ def _cmd_estimate(args) -> int:
     if args.format == "csv":
         raise InputError("--format: csv is for --batch; one estimate prints table or json")
     if args.accelerator is None:
-        raise InputError("--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch")
+        raise InputError(
+            "--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch"
+        )
     from ..model.estimate import estimate
     from ..inputs.limits import MAX_SEED
 
@@ -149,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="compute-race",
         description="What does a capacity deal buy in the race to train the next frontier model?",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
     est = sub.add_parser(
         "estimate",
@@ -158,25 +176,47 @@ def build_parser() -> argparse.ArgumentParser:
         "uncertainty. Numbers accept scientific notation (405e9).",
     )
     est.add_argument("--params", metavar="N", help="total parameters")
-    est.add_argument("--active-params", metavar="N", help="active parameters per token (MoE); default --params")
+    est.add_argument(
+        "--active-params", metavar="N", help="active parameters per token (MoE); default --params"
+    )
     est.add_argument("--tokens", metavar="D", help="training tokens")
-    est.add_argument("--flop", metavar="C", help="training FLOP (1e15 to 1e32), instead of --params/--tokens")
-    est.add_argument("--accelerator", metavar="ID", help="accelerator id (data/accelerators.csv); required without --batch")
-    est.add_argument("--accelerators", metavar="COUNT", help="cluster size; needed for wall-clock days")
+    est.add_argument(
+        "--flop", metavar="C", help="training FLOP (1e15 to 1e32), instead of --params/--tokens"
+    )
+    est.add_argument(
+        "--accelerator",
+        metavar="ID",
+        help="accelerator id (data/accelerators.csv); required without --batch",
+    )
+    est.add_argument(
+        "--accelerators", metavar="COUNT", help="cluster size; needed for wall-clock days"
+    )
     est.add_argument("--precision", default=None, help="bf16 (default) or fp8")
-    est.add_argument("--mfu", metavar="X", help="fix MFU in [0.001, 1] instead of the calibrated prior")
+    est.add_argument(
+        "--mfu", metavar="X", help="fix MFU in [0.001, 1] instead of the calibrated prior"
+    )
     est.add_argument("--goodput", metavar="X", help="fix goodput in [0.01, 1] instead of its range")
-    est.add_argument("--gpu-hours", metavar="H", help="known accelerator-hours: MFU is then not sampled")
+    est.add_argument(
+        "--gpu-hours", metavar="H", help="known accelerator-hours: MFU is then not sampled"
+    )
     est.add_argument("--pue", metavar="X", help="fix PUE in [1, 3] instead of the site's")
     est.add_argument("--site", metavar="ID", help="region in data/sites.csv (default us-average)")
     est.add_argument("--price-per-hour", metavar="USD", help="fix USD per accelerator-hour")
-    est.add_argument("--batch", metavar="CONFIGS.csv", default=None,
-                     help="estimate every row of a CSV whose columns are named like these flags (params, tokens, "
-                     "accelerator, accelerators, active_params, flop, precision, mfu, goodput, gpu_hours, pue, "
-                     "site, price_per_hour); one output row per input row")
+    est.add_argument(
+        "--batch",
+        metavar="CONFIGS.csv",
+        default=None,
+        help="estimate every row of a CSV whose columns are named like these flags (params, tokens, "
+        "accelerator, accelerators, active_params, flop, precision, mfu, goodput, gpu_hours, pue, "
+        "site, price_per_hour); one output row per input row",
+    )
     _add_mc_flags(est, default_draws=DEFAULT_ESTIMATE_DRAWS)
-    est.add_argument("--format", default="table", choices=("table", "json", "csv"),
-                     help="table (default) or json; csv with --batch")
+    est.add_argument(
+        "--format",
+        default="table",
+        choices=("table", "json", "csv"),
+        help="table (default) or json; csv with --batch",
+    )
     est.set_defaults(func=_cmd_estimate)
 
     sim = sub.add_parser(
@@ -185,8 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Monte Carlo race of a scenario (default scenarios/default.yaml): time-to-train, "
         "P(first), cost, energy, peak power and emissions per competitor.",
     )
-    sim.add_argument("scenario", nargs="?", default=None, metavar="SCENARIO.yaml",
-                     help="scenario file (default scenarios/default.yaml)")
+    sim.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        metavar="SCENARIO.yaml",
+        help="scenario file (default scenarios/default.yaml)",
+    )
     _add_mc_flags(sim, default_draws=None)
     sim.add_argument("--format", default="table", choices=("table", "json", "csv"))
     sim.set_defaults(func=_cmd_simulate)
@@ -198,16 +243,31 @@ def build_parser() -> argparse.ArgumentParser:
         "on a local process pool or a Dask cluster.",
     )
     swp.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see sweeps/README.md)")
-    swp.add_argument("--workers", metavar="N", default=None, help="local worker processes (default 1)")
-    swp.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                     help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster")
-    swp.add_argument("--out", metavar="DIR", default=None, help="results folder (default results/<sweep name>)")
+    swp.add_argument(
+        "--workers", metavar="N", default=None, help="local worker processes (default 1)"
+    )
+    swp.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler address (tcp://host:8786), or 'local' for a local Dask cluster",
+    )
+    swp.add_argument(
+        "--out", metavar="DIR", default=None, help="results folder (default results/<sweep name>)"
+    )
     swp.add_argument("--resume", action="store_true", help="skip points already complete")
-    swp.add_argument("--force", action="store_true",
-                     help="write into an existing folder that is not a sweep's (only the sweep's own files are "
-                     "written; none is overwritten)")
-    swp.add_argument("--max-points", metavar="N", default=None,
-                     help="allow a sweep of more than 1,000 points (the default limit) up to N")
+    swp.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an existing folder that is not a sweep's (only the sweep's own files are "
+        "written; none is overwritten)",
+    )
+    swp.add_argument(
+        "--max-points",
+        metavar="N",
+        default=None,
+        help="allow a sweep of more than 1,000 points (the default limit) up to N",
+    )
     swp.set_defaults(func=_delegate("runs.sweep"))
 
     bt = sub.add_parser(
@@ -227,7 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
         "against the scalar reference; simulate's stages and end-to-end ratio; batch and single "
         "estimate rates; memory bandwidth and peak memory.",
     )
-    bench.add_argument("--draws", metavar="K", default=None, help="draws to time (default 1,000,000)")
+    bench.add_argument(
+        "--draws", metavar="K", default=None, help="draws to time (default 1,000,000)"
+    )
     bench.add_argument("--backend", default=None, help="auto (all usable), numpy or cupy")
     bench.add_argument("--format", default="table", choices=("table", "json"))
     bench.set_defaults(func=_delegate("runs.bench"))
@@ -238,9 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs the notebooks with papermill into results/report-<timestamp>/ with HTML and "
         "an index, then prints the headline race table.",
     )
-    rep.add_argument("--out", metavar="DIR", default=None, help="report folder (default results/report-<timestamp>)")
-    rep.add_argument("--update-readme", action="store_true",
-                     help="fill README.md's <!-- results:NOTEBOOK.METRIC --> markers from this run")
+    rep.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None,
+        help="report folder (default results/report-<timestamp>)",
+    )
+    rep.add_argument(
+        "--update-readme",
+        action="store_true",
+        help="fill README.md's <!-- results:NOTEBOOK.METRIC --> markers from this run",
+    )
     rep.set_defaults(func=_delegate("runs.report"))
     return parser
 
@@ -249,14 +319,22 @@ def _add_mc_flags(parser, *, default_draws) -> None:
     from ..constants import MAX_DRAWS
 
     parser.add_argument(
-        "--draws", metavar="K", default=default_draws,
-        help=f"Monte Carlo draws, 1 to {MAX_DRAWS:,}" + ("" if default_draws else " (default: the scenario's)"),
+        "--draws",
+        metavar="K",
+        default=default_draws,
+        help=f"Monte Carlo draws, 1 to {MAX_DRAWS:,}"
+        + ("" if default_draws else " (default: the scenario's)"),
     )
-    parser.add_argument("--seed", metavar="S", default=None if default_draws is None else 0,
-                        help="seed; fixes every draw" + ("" if default_draws else " (default: the scenario's)"))
     parser.add_argument(
-        "--backend", default=None, help="auto (default: CuPy if a GPU is usable), numpy or cupy; "
-        "also $COMPUTE_RACE_BACKEND",
+        "--seed",
+        metavar="S",
+        default=None if default_draws is None else 0,
+        help="seed; fixes every draw" + ("" if default_draws else " (default: the scenario's)"),
+    )
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="auto (default: CuPy if a GPU is usable), numpy or cupy; also $COMPUTE_RACE_BACKEND",
     )
 
 
@@ -267,8 +345,11 @@ def _no_empty_strings(parser: argparse.ArgumentParser, args: argparse.Namespace)
     for dest, value in vars(args).items():
         if isinstance(value, str) and not value.strip():
             action = actions.get(dest)
-            flag = action.option_strings[-1] if action is not None and action.option_strings else (
-                action.metavar if action is not None and action.metavar else dest)
+            flag = (
+                action.option_strings[-1]
+                if action is not None and action.option_strings
+                else (action.metavar if action is not None and action.metavar else dest)
+            )
             raise InputError(f"{flag}: empty value; give one or leave the flag out")
 
 
@@ -335,7 +416,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in DEADLINE_COMMANDS:
             try:
                 previous = signal.signal(signal.SIGINT, _on_interrupt)
-            except ValueError:  # not the main thread (an in-process caller): Python's own Ctrl-C stays
+            except (
+                ValueError
+            ):  # not the main thread (an in-process caller): Python's own Ctrl-C stays
                 pass
         return args.func(args)
     except InputError as exc:
@@ -354,11 +437,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {' '.join(_os_error_line(exc).split())}", file=sys.stderr)
         return 2
     except MemoryError:
-        print("error: out of memory; use fewer draws or a coarser time_step_months", file=sys.stderr)
+        print(
+            "error: out of memory; use fewer draws or a coarser time_step_months", file=sys.stderr
+        )
         return 2
     except Exception:
         traceback.print_exc()
-        print("error: internal error (a bug); please report it with the traceback above", file=sys.stderr)
+        print(
+            "error: internal error (a bug); please report it with the traceback above",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if previous is not None:

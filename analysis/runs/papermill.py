@@ -34,5 +34,8 @@ def quiet_shutdown_manager() -> type:
 
 def kernel_options() -> dict:
     """Keyword arguments for ``papermill.execute_notebook`` that start and stop the kernel."""
-    return {"kernel_name": KERNEL_NAME, "extra_arguments": ["--log-level=ERROR"],
-            "kernel_manager_class": quiet_shutdown_manager()}
+    return {
+        "kernel_name": KERNEL_NAME,
+        "extra_arguments": ["--log-level=ERROR"],
+        "kernel_manager_class": quiet_shutdown_manager(),
+    }

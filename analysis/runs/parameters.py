@@ -21,7 +21,15 @@ import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from ..errors import InputError
 from ..inputs.specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
@@ -53,7 +61,9 @@ def _scenario_exists(value: str) -> str:
 
     try:
         scenario_path(value)
-    except InputError as err:  # "scenario: file ... not found ...; known: ..." without the repeated name
+    except (
+        InputError
+    ) as err:  # "scenario: file ... not found ...; known: ..." without the repeated name
         raise ValueError(str(err).removeprefix("scenario: ")) from None
     return value
 
@@ -67,10 +77,14 @@ def _pue(value: float) -> float:
 def _zero_or(low: float, high: float, zero_means: str):
     """A check for a parameter where 0 means `zero_means` and any other value must lie in [low, high]
     (the range the same input has in a scenario or on the command line)."""
+
     def check(value: float) -> float:
         if value != 0 and not low <= value <= high:
-            raise ValueError(f"expected 0 ({zero_means}) or a number from {low:g} to {high:g}, got {value!r}")
+            raise ValueError(
+                f"expected 0 ({zero_means}) or a number from {low:g} to {high:g}, got {value!r}"
+            )
         return value
+
     return check
 
 
@@ -93,10 +107,16 @@ def Number(low: float | None = None, high: float | None = None, *, above: float 
 
 Text = Annotated[str, Field(strict=True)]
 #: A common compute target (0: each lab's own model) and a fixed MFU (0: the calibrated prior).
-TargetFlop = Annotated[float, Field(strict=True, allow_inf_nan=False),
-                       AfterValidator(_zero_or(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP, "each lab's own model"))]
-FixedMfu = Annotated[float, Field(strict=True, allow_inf_nan=False),
-                     AfterValidator(_zero_or(MIN_MFU, 1.0, "the calibrated prior"))]
+TargetFlop = Annotated[
+    float,
+    Field(strict=True, allow_inf_nan=False),
+    AfterValidator(_zero_or(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP, "each lab's own model")),
+]
+FixedMfu = Annotated[
+    float,
+    Field(strict=True, allow_inf_nan=False),
+    AfterValidator(_zero_or(MIN_MFU, 1.0, "the calibrated prior")),
+]
 Draws = Count(1, 20_000_000)
 Seed = Count(0)
 Scenario = Annotated[str, Field(strict=True, min_length=1), AfterValidator(_scenario_exists)]
@@ -182,15 +202,19 @@ MODELS: dict[str, type[NotebookParameters]] = {
 
 def model_for(notebook: str | Path) -> type[NotebookParameters] | None:
     """The parameter model of a notebook (by name or path), or None for a notebook without one."""
-    return MODELS.get(Path(notebook).stem if not isinstance(notebook, str) or notebook.endswith((".ipynb", ".py"))
-                      else notebook)
+    return MODELS.get(
+        Path(notebook).stem
+        if not isinstance(notebook, str) or notebook.endswith((".ipynb", ".py"))
+        else notebook
+    )
 
 
 def _model(notebook: str) -> type[NotebookParameters]:
     model = model_for(notebook)
     if model is None:
-        raise ParameterError(f"{notebook!r} is not a notebook with declared parameters; "
-                             f"known: {', '.join(MODELS)}")
+        raise ParameterError(
+            f"{notebook!r} is not a notebook with declared parameters; known: {', '.join(MODELS)}"
+        )
     return model
 
 
@@ -202,7 +226,9 @@ def unknown_parameter(notebook: str, name: str) -> ParameterError:
     return ParameterError(f"parameter {name!r} is not a parameter of {notebook}; {hint}")
 
 
-def _describe(notebook: str, err: ValidationError, values: dict[str, Any], name: str | None = None) -> ParameterError:
+def _describe(
+    notebook: str, err: ValidationError, values: dict[str, Any], name: str | None = None
+) -> ParameterError:
     """One line from pydantic's first error: which parameter, of which notebook, what is wrong."""
     first = err.errors(include_url=False)[0]
     if name is None:
@@ -211,7 +237,9 @@ def _describe(notebook: str, err: ValidationError, values: dict[str, Any], name:
     if first["type"] == "extra_forbidden":
         return unknown_parameter(notebook, name)
     if first["type"] == "missing":
-        return ParameterError(f"parameter {name!r} of {notebook} is missing (the parameters cell declares it)")
+        return ParameterError(
+            f"parameter {name!r} of {notebook} is missing (the parameters cell declares it)"
+        )
     msg = first["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
@@ -238,7 +266,11 @@ def check(notebook: str, values: dict[str, Any], *, partial: bool = False) -> di
         for name, value in values.items():
             field = model.model_fields[name]
             try:
-                kind = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+                kind = (
+                    Annotated[field.annotation, *field.metadata]
+                    if field.metadata
+                    else field.annotation
+                )
                 out[name] = TypeAdapter(kind).validate_python(value, strict=True)
             except ValidationError as err:
                 raise _describe(notebook, err, values, name) from None
@@ -247,7 +279,9 @@ def check(notebook: str, values: dict[str, Any], *, partial: bool = False) -> di
         return model.model_validate(values).model_dump()
     except ValidationError as err:
         raise _describe(notebook, err, values) from None
-    except InputError as err:  # a validator's own InputError (e.g. a scenario file that is not there)
+    except (
+        InputError
+    ) as err:  # a validator's own InputError (e.g. a scenario file that is not there)
         raise ParameterError(str(err)) from None
 
 
@@ -259,8 +293,13 @@ def injected_names(history: list[str] | None) -> list[str]:
                 tree = ast.parse(source)
             except SyntaxError:
                 return []
-            return [t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)]
+            return [
+                t.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            ]
     return []
 
 
@@ -277,7 +316,9 @@ def check_namespace(notebook: str, namespace: dict[str, Any]) -> BaseModel:
     values = {name: namespace[name] for name in model.model_fields if name in namespace}
     missing = [name for name in model.model_fields if name not in namespace]
     if missing:
-        raise ParameterError(f"parameter {missing[0]!r} of {notebook} is missing (the parameters cell declares it)")
+        raise ParameterError(
+            f"parameter {missing[0]!r} of {notebook} is missing (the parameters cell declares it)"
+        )
     try:
         return model.model_validate(values)
     except ValidationError as err:

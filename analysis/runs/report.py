@@ -54,7 +54,10 @@ def declared_parameters(notebook: Path) -> dict:
     """Names of the notebook's papermill parameters and their inferred types (papermill's inspector)."""
     import papermill
 
-    return {name: info["inferred_type_name"] for name, info in papermill.inspect_notebook(str(notebook)).items()}
+    return {
+        name: info["inferred_type_name"]
+        for name, info in papermill.inspect_notebook(str(notebook)).items()
+    }
 
 
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
@@ -96,8 +99,11 @@ def to_html(executed: Path, target: Path) -> Path:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(executed, as_version=4)
-    exporter = HTMLExporter(embed_images=True, extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
-                            template_file="offline.html.j2")
+    exporter = HTMLExporter(
+        embed_images=True,
+        extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="offline.html.j2",
+    )
     body, _ = exporter.from_notebook_node(nb)
     target.write_text(body, encoding="utf-8")
     return target
@@ -107,9 +113,13 @@ def network_references(page: str) -> list[str]:
     """Every script, stylesheet, image or frame the page would fetch over the network (should be none)."""
     import re
 
-    pattern = r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)"
+    pattern = (
+        r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)"
+    )
     found = re.findall(pattern, page, flags=re.IGNORECASE)
-    found += re.findall(r"@import\s+(?:url\()?[\"']?((?:https?:)?//[^\"')\s]+)", page, flags=re.IGNORECASE)
+    found += re.findall(
+        r"@import\s+(?:url\()?[\"']?((?:https?:)?//[^\"')\s]+)", page, flags=re.IGNORECASE
+    )
     found += re.findall(r"import\(\s*[\"']((?:https?:)?//[^\"']+)", page)
     return found
 
@@ -118,15 +128,27 @@ def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = Non
     """Execute one notebook with papermill (cwd = project root) and convert it to HTML."""
     import papermill
 
-    run = NotebookRun(name=notebook.stem, notebook=notebook, executed=out_dir / notebook.name,
-                      parameters=dict(parameters or {}))
+    run = NotebookRun(
+        name=notebook.stem,
+        notebook=notebook,
+        executed=out_dir / notebook.name,
+        parameters=dict(parameters or {}),
+    )
     start = time.perf_counter()
     try:
         papermill.execute_notebook(
-            str(notebook), str(run.executed), parameters=run.parameters, cwd=str(PROJECT_ROOT),
-            progress_bar=False, log_output=False, execution_timeout=NOTEBOOK_TIMEOUT_S, **kernel_options(),
+            str(notebook),
+            str(run.executed),
+            parameters=run.parameters,
+            cwd=str(PROJECT_ROOT),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=NOTEBOOK_TIMEOUT_S,
+            **kernel_options(),
         )
-    except Exception as exc:  # papermill's execution error names the cell; keep going with the others
+    except (
+        Exception
+    ) as exc:  # papermill's execution error names the cell; keep going with the others
         run.error = _one_line(exc)
     run.seconds = time.perf_counter() - start
     if run.executed.exists():
@@ -160,7 +182,9 @@ class Report:
 #: any other folder that is not empty is refused (`prepare_report_dir`).
 REPORT_MARKER = ".compute-race-report"
 #: What a report writes: per notebook <stem>.ipynb, .html and .metrics.json, then the index.
-_REPORT_FILE = re.compile(r"(index\.html|metrics\.json|[0-9]{2}_[a-z0-9_]+\.(ipynb|html|metrics\.json))")
+_REPORT_FILE = re.compile(
+    r"(index\.html|metrics\.json|[0-9]{2}_[a-z0-9_]+\.(ipynb|html|metrics\.json))"
+)
 
 
 def prepare_report_dir(out_dir: Path) -> None:
@@ -171,18 +195,28 @@ def prepare_report_dir(out_dir: Path) -> None:
     entries, ours = open_output_dir(out_dir, REPORT_MARKER)
     if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
-        raise InputError(f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and holds "
-                         f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
-                         "Pick another --out")
+        raise InputError(
+            f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and holds "
+            f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
+            "Pick another --out"
+        )
     if not ours:
         try:
             (out_dir / REPORT_MARKER).write_text("compute-race report\n", encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"--out: cannot write in {display(out_dir)} ({exc.strerror or exc})") from None
+            raise InputError(
+                f"--out: cannot write in {display(out_dir)} ({exc.strerror or exc})"
+            ) from None
 
 
-def build_report(out_dir: Path | None = None, *, notebooks: list[Path] | None = None,
-                 draws: int | None = REPORT_DRAWS, progress: bool = True, race: bool = True) -> Report:
+def build_report(
+    out_dir: Path | None = None,
+    *,
+    notebooks: list[Path] | None = None,
+    draws: int | None = REPORT_DRAWS,
+    progress: bool = True,
+    race: bool = True,
+) -> Report:
     """Run `notebooks` (default: all) into `out_dir` (default results/report-<UTC timestamp>), write
     the index (with the default race table when `race`)."""
     from tqdm.auto import tqdm
@@ -197,9 +231,15 @@ def build_report(out_dir: Path | None = None, *, notebooks: list[Path] | None = 
     bar = tqdm(notebooks, desc="report", unit="notebook", file=sys.stderr, disable=not progress)
     for notebook in bar:
         bar.set_postfix_str(notebook.stem)
-        runs.append(run_notebook(notebook, out_dir, parameters=report_parameters(notebook, out_dir, draws=draws)))
+        runs.append(
+            run_notebook(
+                notebook, out_dir, parameters=report_parameters(notebook, out_dir, draws=draws)
+            )
+        )
     bar.close()
-    report = Report(out_dir=out_dir, runs=runs, created=created, race_table=race_table() if race else None)
+    report = Report(
+        out_dir=out_dir, runs=runs, created=created, race_table=race_table() if race else None
+    )
     write_index(report)
     return report
 
@@ -222,7 +262,9 @@ def _lab_keys() -> dict[str, str]:
     return dict(sorted(keys.items(), key=lambda kv: -len(kv[0])))
 
 
-def metric_groups(metrics: dict, labs: dict[str, str] | None = None) -> tuple[list[str], list[tuple[str, dict]]]:
+def metric_groups(
+    metrics: dict, labs: dict[str, str] | None = None
+) -> tuple[list[str], list[tuple[str, dict]]]:
     """Metrics as rows people read: a metric recorded per lab (``p_first_meta``, ``p_first_deepseek``)
     becomes one row with a column per lab; the others keep one value. Returns (lab columns, rows of
     (metric stem, {lab or "": value})), in recorded order."""
@@ -233,7 +275,11 @@ def metric_groups(metrics: dict, labs: dict[str, str] | None = None) -> tuple[li
         stem, lab = key, ""
         for suffix, name in labs.items():
             head = key[: -len(suffix) - 1]
-            if key.endswith(f"_{suffix}") and head and not any(other in head.split("_") for other in labs):
+            if (
+                key.endswith(f"_{suffix}")
+                and head
+                and not any(other in head.split("_") for other in labs)
+            ):
                 stem, lab = head, name
                 break
         if lab and lab not in columns:
@@ -247,16 +293,25 @@ def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
     from ..formatting import format_value, label
 
     if not metrics:
-        return "<p class=\"muted\">no metrics recorded</p>"
+        return '<p class="muted">no metrics recorded</p>'
     labs, rows = metric_groups(metrics)
-    header = "".join(f"<th>{html.escape(lab)}</th>" for lab in labs) + ("<th>value</th>" if any("" in r for _, r in rows) else "")
+    header = "".join(f"<th>{html.escape(lab)}</th>" for lab in labs) + (
+        "<th>value</th>" if any("" in r for _, r in rows) else ""
+    )
     body = []
     for stem, values in rows:
-        cells = "".join(f"<td>{html.escape(format_value(values[lab], stem)) if lab in values else ''}</td>" for lab in labs)
+        cells = "".join(
+            f"<td>{html.escape(format_value(values[lab], stem)) if lab in values else ''}</td>"
+            for lab in labs
+        )
         if any("" in r for _, r in rows):
-            cells += f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
-        body.append(f"<tr><th class=\"metric\" title=\"{html.escape(stem)}\">{html.escape(label(stem))}</th>{cells}</tr>")
-    table = f"<table class=\"metrics\"><tr><th>metric (unit)</th>{header}</tr>{''.join(body)}</table>"
+            cells += (
+                f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
+            )
+        body.append(
+            f'<tr><th class="metric" title="{html.escape(stem)}">{html.escape(label(stem))}</th>{cells}</tr>'
+        )
+    table = f'<table class="metrics"><tr><th>metric (unit)</th>{header}</tr>{"".join(body)}</table>'
     summary = f"{len(metrics)} metrics" + (f" ({len(rows)} rows, by lab)" if labs else "")
     return f"<details{' open' if len(rows) <= open_up_to else ''}><summary>{summary}</summary>{table}</details>"
 
@@ -279,16 +334,28 @@ def write_index(report: Report) -> Path:
             links.append(f'<a href="{html.escape(run.html.name)}">HTML</a>')
         if run.executed.exists():
             links.append(f'<a href="{html.escape(run.executed.name)}">notebook</a>')
-        params = ", ".join(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}" for k, v in run.parameters.items()
-                           if k != "metrics_path") or "defaults"
+        params = (
+            ", ".join(
+                f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
+                for k, v in run.parameters.items()
+                if k != "metrics_path"
+            )
+            or "defaults"
+        )
         rows.append(
-            f"<tr><td><a href=\"#{html.escape(run.name)}\"><b>{html.escape(run.name)}</b></a></td>"
+            f'<tr><td><a href="#{html.escape(run.name)}"><b>{html.escape(run.name)}</b></a></td>'
             f"<td>{' | '.join(links)}</td>"
-            f"<td class=\"{'ok' if run.error is None else 'bad'}\">{status}</td><td>{run.seconds:,.1f} s</td>"
+            f'<td class="{"ok" if run.error is None else "bad"}">{status}</td><td>{run.seconds:,.1f} s</td>'
             f"<td>{html.escape(params)}</td><td>{len(run.metrics)}</td></tr>"
         )
-        sections.append(f"<h3 id=\"{html.escape(run.name)}\">{html.escape(run.name)}</h3>{metrics_html(run.metrics)}")
-    race = f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>" if race_table else ""
+        sections.append(
+            f'<h3 id="{html.escape(run.name)}">{html.escape(run.name)}</h3>{metrics_html(run.metrics)}'
+        )
+    race = (
+        f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>"
+        if race_table
+        else ""
+    )
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>compute-race report, {html.escape(readable_time(created))}</title>
 <style>
@@ -302,22 +369,23 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>compute-race report</h1>
 <p>Created {html.escape(readable_time(created))}. compute-race {html.escape(__version__)}, git commit
-{html.escape(str(commit))}{' (uncommitted changes)' if dirty else ''}, data {html.escape(load_catalog().data_hash)}.
+{html.escape(str(commit))}{" (uncommitted changes)" if dirty else ""}, data {html.escape(load_catalog().data_hash)}.
 Every page here opens offline: figures are embedded and nothing is fetched from the network.</p>
 <table><tr><th>notebook</th><th>open</th><th>status</th><th>time</th><th>parameters</th><th>metrics</th></tr>
-{''.join(rows)}
+{"".join(rows)}
 </table>
 <h2>Metrics</h2>
 <p class="muted">Every metric each notebook records (<code>metrics.json</code> holds the raw numbers); units in the
 first column, one column per lab where a metric is recorded per lab.</p>
-{''.join(sections)}
+{"".join(sections)}
 {race}
 </body></html>
 """
     target = out_dir / "index.html"
     target.write_text(page, encoding="utf-8")
-    (out_dir / "metrics.json").write_text(json.dumps({run.name: run.metrics for run in report.runs}, indent=2),
-                                          encoding="utf-8")
+    (out_dir / "metrics.json").write_text(
+        json.dumps({run.name: run.metrics for run in report.runs}, indent=2), encoding="utf-8"
+    )
     return target
 
 
@@ -327,7 +395,10 @@ first column, one column per lab where a metric is recorded per lab.</p>
 
 #: ``<!-- results:NOTEBOOK.METRIC -->value<!-- /results -->`` or ``<!-- results:NOTEBOOK.METRIC|SPEC -->``
 #: with a Python format spec (``.0%``, ``.1f``); without one the value is formatted by its kind.
-MARKER = re.compile(r"<!-- results:(?P<name>[\w.]+?)(?:\|(?P<spec>[^ ]+))? -->(?P<old>(?:(?!<!--).)*?)<!-- /results -->", re.S)
+MARKER = re.compile(
+    r"<!-- results:(?P<name>[\w.]+?)(?:\|(?P<spec>[^ ]+))? -->(?P<old>(?:(?!<!--).)*?)<!-- /results -->",
+    re.S,
+)
 
 
 def update_readme(text: str, metrics: dict[str, dict]) -> tuple[str, list[str]]:
@@ -345,11 +416,15 @@ def update_readme(text: str, metrics: dict[str, dict]) -> tuple[str, list[str]]:
         notebook, _, metric = name.partition(".")
         if notebook not in metrics or metric not in metrics[notebook]:
             known = ", ".join(sorted(metrics)) or "none"
-            raise InputError(f"README marker results:{name}: no metric {metric!r} in notebook {notebook!r} "
-                             f"of this report (notebooks: {known})")
+            raise InputError(
+                f"README marker results:{name}: no metric {metric!r} in notebook {notebook!r} "
+                f"of this report (notebooks: {known})"
+            )
         value = metrics[notebook][metric]
         if value is None:
-            raise InputError(f"README marker results:{name}: the metric has no value in this report")
+            raise InputError(
+                f"README marker results:{name}: the metric has no value in this report"
+            )
         shown = format(value, spec) if spec else format_value(value, metric)
         filled.append(name)
         return f"<!-- results:{name}{'|' + spec if spec else ''} -->{shown}<!-- /results -->"
@@ -380,18 +455,31 @@ def run_cli(args) -> int:
     report = build_report(out)
     print(report.race_table)
     print()
-    from ..studies.deal_value import frontier_report  # the next-frontier race and the ~$21B deal's marginal value
+    from ..studies.deal_value import (
+        frontier_report,
+    )  # the next-frontier race and the ~$21B deal's marginal value
+
     print(frontier_report())
     print()
     ok = len(report.runs) - len(report.failed)
-    print(f"report: {ok} of {len(report.runs)} notebooks ran in {time.perf_counter() - started:.0f} s; "
-          f"open {display(report.out_dir / 'index.html')}")
+    print(
+        f"report: {ok} of {len(report.runs)} notebooks ran in {time.perf_counter() - started:.0f} s; "
+        f"open {display(report.out_dir / 'index.html')}"
+    )
     for run in report.failed:
-        print(f"error: notebook {run.name} failed: {run.error} (see {display(run.executed)})", file=sys.stderr)
+        print(
+            f"error: notebook {run.name} failed: {run.error} (see {display(run.executed)})",
+            file=sys.stderr,
+        )
     if getattr(args, "update_readme", False):
         if report.failed:
-            print("error: --update-readme: not updating README.md from a report with failed notebooks", file=sys.stderr)
+            print(
+                "error: --update-readme: not updating README.md from a report with failed notebooks",
+                file=sys.stderr,
+            )
             return 1
-        filled = update_readme_file(PROJECT_ROOT / "README.md", {run.name: run.metrics for run in report.runs})
+        filled = update_readme_file(
+            PROJECT_ROOT / "README.md", {run.name: run.metrics for run in report.runs}
+        )
         print(f"README.md: {len(filled)} figures filled from this report")
     return 1 if report.failed else 0

@@ -41,7 +41,16 @@ import numpy as np
 
 from .. import constants as K
 from ..backend import select
-from ..model.calibration import FEATURES, FIT_SCOPES, FP8_LOG_GAIN_MEAN, CalibrationPoint, UtilizationPrior, calibration_points, chip_sheet, fit_prior
+from ..model.calibration import (
+    FEATURES,
+    FIT_SCOPES,
+    FP8_LOG_GAIN_MEAN,
+    CalibrationPoint,
+    UtilizationPrior,
+    calibration_points,
+    chip_sheet,
+    fit_prior,
+)
 from ..inputs.catalog import Catalog, load_catalog
 from ..errors import InputError
 from ..model.estimate import _number
@@ -89,8 +98,14 @@ CONSTANT = "best single constant"
 SIZE_BUCKETS = ((0.0, 10e9, "< 10B"), (10e9, 100e9, "10B-100B"), (100e9, math.inf, ">= 100B"))
 #: Targets for the grouped schemes (issue #11): MdAPE, coverage band, median P90/P10, and never
 #: worse than the naive rule on a generation with at least this many runs.
-TARGETS = {"mdape_max": 0.15, "coverage_min": 0.75, "coverage_max": 0.90, "median_p90_over_p10_max": 2.2,
-           "generation_min_runs": 5, "energy_error_max": 0.15}
+TARGETS = {
+    "mdape_max": 0.15,
+    "coverage_min": 0.75,
+    "coverage_max": 0.90,
+    "median_p90_over_p10_max": 2.2,
+    "generation_min_runs": 5,
+    "energy_error_max": 0.15,
+}
 
 
 def naive_label(naive_mfu: float = NAIVE_MFU) -> str:
@@ -180,7 +195,9 @@ def folds(catalog: Catalog, points: list[CalibrationPoint], scheme: str):
         yield train, test
 
 
-def held_out(catalog: Catalog, points: list[CalibrationPoint], run_id: str, leave_out: str) -> set[str]:
+def held_out(
+    catalog: Catalog, points: list[CalibrationPoint], run_id: str, leave_out: str
+) -> set[str]:
     """Run ids removed from the fit when predicting `run_id` (the time split: that year and later)."""
     point = next(p for p in points if p.run_id == run_id)
     if leave_out == "year":
@@ -189,7 +206,9 @@ def held_out(catalog: Catalog, points: list[CalibrationPoint], run_id: str, leav
     return {p.run_id for p in points if fold_key(catalog, p, leave_out) == key}
 
 
-def predict_gpu_hours(prior: UtilizationPrior, point: CalibrationPoint, *, draws: int, seed: int) -> np.ndarray:
+def predict_gpu_hours(
+    prior: UtilizationPrior, point: CalibrationPoint, *, draws: int, seed: int
+) -> np.ndarray:
     """Draws of the accelerator-hours of `point`'s covered FLOP, as `estimate` would draw them.
 
     Same streams as `estimate` ("estimate/utilization", "estimate/fp8_gain"), so with the same prior
@@ -198,13 +217,22 @@ def predict_gpu_hours(prior: UtilizationPrior, point: CalibrationPoint, *, draws
     u_dist = prior.effective(point.active_params, accelerator=point.accelerator)
     utilization = draw(u_dist, seed, "estimate/utilization", 0, draws)
     if point.precision == "fp8":
-        utilization = utilization * draw(Uncertainty().fp8_gain, seed, "estimate/fp8_gain", 0, draws)
+        utilization = utilization * draw(
+            Uncertainty().fp8_gain, seed, "estimate/fp8_gain", 0, draws
+        )
     return kc.accelerator_hours(point.flop, point.peak_bf16_flop_per_s, utilization, 1.0)
 
 
-def cv_predictions(catalog: Catalog, points: list[CalibrationPoint], scheme: str, *,
-                   priors: dict[str, tuple[str, ...]], draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
-                   naive_mfu: float = NAIVE_MFU) -> pd.DataFrame:
+def cv_predictions(
+    catalog: Catalog,
+    points: list[CalibrationPoint],
+    scheme: str,
+    *,
+    priors: dict[str, tuple[str, ...]],
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    naive_mfu: float = NAIVE_MFU,
+) -> pd.DataFrame:
     """One row per (method, predicted run) under `scheme`: P10/P50/P90 of accelerator-hours and PIT.
 
     `priors` maps a method label to prior features; the two baselines are added.
@@ -218,35 +246,76 @@ def cv_predictions(catalog: Catalog, points: list[CalibrationPoint], scheme: str
         fitted = {label: by_features[feats] for label, feats in priors.items()}
         constant = float(np.exp(np.median(np.log([p.bf16_utilization for p in train]))))
         for point in test:
-            base = {"scheme": scheme, "run_id": point.run_id, "organization": point.organization,
-                    "accelerator": point.accelerator, "generation": point.generation, "year": point.year,
-                    "size": size_bucket(point.active_params), "precision": point.precision,
-                    "scope": point.scope, "active_params": point.active_params, "hours_flop": point.flop,
-                    "utilization": point.utilization, "reported_gpu_hours": point.gpu_hours,
-                    "fitted_on": len(train)}
+            base = {
+                "scheme": scheme,
+                "run_id": point.run_id,
+                "organization": point.organization,
+                "accelerator": point.accelerator,
+                "generation": point.generation,
+                "year": point.year,
+                "size": size_bucket(point.active_params),
+                "precision": point.precision,
+                "scope": point.scope,
+                "active_params": point.active_params,
+                "hours_flop": point.flop,
+                "utilization": point.utilization,
+                "reported_gpu_hours": point.gpu_hours,
+                "fitted_on": len(train),
+            }
             for label, prior in fitted.items():
                 hours = predict_gpu_hours(prior, point, draws=draws, seed=seed)
                 p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
                 # Hours fall as utilization rises: the PIT of the hours is 1 - that of u.
-                pit = 1.0 - prior.cdf(point.bf16_utilization, point.active_params, accelerator=point.accelerator)
-                rows.append({**base, "method": label, "p10_gpu_hours": float(p10), "p50_gpu_hours": float(p50),
-                             "p90_gpu_hours": float(p90), "pit": pit,
-                             "log_score": -prior.logpdf(point.bf16_utilization, point.active_params,
-                                                        accelerator=point.accelerator)})
+                pit = 1.0 - prior.cdf(
+                    point.bf16_utilization, point.active_params, accelerator=point.accelerator
+                )
+                rows.append(
+                    {
+                        **base,
+                        "method": label,
+                        "p10_gpu_hours": float(p10),
+                        "p50_gpu_hours": float(p50),
+                        "p90_gpu_hours": float(p90),
+                        "pit": pit,
+                        "log_score": -prior.logpdf(
+                            point.bf16_utilization,
+                            point.active_params,
+                            accelerator=point.accelerator,
+                        ),
+                    }
+                )
             hours = constant_gpu_hours(point, constant)
-            rows.append({**base, "method": CONSTANT, "p10_gpu_hours": math.nan, "p50_gpu_hours": hours,
-                         "p90_gpu_hours": math.nan, "pit": math.nan, "log_score": math.nan})
+            rows.append(
+                {
+                    **base,
+                    "method": CONSTANT,
+                    "p10_gpu_hours": math.nan,
+                    "p50_gpu_hours": hours,
+                    "p90_gpu_hours": math.nan,
+                    "pit": math.nan,
+                    "log_score": math.nan,
+                }
+            )
             peak = catalog.accelerators[point.accelerator].peak_flop_per_s(point.precision)
             hours = float(naive_gpu_hours(point.flop, peak, naive_mfu))
-            rows.append({**base, "method": naive_label(naive_mfu), "p10_gpu_hours": math.nan,
-                         "p50_gpu_hours": hours, "p90_gpu_hours": math.nan, "pit": math.nan,
-                         "log_score": math.nan})
+            rows.append(
+                {
+                    **base,
+                    "method": naive_label(naive_mfu),
+                    "p10_gpu_hours": math.nan,
+                    "p50_gpu_hours": hours,
+                    "p90_gpu_hours": math.nan,
+                    "pit": math.nan,
+                    "log_score": math.nan,
+                }
+            )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     frame["ape"] = (frame["p50_gpu_hours"] / frame["reported_gpu_hours"] - 1.0).abs()
     frame["inside"] = (frame["p10_gpu_hours"] <= frame["reported_gpu_hours"]) & (
-        frame["reported_gpu_hours"] <= frame["p90_gpu_hours"])
+        frame["reported_gpu_hours"] <= frame["p90_gpu_hours"]
+    )
     return frame
 
 
@@ -258,8 +327,12 @@ def summarize(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     for key, part in frame.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         has_interval = part["p10_gpu_hours"].notna().all()
-        m = interval_metrics(part["reported_gpu_hours"], part["p10_gpu_hours"] if has_interval else None,
-                             part["p50_gpu_hours"], part["p90_gpu_hours"] if has_interval else None)
+        m = interval_metrics(
+            part["reported_gpu_hours"],
+            part["p10_gpu_hours"] if has_interval else None,
+            part["p50_gpu_hours"],
+            part["p90_gpu_hours"] if has_interval else None,
+        )
         m["mean_log_score"] = float(part["log_score"].mean()) if has_interval else None
         rows.append({**dict(zip(by, key)), **m})
     return pd.DataFrame(rows)
@@ -271,11 +344,21 @@ def pit_histogram(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
 
     edges = np.linspace(0.0, 1.0, bins + 1)
     rows = []
-    for (scheme, method), part in frame.dropna(subset=["pit"]).groupby(["scheme", "method"], sort=False):
+    for (scheme, method), part in frame.dropna(subset=["pit"]).groupby(
+        ["scheme", "method"], sort=False
+    ):
         counts, _ = np.histogram(part["pit"].clip(0, 1), bins=edges)
         for lo, hi, c in zip(edges[:-1], edges[1:], counts):
-            rows.append({"scheme": scheme, "method": method, "pit_low": lo, "pit_high": hi,
-                         "share": c / max(len(part), 1), "n_runs": len(part)})
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "method": method,
+                    "pit_low": lo,
+                    "pit_high": hi,
+                    "share": c / max(len(part), 1),
+                    "n_runs": len(part),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -290,8 +373,13 @@ _BASIS_TEXT = {
 }
 
 
-def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFAULT_DRAWS,
-                 seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def energy_check(
+    catalog: Catalog,
+    prior: UtilizationPrior,
+    *,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Model energy beside every published energy figure in data/training_runs.csv.
 
     ``model_facility_mwh`` is the energy of DESIGN s3 item 7 (TDP x chip-to-server multiplier x
@@ -318,10 +406,17 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
             flop = run.hours_flop
             if flop is None:
                 continue
-            point = CalibrationPoint(run_id=run.id, accelerator=chip.id, precision=run.precision or "bf16",
-                                     active_params=run.active_params, flop=flop, gpu_hours=math.nan,
-                                     scope="pretrain", utilization=math.nan,
-                                     peak_bf16_flop_per_s=chip.peak_bf16_flop_per_s)
+            point = CalibrationPoint(
+                run_id=run.id,
+                accelerator=chip.id,
+                precision=run.precision or "bf16",
+                active_params=run.active_params,
+                flop=flop,
+                gpu_hours=math.nan,
+                scope="pretrain",
+                utilization=math.nan,
+                peak_bf16_flop_per_s=chip.peak_bf16_flop_per_s,
+            )
             hours = float(np.median(predict_gpu_hours(prior, point, draws=draws, seed=seed)))
         pue = run.pue if run.pue is not None else default_pue
         facility_w = kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue)
@@ -329,28 +424,37 @@ def energy_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFA
         published = run.energy_mwh * (pue if run.energy_basis == "gpu_measured" else 1.0)
         model_facility = float(kc.energy_mwh(hours, facility_w))
         model_accel = float(kc.energy_mwh(hours, accelerator_w))
-        rows.append({
-            "run_id": run.id,
-            "accelerator": chip.id,
-            "gpu_hours": hours,
-            "hours_known": hours_known,
-            "energy_basis": run.energy_basis,
-            "pue": pue,
-            "pue_source": "reported" if run.pue is not None else f"{K.DEFAULT_SITE} site (assumed)",
-            "published_mwh": run.energy_mwh,
-            "published_facility_mwh": published,
-            "model_facility_mwh": model_facility,
-            "model_accelerator_mwh": model_accel,
-            "facility_error": model_facility / published - 1.0,
-            "accelerator_error": model_accel / published - 1.0,
-            "tests_model": run.energy_basis != "tdp_x_hours",
-            "what_it_tests": _BASIS_TEXT[run.energy_basis],
-        })
+        rows.append(
+            {
+                "run_id": run.id,
+                "accelerator": chip.id,
+                "gpu_hours": hours,
+                "hours_known": hours_known,
+                "energy_basis": run.energy_basis,
+                "pue": pue,
+                "pue_source": "reported"
+                if run.pue is not None
+                else f"{K.DEFAULT_SITE} site (assumed)",
+                "published_mwh": run.energy_mwh,
+                "published_facility_mwh": published,
+                "model_facility_mwh": model_facility,
+                "model_accelerator_mwh": model_accel,
+                "facility_error": model_facility / published - 1.0,
+                "accelerator_error": model_accel / published - 1.0,
+                "tests_model": run.energy_basis != "tdp_x_hours",
+                "what_it_tests": _BASIS_TEXT[run.energy_basis],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def bound_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFAULT_DRAWS,
-                seed: int = DEFAULT_SEED) -> pd.DataFrame:
+def bound_check(
+    catalog: Catalog,
+    prior: UtilizationPrior,
+    *,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+) -> pd.DataFrame:
     """Runs whose reported hours are an upper bound (GLM-130B's access window): is the P50 below it?
 
     They never calibrate, so the prior fitted on all calibration runs predicts them out of sample.
@@ -361,11 +465,27 @@ def bound_check(catalog: Catalog, prior: UtilizationPrior, *, draws: int = DEFAU
     for point in calibration_points(catalog, scopes=("upper_bound",)):
         hours = predict_gpu_hours(prior, point, draws=draws, seed=seed)
         p10, p50, p90 = np.quantile(hours, [0.1, 0.5, 0.9])
-        rows.append({"run_id": point.run_id, "upper_bound_gpu_hours": point.gpu_hours,
-                     "p10_gpu_hours": float(p10), "p50_gpu_hours": float(p50), "p90_gpu_hours": float(p90),
-                     "p50_within_bound": bool(p50 <= point.gpu_hours)})
-    return pd.DataFrame(rows, columns=["run_id", "upper_bound_gpu_hours", "p10_gpu_hours", "p50_gpu_hours",
-                                       "p90_gpu_hours", "p50_within_bound"])
+        rows.append(
+            {
+                "run_id": point.run_id,
+                "upper_bound_gpu_hours": point.gpu_hours,
+                "p10_gpu_hours": float(p10),
+                "p50_gpu_hours": float(p50),
+                "p90_gpu_hours": float(p90),
+                "p50_within_bound": bool(p50 <= point.gpu_hours),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "run_id",
+            "upper_bound_gpu_hours",
+            "p10_gpu_hours",
+            "p50_gpu_hours",
+            "p90_gpu_hours",
+            "p50_within_bound",
+        ],
+    )
 
 
 def power_check(catalog: Catalog) -> pd.DataFrame:
@@ -382,15 +502,17 @@ def power_check(catalog: Catalog) -> pd.DataFrame:
             continue
         chip = catalog.accelerators[run.accelerator]
         it_mw = float(kc.peak_power_mw(run.n_accelerators, chip.server_power_w, 1.0))
-        rows.append({
-            "run_id": run.id,
-            "accelerator": chip.id,
-            "n_accelerators": run.n_accelerators,
-            "model_it_power_mw": it_mw,
-            "published_power_mw": run.power_mw,
-            "implied_pue": run.power_mw / it_mw,
-            "confidence": run.confidence,
-        })
+        rows.append(
+            {
+                "run_id": run.id,
+                "accelerator": chip.id,
+                "n_accelerators": run.n_accelerators,
+                "model_it_power_mw": it_mw,
+                "published_power_mw": run.power_mw,
+                "implied_pue": run.power_mw / it_mw,
+                "confidence": run.confidence,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -415,9 +537,17 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
             met += int(r.mdape <= TARGETS["mdape_max"])
             met += int(TARGETS["coverage_min"] <= r.coverage_p10_p90 <= TARGETS["coverage_max"])
             met += int(r.median_p90_over_p10 <= TARGETS["median_p90_over_p10_max"])
-        rows.append({"prior": method.removeprefix("prior: "), "targets_met": met,
-                     "mean_log_score": float(g["mean_log_score"].mean()), "mean_mdape": float(g["mdape"].mean())})
-    frame = pd.DataFrame(rows).sort_values(["mean_log_score", "targets_met"], ascending=[True, False])
+        rows.append(
+            {
+                "prior": method.removeprefix("prior: "),
+                "targets_met": met,
+                "mean_log_score": float(g["mean_log_score"].mean()),
+                "mean_mdape": float(g["mdape"].mean()),
+            }
+        )
+    frame = pd.DataFrame(rows).sort_values(
+        ["mean_log_score", "targets_met"], ascending=[True, False]
+    )
     return frame.reset_index(drop=True)
 
 
@@ -473,20 +603,45 @@ class BacktestResult:
                 (scheme, "accelerator-hours MdAPE", "<=", TARGETS["mdape_max"], s["mdape"]),
                 (scheme, "P10-P90 coverage", ">=", TARGETS["coverage_min"], s["coverage_p10_p90"]),
                 (scheme, "P10-P90 coverage", "<=", TARGETS["coverage_max"], s["coverage_p10_p90"]),
-                (scheme, "median P90/P10", "<=", TARGETS["median_p90_over_p10_max"], s["median_p90_over_p10"]),
+                (
+                    scheme,
+                    "median P90/P10",
+                    "<=",
+                    TARGETS["median_p90_over_p10_max"],
+                    s["median_p90_over_p10"],
+                ),
             ]
-            gen = self.breakdown[(self.breakdown["scheme"] == scheme) & (self.breakdown["dimension"] == "generation")]
+            gen = self.breakdown[
+                (self.breakdown["scheme"] == scheme) & (self.breakdown["dimension"] == "generation")
+            ]
             for value, g in gen.groupby("value"):
                 g = g.set_index("method")
                 if g.loc[PRIOR, "n_runs"] >= TARGETS["generation_min_runs"]:
-                    rows.append((scheme, f"MdAPE on {value} ({int(g.loc[PRIOR, 'n_runs'])} runs) vs naive",
-                                 "<=", float(g.loc[naive, "mdape"]), float(g.loc[PRIOR, "mdape"])))
+                    rows.append(
+                        (
+                            scheme,
+                            f"MdAPE on {value} ({int(g.loc[PRIOR, 'n_runs'])} runs) vs naive",
+                            "<=",
+                            float(g.loc[naive, "mdape"]),
+                            float(g.loc[PRIOR, "mdape"]),
+                        )
+                    )
         e = self.energy_summary()
         rows += [
-            ("known hours", "energy median |error| (full model)", "<=", TARGETS["energy_error_max"],
-             e["median_abs_facility_error"]),
-            ("known hours", "energy median |error| (accelerator boundary)", "<=", TARGETS["energy_error_max"],
-             e["median_abs_accelerator_error"]),
+            (
+                "known hours",
+                "energy median |error| (full model)",
+                "<=",
+                TARGETS["energy_error_max"],
+                e["median_abs_facility_error"],
+            ),
+            (
+                "known hours",
+                "energy median |error| (accelerator boundary)",
+                "<=",
+                TARGETS["energy_error_max"],
+                e["median_abs_accelerator_error"],
+            ),
         ]
         frame = pd.DataFrame(rows, columns=["scheme", "target", "op", "threshold", "value"])
         frame["met"] = [
@@ -516,42 +671,52 @@ class BacktestResult:
         ``default`` marks the one `estimate` and `simulate` use."""
         scores = prior_scores(self.cv)
         alternatives = self.settings["alternatives"]
-        scores["default"] = [tuple(alternatives.get(p, ())) == tuple(self.settings["features"])
-                             and p in alternatives for p in scores["prior"]]
+        scores["default"] = [
+            tuple(alternatives.get(p, ())) == tuple(self.settings["features"]) and p in alternatives
+            for p in scores["prior"]
+        ]
         return scores
 
     def to_dict(self) -> dict:
         """The JSON of `backtest --format json`."""
+
         def records(frame):
             return json.loads(frame.to_json(orient="records"))
 
         summary = {
-            name: {k: (int(v) if k == "n_runs" else (None if _isnan(v) else v)) for k, v in row.items()}
+            name: {
+                k: (int(v) if k == "n_runs" else (None if _isnan(v) else v)) for k, v in row.items()
+            }
             for name, row in self.summary.iterrows()
         }
-        return json_ready({
-            "prior": self.prior,
-            "settings": self.settings,
-            "summary": summary,
-            "runs": records(self.runs),
-            "cv": records(self.cv),
-            "breakdown": records(self.breakdown),
-            "pit": records(self.pit),
-            "alternatives": records(self.alternatives),
-            "energy": records(self.energy),
-            "energy_summary": self.energy_summary(),
-            "power": records(self.power),
-            "bounds": records(self.bounds),
-            "targets": records(self.targets()),
-            "version": self.provenance["version"],
-            "provenance": self.provenance,
-        })
+        return json_ready(
+            {
+                "prior": self.prior,
+                "settings": self.settings,
+                "summary": summary,
+                "runs": records(self.runs),
+                "cv": records(self.cv),
+                "breakdown": records(self.breakdown),
+                "pit": records(self.pit),
+                "alternatives": records(self.alternatives),
+                "energy": records(self.energy),
+                "energy_summary": self.energy_summary(),
+                "power": records(self.power),
+                "bounds": records(self.bounds),
+                "targets": records(self.targets()),
+                "version": self.provenance["version"],
+                "provenance": self.provenance,
+            }
+        )
 
     def to_table(self) -> str:
         """Tables a person reads at a glance."""
         st = self.settings
         naive = naive_label(st["naive_mfu"])
-        mw = max(len(m) for m in [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES]) + 2
+        mw = (
+            max(len(m) for m in [PRIOR, CONSTANT, naive] + [f"prior: {k}" for k in ALTERNATIVES])
+            + 2
+        )
         lines = [
             f"Backtest of accelerator-hours on {len(st['calibration_runs'])} calibration runs "
             "(data/training_runs.csv, role calibration)",
@@ -567,38 +732,68 @@ class BacktestResult:
             for i, method in enumerate(m for m in order if m in part.index):
                 s = part.loc[method]
                 cover = "-" if _missing(s["coverage_p10_p90"]) else f"{s['coverage_p10_p90']:.0%}"
-                width = "-" if _missing(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
+                width = (
+                    "-" if _missing(s["median_p90_over_p10"]) else f"{s['median_p90_over_p10']:.2f}"
+                )
                 label = SCHEME_TEXT[scheme] if i == 0 else ""
-                lines.append(f"{label:<48}{method:<{mw}}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
-                             f"{s['median_p50_over_reported']:>9.2f}")
+                lines.append(
+                    f"{label:<48}{method:<{mw}}{int(s['n_runs']):>5}{s['mdape']:>8.1%}{cover:>7}{width:>9}"
+                    f"{s['median_p50_over_reported']:>9.2f}"
+                )
         for scheme in GROUPED_SCHEMES:
-            b = self.breakdown[(self.breakdown["scheme"] == scheme) & self.breakdown["method"].isin([PRIOR, naive])]
-            lines += ["", f"by generation, year and size ({SCHEME_TEXT[scheme]}): prior MdAPE / coverage / "
-                          "P90/P10 | naive MdAPE"]
+            b = self.breakdown[
+                (self.breakdown["scheme"] == scheme) & self.breakdown["method"].isin([PRIOR, naive])
+            ]
+            lines += [
+                "",
+                f"by generation, year and size ({SCHEME_TEXT[scheme]}): prior MdAPE / coverage / "
+                "P90/P10 | naive MdAPE",
+            ]
             for (dim, value), g in b.groupby(["dimension", "value"], sort=False):
                 g = g.set_index("method")
                 p = g.loc[PRIOR]
                 cover = "-" if _missing(p["coverage_p10_p90"]) else f"{p['coverage_p10_p90']:.0%}"
-                lines.append(f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} {cover:>5} "
-                             f"{p['median_p90_over_p10']:>5.2f} | {g.loc[naive, 'mdape']:>6.1%}")
-        lines += ["", "candidate priors (grouped schemes), best first: mean log score (lower is better; picks the "
-                  "default), targets met, mean MdAPE"]
+                lines.append(
+                    f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} {cover:>5} "
+                    f"{p['median_p90_over_p10']:>5.2f} | {g.loc[naive, 'mdape']:>6.1%}"
+                )
+        lines += [
+            "",
+            "candidate priors (grouped schemes), best first: mean log score (lower is better; picks the "
+            "default), targets met, mean MdAPE",
+        ]
         for r in prior_scores(self.cv).itertuples():
-            lines.append(f"  {r.prior:<30}{r.mean_log_score:>8.3f}{r.targets_met:>3}{r.mean_mdape:>8.1%}")
-        lines += ["", "PIT of the reported hours under the prior (share per fifth; 20% each when honest):"]
-        for (scheme, method), g in self.pit[self.pit["method"] == PRIOR].groupby(["scheme", "method"], sort=False):
-            lines.append(f"  {SCHEME_TEXT[scheme]:<48}" + " ".join(f"{v:>4.0%}" for v in g["share"]))
-        lines += ["", f"runs ({SCHEME_TEXT[st['leave_out']]}):",
-                  f"{'run':<22}{'accel':<15}{'reported':>10}{'p10':>10}{'p50':>10}{'p90':>10}{'in':>4}{'APE':>7}"
-                  f"{'naive':>10}{'APE':>7}"]
+            lines.append(
+                f"  {r.prior:<30}{r.mean_log_score:>8.3f}{r.targets_met:>3}{r.mean_mdape:>8.1%}"
+            )
+        lines += [
+            "",
+            "PIT of the reported hours under the prior (share per fifth; 20% each when honest):",
+        ]
+        for (scheme, method), g in self.pit[self.pit["method"] == PRIOR].groupby(
+            ["scheme", "method"], sort=False
+        ):
+            lines.append(
+                f"  {SCHEME_TEXT[scheme]:<48}" + " ".join(f"{v:>4.0%}" for v in g["share"])
+            )
+        lines += [
+            "",
+            f"runs ({SCHEME_TEXT[st['leave_out']]}):",
+            f"{'run':<22}{'accel':<15}{'reported':>10}{'p10':>10}{'p50':>10}{'p90':>10}{'in':>4}{'APE':>7}"
+            f"{'naive':>10}{'APE':>7}",
+        ]
         for r in self.runs.itertuples():
             lines.append(
                 f"{r.run_id:<22}{r.accelerator:<15}{quantity(r.reported_gpu_hours):>10}"
                 f"{quantity(r.p10_gpu_hours):>10}{quantity(r.p50_gpu_hours):>10}"
                 f"{quantity(r.p90_gpu_hours):>10}{'y' if r.inside else 'n':>4}{r.ape:>7.0%}"
-                f"{quantity(r.naive_gpu_hours):>10}{r.naive_ape:>7.0%}")
-        lines += ["", "energy model (never fitted): model / published - 1",
-                  f"  {'run':<16}{'hours':>9}{'known':>6}{'published':>11}{'full':>8}{'accel':>8}  basis"]
+                f"{quantity(r.naive_gpu_hours):>10}{r.naive_ape:>7.0%}"
+            )
+        lines += [
+            "",
+            "energy model (never fitted): model / published - 1",
+            f"  {'run':<16}{'hours':>9}{'known':>6}{'published':>11}{'full':>8}{'accel':>8}  basis",
+        ]
         for e in self.energy.itertuples():
             lines.append(
                 f"  {e.run_id:<16}{quantity(e.gpu_hours):>9}{'y' if e.hours_known else 'n':>6}"
@@ -606,18 +801,27 @@ class BacktestResult:
                 f"  {e.energy_basis}"
             )
         for p in self.power.itertuples():
-            lines.append(f"  power {p.run_id}: {p.n_accelerators:,} x {p.accelerator} = "
-                         f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE {p.implied_pue:.2f}")
+            lines.append(
+                f"  power {p.run_id}: {p.n_accelerators:,} x {p.accelerator} = "
+                f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE {p.implied_pue:.2f}"
+            )
         for b in self.bounds.itertuples():
-            lines.append(f"  bound {b.run_id}: P50 {quantity(b.p50_gpu_hours)} h vs reported upper bound "
-                         f"{quantity(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}")
+            lines.append(
+                f"  bound {b.run_id}: P50 {quantity(b.p50_gpu_hours)} h vs reported upper bound "
+                f"{quantity(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}"
+            )
         lines += ["", "targets (grouped schemes):"]
         for t in self.targets().itertuples():
             value = "-" if t.value is None or _isnan(t.value) else f"{t.value:.3g}"
-            lines.append(f"  {t.scheme:<13}{t.target:<48} {t.op} {t.threshold:<6.3g} {value:>7}  "
-                         f"{'met' if t.met else 'NOT met'}")
+            lines.append(
+                f"  {t.scheme:<13}{t.target:<48} {t.op} {t.threshold:<6.3g} {value:>7}  "
+                f"{'met' if t.met else 'NOT met'}"
+            )
         prov = self.provenance
-        lines += ["", f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}"]
+        lines += [
+            "",
+            f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}",
+        ]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # notebooks show the summary table
@@ -632,9 +836,16 @@ def _missing(value) -> bool:
     return value is None or _isnan(value)
 
 
-def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEATURES,
-             leave_out: str = DEFAULT_LEAVE_OUT, draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED,
-             naive_mfu: float = NAIVE_MFU, alternatives: dict[str, tuple[str, ...]] | None = None) -> BacktestResult:
+def backtest(
+    catalog: Catalog | None = None,
+    *,
+    features: tuple[str, ...] = FEATURES,
+    leave_out: str = DEFAULT_LEAVE_OUT,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+    naive_mfu: float = NAIVE_MFU,
+    alternatives: dict[str, tuple[str, ...]] | None = None,
+) -> BacktestResult:
     """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy check.
 
     `features` are the prior's (default: the one `estimate` uses); `leave_out` picks the headline
@@ -645,8 +856,15 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     import pandas as pd
 
     catalog = catalog or load_catalog()
-    draws = _number("draws", draws, integer=True, low=100, low_open=False, high=MAX_DRAWS,
-                    allowed=f"a whole number from 100 to {MAX_DRAWS:,}")
+    draws = _number(
+        "draws",
+        draws,
+        integer=True,
+        low=100,
+        low_open=False,
+        high=MAX_DRAWS,
+        allowed=f"a whole number from 100 to {MAX_DRAWS:,}",
+    )
     seed = _number("seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
     naive_mfu = _number("naive_mfu", naive_mfu, high=1.0, allowed="a number in (0, 1]")
     if leave_out not in SCHEMES:
@@ -656,11 +874,17 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
 
     points = calibration_points(catalog)
     if len(points) < MIN_FIT_RUNS + 2:
-        raise InputError(f"data/training_runs.csv: only {len(points)} calibration runs; the backtest needs "
-                         f"at least {MIN_FIT_RUNS + 2}")
+        raise InputError(
+            f"data/training_runs.csv: only {len(points)} calibration runs; the backtest needs "
+            f"at least {MIN_FIT_RUNS + 2}"
+        )
     priors = {PRIOR: features, **{f"prior: {k}": tuple(v) for k, v in alternatives.items()}}
-    frames = [cv_predictions(catalog, points, scheme, priors=priors, draws=draws, seed=seed, naive_mfu=naive_mfu)
-              for scheme in SCHEMES]
+    frames = [
+        cv_predictions(
+            catalog, points, scheme, priors=priors, draws=draws, seed=seed, naive_mfu=naive_mfu
+        )
+        for scheme in SCHEMES
+    ]
     predictions = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     naive = naive_label(naive_mfu)
 
@@ -678,27 +902,65 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
     wide = head[head["method"] == PRIOR].set_index("run_id")
     wide["naive_gpu_hours"] = head[head["method"] == naive].set_index("run_id")["p50_gpu_hours"]
     wide["naive_ape"] = head[head["method"] == naive].set_index("run_id")["ape"]
-    wide["constant_gpu_hours"] = head[head["method"] == CONSTANT].set_index("run_id")["p50_gpu_hours"]
+    wide["constant_gpu_hours"] = head[head["method"] == CONSTANT].set_index("run_id")[
+        "p50_gpu_hours"
+    ]
     wide["model"] = [catalog.training_runs[r].model for r in wide.index]
-    columns = ["run_id", "model", "organization", "accelerator", "generation", "year", "size", "precision", "scope",
-               "active_params", "hours_flop", "reported_gpu_hours", "utilization", "p10_gpu_hours",
-               "p50_gpu_hours", "p90_gpu_hours", "inside", "ape", "pit", "naive_gpu_hours", "naive_ape",
-               "constant_gpu_hours", "fitted_on", "log_score"]
+    columns = [
+        "run_id",
+        "model",
+        "organization",
+        "accelerator",
+        "generation",
+        "year",
+        "size",
+        "precision",
+        "scope",
+        "active_params",
+        "hours_flop",
+        "reported_gpu_hours",
+        "utilization",
+        "p10_gpu_hours",
+        "p50_gpu_hours",
+        "p90_gpu_hours",
+        "inside",
+        "ape",
+        "pit",
+        "naive_gpu_hours",
+        "naive_ape",
+        "constant_gpu_hours",
+        "fitted_on",
+        "log_score",
+    ]
     runs = wide.reset_index()[columns]
-    summary = cv[(cv["scheme"] == leave_out) & cv["method"].isin([PRIOR, CONSTANT, naive])].drop(columns="scheme")
+    summary = cv[(cv["scheme"] == leave_out) & cv["method"].isin([PRIOR, CONSTANT, naive])].drop(
+        columns="scheme"
+    )
     summary = summary.set_index("method").loc[[PRIOR, CONSTANT, naive]]
     summary.index.name = "method"
-    alternatives_frame = cv[cv["method"].str.startswith("prior: ")].rename(columns={"scheme": "leave_out"})
-    alternatives_frame.insert(0, "features", alternatives_frame.pop("method").str.removeprefix("prior: "))
+    alternatives_frame = cv[cv["method"].str.startswith("prior: ")].rename(
+        columns={"scheme": "leave_out"}
+    )
+    alternatives_frame.insert(
+        0, "features", alternatives_frame.pop("method").str.removeprefix("prior: ")
+    )
 
     full_prior = fit_prior(points, features, **chip_sheet(catalog))
     energy = energy_check(catalog, full_prior, draws=draws, seed=seed)
     power = power_check(catalog)
     bounds = bound_check(catalog, full_prior, draws=draws, seed=seed)
-    settings = {"features": list(features), "leave_out": leave_out, "schemes": list(SCHEMES), "draws": draws,
-                "seed": seed, "naive_mfu": naive_mfu, "fit_scopes": list(FIT_SCOPES),
-                "min_fit_runs": MIN_FIT_RUNS, "alternatives": {k: list(v) for k, v in alternatives.items()},
-                "calibration_runs": [p.run_id for p in points]}
+    settings = {
+        "features": list(features),
+        "leave_out": leave_out,
+        "schemes": list(SCHEMES),
+        "draws": draws,
+        "seed": seed,
+        "naive_mfu": naive_mfu,
+        "fit_scopes": list(FIT_SCOPES),
+        "min_fit_runs": MIN_FIT_RUNS,
+        "alternatives": {k: list(v) for k, v in alternatives.items()},
+        "calibration_runs": [p.run_id for p in points],
+    }
     return BacktestResult(
         runs=runs.reset_index(drop=True),
         summary=summary,
@@ -719,8 +981,9 @@ def backtest(catalog: Catalog | None = None, *, features: tuple[str, ...] = FEAT
 def loo_catalog(catalog: Catalog, run_id: str) -> Catalog:
     """The catalog without one training run (a new data hash, so cached priors are not reused)."""
     runs = {k: v for k, v in catalog.training_runs.items() if k != run_id}
-    return dataclasses.replace(catalog, training_runs=runs, data_hash=f"{catalog.data_hash}-without-{run_id}",
-                               _frames={})
+    return dataclasses.replace(
+        catalog, training_runs=runs, data_hash=f"{catalog.data_hash}-without-{run_id}", _frames={}
+    )
 
 
 def run_cli(args) -> int:

@@ -71,8 +71,16 @@ def capacity_timeline(
     frames = []
 
     def emit(plan, level, name, campus, kind, series, binds):
-        row = {"lab": plan.competitor.lab, "model": plan.competitor.model, "level": level, "name": name,
-               "campus": campus, "kind": kind, "month": months, "date": dates}
+        row = {
+            "lab": plan.competitor.lab,
+            "model": plan.competitor.model,
+            "level": level,
+            "name": name,
+            "campus": campus,
+            "kind": kind,
+            "month": months,
+            "date": dates,
+        }
         for quantity, values in series.items():
             if values is None:
                 for key in (*QUANTILES, "mean"):
@@ -89,11 +97,18 @@ def capacity_timeline(
         accelerators, server_w = [], []
         campus_pue: list[np.ndarray | None] = [None] * len(plan.campus_ids)
         for p in plan.deals:
-            idx = base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)[:, None] + steps
+            idx = (
+                base_index(p.x_min, p.offset_months, inputs[f"delay:{p.deal.id}"], p.delay_cap, h)[
+                    :, None
+                ]
+                + steps
+            )
             accelerators.append(p.flops_table[idx] / p.peak_bf16)
             server_w.append(p.power_table[idx])
             # As in simulate.run_chunk: the campus runs at the PUE of its last deal, per draw.
-            campus_pue[p.campus] = np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0)[:, None]
+            campus_pue[p.campus] = np.maximum(p.pue + inputs[f"pue_delta:{p.deal.region}"], 1.0)[
+                :, None
+            ]
         campus_scale, campus_binds, campus_cap_mw = [], [], []
         campus_demand_w = []
         for c, cap in enumerate(plan.caps):
@@ -104,8 +119,9 @@ def capacity_timeline(
                 campus_binds.append(None)
                 campus_cap_mw.append(None)
                 continue
-            cap_base = base_index(cap.x_min, cap.offset_months, inputs[f"power_delay:{cap.deal.id}"],
-                                  cap.delay_cap, h)
+            cap_base = base_index(
+                cap.x_min, cap.offset_months, inputs[f"power_delay:{cap.deal.id}"], cap.delay_cap, h
+            )
             cap_w = cap.table[cap_base[:, None] + steps] * 1e6
             over = demand_w > cap_w
             campus_scale.append(np.where(over, cap_w / np.where(over, demand_w, 1.0), 1.0))
@@ -114,40 +130,68 @@ def capacity_timeline(
 
         for p, acc, w in zip(plan.deals, accelerators, server_w):
             scale = campus_scale[p.campus]
-            emit(plan, "deal", p.deal.id, plan.campus_ids[p.campus], p.deal.kind, {
-                "accelerators": acc,
-                "powered_accelerators": acc * scale,
-                "demand_mw": w * campus_pue[p.campus] * 1e-6,
-                "facility_mw": w * campus_pue[p.campus] * scale * 1e-6,
-                "cap_mw": campus_cap_mw[p.campus],
-            }, campus_binds[p.campus])
+            emit(
+                plan,
+                "deal",
+                p.deal.id,
+                plan.campus_ids[p.campus],
+                p.deal.kind,
+                {
+                    "accelerators": acc,
+                    "powered_accelerators": acc * scale,
+                    "demand_mw": w * campus_pue[p.campus] * 1e-6,
+                    "facility_mw": w * campus_pue[p.campus] * scale * 1e-6,
+                    "cap_mw": campus_cap_mw[p.campus],
+                },
+                campus_binds[p.campus],
+            )
         for c, campus in enumerate(plan.campus_ids):
             members = [i for i, p in enumerate(plan.deals) if p.campus == c]
             acc = sum(accelerators[i] for i in members)
             kinds = sorted({plan.deals[i].deal.kind for i in members})
-            emit(plan, "campus", campus, campus, "+".join(kinds), {
-                "accelerators": acc,
-                "powered_accelerators": acc * campus_scale[c],
-                "demand_mw": campus_demand_w[c] * 1e-6,
-                "facility_mw": campus_demand_w[c] * campus_scale[c] * 1e-6,
-                "cap_mw": campus_cap_mw[c],
-            }, campus_binds[c])
+            emit(
+                plan,
+                "campus",
+                campus,
+                campus,
+                "+".join(kinds),
+                {
+                    "accelerators": acc,
+                    "powered_accelerators": acc * campus_scale[c],
+                    "demand_mw": campus_demand_w[c] * 1e-6,
+                    "facility_mw": campus_demand_w[c] * campus_scale[c] * 1e-6,
+                    "cap_mw": campus_cap_mw[c],
+                },
+                campus_binds[c],
+            )
         acc = sum(accelerators)
         powered = sum(a * campus_scale[p.campus] for p, a in zip(plan.deals, accelerators))
         capped = [b for b in campus_binds if b is not None]
         caps = [m for m in campus_cap_mw if m is not None]
-        emit(plan, "lab", "all deals", "", "+".join(sorted({p.deal.kind for p in plan.deals})), {
-            "accelerators": acc,
-            "powered_accelerators": powered,
-            "demand_mw": sum(campus_demand_w) * 1e-6,
-            "facility_mw": sum(d * s for d, s in zip(campus_demand_w, campus_scale)) * 1e-6,
-            "cap_mw": sum(caps) if caps else None,
-        }, np.logical_or.reduce(capped) if capped else None)
+        emit(
+            plan,
+            "lab",
+            "all deals",
+            "",
+            "+".join(sorted({p.deal.kind for p in plan.deals})),
+            {
+                "accelerators": acc,
+                "powered_accelerators": powered,
+                "demand_mw": sum(campus_demand_w) * 1e-6,
+                "facility_mw": sum(d * s for d, s in zip(campus_demand_w, campus_scale)) * 1e-6,
+                "cap_mw": sum(caps) if caps else None,
+            },
+            np.logical_or.reduce(capped) if capped else None,
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def _check_threshold(threshold) -> None:
-    if not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 <= threshold < 1):
+    if not (
+        isinstance(threshold, (int, float))
+        and not isinstance(threshold, bool)
+        and 0 <= threshold < 1
+    ):
         raise InputError(f"threshold: expected a share of draws in [0, 1), got {threshold!r}")
 
 
@@ -163,15 +207,17 @@ def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd
     for (lab, campus), group in campuses.groupby(["lab", "name"], sort=False):
         binding = group[group["p_cap_binds"] > threshold]
         idle = group["accelerators_p50"] - group["powered_accelerators_p50"]
-        rows.append({
-            "lab": lab,
-            "campus": campus,
-            "months_binding": int(len(binding)),
-            "first_binding": binding["date"].iloc[0] if len(binding) else None,
-            "last_binding": binding["date"].iloc[-1] if len(binding) else None,
-            "max_p_cap_binds": float(group["p_cap_binds"].max()),
-            "max_idle_accelerators_p50": float(idle.max()),
-        })
+        rows.append(
+            {
+                "lab": lab,
+                "campus": campus,
+                "months_binding": int(len(binding)),
+                "first_binding": binding["date"].iloc[0] if len(binding) else None,
+                "last_binding": binding["date"].iloc[-1] if len(binding) else None,
+                "max_p_cap_binds": float(group["p_cap_binds"].max()),
+                "max_idle_accelerators_p50": float(idle.max()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -181,17 +227,34 @@ def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataF
     months = np.unique(timeline["month"].to_numpy())
     step = float(np.min(np.diff(months))) if len(months) > 1 else 1.0
     last = max(float(months[-1]), step)
-    if not (isinstance(every_months, (int, float)) and step <= every_months <= last
-            and np.isclose(every_months / step, round(every_months / step))):
-        raise InputError(f"every_months: expected a whole number of {step:g}-month steps from {step:g} to "
-                         f"{last:g}, got {every_months!r}")
-    rows = timeline[(timeline["level"] == "lab") & np.isclose(timeline["month"] % every_months, 0.0)]
-    columns = ["lab", "date", "accelerators_p10", "accelerators_p50", "accelerators_p90",
-               "powered_accelerators_p50", "facility_mw_p50", "p_cap_binds"]
+    if not (
+        isinstance(every_months, (int, float))
+        and step <= every_months <= last
+        and np.isclose(every_months / step, round(every_months / step))
+    ):
+        raise InputError(
+            f"every_months: expected a whole number of {step:g}-month steps from {step:g} to "
+            f"{last:g}, got {every_months!r}"
+        )
+    rows = timeline[
+        (timeline["level"] == "lab") & np.isclose(timeline["month"] % every_months, 0.0)
+    ]
+    columns = [
+        "lab",
+        "date",
+        "accelerators_p10",
+        "accelerators_p50",
+        "accelerators_p90",
+        "powered_accelerators_p50",
+        "facility_mw_p50",
+        "p_cap_binds",
+    ]
     return rows[columns].reset_index(drop=True)
 
 
-def capacity_metrics(timeline: pd.DataFrame, *, threshold: float = 0.5) -> dict[str, float | int | None]:
+def capacity_metrics(
+    timeline: pd.DataFrame, *, threshold: float = 0.5
+) -> dict[str, float | int | None]:
     """Headline metrics of notebook 11: per lab the p50 accelerators online at months 12 and 24 and
     at the horizon, powered at the horizon, and the months in which a power cap binds in more than
     `threshold` of draws (any campus)."""
@@ -202,9 +265,15 @@ def capacity_metrics(timeline: pd.DataFrame, *, threshold: float = 0.5) -> dict[
         key = "_".join(lab.lower().split())
         for month in (12, 24):
             at = part[np.isclose(part["month"], month)]
-            out[f"accelerators_p50_month{month}_{key}"] = float(at["accelerators_p50"].iloc[0]) if len(at) else None
+            out[f"accelerators_p50_month{month}_{key}"] = (
+                float(at["accelerators_p50"].iloc[0]) if len(at) else None
+            )
         out[f"accelerators_p50_end_{key}"] = float(part["accelerators_p50"].iloc[-1])
-        out[f"powered_accelerators_p50_end_{key}"] = float(part["powered_accelerators_p50"].iloc[-1])
+        out[f"powered_accelerators_p50_end_{key}"] = float(
+            part["powered_accelerators_p50"].iloc[-1]
+        )
         binds = part["p_cap_binds"]
-        out[f"months_cap_binds_{key}"] = int((binds > threshold).sum()) if binds.notna().any() else 0
+        out[f"months_cap_binds_{key}"] = (
+            int((binds > threshold).sum()) if binds.notna().any() else 0
+        )
     return out

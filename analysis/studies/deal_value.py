@@ -79,8 +79,9 @@ class DealValue:
             )
         start = self.matters_from_flop
         lines.append(
-            f"The deal starts to matter at {start:.0e} FLOP." if start is not None else
-            f"The deal does not matter at any target from {self.table['target_flop'].min():.0e} to "
+            f"The deal starts to matter at {start:.0e} FLOP."
+            if start is not None
+            else f"The deal does not matter at any target from {self.table['target_flop'].min():.0e} to "
             f"{self.table['target_flop'].max():.0e} FLOP (median gain < {MATTERS_MONTHS} month, "
             f"P(first) change < {MATTERS_PP} pp)."
         )
@@ -90,8 +91,10 @@ class DealValue:
 def _lab_index(result, lab: str) -> int:
     labs = [c["lab"] for c in result.competitors]
     if lab not in labs:
-        raise InputError(f"lab: {lab!r} is not a competitor of scenario {result.scenario.name!r}; "
-                         f"competitors: {', '.join(labs)}")
+        raise InputError(
+            f"lab: {lab!r} is not a competitor of scenario {result.scenario.name!r}; "
+            f"competitors: {', '.join(labs)}"
+        )
     return labs.index(lab)
 
 
@@ -101,13 +104,18 @@ def _per_draw(result, lab: str) -> tuple[np.ndarray, np.ndarray]:
     Both runs of a pair share the race start, so finish months differ exactly as times-to-train do.
     """
     i = _lab_index(result, lab)
-    finish = {label: np.asarray(cols["finish_month"], dtype=np.float64) for label, cols in result.per_draw.items()}
+    finish = {
+        label: np.asarray(cols["finish_month"], dtype=np.float64)
+        for label, cols in result.per_draw.items()
+    }
     labels = list(finish)
     rows = np.vstack([finish[k] for k in labels])
     best = rows.min(axis=0)
     someone = np.isfinite(best)
     ties = (rows == best) & someone
-    share = np.where(ties[i], 1.0 / np.maximum(ties.sum(axis=0), 1), 0.0)  # ties split, as in simulate
+    share = np.where(
+        ties[i], 1.0 / np.maximum(ties.sum(axis=0), 1), 0.0
+    )  # ties split, as in simulate
     horizon = result.scenario.horizon_months
     months = np.where(np.isfinite(rows[i]), rows[i], horizon)
     return months, share
@@ -142,7 +150,9 @@ def deal_marginal_value(
         targets = [float(t) for t in targets_flop]
     except (TypeError, ValueError):
         raise InputError(f"targets_flop: expected {allowed}, got {targets_flop!r}") from None
-    if not 1 <= len(targets) <= MAX_TARGETS or not all(MIN_TRAINING_FLOP <= t <= MAX_TRAINING_FLOP for t in targets):
+    if not 1 <= len(targets) <= MAX_TARGETS or not all(
+        MIN_TRAINING_FLOP <= t <= MAX_TRAINING_FLOP for t in targets
+    ):
         shown = repr(targets) if len(targets) <= 5 else f"{len(targets)} values"
         raise InputError(f"targets_flop: expected {allowed}, got {shown}")
     base = what_if(scenario, catalog=catalog, draws=draws, seed=seed, span_sites=span_sites)
@@ -150,8 +160,12 @@ def deal_marginal_value(
         raise InputError(f"deal: unknown deal {deal!r}")
     if only_campus:
         campus = base.catalog.deals[deal].campus_id
-        keep = [d for comp in base.scenario.competitors for d in comp.deals
-                if comp.lab != lab or base.catalog.deals[d].campus_id == campus]
+        keep = [
+            d
+            for comp in base.scenario.competitors
+            for d in comp.deals
+            if comp.lab != lab or base.catalog.deals[d].campus_id == campus
+        ]
         base = base.with_changes(only_deals=keep)
     rows = []
     for target in sorted(targets):
@@ -170,24 +184,43 @@ def deal_marginal_value(
         half = 100.0 * _Z95 * float(stats.sem(diff)) if diff.size > 1 else 0.0
         half = 0.0 if not np.isfinite(half) else half
         low, high = change - half, change + half
-        matters = bool(p50 >= MATTERS_MONTHS or (abs(change) >= MATTERS_PP and (low > 0 or high < 0)))
-        rows.append({
-            "target_flop": target,
-            "months_gained_p10": float(p10) + 0.0, "months_gained_p50": float(p50) + 0.0,
-            "months_gained_p90": float(p90) + 0.0,  # + 0.0 turns -0.0 into 0.0 for display
-            "p_first_with": float(first_with.mean()), "p_first_without": float(first_without.mean()),
-            "p_first_change_pp": change, "p_first_change_pp_low": low, "p_first_change_pp_high": high,
-            "p_done_with": float(np.mean(months_with < base.scenario.horizon_months)),
-            "p_done_without": float(np.mean(months_without < base.scenario.horizon_months)),
-            "matters": matters,
-        })
-    name = base.scenario.name + (f", {lab} on the {base.catalog.deals[deal].campus_id} campus only" if only_campus else "")
-    return DealValue(deal=deal, lab=lab, scenario=name, draws=base.scenario.draws,
-                     seed=base.scenario.seed, span_sites=base.scenario.span_sites,
-                     horizon_months=base.scenario.horizon_months, table=pd.DataFrame(rows))
+        matters = bool(
+            p50 >= MATTERS_MONTHS or (abs(change) >= MATTERS_PP and (low > 0 or high < 0))
+        )
+        rows.append(
+            {
+                "target_flop": target,
+                "months_gained_p10": float(p10) + 0.0,
+                "months_gained_p50": float(p50) + 0.0,
+                "months_gained_p90": float(p90) + 0.0,  # + 0.0 turns -0.0 into 0.0 for display
+                "p_first_with": float(first_with.mean()),
+                "p_first_without": float(first_without.mean()),
+                "p_first_change_pp": change,
+                "p_first_change_pp_low": low,
+                "p_first_change_pp_high": high,
+                "p_done_with": float(np.mean(months_with < base.scenario.horizon_months)),
+                "p_done_without": float(np.mean(months_without < base.scenario.horizon_months)),
+                "matters": matters,
+            }
+        )
+    name = base.scenario.name + (
+        f", {lab} on the {base.catalog.deals[deal].campus_id} campus only" if only_campus else ""
+    )
+    return DealValue(
+        deal=deal,
+        lab=lab,
+        scenario=name,
+        draws=base.scenario.draws,
+        seed=base.scenario.seed,
+        span_sites=base.scenario.span_sites,
+        horizon_months=base.scenario.horizon_months,
+        table=pd.DataFrame(rows),
+    )
 
 
-def headline_metrics(frontier: DealValue, pooled: DealValue, campus_only: DealValue) -> dict[str, float | None]:
+def headline_metrics(
+    frontier: DealValue, pooled: DealValue, campus_only: DealValue
+) -> dict[str, float | None]:
     """The numbers notebook 20's headline and the README rest on, flat for `cells.record_metrics`.
 
     `frontier`, `pooled` and `campus_only` are the deal's value with one campus per run, with runs that
@@ -196,7 +229,9 @@ def headline_metrics(frontier: DealValue, pooled: DealValue, campus_only: DealVa
     """
     both = pd.concat([frontier.table, pooled.table])
     out: dict[str, float | None] = {
-        "deal_p_first_min_with_or_without": float(both[["p_first_with", "p_first_without"]].min().min()),
+        "deal_p_first_min_with_or_without": float(
+            both[["p_first_with", "p_first_without"]].min().min()
+        ),
         "deal_p_first_change_pp_max_abs": float(both["p_first_change_pp"].abs().max()),
         "deal_months_gained_p50_max": float(both["months_gained_p50"].max()),
         "deal_campus_only_matters_from_flop": campus_only.matters_from_flop,
@@ -216,16 +251,33 @@ def headline_metrics(frontier: DealValue, pooled: DealValue, campus_only: DealVa
 REPORT_DRAWS = 5000
 
 
-def frontier_report(scenario: str = "scenarios/next_frontier.yaml", *, deal: str = "meta-coreweave-2026",
-                    lab: str = "Meta", draws: int = REPORT_DRAWS) -> str:
+def frontier_report(
+    scenario: str = "scenarios/next_frontier.yaml",
+    *,
+    deal: str = "meta-coreweave-2026",
+    lab: str = "Meta",
+    draws: int = REPORT_DRAWS,
+) -> str:
     """The next-frontier race table and the deal's marginal value: one campus per run, pooled sites,
     and on the deal's own campus alone."""
     race = what_if(scenario, draws=draws).simulate()
-    parts = [race.to_table(), "", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws).to_text()]
+    parts = [
+        race.to_table(),
+        "",
+        deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws).to_text(),
+    ]
     if not race.scenario.span_sites:
-        parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, span_sites=True).to_text()]
+        parts += [
+            "",
+            deal_marginal_value(
+                scenario, deal=deal, lab=lab, draws=draws, span_sites=True
+            ).to_text(),
+        ]
     # Where the deal is all the lab has: the size of what it buys, apart from the lab's other campuses.
-    parts += ["", deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, only_campus=True).to_text()]
+    parts += [
+        "",
+        deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, only_campus=True).to_text(),
+    ]
     return "\n".join(parts)
 
 
@@ -233,24 +285,37 @@ def frontier_report(scenario: str = "scenarios/next_frontier.yaml", *, deal: str
 #: (data/deals.yaml says where each range comes from).
 WIDE_ASSUMPTIONS: dict[str, dict] = {
     "as shipped": {},
-    "deal at 0.3x (30% overlap, 10% training share, 10.5 USD/GPU-h list rate)":
-        {"deal_scale": {"meta-coreweave-2026": 0.3}},
-    "deal at 2x (no overlap, 50% training share, 4.2 USD/GPU-h)": {"deal_scale": {"meta-coreweave-2026": 2.0}},
-    "Prometheus 12 months later than the data (power ramp slips again)":
-        {"deal_delay_months": {"meta-prometheus": 12}},
-    "deal at 2x, Prometheus 12 months late, no AMD capacity (the deal's best case)":
-        {"deal_scale": {"meta-coreweave-2026": 2.0, "meta-amd-mi450": 0.0},
-         "deal_delay_months": {"meta-prometheus": 12}},
-    "rivals strong: Alibaba capex share 40% (2.4x domestic), DeepSeek 60k Ascend (3x)":
-        {"deal_scale": {"alibaba-capex-2025-domestic": 2.4, "deepseek-ascend": 3.0}},
-    "rivals weak: Alibaba capex share 15% (0.65x domestic), DeepSeek 5k Ascend (0.25x)":
-        {"deal_scale": {"alibaba-capex-2025-domestic": 0.65, "deepseek-ascend": 0.25}},
+    "deal at 0.3x (30% overlap, 10% training share, 10.5 USD/GPU-h list rate)": {
+        "deal_scale": {"meta-coreweave-2026": 0.3}
+    },
+    "deal at 2x (no overlap, 50% training share, 4.2 USD/GPU-h)": {
+        "deal_scale": {"meta-coreweave-2026": 2.0}
+    },
+    "Prometheus 12 months later than the data (power ramp slips again)": {
+        "deal_delay_months": {"meta-prometheus": 12}
+    },
+    "deal at 2x, Prometheus 12 months late, no AMD capacity (the deal's best case)": {
+        "deal_scale": {"meta-coreweave-2026": 2.0, "meta-amd-mi450": 0.0},
+        "deal_delay_months": {"meta-prometheus": 12},
+    },
+    "rivals strong: Alibaba capex share 40% (2.4x domestic), DeepSeek 60k Ascend (3x)": {
+        "deal_scale": {"alibaba-capex-2025-domestic": 2.4, "deepseek-ascend": 3.0}
+    },
+    "rivals weak: Alibaba capex share 15% (0.65x domestic), DeepSeek 5k Ascend (0.25x)": {
+        "deal_scale": {"alibaba-capex-2025-domestic": 0.65, "deepseek-ascend": 0.25}
+    },
 }
 
 
-def wide_assumptions_table(scenario: str = "scenarios/next_frontier.yaml", *, deal: str = "meta-coreweave-2026",
-                           lab: str = "Meta", draws: int | None = 2000, seed: int | None = None,
-                           backend: str | None = None) -> pd.DataFrame:
+def wide_assumptions_table(
+    scenario: str = "scenarios/next_frontier.yaml",
+    *,
+    deal: str = "meta-coreweave-2026",
+    lab: str = "Meta",
+    draws: int | None = 2000,
+    seed: int | None = None,
+    backend: str | None = None,
+) -> pd.DataFrame:
     """Does the deal's answer move at the ends of the wide assumption ranges? One row per variant.
 
     Columns: variant, matters_from_flop (FLOP, NaN where the deal matters at no swept target),
@@ -263,8 +328,13 @@ def wide_assumptions_table(scenario: str = "scenarios/next_frontier.yaml", *, de
         value = deal_marginal_value(base, deal=deal, lab=lab, draws=draws, backend=backend)
         table = value.table
         start = value.matters_from_flop
-        rows.append({"variant": variant, "matters_from_flop": start if start is not None else float("nan"),
-                     "max_months_gained_p50": float(table["months_gained_p50"].max()),
-                     "max_abs_p_first_change_pp": float(table["p_first_change_pp"].abs().max()),
-                     "min_p_first_with": float(table["p_first_with"].min())})
+        rows.append(
+            {
+                "variant": variant,
+                "matters_from_flop": start if start is not None else float("nan"),
+                "max_months_gained_p50": float(table["months_gained_p50"].max()),
+                "max_abs_p_first_change_pp": float(table["p_first_change_pp"].abs().max()),
+                "min_p_first_with": float(table["p_first_with"].min()),
+            }
+        )
     return pd.DataFrame(rows)

@@ -34,12 +34,22 @@ UTILIZATION_GRID = np.round(np.linspace(0.1, 1.0, 37), 4)
 def rent_vs_build_accelerators(catalog: Catalog | None = None) -> list[str]:
     """Accelerator ids with both a purchase price and a rental price in data/accelerators.csv."""
     catalog = catalog or load_catalog()
-    return [a.id for a in catalog.accelerators.values()
-            if a.purchase_price_usd is not None and a.rental_usd_per_hour is not None]
+    return [
+        a.id
+        for a in catalog.accelerators.values()
+        if a.purchase_price_usd is not None and a.rental_usd_per_hour is not None
+    ]
 
 
-def hourly_costs(accelerator: str, *, catalog: Catalog | None = None, site: str | None = None,
-                 pue: float | None = None, draws: int = 2000, seed: int = 0) -> pd.DataFrame:
+def hourly_costs(
+    accelerator: str,
+    *,
+    catalog: Catalog | None = None,
+    site: str | None = None,
+    pue: float | None = None,
+    draws: int = 2000,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per draw: USD per accelerator-hour of renting, of owned hardware, facility and energy.
 
     Columns: rent_usd_per_hour (rental price x price factor), hardware_usd_per_hour (price x (1 +
@@ -73,26 +83,39 @@ def hourly_costs(accelerator: str, *, catalog: Catalog | None = None, site: str 
     build = sample("build_cost_usd_per_mw", unc.build_cost_usd_per_mw)
     rent = chip.rental_usd_per_hour * sample("price_factor", unc.price_factor)
     one_hour = np.ones(draws)
-    energy_mwh = kc.energy_mwh(one_hour, kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue_draws))
+    energy_mwh = kc.energy_mwh(
+        one_hour, kc.average_power_w(chip.server_power_w, chip.server_power_fraction, pue_draws)
+    )
     energy = energy_mwh * region.electricity_usd_per_mwh
     hardware = kc.hardware_usd_per_hour(chip.purchase_price_usd, life)
     # Facility power at rating (server W x PUE) sets the building's size, as in the race's owned cost.
     facility = kc.facility_usd_per_hour(build, chip.server_power_w, pue_draws)
     margin = rent - energy
-    break_even = np.where(margin > 0, (hardware + facility) / np.where(margin > 0, margin, 1.0), np.inf)
-    return pd.DataFrame({
-        "rent_usd_per_hour": rent,
-        "hardware_usd_per_hour": hardware,
-        "facility_usd_per_hour": facility,
-        "energy_usd_per_hour": energy,
-        "break_even_utilization": break_even,
-        "pue": pue_draws,
-    })
+    break_even = np.where(
+        margin > 0, (hardware + facility) / np.where(margin > 0, margin, 1.0), np.inf
+    )
+    return pd.DataFrame(
+        {
+            "rent_usd_per_hour": rent,
+            "hardware_usd_per_hour": hardware,
+            "facility_usd_per_hour": facility,
+            "energy_usd_per_hour": energy,
+            "break_even_utilization": break_even,
+            "pue": pue_draws,
+        }
+    )
 
 
-def rent_vs_build(accelerator: str = "h100-sxm", *, catalog: Catalog | None = None, site: str | None = None,
-                  pue: float | None = None, draws: int = 2000, seed: int = 0,
-                  utilization: np.ndarray = UTILIZATION_GRID) -> pd.DataFrame:
+def rent_vs_build(
+    accelerator: str = "h100-sxm",
+    *,
+    catalog: Catalog | None = None,
+    site: str | None = None,
+    pue: float | None = None,
+    draws: int = 2000,
+    seed: int = 0,
+    utilization: np.ndarray = UTILIZATION_GRID,
+) -> pd.DataFrame:
     """Curves of USD per useful accelerator-hour against fleet utilization, rent and own, with bands.
 
     One row per option ("rent", "own") and utilization (share of the hardware's life doing useful
@@ -107,7 +130,14 @@ def rent_vs_build(accelerator: str = "h100-sxm", *, catalog: Catalog | None = No
     rows = []
     for f in utilization:
         for option, values in (("rent", rent), ("own", fixed / f + energy)):
-            rows.append({"accelerator": accelerator, "option": option, "utilization": float(f), **quantiles(values)})
+            rows.append(
+                {
+                    "accelerator": accelerator,
+                    "option": option,
+                    "utilization": float(f),
+                    **quantiles(values),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -123,9 +153,18 @@ def break_even_summary(costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("quantity")
 
 
-def run_cost_rent_vs_own(accelerator: str, run_flop: float, *, catalog: Catalog | None = None,
-                         mfu: float | None = None, pue: float | None = None, site: str | None = None,
-                         draws: int = 2000, seed: int = 0, backend: str | None = None) -> pd.DataFrame:
+def run_cost_rent_vs_own(
+    accelerator: str,
+    run_flop: float,
+    *,
+    catalog: Catalog | None = None,
+    mfu: float | None = None,
+    pue: float | None = None,
+    site: str | None = None,
+    draws: int = 2000,
+    seed: int = 0,
+    backend: str | None = None,
+) -> pd.DataFrame:
     """One run of `run_flop` FLOP on `accelerator`: accelerator-hours from `estimate` (calibrated MFU
     prior, or `mfu`), then its cost rented and owned (amortized, fully used fleet), and its energy.
 
@@ -135,8 +174,18 @@ def run_cost_rent_vs_own(accelerator: str, run_flop: float, *, catalog: Catalog 
 
     from ..model.estimate import estimate
 
-    result = estimate(flop=run_flop, accelerator=accelerator, mfu=mfu or None, pue=pue or None, site=site,
-                      draws=draws, seed=seed, backend=backend, keep_draws=True, catalog=catalog)
+    result = estimate(
+        flop=run_flop,
+        accelerator=accelerator,
+        mfu=mfu or None,
+        pue=pue or None,
+        site=site,
+        draws=draws,
+        seed=seed,
+        backend=backend,
+        keep_draws=True,
+        catalog=catalog,
+    )
     costs = hourly_costs(accelerator, catalog=catalog, site=site, pue=pue, draws=draws, seed=seed)
     catalog = catalog or load_catalog()
     price = catalog.site(site or K.DEFAULT_SITE, flag="site").electricity_usd_per_mwh

@@ -33,13 +33,26 @@ if TYPE_CHECKING:
     from ..model.result import SimulationResult
 
 #: Columns of the per-draw frame that are outcomes or bookkeeping, never inputs.
-NOT_INPUTS = frozenset({
-    "draw", "lab", "model", "finish_month", "time_to_train_months", "gpu_hours", "energy_mwh",
-    "peak_power_mw", "cost_usd", "committed_usd", "emissions_tco2e",
-    # mfu and goodput enter the race only through their product, `utilization`, which is kept;
-    # active parameters enter through training_flop and the MFU prior (both kept).
-    "mfu", "goodput", "active_params",
-})
+NOT_INPUTS = frozenset(
+    {
+        "draw",
+        "lab",
+        "model",
+        "finish_month",
+        "time_to_train_months",
+        "gpu_hours",
+        "energy_mwh",
+        "peak_power_mw",
+        "cost_usd",
+        "committed_usd",
+        "emissions_tco2e",
+        # mfu and goodput enter the race only through their product, `utilization`, which is kept;
+        # active parameters enter through training_flop and the MFU prior (both kept).
+        "mfu",
+        "goodput",
+        "active_params",
+    }
+)
 #: Readable names of the sampled inputs (prefix before ':' for per-deal and per-site inputs).
 LABELS = {
     "training_flop": "training compute (FLOP)",
@@ -53,8 +66,13 @@ LABELS = {
     "price_factor": "price factor",
     "pue_delta": "PUE variation",
 }
-OUTCOMES = {"time_to_train_months": "time-to-train (months)", "cost_usd": "cost (USD)",
-            "energy_mwh": "energy (MWh)", "peak_power_mw": "peak power (MW)", "emissions_tco2e": "emissions (tCO2e)"}
+OUTCOMES = {
+    "time_to_train_months": "time-to-train (months)",
+    "cost_usd": "cost (USD)",
+    "energy_mwh": "energy (MWh)",
+    "peak_power_mw": "peak power (MW)",
+    "emissions_tco2e": "emissions (tCO2e)",
+}
 #: Fewest usable draws for an index; below this a lab is left out with no row.
 MIN_DRAWS = 200
 
@@ -70,10 +88,14 @@ def _frame(result: SimulationResult) -> pd.DataFrame:
     try:
         return result.draws
     except ValueError:
-        raise InputError("sensitivity needs per-draw results: call simulate(..., keep_draws=True)") from None
+        raise InputError(
+            "sensitivity needs per-draw results: call simulate(..., keep_draws=True)"
+        ) from None
 
 
-def outcome_data(result: SimulationResult, outcome: str = "time_to_train_months") -> dict[str, tuple]:
+def outcome_data(
+    result: SimulationResult, outcome: str = "time_to_train_months"
+) -> dict[str, tuple]:
     """Per lab: (input columns, X as (n, d) array, y as (n,)) for the outcome, unusable draws removed."""
     if outcome not in OUTCOMES:
         raise InputError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
@@ -96,7 +118,9 @@ def outcome_data(result: SimulationResult, outcome: str = "time_to_train_months"
     return out
 
 
-def tornado(result: SimulationResult, outcome: str = "time_to_train_months", *, tail: float = 0.1) -> pd.DataFrame:
+def tornado(
+    result: SimulationResult, outcome: str = "time_to_train_months", *, tail: float = 0.1
+) -> pd.DataFrame:
     """Median outcome with each input in its lowest vs highest `tail` of draws, per lab.
 
     Columns: lab, input, label, low (median outcome when the input is low), high (when high),
@@ -113,15 +137,30 @@ def tornado(result: SimulationResult, outcome: str = "time_to_train_months", *, 
             lo_cut, hi_cut = np.quantile(X[:, i], [tail, 1.0 - tail])
             low = float(np.median(y[X[:, i] <= lo_cut]))
             high = float(np.median(y[X[:, i] >= hi_cut]))
-            rows.append({"lab": lab, "input": column, "label": label(column), "low": low, "high": high,
-                         "base": base, "swing": abs(high - low)})
+            rows.append(
+                {
+                    "lab": lab,
+                    "input": column,
+                    "label": label(column),
+                    "low": low,
+                    "high": high,
+                    "base": base,
+                    "swing": abs(high - low),
+                }
+            )
     frame = pd.DataFrame(rows, columns=["lab", "input", "label", "low", "high", "base", "swing"])
     frame["rank"] = frame.groupby("lab")["swing"].rank(ascending=False, method="first").astype(int)
     return _in_lab_order(frame)
 
 
-def variance_indices(result: SimulationResult, outcome: str = "time_to_train_months", *, harmonics: int = 10,
-                     resamples: int = 50, seed: int = 0) -> pd.DataFrame:
+def variance_indices(
+    result: SimulationResult,
+    outcome: str = "time_to_train_months",
+    *,
+    harmonics: int = 10,
+    resamples: int = 50,
+    seed: int = 0,
+) -> pd.DataFrame:
     """First-order Sobol indices by RBD-FAST on the given draws, per lab (SALib `rbd_fast.analyze`).
 
     Columns: lab, input, label, S1, S1_conf (half-width of the 95% bootstrap interval), rank, and
@@ -137,13 +176,31 @@ def variance_indices(result: SimulationResult, outcome: str = "time_to_train_mon
     check_seed(seed, "seed")
     rows = []
     for lab, (columns, X, y) in outcome_data(result, outcome).items():
-        problem = {"num_vars": len(columns), "names": columns,
-                   "bounds": [[float(X[:, i].min()), float(X[:, i].max())] for i in range(len(columns))]}
-        res = rbd_fast.analyze(problem, X, y, M=harmonics, num_resamples=resamples, conf_level=0.95,
-                               print_to_console=False, seed=seed)
+        problem = {
+            "num_vars": len(columns),
+            "names": columns,
+            "bounds": [[float(X[:, i].min()), float(X[:, i].max())] for i in range(len(columns))],
+        }
+        res = rbd_fast.analyze(
+            problem,
+            X,
+            y,
+            M=harmonics,
+            num_resamples=resamples,
+            conf_level=0.95,
+            print_to_console=False,
+            seed=seed,
+        )
         for column, s1, conf in zip(columns, res["S1"], res["S1_conf"]):
-            rows.append({"lab": lab, "input": column, "label": label(column), "S1": float(s1),
-                         "S1_conf": float(conf)})
+            rows.append(
+                {
+                    "lab": lab,
+                    "input": column,
+                    "label": label(column),
+                    "S1": float(s1),
+                    "S1_conf": float(conf),
+                }
+            )
     frame = pd.DataFrame(rows, columns=["lab", "input", "label", "S1", "S1_conf"])
     frame["rank"] = frame.groupby("lab")["S1"].rank(ascending=False, method="first").astype(int)
     frame["S1_sum"] = frame.groupby("lab")["S1"].transform(lambda s: s.clip(lower=0).sum())
@@ -153,8 +210,9 @@ def variance_indices(result: SimulationResult, outcome: str = "time_to_train_mon
 def _in_lab_order(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows by lab in the scenario's order (as they came), then by rank."""
     order = {lab: i for i, lab in enumerate(dict.fromkeys(frame["lab"]))}
-    return frame.sort_values(["lab", "rank"], key=lambda c: c.map(order) if c.name == "lab" else c,
-                             kind="stable").reset_index(drop=True)
+    return frame.sort_values(
+        ["lab", "rank"], key=lambda c: c.map(order) if c.name == "lab" else c, kind="stable"
+    ).reset_index(drop=True)
 
 
 def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
@@ -162,8 +220,12 @@ def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5
     from ..inputs.limits import check_whole
 
     check_whole(n, "n", 1, 1000)
-    merged = indices.merge(tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left")
-    return merged[merged["rank"] <= n][["lab", "rank", "label", "S1", "S1_conf", "low", "high", "swing"]].reset_index(drop=True)
+    merged = indices.merge(
+        tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left"
+    )
+    return merged[merged["rank"] <= n][
+        ["lab", "rank", "label", "S1", "S1_conf", "low", "high", "swing"]
+    ].reset_index(drop=True)
 
 
 def headline(indices: pd.DataFrame, prefix: str) -> dict[str, object]:

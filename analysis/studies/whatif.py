@@ -27,7 +27,18 @@ from ..paths import PROJECT_ROOT
 from ..model.result import SimulationResult
 from ..model.run import simulate
 from ..inputs.scenario import load_scenario
-from ..inputs.specs import DEAL_KINDS, MAX_DEAL_SCALE, MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP, Fixed, Triangular, _Dist, check_draws, check_seed
+from ..inputs.specs import (
+    DEAL_KINDS,
+    MAX_DEAL_SCALE,
+    MAX_TRAINING_FLOP,
+    MIN_MFU,
+    MIN_TRAINING_FLOP,
+    Fixed,
+    Triangular,
+    _Dist,
+    check_draws,
+    check_seed,
+)
 from ..inputs.scenario import DealOverride, Scenario
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
@@ -40,8 +51,13 @@ def scenario_path(path: str | Path) -> Path:
     path = Path(path)
     resolved = path if path.is_absolute() else PROJECT_ROOT / path
     if not resolved.is_file():
-        known = sorted(p.relative_to(PROJECT_ROOT).as_posix() for p in (PROJECT_ROOT / "scenarios").glob("*.yaml"))
-        raise InputError(f"scenario: file {str(path)!r} not found (relative to the project root); known: {', '.join(known)}")
+        known = sorted(
+            p.relative_to(PROJECT_ROOT).as_posix()
+            for p in (PROJECT_ROOT / "scenarios").glob("*.yaml")
+        )
+        raise InputError(
+            f"scenario: file {str(path)!r} not found (relative to the project root); known: {', '.join(known)}"
+        )
     return resolved
 
 
@@ -53,9 +69,13 @@ class WhatIf:
     catalog: Catalog
     changes: tuple[str, ...] = ()
 
-    def simulate(self, *, keep_draws: bool = False, backend: str | None = None, **kwargs) -> SimulationResult:
+    def simulate(
+        self, *, keep_draws: bool = False, backend: str | None = None, **kwargs
+    ) -> SimulationResult:
         """`analysis.simulate` of this variant (draws and seed are the scenario's)."""
-        return simulate(self.scenario, catalog=self.catalog, keep_draws=keep_draws, backend=backend, **kwargs)
+        return simulate(
+            self.scenario, catalog=self.catalog, keep_draws=keep_draws, backend=backend, **kwargs
+        )
 
     def with_changes(self, **changes) -> WhatIf:
         """A further variant of this one (same keywords as `what_if`)."""
@@ -71,10 +91,14 @@ class WhatIf:
 
 
 def _keep(value: Any) -> bool:
-    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+    return value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+    )
 
 
-def _number(name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False) -> float:
+def _number(
+    name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False
+) -> float:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     ok = ok and (value > low if low_open else value >= low) and value <= high
     if not ok:
@@ -87,7 +111,9 @@ def _check_deal(name: str, deal_id: str, catalog: Catalog, scenario: Scenario) -
     if deal_id not in catalog.deals:
         raise InputError(f"{name}: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}")
     if not any(deal_id in comp.deals for comp in scenario.competitors):
-        raise InputError(f"{name}: deal {deal_id!r} is not used by any competitor of scenario {scenario.name!r}")
+        raise InputError(
+            f"{name}: deal {deal_id!r} is not used by any competitor of scenario {scenario.name!r}"
+        )
 
 
 def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
@@ -104,8 +130,9 @@ def catalog_with_pue(catalog: Catalog, pue: float) -> Catalog:
     sites = {k: s.model_copy(update={"pue": pue}) for k, s in catalog.sites.items()}
     deals = {k: d.model_copy(update={"pue": pue}) for k, d in catalog.deals.items()}
     # The data hash names the change, so provenance never passes the copy off as the shipped data.
-    return dataclasses.replace(catalog, sites=sites, deals=deals, data_hash=f"{catalog.data_hash}+pue={pue:g}",
-                               _frames={})
+    return dataclasses.replace(
+        catalog, sites=sites, deals=deals, data_hash=f"{catalog.data_hash}+pue={pue:g}", _frames={}
+    )
 
 
 def what_if(
@@ -160,15 +187,21 @@ def what_if(
         changes.append(f"common compute target {value:.3g} FLOP for every lab")
     if span_sites is not None and bool(span_sites) != scenario.span_sites:
         update["span_sites"] = bool(span_sites)
-        changes.append("one run may span every campus of its lab" if span_sites else "one campus per run")
+        changes.append(
+            "one run may span every campus of its lab" if span_sites else "one campus per run"
+        )
 
     overrides = {k: v for k, v in scenario.deal_overrides.items()}
 
     def override(deal_id: str, **fields) -> None:
         current = overrides.get(deal_id, DealOverride())
         try:
-            overrides[deal_id] = DealOverride.model_validate({**current.model_dump(exclude_none=True), **fields})
-        except ValidationError as err:  # e.g. a scale beyond MAX_DEAL_SCALE: one line naming the deal
+            overrides[deal_id] = DealOverride.model_validate(
+                {**current.model_dump(exclude_none=True), **fields}
+            )
+        except (
+            ValidationError
+        ) as err:  # e.g. a scale beyond MAX_DEAL_SCALE: one line naming the deal
             raise InputError(describe_validation_error(err, f"deal_overrides.{deal_id}")) from None
 
     for deal_id, factor in (deal_scale or {}).items():
@@ -177,24 +210,36 @@ def what_if(
         if factor != 1.0:
             current = overrides.get(deal_id, DealOverride()).scale
             override(deal_id, scale=current * factor)
-            changes.append(f"{deal_id}: {'dropped (scale 0)' if factor == 0 else f'accelerators x {factor:g}'}")
+            changes.append(
+                f"{deal_id}: {'dropped (scale 0)' if factor == 0 else f'accelerators x {factor:g}'}"
+            )
     for deal_id, delay in (deal_delay_months or {}).items():
         _check_deal(f"deal_delay_months[{deal_id!r}]", deal_id, catalog, scenario)
         if _keep(delay):
             continue
         dist = delay_distribution(delay, name=f"deal_delay_months[{deal_id!r}]")
         override(deal_id, delay_months=dist.model_dump())
-        changes.append(f"{deal_id}: delivery delay {dist.describe()} months "
-                       f"(data: {catalog.deals[deal_id].delay_months.describe()})")
+        changes.append(
+            f"{deal_id}: delivery delay {dist.describe()} months "
+            f"(data: {catalog.deals[deal_id].delay_months.describe()})"
+        )
     if power_cap_scale is not None:
         factor = _number("power_cap_scale", power_cap_scale, low=0.0, high=MAX_DEAL_SCALE)
         if factor != 1.0:
-            capped = sorted({d for comp in scenario.competitors for d in comp.deals
-                             if catalog.deals[d].power_cap_mw is not None})
+            capped = sorted(
+                {
+                    d
+                    for comp in scenario.competitors
+                    for d in comp.deals
+                    if catalog.deals[d].power_cap_mw is not None
+                }
+            )
             for deal_id in capped:
                 current = overrides.get(deal_id, DealOverride()).power_cap_scale
                 override(deal_id, power_cap_scale=current * factor)
-            changes.append(f"power caps x {factor:g} on every owned campus with a cap ({', '.join(capped) or 'none'})")
+            changes.append(
+                f"power caps x {factor:g} on every owned campus with a cap ({', '.join(capped) or 'none'})"
+            )
     if overrides != scenario.deal_overrides:
         update["deal_overrides"] = overrides
 
@@ -208,7 +253,9 @@ def what_if(
         value = _number("mfu", mfu, low=MIN_MFU, high=1.0)
         uncertainty["mfu"] = Fixed(value=value)
         update["competitors"] = [c.model_copy(update={"mfu": None}) for c in scenario.competitors]
-        changes.append(f"MFU fixed at {value:g} for every competitor (instead of the calibrated prior)")
+        changes.append(
+            f"MFU fixed at {value:g} for every competitor (instead of the calibrated prior)"
+        )
     if uncertainty:
         update["uncertainty"] = scenario.uncertainty.model_copy(update=uncertainty)
 
@@ -216,8 +263,12 @@ def what_if(
     if only_kind is not None:
         if only_kind not in DEAL_KINDS:
             raise InputError(f"only_kind: {only_kind!r} is not one of {', '.join(DEAL_KINDS)}")
-        competitors = [c.model_copy(update={"deals": [d for d in c.deals if catalog.deals[d].kind == only_kind]})
-                       for c in competitors]
+        competitors = [
+            c.model_copy(
+                update={"deals": [d for d in c.deals if catalog.deals[d].kind == only_kind]}
+            )
+            for c in competitors
+        ]
         competitors = [c for c in competitors if c.deals]
         if not competitors:
             raise InputError(f"only_kind: no competitor has a deal of kind {only_kind!r}")
@@ -227,7 +278,9 @@ def what_if(
         keep = list(only_deals)
         for deal_id in keep:
             _check_deal("only_deals", deal_id, catalog, scenario)
-        competitors = [c.model_copy(update={"deals": [d for d in c.deals if d in keep]}) for c in competitors]
+        competitors = [
+            c.model_copy(update={"deals": [d for d in c.deals if d in keep]}) for c in competitors
+        ]
         competitors = [c for c in competitors if c.deals]
         update["competitors"] = competitors
         changes.append(f"only deals {', '.join(keep)}")
@@ -237,4 +290,3 @@ def what_if(
         changed = scenario.model_copy(update=update).model_dump()
         scenario = load_scenario(changed, catalog)
     return WhatIf(scenario=scenario, catalog=catalog, changes=tuple(changes))
-

@@ -31,10 +31,18 @@ class Settings:
     lab: str
     deal: str
     deal_scale: float = 1.0  # factor on the deal's accelerators (0 drops it)
-    delivery_delay_months: float = 0.0  # mode of the deal's delivery delay, triangular(0.5x, 1x, 1.5x)
-    grid_delay_months: float = 0.0  # mode of the grid-connection delay of the deal's campus (capped deals)
-    share: float = 0.0  # fixed share of a campus the lab's run gets, in (0, 1]; 0 keeps the scenario's range
-    target_flop: float = 0.0  # one common compute target for every lab; 0 keeps each lab's own model
+    delivery_delay_months: float = (
+        0.0  # mode of the deal's delivery delay, triangular(0.5x, 1x, 1.5x)
+    )
+    grid_delay_months: float = (
+        0.0  # mode of the grid-connection delay of the deal's campus (capped deals)
+    )
+    share: float = (
+        0.0  # fixed share of a campus the lab's run gets, in (0, 1]; 0 keeps the scenario's range
+    )
+    target_flop: float = (
+        0.0  # one common compute target for every lab; 0 keeps each lab's own model
+    )
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,13 @@ def variant(base: WhatIf, settings: Settings) -> WhatIf:
     if settings.lab not in deals:
         raise InputError(f"lab: {settings.lab!r} is not in the race; one of {', '.join(deals)}")
     if settings.deal not in deals[settings.lab]:
-        raise InputError(f"deal: {settings.deal!r} is not a deal of {settings.lab}; one of {', '.join(deals[settings.lab])}")
+        raise InputError(
+            f"deal: {settings.deal!r} is not a deal of {settings.lab}; one of {', '.join(deals[settings.lab])}"
+        )
     if not 0.0 <= settings.share <= 1.0:
-        raise InputError(f"share: expected 0 (the scenario's range) or a share in (0, 1], got {settings.share!r}")
+        raise InputError(
+            f"share: expected 0 (the scenario's range) or a share in (0, 1], got {settings.share!r}"
+        )
     changed = base.with_changes(
         target_flop=settings.target_flop,
         deal_scale={settings.deal: settings.deal_scale},
@@ -85,19 +97,29 @@ def variant(base: WhatIf, settings: Settings) -> WhatIf:
     if settings.grid_delay_months:
         deal = changed.catalog.deals[settings.deal]
         if deal.power_cap_mw is None:
-            raise InputError(f"grid delay: {settings.deal} has no power cap (only owned campuses wait for the grid)")
+            raise InputError(
+                f"grid delay: {settings.deal} has no power cap (only owned campuses wait for the grid)"
+            )
         dist = delay_distribution(settings.grid_delay_months, name="grid delay")
         overrides = dict(scenario.deal_overrides)
         current = overrides.get(settings.deal, DealOverride())
         overrides[settings.deal] = current.model_copy(update={"power_delay_months": dist})
         update["deal_overrides"] = overrides
         data = deal.power_delay_months.describe() if deal.power_delay_months is not None else "none"
-        changes.append(f"{settings.deal}: grid connection delay {dist.describe()} months (data: {data})")
+        changes.append(
+            f"{settings.deal}: grid connection delay {dist.describe()} months (data: {data})"
+        )
     if settings.share:
-        update["competitors"] = [c.model_copy(update={"share": Fixed(value=float(settings.share))})
-                                 if c.lab == settings.lab else c for c in scenario.competitors]
-        changes.append(f"{settings.lab}: its run gets {settings.share:.0%} of a campus (scenario: "
-                       f"{next(c.share for c in scenario.competitors if c.lab == settings.lab).describe()})")
+        update["competitors"] = [
+            c.model_copy(update={"share": Fixed(value=float(settings.share))})
+            if c.lab == settings.lab
+            else c
+            for c in scenario.competitors
+        ]
+        changes.append(
+            f"{settings.lab}: its run gets {settings.share:.0%} of a campus (scenario: "
+            f"{next(c.share for c in scenario.competitors if c.lab == settings.lab).describe()})"
+        )
     if update:
         from ..inputs.scenario import load_scenario
 
@@ -113,8 +135,13 @@ def run(base: WhatIf, settings: Settings, *, backend: str | None = None) -> Outc
     chosen = variant(base, settings)
     result = chosen.simulate(keep_draws=True, backend=backend)
     curves = time_to_train_curves(result)
-    return Outcome(settings=settings, race=result.race, curves=curves, changes=chosen.changes,
-                   seconds=time.perf_counter() - start)
+    return Outcome(
+        settings=settings,
+        race=result.race,
+        curves=curves,
+        changes=chosen.changes,
+        seconds=time.perf_counter() - start,
+    )
 
 
 class Explorer:
@@ -125,8 +152,14 @@ class Explorer:
     (simulation, curves and redraw).
     """
 
-    def __init__(self, scenario="scenarios/default.yaml", *, draws: int | None = None, seed: int | None = None,
-                 backend: str | None = None):
+    def __init__(
+        self,
+        scenario="scenarios/default.yaml",
+        *,
+        draws: int | None = None,
+        seed: int | None = None,
+        backend: str | None = None,
+    ):
         import ipywidgets as w
 
         self.base = what_if(scenario, draws=draws, seed=seed)
@@ -136,23 +169,69 @@ class Explorer:
         style = {"description_width": "17em"}
         layout = w.Layout(width="34em")
         self.controls = {
-            "lab": w.Dropdown(options=list(self.deals), value=first.lab, description="lab", style=style, layout=layout),
-            "deal": w.Dropdown(options=self.deals[first.lab], value=first.deal, description="deal", style=style,
-                               layout=layout),
-            "deal_scale": w.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.1, description="deal size (x signed)",
-                                        style=style, layout=layout, continuous_update=False),
-            "delivery_delay_months": w.FloatSlider(value=0.0, min=0.0, max=24.0, step=1.0,
-                                                   description="delivery delay (months, 0 = data)", style=style,
-                                                   layout=layout, continuous_update=False),
-            "grid_delay_months": w.FloatSlider(value=0.0, min=0.0, max=36.0, step=1.0,
-                                               description="grid delay (months, 0 = data)", style=style,
-                                               layout=layout, continuous_update=False),
-            "share": w.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="share of a campus (0 = range)",
-                                   style=style, layout=layout, continuous_update=False, readout_format=".0%"),
-            "target_flop": w.SelectionSlider(options=[("own model" if t == 0 else f"{t:.0e}", t)
-                                                      for t in TARGETS_FLOP],
-                                             value=0.0, description="target (FLOP)", style=style, layout=layout,
-                                             continuous_update=False),
+            "lab": w.Dropdown(
+                options=list(self.deals),
+                value=first.lab,
+                description="lab",
+                style=style,
+                layout=layout,
+            ),
+            "deal": w.Dropdown(
+                options=self.deals[first.lab],
+                value=first.deal,
+                description="deal",
+                style=style,
+                layout=layout,
+            ),
+            "deal_scale": w.FloatSlider(
+                value=1.0,
+                min=0.0,
+                max=3.0,
+                step=0.1,
+                description="deal size (x signed)",
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            ),
+            "delivery_delay_months": w.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=24.0,
+                step=1.0,
+                description="delivery delay (months, 0 = data)",
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            ),
+            "grid_delay_months": w.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=36.0,
+                step=1.0,
+                description="grid delay (months, 0 = data)",
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            ),
+            "share": w.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=1.0,
+                step=0.05,
+                description="share of a campus (0 = range)",
+                style=style,
+                layout=layout,
+                continuous_update=False,
+                readout_format=".0%",
+            ),
+            "target_flop": w.SelectionSlider(
+                options=[("own model" if t == 0 else f"{t:.0e}", t) for t in TARGETS_FLOP],
+                value=0.0,
+                description="target (FLOP)",
+                style=style,
+                layout=layout,
+                continuous_update=False,
+            ),
         }
         self.status = w.HTML()
         self.image = w.Image(format="png")
@@ -161,13 +240,17 @@ class Explorer:
         self.outcome = run(self.base, first, backend=backend)
         from .plots import RaceExplorerFigure
 
-        self.figure = RaceExplorerFigure(self.outcome.race, self.outcome.curves, title=self._title(self.outcome))
+        self.figure = RaceExplorerFigure(
+            self.outcome.race, self.outcome.curves, title=self._title(self.outcome)
+        )
         self._sync_grid_control()
         self._show()
         for control in self.controls.values():
             control.observe(self._changed, names="value")
         controls = list(self.controls.values())
-        self.widget = w.VBox([w.HBox([w.VBox(controls[:4]), w.VBox([*controls[4:], self.status])]), self.image])
+        self.widget = w.VBox(
+            [w.HBox([w.VBox(controls[:4]), w.VBox([*controls[4:], self.status])]), self.image]
+        )
 
     # ---- state ----
 
@@ -179,7 +262,9 @@ class Explorer:
         """Change controls from code; the explorer updates once, as after a user's change."""
         unknown = [k for k in changes if k not in self.controls]
         if unknown:
-            raise InputError(f"explorer: unknown control {unknown[0]!r}; one of {', '.join(self.controls)}")
+            raise InputError(
+                f"explorer: unknown control {unknown[0]!r}; one of {', '.join(self.controls)}"
+            )
         for name, value in changes.items():
             self._check_control(name, value, lab=changes.get("lab", self.controls["lab"].value))
         self._busy = True
@@ -204,14 +289,22 @@ class Explorer:
         elif name == "target_flop":
             options = [t for _, t in control.options]
         elif hasattr(control, "min"):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not control.min <= value <= control.max:
-                raise InputError(f"explorer: {name}: expected a number from {control.min:g} to {control.max:g}, "
-                                 f"got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not control.min <= value <= control.max
+            ):
+                raise InputError(
+                    f"explorer: {name}: expected a number from {control.min:g} to {control.max:g}, "
+                    f"got {value!r}"
+                )
             return
         else:
             options = list(control.options)
         if value not in options:
-            raise InputError(f"explorer: {name}: expected one of {', '.join(map(str, options))}, got {value!r}")
+            raise InputError(
+                f"explorer: {name}: expected one of {', '.join(map(str, options))}, got {value!r}"
+            )
 
     def update(self) -> Outcome:
         """Run the race for the controls' settings and redraw; a bad combination shows its message."""
@@ -280,9 +373,12 @@ def compare(before: Outcome, after: Outcome):
     import pandas as pd
 
     labs = [lab for lab in before.race["lab"] if lab in after.p_first]
-    return pd.DataFrame({
-        "P(first) before (%)": [100 * before.p_first[lab] for lab in labs],
-        "P(first) after (%)": [100 * after.p_first[lab] for lab in labs],
-        "median months before": [before.months_p50.get(lab) for lab in labs],
-        "median months after": [after.months_p50.get(lab) for lab in labs],
-    }, index=pd.Index(labs, name="lab")).round(1)
+    return pd.DataFrame(
+        {
+            "P(first) before (%)": [100 * before.p_first[lab] for lab in labs],
+            "P(first) after (%)": [100 * after.p_first[lab] for lab in labs],
+            "median months before": [before.months_p50.get(lab) for lab in labs],
+            "median months after": [after.months_p50.get(lab) for lab in labs],
+        },
+        index=pd.Index(labs, name="lab"),
+    ).round(1)

@@ -34,8 +34,18 @@ OTHER_LAB_COLORS = ("#CC79A7", "#009E73", "#000000", "#0072B2")
 #: Campus colours (Paul Tol's "muted" qualitative scheme, colour-blind safe, less the two blues that
 #: read as lab colours); a lab's campuses take
 #: them in the catalog's order, so a campus has the same colour in every figure.
-CAMPUS_PALETTE = ("#CC6677", "#117733", "#DDCC77", "#882255", "#44AA99", "#999933", "#AA4499",
-                  "#EE8866", "#BBCC33", "#FFAABB")
+CAMPUS_PALETTE = (
+    "#CC6677",
+    "#117733",
+    "#DDCC77",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
+    "#EE8866",
+    "#BBCC33",
+    "#FFAABB",
+)
 #: Line styles of the deals sharing one campus (its colour).
 DEAL_STYLES = ("-", "--", ":", "-.")
 NEUTRAL = "0.45"
@@ -47,8 +57,11 @@ def _style():
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    with plt.rc_context({"figure.dpi": 100, "savefig.dpi": 100, "figure.autolayout": False}), \
-            sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.85):
+    with (
+        plt.rc_context({"figure.dpi": 100, "savefig.dpi": 100, "figure.autolayout": False}),
+        sns.axes_style("whitegrid"),
+        sns.plotting_context("notebook", font_scale=0.85),
+    ):
         yield
 
 
@@ -91,7 +104,10 @@ def campus_colors() -> dict[str, str]:
 
 
 def _campus_color(campus: str) -> str:
-    return campus_colors().get(campus) or CAMPUS_PALETTE[sum(map(ord, str(campus))) % len(CAMPUS_PALETTE)]
+    return (
+        campus_colors().get(campus)
+        or CAMPUS_PALETTE[sum(map(ord, str(campus))) % len(CAMPUS_PALETTE)]
+    )
 
 
 def _tag(artist, lab: str):
@@ -108,7 +124,9 @@ def _label_column(ax, x: float, ys: np.ndarray, texts: list[str], *, gap: float 
     where = to_axes.transform(ax.transData.transform(np.column_stack([np.full(len(ys), x), ys])))
     order = np.argsort(where[:, 1])
     placed = where[order, 1].copy()
-    for _ in range(200):  # 1-D relaxation: push overlapping neighbours apart by half the shortfall each
+    for _ in range(
+        200
+    ):  # 1-D relaxation: push overlapping neighbours apart by half the shortfall each
         short = gap - np.diff(placed)
         if not (short > 1e-6).any():
             break
@@ -118,10 +136,18 @@ def _label_column(ax, x: float, ys: np.ndarray, texts: list[str], *, gap: float 
         placed = np.clip(placed, 0.02, 0.98)
     for i, y in zip(order, placed):
         moved = abs(y - where[i, 1]) > 0.01
-        ax.annotate(texts[i], (x, ys[i]), xytext=(where[i, 0] + 0.012, y), textcoords="axes fraction",
-                    fontsize=6.5, ha="left", va="center",
-                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.55", "shrinkA": 0, "shrinkB": 3}
-                    if moved else None)
+        ax.annotate(
+            texts[i],
+            (x, ys[i]),
+            xytext=(where[i, 0] + 0.012, y),
+            textcoords="axes fraction",
+            fontsize=6.5,
+            ha="left",
+            va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.55", "shrinkA": 0, "shrinkB": 3}
+            if moved
+            else None,
+        )
 
 
 def _dates(frame: pd.DataFrame):
@@ -146,9 +172,15 @@ def _number_axis(ax, axis: str = "y", kind: str = "quantity") -> None:
 
     from .. import formatting
 
-    fmt = {"quantity": formatting.quantity, "count": lambda v: formatting.quantity(v) if abs(v) >= 1e6 else formatting.count(v),
-           "percent": lambda v: f"{v * 100:.0f}%", "money": formatting.money}[kind]
-    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: formatting.tick(fmt(v))))
+    fmt = {
+        "quantity": formatting.quantity,
+        "count": lambda v: formatting.quantity(v) if abs(v) >= 1e6 else formatting.count(v),
+        "percent": lambda v: f"{v * 100:.0f}%",
+        "money": formatting.money,
+    }[kind]
+    getattr(ax, f"{axis}axis").set_major_formatter(
+        FuncFormatter(lambda v, _: formatting.tick(fmt(v)))
+    )
 
 
 def _log_axis(ax, axis: str = "x", *, money: bool = False) -> None:
@@ -177,11 +209,23 @@ def _legend_outside(ax, *, where: str = "right", ncol: int = 1, **kwargs):
     unique = dict(zip(labels, handles))
     options = {"fontsize": 7, "title_fontsize": 8, "frameon": False, **kwargs}
     if where == "right":
-        return ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1.0), ncol=ncol,
-                         **options)
+        return ax.legend(
+            unique.values(),
+            unique.keys(),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            ncol=ncol,
+            **options,
+        )
     height_in = ax.get_position().height * ax.figure.get_figheight()
-    return ax.legend(unique.values(), unique.keys(), loc="upper center", bbox_to_anchor=(0.5, -0.95 / height_in),
-                     ncol=ncol, **options)
+    return ax.legend(
+        unique.values(),
+        unique.keys(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.95 / height_in),
+        ncol=ncol,
+        **options,
+    )
 
 
 def clock_label(start: str | None) -> str:
@@ -192,7 +236,10 @@ def clock_label(start: str | None) -> str:
     when = "the scenario's start"
     if start:
         try:
-            when = dt.datetime.strptime(str(start)[:7], "%Y-%m").strftime("%B %Y") + " (scenario start)"
+            when = (
+                dt.datetime.strptime(str(start)[:7], "%Y-%m").strftime("%B %Y")
+                + " (scenario start)"
+            )
         except ValueError:
             when = f"{start} (scenario start)"
     return f"months from {when}, waiting for capacity included"
@@ -209,16 +256,32 @@ def efficiency_by_generation(eff: pd.DataFrame) -> Figure:
     import seaborn as sns
 
     precision = (eff["precision"].iloc[0] if len(eff) else "").upper()
-    panels = [("flop_per_s_per_usd", f"peak {precision} FLOP/s per $ of purchase price",
-               f"peak {precision} (FLOP/s per $)"),
-              ("flop_per_s_per_server_w", f"peak {precision} FLOP/s per W of server power at rating",
-               f"peak {precision} (FLOP/s per W)")]
+    panels = [
+        (
+            "flop_per_s_per_usd",
+            f"peak {precision} FLOP/s per $ of purchase price",
+            f"peak {precision} (FLOP/s per $)",
+        ),
+        (
+            "flop_per_s_per_server_w",
+            f"peak {precision} FLOP/s per W of server power at rating",
+            f"peak {precision} (FLOP/s per W)",
+        ),
+    ]
     with _style():
         fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 4.6))
         for ax, (column, title, ylabel) in zip(axes, panels):
             data = eff[eff[column].notna()]
-            sns.scatterplot(data=data, x="year", y=column, hue="vendor", style="vendor", s=70, ax=ax,
-                            legend=ax is axes[-1])
+            sns.scatterplot(
+                data=data,
+                x="year",
+                y=column,
+                hue="vendor",
+                style="vendor",
+                s=70,
+                ax=ax,
+                legend=ax is axes[-1],
+            )
             # chips at the same point (h100-sxm and h800) share one label instead of overprinting
             ax.set_title(title, fontsize=9)
             ax.set_xlabel("first available (year)")
@@ -226,19 +289,35 @@ def efficiency_by_generation(eff: pd.DataFrame) -> Figure:
             _log_axis(ax, "y")
             if len(data):
                 ax.set_xticks(range(int(data["year"].min()), int(data["year"].max()) + 1))
-            ax.set_xlim(ax.get_xlim()[0] - 0.2, ax.get_xlim()[1] + 0.9)  # room for the last year's labels
+            ax.set_xlim(
+                ax.get_xlim()[0] - 0.2, ax.get_xlim()[1] + 0.9
+            )  # room for the last year's labels
             # chips at one point share a label; the labels of one year are spread so none overlap
             points = data.groupby(["year", column], sort=True)["id"].agg(" / ".join).reset_index()
             for year, group in points.groupby("year"):
                 _label_column(ax, year, group[column].to_numpy(), list(group["id"]))
             missing = int(eff[column].isna().sum())
             if missing:
-                ax.text(0.01, 0.01, f"{missing} accelerators without this figure not shown", transform=ax.transAxes,
-                        fontsize=7, color="0.4")
+                ax.text(
+                    0.01,
+                    0.01,
+                    f"{missing} accelerators without this figure not shown",
+                    transform=ax.transAxes,
+                    fontsize=7,
+                    color="0.4",
+                )
         handles, names = axes[-1].get_legend_handles_labels()
         axes[-1].get_legend().remove()
-        fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False, title="vendor",
-                   title_fontsize=8)
+        fig.legend(
+            handles,
+            names,
+            loc="lower center",
+            ncol=len(names),
+            fontsize=8,
+            frameon=False,
+            title="vendor",
+            title_fontsize=8,
+        )
         return _done(fig, rect=(0, 0.08, 1, 1))
 
 
@@ -261,10 +340,24 @@ def compute_budgets(forest: pd.DataFrame) -> Figure:
             lab = row.get("lab", "")
             color = lab_color(lab) if nxt else NEUTRAL
             if nxt:
-                _tag(ax.plot([row["flop_p10"], row["flop_p90"]], [yi, yi], color=color, lw=3,
-                             solid_capstyle="round")[0], lab)
-            ax.plot(row["flop_p50"], yi, "o", color=color, ms=7 if nxt else 5,
-                    mfc=color if nxt or "reported" in row["kind"] else "white")
+                _tag(
+                    ax.plot(
+                        [row["flop_p10"], row["flop_p90"]],
+                        [yi, yi],
+                        color=color,
+                        lw=3,
+                        solid_capstyle="round",
+                    )[0],
+                    lab,
+                )
+            ax.plot(
+                row["flop_p50"],
+                yi,
+                "o",
+                color=color,
+                ms=7 if nxt else 5,
+                mfc=color if nxt or "reported" in row["kind"] else "white",
+            )
         ax.set_yticks(y)
         ax.set_yticklabels(forest["name"])
         for tick, (_, row) in zip(ax.get_yticklabels(), forest.iterrows()):
@@ -272,12 +365,28 @@ def compute_budgets(forest: pd.DataFrame) -> Figure:
                 tick.set_color(lab_color(row.get("lab", "")))
         ax.set_xlabel("training compute (FLOP)")
         _log_axis(ax)
-        ax.set_title("Next models (p10-p50-p90 of the race's draws, in the lab's colour) beside published runs",
-                     fontsize=9)
-        handles = [Line2D([], [], color="0.3", lw=3, marker="o", label="next model: p10-p90, dot p50"),
-                   Line2D([], [], color=NEUTRAL, ls="", marker="o", label="published, reported by the authors"),
-                   Line2D([], [], color=NEUTRAL, ls="", marker="o", mfc="white", label="published, third-party estimate")]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+        ax.set_title(
+            "Next models (p10-p50-p90 of the race's draws, in the lab's colour) beside published runs",
+            fontsize=9,
+        )
+        handles = [
+            Line2D([], [], color="0.3", lw=3, marker="o", label="next model: p10-p90, dot p50"),
+            Line2D(
+                [], [], color=NEUTRAL, ls="", marker="o", label="published, reported by the authors"
+            ),
+            Line2D(
+                [],
+                [],
+                color=NEUTRAL,
+                ls="",
+                marker="o",
+                mfc="white",
+                label="published, third-party estimate",
+            ),
+        ]
+        ax.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
+        )
         return _done(fig)
 
 
@@ -288,15 +397,34 @@ def calibration(cal: pd.DataFrame, band: pd.DataFrame) -> Figure:
 
     with _style():
         fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.85, 4.4))
-        ax.fill_between(band["active_params"], band["prior_p10"], band["prior_p90"], color="0.5", alpha=0.15,
-                        label="prior p10-p90")
+        ax.fill_between(
+            band["active_params"],
+            band["prior_p10"],
+            band["prior_p90"],
+            color="0.5",
+            alpha=0.15,
+            label="prior p10-p90",
+        )
         ax.plot(band["active_params"], band["prior_p50"], color="0.3", label="prior p50")
         data = cal[cal["active_params"].notna()]
-        sns.scatterplot(data=data, x="active_params", y="utilization", hue="scope", style="precision", s=60, ax=ax,
-                        palette=dict(zip(dict.fromkeys(data["scope"]), CAMPUS_PALETTE)))
+        sns.scatterplot(
+            data=data,
+            x="active_params",
+            y="utilization",
+            hue="scope",
+            style="precision",
+            s=60,
+            ax=ax,
+            palette=dict(zip(dict.fromkeys(data["scope"]), CAMPUS_PALETTE)),
+        )
         for _, row in data.iterrows():
-            ax.annotate(row["run"], (row["active_params"], row["utilization"]), xytext=(4, 2),
-                        textcoords="offset points", fontsize=7)
+            ax.annotate(
+                row["run"],
+                (row["active_params"], row["utilization"]),
+                xytext=(4, 2),
+                textcoords="offset points",
+                fontsize=7,
+            )
         ax.set_xlabel("active parameters per token (count)")
         _log_axis(ax)
         ax.set_ylabel("effective utilization (% of BF16 peak: MFU x goodput)")
@@ -310,10 +438,12 @@ def calibration(cal: pd.DataFrame, band: pd.DataFrame) -> Figure:
 # 11 capacity
 # ---------------------------------------------------------------------------------------------
 
-_QUANTITY_LABELS = {"accelerators": "accelerators online (count)",
-                    "powered_accelerators": "accelerators powered (count)",
-                    "facility_mw": "facility power drawn at rating (MW)",
-                    "demand_mw": "facility power demanded (MW)"}
+_QUANTITY_LABELS = {
+    "accelerators": "accelerators online (count)",
+    "powered_accelerators": "accelerators powered (count)",
+    "facility_mw": "facility power drawn at rating (MW)",
+    "demand_mw": "facility power demanded (MW)",
+}
 
 
 def _series_styles(part: pd.DataFrame, level: str) -> dict[str, tuple[str, str]]:
@@ -322,12 +452,19 @@ def _series_styles(part: pd.DataFrame, level: str) -> dict[str, tuple[str, str]]
     for name, campus in dict.fromkeys(zip(part["name"], part["campus"])):
         n = per_campus.get(campus, 0)
         per_campus[campus] = n + 1
-        styles[name] = (_campus_color(campus), DEAL_STYLES[n % len(DEAL_STYLES)] if level == "deal" else "-")
+        styles[name] = (
+            _campus_color(campus),
+            DEAL_STYLES[n % len(DEAL_STYLES)] if level == "deal" else "-",
+        )
     return styles
 
 
-def capacity_bands(timeline: pd.DataFrame, quantity: str = "accelerators", level: str = "deal",
-                   ylabel: str | None = None) -> Figure:
+def capacity_bands(
+    timeline: pd.DataFrame,
+    quantity: str = "accelerators",
+    level: str = "deal",
+    ylabel: str | None = None,
+) -> Figure:
     """p50 line and p10-p90 band of `quantity` over time, one panel per lab, one line per `level` name
     (deal or campus) in its campus's colour (deals sharing a campus: line styles); legends below."""
     import matplotlib.pyplot as plt
@@ -341,9 +478,18 @@ def capacity_bands(timeline: pd.DataFrame, quantity: str = "accelerators", level
             for name, (color, ls) in _series_styles(part, level).items():
                 rows = part[part["name"] == name]
                 x = _dates(rows)
-                ax.fill_between(x, rows[f"{quantity}_p10"], rows[f"{quantity}_p90"], color=color, alpha=0.15,
-                                step="post", lw=0)
-                ax.step(x, rows[f"{quantity}_p50"], where="post", color=color, ls=ls, lw=1.8, label=name)
+                ax.fill_between(
+                    x,
+                    rows[f"{quantity}_p10"],
+                    rows[f"{quantity}_p90"],
+                    color=color,
+                    alpha=0.15,
+                    step="post",
+                    lw=0,
+                )
+                ax.step(
+                    x, rows[f"{quantity}_p50"], where="post", color=color, ls=ls, lw=1.8, label=name
+                )
             ax.set_title(lab, color=lab_color(lab), fontweight="bold")
             ax.set_ylabel(ylabel or _QUANTITY_LABELS.get(quantity, quantity))
             _number_axis(ax, "y", "count" if "accelerators" in quantity else "quantity")
@@ -361,8 +507,14 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
     data = timeline[(timeline["level"] == "campus") & timeline["p_cap_binds"].notna()]
     labs = list(dict.fromkeys(data["lab"]))
     with _style():
-        fig, axes = plt.subplots(2, max(len(labs), 1), figsize=(WIDTH_IN, 6.6), squeeze=False, sharex="col",
-                                 gridspec_kw={"height_ratios": [2, 1]})
+        fig, axes = plt.subplots(
+            2,
+            max(len(labs), 1),
+            figsize=(WIDTH_IN, 6.6),
+            squeeze=False,
+            sharex="col",
+            gridspec_kw={"height_ratios": [2, 1]},
+        )
         for col, lab in enumerate(labs):
             part = data[data["lab"] == lab]
             top, bottom = axes[0][col], axes[1][col]
@@ -370,8 +522,15 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
                 rows = part[part["name"] == name]
                 color = _campus_color(rows["campus"].iloc[0])
                 x = _dates(rows)
-                top.fill_between(x, rows["demand_mw_p10"], rows["demand_mw_p90"], color=color, alpha=0.15,
-                                 step="post", lw=0)
+                top.fill_between(
+                    x,
+                    rows["demand_mw_p10"],
+                    rows["demand_mw_p90"],
+                    color=color,
+                    alpha=0.15,
+                    step="post",
+                    lw=0,
+                )
                 top.step(x, rows["demand_mw_p50"], where="post", color=color, label=name)
                 top.step(x, rows["cap_mw_p50"], where="post", color=color, ls="--")
                 bottom.step(x, rows["p_cap_binds"], where="post", color=color, label=name)
@@ -383,11 +542,20 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
             _number_axis(bottom, "y", "percent")
             _date_axis(bottom)
             _legend_outside(bottom, where="below", ncol=1)
-        for ax in axes[0][len(labs):]:
+        for ax in axes[0][len(labs) :]:
             ax.set_visible(False)
-        key = [Line2D([], [], color="0.3", label="demand p50 (band p10-p90)"),
-               Line2D([], [], color="0.3", ls="--", label="power available (cap) p50")]
-        fig.legend(handles=key, loc="upper center", ncol=2, fontsize=7, frameon=False, bbox_to_anchor=(0.5, 1.0))
+        key = [
+            Line2D([], [], color="0.3", label="demand p50 (band p10-p90)"),
+            Line2D([], [], color="0.3", ls="--", label="power available (cap) p50"),
+        ]
+        fig.legend(
+            handles=key,
+            loc="upper center",
+            ncol=2,
+            fontsize=7,
+            frameon=False,
+            bbox_to_anchor=(0.5, 1.0),
+        )
         return _done(fig, rect=(0, 0, 1, 0.96))
 
 
@@ -396,8 +564,14 @@ def power_caps(timeline: pd.DataFrame) -> Figure:
 # ---------------------------------------------------------------------------------------------
 
 
-def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col: str | None = None,
-                         row: str | None = None, title: str | None = None) -> Figure:
+def time_to_train_curves(
+    curves: pd.DataFrame,
+    *,
+    style: str | None = None,
+    col: str | None = None,
+    row: str | None = None,
+    title: str | None = None,
+) -> Figure:
     """P(trained within m months of the scenario's start) per lab; curves end at P(done within
     horizon). Optional line style (e.g. variant), panel columns (e.g. case) and panel rows (e.g.
     target): one curve per panel, lab and style, never averaged across anything else. The legend sits
@@ -411,8 +585,14 @@ def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col:
     palette = _lab_palette(labs)
     start = curves["start"].iloc[0] if "start" in curves.columns and len(curves) else None
     with _style():
-        fig, axes = plt.subplots(len(rows), len(cols), figsize=(WIDTH_IN, 3.4 * len(rows) + 0.8), squeeze=False,
-                                 sharey=True, sharex=True)
+        fig, axes = plt.subplots(
+            len(rows),
+            len(cols),
+            figsize=(WIDTH_IN, 3.4 * len(rows) + 0.8),
+            squeeze=False,
+            sharey=True,
+            sharex=True,
+        )
         for i, row_value in enumerate(rows):
             for j, col_value in enumerate(cols):
                 ax = axes[i][j]
@@ -421,9 +601,21 @@ def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col:
                     part = part[part[row] == row_value]
                 if col is not None:
                     part = part[part[col] == col_value]
-                sns.lineplot(data=part, x="months", y="p_done", hue="lab", style=style, palette=palette, ax=ax,
-                             drawstyle="steps-post", errorbar=None, estimator=None, units=None,
-                             legend=(i == 0 and j == len(cols) - 1), lw=1.8)
+                sns.lineplot(
+                    data=part,
+                    x="months",
+                    y="p_done",
+                    hue="lab",
+                    style=style,
+                    palette=palette,
+                    ax=ax,
+                    drawstyle="steps-post",
+                    errorbar=None,
+                    estimator=None,
+                    units=None,
+                    legend=(i == 0 and j == len(cols) - 1),
+                    lw=1.8,
+                )
                 for line in ax.get_lines():
                     if line.get_label() in palette:
                         _tag(line, line.get_label())
@@ -436,9 +628,18 @@ def time_to_train_curves(curves: pd.DataFrame, *, style: str | None = None, col:
                     ax.set_title(label, fontsize=9)
         legend_ax = axes[0][-1]
         if legend_ax.get_legend() is not None:
-            sns.move_legend(legend_ax, "upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, title_fontsize=7,
-                            frameon=False, title=None)
-            for text, handle in zip(legend_ax.get_legend().get_texts(), legend_ax.get_legend().legend_handles):
+            sns.move_legend(
+                legend_ax,
+                "upper left",
+                bbox_to_anchor=(1.02, 1.0),
+                fontsize=7,
+                title_fontsize=7,
+                frameon=False,
+                title=None,
+            )
+            for text, handle in zip(
+                legend_ax.get_legend().get_texts(), legend_ax.get_legend().legend_handles
+            ):
                 if text.get_text() in palette:
                     _tag(handle, text.get_text())
         if title:
@@ -456,7 +657,12 @@ def p_first(race: pd.DataFrame) -> Figure:
         labels = [f"{lab} {model}".strip() for lab, model in zip(race["lab"], race["model"])]
         y = np.arange(len(race))[::-1]
         for yi, lab, value in zip(y, race["lab"], race["p_first"].to_numpy()):
-            bar = ax.barh(yi, value, color=NEUTRAL if str(lab).startswith("nobody") else lab_color(lab), height=0.6)[0]
+            bar = ax.barh(
+                yi,
+                value,
+                color=NEUTRAL if str(lab).startswith("nobody") else lab_color(lab),
+                height=0.6,
+            )[0]
             if not str(lab).startswith("nobody"):
                 _tag(bar, lab)
             ax.text(value + 0.01, yi, f"{value:.1%}", va="center", fontsize=8)
@@ -477,16 +683,22 @@ def lead_times(leads: pd.DataFrame) -> Figure:
 
     pairs = list(dict.fromkeys(leads["pair"]))
     with _style():
-        fig, axes = plt.subplots(1, max(len(pairs), 1), figsize=(WIDTH_IN, 3.6), squeeze=False, sharey=False)
+        fig, axes = plt.subplots(
+            1, max(len(pairs), 1), figsize=(WIDTH_IN, 3.6), squeeze=False, sharey=False
+        )
         for ax, pair in zip(axes[0], pairs):
             part = leads[leads["pair"] == pair]
             values = part["lead_months"]
-            a, b = (part["a"].iloc[0], part["b"].iloc[0]) if len(part) else pair.split(" minus ")[::-1]
+            a, b = (
+                (part["a"].iloc[0], part["b"].iloc[0]) if len(part) else pair.split(" minus ")[::-1]
+            )
             sns.histplot(values, bins=40, ax=ax, color=NEUTRAL, stat="probability")
             ax.axvline(0, color="k", lw=1)
             if len(values):
                 median = float(np.median(values))
-                ax.axvline(median, color=lab_color(a) if median > 0 else lab_color(b), lw=1.8, ls="--")
+                ax.axvline(
+                    median, color=lab_color(a) if median > 0 else lab_color(b), lw=1.8, ls="--"
+                )
             median_text = f"; median (dashed) {median:+.1f}" if len(values) else ""
             ax.set_title(f"{a} vs {b}: right of 0, {a} first{median_text}", fontsize=9)
             ax.set_xlabel(f"{b}'s finish minus {a}'s (months)")
@@ -510,8 +722,10 @@ _METRIC_LABELS = {
 }
 
 
-def run_metric_distributions(outcomes: pd.DataFrame,
-                             metrics=("cost_usd", "usd_per_pflop", "energy_mwh", "peak_power_mw", "emissions_tco2e")) -> Figure:
+def run_metric_distributions(
+    outcomes: pd.DataFrame,
+    metrics=("cost_usd", "usd_per_pflop", "energy_mwh", "peak_power_mw", "emissions_tco2e"),
+) -> Figure:
     """Box plots per lab (log scale) of each run metric over the draws that finish."""
     import matplotlib.pyplot as plt
     import seaborn as sns
@@ -524,9 +738,22 @@ def run_metric_distributions(outcomes: pd.DataFrame,
         for ax, metric in zip(axes.flat, metrics):
             with warnings.catch_warnings():
                 # seaborn 0.13 hands matplotlib >= 3.11 its deprecated `vert`: not the reader's to act on.
-                warnings.filterwarnings("ignore", message="vert: bool was deprecated", category=DeprecationWarning)
-                sns.boxplot(data=outcomes, x=metric, y="lab", hue="lab", palette=palette, ax=ax, log_scale=True,
-                            showfliers=False, whis=(10, 90), legend=False, saturation=1.0)
+                warnings.filterwarnings(
+                    "ignore", message="vert: bool was deprecated", category=DeprecationWarning
+                )
+                sns.boxplot(
+                    data=outcomes,
+                    x=metric,
+                    y="lab",
+                    hue="lab",
+                    palette=palette,
+                    ax=ax,
+                    log_scale=True,
+                    showfliers=False,
+                    whis=(10, 90),
+                    legend=False,
+                    saturation=1.0,
+                )
             for patch, lab in zip(ax.patches, dict.fromkeys(outcomes["lab"])):
                 _tag(patch, lab)
             ax.set_xlabel(_METRIC_LABELS.get(metric, metric))
@@ -534,10 +761,16 @@ def run_metric_distributions(outcomes: pd.DataFrame,
             ax.set_ylabel("")
             for tick in ax.get_yticklabels():
                 tick.set_color(lab_color(tick.get_text()))
-        for ax in list(axes.flat)[len(metrics):]:
+        for ax in list(axes.flat)[len(metrics) :]:
             ax.set_visible(False)
-        fig.text(0.5, 0.0, "boxes: p25-p75, whiskers: p10-p90, line: median; runs that finish within the horizon",
-                 ha="center", fontsize=7, color="0.35")
+        fig.text(
+            0.5,
+            0.0,
+            "boxes: p25-p75, whiskers: p10-p90, line: median; runs that finish within the horizon",
+            ha="center",
+            fontsize=7,
+            color="0.35",
+        )
         return _done(fig, rect=(0, 0.03, 1, 1))
 
 
@@ -549,14 +782,22 @@ def cost_by_kind(frame: pd.DataFrame) -> Figure:
     row per lab and kind, labelled, in the lab's colour; both panels share the rows."""
     import matplotlib.pyplot as plt
 
-    labels = [f"{lab}: {kind if kind == 'all deals' else kind + ' only'}" for lab, kind in zip(frame["lab"], frame["kind"])]
+    labels = [
+        f"{lab}: {kind if kind == 'all deals' else kind + ' only'}"
+        for lab, kind in zip(frame["lab"], frame["kind"])
+    ]
     y = np.arange(len(frame))[::-1]
     with _style():
         fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 0.42 * len(frame) + 1.4), sharey=True)
         for yi, (_, row) in zip(y, frame.iterrows()):
             c = lab_color(row["lab"])
             marker = _KIND_MARKERS.get(row["kind"], "o")
-            _tag(axes[0].plot([row["cost_usd_p10"], row["cost_usd_p90"]], [yi, yi], color=c, lw=2.5)[0], row["lab"])
+            _tag(
+                axes[0].plot([row["cost_usd_p10"], row["cost_usd_p90"]], [yi, yi], color=c, lw=2.5)[
+                    0
+                ],
+                row["lab"],
+            )
             axes[0].plot(row["cost_usd_p50"], yi, marker, color=c, ms=7)
             months = row["months_p50"]
             if months is not None and np.isfinite(months):
@@ -586,12 +827,26 @@ def rent_vs_build(curves: pd.DataFrame, summary: pd.DataFrame) -> Figure:
     with _style():
         fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.8, 4.2))
         for option, part in curves.groupby("option", sort=False):
-            ax.fill_between(part["utilization"], part["p10"], part["p90"], color=colors[option], alpha=0.2, lw=0)
-            ax.plot(part["utilization"], part["p50"], color=colors[option], lw=2, label=f"{option} (p50, band p10-p90)")
+            ax.fill_between(
+                part["utilization"], part["p10"], part["p90"], color=colors[option], alpha=0.2, lw=0
+            )
+            ax.plot(
+                part["utilization"],
+                part["p50"],
+                color=colors[option],
+                lw=2,
+                label=f"{option} (p50, band p10-p90)",
+            )
         be = summary.loc["break_even_utilization"]
         if np.isfinite(be["p50"]) and be["p50"] <= 1:
-            ax.axvspan(max(be["p10"], 0.0), min(be["p90"], 1.0), color="0.5", alpha=0.12, lw=0,
-                       label="break-even p10-p90")
+            ax.axvspan(
+                max(be["p10"], 0.0),
+                min(be["p90"], 1.0),
+                color="0.5",
+                alpha=0.12,
+                lw=0,
+                label="break-even p10-p90",
+            )
             ax.axvline(be["p50"], color="0.3", ls="--", label=f"break-even p50 = {be['p50']:.0%}")
         ax.set_xlabel("fleet utilization (% of the hardware's life doing useful work)")
         _number_axis(ax, "x", "percent")
@@ -613,20 +868,44 @@ def tornado(frame: pd.DataFrame, *, top: int = 8, unit: str = "", log: bool = Fa
     import matplotlib.pyplot as plt
 
     labs = list(dict.fromkeys(frame["lab"]))
-    shown = [frame[(frame["lab"] == lab) & (frame["rank"] <= top)].sort_values("rank", ascending=False) for lab in labs]
+    shown = [
+        frame[(frame["lab"] == lab) & (frame["rank"] <= top)].sort_values("rank", ascending=False)
+        for lab in labs
+    ]
     heights = [max(len(part), 1) for part in shown]
     with _style():
-        fig, axes = plt.subplots(max(len(labs), 1), 1, figsize=(WIDTH_IN * 0.85, 0.3 * sum(heights) + 1.1 * len(labs) + 0.6),
-                                 squeeze=False, gridspec_kw={"height_ratios": heights or [1]})
+        fig, axes = plt.subplots(
+            max(len(labs), 1),
+            1,
+            figsize=(WIDTH_IN * 0.85, 0.3 * sum(heights) + 1.1 * len(labs) + 0.6),
+            squeeze=False,
+            gridspec_kw={"height_ratios": heights or [1]},
+        )
         for ax, lab, part in zip(axes[:, 0], labs, shown):
             y = np.arange(len(part))
             base = part["base"].iloc[0] if len(part) else 0.0
             low, high = part["low"].to_numpy(), part["high"].to_numpy()
-            ax.barh(y, low - base, left=base, color="#44AA99", height=0.7, label="input in its bottom tail")
-            ax.barh(y, high - base, left=base, color="#AA4499", height=0.7, label="input in its top tail")
+            ax.barh(
+                y,
+                low - base,
+                left=base,
+                color="#44AA99",
+                height=0.7,
+                label="input in its bottom tail",
+            )
+            ax.barh(
+                y,
+                high - base,
+                left=base,
+                color="#AA4499",
+                height=0.7,
+                label="input in its top tail",
+            )
             ax.axvline(base, color="k", lw=1, label="median over all draws")
             ax.set_yticks(y)
-            ax.set_yticklabels([textwrap.shorten(str(t), 60, placeholder="...") for t in part["label"]], fontsize=8)
+            ax.set_yticklabels(
+                [textwrap.shorten(str(t), 60, placeholder="...") for t in part["label"]], fontsize=8
+            )
             ax.set_title(lab, color=lab_color(lab), fontweight="bold", loc="left", fontsize=10)
             ax.set_xlabel(f"median {unit}" if unit else "median outcome")
             ax.grid(axis="y", visible=False)
@@ -643,14 +922,27 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
     import seaborn as sns
 
     keep = indices[indices["rank"] <= top]["label"].unique()
-    table = indices[indices["label"].isin(keep)].pivot_table(index="label", columns="lab", values="S1")
+    table = indices[indices["label"].isin(keep)].pivot_table(
+        index="label", columns="lab", values="S1"
+    )
     table = table.loc[table.max(axis=1).sort_values(ascending=False).index]
     table = table[[lab for lab in dict.fromkeys(indices["lab"]) if lab in table.columns]]
     with _style(), sns.axes_style("white"):
         fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 0.34 * len(table) + 1.6))
-        sns.heatmap(table.clip(lower=0), annot=True, fmt=".0%", cmap="rocket_r", vmin=0, vmax=1, ax=ax,
-                    cbar_kws={"label": "S1: share of the outcome's variance explained alone (%)",
-                              "format": "{x:.0%}"}, annot_kws={"fontsize": 7})
+        sns.heatmap(
+            table.clip(lower=0),
+            annot=True,
+            fmt=".0%",
+            cmap="rocket_r",
+            vmin=0,
+            vmax=1,
+            ax=ax,
+            cbar_kws={
+                "label": "S1: share of the outcome's variance explained alone (%)",
+                "format": "{x:.0%}",
+            },
+            annot_kws={"fontsize": 7},
+        )
         ax.set_ylabel("")
         ax.set_xlabel("")
         for tick in ax.get_xticklabels():
@@ -667,8 +959,11 @@ def backtest_figure(result) -> Figure:
     """
     from ..studies.backtest import SCHEME_TEXT
 
-    return backtest_scatter(result.runs, naive_mfu=result.settings["naive_mfu"],
-                            title=f"{SCHEME_TEXT[result.settings['leave_out']]}, {len(result.runs)} published runs")
+    return backtest_scatter(
+        result.runs,
+        naive_mfu=result.settings["naive_mfu"],
+        title=f"{SCHEME_TEXT[result.settings['leave_out']]}, {len(result.runs)} published runs",
+    )
 
 
 def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str = "") -> Figure:
@@ -681,18 +976,56 @@ def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str 
 
     with _style():
         fig, ax = plt.subplots(figsize=(7.5, 6.5))
-        sns.scatterplot(data=runs, x="reported_gpu_hours", y="p50_gpu_hours", hue="generation", ax=ax, zorder=3,
-                        s=40)
-        ax.errorbar(runs["reported_gpu_hours"], runs["p50_gpu_hours"],
-                    yerr=[runs["p50_gpu_hours"] - runs["p10_gpu_hours"], runs["p90_gpu_hours"] - runs["p50_gpu_hours"]],
-                    fmt="none", ecolor="0.6", elinewidth=1, capsize=2, zorder=2)
-        ax.scatter(runs["reported_gpu_hours"], runs["naive_gpu_hours"], marker="x", color="0.3", s=18,
-                   label=f"naive 6ND @ MFU {naive_mfu:g}", zorder=3)
-        values = runs[["reported_gpu_hours", "p10_gpu_hours", "p90_gpu_hours", "naive_gpu_hours"]].to_numpy()
+        sns.scatterplot(
+            data=runs,
+            x="reported_gpu_hours",
+            y="p50_gpu_hours",
+            hue="generation",
+            ax=ax,
+            zorder=3,
+            s=40,
+        )
+        ax.errorbar(
+            runs["reported_gpu_hours"],
+            runs["p50_gpu_hours"],
+            yerr=[
+                runs["p50_gpu_hours"] - runs["p10_gpu_hours"],
+                runs["p90_gpu_hours"] - runs["p50_gpu_hours"],
+            ],
+            fmt="none",
+            ecolor="0.6",
+            elinewidth=1,
+            capsize=2,
+            zorder=2,
+        )
+        ax.scatter(
+            runs["reported_gpu_hours"],
+            runs["naive_gpu_hours"],
+            marker="x",
+            color="0.3",
+            s=18,
+            label=f"naive 6ND @ MFU {naive_mfu:g}",
+            zorder=3,
+        )
+        values = runs[
+            ["reported_gpu_hours", "p10_gpu_hours", "p90_gpu_hours", "naive_gpu_hours"]
+        ].to_numpy()
         lo, hi = float(np.nanmin(values)) / 1.5, float(np.nanmax(values)) * 1.5
-        ax.plot([lo, hi], [lo, hi], color="0.6", linestyle="--", linewidth=1, label="predicted = reported")
-        ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="reported accelerator-hours (h)",
-               ylabel="predicted accelerator-hours (h), P50 and P10-P90", title=title or "Backtest")
+        ax.plot(
+            [lo, hi],
+            [lo, hi],
+            color="0.6",
+            linestyle="--",
+            linewidth=1,
+            label="predicted = reported",
+        )
+        ax.set(
+            xlim=(lo, hi),
+            ylim=(lo, hi),
+            xlabel="reported accelerator-hours (h)",
+            ylabel="predicted accelerator-hours (h), P50 and P10-P90",
+            title=title or "Backtest",
+        )
         _log_axis(ax, "x")
         _log_axis(ax, "y")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -708,15 +1041,26 @@ def backtest_pit(pit: pd.DataFrame) -> Figure:
 
     schemes = list(dict.fromkeys(pit["scheme"]))
     with _style():
-        fig, axes = plt.subplots(1, len(schemes), figsize=(WIDTH_IN, 3.0), sharey=True, squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(schemes), figsize=(WIDTH_IN, 3.0), sharey=True, squeeze=False
+        )
         for ax, scheme in zip(axes[0], schemes):
             part = pit[pit["scheme"] == scheme]
             width = float((part["pit_high"] - part["pit_low"]).iloc[0])
-            ax.bar(part["pit_low"], 100 * part["share"], width=width, align="edge", color="#1f77b4",
-                   edgecolor="white")
+            ax.bar(
+                part["pit_low"],
+                100 * part["share"],
+                width=width,
+                align="edge",
+                color="#1f77b4",
+                edgecolor="white",
+            )
             ax.axhline(100 * width, color="0.4", linestyle="--", linewidth=1)
-            ax.set(title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)", xlabel="PIT of reported hours (probability, 0-1)",
-                   xlim=(0, 1))
+            ax.set(
+                title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)",
+                xlabel="PIT of reported hours (probability, 0-1)",
+                xlim=(0, 1),
+            )
         axes[0][0].set_ylabel("share of held-out runs (%)")
     return _done(fig)
 
@@ -741,23 +1085,34 @@ class RaceExplorerFigure:
         palette = _lab_palette(labs)
         with _style():
             self.fig, (self.ax_first, self.ax_curves) = plt.subplots(
-                1, 2, figsize=(WIDTH_IN, 3.4), gridspec_kw={"width_ratios": [1, 1.6]})
+                1, 2, figsize=(WIDTH_IN, 3.4), gridspec_kw={"width_ratios": [1, 1.6]}
+            )
             self.rows = list(race["lab"])
             colors = [palette.get(lab, "0.6") for lab in self.rows]
-            self.bars = self.ax_first.barh(self.rows[::-1], np.zeros(len(self.rows)), color=colors[::-1])
-            self.bar_labels = [self.ax_first.text(0, i, "", va="center", fontsize=8) for i in range(len(self.rows))]
+            self.bars = self.ax_first.barh(
+                self.rows[::-1], np.zeros(len(self.rows)), color=colors[::-1]
+            )
+            self.bar_labels = [
+                self.ax_first.text(0, i, "", va="center", fontsize=8) for i in range(len(self.rows))
+            ]
             self.ax_first.set_xlim(0, 1.18)
             self.ax_first.set_xlabel("P(first to finish) (%)")
             self.ax_first.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
             self.lines = {}
             for lab in labs:
-                (self.lines[lab],) = self.ax_curves.step([], [], where="post", color=palette[lab], label=lab)
+                (self.lines[lab],) = self.ax_curves.step(
+                    [], [], where="post", color=palette[lab], label=lab
+                )
             self.ax_curves.set_xlim(0, float(curves["months"].max()))
             self.ax_curves.set_ylim(-0.02, 1.02)
-            self.ax_curves.set_xlabel(clock_label(curves["start"].iloc[0] if "start" in curves else None))
+            self.ax_curves.set_xlabel(
+                clock_label(curves["start"].iloc[0] if "start" in curves else None)
+            )
             self.ax_curves.set_ylabel("P(trained by then) (%)")
             self.ax_curves.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
-            self.ax_curves.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            self.ax_curves.legend(
+                loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+            )
             self.title = self.fig.suptitle(title, fontsize=9)
             self.fig.tight_layout()
         plt.close(self.fig)
@@ -769,9 +1124,13 @@ class RaceExplorerFigure:
         self._background = self.canvas.copy_from_bbox(self.fig.bbox)
         self.update(race, curves, title=title)
 
-    def update(self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str | None = None) -> RaceExplorerFigure:
+    def update(
+        self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str | None = None
+    ) -> RaceExplorerFigure:
         values = dict(zip(race["lab"], race["p_first"]))
-        for bar, text, lab, i in zip(self.bars, self.bar_labels, self.rows[::-1], range(len(self.rows))):
+        for bar, text, lab, i in zip(
+            self.bars, self.bar_labels, self.rows[::-1], range(len(self.rows))
+        ):
             v = float(values.get(lab, 0.0))
             bar.set_width(v)
             text.set_position((v + 0.01, i))
@@ -793,8 +1152,9 @@ class RaceExplorerFigure:
         from PIL import Image
 
         buffer = io.BytesIO()
-        Image.frombuffer("RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1) \
-            .save(buffer, format="png", compress_level=1)
+        Image.frombuffer(
+            "RGBA", self.canvas.get_width_height(), self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+        ).save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
     def _repr_png_(self) -> bytes:
@@ -822,28 +1182,53 @@ def sweep_headline(sweep, frame, headline: str) -> Figure | None:
     panel = swept[2] if len(swept) > 2 else None
     if hue:
         data[hue] = data[hue].map(str)  # categorical colours with a readable legend
-    hue_order = list(dict.fromkeys(data[hue])) if hue else None  # the sweep file's order, in every panel
+    hue_order = (
+        list(dict.fromkeys(data[hue])) if hue else None
+    )  # the sweep file's order, in every panel
     groups = list(data.groupby(panel, sort=True)) if panel else [(None, data)]
     fig = Figure(figsize=(min(4.5 * len(groups), 15), 3.6), layout="constrained")
     axes = fig.subplots(1, len(groups), squeeze=False, sharey=True)[0]
     numeric_x = pd.api.types.is_numeric_dtype(data[x]) and not pd.api.types.is_bool_dtype(data[x])
     for ax, (value, sub) in zip(axes, groups):
         if numeric_x:
-            sns.lineplot(data=sub, x=x, y=headline, hue=hue, hue_order=hue_order, marker="o", errorbar=None, ax=ax)
+            sns.lineplot(
+                data=sub,
+                x=x,
+                y=headline,
+                hue=hue,
+                hue_order=hue_order,
+                marker="o",
+                errorbar=None,
+                ax=ax,
+            )
         else:
-            sns.pointplot(data=sub.assign(**{x: sub[x].map(str)}), x=x, y=headline, hue=hue, hue_order=hue_order,
-                          order=list(dict.fromkeys(data[x].map(str))), errorbar=None, ax=ax)
+            sns.pointplot(
+                data=sub.assign(**{x: sub[x].map(str)}),
+                x=x,
+                y=headline,
+                hue=hue,
+                hue_order=hue_order,
+                order=list(dict.fromkeys(data[x].map(str))),
+                errorbar=None,
+                ax=ax,
+            )
         if panel:
             ax.set_title(f"{panel} = {value}")
         # A swept parameter or metric whose name carries no unit says so rather than leave the reader guessing.
-        ax.set_xlabel(x_label if "(" in (x_label := formatting.label(x)) else f"{x_label} (as swept, no unit)")
-        ax.set_ylabel(y_label if "(" in (y_label := formatting.label(headline)) else f"{y_label} (no unit)")
+        ax.set_xlabel(
+            x_label if "(" in (x_label := formatting.label(x)) else f"{x_label} (as swept, no unit)"
+        )
+        ax.set_ylabel(
+            y_label if "(" in (y_label := formatting.label(headline)) else f"{y_label} (no unit)"
+        )
         legend = ax.get_legend()
         if hue and legend is not None:
             if ax is not axes[-1]:
                 legend.remove()
             else:
-                sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=hue)
+                sns.move_legend(
+                    ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=hue
+                )
     extra = swept[3:]
     if extra:
         fig.suptitle(f"mean over {', '.join(extra)}", fontsize="small")

@@ -42,13 +42,25 @@ def _key(lab: str) -> str:
 def accelerators_table(catalog: Catalog | None = None) -> pd.DataFrame:
     """Every accelerator with its peaks, power and prices (sources: `sources`)."""
     frame = (catalog or load_catalog()).frame("accelerators")
-    columns = ["id", "vendor", "family", "year", "peak_bf16_flop_per_s", "peak_fp8_flop_per_s", "tdp_w",
-               "server_power_multiplier", "server_power_fraction", "purchase_price_usd", "rental_usd_per_hour"]
+    columns = [
+        "id",
+        "vendor",
+        "family",
+        "year",
+        "peak_bf16_flop_per_s",
+        "peak_fp8_flop_per_s",
+        "tdp_w",
+        "server_power_multiplier",
+        "server_power_fraction",
+        "purchase_price_usd",
+        "rental_usd_per_hour",
+    ]
     return frame[columns].set_index("id")
 
 
-def accelerator_efficiency(catalog: Catalog | None = None, precision: str = "bf16", *,
-                           min_year: int | None = None) -> pd.DataFrame:
+def accelerator_efficiency(
+    catalog: Catalog | None = None, precision: str = "bf16", *, min_year: int | None = None
+) -> pd.DataFrame:
     """Peak FLOP/s per USD of purchase price, per USD/hour of rent and per watt, by accelerator.
 
     Per watt uses the all-in server power at rating (TDP x chip-to-server multiplier), the figure a
@@ -88,8 +100,13 @@ def sources(catalog: Catalog | None = None) -> pd.DataFrame:
 
     catalog = catalog or load_catalog()
     rows = []
-    for name, file in (("accelerators", "accelerators.csv"), ("deals", "deals.yaml"), ("sites", "sites.csv"),
-                       ("models", "models.csv"), ("training_runs", "training_runs.csv")):
+    for name, file in (
+        ("accelerators", "accelerators.csv"),
+        ("deals", "deals.yaml"),
+        ("sites", "sites.csv"),
+        ("models", "models.csv"),
+        ("training_runs", "training_runs.csv"),
+    ):
         for item in getattr(catalog, name).values():
             rows.append({"file": file, "id": item.id, "source": item.source})
     return pd.DataFrame(rows)
@@ -98,9 +115,25 @@ def sources(catalog: Catalog | None = None) -> pd.DataFrame:
 def deals_table(catalog: Catalog | None = None) -> pd.DataFrame:
     """Every capacity deal: kind, buyer, chip, size, timing, power cap and delays (sources: `sources`)."""
     frame = (catalog or load_catalog()).frame("deals")
-    columns = ["id", "racing", "kind", "buyer", "provider", "accelerator", "total_accelerators", "region", "campus",
-               "start", "term_months", "total_value_usd", "rate_usd_per_gpu_hour", "delay_months",
-               "peak_power_cap_mw", "power_delay_months", "pue"]
+    columns = [
+        "id",
+        "racing",
+        "kind",
+        "buyer",
+        "provider",
+        "accelerator",
+        "total_accelerators",
+        "region",
+        "campus",
+        "start",
+        "term_months",
+        "total_value_usd",
+        "rate_usd_per_gpu_hour",
+        "delay_months",
+        "peak_power_cap_mw",
+        "power_delay_months",
+        "pue",
+    ]
     return frame[columns].set_index("id")
 
 
@@ -112,27 +145,53 @@ def scenario_deals(scenario: WhatIf) -> pd.DataFrame:
         for deal_id in comp.deals:
             row = frame[frame["id"] == deal_id].iloc[0].to_dict()
             override = scenario.scenario.deal_overrides.get(deal_id)
-            row["override"] = "" if override is None else ", ".join(
-                f"{k}={v.describe() if hasattr(v, 'describe') else v}" for k, v in override
-                if v is not None and not (k in ("scale", "power_cap_scale") and v == 1.0))
+            row["override"] = (
+                ""
+                if override is None
+                else ", ".join(
+                    f"{k}={v.describe() if hasattr(v, 'describe') else v}"
+                    for k, v in override
+                    if v is not None and not (k in ("scale", "power_cap_scale") and v == 1.0)
+                )
+            )
             rows.append({"lab": comp.lab, **row})
     import pandas as pd
 
-    columns = ["lab", "id", "kind", "accelerator", "total_accelerators", "campus", "start", "delay_months",
-               "peak_power_cap_mw", "power_delay_months", "override"]
+    columns = [
+        "lab",
+        "id",
+        "kind",
+        "accelerator",
+        "total_accelerators",
+        "campus",
+        "start",
+        "delay_months",
+        "peak_power_cap_mw",
+        "power_delay_months",
+        "override",
+    ]
     return pd.DataFrame(rows)[columns]
 
 
 def sites_table(catalog: Catalog | None = None) -> pd.DataFrame:
     """Regions: PUE, electricity price, grid carbon intensity (sources: `sources`)."""
-    return (catalog or load_catalog()).frame("sites").set_index("id").drop(columns=["assumptions", "source"])
+    return (
+        (catalog or load_catalog())
+        .frame("sites")
+        .set_index("id")
+        .drop(columns=["assumptions", "source"])
+    )
 
 
 def _product_lognormal(a, b, factor: float = 1.0) -> dict[str, float]:
     """p10/p50/p90 of factor x A x B for independent log-normals A and B (exact)."""
     mu = math.log(factor) + a.mu + b.mu
     sigma = math.hypot(a.sigma, b.sigma)
-    return {"p10": math.exp(mu - Z90 * sigma), "p50": math.exp(mu), "p90": math.exp(mu + Z90 * sigma)}
+    return {
+        "p10": math.exp(mu - Z90 * sigma),
+        "p50": math.exp(mu),
+        "p90": math.exp(mu + Z90 * sigma),
+    }
 
 
 def models_table(catalog: Catalog | None = None) -> pd.DataFrame:
@@ -143,10 +202,21 @@ def models_table(catalog: Catalog | None = None) -> pd.DataFrame:
     rows = []
     for m in catalog.models.values():
         flop = _product_lognormal(m.active_params, m.tokens, K.FLOP_PER_PARAM_PER_TOKEN)
-        rows.append({"id": m.id, "lab": m.lab, "name": m.name, "architecture": m.architecture,
-                     "active_params_p10": m.active_params_p10, "active_params_p90": m.active_params_p90,
-                     "tokens_p10": m.tokens_p10, "tokens_p90": m.tokens_p90, "precision": m.precision,
-                     **{f"training_flop_{k}": v for k, v in flop.items()}, "anchor_model": m.anchor_model})
+        rows.append(
+            {
+                "id": m.id,
+                "lab": m.lab,
+                "name": m.name,
+                "architecture": m.architecture,
+                "active_params_p10": m.active_params_p10,
+                "active_params_p90": m.active_params_p90,
+                "tokens_p10": m.tokens_p10,
+                "tokens_p90": m.tokens_p90,
+                "precision": m.precision,
+                **{f"training_flop_{k}": v for k, v in flop.items()},
+                "anchor_model": m.anchor_model,
+            }
+        )
     return pd.DataFrame(rows).set_index("id")
 
 
@@ -156,16 +226,32 @@ def assumptions_table(catalog: Catalog | None = None) -> pd.DataFrame:
 
     catalog = catalog or load_catalog()
     rows = []
-    for name, file in (("accelerators", "accelerators.csv"), ("sites", "sites.csv"), ("models", "models.csv")):
+    for name, file in (
+        ("accelerators", "accelerators.csv"),
+        ("sites", "sites.csv"),
+        ("models", "models.csv"),
+    ):
         for item in getattr(catalog, name).values():
             for entry in filter(None, (part.strip() for part in item.assumptions.split(" | "))):
                 field, _, why = entry.partition(":")
-                rows.append({"file": file, "id": item.id, "field": field.strip(),
-                             "assumption": why.strip().removeprefix("assumption:").strip()})
+                rows.append(
+                    {
+                        "file": file,
+                        "id": item.id,
+                        "field": field.strip(),
+                        "assumption": why.strip().removeprefix("assumption:").strip(),
+                    }
+                )
     for deal in catalog.deals.values():
         for field, why in deal.assumptions.items():
-            rows.append({"file": "deals.yaml", "id": deal.id, "field": field,
-                         "assumption": why.strip().removeprefix("assumption:").strip()})
+            rows.append(
+                {
+                    "file": "deals.yaml",
+                    "id": deal.id,
+                    "field": field,
+                    "assumption": why.strip().removeprefix("assumption:").strip(),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -176,15 +262,31 @@ def uncertainty_table(scenario: Scenario | WhatIf) -> pd.DataFrame:
     sc = scenario.scenario if isinstance(scenario, WhatIf) else scenario
     rows = []
     for name, value in sc.uncertainty:
-        rows.append({"input": name, "applies to": "every competitor",
-                     "distribution": value.describe() if isinstance(value, _Dist) else f"{value} (calibrated)"})
+        rows.append(
+            {
+                "input": name,
+                "applies to": "every competitor",
+                "distribution": value.describe()
+                if isinstance(value, _Dist)
+                else f"{value} (calibrated)",
+            }
+        )
     for comp in sc.competitors:
-        rows.append({"input": "share", "applies to": comp.label, "distribution": comp.share.describe()})
+        rows.append(
+            {"input": "share", "applies to": comp.label, "distribution": comp.share.describe()}
+        )
         for field in ("mfu", "goodput"):
             value = getattr(comp, field)
             if value is not None:
-                rows.append({"input": field, "applies to": comp.label,
-                             "distribution": value.describe() if isinstance(value, _Dist) else str(value)})
+                rows.append(
+                    {
+                        "input": field,
+                        "applies to": comp.label,
+                        "distribution": value.describe()
+                        if isinstance(value, _Dist)
+                        else str(value),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -198,14 +300,28 @@ def published_runs(catalog: Catalog | None = None) -> pd.DataFrame:
     import pandas as pd
 
     catalog = catalog or load_catalog()
-    rows = [{"id": r.id, "model": r.model, "organization": r.organization, "year": r.year,
-             "training_flop": r.flop, "accelerator": r.accelerator, "gpu_hours": r.gpu_hours,
-             "confidence": r.confidence} for r in catalog.training_runs.values() if r.flop is not None]
+    rows = [
+        {
+            "id": r.id,
+            "model": r.model,
+            "organization": r.organization,
+            "year": r.year,
+            "training_flop": r.flop,
+            "accelerator": r.accelerator,
+            "gpu_hours": r.gpu_hours,
+            "confidence": r.confidence,
+        }
+        for r in catalog.training_runs.values()
+        if r.flop is not None
+    ]
     return pd.DataFrame(rows).sort_values("training_flop", ascending=False).reset_index(drop=True)
 
 
-def compute_budgets(scenario: WhatIf | str | Scenario | None = "scenarios/default.yaml", draws: int | None = None,
-                    seed: int | None = None) -> pd.DataFrame:
+def compute_budgets(
+    scenario: WhatIf | str | Scenario | None = "scenarios/default.yaml",
+    draws: int | None = None,
+    seed: int | None = None,
+) -> pd.DataFrame:
     """Per draw and lab: training FLOP and active parameters, as the race samples them.
 
     Uses `simulate.sample_inputs` on each competitor's plan, so the FLOP are the race's own draws.
@@ -219,10 +335,18 @@ def compute_budgets(scenario: WhatIf | str | Scenario | None = "scenarios/defaul
     for index, comp in enumerate(sc.competitors):
         plan = plan_competitor(index, comp, sc, cat)
         inputs = sample_inputs(plan, sc, cat, prior, 0, sc.draws)
-        frames.append(pd.DataFrame({"lab": comp.lab, "model": comp.model, "draw": np.arange(sc.draws),
-                                    "training_flop": inputs["training_flop"],
-                                    "active_params": inputs["active_params"],
-                                    "utilization": inputs["utilization"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "lab": comp.lab,
+                    "model": comp.model,
+                    "draw": np.arange(sc.draws),
+                    "training_flop": inputs["training_flop"],
+                    "active_params": inputs["active_params"],
+                    "utilization": inputs["utilization"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -235,11 +359,15 @@ def quantile_summary(frame: pd.DataFrame, columns: list[str], by: str = "lab") -
     for group, part in frame.groupby(by, sort=False):
         q = {column: quantiles(part[column].to_numpy()) for column in columns}
         for key in (*QUANTILES, "mean"):
-            rows.append({by: group, "quantile": key, **{column: q[column][key] for column in columns}})
+            rows.append(
+                {by: group, "quantile": key, **{column: q[column][key] for column in columns}}
+            )
     return pd.DataFrame(rows).set_index([by, "quantile"])
 
 
-def budgets_beside_runs(budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12) -> pd.DataFrame:
+def budgets_beside_runs(
+    budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12
+) -> pd.DataFrame:
     """One frame for a forest plot: the `top` largest published runs (a point each) and each lab's next
     model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, lab, flop_p10, flop_p50, flop_p90."""
     import pandas as pd
@@ -247,13 +375,27 @@ def budgets_beside_runs(budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int =
     rows = []
     for (lab, model), part in budgets.groupby(["lab", "model"], sort=False):
         q = quantiles(part["training_flop"].to_numpy())
-        rows.append({"name": f"{lab} {model} (next, assumed)", "kind": "next model (assumption)", "lab": lab,
-                     "flop_p10": q["p10"], "flop_p50": q["p50"], "flop_p90": q["p90"]})
+        rows.append(
+            {
+                "name": f"{lab} {model} (next, assumed)",
+                "kind": "next model (assumption)",
+                "lab": lab,
+                "flop_p10": q["p10"],
+                "flop_p50": q["p50"],
+                "flop_p90": q["p90"],
+            }
+        )
     for _, run in runs.head(top).iterrows():
-        rows.append({"name": f"{run['model']} ({run['year']})", "kind": f"published ({run['confidence'] or 'n/a'})",
-                     "lab": run["organization"],
-                     "flop_p10": run["training_flop"], "flop_p50": run["training_flop"],
-                     "flop_p90": run["training_flop"]})
+        rows.append(
+            {
+                "name": f"{run['model']} ({run['year']})",
+                "kind": f"published ({run['confidence'] or 'n/a'})",
+                "lab": run["organization"],
+                "flop_p10": run["training_flop"],
+                "flop_p50": run["training_flop"],
+                "flop_p90": run["training_flop"],
+            }
+        )
     return pd.DataFrame(rows).sort_values("flop_p50", ascending=False).reset_index(drop=True)
 
 
@@ -266,19 +408,35 @@ def calibration_table(catalog: Catalog | None = None) -> pd.DataFrame:
     prior = default_prior(catalog)
     rows = []
     for p in calibration_points(catalog):
-        row = {"run": p.run_id, "accelerator": p.accelerator, "precision": p.precision,
-               "active_params": p.active_params, "training_flop": p.flop, "gpu_hours": p.gpu_hours,
-               "scope": p.scope, "utilization": p.utilization}
+        row = {
+            "run": p.run_id,
+            "accelerator": p.accelerator,
+            "precision": p.precision,
+            "active_params": p.active_params,
+            "training_flop": p.flop,
+            "gpu_hours": p.gpu_hours,
+            "scope": p.scope,
+            "utilization": p.utilization,
+        }
         if p.active_params is not None:
-            band = prior.ppf(np.array(list(QUANTILES.values())), np.full(3, p.active_params),
-                             accelerator=p.accelerator)
+            band = prior.ppf(
+                np.array(list(QUANTILES.values())),
+                np.full(3, p.active_params),
+                accelerator=p.accelerator,
+            )
             row.update({f"prior_{k}": float(v) for k, v in zip(QUANTILES, band)})
         rows.append(row)
     return pd.DataFrame(rows).sort_values("active_params").reset_index(drop=True)
 
 
-def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float = 1e12, points: int = 40,
-               accelerator: str | None = None) -> pd.DataFrame:
+def prior_band(
+    catalog: Catalog | None = None,
+    *,
+    low: float = 1e9,
+    high: float = 1e12,
+    points: int = 40,
+    accelerator: str | None = None,
+) -> pd.DataFrame:
     """The MFU-prior's p10/p50/p90 of effective utilization over a range of active parameters.
 
     `accelerator`: the id whose generation the band is for (None: the pooled centre)."""
@@ -287,8 +445,14 @@ def prior_band(catalog: Catalog | None = None, *, low: float = 1e9, high: float 
     from ..inputs.limits import check_whole
 
     check_whole(points, "points", 2, 10_000)
-    if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and 0 < low < high < math.inf):
-        raise InputError(f"low, high: expected active parameter counts with 0 < low < high, got {low!r}, {high!r}")
+    if not (
+        isinstance(low, (int, float))
+        and isinstance(high, (int, float))
+        and 0 < low < high < math.inf
+    ):
+        raise InputError(
+            f"low, high: expected active parameter counts with 0 < low < high, got {low!r}, {high!r}"
+        )
     prior = default_prior(catalog or load_catalog())
     sizes = np.geomspace(low, high, points)
     out = {"active_params": sizes}
@@ -312,7 +476,9 @@ def budget_metrics(budgets: pd.DataFrame) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 
 
-def time_to_train_curves(result: SimulationResult, *, step_months: float = 0.25, variant: str | None = None) -> pd.DataFrame:
+def time_to_train_curves(
+    result: SimulationResult, *, step_months: float = 0.25, variant: str | None = None
+) -> pd.DataFrame:
     """P(trained within m months) per lab on a grid up to the horizon; draws that never finish count
     as not done, so each curve ends at P(done within horizon), not 1."""
     import pandas as pd
@@ -322,7 +488,9 @@ def time_to_train_curves(result: SimulationResult, *, step_months: float = 0.25,
     grid = np.arange(0.0, horizon + 1e-9, step_months)
     rows = []
     for lab, part in frame.groupby("lab", sort=False):
-        months = np.sort(np.nan_to_num(part["time_to_train_months"].to_numpy(np.float64), nan=np.inf))
+        months = np.sort(
+            np.nan_to_num(part["time_to_train_months"].to_numpy(np.float64), nan=np.inf)
+        )
         done = np.searchsorted(months, grid, side="right") / len(months)
         rows.append(pd.DataFrame({"lab": lab, "months": grid, "p_done": done}))
     out = pd.concat(rows, ignore_index=True)
@@ -337,15 +505,30 @@ def lead_times(result: SimulationResult) -> pd.DataFrame:
     import pandas as pd
 
     frame = _draws(result)
-    finish = {lab: part["finish_month"].to_numpy(np.float64) for lab, part in frame.groupby("lab", sort=False)}
+    finish = {
+        lab: part["finish_month"].to_numpy(np.float64)
+        for lab, part in frame.groupby("lab", sort=False)
+    }
     labs = list(finish)
     rows = []
     for i, a in enumerate(labs):
-        for b in labs[i + 1:]:
+        for b in labs[i + 1 :]:
             both = np.isfinite(finish[a]) & np.isfinite(finish[b])
-            rows.append(pd.DataFrame({"pair": f"{b} minus {a}", "a": a, "b": b,
-                                      "lead_months": finish[b][both] - finish[a][both]}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["pair", "a", "b", "lead_months"])
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "pair": f"{b} minus {a}",
+                        "a": a,
+                        "b": b,
+                        "lead_months": finish[b][both] - finish[a][both],
+                    }
+                )
+            )
+    return (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(columns=["pair", "a", "b", "lead_months"])
+    )
 
 
 def race_metrics(result: SimulationResult) -> dict[str, float | None]:
@@ -360,13 +543,22 @@ def race_metrics(result: SimulationResult) -> dict[str, float | None]:
         out[f"p_within_horizon_{key}"] = comp["p_within_horizon"]
     out["p_nobody"] = result.p_nobody
     for pair in result.pairwise:
-        a, b = (next(c["lab"] for c in result.competitors if c["label"] == x) for x in (pair["a"], pair["b"]))
+        a, b = (
+            next(c["lab"] for c in result.competitors if c["label"] == x)
+            for x in (pair["a"], pair["b"])
+        )
         out[f"p_{_key(a)}_before_{_key(b)}"] = pair["p_a_before_b"]
     return out
 
 
-def deal_effect(wi: WhatIf, deal_id: str, *, targets=(None,), backend: str | None = None,
-                step_months: float = 0.25):
+def deal_effect(
+    wi: WhatIf,
+    deal_id: str,
+    *,
+    targets=(None,),
+    backend: str | None = None,
+    step_months: float = 0.25,
+):
     """With versus without one deal: in the race as set, and for its buyer's run on the deal's own
     campus alone (where the contract's capacity is all the run gets), at each compute target.
 
@@ -392,9 +584,16 @@ def deal_effect(wi: WhatIf, deal_id: str, *, targets=(None,), backend: str | Non
         if sc.target_flop in seen:
             continue
         seen.add(sc.target_flop)
-        target_name = f"{sc.target_flop:.3g} FLOP for every lab" if sc.target_flop else "each lab's own model"
-        cases = [("race as set", at),
-                 (f"{holders[0].lab} on campus {deal.campus_id} only", at.with_changes(only_deals=campus_deals))]
+        target_name = (
+            f"{sc.target_flop:.3g} FLOP for every lab" if sc.target_flop else "each lab's own model"
+        )
+        cases = [
+            ("race as set", at),
+            (
+                f"{holders[0].lab} on campus {deal.campus_id} only",
+                at.with_changes(only_deals=campus_deals),
+            ),
+        ]
         for case, base in cases:
             variants = [("with", base)]
             if case == "race as set" or len(campus_deals) > 1:
@@ -404,11 +603,21 @@ def deal_effect(wi: WhatIf, deal_id: str, *, targets=(None,), backend: str | Non
                 label = f"{variant} {deal_id}"
                 for comp in result.competitors:
                     t = comp["time_to_train_months"]
-                    rows.append({"target": target_name, "target_flop": sc.target_flop, "case": case, "variant": label, "lab": comp["lab"],
-                                 "p_first": comp["p_first"] if case == "race as set" else float("nan"),
-                                 "p_within_horizon": comp["p_within_horizon"], "months_p10": t["p10"],
-                                 "months_p50": t["p50"], "months_p90": t["p90"],
-                                 "cost_p50_usd": comp["cost_usd"]["p50"]})
+                    rows.append(
+                        {
+                            "target": target_name,
+                            "target_flop": sc.target_flop,
+                            "case": case,
+                            "variant": label,
+                            "lab": comp["lab"],
+                            "p_first": comp["p_first"] if case == "race as set" else float("nan"),
+                            "p_within_horizon": comp["p_within_horizon"],
+                            "months_p10": t["p10"],
+                            "months_p50": t["p50"],
+                            "months_p90": t["p90"],
+                            "cost_p50_usd": comp["cost_usd"]["p50"],
+                        }
+                    )
                 curve = time_to_train_curves(result, step_months=step_months, variant=label)
                 curve["case"] = case
                 curve["target"] = target_name
@@ -425,7 +634,11 @@ def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str
     part = table[table["lab"] == lab]
     for target, by_target in part.groupby("target", sort=False):
         target_flop = by_target["target_flop"].iloc[0]
-        target_key = "own_model" if target_flop is None or math.isnan(target_flop) else f"{target_flop:.0e}".replace("+", "")
+        target_key = (
+            "own_model"
+            if target_flop is None or math.isnan(target_flop)
+            else f"{target_flop:.0e}".replace("+", "")
+        )
         for c, (case, rows) in enumerate(by_target.groupby("case", sort=False)):
             values = rows.set_index("variant")
             if f"without {deal_id}" not in values.index:
@@ -435,7 +648,9 @@ def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str
             a, b = with_["months_p50"], without["months_p50"]
             ok = a is not None and b is not None and not (math.isnan(a) or math.isnan(b))
             out[f"deal_saves_p50_months_{name}"] = float(b - a) if ok else None
-            out[f"deal_adds_p_done_{name}"] = float(with_["p_within_horizon"] - without["p_within_horizon"])
+            out[f"deal_adds_p_done_{name}"] = float(
+                with_["p_within_horizon"] - without["p_within_horizon"]
+            )
             out[f"p_done_with_deal_{name}"] = float(with_["p_within_horizon"])
             out[f"p_done_without_deal_{name}"] = float(without["p_within_horizon"])
     return out
@@ -445,8 +660,15 @@ def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str
 # Cost, power and carbon (notebook 21)
 # ---------------------------------------------------------------------------------------------
 
-RUN_METRICS = ("cost_usd", "usd_per_pflop", "gpu_hours", "energy_mwh", "peak_power_mw", "emissions_tco2e",
-               "committed_usd")
+RUN_METRICS = (
+    "cost_usd",
+    "usd_per_pflop",
+    "gpu_hours",
+    "energy_mwh",
+    "peak_power_mw",
+    "emissions_tco2e",
+    "committed_usd",
+)
 
 
 def run_outcomes(result: SimulationResult) -> pd.DataFrame:
@@ -508,4 +730,6 @@ def _draws(result: SimulationResult) -> pd.DataFrame:
     try:
         return result.draws
     except ValueError:
-        raise InputError("this table needs per-draw results: simulate(..., keep_draws=True)") from None
+        raise InputError(
+            "this table needs per-draw results: simulate(..., keep_draws=True)"
+        ) from None

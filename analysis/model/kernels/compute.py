@@ -6,7 +6,14 @@ dtype and device follow them and nothing converts to the host. Shapes broadcast;
 
 from __future__ import annotations
 
-from ...constants import FACILITY_LIFE_YEARS, FLOP_PER_PARAM_PER_TOKEN, HOURS_PER_DAY, HOURS_PER_YEAR, INTERCONNECT_COST_FRACTION, SECONDS_PER_HOUR
+from ...constants import (
+    FACILITY_LIFE_YEARS,
+    FLOP_PER_PARAM_PER_TOKEN,
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    INTERCONNECT_COST_FRACTION,
+    SECONDS_PER_HOUR,
+)
 
 
 def training_flop(active_params, tokens, /):

@@ -86,7 +86,9 @@ def race_tracks(
     peak_w = [xp.zeros_like(rate) for _ in range(layout.n_tracks)]
     server_w_steps = [xp.zeros_like(rate) for _ in range(n_deals)]
     deals_of = [[d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)]
-    campuses_of = [[c for c in range(n_campus) if layout.campus_track[c] == t] for t in range(layout.n_tracks)]
+    campuses_of = [
+        [c for c in range(n_campus) if layout.campus_track[c] == t] for t in range(layout.n_tracks)
+    ]
     for i in range(layout.steps):
         offset = i * layout.substeps
         frac = layout.start_fraction[i]
@@ -211,12 +213,20 @@ def race_outcomes(
         mwh = hours * (c.server_w * c.server_power_fraction * 1e-6) * deal_pue[d]
         if c.kind == "owned":
             facility = facility_usd_per_hour(build_usd_per_mw, c.server_w, deal_pue[d])
-            deal_cost = owned_cost_usd(hours, c.purchase_price_usd, life_years, mwh, c.electricity_usd_per_mwh,
-                                       facility_usd_per_gpu_hour=facility)
+            deal_cost = owned_cost_usd(
+                hours,
+                c.purchase_price_usd,
+                life_years,
+                mwh,
+                c.electricity_usd_per_mwh,
+                facility_usd_per_gpu_hour=facility,
+            )
         else:
             deal_cost = hours * (c.rate_usd_per_gpu_hour * price_factor[d])
             if c.kind == "reserved" and committed_hours[d] is not None:
-                committed = committed + committed_hours[d] * on_track * (c.rate_usd_per_gpu_hour * price_factor[d])
+                committed = committed + committed_hours[d] * on_track * (
+                    c.rate_usd_per_gpu_hour * price_factor[d]
+                )
         gpu_hours = gpu_hours + hours
         energy = energy + mwh
         cost = cost + deal_cost

@@ -61,20 +61,29 @@ def _load():
     try:
         from . import _race_cpu
     except ImportError as exc:
-        return None, (f"array-API kernel: the compiled kernel is not built ({exc}); "
-                      "install the package (pip install -e . / make setup) to build it")
+        return None, (
+            f"array-API kernel: the compiled kernel is not built ({exc}); "
+            "install the package (pip install -e . / make setup) to build it"
+        )
     from .race_cpu_build import SOURCE_PATH, cpu_key, source_sha
 
     text = lambda f: _race_cpu.ffi.string(f()).decode()  # noqa: E731
     if text(_race_cpu.lib.race_cpu_source_sha) != source_sha(SOURCE_PATH.read_text()):
-        return None, ("array-API kernel: the compiled kernel is stale (race_cpu.c changed since it was "
-                      "built); reinstall (pip install -e . / make setup)")
+        return None, (
+            "array-API kernel: the compiled kernel is stale (race_cpu.c changed since it was "
+            "built); reinstall (pip install -e . / make setup)"
+        )
     machine = text(_race_cpu.lib.race_cpu_machine)
     if machine and machine != cpu_key():
-        return None, ("array-API kernel: the compiled kernel is stale (built with -march=native on another "
-                      "CPU); reinstall (pip install -e . / make setup) or build with COMPUTE_RACE_PORTABLE=1")
+        return None, (
+            "array-API kernel: the compiled kernel is stale (built with -march=native on another "
+            "CPU); reinstall (pip install -e . / make setup) or build with COMPUTE_RACE_PORTABLE=1"
+        )
     flags = _race_cpu.ffi.string(_race_cpu.lib.race_cpu_flags()).decode()
-    return _race_cpu, f"race_cpu.c compiled at install ({flags}); chosen over numba by measurement (7x)"
+    return (
+        _race_cpu,
+        f"race_cpu.c compiled at install ({flags}); chosen over numba by measurement (7x)",
+    )
 
 
 def library():
@@ -133,7 +142,9 @@ def four_steps(table, substeps: int):
     span = 3 * substeps + 1
     if table.shape[0] < span:
         return np.zeros((1, 4), np.float32)
-    return np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(table, span)[:, ::substeps])
+    return np.ascontiguousarray(
+        np.lib.stride_tricks.sliding_window_view(table, span)[:, ::substeps]
+    )
 
 
 def unusable(dtype, n_deals: int, n_campus: int) -> str | None:
@@ -169,7 +180,17 @@ def race_tracks_cpu(
     it is available and the arrays are float32, else the array-API kernel; True raises RuntimeError
     with the reason when it cannot run; False always runs the array-API kernel.
     """
-    args = (layout, flops_tables, power_tables, deal_base, cap_tables, cap_base, campus_pue, rate, target_flop)
+    args = (
+        layout,
+        flops_tables,
+        power_tables,
+        deal_base,
+        cap_tables,
+        cap_base,
+        campus_pue,
+        rate,
+        target_flop,
+    )
     dtype = np.result_type(rate, target_flop)
     lib = None
     if compiled is not False:
@@ -183,13 +204,30 @@ def race_tracks_cpu(
     if lib is None:
         return race_tracks(*args, deal_gain=deal_gain)
     k = int(rate.shape[0])
-    out = {key: [np.empty(k, np.float32) for _ in range(n)] for key, n in
-           (("elapsed_steps", layout.n_tracks), ("remaining_flop", layout.n_tracks),
-            ("peak_facility_w", layout.n_tracks), ("server_w_steps", len(flops_tables)))}
+    out = {
+        key: [np.empty(k, np.float32) for _ in range(n)]
+        for key, n in (
+            ("elapsed_steps", layout.n_tracks),
+            ("remaining_flop", layout.n_tracks),
+            ("peak_facility_w", layout.n_tracks),
+            ("server_w_steps", len(flops_tables)),
+        )
+    }
     gains = list(deal_gain) if deal_gain is not None else [None] * len(flops_tables)
     plan = _Plan(layout, flops_tables, power_tables, cap_tables, deal_gain, len(campus_pue))
-    plan.run_compiled(lib, ffi(), out, deal_base, cap_base, campus_pue, rate, target_flop, gains,
-                      subchunk or SUBCHUNK, threads)
+    plan.run_compiled(
+        lib,
+        ffi(),
+        out,
+        deal_base,
+        cap_base,
+        campus_pue,
+        rate,
+        target_flop,
+        gains,
+        subchunk or SUBCHUNK,
+        threads,
+    )
     return out
 
 
@@ -208,20 +246,30 @@ def _map(run, starts, threads: int | None) -> None:
 class _Plan:
     """Static structure of one call (host side): which tracks run normalized (`single`)."""
 
-    def __init__(self, layout: RaceLayout, flops_tables, power_tables, cap_tables, deal_gain, n_campus):
+    def __init__(
+        self, layout: RaceLayout, flops_tables, power_tables, cap_tables, deal_gain, n_campus
+    ):
         self.layout = layout
         n_deals = len(flops_tables)
         self.flops_tables = [np.asarray(t) for t in flops_tables]
         self.power_tables = [np.asarray(t) for t in power_tables]
         # The array-API kernel multiplies the gathered cap (MW) by 1e6 in the array dtype each step;
         # scaling the table once gives the same numbers.
-        self.caps_w = [None if t is None else np.asarray(np.asarray(t) * 1e6, dtype=np.asarray(t).dtype)
-                       for t in cap_tables]
+        self.caps_w = [
+            None if t is None else np.asarray(np.asarray(t) * 1e6, dtype=np.asarray(t).dtype)
+            for t in cap_tables
+        ]
         self.has_gain = [deal_gain is not None and deal_gain[d] is not None for d in range(n_deals)]
-        self.kappa = [flops_per_server_w(f, p) for f, p in zip(self.flops_tables, self.power_tables)]
-        self.deals_of = [[d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)]
-        self.campuses_of = [[c for c in range(n_campus) if layout.campus_track[c] == t]
-                            for t in range(layout.n_tracks)]
+        self.kappa = [
+            flops_per_server_w(f, p) for f, p in zip(self.flops_tables, self.power_tables)
+        ]
+        self.deals_of = [
+            [d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)
+        ]
+        self.campuses_of = [
+            [c for c in range(n_campus) if layout.campus_track[c] == t]
+            for t in range(layout.n_tracks)
+        ]
         # Tracks of one campus with one deal of proportional tables run in normalized units.
         self.single = {}
         for t, camps in enumerate(self.campuses_of):
@@ -231,7 +279,9 @@ class _Plan:
                     self.single[t] = (camps[0], d)
 
     # ------------------------------------------------------------------------------------------
-    def run_compiled(self, lib, ffi, out, deal_base, cap_base, pues, rate, target, gains, subchunk, threads):
+    def run_compiled(
+        self, lib, ffi, out, deal_base, cap_base, pues, rate, target, gains, subchunk, threads
+    ):
         """The work in the compiled kernel (`race_cpu.c`): the normalized single-deal tracks
         (units set up and undone in C, per draw) and the general tracks, on
         sub-chunks of draws split over threads; every output is written in place."""
@@ -256,27 +306,58 @@ class _Plan:
         # The largest start index whose steps all lie in the table, per deal and per capped campus: the
         # kernels check every index against it (memory safety; an index beyond it is a bug upstream).
         reach = (lay.steps - 1) * lay.substeps
-        limit = [min(len(f), len(p)) - 1 - reach for f, p in zip(self.flops_tables, self.power_tables)]
+        limit = [
+            min(len(f), len(p)) - 1 - reach for f, p in zip(self.flops_tables, self.power_tables)
+        ]
         cap_limit = [-1 if t is None else len(t) - 1 - reach for t in self.caps_w]
 
         singles = list(self.single.items())
         if singles:
             s_args = (
-                lay.steps, lay.substeps, ptr("float", frac), len(singles),
+                lay.steps,
+                lay.substeps,
+                ptr("float", frac),
+                len(singles),
                 # kappa x dt_s as one Python float, the rest of lambda per draw in C.
-                ptr("double", np.asarray([self.kappa[d] * lay.dt_s for _, (c, d) in singles], np.float64)),
+                ptr(
+                    "double",
+                    np.asarray([self.kappa[d] * lay.dt_s for _, (c, d) in singles], np.float64),
+                ),
                 ptrs("float", [f32(self.power_tables[d]) for _, (c, d) in singles]),
-                ptrs("float", [None if self.caps_w[c] is None else f32(self.caps_w[c]) for _, (c, d) in singles]),
-                ptrs("float", [four_steps(self.power_tables[d], lay.substeps) for _, (c, d) in singles]),
-                ptrs("float", [None if self.caps_w[c] is None else four_steps(self.caps_w[c], lay.substeps)
-                               for _, (c, d) in singles]),
+                ptrs(
+                    "float",
+                    [
+                        None if self.caps_w[c] is None else f32(self.caps_w[c])
+                        for _, (c, d) in singles
+                    ],
+                ),
+                ptrs(
+                    "float",
+                    [four_steps(self.power_tables[d], lay.substeps) for _, (c, d) in singles],
+                ),
+                ptrs(
+                    "float",
+                    [
+                        None if self.caps_w[c] is None else four_steps(self.caps_w[c], lay.substeps)
+                        for _, (c, d) in singles
+                    ],
+                ),
                 ptr("long long", np.asarray([limit[d] for _, (c, d) in singles], np.int64)),
                 ptr("long long", np.asarray([cap_limit[c] for _, (c, d) in singles], np.int64)),
                 ptrs("long long", [i64(deal_base[d]) for _, (c, d) in singles]),
-                ptrs("long long", [i64(cap_base[c]) if self.caps_w[c] is not None else None for _, (c, d) in singles]),
+                ptrs(
+                    "long long",
+                    [
+                        i64(cap_base[c]) if self.caps_w[c] is not None else None
+                        for _, (c, d) in singles
+                    ],
+                ),
                 ptrs("float", [f32(pues[c]) for _, (c, d) in singles]),
-                ptrs("float", [f32(gains[d]) if self.has_gain[d] else None for _, (c, d) in singles]),
-                ptr("float", rate32), ptr("float", target32),
+                ptrs(
+                    "float", [f32(gains[d]) if self.has_gain[d] else None for _, (c, d) in singles]
+                ),
+                ptr("float", rate32),
+                ptr("float", target32),
                 ptrs("float", [out["elapsed_steps"][t] for t, _ in singles]),
                 ptrs("float", [out["remaining_flop"][t] for t, _ in singles]),
                 ptrs("float", [out["peak_facility_w"][t] for t, _ in singles]),
@@ -290,28 +371,44 @@ class _Plan:
         if general:
             n_deals, n_campus = len(self.flops_tables), len(pues)
             g_args = (
-                lay.steps, lay.substeps, ptr("float", frac),
+                lay.steps,
+                lay.substeps,
+                ptr("float", frac),
                 ptr("float", f32(np.asarray(lay.start_fraction, np.float64) * lay.dt_s)),
-                len(general), ptr("int", np.asarray(general, np.int32)),
-                n_deals, ptr("int", np.asarray(lay.deal_campus, np.int32)),
-                n_campus, ptr("int", np.asarray(lay.campus_track, np.int32)),
-                ptr("long long", np.asarray(limit, np.int64)), ptr("long long", np.asarray(cap_limit, np.int64)),
+                len(general),
+                ptr("int", np.asarray(general, np.int32)),
+                n_deals,
+                ptr("int", np.asarray(lay.deal_campus, np.int32)),
+                n_campus,
+                ptr("int", np.asarray(lay.campus_track, np.int32)),
+                ptr("long long", np.asarray(limit, np.int64)),
+                ptr("long long", np.asarray(cap_limit, np.int64)),
                 # float32(kappa) (0: tables not proportional).
                 ptr("float", np.asarray([k or 0.0 for k in self.kappa], np.float32)),
-                ptrs("float", [f32(t) for t in self.flops_tables]), ptrs("float", [f32(t) for t in self.power_tables]),
+                ptrs("float", [f32(t) for t in self.flops_tables]),
+                ptrs("float", [f32(t) for t in self.power_tables]),
                 ptrs("float", [None if g is None else f32(g) for g in gains]),
                 ptrs("long long", [i64(b) for b in deal_base]),
                 ptrs("float", [None if t is None else f32(t) for t in self.caps_w]),
-                ptrs("long long", [i64(b) if t is not None else None for b, t in zip(cap_base, self.caps_w)]),
-                ptrs("float", [f32(p) for p in pues]), ptr("float", rate32), ptr("float", target32),
-                ptrs("float", out["elapsed_steps"]), ptrs("float", out["remaining_flop"]),
-                ptrs("float", out["peak_facility_w"]), ptrs("float", out["server_w_steps"]),
+                ptrs(
+                    "long long",
+                    [i64(b) if t is not None else None for b, t in zip(cap_base, self.caps_w)],
+                ),
+                ptrs("float", [f32(p) for p in pues]),
+                ptr("float", rate32),
+                ptr("float", target32),
+                ptrs("float", out["elapsed_steps"]),
+                ptrs("float", out["remaining_flop"]),
+                ptrs("float", out["peak_facility_w"]),
+                ptrs("float", out["server_w_steps"]),
             )
 
             def general_call(lo, hi):
                 code = lib.race_general(lo, hi, *g_args)
                 if code < 0:
-                    raise RuntimeError("race_general: more deals or campuses than the compiled kernel holds")
+                    raise RuntimeError(
+                        "race_general: more deals or campuses than the compiled kernel holds"
+                    )
                 return code
 
             calls.append(general_call)
@@ -321,13 +418,23 @@ class _Plan:
             if any([call(lo, hi) for call in calls]):
                 # A kernel met an index out of range (and read index 0 in its place): name it.
                 checked = [(f"deal {d}", i64(b), limit[d]) for d, b in enumerate(deal_base)]
-                checked += [(f"campus {c} power cap", i64(cap_base[c]), cap_limit[c])
-                            for c, t in enumerate(self.caps_w) if t is not None]
-                bad = lib.race_check(lo, hi, len(checked), ptrs("long long", [b for _, b, _ in checked]),
-                                     ptr("long long", np.asarray([top for _, _, top in checked], np.int64)))
+                checked += [
+                    (f"campus {c} power cap", i64(cap_base[c]), cap_limit[c])
+                    for c, t in enumerate(self.caps_w)
+                    if t is not None
+                ]
+                bad = lib.race_check(
+                    lo,
+                    hi,
+                    len(checked),
+                    ptrs("long long", [b for _, b, _ in checked]),
+                    ptr("long long", np.asarray([top for _, _, top in checked], np.int64)),
+                )
                 where = checked[bad][0] if bad >= 0 else "a deal or campus"
-                raise RuntimeError(f"race kernel: a table index of {where} is out of range "
-                                   "(delays are clipped to the tables on the host, so this is a bug)")
+                raise RuntimeError(
+                    f"race kernel: a table index of {where} is out of range "
+                    "(delays are clipped to the tables on the host, so this is a bug)"
+                )
 
         _map(run, range(0, k, max(1, int(subchunk))), threads)
 

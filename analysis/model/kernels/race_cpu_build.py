@@ -62,8 +62,14 @@ def cdef(text: str | None = None) -> str:
     """The declarations cffi binds: the C source's exported definitions, and the source hash."""
     text = SOURCE_PATH.read_text() if text is None else text
     decls = [m.group(0) + ";" for m in _EXPORTED.finditer(text)]
-    return "\n".join(decls + ["const char *race_cpu_source_sha(void);", "const char *race_cpu_flags(void);",
-                              "const char *race_cpu_machine(void);"])
+    return "\n".join(
+        decls
+        + [
+            "const char *race_cpu_source_sha(void);",
+            "const char *race_cpu_flags(void);",
+            "const char *race_cpu_machine(void);",
+        ]
+    )
 
 
 def _accepts_native() -> bool:
@@ -71,7 +77,9 @@ def _accepts_native() -> bool:
     if not shutil.which(cc[0]):
         return False
     try:
-        run = subprocess.run([*cc, "-march=native", "-x", "c", "-E", os.devnull], capture_output=True, timeout=60)
+        run = subprocess.run(
+            [*cc, "-march=native", "-x", "c", "-E", os.devnull], capture_output=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return run.returncode == 0
@@ -88,9 +96,11 @@ def builder() -> cffi.FFI:
     chosen = flags()
     ffi = cffi.FFI()
     ffi.cdef(cdef(text))
-    extra = (f'\nconst char *race_cpu_source_sha(void) {{ return "{source_sha(text)}"; }}\n'
-             f'const char *race_cpu_flags(void) {{ return "{" ".join(chosen)}"; }}\n'
-             f'const char *race_cpu_machine(void) {{ return "{cpu_key() if "-march=native" in chosen else ""}"; }}\n')
+    extra = (
+        f'\nconst char *race_cpu_source_sha(void) {{ return "{source_sha(text)}"; }}\n'
+        f'const char *race_cpu_flags(void) {{ return "{" ".join(chosen)}"; }}\n'
+        f'const char *race_cpu_machine(void) {{ return "{cpu_key() if "-march=native" in chosen else ""}"; }}\n'
+    )
     ffi.set_source(MODULE, text + extra, extra_compile_args=list(chosen))
     return ffi
 

@@ -21,17 +21,70 @@ pandas, dask, seaborn) happen inside the functions that need them, so ``import a
 """
 
 from .index import summarize, write_index
-from .run import (KERNEL_START_TIMEOUT_S, PARENT_POLL_S, SOURCE_EXCERPT_CHARS, SweepResult, parse_workers, run_cli,
-                  run_point, run_sweep)
-from .spec import (DEFAULT_CELL_TIMEOUT_S, MAX_POINTS, METRICS_PARAMETER, POINT_ID_HEX, SECONDS_PER_POINT, SWEEP_KEYS,
-                   Point, Sweep, load_sweep, notebook_parameters, parse_max_points, point_id)
-from .store import (LOCK_NAME, MARKER_NAME, POINT_FILES, SCRATCH_NAME, TOP_FILES, _clean_stale, is_complete,
-                    prepare_out_dir)
+from .run import (
+    KERNEL_START_TIMEOUT_S,
+    PARENT_POLL_S,
+    SOURCE_EXCERPT_CHARS,
+    SweepResult,
+    parse_workers,
+    run_cli,
+    run_point,
+    run_sweep,
+)
+from .spec import (
+    DEFAULT_CELL_TIMEOUT_S,
+    MAX_POINTS,
+    METRICS_PARAMETER,
+    POINT_ID_HEX,
+    SECONDS_PER_POINT,
+    SWEEP_KEYS,
+    Point,
+    Sweep,
+    load_sweep,
+    notebook_parameters,
+    parse_max_points,
+    point_id,
+)
+from .store import (
+    LOCK_NAME,
+    MARKER_NAME,
+    POINT_FILES,
+    SCRATCH_NAME,
+    TOP_FILES,
+    _clean_stale,
+    is_complete,
+    prepare_out_dir,
+)
 
 __all__ = [
-    "DEFAULT_CELL_TIMEOUT_S", "KERNEL_START_TIMEOUT_S", "LOCK_NAME", "MARKER_NAME", "MAX_POINTS", "METRICS_PARAMETER",
-    "PARENT_POLL_S", "POINT_FILES", "POINT_ID_HEX", "SCRATCH_NAME", "SECONDS_PER_POINT", "SOURCE_EXCERPT_CHARS",
-    "SWEEP_KEYS", "TOP_FILES", "Point", "Sweep", "SweepResult", "_clean_stale", "is_complete", "load_sweep",
-    "notebook_parameters", "parse_max_points", "parse_workers", "point_id", "prepare_out_dir", "run_cli",
-    "run_point", "run_sweep", "summarize", "write_index",
+    "DEFAULT_CELL_TIMEOUT_S",
+    "KERNEL_START_TIMEOUT_S",
+    "LOCK_NAME",
+    "MARKER_NAME",
+    "MAX_POINTS",
+    "METRICS_PARAMETER",
+    "PARENT_POLL_S",
+    "POINT_FILES",
+    "POINT_ID_HEX",
+    "SCRATCH_NAME",
+    "SECONDS_PER_POINT",
+    "SOURCE_EXCERPT_CHARS",
+    "SWEEP_KEYS",
+    "TOP_FILES",
+    "Point",
+    "Sweep",
+    "SweepResult",
+    "_clean_stale",
+    "is_complete",
+    "load_sweep",
+    "notebook_parameters",
+    "parse_max_points",
+    "parse_workers",
+    "point_id",
+    "prepare_out_dir",
+    "run_cli",
+    "run_point",
+    "run_sweep",
+    "summarize",
+    "write_index",
 ]

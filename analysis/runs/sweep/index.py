@@ -18,6 +18,7 @@ from .store import _read_json, _write_atomic, _write_bytes_atomic
 
 # ---- aggregation -------------------------------------------------------------------------------
 
+
 def _flatten(metrics: dict, prefix: str = "") -> dict[str, Any]:
     out = {}
     for key, value in metrics.items():
@@ -48,23 +49,29 @@ def summarize(sweep: Sweep, out_dir: str | os.PathLike) -> Any:
             renamed[column] = value
             metric_names.setdefault(column, None)
         has_notebook = (point_dir / "notebook.ipynb").is_file() and bool(status)
-        rows.append({
-            "point_id": point.id,
-            **{k: point.parameters.get(k) for k in sweep.swept},
-            "status": status.get("status", "missing"),
-            **renamed,
-            **{k: v for k, v in point.parameters.items() if k not in sweep.swept},
-            "duration_s": status.get("duration_s"),
-            "error": status.get("error"),
-            "failed_cell": status.get("cell_index"),
-            "notebook": f"{point.id}/notebook.ipynb" if has_notebook else None,
-        })
+        rows.append(
+            {
+                "point_id": point.id,
+                **{k: point.parameters.get(k) for k in sweep.swept},
+                "status": status.get("status", "missing"),
+                **renamed,
+                **{k: v for k, v in point.parameters.items() if k not in sweep.swept},
+                "duration_s": status.get("duration_s"),
+                "error": status.get("error"),
+                "failed_cell": status.get("cell_index"),
+                "notebook": f"{point.id}/notebook.ipynb" if has_notebook else None,
+            }
+        )
     frame = pd.DataFrame(rows)
-    frame["failed_cell"] = frame["failed_cell"].astype("Int64")  # a cell index, blank when none failed
+    frame["failed_cell"] = frame["failed_cell"].astype(
+        "Int64"
+    )  # a cell index, blank when none failed
     leading = ["point_id", *sweep.swept, "status", *metric_names]
     frame = frame[leading + [c for c in frame.columns if c not in leading]]
     _write_atomic(out_dir / "summary.csv", frame.to_csv(index=False))
-    _write_bytes_atomic(out_dir / "summary.parquet", lambda tmp: _parquet_ready(frame).to_parquet(tmp, index=False))
+    _write_bytes_atomic(
+        out_dir / "summary.parquet", lambda tmp: _parquet_ready(frame).to_parquet(tmp, index=False)
+    )
     return frame
 
 
@@ -123,8 +130,10 @@ def write_index(sweep: Sweep, out_dir: str | os.PathLike, frame) -> tuple[str | 
     headline = sweep.headline
     if headline is not None and headline not in frame.columns:
         if metric_columns:
-            notes.append(f"headline {headline!r} is not among the recorded metrics "
-                         f"({', '.join(metric_columns[:12])}); no figure")
+            notes.append(
+                f"headline {headline!r} is not among the recorded metrics "
+                f"({', '.join(metric_columns[:12])}); no figure"
+            )
         headline = None
     elif headline is None and metric_columns:
         headline = metric_columns[0]
@@ -141,16 +150,21 @@ def write_index(sweep: Sweep, out_dir: str | os.PathLike, frame) -> tuple[str | 
             if column == "notebook" and isinstance(value, str) and value:
                 cells.append(f'<td><a href="{html.escape(value)}">notebook</a></td>')
             elif column == "point_id":
-                cells.append(f'<td><a href="{html.escape(value)}/"><code>{html.escape(value)}</code></a></td>')
+                cells.append(
+                    f'<td><a href="{html.escape(value)}/"><code>{html.escape(value)}</code></a></td>'
+                )
             else:
                 cells.append(f"<td>{_cell_html(value)}</td>")
         css = "" if row["status"] == "ok" else ' class="bad"'
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
-    figure = (f'<figure><img alt="{html.escape(headline)} against {html.escape(", ".join(sweep.swept))}" '
-              f'src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption>'
-              f"{html.escape(headline)} against {html.escape(', '.join(sweep.swept))} "
-              f"(points that failed are left out).</figcaption></figure>"
-              if png else "<p>No figure: no point recorded a numeric headline metric.</p>")
+    figure = (
+        f'<figure><img alt="{html.escape(headline)} against {html.escape(", ".join(sweep.swept))}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode()}"><figcaption>'
+        f"{html.escape(headline)} against {html.escape(', '.join(sweep.swept))} "
+        f"(points that failed are left out).</figcaption></figure>"
+        if png
+        else "<p>No figure: no point recorded a numeric headline metric.</p>"
+    )
     fixed = ", ".join(f"{k} = {v!r}" for k, v in sweep.fixed.items()) or "none"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep {html.escape(sweep.name)}</title>

@@ -30,7 +30,16 @@ from ...paths import PROJECT_ROOT, RESULTS_DIR, display
 from ..papermill import kernel_options
 from .index import summarize, write_index
 from .spec import METRICS_PARAMETER, Point, Sweep, _check_count, load_sweep, parse_max_points
-from .store import SCRATCH_NAME, _clean_stale, _clear_point, _locked, _read_json, _record, is_complete, prepare_out_dir
+from .store import (
+    SCRATCH_NAME,
+    _clean_stale,
+    _clear_point,
+    _locked,
+    _read_json,
+    _record,
+    is_complete,
+    prepare_out_dir,
+)
 
 #: Seconds to wait for a kernel to start; a loaded machine can take tens of seconds.
 KERNEL_START_TIMEOUT_S = 120
@@ -41,6 +50,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 # ---- running one point (in a worker) -----------------------------------------------------------
+
 
 def _failing_cell(nb) -> tuple[int | None, int | None, str | None]:
     """(index in the source notebook, execution count, source) of the cell that failed, if any.
@@ -74,7 +84,9 @@ def run_point(task: dict) -> dict:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)  # unknown-parameter warnings: checked already
+    logging.getLogger("papermill").setLevel(
+        logging.ERROR
+    )  # unknown-parameter warnings: checked already
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     clock = time.perf_counter()
     scratch_root = task.get("scratch")
@@ -97,23 +109,37 @@ def run_point(task: dict) -> dict:
                 **kernel_options(),
             )
         except PapermillExecutionError as exc:
-            error = {"ename": exc.ename, "evalue": str(exc.evalue),
-                     "traceback": [_ANSI.sub("", line) for line in exc.traceback or []]}
-        except Exception as exc:  # kernel death, cell timeout, unreadable output: this point fails, not the sweep
+            error = {
+                "ename": exc.ename,
+                "evalue": str(exc.evalue),
+                "traceback": [_ANSI.sub("", line) for line in exc.traceback or []],
+            }
+        except (
+            Exception
+        ) as exc:  # kernel death, cell timeout, unreadable output: this point fails, not the sweep
             lines = str(exc).strip().splitlines()
-            error = {"ename": type(exc).__name__, "evalue": lines[0] if lines else "", "traceback": lines}
+            error = {
+                "ename": type(exc).__name__,
+                "evalue": lines[0] if lines else "",
+                "traceback": lines,
+            }
         notebook_text = executed.read_text(encoding="utf-8") if executed.is_file() else None
         metrics = None
         if error is None:
             if metrics_file.is_file():
                 metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
             else:
-                error = {"ename": "MissingMetrics", "traceback": [],
-                         "evalue": f"the notebook ran but wrote no metrics; call analysis.notebook.record_metrics"
-                                   f"(..., {METRICS_PARAMETER})"}
+                error = {
+                    "ename": "MissingMetrics",
+                    "traceback": [],
+                    "evalue": f"the notebook ran but wrote no metrics; call analysis.notebook.record_metrics"
+                    f"(..., {METRICS_PARAMETER})",
+                }
         cell_index = execution_count = source = None
         if error is not None and notebook_text is not None:
-            cell_index, execution_count, source = _failing_cell(nbformat.reads(notebook_text, as_version=4))
+            cell_index, execution_count, source = _failing_cell(
+                nbformat.reads(notebook_text, as_version=4)
+            )
         return {
             "point_id": task["point_id"],
             "status": "ok" if error is None else "failed",
@@ -137,14 +163,24 @@ def _crashed(point: Point, exc: BaseException, clock: float) -> dict:
     """A result for a point whose worker died or could not run it (the notebook never reported)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return {
-        "point_id": point.id, "status": "failed", "error": f"{type(exc).__name__}: {text}",
-        "ename": type(exc).__name__, "traceback": [], "cell_index": None, "execution_count": None,
-        "cell_source": None, "started": None, "duration_s": round(time.perf_counter() - clock, 3),
-        "host": None, "notebook": None, "metrics": None,
+        "point_id": point.id,
+        "status": "failed",
+        "error": f"{type(exc).__name__}: {text}",
+        "ename": type(exc).__name__,
+        "traceback": [],
+        "cell_index": None,
+        "execution_count": None,
+        "cell_source": None,
+        "started": None,
+        "duration_s": round(time.perf_counter() - clock, 3),
+        "host": None,
+        "notebook": None,
+        "metrics": None,
     }
 
 
 # ---- executors ---------------------------------------------------------------------------------
+
 
 def parse_workers(value: Any) -> int | None:
     """--workers: a whole number from 1; None when not given."""
@@ -154,7 +190,9 @@ def parse_workers(value: Any) -> int | None:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
-    if isinstance(value, bool) or not (math.isfinite(number) and number.is_integer() and 1 <= number <= 1024):
+    if isinstance(value, bool) or not (
+        math.isfinite(number) and number.is_integer() and 1 <= number <= 1024
+    ):
         raise InputError(f"--workers: expected a whole number from 1 to 1,024, got {value!r}")
     return int(number)
 
@@ -165,7 +203,9 @@ def _check_scheduler(scheduler: str | None, workers: int | None) -> None:
     if scheduler != "local" and not _SCHEDULER.match(scheduler):
         raise InputError(f"--scheduler: expected tcp://HOST:PORT or 'local', got {scheduler!r}")
     if scheduler != "local" and workers is not None:
-        raise InputError("--workers: the Dask cluster at --scheduler has its own workers; give one or the other")
+        raise InputError(
+            "--workers: the Dask cluster at --scheduler has its own workers; give one or the other"
+        )
 
 
 @contextlib.contextmanager
@@ -181,9 +221,16 @@ def _dask_client(scheduler: str, workers: int | None):
         level = quiet.level
         quiet.setLevel(logging.ERROR)
         try:
-            with LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
-                    Client(cluster) as client:
+            with (
+                LocalCluster(
+                    n_workers=workers or 2,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 yield client
         finally:
             quiet.setLevel(level)
@@ -191,16 +238,26 @@ def _dask_client(scheduler: str, workers: int | None):
     try:
         client = Client(scheduler, timeout="15s")
     except (OSError, TimeoutError) as exc:
-        raise InputError(f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({exc})") from None
-    except MemoryError:  # a peer that is not Dask: its first bytes read as a message length of exabytes
-        raise InputError(f"--scheduler: {scheduler} answered, but not as a Dask scheduler does") from None
+        raise InputError(
+            f"--scheduler: cannot reach a Dask scheduler at {scheduler} ({exc})"
+        ) from None
+    except (
+        MemoryError
+    ):  # a peer that is not Dask: its first bytes read as a message length of exabytes
+        raise InputError(
+            f"--scheduler: {scheduler} answered, but not as a Dask scheduler does"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any other failure to connect is the same answer to the user
-        raise InputError(f"--scheduler: cannot connect to a Dask scheduler at {scheduler} ({first_line(exc)})") from None
+        raise InputError(
+            f"--scheduler: cannot connect to a Dask scheduler at {scheduler} ({first_line(exc)})"
+        ) from None
     with client:
         yield client
 
 
-def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> Iterator[tuple[Point, dict]]:
+def _results(
+    tasks: list[tuple[Point, dict]], *, workers: int, client=None
+) -> Iterator[tuple[Point, dict]]:
     """Run tasks and yield (point, result) as they finish: inline, on a process pool, or on Dask."""
     clock = time.perf_counter()
     if client is not None:
@@ -209,7 +266,9 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
         futures = {}
         for point, task in tasks:
             # impure: a rerun must execute again, never reuse a cached result for the same key
-            future = client.submit(run_point, task, pure=False, key=f"sweep-{point.id}-{os.urandom(4).hex()}")
+            future = client.submit(
+                run_point, task, pure=False, key=f"sweep-{point.id}-{os.urandom(4).hex()}"
+            )
             futures[future] = point
         try:
             for future in as_completed(futures):
@@ -229,8 +288,12 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: workers start clean (no inherited threads or kernel sockets from this process)
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(tasks)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
     finished = False
     try:
         futures = {pool.submit(run_point, task): point for point, task in tasks}
@@ -242,7 +305,9 @@ def _results(tasks: list[tuple[Point, dict]], *, workers: int, client=None) -> I
                 yield point, _crashed(point, exc, clock)
         finished = True
     finally:
-        if not finished:  # Ctrl-C or an error here: stop the workers now, do not wait for their notebooks
+        if (
+            not finished
+        ):  # Ctrl-C or an error here: stop the workers now, do not wait for their notebooks
             for process in list((getattr(pool, "_processes", None) or {}).values()):
                 with contextlib.suppress(Exception):
                     process.kill()
@@ -285,6 +350,7 @@ def _worker_init(parent_pid: int) -> None:
 
 # ---- the sweep ---------------------------------------------------------------------------------
 
+
 @dataclass
 class SweepResult:
     """What a sweep did: the summary table (one row per point) and where everything was written."""
@@ -323,7 +389,9 @@ def run_sweep(
     a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook fails is recorded
     and the others go on.
     """
-    from tqdm import tqdm  # plain: tqdm.auto needs ipywidgets in Jupyter, and the bar goes to stderr
+    from tqdm import (
+        tqdm,
+    )  # plain: tqdm.auto needs ipywidgets in Jupyter, and the bar goes to stderr
 
     clock = time.perf_counter()
     workers = parse_workers(workers)
@@ -344,7 +412,10 @@ def run_sweep(
         if progress and resolved != PROJECT_ROOT and PROJECT_ROOT not in resolved.parents:
             # Allowed (a scratch disk, a shared drive) but said, once the folder is accepted: results
             # usually live in results/, and a typo'd path should not go unnoticed.
-            print(f"warning: --out {resolved} is outside the project ({PROJECT_ROOT})", file=sys.stderr)
+            print(
+                f"warning: --out {resolved} is outside the project ({PROJECT_ROOT})",
+                file=sys.stderr,
+            )
         stack.enter_context(_locked(out_dir))
         _clean_stale(out_dir)
         done = [p for p in spec.points if resume and is_complete(out_dir / p.id)]
@@ -353,22 +424,45 @@ def run_sweep(
         for point in todo:
             _clear_point(out_dir / point.id)
 
-        notebook_text = spec.notebook.read_text(encoding="utf-8")  # one version of it for every point
+        notebook_text = spec.notebook.read_text(
+            encoding="utf-8"
+        )  # one version of it for every point
         scratch = None if remote is not None else str(out_dir / SCRATCH_NAME)
-        tasks = [(p, {"point_id": p.id, "notebook": notebook_text, "parameters": p.parameters,
-                      "cell_timeout_s": spec.cell_timeout_s, "scratch": scratch}) for p in todo]
+        tasks = [
+            (
+                p,
+                {
+                    "point_id": p.id,
+                    "notebook": notebook_text,
+                    "parameters": p.parameters,
+                    "cell_timeout_s": spec.cell_timeout_s,
+                    "scratch": scratch,
+                },
+            )
+            for p in todo
+        ]
         client = remote
         if todo and scheduler == "local":
             client = stack.enter_context(_dask_client("local", workers))
         counts = {"ok": 0, "failed": 0}
-        bar = tqdm(total=len(spec.points), initial=len(done), desc=spec.name, unit="point",
-                   file=sys.stderr, disable=not progress or not todo, dynamic_ncols=True, smoothing=0)
+        bar = tqdm(
+            total=len(spec.points),
+            initial=len(done),
+            desc=spec.name,
+            unit="point",
+            file=sys.stderr,
+            disable=not progress or not todo,
+            dynamic_ncols=True,
+            smoothing=0,
+        )
         try:
             bar.set_postfix_str(f"ok=0 failed=0 skipped={len(done)}")
             for point, result in _results(tasks, workers=workers or 1, client=client):
                 _record(out_dir, spec, point, result)
                 counts[result["status"]] += 1
-                bar.set_postfix_str(f"ok={counts['ok']} failed={counts['failed']} skipped={len(done)}")
+                bar.set_postfix_str(
+                    f"ok={counts['ok']} failed={counts['failed']} skipped={len(done)}"
+                )
                 bar.update()
         finally:
             bar.close()
@@ -380,30 +474,57 @@ def run_sweep(
     for point in spec.points:
         status = _read_json(out_dir / point.id / "status.json") or {}
         if status.get("status") != "ok":
-            failed.append({"point_id": point.id, "error": status.get("error") or "no result",
-                           "cell": status.get("cell_index"),
-                           "parameters": {k: point.parameters.get(k) for k in spec.swept}})
-    return SweepResult(name=spec.name, out_dir=out_dir, summary=summary, ran=len(todo), skipped=len(done),
-                       elapsed_s=time.perf_counter() - clock, failed=failed, headline=headline, notes=notes)
+            failed.append(
+                {
+                    "point_id": point.id,
+                    "error": status.get("error") or "no result",
+                    "cell": status.get("cell_index"),
+                    "parameters": {k: point.parameters.get(k) for k in spec.swept},
+                }
+            )
+    return SweepResult(
+        name=spec.name,
+        out_dir=out_dir,
+        summary=summary,
+        ran=len(todo),
+        skipped=len(done),
+        elapsed_s=time.perf_counter() - clock,
+        failed=failed,
+        headline=headline,
+        notes=notes,
+    )
 
 
 # ---- command line ------------------------------------------------------------------------------
 
+
 def run_cli(args) -> int:
     """`python -m analysis sweep`: 0 when every point is ok, 1 when some failed (listed on stderr)."""
-    result = run_sweep(args.sweep, workers=args.workers, scheduler=args.scheduler, out=args.out,
-                       resume=args.resume, progress=True, force=getattr(args, "force", False),
-                       max_points=getattr(args, "max_points", None))
+    result = run_sweep(
+        args.sweep,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        out=args.out,
+        resume=args.resume,
+        progress=True,
+        force=getattr(args, "force", False),
+        max_points=getattr(args, "max_points", None),
+    )
     where = display(result.out_dir)
     counts = result.summary["status"].value_counts().to_dict()
-    print(f"sweep {result.name}: {len(result.summary)} points, {counts.get('ok', 0)} ok, "
-          f"{counts.get('failed', 0)} failed; ran {result.ran}, skipped {result.skipped} already complete; "
-          f"{result.elapsed_s:.1f} s")
+    print(
+        f"sweep {result.name}: {len(result.summary)} points, {counts.get('ok', 0)} ok, "
+        f"{counts.get('failed', 0)} failed; ran {result.ran}, skipped {result.skipped} already complete; "
+        f"{result.elapsed_s:.1f} s"
+    )
     print(f"wrote {where}/summary.csv, {where}/summary.parquet, {where}/index.html")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     if result.failed:
-        print(f"{len(result.failed)} of {len(result.summary)} points failed (rerun them with --resume):", file=sys.stderr)
+        print(
+            f"{len(result.failed)} of {len(result.summary)} points failed (rerun them with --resume):",
+            file=sys.stderr,
+        )
         for item in result.failed:
             params = ", ".join(f"{k}={v!r}" for k, v in item["parameters"].items())
             cell = "" if item["cell"] is None else f" [cell {item['cell']}]"

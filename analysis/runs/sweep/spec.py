@@ -26,7 +26,16 @@ from ...inputs.yamlio import read_yaml
 from ...paths import PROJECT_ROOT, display
 
 #: Keys a sweep file may hold (sweeps/README.md).
-SWEEP_KEYS = ("name", "description", "notebook", "parameters", "grid", "points", "headline", "cell_timeout_s")
+SWEEP_KEYS = (
+    "name",
+    "description",
+    "notebook",
+    "parameters",
+    "grid",
+    "points",
+    "headline",
+    "cell_timeout_s",
+)
 #: The parameter the sweep sets for every point; a sweep file may not.
 METRICS_PARAMETER = "metrics_path"
 #: Per-cell execution limit when the sweep file gives none: generous for real runs, finite so a hung
@@ -43,7 +52,15 @@ MAX_POINTS = 1000
 SECONDS_PER_POINT = 3.5
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 #: Types a notebook parameter may be annotated with that the sweep checks; others are passed through.
-_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "dict": dict, "None": type(None)}
+_TYPES = {
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "list": list,
+    "dict": dict,
+    "None": type(None),
+}
 
 
 # ---- the sweep file ----------------------------------------------------------------------------
@@ -75,7 +92,9 @@ class Sweep:
 
 def point_id(parameters: dict[str, Any]) -> str:
     """Stable id of a point: the first hex digits of sha256 of its canonical JSON (sorted keys)."""
-    canonical = json.dumps(parameters, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    canonical = json.dumps(
+        parameters, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:POINT_ID_HEX]
 
 
@@ -96,7 +115,9 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for unreadable files
-        raise InputError(f"{where}: not a readable notebook ({type(exc).__name__}: {exc})") from None
+        raise InputError(
+            f"{where}: not a readable notebook ({type(exc).__name__}: {exc})"
+        ) from None
     cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:
         raise InputError(f"{where}: no cell is tagged 'parameters', so papermill cannot set any")
@@ -112,11 +133,17 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
     try:
         tree = ast.parse(cells[0].source)
     except SyntaxError as exc:
-        raise InputError(f"{where}: the parameters cell is not valid Python (line {exc.lineno}: {exc.msg})") from None
+        raise InputError(
+            f"{where}: the parameters cell is not valid Python (line {exc.lineno}: {exc.msg})"
+        ) from None
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name, annotation, value = node.target.id, ast.unparse(node.annotation), node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             name, annotation, value = node.targets[0].id, None, node.value
         else:
             continue
@@ -129,10 +156,20 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
             with contextlib.suppress(ValueError, SyntaxError, TypeError):
                 literal = ast.literal_eval(value)
                 type_name = type(literal).__name__ if literal is not None else None
-        declared[name] = {"type": type_name or "any", "default": default, "help": info.get("help", "")}
+        declared[name] = {
+            "type": type_name or "any",
+            "default": default,
+            "help": info.get("help", ""),
+        }
     for name, info in inspected.items():  # anything papermill saw that the tree did not (unlikely)
-        declared.setdefault(name, {"type": info.get("inferred_type_name") or "any",
-                                   "default": info.get("default"), "help": info.get("help", "")})
+        declared.setdefault(
+            name,
+            {
+                "type": info.get("inferred_type_name") or "any",
+                "default": info.get("default"),
+                "help": info.get("help", ""),
+            },
+        )
     return declared
 
 
@@ -155,10 +192,14 @@ def _check_value(where: str, name: str, value: Any, spec: dict) -> Any:
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError):
-            raise InputError(f"{described}: {value!r} is not plain data (numbers, strings, lists, mappings)") from None
+            raise InputError(
+                f"{described}: {value!r} is not plain data (numbers, strings, lists, mappings)"
+            ) from None
     elif value is not None and not isinstance(value, (bool, int, float, str)):
         # YAML dates and the like: papermill would inject their repr, which the notebook cannot read
-        raise InputError(f"{described}: {value!r} is a {type(value).__name__}; write it as a string or number")
+        raise InputError(
+            f"{described}: {value!r} is a {type(value).__name__}; write it as a string or number"
+        )
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{described}: expected a finite number, got {value!r}")
     allowed = _allowed_types(spec["type"])
@@ -208,11 +249,17 @@ def _resolve_notebook(where: str, value: Any, base: Path | None) -> Path:
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"{where}: notebook: expected the path of a .ipynb file, got {value!r}")
     given = Path(value).expanduser()
-    candidates = [given] if given.is_absolute() else [PROJECT_ROOT / given] + ([base / given] if base else [])
+    candidates = (
+        [given]
+        if given.is_absolute()
+        else [PROJECT_ROOT / given] + ([base / given] if base else [])
+    )
     for candidate in candidates:
         if candidate.is_file():
             if candidate.suffix != ".ipynb":
-                raise InputError(f"{where}: notebook: {value!r} is not a .ipynb file (papermill runs the paired .ipynb)")
+                raise InputError(
+                    f"{where}: notebook: {value!r} is not a .ipynb file (papermill runs the paired .ipynb)"
+                )
             return candidate.resolve()
     looked = " or ".join(display(c) for c in candidates)
     raise InputError(f"{where}: notebook: {value!r} not found (looked for {looked})")
@@ -226,8 +273,12 @@ def parse_max_points(value: Any) -> int:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
-    if isinstance(value, bool) or not (math.isfinite(number) and number.is_integer() and 1 <= number <= 10**9):
-        raise InputError(f"--max-points: expected a whole number from 1 to 1,000,000,000, got {value!r}")
+    if isinstance(value, bool) or not (
+        math.isfinite(number) and number.is_integer() and 1 <= number <= 10**9
+    ):
+        raise InputError(
+            f"--max-points: expected a whole number from 1 to 1,000,000,000, got {value!r}"
+        )
     return int(number)
 
 
@@ -242,7 +293,9 @@ def _check_count(where: str, count: int, max_points: int) -> None:
         )
 
 
-def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None) -> Sweep:
+def load_sweep(
+    source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None
+) -> Sweep:
     """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is wrong.
 
     Keys and value types are checked against the notebook's declared parameters; nothing runs. A
@@ -256,23 +309,37 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
         where = display(path)
         raw = read_yaml(path, what="sweep file")
     if not isinstance(raw, dict):
-        raise InputError(f"{where}: expected a mapping with keys {', '.join(SWEEP_KEYS)} at the top level")
+        raise InputError(
+            f"{where}: expected a mapping with keys {', '.join(SWEEP_KEYS)} at the top level"
+        )
     extra = [k for k in raw if k not in SWEEP_KEYS]
     if extra:
-        raise InputError(f"{where}: unknown key {extra[0]!r}; a sweep file holds {', '.join(SWEEP_KEYS)}")
+        raise InputError(
+            f"{where}: unknown key {extra[0]!r}; a sweep file holds {', '.join(SWEEP_KEYS)}"
+        )
 
     sweep_name = name or raw.get("name") or (path.stem if path else None)
     if not isinstance(sweep_name, str) or not _SAFE_NAME.match(sweep_name):
-        raise InputError(f"{where}: name: {sweep_name!r} must be letters, digits, '.', '_' or '-' (a folder name)")
+        raise InputError(
+            f"{where}: name: {sweep_name!r} must be letters, digits, '.', '_' or '-' (a folder name)"
+        )
     description = raw.get("description") or ""
     if not isinstance(description, str):
         raise InputError(f"{where}: description: expected text")
     headline = raw.get("headline")
     if headline is not None and not (isinstance(headline, str) and headline):
-        raise InputError(f"{where}: headline: expected the name of a metric the notebook records, got {headline!r}")
+        raise InputError(
+            f"{where}: headline: expected the name of a metric the notebook records, got {headline!r}"
+        )
     timeout = raw.get("cell_timeout_s", DEFAULT_CELL_TIMEOUT_S)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not (0 < timeout < math.inf):
-        raise InputError(f"{where}: cell_timeout_s: expected a positive number of seconds, got {timeout!r}")
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not (0 < timeout < math.inf)
+    ):
+        raise InputError(
+            f"{where}: cell_timeout_s: expected a positive number of seconds, got {timeout!r}"
+        )
 
     if "notebook" not in raw:
         raise InputError(f"{where}: notebook: missing (the .ipynb the sweep runs)")
@@ -281,7 +348,7 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
     if METRICS_PARAMETER not in declared:
         raise InputError(
             f"{display(notebook)}: declares no {METRICS_PARAMETER!r} parameter, so a sweep cannot collect its "
-            "metrics (add metrics_path: str = \"\" and call analysis.notebook.record_metrics)"
+            'metrics (add metrics_path: str = "" and call analysis.notebook.record_metrics)'
         )
 
     def checked(section: str, values: Any) -> dict[str, Any]:
@@ -290,7 +357,9 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
         out = {}
         for key, value in values.items():
             if key == METRICS_PARAMETER:
-                raise InputError(f"{where}: {section}: {METRICS_PARAMETER!r} is set by the sweep for each point; remove it")
+                raise InputError(
+                    f"{where}: {section}: {METRICS_PARAMETER!r} is set by the sweep for each point; remove it"
+                )
             if key not in declared:
                 raise _unknown(f"{where}: {section}", str(key), declared, notebook)
             out[key] = _check_value(f"{where}: {section}", key, value, declared[key])
@@ -300,20 +369,28 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
     fixed = checked("parameters", raw.get("parameters") or {})
     has_grid, has_points = raw.get("grid") is not None, raw.get("points") is not None
     if has_grid == has_points:
-        raise InputError(f"{where}: give either grid (lists to combine) or points (a list of mappings), "
-                         f"{'not both' if has_grid else 'none given'}")
+        raise InputError(
+            f"{where}: give either grid (lists to combine) or points (a list of mappings), "
+            f"{'not both' if has_grid else 'none given'}"
+        )
     combos: list[dict[str, Any]] = []
     if has_grid:
         grid = raw["grid"]
         if not isinstance(grid, dict) or not grid:
-            raise InputError(f"{where}: grid: expected a non-empty mapping of parameter names to lists of values")
+            raise InputError(
+                f"{where}: grid: expected a non-empty mapping of parameter names to lists of values"
+            )
         lists = {}
-        if all(isinstance(values, list) for values in grid.values()):  # counted, never built, when too many
+        if all(
+            isinstance(values, list) for values in grid.values()
+        ):  # counted, never built, when too many
             _check_count(where, math.prod(len(values) for values in grid.values()), max_points)
         for key, values in grid.items():
             if not isinstance(values, list):
-                raise InputError(f"{where}: grid.{key}: expected a list of values, got {values!r} "
-                                 "(a single value belongs in parameters)")
+                raise InputError(
+                    f"{where}: grid.{key}: expected a list of values, got {values!r} "
+                    "(a single value belongs in parameters)"
+                )
             if not values:
                 raise InputError(f"{where}: grid.{key}: empty list; the grid would have no points")
             lists[key] = [checked(f"grid.{key}[{i}]", {key: v})[key] for i, v in enumerate(values)]
@@ -321,7 +398,9 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
             for i, v in enumerate(lists[key]):
                 token = json.dumps(v, sort_keys=True)
                 if token in seen:
-                    raise InputError(f"{where}: grid.{key}[{i}]: {v!r} repeats grid.{key}[{seen[token]}]")
+                    raise InputError(
+                        f"{where}: grid.{key}[{i}]: {v!r} repeats grid.{key}[{seen[token]}]"
+                    )
                 seen[token] = i
         swept = tuple(lists)
         combos = [dict(zip(swept, values)) for values in itertools.product(*lists.values())]
@@ -333,7 +412,9 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
         swept_keys: dict[str, None] = {}
         for i, point in enumerate(points):
             if not isinstance(point, dict) or not point:
-                raise InputError(f"{where}: points[{i}]: expected a non-empty mapping of parameter names to values")
+                raise InputError(
+                    f"{where}: points[{i}]: expected a non-empty mapping of parameter names to values"
+                )
             combos.append(checked(f"points[{i}]", point))
             swept_keys.update(dict.fromkeys(point))
         swept = tuple(swept_keys)
@@ -348,10 +429,20 @@ def load_sweep(source: str | os.PathLike | dict, *, name: str | None = None, max
         parameters = {**fixed, **combo}
         pid = point_id(parameters)
         if pid in first_index:
-            raise InputError(f"{where}: {label}[{i}] repeats {label}[{first_index[pid]}] (same parameters)")
+            raise InputError(
+                f"{where}: {label}[{i}] repeats {label}[{first_index[pid]}] (same parameters)"
+            )
         first_index[pid] = i
         result.append(Point(pid, parameters))
     return Sweep(
-        name=sweep_name, notebook=notebook, declared=declared, fixed=fixed, swept=swept, points=tuple(result),
-        headline=headline, description=description.strip(), cell_timeout_s=float(timeout), source=path,
+        name=sweep_name,
+        notebook=notebook,
+        declared=declared,
+        fixed=fixed,
+        swept=swept,
+        points=tuple(result),
+        headline=headline,
+        description=description.strip(),
+        cell_timeout_s=float(timeout),
+        source=path,
     )

@@ -33,10 +33,13 @@ MARKER_NAME = ".compute-race-sweep"
 #: Files a sweep writes at the top of its results folder (besides point folders).
 TOP_FILES = ("summary.csv", "summary.parquet", "index.html", "figure.png")
 _POINT_DIR = re.compile(rf"^[0-9a-f]{{{POINT_ID_HEX}}}$")
-_SCRATCH_DIR = re.compile(rf"^[0-9a-f]{{{POINT_ID_HEX}}}-[A-Za-z0-9_]+$")  # tempfile.mkdtemp(prefix="<id>-")
+_SCRATCH_DIR = re.compile(
+    rf"^[0-9a-f]{{{POINT_ID_HEX}}}-[A-Za-z0-9_]+$"
+)  # tempfile.mkdtemp(prefix="<id>-")
 
 
 # ---- files: atomic writes, completeness, stale temporaries --------------------------------------
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -93,8 +96,10 @@ def is_complete(point_dir: Path) -> bool:
     """A point is done when its status says ok and its metrics and executed notebook are there."""
     status = _read_json(point_dir / "status.json")
     return (
-        isinstance(status, dict) and status.get("status") == "ok"
-        and (point_dir / "metrics.json").is_file() and (point_dir / "notebook.ipynb").is_file()
+        isinstance(status, dict)
+        and status.get("status") == "ok"
+        and (point_dir / "metrics.json").is_file()
+        and (point_dir / "notebook.ipynb").is_file()
         and (point_dir / "params.json").is_file()
     )
 
@@ -122,8 +127,11 @@ def _clean_stale(out_dir: Path) -> int:
                 removed += 1
         with contextlib.suppress(OSError):
             scratch.rmdir()  # only when empty: anything else in it is not ours
-    targets = [(out_dir, TOP_FILES)] + [(d, POINT_FILES) for d in out_dir.iterdir()
-                                        if d.is_dir() and not d.is_symlink() and _POINT_DIR.match(d.name)]
+    targets = [(out_dir, TOP_FILES)] + [
+        (d, POINT_FILES)
+        for d in out_dir.iterdir()
+        if d.is_dir() and not d.is_symlink() and _POINT_DIR.match(d.name)
+    ]
     for folder, names in targets:
         for tmp in _own_temporary(folder, names):
             with contextlib.suppress(FileNotFoundError):
@@ -143,7 +151,9 @@ def _is_old_sweep_folder(out_dir: Path) -> bool:
         if not (entry.is_dir() and _POINT_DIR.match(entry.name)):
             return False
         for inner in entry.iterdir():
-            if inner.name not in POINT_FILES and not (inner.name.startswith(".") and inner.name.endswith(".tmp")):
+            if inner.name not in POINT_FILES and not (
+                inner.name.startswith(".") and inner.name.endswith(".tmp")
+            ):
                 return False
         status = _read_json(entry / "status.json")
         saw_status = saw_status or (isinstance(status, dict) and "sweep" in status)
@@ -178,8 +188,16 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
                 "Pick another --out"
             )
     try:
-        _write_atomic(out_dir / MARKER_NAME, _dumps({"tool": "compute-race sweep", "sweep": sweep.name,
-                                      "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+        _write_atomic(
+            out_dir / MARKER_NAME,
+            _dumps(
+                {
+                    "tool": "compute-race sweep",
+                    "sweep": sweep.name,
+                    "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
+            ),
+        )
     except OSError as exc:
         raise InputError(f"--out: cannot write in {where} ({exc.strerror or exc})") from None
 
@@ -200,8 +218,11 @@ def _record(out_dir: Path, sweep: Sweep, point: Point, result: dict) -> None:
         _write_atomic(point_dir / "metrics.json", _dumps(result["metrics"]))
     _write_atomic(point_dir / "params.json", _dumps(point.parameters))
     status = {key: value for key, value in result.items() if key not in ("notebook", "metrics")}
-    status.update(sweep=sweep.name, source_notebook=display(sweep.notebook),
-                  notebook="notebook.ipynb" if result.get("notebook") is not None else None)
+    status.update(
+        sweep=sweep.name,
+        source_notebook=display(sweep.notebook),
+        notebook="notebook.ipynb" if result.get("notebook") is not None else None,
+    )
     _write_atomic(point_dir / "status.json", _dumps(status))
 
 
@@ -217,5 +238,7 @@ def _locked(out_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise InputError(f"{display(out_dir)}: another sweep is running in this folder") from None
+            raise InputError(
+                f"{display(out_dir)}: another sweep is running in this folder"
+            ) from None
         yield
