@@ -5,9 +5,9 @@ extension manager), and takes its default settings from lab/settings/overrides.j
 paired percent-format `.py` notebooks as notebooks (jupytext's "Jupytext Notebook" viewer). The
 jupytext contents manager itself is enabled by jupytext's own server extension.
 
-The server is rooted at the repository (so data/, scenarios/ and results/ open from the file browser,
-and jupytext finds its pairing settings in pyproject.toml: it looks for them only inside the root) and
-the file browser starts in notebooks/.
+The server is rooted at the repository (so data/, scenarios/ and results/ open from the file
+browser, and jupytext finds its pairing settings in pyproject.toml: it looks for them only inside
+the root) and the file browser starts in notebooks/.
 """
 
 from pathlib import Path
@@ -21,5 +21,6 @@ c.FileContentsManager.preferred_dir = "notebooks"
 c.LabApp.news_url = None
 c.LabApp.check_for_updates_class = "jupyterlab.NeverCheckForUpdate"
 c.LabApp.extension_manager = "readonly"
-# overrides.json here holds project defaults; user changes still go to lab/user-settings (git-ignored).
+# overrides.json here holds project defaults; user changes still go to lab/user-settings
+# (git-ignored).
 c.LabApp.app_settings_dir = str(here / "lab" / "settings")

@@ -21,7 +21,8 @@ import importlib
 import sys
 from importlib.machinery import ModuleSpec
 
-#: Public name -> the module that defines it, or "module:attribute" (".runs.sweep" is the module itself).
+#: Public name -> the module that defines it, or "module:attribute" (".runs.sweep" is the module
+#: itself).
 _EXPORTS = {
     "backtest": ".studies.backtest",
     "BacktestResult": ".studies.backtest",

@@ -1,7 +1,8 @@
 """The data hash: the one key every cache of something derived from data/ is named by.
 
-The catalog (`inputs.catalog`) and the estimate context (`model.context`) both name their cache files
-by it and compare it with the files they read, so it lives below both (the base imports no wing).
+The catalog (`inputs.catalog`) and the estimate context (`model.context`) both name their cache
+files by it and compare it with the files they read, so it lives below both (the base imports no
+wing).
 """
 
 from __future__ import annotations

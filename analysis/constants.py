@@ -25,18 +25,18 @@ INTERCONNECT_COST_FRACTION = 0.19
 
 #: Goodput: share of wall-clock time spent on useful training. Llama 3 reports >90% effective
 #: training time with 466 interruptions in a 54-day snapshot ('The Llama 3 Herd of Models',
-#: arXiv:2407.21783 s3.3.4). assumption: triangular(0.85, 0.92, 0.97) around that figure, wider below
-#: because less mature stacks and smaller teams lose more time to failures.
+#: arXiv:2407.21783 s3.3.4). assumption: triangular(0.85, 0.92, 0.97) around that figure, wider
+#: below because less mature stacks and smaller teams lose more time to failures.
 GOODPUT_TRIANGULAR = (0.85, 0.92, 0.97)
 
-#: assumption: contract and market prices for the same chip vary about -20%/+25% (p10/p90) around the
-#: catalog figure; the H100 1-year contract index moved from 1.70 to 2.35 USD/h (+38%) between
+#: assumption: contract and market prices for the same chip vary about -20%/+25% (p10/p90) around
+#: the catalog figure; the H100 1-year contract index moved from 1.70 to 2.35 USD/h (+38%) between
 #: Oct-2025 and Mar-2026 (SemiAnalysis GPU rental index, via shared/reference/capacity_deals.csv).
 PRICE_FACTOR_P10_P90 = (0.8, 1.25)
 
 #: assumption: the PUE a site achieves varies around its catalog value by -0.02/+0.10 (triangular,
-#: mode 0); new AI halls run near design PUE, older or overloaded ones above it (Uptime Institute 2025
-#: survey: 1.48 for facilities < 5 years old against a 1.54 industry average).
+#: mode 0); new AI halls run near design PUE, older or overloaded ones above it (Uptime Institute
+#: 2025 survey: 1.48 for facilities < 5 years old against a 1.54 industry average).
 PUE_DELTA_TRIANGULAR = (-0.02, 0.0, 0.10)
 
 #: assumption: accelerators are depreciated straight-line over 3-6 years (mode 4) when amortizing
@@ -54,9 +54,9 @@ FACILITY_LIFE_YEARS = 15.0
 
 #: FP8 training throughput relative to BF16 on the same chip, as realized end to end. Only the large
 #: matrix products run in FP8 (attention, norms, optimizer and communication stay in higher
-#: precision: DeepSeek-V3 technical report, arXiv:2412.19437 s3.3), so the gain is far below the 2x of
-#: the peak sheets. DeepSeek-V3 reached about 0.33 of the H800 BF16 dense peak in FP8, in line with
-#: BF16 runs of its size. assumption: triangular(1.0, 1.15, 1.5).
+#: precision: DeepSeek-V3 technical report, arXiv:2412.19437 s3.3), so the gain is far below the 2x
+#: of the peak sheets. DeepSeek-V3 reached about 0.33 of the H800 BF16 dense peak in FP8, in line
+#: with BF16 runs of its size. assumption: triangular(1.0, 1.15, 1.5).
 FP8_GAIN_TRIANGULAR = (1.0, 1.15, 1.5)
 
 #: The region used when none is given.

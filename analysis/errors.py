@@ -1,14 +1,15 @@
 """Errors a user can act on.
 
-`InputError` is raised for bad input anywhere (flags, scenario files, data files); the CLI prints its
-message as one line ``error: ...`` and exits with status 2. Anything else is a bug (exit 1).
+`InputError` is raised for bad input anywhere (flags, scenario files, data files); the CLI prints
+its message as one line ``error: ...`` and exits with status 2. Anything else is a bug (exit 1).
 """
 
 from __future__ import annotations
 
 
 class InputError(ValueError):
-    """Bad user input: what was wrong, where (flag, file, row, field or key path) and what is allowed."""
+    """Bad user input: what was wrong, where (flag, file, row, field or key path) and what is
+    allowed."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -1,10 +1,12 @@
 """Numbers for people: one formatter per kind of quantity, and tables whose headers carry the unit.
 
 Every table (`present`), the CLI's text tables and the report's index go through this module, so a
-probability always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a duration ``12.3`` months, training
-compute ``3.2e26`` FLOP. The kind of a column or metric is read from its name, where the project keeps
-units (``cost_p50_usd``, ``energy_mwh``, ``p_first``, ``time_to_train_p50_months_meta``): see
-`kind_of`. A column holds one unit; a long table that mixes units in one column is pivoted first.
+probability always reads ``45.2%``, a count ``325,718``, money ``$25.9M``, a duration ``12.3``
+months, training compute ``3.2e26`` FLOP. The kind of a column or metric is read from its name,
+where the project keeps units (``cost_p50_usd``, ``energy_mwh``, ``p_first``,
+``time_to_train_p50_months_meta``): see `kind_of`. A column holds one unit; a long table that mixes
+units in one column is pivoted first.
+
 In the base, not the views: the model's results (`to_table`) use it; it imports nothing of ours.
 """
 
@@ -36,8 +38,8 @@ def _finite(value: Any) -> float | None:
 def probability(value: Any, digits: int = 1) -> str:
     """A probability or fraction in [0, 1] as a percentage: ``0.452 -> '45.2%'``.
 
-    A value that is not exactly 0 or 1 never rounds to it: ``0.99996 -> '>99.9%'``, ``4e-5 -> '<0.1%'``
-    (a forecast of certainty is a different claim from a near-certainty).
+    A value that is not exactly 0 or 1 never rounds to it: ``0.99996 -> '>99.9%'``, ``4e-5 ->
+    '<0.1%'`` (a forecast of certainty is a different claim from a near-certainty).
     """
     p = _finite(value)
     if p is None:
@@ -91,8 +93,9 @@ def _significant(value: float, digits: int = 3) -> str:
 
 
 def money(value: Any, digits: int = 3) -> str:
-    """US dollars with K/M/B/T: ``25867340 -> '$25.9M'``, ``14.2e9 -> '$14.2B'``, ``2.5 -> '$2.50'``;
-    scientific from $1,000T (``2.96e22 -> '$2.96e22'``) and below a millionth of a dollar."""
+    """US dollars with K/M/B/T: ``25867340 -> '$25.9M'``, ``14.2e9 -> '$14.2B'``, ``2.5 ->
+    '$2.50'``; scientific from $1,000T (``2.96e22 -> '$2.96e22'``) and below a millionth of a
+    dollar."""
     usd = _finite(value)
     if usd is None:
         return MISSING
@@ -143,7 +146,8 @@ def signed_months(value: Any, digits: int = 1) -> str:
 
 
 def scientific(value: Any, digits: int = 2) -> str:
-    """A very large quantity (FLOP, FLOP/s) as ``3.2e26`` (mantissa with `digits` significant figures)."""
+    """A very large quantity (FLOP, FLOP/s) as ``3.2e26`` (mantissa with `digits` significant
+    figures)."""
     x = _finite(value)
     if x is None:
         return MISSING
@@ -175,7 +179,8 @@ def quantity(value: Any, digits: int = 3) -> str:
 
 
 def tick(text: str) -> str:
-    """An axis tick label without trailing zeros: ``'$10.0M' -> '$10M'``, ``'5.00e24' -> '5e24'``."""
+    """An axis tick label without trailing zeros: ``'$10.0M' -> '$10M'``, ``'5.00e24' ->
+    '5e24'``."""
     return re.sub(r"\.0+(?=\D|$)|(\.\d*?[1-9])0+(?=\D|$)", lambda m: m.group(1) or "", text)
 
 
@@ -198,7 +203,8 @@ def year(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """How a column or metric is shown: its formatter and the unit its header names ("" for none)."""
+    """How a column or metric is shown: its formatter and the unit its header names ("" for
+    none)."""
 
     name: str
     unit: str
@@ -283,11 +289,11 @@ def kind_of(name: str) -> Kind:
     """The kind of a column or metric named with the project's conventions (units in names).
 
     ``p_first``, ``p_within_horizon_meta``, ``max_p_cap_binds``, shares, utilization, MFU, errors
-    (``mdape``): probability, shown in %; ``deal_adds_p_done_*``: percentage points; ``*_usd*``: money;
-    ``*_months*``: months (``lead_months``, ``deal_saves_*``: signed); ``*_flop``: FLOP;
-    ``*_flop_per_s``: FLOP/s; ``*_mwh``, ``*_mw``, ``*_w``, ``*_tco2e``; ``gpu_hours``: accelerator-hours;
-    counts (``accelerators``, ``n_*``, ``draws``); ``year``; rates (``x_per_y``) keep both units;
-    anything else a plain number.
+    (``mdape``): probability, shown in %; ``deal_adds_p_done_*``: percentage points; ``*_usd*``:
+    money; ``*_months*``: months (``lead_months``, ``deal_saves_*``: signed); ``*_flop``: FLOP;
+    ``*_flop_per_s``: FLOP/s; ``*_mwh``, ``*_mw``, ``*_w``, ``*_tco2e``; ``gpu_hours``:
+    accelerator-hours; counts (``accelerators``, ``n_*``, ``draws``); ``year``; rates (``x_per_y``)
+    keep both units; anything else a plain number.
     """
     tokens = _tokens(name)
     words = set(tokens)
@@ -346,8 +352,8 @@ def _is_nan(value: Any) -> bool:
 
 
 def with_unit(value: Any, name: str) -> str:
-    """`format_value` plus the unit where the number does not carry it: ``'1,230 MWh'``, ``'$25.9M'``,
-    ``'45.2%'``, ``'$2.50 per PFLOP'``."""
+    """`format_value` plus the unit where the number does not carry it: ``'1,230 MWh'``,
+    ``'$25.9M'``, ``'45.2%'``, ``'$2.50 per PFLOP'``."""
     text = format_value(value, name)
     kind = kind_of(name)
     if text == MISSING or isinstance(value, str) or not kind.unit or kind.unit in ("%", "$", "pp"):
@@ -385,7 +391,8 @@ _UNIT_TOKENS = {
 
 def label(name: str) -> str:
     """A column or metric name as a header with its unit: ``cost_p50_usd -> 'cost p50 ($)'``,
-    ``p_first -> 'P(first) (%)'``, ``energy_mwh -> 'energy (MWh)'``, ``gpu_hours -> 'accelerator-hours'``."""
+    ``p_first -> 'P(first) (%)'``, ``energy_mwh -> 'energy (MWh)'``, ``gpu_hours ->
+    'accelerator-hours'``."""
     kind = kind_of(name)
     tokens = _tokens(name)
     if kind.name == "text" and tokens[-1] == "id" and len(tokens) > 1:

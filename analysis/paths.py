@@ -44,8 +44,8 @@ def cache_dir() -> Path:
 def cache_file(
     kind: str, data_hash: str, key: list[str], modules: tuple[str, ...], suffix: str
 ) -> Path:
-    """The cache file of something derived from data/: named by its kind and the data's hash, keyed also
-    by `key` (folder, features, library versions, ...) and the code of `modules` (files of this
+    """The cache file of something derived from data/: named by its kind and the data's hash, keyed
+    also by `key` (folder, features, library versions, ...) and the code of `modules` (files of this
     package), so that a change to any of them builds it again."""
     import hashlib
 
@@ -56,7 +56,8 @@ def cache_file(
 
 
 def write_cache(path: Path, payload: bytes) -> None:
-    """Write a cache file atomically (a reader never sees half a file); a failure costs only speed."""
+    """Write a cache file atomically (a reader never sees half a file); a failure costs only
+    speed."""
     import tempfile
 
     try:
@@ -71,8 +72,8 @@ def write_cache(path: Path, payload: bytes) -> None:
 
 
 def read_pickle_cache(path: Path, kind: type):
-    """The `kind` object pickled at `path` by `write_cache`; None when it is missing, truncated, from
-    another version or not a `kind` (the caller then builds it again)."""
+    """The `kind` object pickled at `path` by `write_cache`; None when it is missing, truncated,
+    from another version or not a `kind` (the caller then builds it again)."""
     import pickle
 
     try:
@@ -102,15 +103,17 @@ def check_input_file(path: Path, what: str, max_bytes: int) -> None:
         raise InputError(f"{where}: not a regular file (a device or pipe); expected a {what}")
     if info.st_size > max_bytes:
         raise InputError(
-            f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most {max_bytes / 2**20:,.0f} MiB"
+            f"{where}: {info.st_size / 2**20:,.0f} MiB; a {what} is at most "
+            f"{max_bytes / 2**20:,.0f} MiB"
         )
 
 
 def open_output_dir(out_dir: Path, marker: str, flag: str = "--out") -> tuple[list[str], bool]:
-    """Create `out_dir` when it does not exist; return the names of what it holds and whether it holds
-    the command's `marker` file (a regular file, not a link: the folder is the command's own). InputError
-    (naming `flag`) for a broken link, something that is not a folder, or a folder that cannot be
-    created or read. Whether the command may write into a folder that is not its own is its rule."""
+    """Create `out_dir` when it does not exist; return the names of what it holds and whether it
+    holds the command's `marker` file (a regular file, not a link: the folder is the command's own).
+    InputError (naming `flag`) for a broken link, something that is not a folder, or a folder that
+    cannot be created or read. Whether the command may write into a folder that is not its own is
+    its rule."""
     from .errors import InputError
 
     where = display(out_dir)

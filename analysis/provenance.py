@@ -96,8 +96,9 @@ def provenance(
 ) -> dict:
     """A watermark for every result: enough to rerun it and to know whether the inputs changed.
 
-    `package` and `library_versions`: the package's and libraries' versions when the caller already has them
-    (the cached estimate context; reading package metadata costs a CLI call about 0.05 s)."""
+    `package` and `library_versions`: the package's and libraries' versions when the caller already
+    has them (the cached estimate context; reading package metadata costs a CLI call about 0.05
+    s)."""
     commit, dirty = git_commit()
     # Only when the race kernel has run in this process (estimate does not import it).
     race_cpu = sys.modules.get("analysis.model.kernels.race_cpu")

@@ -118,14 +118,21 @@ plots.efficiency_by_generation(efficiency)
 
 # %%
 per_watt_by_year = efficiency.groupby("year")["flop_per_s_per_server_w"].median()
-cells.claim("compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
-               "server watt than the oldest", len(per_watt_by_year) < 2 or per_watt_by_year.iloc[-1] > per_watt_by_year.iloc[0],
-               newest_flop_per_s_per_server_w=per_watt_by_year.iloc[-1], oldest_flop_per_s_per_server_w=per_watt_by_year.iloc[0])
+cells.claim(
+    "compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
+    "server watt than the oldest",
+    len(per_watt_by_year) < 2 or per_watt_by_year.iloc[-1] > per_watt_by_year.iloc[0],
+    newest_flop_per_s_per_server_w=per_watt_by_year.iloc[-1],
+    oldest_flop_per_s_per_server_w=per_watt_by_year.iloc[0],
+)
 
 # %%
 assert (efficiency["peak_flop_per_s"] > 0).all()
 cells.record_metrics(
-    {**tables.efficiency_metrics(efficiency), "n_assumptions": len(tables.assumptions_table(catalog))},
+    {
+        **tables.efficiency_metrics(efficiency),
+        "n_assumptions": len(tables.assumptions_table(catalog)),
+    },
     metrics_path,
 )
 

@@ -68,20 +68,24 @@ plots.compute_budgets(tables.budgets_beside_runs(budgets, tables.published_runs(
 
 # %% [markdown]
 # Each bar, in its lab's colour, spans the p10 to p90 of one lab's next-run compute over the race's
-# draws (dot: median); grey dots are the largest published runs (filled: reported by the authors; hollow:
-# third-party estimates, used for scale only). The assumed next runs sit around the largest
+# draws (dot: median); grey dots are the largest published runs (filled: reported by the authors;
+# hollow: third-party estimates, used for scale only). The assumed next runs sit around the largest
 # published open-weight runs and below the frontier estimates for closed models such as Grok 3.
 
 # %%
 runs = tables.published_runs(race.catalog)
 largest_reported_flop = runs.loc[runs["confidence"] == "reported", "training_flop"].max()
 next_p50_flop = budget_summary.xs("p50", level="quantile")["training_flop"]
-cells.claim("each next run's median compute is within a factor of 5 of the largest run its authors reported, and "
-               "below the largest published (third-party) estimate",
-               next_p50_flop.between(largest_reported_flop / 5, largest_reported_flop * 5).all()
-               and (next_p50_flop < runs["training_flop"].max()).all(),
-               largest_reported_flop=largest_reported_flop, largest_estimate_flop=runs["training_flop"].max(),
-               **next_p50_flop.add_prefix("p50_flop_").to_dict())
+cells.claim(
+    "each next run's median compute is within a factor of 5 of the largest run its authors "
+    "reported, and "
+    "below the largest published (third-party) estimate",
+    next_p50_flop.between(largest_reported_flop / 5, largest_reported_flop * 5).all()
+    and (next_p50_flop < runs["training_flop"].max()).all(),
+    largest_reported_flop=largest_reported_flop,
+    largest_estimate_flop=runs["training_flop"].max(),
+    **next_p50_flop.add_prefix("p50_flop_").to_dict(),
+)
 
 # %% [markdown]
 # ## From FLOP to accelerator-hours: the MFU prior
@@ -111,9 +115,13 @@ plots.calibration(calibration, band)
 # restarts or extra stages) are what the `scope` colours flag.
 
 # %%
-cells.claim("larger models use their clusters better: the prior's median utilization rises with model size",
-               band["prior_p50"].is_monotonic_increasing and band["prior_p50"].iloc[-1] > band["prior_p50"].iloc[0],
-               prior_p50_at_1b_params=band["prior_p50"].iloc[0], prior_p50_at_1t_params=band["prior_p50"].iloc[-1])
+cells.claim(
+    "larger models use their clusters better: the prior's median utilization rises with model size",
+    band["prior_p50"].is_monotonic_increasing
+    and band["prior_p50"].iloc[-1] > band["prior_p50"].iloc[0],
+    prior_p50_at_1b_params=band["prior_p50"].iloc[0],
+    prior_p50_at_1t_params=band["prior_p50"].iloc[-1],
+)
 
 # %% [markdown]
 # ## Published runs

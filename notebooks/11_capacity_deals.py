@@ -15,17 +15,18 @@
 # how uncertain is that (delivery and grid delays), how many megawatts do they draw, and when does a
 # campus's power connection, not its hardware, set the limit?
 #
-# **Inputs.** `data/deals.yaml` (tranches, delays, power caps and their delays), `data/accelerators.csv`
-# (server power), `data/sites.csv` (PUE), the scenario and its what-if changes.
+# **Inputs.** `data/deals.yaml` (tranches, delays, power caps and their delays),
+# `data/accelerators.csv` (server power), `data/sites.csv` (PUE), the scenario and its what-if
+# changes.
 #
 # **Outputs.** Per lab, campus and deal: accelerators delivered and powered, facility MW (p50 with a
 # p10-p90 band over draws), P(power cap binds); a table of the months each cap binds; headline
 # metrics (JSON when `metrics_path` is set).
 #
 # **Method.** The timeline replays the race's own capacity tables and draws
-# (`analysis.studies.capacity.capacity_timeline`): each deal's tranches shifted by its sampled delay; on a
-# capped campus, accelerators beyond cap / (server W x PUE) sit idle. These are the lab's
-# accelerators, before the share one run gets.
+# (`analysis.studies.capacity.capacity_timeline`): each deal's tranches shifted by its sampled
+# delay; on a capped campus, accelerators beyond cap / (server W x PUE) sit idle. These are the
+# lab's accelerators, before the share one run gets.
 #
 # **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
@@ -63,8 +64,22 @@ cells.present(tables.scenario_deals(race))
 # Context deals (`racing: false`) say why they are left out of the race.
 
 # %%
-cells.present(race.catalog.frame("deals")[["id", "buyer", "provider", "announced", "as_of", "start", "accelerator",
-                                              "total_accelerators", "racing", "not_racing_because"]])
+cells.present(
+    race.catalog.frame("deals")[
+        [
+            "id",
+            "buyer",
+            "provider",
+            "announced",
+            "as_of",
+            "start",
+            "accelerator",
+            "total_accelerators",
+            "racing",
+            "not_racing_because",
+        ]
+    ]
+)
 
 # %%
 timeline = capacity.capacity_timeline(race)
@@ -83,7 +98,8 @@ plots.capacity_bands(timeline, "accelerators", "deal")
 # %% [markdown]
 # One panel per lab, one line per deal: the median number of accelerators delivered and online in
 # each month, with the p10-p90 band from the delivery delays. Steps are tranches; a wide band is a
-# deal whose timing is uncertain (Meta's Hyperion, DeepSeek's Ascend fleet, Alibaba's domestic chips).
+# deal whose timing is uncertain (Meta's Hyperion, DeepSeek's Ascend fleet, Alibaba's domestic
+# chips).
 
 # %% [markdown]
 # ## Megawatts per campus
@@ -93,14 +109,22 @@ plots.capacity_bands(timeline, "facility_mw", "campus")
 
 # %% [markdown]
 # Facility power each campus draws at rating after its power cap (server power x PUE), median with
-# p10-p90 band. Own builds dominate Meta's megawatts; rented capacity (CoreWeave, Nebius, Google Cloud) draws
-# power the provider supplies.
+# p10-p90 band. Own builds dominate Meta's megawatts; rented capacity (CoreWeave, Nebius, Google
+# Cloud) draws power the provider supplies.
 
 # %%
-meta_mw_at_end = timeline.query("level == 'campus' and lab == 'Meta' and month == month.max()").groupby("kind")["facility_mw_p50"].sum()
-cells.claim("own builds dominate Meta's megawatts", meta_mw_at_end.get("owned", 0) > meta_mw_at_end.get("reserved", 0),
-               applies=scenario == "scenarios/default.yaml",
-               owned_facility_mw=meta_mw_at_end.get("owned", 0), rented_facility_mw=meta_mw_at_end.get("reserved", 0))
+meta_mw_at_end = (
+    timeline.query("level == 'campus' and lab == 'Meta' and month == month.max()")
+    .groupby("kind")["facility_mw_p50"]
+    .sum()
+)
+cells.claim(
+    "own builds dominate Meta's megawatts",
+    meta_mw_at_end.get("owned", 0) > meta_mw_at_end.get("reserved", 0),
+    applies=scenario == "scenarios/default.yaml",
+    owned_facility_mw=meta_mw_at_end.get("owned", 0),
+    rented_facility_mw=meta_mw_at_end.get("reserved", 0),
+)
 
 # %% [markdown]
 # ## Where power caps bind
@@ -109,10 +133,10 @@ cells.claim("own builds dominate Meta's megawatts", meta_mw_at_end.get("owned", 
 plots.power_caps(timeline)
 
 # %% [markdown]
-# Top: for each power-capped campus, the facility power its delivered accelerators would draw (solid,
-# median and p10-p90) against the power available (dashed, median). Bottom: the share of draws in
-# which demand exceeds the cap in that month, so some accelerators sit idle. A cap that binds for most
-# draws means the grid connection, not the hardware, sets the campus's capacity.
+# Top: for each power-capped campus, the facility power its delivered accelerators would draw
+# (solid, median and p10-p90) against the power available (dashed, median). Bottom: the share of
+# draws in which demand exceeds the cap in that month, so some accelerators sit idle. A cap that
+# binds for most draws means the grid connection, not the hardware, sets the campus's capacity.
 
 # %%
 cells.present(capacity.cap_binding_summary(timeline))

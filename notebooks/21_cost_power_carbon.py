@@ -16,13 +16,14 @@
 # an owned fleet be before owning beats renting?
 #
 # **Inputs.** The scenario and `data/` (deal rates, purchase prices, site electricity prices, PUE,
-# grid carbon), the uncertainty ranges (price factor, hardware life, build cost per MW, PUE), and the
-# what-if parameters below.
+# grid carbon), the uncertainty ranges (price factor, hardware life, build cost per MW, PUE), and
+# the what-if parameters below.
 #
 # **Outputs.** Per lab: p10/p50/p90 of cost, USD per PFLOP, accelerator-hours, MWh, peak MW, tCO2e,
-# committed reserved spend; cost per run on rented versus owned capacity; the rent-versus-build curve
-# and break-even utilization for `accelerator`; a single run of `run_flop` rented and owned; headline
-# metrics (JSON when `metrics_path` is set: `cost_p50_usd_<lab>`, `energy_p50_mwh_<lab>`, ...).
+# committed reserved spend; cost per run on rented versus owned capacity; the rent-versus-build
+# curve and break-even utilization for `accelerator`; a single run of `run_flop` rented and owned;
+# headline metrics (JSON when `metrics_path` is set: `cost_p50_usd_<lab>`, `energy_p50_mwh_<lab>`,
+# ...).
 #
 # **Method.** Epoch AI's cost model (Cottier et al. 2024): rented capacity at its hourly rate
 # (reserved contracts: the implied rate); owned hardware amortized over its life plus 19% for the
@@ -95,9 +96,12 @@ plots.cost_by_kind(by_kind)
 # next figure asks how busy it must be.
 
 # %%
-cells.claim("only Meta holds both kinds of capacity (rented and owned)",
-               set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]) == {"Meta"}, applies=scenario == "scenarios/default.yaml",
-               labs_with_both_kinds=", ".join(sorted(set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]))))
+cells.claim(
+    "only Meta holds both kinds of capacity (rented and owned)",
+    set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]) == {"Meta"},
+    applies=scenario == "scenarios/default.yaml",
+    labs_with_both_kinds=", ".join(sorted(set(by_kind.loc[by_kind["kind"] != "all deals", "lab"]))),
+)
 
 # %% [markdown]
 # ## Rent versus build: break-even utilization
@@ -108,17 +112,30 @@ break_even = economics.break_even_summary(hourly)
 cells.present(break_even)
 
 # %%
-plots.rent_vs_build(economics.rent_vs_build(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed), break_even)
+plots.rent_vs_build(
+    economics.rent_vs_build(accelerator, catalog=race.catalog, pue=pue, draws=draws, seed=seed),
+    break_even,
+)
 
 # %% [markdown]
 # USD per useful accelerator-hour of `accelerator` (US-average site) against the share of its life
-# an owned fleet spends on useful work: owning (hardware and building amortized, plus energy) falls as
-# utilization rises, renting (paid per hour used) does not depend on it. Owning is cheaper to the right
-# of the break-even (dashed, with its p10-p90 from price, life and build-cost uncertainty).
+# an owned fleet spends on useful work: owning (hardware and building amortized, plus energy) falls
+# as utilization rises, renting (paid per hour used) does not depend on it. Owning is cheaper to the
+# right of the break-even (dashed, with its p10-p90 from price, life and build-cost uncertainty).
 
 # %%
-cells.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race.catalog, mfu=mfu, pue=pue,
-                                                draws=draws, seed=seed, backend=backend))
+cells.present(
+    economics.run_cost_rent_vs_own(
+        accelerator,
+        run_flop,
+        catalog=race.catalog,
+        mfu=mfu,
+        pue=pue,
+        draws=draws,
+        seed=seed,
+        backend=backend,
+    )
+)
 
 # %% [markdown]
 # One run of `run_flop` FLOP on `accelerator`: accelerator-hours (from the MFU prior, or `mfu`),
@@ -127,7 +144,10 @@ cells.present(economics.run_cost_rent_vs_own(accelerator, run_flop, catalog=race
 # %%
 assert (outcomes["cost_usd"] > 0).all()
 cells.record_metrics(
-    {**tables.cost_metrics(result), "break_even_utilization_p50": break_even.loc["break_even_utilization", "p50"]},
+    {
+        **tables.cost_metrics(result),
+        "break_even_utilization_p50": break_even.loc["break_even_utilization", "p50"],
+    },
     metrics_path,
 )
 

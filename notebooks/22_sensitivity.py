@@ -22,11 +22,11 @@
 # and first-order variance-based indices (Sobol S1 by RBD-FAST, SALib) per lab, for time-to-train
 # and cost; headline metrics (JSON when `metrics_path` is set).
 #
-# **Method and limits.** Both are computed on the race's own draws, so they measure exactly the model
-# the other notebooks report (`analysis/studies/sensitivity.py` says why RBD-FAST on given data rather than a
-# Saltelli design). S1 is the share of variance one input explains alone; 1 - sum(S1) is left to
-# interactions (delays x power caps) and estimator noise. Inputs that cannot move an outcome (price
-# factors for time-to-train) act as a placebo: their S1 shows the noise level.
+# **Method and limits.** Both are computed on the race's own draws, so they measure exactly the
+# model the other notebooks report (`analysis/studies/sensitivity.py` says why RBD-FAST on given
+# data rather than a Saltelli design). S1 is the share of variance one input explains alone; 1 -
+# sum(S1) is left to interactions (delays x power caps) and estimator noise. Inputs that cannot move
+# an outcome (price factors for time-to-train) act as a placebo: their S1 shows the noise level.
 #
 # **Run it.** From the repository root (outputs go to the git-ignored `results/`):
 #
@@ -70,18 +70,21 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 # around the overall median (black line). Training compute, the share of a campus a run gets and the
 # utilization (MFU x goodput) lead: utilization leads for a lab whose accelerators have no published
 # training run to calibrate on (Blackwell, Ascend), where the prior falls back to its pooled centre
-# with a wide spread; a delay matters only for a lab whose run waits on that deal. The bars compare draws,
-# they do not rerun the model, so an input correlated with another carries part of its effect:
-# MFU x goodput rises with model size in the calibrated prior, and bigger models need more compute,
-# so a high MFU can sit beside a longer time-to-train (Meta) although, other things equal, it
-# always shortens it (a property the tests check).
+# with a wide spread; a delay matters only for a lab whose run waits on that deal. The bars compare
+# draws, they do not rerun the model, so an input correlated with another carries part of its
+# effect: MFU x goodput rises with model size in the calibrated prior, and bigger models need more
+# compute, so a high MFU can sit beside a longer time-to-train (Meta) although, other things equal,
+# it always shortens it (a property the tests check).
 
 # %%
 time_leaders = time_tornado.loc[time_tornado["rank"] == 1].set_index("lab")["input"]
-cells.claim("for each lab's own model, training compute, the share of a campus or utilization leads the "
-               "time-to-train tornado; never a delay",
-               time_leaders.isin(["training_flop", "share", "utilization"]).all(), applies=not target_flop,
-               **time_leaders.add_prefix("top_input_").to_dict())
+cells.claim(
+    "for each lab's own model, training compute, the share of a campus or utilization leads the "
+    "time-to-train tornado; never a delay",
+    time_leaders.isin(["training_flop", "share", "utilization"]).all(),
+    applies=not target_flop,
+    **time_leaders.add_prefix("top_input_").to_dict(),
+)
 
 # %%
 time_indices = sensitivity.variance_indices(result, "time_to_train_months", seed=seed)
@@ -124,10 +127,10 @@ cells.record_metrics(
 # %% [markdown]
 # ## Do the wide data assumptions change the answer about the ~$21B CoreWeave deal?
 # The deal's size rests on three unsourced splits (overlap with the 2025 deal, training share, the
-# contract rate between CoreWeave's 60%-discounted 4.2 and list 10.5 USD/GPU-hour), Prometheus's power
-# ramp on a tracker's slipped date, and the rivals on Alibaba's capex share and DeepSeek's Ascend count.
-# Each row reruns the deal's marginal value (`analysis.studies.deal_value`, paired draws, targets 1e26-3e27
-# FLOP, next-frontier race) at one end of those ranges.
+# contract rate between CoreWeave's 60%-discounted 4.2 and list 10.5 USD/GPU-hour), Prometheus's
+# power ramp on a tracker's slipped date, and the rivals on Alibaba's capex share and DeepSeek's
+# Ascend count. Each row reruns the deal's marginal value (`analysis.studies.deal_value`, paired
+# draws, targets 1e26-3e27 FLOP, next-frontier race) at one end of those ranges.
 
 # %%
 wide = deal_value.wide_assumptions_table(draws=draws, seed=seed, backend=backend)
@@ -135,22 +138,27 @@ wide
 
 # %% [markdown]
 # In every row but the deal's best case the deal matters at no target (`matters_from_flop` is
-# empty); in every row it moves Meta's median finish by well under a month and leaves Meta first in at
-# least 90% of draws (in the rest nobody finishes the largest target within the horizon): the wide
-# assumptions do not matter for this answer. Only the deal's best case (twice the size, Prometheus a
-# year late, no AMD capacity) gives it a fraction of a month and under a point of P(first) at the
-# smallest target (`max_abs_p_first_change_pp` above; 0.6-0.9 points at 20,000 paired draws, by the
-# seed's random numbers), close enough to the 1-point threshold that at a few thousand draws it may
-# count as mattering there, never by as much as 2 points. The checks below fail when that stops
-# being true.
+# empty); in every row it moves Meta's median finish by well under a month and leaves Meta first in
+# at least 90% of draws (in the rest nobody finishes the largest target within the horizon): the
+# wide assumptions do not matter for this answer. Only the deal's best case (twice the size,
+# Prometheus a year late, no AMD capacity) gives it a fraction of a month and under a point of
+# P(first) at the smallest target (`max_abs_p_first_change_pp` above; 0.6-0.9 points at 20,000
+# paired draws, by the seed's random numbers), close enough to the 1-point threshold that at a few
+# thousand draws it may count as mattering there, never by as much as 2 points. The checks below
+# fail when that stops being true.
 
 # %%
 best_case = wide["variant"].str.contains("best case")
-assert wide.loc[~best_case, "matters_from_flop"].isna().all() and (wide["max_months_gained_p50"] < 0.5).all(), (
-    f"'the wide assumptions do not matter for the deal's answer' no longer holds:\n{wide}")
+assert (
+    wide.loc[~best_case, "matters_from_flop"].isna().all()
+    and (wide["max_months_gained_p50"] < 0.5).all()
+), f"'the wide assumptions do not matter for the deal's answer' no longer holds:\n{wide}"
 assert best_case.sum() == 1 and (wide["max_abs_p_first_change_pp"] < 2.0).all(), (
-    f"'the deal's best case moves P(first) by about a point, never 2' no longer holds:\n{wide}")
-assert (wide["min_p_first_with"] >= 0.90).all(), f"'Meta stays first in at least 90% of draws' no longer holds:\n{wide}"
+    f"'the deal's best case moves P(first) by about a point, never 2' no longer holds:\n{wide}"
+)
+assert (wide["min_p_first_with"] >= 0.90).all(), (
+    f"'Meta stays first in at least 90% of draws' no longer holds:\n{wide}"
+)
 
 # %% [markdown]
 # ## Provenance

@@ -11,8 +11,8 @@
 # %% [markdown]
 # # 30 Backtest: does the method predict runs it has never seen?
 #
-# **Question.** Given only a published run's model size, tokens, accelerator and precision, how close
-# does the calibrated method come to the accelerator-hours the authors reported, for runs of
+# **Question.** Given only a published run's model size, tokens, accelerator and precision, how
+# close does the calibrated method come to the accelerator-hours the authors reported, for runs of
 # *other labs, other accelerator generations and later years* than those it was fitted on? Do its
 # P10-P90 intervals contain the reported figure about 80% of the time? How does it compare with the
 # naive 6·N·D at MFU 0.40 and with the best single constant? And does the energy model reproduce the
@@ -26,8 +26,8 @@
 # of prior are compared; the default is the one with the lowest mean log score over the grouped
 # schemes.
 #
-# **Inputs.** `data/training_runs.csv` (calibration runs and published energy), `data/accelerators.csv`
-# (peaks, TDP, power factors), `data/sites.csv` (default PUE).
+# **Inputs.** `data/training_runs.csv` (calibration runs and published energy),
+# `data/accelerators.csv` (peaks, TDP, power factors), `data/sites.csv` (default PUE).
 #
 # **Outputs.** Per scheme and prior: MdAPE of the P50, P10-P90 coverage, median P90/P10 and mean log
 # score beside both baselines; the breakdown by generation, year and size; PIT histograms; per-run
@@ -56,18 +56,24 @@ cells.check_parameters("30_backtest", globals())
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
-result.cv.pivot_table(index=["scheme", "method"], values=["n_runs", "mdape", "coverage_p10_p90",
-                                                          "median_p90_over_p10", "mean_log_score"], sort=False)
+result.cv.pivot_table(
+    index=["scheme", "method"],
+    values=["n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10", "mean_log_score"],
+    sort=False,
+)
 
 # %% [markdown]
 # Every scheme, every prior form and both baselines on the same runs and FLOP: MdAPE of the P50, the
-# share of reported figures inside P10-P90, the median P90/P10 width and the mean log score (negative
-# log predictive density of each held-out run's utilization; lower is better). Leaving a whole
-# generation out is the hardest test: the prior then falls back to its pooled centre and widens.
+# share of reported figures inside P10-P90, the median P90/P10 width and the mean log score
+# (negative log predictive density of each held-out run's utilization; lower is better). Leaving a
+# whole generation out is the hardest test: the prior then falls back to its pooled centre and
+# widens.
 
 # %%
 scores = result.prior_scores()
-assert scores.iloc[0]["default"], "the default prior is no longer the one grouped cross-validation picks"
+assert scores.iloc[0]["default"], (
+    "the default prior is no longer the one grouped cross-validation picks"
+)
 scores
 
 # %% [markdown]
@@ -85,7 +91,9 @@ scores
 
 # %%
 assert (result.runs["fitted_on"] < len(result.settings["calibration_runs"])).all()
-result.breakdown[result.breakdown["method"].isin(["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"])]
+result.breakdown[
+    result.breakdown["method"].isin(["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"])
+]
 
 # %% [markdown]
 # Where it fails: the same metrics by accelerator generation, year and size (active parameters),
@@ -100,16 +108,32 @@ plots.backtest_pit(result.pit)
 # too wide, a slope a biased centre.
 
 # %%
-result.runs[["run_id", "organization", "accelerator", "year", "utilization", "reported_gpu_hours",
-             "p10_gpu_hours", "p50_gpu_hours", "p90_gpu_hours", "inside", "ape", "naive_gpu_hours",
-             "naive_ape", "constant_gpu_hours"]]
+result.runs[
+    [
+        "run_id",
+        "organization",
+        "accelerator",
+        "year",
+        "utilization",
+        "reported_gpu_hours",
+        "p10_gpu_hours",
+        "p50_gpu_hours",
+        "p90_gpu_hours",
+        "inside",
+        "ape",
+        "naive_gpu_hours",
+        "naive_ape",
+        "constant_gpu_hours",
+    ]
+]
 
 # %%
 plots.backtest_figure(result)
 
 # %% [markdown]
 # Run by run under the headline scheme: predicted (P50 with P10-P90 bars) against reported
-# accelerator-hours on log axes, crosses for the naive baseline; points on the dashed line are exact.
+# accelerator-hours on log axes, crosses for the naive baseline; points on the dashed line are
+# exact.
 
 # %%
 result.energy

@@ -12,15 +12,16 @@
 # # 40 Explorer: move a deal, a delay, a share or the target and watch the race change
 #
 # **Question.** What if Meta's CoreWeave deal were twice the size, Prometheus waited two more years
-# for its grid connection, DeepSeek's run got half a campus, or every lab trained the same 1e27 FLOP?
+# for its grid connection, DeepSeek's run got half a campus, or every lab trained the same 1e27
+# FLOP?
 #
 # **How to use it.** Run every cell in JupyterLab (`make lab`), then move the controls: each change
 # reruns the whole race (all draws, the compiled kernel) and redraws P(first) and the time-to-train
-# curves in place, typically in under half a second at 20,000 draws. The controls change one deal of one
-# lab at a time: its size (x the signed size; 0 drops it), its delivery delay and, for an owned campus
-# with a power cap, its grid-connection delay (0 keeps the data's); the lab's share of a campus (0
-# keeps the scenario's range); and one common compute target (or each lab's own model). Every change
-# is listed above the figure.
+# curves in place, typically in under half a second at 20,000 draws. The controls change one deal of
+# one lab at a time: its size (x the signed size; 0 drops it), its delivery delay and, for an owned
+# campus with a power cap, its grid-connection delay (0 keeps the data's); the lab's share of a
+# campus (0 keeps the scenario's range); and one common compute target (or each lab's own model).
+# Every change is listed above the figure.
 #
 # **Inputs.** The scenario (`scenarios/default.yaml`) and `data/`, as in notebook 20.
 #
@@ -61,7 +62,9 @@ live.widget
 # %%
 before = live.outcome
 after = live.set(lab="Meta", share=0.02)
-assert after.p_first["Meta"] < before.p_first["Meta"], "a smaller share of a campus must not help Meta"
+assert after.p_first["Meta"] < before.p_first["Meta"], (
+    "a smaller share of a campus must not help Meta"
+)
 assert after.months_p50["Meta"] > before.months_p50["Meta"], "a smaller share must slow Meta's run"
 explorer.compare(before, after)
 
@@ -75,12 +78,15 @@ live.set(share=0.0)
 live.figure
 
 # %%
-cells.record_metrics({
-    "p_first_meta": before.p_first["Meta"],
-    "p_first_meta_share_2pct": after.p_first["Meta"],
-    "update_seconds_median": live.median_update_seconds,
-    "draws": draws,
-}, metrics_path)
+cells.record_metrics(
+    {
+        "p_first_meta": before.p_first["Meta"],
+        "p_first_meta_share_2pct": after.p_first["Meta"],
+        "update_seconds_median": live.median_update_seconds,
+        "draws": draws,
+    },
+    metrics_path,
+)
 
 # %%
 cells.watermark(seed=seed, backend=backend)

@@ -32,7 +32,8 @@ EPOCH_CITATION = (
 )
 
 #: Epoch's "Training hardware" names -> accelerator ids. Generic names map to the SXM part whose
-#: dense 16-bit peak Epoch itself uses for them (A100: 312 TFLOP/s for both memory sizes; V100: 125).
+#: dense 16-bit peak Epoch itself uses for them (A100: 312 TFLOP/s for both memory sizes; V100:
+#: 125).
 HARDWARE_IDS = {
     "NVIDIA H100 SXM5 80GB": "h100-sxm",
     "NVIDIA H800 SXM5": "h800",
@@ -81,7 +82,8 @@ ACCEPTED: dict[str, dict] = {
         tokens=5.1e12,
         arch="MoE (64 experts, 8 active)",
         gpu_hours=256 * 240.0,
-        note="'We pretrain OLMoE-1B-7B for 5.1 trillion tokens ... 1.3B activated'; hours = 256 H100 x "
+        note="'We pretrain OLMoE-1B-7B for 5.1 trillion tokens ... 1.3B activated'; hours = 256 "
+        "H100 x "
         "~10 days of pre-training (the sheet's 287 h adds instruction and preference tuning).",
     ),
     "OpenELM-270M": dict(
@@ -175,7 +177,8 @@ ACCEPTED: dict[str, dict] = {
         id="xgen-7b",
         tokens=1.484e12,
         arch="dense",
-        note="270,336 TPU v4 chip-hours from the carbon section; may cover more than this one model "
+        note="270,336 TPU v4 chip-hours from the carbon section; may cover more than this one "
+        "model "
         "(Epoch: 'probably the total for the whole paper'). 6ND with 6.7e9 x 1.484e12.",
     ),
     "MPT-30B": dict(
@@ -200,7 +203,8 @@ ACCEPTED: dict[str, dict] = {
         id="falcon-40b",
         tokens=1e12,
         arch="dense (multiquery)",
-        note="384 A100 for ~2 months; 2,800 PF-days reported (paper Table 1) = 6ND with 40e9 x 1e12.",
+        note="384 A100 for ~2 months; 2,800 PF-days reported (paper Table 1) = 6ND with 40e9 x "
+        "1e12.",
     ),
     "Luminous-supreme": dict(
         id="luminous-supreme",
@@ -230,7 +234,8 @@ ACCEPTED: dict[str, dict] = {
         active=96.6e9,
         tokens=600e9,
         arch="MoE (64 experts, 2 active)",
-        note="139.67 TPU v4-years digitized from the paper's Fig. 4(d); 96.6B active x 600B tokens.",
+        note="139.67 TPU v4-years digitized from the paper's Fig. 4(d); "
+        "96.6B active x 600B tokens.",
     ),
     "German ELECTRA Large": dict(
         id="german-electra-large",
@@ -249,10 +254,13 @@ REJECTED: dict[str, str] = {
     "EXAONE Deep 32B": "fine-tune of EXAONE 3.5 (not pre-training)",
     "Grok-3": "compute from hardware time and comparisons",
     "DeepSeek-V3": "already in data/ from the reference training runs",
-    "Llama 3.3 70B": "post-trained from Llama 3.1 70B; its 7.0M hours are Llama 3.1 70B's (already in data/)",
+    "Llama 3.3 70B": "post-trained from Llama 3.1 70B; its 7.0M hours are Llama 3.1 70B's (already "
+    "in data/)",
     "Pleias 1.0 1.2B": "token count conflicts (5e12 in the notes, 1.6e12 in the dataset column)",
-    "Llama 3.2 1B": "pruned from Llama 3.1 8B and distilled from its logits: not pre-training from scratch",
-    "Llama 3.2 3B": "pruned from Llama 3.1 8B and distilled from its logits: not pre-training from scratch",
+    "Llama 3.2 1B": "pruned from Llama 3.1 8B and distilled from its logits: not pre-training from "
+    "scratch",
+    "Llama 3.2 3B": "pruned from Llama 3.1 8B and distilled from its logits: not pre-training from "
+    "scratch",
     "DISTRO": "below the 1e21 FLOP floor",
     "Llama 3.1-405B": "already in data/ from the reference training runs",
     "Nemotron-4 340B": "already in data/ from the reference training runs",
@@ -264,7 +272,8 @@ REJECTED: dict[str, str] = {
     "MegaScale (Production)": "compute speculative (method 'Other')",
     "Code Llama-70B": "continued pre-training of Llama 2 70B: the hours cover 1T of the 3T tokens",
     "Phi-1": "below the 1e21 FLOP floor",
-    "TinyLlama-1.1B (3T token checkpoint)": "training time assumed by Epoch (3 months), not reported",
+    "TinyLlama-1.1B (3T token checkpoint)": "training time assumed by Epoch (3 months), not "
+    "reported",
     "GAIA-1": "video world model, compute from hardware time",
     "PLaMo-13B": "training time assumed by Epoch ('30 days, likely less')",
     "Falcon-180B": "already in data/ from the reference training runs",
@@ -292,7 +301,8 @@ REJECTED: dict[str, str] = {
     "UnifiedQA": "fine-tune of T5",
     "AraBERT LArge v2 ": "",
     "ALBERT-xxlarge": "shares parameters across layers, so 6·N·D undercounts",
-    "Meena": "sequence-to-sequence (Evolved Transformer encoder-decoder); compute from a third-party estimate",
+    "Meena": "sequence-to-sequence (Evolved Transformer encoder-decoder); compute from a "
+    "third-party estimate",
     "CamemBERT": "below the 1e21 FLOP floor",
     "T5-11B": "encoder-decoder: 6·N·D with all parameters overcounts",
     "Megatron-BERT": "hardware (V100S PCIe) has no accelerator id",
@@ -402,7 +412,8 @@ def build_row(row: dict, spec: dict) -> dict:
     sheet_bits = (
         f"Epoch row '{row['Model']}': hardware '{hardware}', quantity {_g(quantity) or '-'}, "
         f"time {_g(hours_time) or '-'} h, chip-hours {_g(chip_hours) or '-'}, compute "
-        f"{_g(_num(row['Training compute (FLOP)']))} FLOP by '{row['Training compute estimation method']}'"
+        f"{_g(_num(row['Training compute (FLOP)']))} FLOP by "
+        f"'{row['Training compute estimation method']}'"
     )
     return {
         "id": spec["id"],

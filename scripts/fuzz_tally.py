@@ -1,11 +1,13 @@
-"""A fresh round of generated careless and hostile inputs against the CLI: how many meet the contract.
+"""A fresh round of generated careless and hostile inputs against the CLI: how many meet the
+contract.
 
     .venv/bin/python scripts/fuzz_tally.py [--n 240] [--seed S]
 
-Generates N inputs (a third each: scenario files, sweep files, argument lists; tests/fuzz_inputs.py),
-runs each through the CLI's main() in this process and prints the tally: clean (exit 2 with one
-line, or exit 0 with a finite, self-consistent result) against not clean (a traceback, exit 1, more
-than one line, a hang, a memory blow-up), with every unclean case listed. Exit 1 when any is unclean.
+Generates N inputs (a third each: scenario files, sweep files, argument lists;
+tests/fuzz_inputs.py), runs each through the CLI's main() in this process and prints the tally:
+clean (exit 2 with one line, or exit 0 with a finite, self-consistent result) against not clean (a
+traceback, exit 1, more than one line, a hang, a memory blow-up), with every unclean case listed.
+Exit 1 when any is unclean.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def main() -> int:
     print(f"  {'all':<14} {args.n:>4} inputs: {total_ok} clean, {len(unclean)} not clean")
     for case, what in unclean:
         print(
-            f"NOT clean [{case.kind}] {case.description[:160]}\n    argv: {' '.join(case.argv)[:200]}\n    -> {what}"
+            f"NOT clean [{case.kind}] {case.description[:160]}\n    argv: "
+            f"{' '.join(case.argv)[:200]}\n    -> {what}"
         )
     return 1 if unclean else 0
 

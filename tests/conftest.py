@@ -25,7 +25,8 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# On demand (HYPOTHESIS_PROFILE=long): fresh random examples, many of them (the fuzz suite's long run).
+# On demand (HYPOTHESIS_PROFILE=long): fresh random examples, many of them (the fuzz suite's long
+# run).
 settings.register_profile(
     "long",
     max_examples=2000,

@@ -1,15 +1,16 @@
-"""Careless and hostile inputs for the fuzz tests and scripts/fuzz_tally.py, and the contract they must meet.
+"""Careless and hostile inputs for the fuzz tests and scripts/fuzz_tally.py, and the contract they
+must meet.
 
 Inputs come from the schemas: scenario files mutate the fields of the pydantic models (Scenario,
 Competitor, Uncertainty, DealOverride), sweep files the keys of a sweep file and the parameters the
-fixture notebook declares, argument lists the flags argparse declares for each command. Each mutation
-puts a hostile value somewhere (booleans, empty text, NaN, infinities, 1e300, 2**64, days where months
-are expected, reversed ranges, huge grids), deletes or adds a key, or damages the YAML text itself
-(anchors and aliases, repeated keys, truncation, stray bytes, deep nesting).
+fixture notebook declares, argument lists the flags argparse declares for each command. Each
+mutation puts a hostile value somewhere (booleans, empty text, NaN, infinities, 1e300, 2**64, days
+where months are expected, reversed ranges, huge grids), deletes or adds a key, or damages the YAML
+text itself (anchors and aliases, repeated keys, truncation, stray bytes, deep nesting).
 
 The contract (`check`): exit 0 with a finite, self-consistent result, or exit 2 with one line
-`error: ...` and nothing on stdout; never a traceback or exit 1, never longer than TIME_LIMIT_S, never
-more than MEMORY_LIMIT_MB of peak memory.
+`error: ...` and nothing on stdout; never a traceback or exit 1, never longer than TIME_LIMIT_S,
+never more than MEMORY_LIMIT_MB of peak memory.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from analysis.paths import PROJECT_ROOT, SCENARIOS_DIR
-from analysis.inputs.scenario import Competitor, DealOverride, Scenario, Uncertainty
-from analysis.runs.sweep import SWEEP_KEYS
-
 from inprocess import Outcome, call_main, is_one_line_error
+
+from analysis.inputs.scenario import Competitor, DealOverride, Scenario, Uncertainty
+from analysis.paths import PROJECT_ROOT, SCENARIOS_DIR
+from analysis.runs.sweep import SWEEP_KEYS
 
 #: Most seconds one in-process call may take (the slowest valid case, a shipped scenario at a few
 #: hundred draws, takes well under a second).
@@ -460,11 +460,17 @@ def consistent(argv: list[str], stdout: str) -> str | None:
         for comp in out["competitors"]:
             total += comp["p_first"]
             if not (0 <= comp["p_first"] <= comp["p_within_horizon"] + 1e-9 <= 1 + 1e-9):
-                return f"{comp['lab']}: p_first {comp['p_first']} vs p_within_horizon {comp['p_within_horizon']}"
+                return (
+                    f"{comp['lab']}: p_first {comp['p_first']} vs p_within_horizon "
+                    f"{comp['p_within_horizon']}"
+                )
             ttt = comp["time_to_train_months"]
             for k in ("p10", "p50", "p90"):
                 if ttt.get(k) is not None and not 0 <= ttt[k] <= out["horizon_months"] + 1e-6:
-                    return f"{comp['lab']}: time_to_train {k} {ttt[k]} outside [0, horizon {out['horizon_months']}]"
+                    return (
+                        f"{comp['lab']}: time_to_train {k} {ttt[k]} outside [0, horizon "
+                        f"{out['horizon_months']}]"
+                    )
             for name in (
                 "time_to_train_months",
                 "gpu_hours",
@@ -482,7 +488,8 @@ def consistent(argv: list[str], stdout: str) -> str | None:
 
 def _valid_sweep(case: Case) -> str | None:
     """For a sweep file that validates, why it is not self-consistent (None when it is); such a file
-    is checked, not run (running it would execute notebooks). Raises InputError when it is invalid."""
+    is checked, not run (running it would execute notebooks). Raises InputError when it is
+    invalid."""
     from analysis.runs.sweep import MAX_POINTS, load_sweep
 
     sweep = load_sweep(case.argv[1])

@@ -1,4 +1,5 @@
-"""The CLI's main() called in this process (fast: no interpreter start), with its output captured."""
+"""The CLI's main() called in this process (fast: no interpreter start), with its output
+captured."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The backtest: grouped cross-validation really leaves out, metrics and baselines are what they say."""
+"""The backtest: grouped cross-validation really leaves out, metrics and baselines are what they
+say."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ import json
 import math
 
 import numpy as np
+import pytest
+from conftest import assert_one_line_error, data_env, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
-import pytest
 
 from analysis import backtest, estimate
+from analysis.constants import FP8_GAIN_TRIANGULAR
+from analysis.errors import InputError
+from analysis.inputs.catalog import load_catalog
+from analysis.model.calibration import (
+    FEATURES,
+    FP8_LOG_GAIN_MEAN,
+    calibration_points,
+    default_prior,
+)
 from analysis.studies.backtest import (
+    ALTERNATIVES,
     CONSTANT,
     GROUPED_SCHEMES,
     MIN_FIT_RUNS,
@@ -31,17 +43,6 @@ from analysis.studies.backtest import (
     predict_gpu_hours,
     prior_scores,
 )
-from analysis.studies.backtest import ALTERNATIVES, GROUPED_SCHEMES
-from analysis.model.calibration import (
-    FEATURES,
-    FP8_LOG_GAIN_MEAN,
-    calibration_points,
-    default_prior,
-)
-from analysis.inputs.catalog import load_catalog
-from analysis.constants import FP8_GAIN_TRIANGULAR
-from analysis.errors import InputError
-from conftest import assert_one_line_error, data_env, run_cli
 
 DRAWS = 2_000
 PRIORS = {PRIOR: FEATURES}
@@ -53,7 +54,8 @@ def result():
 
 
 def _edit_runs(data_dir, edits: dict[str, dict[str, str]], *, load: bool = True):
-    """Change cells of data_dir/training_runs.csv (run id -> {column: text}); return the new catalog."""
+    """Change cells of data_dir/training_runs.csv (run id -> {column: text}); return the new
+    catalog."""
     path = data_dir / "training_runs.csv"
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
@@ -270,7 +272,8 @@ def test_targets_are_reported_per_grouped_scheme_with_generation_checks(result):
         assert len(rows) == (1 if n >= 5 else 0), gen
 
 
-# ---- what calibrates ------------------------------------------------------------------------------
+# ---- what calibrates
+# ------------------------------------------------------------------------------
 
 
 def test_calibration_set_follows_the_documented_rules(catalog):
@@ -293,7 +296,8 @@ def test_fp8_runs_are_fitted_as_bf16_equivalent(catalog):
         assert p.bf16_utilization == pytest.approx(p.utilization / factor)
 
 
-# ---- energy model -----------------------------------------------------------------------------------
+# ---- energy model
+# -----------------------------------------------------------------------------------
 
 
 def test_energy_model_constants_are_epochs(catalog):
@@ -341,7 +345,8 @@ def test_upper_bound_runs_are_checked_not_fitted(result, catalog):
     assert not bounded & set(result.runs["run_id"])
 
 
-# ---- outputs --------------------------------------------------------------------------------------
+# ---- outputs
+# --------------------------------------------------------------------------------------
 
 
 def test_json_contract(result):
@@ -459,7 +464,8 @@ def test_bad_new_columns_name_the_row_and_field(data_copy, edit, needles):
     assert_one_line_error(run_cli("backtest", env=data_env(data_copy)), *needles)
 
 
-# ---- the prior's interface (estimate_many and simulate call ppf with arrays) ----------------------
+# ---- the prior's interface (estimate_many and simulate call ppf with arrays)
+# ----------------------
 
 _IDS = ["h100-sxm", "a100-sxm-80gb", "tpu-v4", "b300", "mi300x", "not-a-chip"]
 
@@ -498,7 +504,8 @@ def test_unknown_generation_or_size_shrinks_to_the_pooled_centre_and_widens(cata
         prior.effective(70e9, colour="red")
 
 
-# ---- the chip-sheet feature and the between-generation variance ------------------------------------
+# ---- the chip-sheet feature and the between-generation variance
+# ------------------------------------
 
 
 def _bandwidth_prior(catalog):
@@ -512,7 +519,8 @@ def _bandwidth_prior(catalog):
 def test_bandwidth_feature_reads_the_chip_sheet_and_widens_where_it_is_blank(catalog, data_copy):
     prior = _bandwidth_prior(catalog)
     slope = prior.coef[2]
-    # Blackwell has no calibration run: its centre differs from the pooled one only through its sheet.
+    # Blackwell has no calibration run: its centre differs from the pooled one only through its
+    # sheet.
     b300, rubin = (
         prior.effective(70e9, accelerator="b300"),
         prior.effective(70e9, accelerator="vr200"),

@@ -10,14 +10,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_one_line_error, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis import InputError, estimate, estimate_many
 from analysis.inputs.limits import FLAG_RANGES
 from analysis.model.batch import output_columns
-
-from conftest import assert_one_line_error, run_cli
 
 ROWS = [
     dict(params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=16384),
@@ -32,7 +31,8 @@ ROWS = [
     dict(flop=3e25, accelerator="h100-sxm", mfu=0.4, pue=1.2),
     dict(flop=3e25, accelerator="h100-sxm", gpu_hours=3e7, site="us-average"),
     dict(params=7e9, tokens=2e12, accelerator="h100-sxm", price_per_hour=2.5, goodput=0.9),
-    # No price in the sheet: every metric but cost, as `estimate` answers (one cost basis, never owned).
+    # No price in the sheet: every metric but cost, as `estimate` answers (one cost basis, never
+    # owned).
     dict(params=7e9, tokens=2e12, accelerator="b300"),
     dict(params=70e9, tokens=2e12, accelerator="mi300x", accelerators=1024),
     dict(params=7e9, tokens=2e12, accelerator="tpu-v4"),
@@ -379,6 +379,7 @@ def test_a_configurations_file_that_never_ends_or_is_absurdly_large_is_refused_a
     | st.sampled_from([1e-3, 1e-2, 1.0, 1e15, 1e32, 1e8, 3.0]),
 )
 def test_a_flag_and_its_batch_column_accept_the_same_values(name, value):
-    """estimate checks one flag with Range.contains' scalar path, the batch a column with its array path."""
+    """estimate checks one flag with Range.contains' scalar path, the batch a column with its array
+    path."""
     allowed = FLAG_RANGES[name]
     assert bool(allowed.contains(value)) == bool(allowed.contains(np.array([value]))[0])

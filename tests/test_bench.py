@@ -1,5 +1,6 @@
 """`python -m analysis bench`: the JSON contract (DESIGN.md s4), the references it measures against,
-and its input errors. No wall-clock assertions: performance is measured by the command, not tested."""
+and its input errors. No wall-clock assertions: performance is measured by the command, not
+tested."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, run_cli
+from test_race_cpu import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
 from analysis.backend import cupy_status
 from analysis.model.kernels.race_cpu import race_tracks_cpu
 from analysis.model.reference import compare, scalar_race
-
-from conftest import assert_one_line_error, run_cli
-from test_race_cpu import CASES, _kernel_inputs, cat  # noqa: F401  (cat is a fixture)
 
 RESULT_KEYS = {
     "backend": str,

@@ -7,12 +7,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from analysis.inputs import catalog as catalog_module
-from analysis.errors import InputError
-from analysis.paths import CACHE_ENV
-
 from conftest import DATA
+
+from analysis.errors import InputError
+from analysis.inputs import catalog as catalog_module
+from analysis.paths import CACHE_ENV
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import yaml
-
 from conftest import assert_one_line_error, data_env, run_cli
 
 LLAMA = ["estimate", "--params", "405e9", "--tokens", "15.6e12", "--accelerator", "h100-sxm"]

@@ -1,12 +1,13 @@
-"""The deal's marginal value from paired draws: zero when nothing changes, positive when it is all a lab has."""
+"""The deal's marginal value from paired draws: zero when nothing changes, positive when it is all a
+lab has."""
 
 from __future__ import annotations
 
 import pytest
 
+from analysis.errors import InputError
 from analysis.studies import deal_value
 from analysis.studies.deal_value import deal_marginal_value
-from analysis.errors import InputError
 from analysis.studies.whatif import what_if
 
 DRAWS = 300
@@ -18,7 +19,8 @@ def test_a_deal_already_dropped_has_exactly_zero_value():
     )
     value = deal_marginal_value(base, targets_flop=(3e26,), draws=DRAWS)
     row = value.table.iloc[0]
-    # Paired draws: with and without are the same race, so the difference is exactly zero, not noise.
+    # Paired draws: with and without are the same race, so the difference is exactly zero, not
+    # noise.
     assert row.months_gained_p10 == row.months_gained_p50 == row.months_gained_p90 == 0.0
     assert row.p_first_change_pp == 0.0 and not row.matters
     assert value.matters_from_flop is None

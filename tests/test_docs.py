@@ -16,7 +16,8 @@ DOCS = [
     "sweeps/README.md",
     *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "docs").glob("*.md")),
 ]
-#: Files a user's clone must read without the developers' workplace: docs, the package, notebooks, tests.
+#: Files a user's clone must read without the developers' workplace: docs, the package, notebooks,
+#: tests.
 CODE = [
     p
     for pattern in ("analysis/**/*.py", "notebooks/*.py", "tests/*.py")

@@ -1,4 +1,5 @@
-"""The single-run estimator: the Done-when checks of the Foundation issue, through the Python API."""
+"""The single-run estimator: the Done-when checks of the Foundation issue, through the Python
+API."""
 
 from __future__ import annotations
 

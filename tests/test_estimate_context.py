@@ -12,15 +12,14 @@ import sys
 
 import numpy as np
 import pytest
-
-from analysis.model import context as _context
-from analysis.inputs import catalog as catalog_module
-from analysis.model.estimate import estimate
-from analysis.model.calibration import default_prior
-from analysis.inputs.catalog import CSV_FILES, DEALS_FILE, load_catalog
-from analysis.paths import CACHE_ENV, DATA_DIR_ENV
-
 from conftest import DATA, ROOT
+
+from analysis.inputs import catalog as catalog_module
+from analysis.inputs.catalog import CSV_FILES, DEALS_FILE, load_catalog
+from analysis.model import context as _context
+from analysis.model.calibration import default_prior
+from analysis.model.estimate import estimate
+from analysis.paths import CACHE_ENV, DATA_DIR_ENV
 
 
 @pytest.fixture
@@ -164,19 +163,23 @@ def test_the_estimate_command_imports_no_pydantic_pandas_or_scipy_once_cached(fr
     env[CACHE_ENV] = str(fresh / "cache")
     env.pop(DATA_DIR_ENV, None)
     code = (
-        "import sys; from analysis.runs.cli import main; code = main(['estimate', '--params', '7e9', "
+        "import sys; from analysis.runs.cli import main; code = main(['estimate', '--params', "
+        "'7e9', "
         "'--tokens', '2e12', '--accelerator', 'a100-sxm-80gb', '--draws', '500']); "
         "print(sorted(m for m in ('pydantic', 'pandas', 'scipy', 'yaml', 'array_api_compat.numpy', "
         "'importlib.metadata') if m in sys.modules), code)"
     )
-    run = lambda: subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,  # noqa: E731
-        text=True,
-        timeout=300,
-    )
+
+    def run():
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
     first = run()  # builds the context: imports them all
     assert first.returncode == 0, first.stderr
     second = run()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from analysis.views import explorer
 from analysis.errors import InputError
 from analysis.studies.whatif import what_if
+from analysis.views import explorer
 
 matplotlib.use("Agg")
 DRAWS = 2000

@@ -12,10 +12,10 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, strategies as st
-
 from conftest import assert_one_line_error, run_cli
 from fuzz_inputs import GENERATORS, check
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,9 @@ def test_fuzzed_argument_lists(folder, rnd):
 
 def test_the_contract_catches_a_breach(monkeypatch, folder):
     """The checker itself can fail: a traceback, an absurd result and a hang are each reported."""
-    import analysis.runs.cli as cli
     import fuzz_inputs
+
+    import analysis.runs.cli as cli
 
     case = fuzz_inputs.Case(
         "argument list",

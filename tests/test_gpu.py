@@ -12,19 +12,18 @@ import json
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from analysis.backend import cupy_status, select, to_numpy
-from analysis.model.calibration import default_prior
 from analysis.inputs.catalog import load_catalog
 from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
-
-from conftest import run_cli
+from analysis.model import run as sim
+from analysis.model.calibration import default_prior
+from analysis.model.plan import plan_competitor
 
 USABLE, REASON = cupy_status()
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not USABLE, reason=f"CuPy not usable: {REASON}")]
 
-from analysis.model import run as sim
-from analysis.model.plan import plan_competitor
 
 METRICS = (
     "finish_month",

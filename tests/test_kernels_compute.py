@@ -1,4 +1,5 @@
-"""Single-run kernels on every backend agree with a NumPy float64 reference, keep dtype and device."""
+"""Single-run kernels on every backend agree with a NumPy float64 reference, keep dtype and
+device."""
 
 from __future__ import annotations
 

@@ -86,7 +86,8 @@ def test_pair_in_sync(path):
     script = _cells(jupytext.read(path.with_suffix(".py")))
     for i, (a, b) in enumerate(zip(ipynb, script)):
         assert a == b, (
-            f"{path.stem}: cell {i} differs between .ipynb and .py; run `jupytext --sync notebooks/{path.stem}.py`"
+            f"{path.stem}: cell {i} differs between .ipynb and .py; run `jupytext --sync "
+            f"notebooks/{path.stem}.py`"
         )
     assert len(ipynb) == len(script), (
         f"{path.stem}: {len(ipynb)} cells in .ipynb, {len(script)} in .py"
@@ -105,8 +106,9 @@ def test_committed_notebook_has_no_outputs_and_python3_kernel(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_kernelspec_is_what_jupyterlab_writes(path):
-    """JupyterLab rewrites the kernelspec of a notebook it runs with the kernel's own spec; a notebook
-    that already holds it stays unchanged (display name included) in both files of the pair."""
+    """JupyterLab rewrites the kernelspec of a notebook it runs with the kernel's own spec; a
+    notebook that already holds it stays unchanged (display name included) in both files of the
+    pair."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = KernelSpecManager().get_kernel_spec("python3")
@@ -141,13 +143,15 @@ def test_exactly_one_parameters_cell_of_literals(path):
             f"{path.name}: parameter line without a '# help:' comment: {line!r}"
         )
     assert "metrics_path" in names
-    # papermill's inspector must see every parameter (it skips lines with a second '=', e.g. in help).
+    # papermill's inspector must see every parameter (it skips lines with a second '=', e.g. in
+    # help).
     assert sorted(papermill.inspect_notebook(str(path))) == sorted(names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_house_structure(path):
-    """Title cell with papermill usage, parameters second, validated setup third, no logic, provenance last."""
+    """Title cell with papermill usage, parameters second, validated setup third, no logic,
+    provenance last."""
     nb = nbformat.read(path, as_version=4)
     cells = nb.cells
     assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ")
@@ -235,8 +239,8 @@ def test_bad_parameter_stops_in_the_setup_cell_with_one_line(stem, parameters, n
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_parameters_cell_matches_the_declared_model(path):
-    """The parameters cell holds exactly the names of the notebook's model (analysis.runs.parameters), and its
-    defaults pass the model."""
+    """The parameters cell holds exactly the names of the notebook's model
+    (analysis.runs.parameters), and its defaults pass the model."""
     from analysis.runs import parameters as params
 
     model = params.model_for(path.stem)
@@ -315,7 +319,8 @@ GROUPS = sorted({p.stem[0] for p in NOTEBOOKS})
 def test_papermill_override_changes_a_result(group, tmp_path):
     if group not in OVERRIDES:
         pytest.skip(
-            f"no override declared for group {group}x: add one to OVERRIDES in tests/test_notebooks.py"
+            f"no override declared for group {group}x: add one to OVERRIDES in "
+            "tests/test_notebooks.py"
         )
     stem, base, changed, metric = OVERRIDES[group]
     path = NOTEBOOKS_DIR / f"{stem}.ipynb"

@@ -1,4 +1,5 @@
-"""analysis.runs.parameters: one declared parameter model per notebook, used by the notebooks, report and sweep."""
+"""analysis.runs.parameters: one declared parameter model per notebook, used by the notebooks,
+report and sweep."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.runs import parameters as params, report
 from analysis.errors import InputError
-from analysis.runs.parameters import ParameterError
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from analysis.runs import parameters as params
+from analysis.runs import report
+from analysis.runs.parameters import ParameterError
 from analysis.runs.sweep import load_sweep
 
 

@@ -1,5 +1,5 @@
-"""analysis.views.plots: every figure labels its numeric axes with units, keeps legends off the data, and
-draws each lab (and campus) in one colour across all figures."""
+"""analysis.views.plots: every figure labels its numeric axes with units, keeps legends off the
+data, and draws each lab (and campus) in one colour across all figures."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from matplotlib.ticker import NullFormatter
 
 import analysis
 from analysis.studies import capacity, economics, sensitivity
-from analysis.views import plots, tables
 from analysis.studies.whatif import what_if
+from analysis.views import plots, tables
 
 UNIT = re.compile(r"\([^)]+\)")
 DEAL = "meta-coreweave-2026"
@@ -29,8 +29,8 @@ DEAL = "meta-coreweave-2026"
 
 @pytest.fixture(scope="module")
 def figures():
-    """Every plotting function on the shipped data at small draws, by name (the warnings raised while
-    they are drawn: `_WARNINGS`)."""
+    """Every plotting function on the shipped data at small draws, by name (the warnings raised
+    while they are drawn: `_WARNINGS`)."""
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:

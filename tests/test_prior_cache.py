@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.model import calibration
 from analysis.inputs.catalog import load_catalog
+from analysis.model import calibration
 
 
 def _fresh(monkeypatch, tmp_path):

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import catalog_with, run_cli
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,11 +14,9 @@ from analysis import estimate, simulate
 from analysis.backend import Backend, select
 from analysis.constants import SECONDS_PER_MONTH
 from analysis.inputs.scenario import load_scenario
+from analysis.model.calibration import default_prior
 from analysis.model.plan import plan_competitor
 from analysis.model.run import run_chunk, sample_inputs
-from analysis.model.calibration import default_prior
-
-from conftest import catalog_with, run_cli
 
 H100_PEAK = 9.894e14
 TEST_MODEL = "test-model,TestLab,Test model,none,dense,{n},{n},{n},{d},{d},bf16,test fixture,"
@@ -294,9 +293,9 @@ def test_summary_quantiles_are_numpys_over_the_finished_draws():
 
 
 def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_number(monkeypatch):
-    """pipeline_threads: draws, kernel and outcomes together take every CPU and no more (from 3 CPUs;
-    below that one thread each), at least one thread each; and no per-draw number depends on the
-    thread counts."""
+    """pipeline_threads: draws, kernel and outcomes together take every CPU and no more (from 3
+    CPUs; below that one thread each), at least one thread each; and no per-draw number depends on
+    the thread counts."""
     import analysis.model.run as sim
 
     for cpus in range(1, 65):
@@ -314,8 +313,8 @@ def test_simulate_threads_use_the_cpus_without_oversubscribing_and_change_no_num
 
 
 def test_a_failure_in_the_outcome_thread_reaches_the_caller(monkeypatch):
-    """The outcomes run on their own thread while the kernel takes the next chunk: an exception there
-    is raised by simulate, not lost or left waiting."""
+    """The outcomes run on their own thread while the kernel takes the next chunk: an exception
+    there is raised by simulate, not lost or left waiting."""
     import analysis.model.run as sim
 
     real, calls = sim.chunk_outcomes, []

@@ -4,7 +4,8 @@ same draws, whatever the chunking; and says why when it does not run.
 
 Cases cover every branch of the fast path: power caps (binding, late, absent), several deals on one
 campus, runs spanning sites, FP8 gains, training starts after the scenario start (partial steps),
-fixed and uncertain delays, unfinished runs, and tables that are not proportional (the general path).
+fixed and uncertain delays, unfinished runs, and tables that are not proportional (the general
+path).
 """
 
 from __future__ import annotations
@@ -17,21 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from analysis.backend import select
-from analysis.model.calibration import default_prior
-from analysis.inputs.catalog import load_catalog
-from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
-from analysis.model.kernels.race import race_tracks
-from analysis.model.kernels import race_cpu
-from analysis.model.kernels.race_cpu import _Plan, flops_per_server_w, race_tracks_cpu
-from analysis.model.reference import compare, scalar_race
-
 from conftest import catalog_with
 from test_race import TEST_MODEL, deal, scenario
 
+from analysis.backend import select
+from analysis.inputs.catalog import load_catalog
+from analysis.inputs.scenario import DEFAULT_SCENARIO, load_scenario
 from analysis.model import run as sim
+from analysis.model.calibration import default_prior
+from analysis.model.kernels import race_cpu
+from analysis.model.kernels.race import race_tracks
+from analysis.model.kernels.race_cpu import _Plan, flops_per_server_w, race_tracks_cpu
 from analysis.model.plan import plan_competitor
+from analysis.model.reference import compare, scalar_race
 
 NUMPY = select("numpy")
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,11 +9,11 @@ from html.parser import HTMLParser
 
 import nbformat
 import pytest
+from conftest import assert_one_line_error, run_cli
 
-from analysis.runs import report
 from analysis.errors import InputError
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
-from conftest import assert_one_line_error, run_cli
+from analysis.runs import report
 
 
 def _notebook(
@@ -98,7 +98,8 @@ def _fetched(page: str) -> list[str]:
 
 
 def test_notebook_html_is_self_contained(tmp_path):
-    """No require.js, MathJax or widget manager from a CDN; the figure is embedded; "$" stays text."""
+    """No require.js, MathJax or widget manager from a CDN; the figure is embedded; "$" stays
+    text."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -128,7 +129,8 @@ def test_notebook_html_is_self_contained(tmp_path):
 
 def test_network_references_finds_what_a_page_would_fetch():
     page = (
-        '<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/x.css">'
+        '<script src="https://cdn.example/require.js"></script><link rel="stylesheet" '
+        'href="//cdn.example/x.css">'
         '<style>@import url("https://fonts.example/f.css");</style>'
     )
     assert len(report.network_references(page)) == 3
@@ -187,8 +189,10 @@ def test_short_metric_lists_stay_open(tmp_path):
 
 
 MARKED = (
-    "Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.50<!-- /results -->"
-    " (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->9<!-- /results --> months);"
+    "Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.50<!-- "
+    "/results -->"
+    " (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->9<!-- /results "
+    "--> months);"
     " backtest error <!-- results:30_backtest.mdape|.1% -->x<!-- /results -->."
 )
 
@@ -201,7 +205,8 @@ def test_update_readme_fills_markers_from_a_report():
     text, filled = report.update_readme(MARKED, metrics)
     assert text == (
         "Meta first with probability <!-- results:20_time_to_train_race.p_first_meta|.2f -->0.93"
-        "<!-- /results --> (median <!-- results:20_time_to_train_race.time_to_train_p50_months_meta -->"
+        "<!-- /results --> (median <!-- "
+        "results:20_time_to_train_race.time_to_train_p50_months_meta -->"
         "1.4<!-- /results --> months); backtest error <!-- results:30_backtest.mdape|.1% -->13.6%"
         "<!-- /results -->."
     )
@@ -291,8 +296,8 @@ def test_notebook_kernels_are_not_interrupted_while_shutting_down(monkeypatch):
 
 
 def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_path):
-    """Both pass runs.papermill.kernel_options() to papermill (one place for the kernel's name, log level
-    and manager)."""
+    """Both pass runs.papermill.kernel_options() to papermill (one place for the kernel's name, log
+    level and manager)."""
     import papermill
 
     from analysis.runs import papermill as runs_papermill
@@ -322,8 +327,8 @@ def test_the_report_and_the_sweep_start_kernels_the_same_way(monkeypatch, tmp_pa
 
 
 def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tmp_path):
-    """`report --out /etc` wrote its files into /etc: a folder that holds anything but a report's files
-    is refused in one line, before a file is written."""
+    """`report --out /etc` wrote its files into /etc: a folder that holds anything but a report's
+    files is refused in one line, before a file is written."""
     foreign = tmp_path / "etc"
     foreign.mkdir()
     (foreign / "passwd").write_text("root:x:0:0\n")

@@ -1,11 +1,11 @@
 """Opening and saving a notebook in JupyterLab changes nothing git tracks.
 
 Each test works on a throwaway git repository holding a copy of the project's notebooks and settings
-(never the real tree): a real JupyterLab server, started as `make lab` starts it, opens and saves every
-notebook through its contents API (GET the model, PUT it back, as the editor's save does), and the
-files must come back byte for byte. A save after a run (outputs, execution counts, the kernel's
-`language_info`) must leave `git diff` empty once `make git-filters` has installed nbstripout. And the
-committed notebooks are what nbstripout and jupytext write themselves, so neither rewrites them.
+(never the real tree): a real JupyterLab server, started as `make lab` starts it, opens and saves
+every notebook through its contents API (GET the model, PUT it back, as the editor's save does), and
+the files must come back byte for byte. A save after a run (outputs, execution counts, the kernel's
+`language_info`) must leave `git diff` empty once `make git-filters` has installed nbstripout. And
+the committed notebooks are what nbstripout and jupytext write themselves, so neither rewrites them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import pytest
 
 from analysis.paths import NOTEBOOKS_DIR, PROJECT_ROOT
 
-#: What the throwaway repository copies: the notebooks and everything that decides how they are saved.
+#: What the throwaway repository copies: the notebooks and everything that decides how they are
+#: saved.
 COPIED = ("notebooks", "pyproject.toml", ".jupyter", ".gitattributes", ".gitignore", "Makefile")
 NOTEBOOK_NAMES = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(
     p.name for p in NOTEBOOKS_DIR.glob("*.py")
@@ -93,7 +94,8 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A JupyterLab server on 127.0.0.1 with token auth, serving `root` with its own .jupyter settings."""
+    """A JupyterLab server on 127.0.0.1 with token auth, serving `root` with its own .jupyter
+    settings."""
 
     def __init__(self, root: Path, runtime: Path):
         self.root, self.token, port = root, secrets.token_hex(16), _free_port()
@@ -106,7 +108,8 @@ class Lab:
         }
         self.log_path = runtime / "lab.log"
         self.log = open(self.log_path, "w")
-        # No --ServerApp.root_dir: the project's .jupyter config must root it at the repository itself.
+        # No --ServerApp.root_dir: the project's .jupyter config must root it at the repository
+        # itself.
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -196,7 +199,8 @@ def test_lab_is_rooted_at_the_repository_and_starts_in_notebooks(repo_and_lab):
 
 
 def test_open_and_save_every_notebook_changes_no_byte(repo_and_lab):
-    """GET then PUT each .ipynb and each paired .py: both files of every pair come back unchanged."""
+    """GET then PUT each .ipynb and each paired .py: both files of every pair come back
+    unchanged."""
     repo, lab = repo_and_lab
     before = _snapshot(repo)
     assert len(NOTEBOOK_NAMES) >= 2
@@ -312,7 +316,8 @@ def test_gitattributes_send_notebooks_through_the_filter():
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_committed_notebook_is_what_the_filter_writes(path, tmp_path):
-    """nbstripout leaves a committed notebook byte for byte as it is (so `git add` never rewrites it)."""
+    """nbstripout leaves a committed notebook byte for byte as it is (so `git add` never rewrites
+    it)."""
     clean = _filter_command(tmp_path)
     assert _strip(path, clean) == path.read_bytes(), (
         f"{path.name}: run `make setup` and re-add it (git add --renormalize)"
@@ -320,8 +325,8 @@ def test_committed_notebook_is_what_the_filter_writes(path, tmp_path):
 
 
 def test_stripping_is_idempotent_and_keeps_what_pairing_needs(tmp_path):
-    """A notebook with outputs, counts, tags and jupytext metadata: stripping once removes the outputs
-    and keeps tags, cell ids and the pairing metadata; stripping again changes nothing."""
+    """A notebook with outputs, counts, tags and jupytext metadata: stripping once removes the
+    outputs and keeps tags, cell ids and the pairing metadata; stripping again changes nothing."""
     clean = _filter_command(tmp_path)
     source = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))[0]
     nb = nbformat.read(source, as_version=4)

@@ -1,4 +1,5 @@
-"""Named streams (block-seeded for estimate, counter-based for simulate): the same draws whatever the chunking; distributions honour their knobs."""
+"""Named streams (block-seeded for estimate, counter-based for simulate): the same draws whatever
+the chunking; distributions honour their knobs."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from analysis.model.sampling import BLOCK, draw, uniforms
 from analysis.inputs.specs import Dist, LogNormal, LogUniform, Triangular, Uniform
+from analysis.model.sampling import BLOCK, draw, uniforms
 
 
 @given(split=st.integers(min_value=1, max_value=3 * BLOCK - 1))
@@ -102,7 +103,8 @@ def test_lognormal_draws_do_not_depend_on_chunking():
 
 @given(st.lists(st.floats(-1e12, 1e12, allow_nan=False), min_size=1, max_size=300))
 def test_quantiles_by_selection_are_numpys_linear_quantiles(values):
-    """results.select_quantiles (one partition, no np.quantile overhead) gives np.quantile's numbers."""
+    """results.select_quantiles (one partition, no np.quantile overhead) gives np.quantile's
+    numbers."""
     from analysis.model.summary import quantiles, select_quantiles
 
     x = np.asarray(values, dtype=np.float64)
@@ -129,11 +131,11 @@ _SPECIAL = st.sampled_from([np.inf, -np.inf, np.nan, -0.0, 0.0, 1e-45, -3.4e38])
     st.sampled_from([np.float32, np.float64]),
 )
 def test_radix_selection_is_numpys_linear_quantile(values, dtype):
-    """race_select (the compiled radix selection) gives np.quantile's numbers over the finite values,
-    or over every value but NaN, with ties, infinities, signed zeros and subnormals; a NaN in the
-    second mode hands the array back to the partition (None). The order statistics are the array's
-    own values; the interpolation is in float64 (as select_quantiles'), so float32 input is compared
-    with np.quantile of its float64 copy."""
+    """race_select (the compiled radix selection) gives np.quantile's numbers over the finite
+    values, or over every value but NaN, with ties, infinities, signed zeros and subnormals; a NaN
+    in the second mode hands the array back to the partition (None). The order statistics are the
+    array's own values; the interpolation is in float64 (as select_quantiles'), so float32 input is
+    compared with np.quantile of its float64 copy."""
     _lib()
     from analysis.model.summary import radix_quantiles
 
@@ -199,7 +201,8 @@ def _lib():
 
 
 def test_counter_uniforms_are_numpys_philox_stream():
-    """Draw i of a stream is output i of np.random.Philox keyed (seed, crc32(name)) as random() reads it."""
+    """Draw i of a stream is output i of np.random.Philox keyed (seed, crc32(name)) as random()
+    reads it."""
     import zlib
 
     gen = np.random.Generator(
@@ -227,7 +230,8 @@ def test_stream_ranges_do_not_depend_on_how_they_are_cut(start, split, length):
 
 @pytest.mark.parametrize("start, stop", [(0, 20_000), (7, 9), (4093, 4099), (509, 1541)])
 def test_compiled_and_numpy_streams_agree(start, stop):
-    """Same 64-bit words, same operations (NumPy's exp for both): equal bits, but for the lognormal's ndtri."""
+    """Same 64-bit words, same operations (NumPy's exp for both): equal bits, but for the
+    lognormal's ndtri."""
     _lib()
     got = sample_streams(9, STREAMS, start, stop, compiled=True)
     ref = sample_streams(9, STREAMS, start, stop, compiled=False)

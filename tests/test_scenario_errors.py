@@ -1,4 +1,5 @@
-"""Bad scenario files: exit 2 and one line naming the file and key path (competitors[1].deals[0])."""
+"""Bad scenario files: exit 2 and one line naming the file and key path
+(competitors[1].deals[0])."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import copy
 
 import pytest
 import yaml
+from conftest import DATA, assert_one_line_error, data_env, run_cli
 
 from analysis.paths import SCENARIOS_DIR
-
-from conftest import DATA, assert_one_line_error, data_env, run_cli
 
 DEFAULT = yaml.safe_load((SCENARIOS_DIR / "default.yaml").read_text())
 
@@ -393,7 +393,8 @@ def test_what_if_refuses_what_a_scenario_file_refuses(change, needle):
         what_if(**change)
 
 
-# ---- dates: a race uses only deals known at its start; a start before the announcement is explained
+# ---- dates: a race uses only deals known at its start; a start before the announcement is
+# explained
 
 
 def _deal_index(doc, deal_id):
@@ -446,7 +447,8 @@ def test_start_before_announcement_needs_an_assumption(data_copy):
         "precedes the announcement",
         "assumption",
     )
-    # The same start with a reason given under `assumptions` (and no longer claimed as sourced) loads.
+    # The same start with a reason given under `assumptions` (and no longer claimed as sourced)
+    # loads.
     doc["deals"][i]["sourced"].remove("start")
     doc["deals"][i]["assumptions"]["start"] = "assumption: test fleet already online"
     (data_copy / "deals.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -494,10 +496,9 @@ def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
 
     from hypothesis import given, settings
 
-    from analysis.inputs.scenario import check_deals_known_at_start
-    from analysis.inputs.catalog import load_catalog
     from analysis.errors import InputError
-    from analysis.inputs.scenario import Scenario
+    from analysis.inputs.catalog import load_catalog
+    from analysis.inputs.scenario import Scenario, check_deals_known_at_start
 
     catalog = load_catalog()
     deal_id = "meta-nebius-2026"

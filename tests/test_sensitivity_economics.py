@@ -1,15 +1,15 @@
-"""analysis.studies.sensitivity (tornado, RBD-FAST indices) and analysis.studies.economics (rent vs build)."""
+"""analysis.studies.sensitivity (tornado, RBD-FAST indices) and analysis.studies.economics (rent vs
+build)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analysis import InputError
+from analysis import InputError, simulate
 from analysis.studies import economics, sensitivity
-from analysis import simulate
-from analysis.views import tables
 from analysis.studies.whatif import what_if
+from analysis.views import tables
 
 
 @pytest.fixture(scope="module")

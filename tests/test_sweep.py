@@ -1,8 +1,8 @@
 """Papermill sweeps for real on tiny grids: workers, failures, kill and resume, Dask, validation.
 
 The fixture notebook (tests/fixtures/sweep_tiny.ipynb) records y = x * n with
-analysis.runs.cells.record_metrics, raises when x is negative, sleeps `sleep_s` and appends a line to
-`log_dir/<x>-<label>.log` each time it starts, so a test can count executions per point.
+analysis.runs.cells.record_metrics, raises when x is negative, sleeps `sleep_s` and appends a line
+to `log_dir/<x>-<label>.log` each time it starts, so a test can count executions per point.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import assert_one_line_error, run_cli
+from inprocess import assert_one_line, call_main
 
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
@@ -37,8 +39,6 @@ from analysis.runs.sweep import (
     summarize,
     write_index,
 )
-from conftest import assert_one_line_error, run_cli
-from inprocess import assert_one_line, call_main
 
 FIXTURE = (
     "tests/fixtures/sweep_tiny.ipynb"  # relative to the project root, as sweeps/ files write it
@@ -76,7 +76,8 @@ def leftovers(out: Path) -> list[str]:
 def test_notebook_parameters_include_what_papermill_skips():
     declared = notebook_parameters(PROJECT_ROOT / FIXTURE)
     assert list(declared) == [*PARAMS, "metrics_path"]
-    # papermill's inspector drops `log_dir: str = ""  # ... empty = no log` (a second '='); recovered
+    # papermill's inspector drops `log_dir: str = ""  # ... empty = no log` (a second '=');
+    # recovered
     assert declared["log_dir"]["type"] == "str"
     assert declared["x"]["type"] == "float" and declared["n"]["type"] == "int"
 
@@ -747,8 +748,8 @@ def test_force_writes_only_the_sweeps_files_beside_the_users(tmp_path):
 
 
 def test_a_scheduler_address_that_is_not_dask_is_one_line_and_writes_nothing(tmp_path):
-    """A peer that answers with something other than Dask's protocol: distributed read its first bytes as
-    a message length of exabytes, and the sweep said 'out of memory; use fewer draws'."""
+    """A peer that answers with something other than Dask's protocol: distributed read its first
+    bytes as a message length of exabytes, and the sweep said 'out of memory; use fewer draws'."""
     import socket
     import threading
 

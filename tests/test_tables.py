@@ -1,4 +1,5 @@
-"""analysis.views.tables: catalog views and the race, cost and deal-effect tables the notebooks show."""
+"""analysis.views.tables: catalog views and the race, cost and deal-effect tables the notebooks
+show."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 from analysis import load_catalog
-from analysis.views import tables
 from analysis.studies.whatif import what_if
+from analysis.views import tables
 
 CW = "meta-coreweave-2026"
 

@@ -7,8 +7,8 @@ import os
 import pytest
 
 from analysis import InputError, load_catalog
-from analysis.studies.whatif import DELAY_BAND, catalog_with_pue, what_if
 from analysis.inputs.specs import Fixed, Triangular
+from analysis.studies.whatif import DELAY_BAND, catalog_with_pue, what_if
 
 CW = "meta-coreweave-2026"
 

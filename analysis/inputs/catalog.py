@@ -15,11 +15,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .. import paths as _paths
 from ..cache import hash_contents as _hash_contents
 from ..errors import InputError, describe_validation_error, first_line, key_path
-from .. import paths as _paths
-from ..paths import data_dir as default_data_dir
 from ..paths import check_input_file, display
+from ..paths import data_dir as default_data_dir
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
 from .yamlio import read_yaml
 
@@ -30,7 +30,8 @@ CSV_FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "models": ("models.csv", CompetingModel),
 }
 DEALS_FILE = "deals.yaml"
-#: Largest data table read (the project's are a few hundred KB; Epoch AI's full model database is about 10 MB).
+#: Largest data table read (the project's are a few hundred KB; Epoch AI's full model database is
+#: about 10 MB).
 MAX_DATA_BYTES = 64 * 2**20
 
 
@@ -74,7 +75,8 @@ class Catalog:
             ) from None
 
     def frame(self, name: str) -> pd.DataFrame:
-        """A table of one input file, one row per entry, columns as in the file (deals flattened)."""
+        """A table of one input file, one row per entry, columns as in the file (deals
+        flattened)."""
         import pandas as pd
 
         if name not in self._frames:
@@ -163,7 +165,8 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
                 raise _row_error(err, where, line, row_id) from None
             if item.id in rows:
                 raise InputError(
-                    f"{where} line {line}: duplicate id {item.id!r} (first at line {first_seen[item.id]}); ids must be unique"
+                    f"{where} line {line}: duplicate id {item.id!r} (first at line "
+                    f"{first_seen[item.id]}); ids must be unique"
                 )
             problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
             if problem is not None:

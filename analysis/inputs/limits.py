@@ -1,7 +1,9 @@
-"""Bounds on inputs, the precisions, and the distribution arithmetic and checks that need no pydantic.
+"""Bounds on inputs, the precisions, and the distribution arithmetic and checks that need no
+pydantic.
 
-`specs` (the pydantic models) re-exports the bounds and the draw and seed checks; they live here so that the `estimate` command
-can check its flags and describe its distributions without importing pydantic (about 0.15 s).
+`specs` (the pydantic models) re-exports the bounds and the draw and seed checks; they live here so
+that the `estimate` command can check its flags and describe its distributions without importing
+pydantic (about 0.15 s).
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ Z90 = NormalDist().inv_cdf(0.9)
 #: Largest training compute accepted (FLOP): about a million times the largest runs of 2025
 #: (~5e26); keeps FLOP, hours, energy and cost finite in float32.
 MAX_TRAINING_FLOP = 1e32
-#: Smallest training compute accepted (FLOP): a petaFLOP, about one second of one current accelerator
-#: at peak and a millionth of the smallest run in data/training_runs.csv (3e21). Below it the hours,
-#: energy and cost are fractions of a second, a watt-hour and a cent: most often a size typed in
-#: billions (--params 7 for 7e9).
+#: Smallest training compute accepted (FLOP): a petaFLOP, about one second of one current
+#: accelerator at peak and a millionth of the smallest run in data/training_runs.csv (3e21). Below
+#: it the hours, energy and cost are fractions of a second, a watt-hour and a cent: most often a
+#: size typed in billions (--params 7 for 7e9).
 MIN_TRAINING_FLOP = 1e15
-#: Smallest MFU accepted (--mfu, an implied MFU, a scenario's mfu): 0.1% of peak, fifty times below the
-#: lowest effective utilization any run in data/training_runs.csv implies (about 5%). Below it the
-#: hours grow without bound (an MFU of 1e-300 gave 1e304 accelerator-hours).
+#: Smallest MFU accepted (--mfu, an implied MFU, a scenario's mfu): 0.1% of peak, fifty times below
+#: the lowest effective utilization any run in data/training_runs.csv implies (about 5%). Below it
+#: the hours grow without bound (an MFU of 1e-300 gave 1e304 accelerator-hours).
 MIN_MFU = 1e-3
 #: Smallest goodput accepted (--goodput, a scenario's goodput): 1% of wall-clock time useful; runs
 #: report 85-97% (constants.GOODPUT_TRIANGULAR).
@@ -45,7 +47,8 @@ MAX_PRICE_USD_PER_HOUR = 1e4
 MAX_ACCELERATORS = 100_000_000
 #: Largest accelerator-hours (--gpu-hours): keeps energy and cost finite in float32.
 MAX_GPU_HOURS = 1e15
-#: Longest deal term and latest tranche or power step (months): 50 years, the longest scenario horizon.
+#: Longest deal term and latest tranche or power step (months): 50 years, the longest scenario
+#: horizon.
 MAX_TERM_MONTHS = 600.0
 #: Largest deal value (USD): 10 trillion, over 30 times the largest compute contract reported by
 #: 2026 (~$300B) - a value typed in cents or thousands is caught.
@@ -184,7 +187,8 @@ def describe_dist(kind: str, fields: dict[str, float]) -> str:
 def check_implied_mfu(
     training_flop: float, gpu_hours: float, peak_flop_per_s: float, goodput
 ) -> None:
-    """--gpu-hours: the MFU they imply must lie in [MIN_MFU, 1] in every draw (else a units slip)."""
+    """--gpu-hours: the MFU they imply must lie in [MIN_MFU, 1] in every draw (else a units
+    slip)."""
     import numpy as np
 
     lowest_goodput, highest_goodput = float(np.min(goodput)), float(np.max(goodput))
@@ -192,14 +196,18 @@ def check_implied_mfu(
     highest = utilization / lowest_goodput
     if not (math.isfinite(highest) and 0 < highest <= 1.0):
         raise InputError(
-            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU of up to {highest:,.4g} (at goodput "
-            f"{lowest_goodput:.2f}); MFU is at most 1. Give accelerator-hours (not thousands or millions), "
+            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU of up to {highest:,.4g} "
+            "(at goodput "
+            f"{lowest_goodput:.2f}); MFU is at most 1. Give accelerator-hours (not thousands or "
+            "millions), "
             "or fix --goodput"
         )
     lowest = utilization / highest_goodput
     if not lowest >= MIN_MFU:
         raise InputError(
-            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU as low as {lowest:.3g} (at goodput "
-            f"{highest_goodput:.2f}); MFU is at least {MIN_MFU:g}. Give accelerator-hours (not seconds), "
+            f"--gpu-hours: {gpu_hours:g} accelerator-hours imply an MFU as low as {lowest:.3g} (at "
+            "goodput "
+            f"{highest_goodput:.2f}); MFU is at least {MIN_MFU:g}. Give accelerator-hours (not "
+            "seconds), "
             "or check the model size"
         )

@@ -57,7 +57,8 @@ DEFAULT_MAX_MEMORY_GB = 8.0
 MAX_MEMORY_ENV = "COMPUTE_RACE_MAX_MEMORY_GB"
 #: Fine-grid cells per time step in the capacity tables (analysis/model/plan.py SUBSTEPS).
 _SUBSTEPS = 8
-#: Float64 arrays alive per table cell and tranche while a table is built (bounds, overlap, product).
+#: Float64 arrays alive per table cell and tranche while a table is built (bounds, overlap,
+#: product).
 _TABLE_TEMPORARIES = 4
 #: Arrays of chunk length alive per deal and per competitor in the kernel (inputs, state, outputs).
 _CHUNK_ARRAYS_PER_DEAL = 12
@@ -206,7 +207,8 @@ class Scenario(Strict):
         for i, comp in enumerate(competitors):
             if comp.start is not None and month_index(comp.start) < month_index(start):
                 raise ValueError(
-                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario start {start}; "
+                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario "
+                    f"start {start}; "
                     "a competitor starts at or after it"
                 )
         return competitors
@@ -215,7 +217,8 @@ class Scenario(Strict):
     def _steps(self):
         if self.time_step_months > self.horizon_months:
             raise ValueError(
-                f"time_step_months {self.time_step_months:g} exceeds horizon_months {self.horizon_months:g}"
+                f"time_step_months {self.time_step_months:g} exceeds horizon_months "
+                f"{self.horizon_months:g}"
             )
         if self.hindsight is not None and not self.hindsight.strip().lower().startswith(
             "assumption"
@@ -246,7 +249,8 @@ class Scenario(Strict):
 def load_scenario(
     source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None
 ) -> Scenario:
-    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against data/."""
+    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against
+    data/."""
     catalog = catalog or load_catalog()
     if isinstance(source, Scenario):
         scenario, where = source, f"scenario {source.name!r}"
@@ -273,12 +277,14 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
     for i, comp in enumerate(scenario.competitors):
         if comp.model not in catalog.models:
             raise InputError(
-                f"{where}: competitors[{i}].model: unknown model {comp.model!r}; {suggest(comp.model, catalog.models)}"
+                f"{where}: competitors[{i}].model: unknown model {comp.model!r}; "
+                f"{suggest(comp.model, catalog.models)}"
             )
         for j, deal_id in enumerate(comp.deals):
             if deal_id not in catalog.deals:
                 raise InputError(
-                    f"{where}: competitors[{i}].deals[{j}]: unknown deal {deal_id!r}; {suggest(deal_id, catalog.deals)}"
+                    f"{where}: competitors[{i}].deals[{j}]: unknown deal {deal_id!r}; "
+                    f"{suggest(deal_id, catalog.deals)}"
                 )
         if len(set(comp.deals)) != len(comp.deals):
             raise InputError(f"{where}: competitors[{i}].deals: a deal is listed twice")
@@ -289,18 +295,21 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
         for campus, deals in campuses.items():
             if len({d.region for d in deals}) > 1:
                 raise InputError(
-                    f"{where}: competitors[{i}]: deals {[d.id for d in deals]} share campus {campus!r} "
+                    f"{where}: competitors[{i}]: deals {[d.id for d in deals]} share campus "
+                    f"{campus!r} "
                     "but not a region; a campus is one site"
                 )
             if sum(d.power_cap_mw is not None for d in deals) > 1:
                 raise InputError(
-                    f"{where}: competitors[{i}]: more than one deal on campus {campus!r} sets power_cap_mw; "
+                    f"{where}: competitors[{i}]: more than one deal on campus {campus!r} sets "
+                    "power_cap_mw; "
                     "give the campus cap on one deal"
                 )
     for key in scenario.deal_overrides:
         if key not in catalog.deals:
             raise InputError(
-                f"{where}: deal_overrides.{key}: unknown deal {key!r}; {suggest(key, catalog.deals)}"
+                f"{where}: deal_overrides.{key}: unknown deal {key!r}; "
+                f"{suggest(key, catalog.deals)}"
             )
     check_deals_known_at_start(scenario, catalog, where)
 
@@ -322,14 +331,18 @@ def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
             deal = catalog.deals[deal_id]
             if deal.as_of is not None and deal.as_of > start_day:
                 raise InputError(
-                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} is after the "
-                    f"start {scenario.start} of {where} (competitors[{c}]); a race may only use deals known at its "
-                    "start: start the race later, drop the deal, or set hindsight: 'assumption: why'"
+                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} "
+                    "is after the "
+                    f"start {scenario.start} of {where} (competitors[{c}]); a race may only use "
+                    "deals known at its "
+                    "start: start the race later, drop the deal, or set hindsight: 'assumption: "
+                    "why'"
                 )
 
 
 def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
-    """Cross-checks that need the catalog: one lab per campus (or an explicit split), PUE in range."""
+    """Cross-checks that need the catalog: one lab per campus (or an explicit split), PUE in
+    range."""
     users: dict[str, list[int]] = {}
     for i, comp in enumerate(scenario.competitors):
         for campus in dict.fromkeys(
@@ -343,14 +356,16 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
         who = ", ".join(f"competitors[{i}] ({scenario.competitors[i].label})" for i in indices)
         if len(labs) > 1:
             raise InputError(
-                f"{where}: campus {campus!r} is used by {who}; a campus belongs to one lab (each would "
+                f"{where}: campus {campus!r} is used by {who}; a campus belongs to one lab (each "
+                "would "
                 "get its whole capacity)"
             )
         # One lab's runs on one campus: each would get all of it unless their shares split it.
         top = sum(scenario.competitors[i].share.support()[1] for i in indices)
         if top > 1.0 + 1e-9:
             raise InputError(
-                f"{where}: campus {campus!r} is shared by {who}; split it explicitly: their share values "
+                f"{where}: campus {campus!r} is shared by {who}; split it explicitly: their share "
+                "values "
                 f"may add up to at most 1 (now up to {top:g})"
             )
     delta_low, delta_high = scenario.uncertainty.pue_delta.support()
@@ -362,8 +377,10 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
             base = deal.pue if deal.pue is not None else catalog.sites[deal.region].pue
             if base + delta_high > PUE_MAX:
                 raise InputError(
-                    f"{where}: uncertainty.pue_delta: up to {delta_high:g} on deal {deal_id!r} (PUE {base:g}) "
-                    f"reaches PUE {base + delta_high:g}; PUE must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
+                    f"{where}: uncertainty.pue_delta: up to {delta_high:g} on deal {deal_id!r} "
+                    f"(PUE {base:g}) "
+                    f"reaches PUE {base + delta_high:g}; PUE must stay within [{PUE_MIN:g}, "
+                    f"{PUE_MAX:g}]"
                 )
 
 
@@ -394,7 +411,8 @@ def estimate_simulation_bytes(
     itemsize: int,
     keep_draws: bool = False,
 ) -> dict[str, float]:
-    """Bytes a simulation will hold at its peak, by part: capacity tables, per-draw results, one chunk."""
+    """Bytes a simulation will hold at its peak, by part: capacity tables, per-draw results, one
+    chunk."""
     dt = scenario.time_step_months
     steps = math.ceil(scenario.horizon_months / dt - 1e-9)
     h = dt / _SUBSTEPS
@@ -444,6 +462,7 @@ def check_simulation_size(
         raise InputError(
             f"{where}: needs about {total / 2**30:,.1f} GiB ({scenario.draws:,} draws x "
             f"{math.ceil(scenario.horizon_months / scenario.time_step_months - 1e-9):,} steps of "
-            f"{scenario.time_step_months:g} months x the deals' tranches); the limit is {limit / 2**30:g} GiB "
+            f"{scenario.time_step_months:g} months x the deals' tranches); the limit is "
+            f"{limit / 2**30:g} GiB "
             f"(${MAX_MEMORY_ENV}); use {fix}"
         )

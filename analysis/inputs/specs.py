@@ -27,13 +27,13 @@ from ..errors import InputError
 
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
-from .limits import (
+from .limits import (  # noqa: F401
     MAX_ACCELERATORS,
+    MAX_CAMPUS_MW,
     MAX_DEAL_SCALE,
+    MAX_DEAL_VALUE_USD,
     MAX_DRAWS,
     MAX_GPU_HOURS,
-    MAX_CAMPUS_MW,
-    MAX_DEAL_VALUE_USD,
     MAX_PRICE_USD_PER_HOUR,
     MAX_SEED,
     MAX_TERM_MONTHS,
@@ -49,7 +49,7 @@ from .limits import (
     check_seed,
     describe_dist,
     lognormal_mu_sigma,
-)  # noqa: F401
+)
 
 # ---------------------------------------------------------------------------------------------
 # Shared field types
@@ -90,7 +90,8 @@ def month_label(index: float) -> str:
 
 def _as_year_month(value: Any) -> str:
     if isinstance(value, (_dt.date, _dt.datetime)):
-        # YAML reads 2026-01-15 as a date: a day where a month is expected is refused, never truncated
+        # YAML reads 2026-01-15 as a date: a day where a month is expected is refused, never
+        # truncated
         raise ValueError(
             f"{value.isoformat()} is a day; write the month as YYYY-MM, "
             f"e.g. {value.year:04d}-{value.month:02d}"
@@ -166,7 +167,8 @@ class Strict(BaseModel):
                     raise ValueError(
                         f"{name}: expected a number or text, got {str(value).lower()} (a boolean)"
                     )
-                # NonEmptyStr: blank text ("  ") is as empty as "" (min_length alone lets it through)
+                # NonEmptyStr: blank text ("  ") is as empty as "" (min_length alone lets it
+                # through)
                 if (
                     isinstance(value, str)
                     and not value.strip()
@@ -303,7 +305,8 @@ DIST_KINDS = ("fixed", "uniform", "triangular", "lognormal", "loguniform")
 
 
 def _number_is_fixed(value: Any) -> Any:
-    """A bare number in YAML means a fixed value; an unknown `dist` gets a message naming the kinds."""
+    """A bare number in YAML means a fixed value; an unknown `dist` gets a message naming the
+    kinds."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
@@ -386,14 +389,16 @@ class Accelerator(Strict):
 
     @property
     def bytes_per_flop(self) -> float | None:
-        """Memory bytes the chip can move per BF16 FLOP at peak (None when its bandwidth is unknown)."""
+        """Memory bytes the chip can move per BF16 FLOP at peak (None when its bandwidth is
+        unknown)."""
         if self.memory_bandwidth_tb_per_s is None:
             return None
         return self.memory_bandwidth_tb_per_s * 1e12 / self.peak_bf16_flop_per_s
 
     @property
     def server_power_w(self) -> float:
-        """All-in server power per accelerator at its rating (chip TDP x chip-to-server multiplier)."""
+        """All-in server power per accelerator at its rating (chip TDP x chip-to-server
+        multiplier)."""
         return self.tdp_w * self.server_power_multiplier
 
 
@@ -401,8 +406,9 @@ class Site(Strict):
     id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
     name: NonEmptyStr
     pue: Annotated[float, Field(ge=1.0, le=3.0)]
-    #: Plausible bounds catch a price or an intensity typed in the wrong unit (per kWh, in cents, kg):
-    #: industrial power costs about 30-300 USD/MWh, and lignite, the dirtiest grid fuel, ~1,100 g/kWh.
+    #: Plausible bounds catch a price or an intensity typed in the wrong unit (per kWh, in cents,
+    #: kg): industrial power costs about 30-300 USD/MWh, and lignite, the dirtiest grid fuel, ~1,100
+    #: g/kWh.
     electricity_usd_per_mwh: Annotated[float, Field(gt=0, le=2000)]
     grid_gco2_per_kwh: Annotated[float, Field(ge=0, le=1500)]
     source: NonEmptyStr
@@ -481,7 +487,8 @@ class TrainingRun(Strict):
             )
         if self.energy_mwh is not None and self.energy_basis is None:
             raise ValueError(
-                f"energy_mwh is given, so energy_basis is required; allowed: {', '.join(ENERGY_BASES)}"
+                "energy_mwh is given, so energy_basis is required; allowed: "
+                f"{', '.join(ENERGY_BASES)}"
             )
         return self
 
@@ -496,8 +503,10 @@ class TrainingRun(Strict):
         if self.flop_basis not in CALIBRATION_FLOP_BASES:
             return (
                 "flop_basis",
-                f"a calibration row's compute must come from {' or '.join(CALIBRATION_FLOP_BASES)}, "
-                f"not from its own hardware time or a third party's estimate; got {self.flop_basis!r} "
+                "a calibration row's compute must come from "
+                f"{' or '.join(CALIBRATION_FLOP_BASES)}, "
+                "not from its own hardware time or a third party's estimate; got "
+                f"{self.flop_basis!r} "
                 "(set role to check to keep the row for other uses)",
             )
         if self.flop_basis == "params_x_tokens":
@@ -602,7 +611,8 @@ class CompetingModel(Strict):
         if not (MIN_TRAINING_FLOP <= low and high <= MAX_TRAINING_FLOP):
             raise ValueError(
                 f"6 x N x D spans {low:.3g} to {high:.3g} FLOP (p10s, p90s); allowed from "
-                f"{MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g} (check the units: counts, not billions)"
+                f"{MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g} (check the units: counts, not "
+                "billions)"
             )
         return self
 
@@ -704,8 +714,10 @@ class Deal(Strict):
             implied = self.total_value_usd / self.available_accelerator_hours()
             if implied > MAX_PRICE_USD_PER_HOUR:
                 raise ValueError(
-                    f"total_value_usd {self.total_value_usd:g} over the tranches' {self.available_accelerator_hours():.3g} "
-                    f"accelerator-hours is {implied:,.0f} USD per accelerator-hour, above {MAX_PRICE_USD_PER_HOUR:,g} "
+                    f"total_value_usd {self.total_value_usd:g} over the tranches' "
+                    f"{self.available_accelerator_hours():.3g} "
+                    f"accelerator-hours is {implied:,.0f} USD per accelerator-hour, above "
+                    f"{MAX_PRICE_USD_PER_HOUR:,g} "
                     "(check the value's unit and the tranches' counts)"
                 )
         if self.kind == "on_demand" and self.rate_usd_per_gpu_hour is None:
@@ -773,6 +785,7 @@ class Deal(Strict):
         return float(sum(t.accelerators for t in self.tranches))
 
     def available_accelerator_hours(self) -> float:
-        """Accelerator-hours delivered over the whole term (no delay), for implied contract rates."""
+        """Accelerator-hours delivered over the whole term (no delay), for implied contract
+        rates."""
         months = sum(t.accelerators * (self.term_months - t.month) for t in self.tranches)
         return months * K.HOURS_PER_MONTH

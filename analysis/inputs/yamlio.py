@@ -21,7 +21,8 @@ class NumberLoader(yaml.SafeLoader):
 
     Anchors and aliases are refused as they are parsed, before any node is built: an alias nested
     in aliases (the "billion laughs") would otherwise expand to gigabytes in whatever walks the
-    result. A key repeated in one mapping is refused too (plain YAML lets the last one win silently).
+    result. A key repeated in one mapping is refused too (plain YAML lets the last one win
+    silently).
     """
 
     def compose_node(self, parent, index):
@@ -89,7 +90,8 @@ MAX_YAML_BYTES = 16 * 2**20
 
 
 def read_yaml(path: str | Path, *, what: str = "file") -> Any:
-    """Parse a YAML file; InputError (one line: file, line, column, problem) when it cannot be read."""
+    """Parse a YAML file; InputError (one line: file, line, column, problem) when it cannot be
+    read."""
     path = Path(path)
     where = display(path)
     check_input_file(path, what, MAX_YAML_BYTES)

@@ -4,8 +4,8 @@
 flags (``params``, ``tokens``, ``accelerator``, ``accelerators``, optional ``active_params``,
 ``flop``, ``precision``, ``mfu``, ``goodput``, ``gpu_hours``, ``pue``, ``site``, ``price_per_hour``)
 and returns one row per input row with the same quantile columns `estimate` gives
-(``<metric>_p10``, ``_p50``, ``_p90``, ``_mean``), equal to `estimate` called row by row with the same
-draws and seed (tests/test_batch.py).
+(``<metric>_p10``, ``_p50``, ``_p90``, ``_mean``), equal to `estimate` called row by row with the
+same draws and seed (tests/test_batch.py).
 
 How: `estimate` draws every uncertain quantity from a named stream (``estimate/goodput``, ...), so
 for one seed all rows share the same draws; only per-row constants differ. Each metric of a row is
@@ -170,7 +170,8 @@ def read_configs(path: str | Path) -> pd.DataFrame:
         )
     if not rows:
         raise InputError(
-            f"{path}: empty; expected a header row of column names (params, tokens, accelerator, ...)"
+            f"{path}: empty; expected a header row of column names (params, tokens, accelerator, "
+            "...)"
         )
     header = [c.strip().replace("-", "_") for c in rows[0]]
     for i, row in enumerate(rows[1:], start=1):
@@ -187,7 +188,8 @@ def estimate_many(
     catalog=None,
     where: str = "configs",
 ) -> pd.DataFrame:
-    """`estimate` for every row of `frame` (a DataFrame or a mapping of columns); one output row each.
+    """`estimate` for every row of `frame` (a DataFrame or a mapping of columns); one output row
+    each.
 
     Columns are named like `estimate`'s flags; a missing or empty cell is a flag not given. Returns
     the input columns followed by ``training_flop`` and ``<metric>_p10/_p50/_p90/_mean`` for each of
@@ -239,7 +241,8 @@ def estimate_many(
 
 
 def _check_rows(rows: _Rows) -> None:
-    """Each column's range, then the rules between columns (first bad row, as `estimate` states them)."""
+    """Each column's range, then the rules between columns (first bad row, as `estimate` states
+    them)."""
     from ..inputs.limits import FLAG_RANGES
 
     num = rows.num
@@ -259,8 +262,8 @@ def _check_rows(rows: _Rows) -> None:
     )
     if bad.any():
         _row_rules(rows, int(np.flatnonzero(bad)[0]))
-    from .kernels.compute import training_flop
     from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_training_flop
+    from .kernels.compute import training_flop
 
     with np.errstate(over="ignore", invalid="ignore"):
         flop = training_flop(
@@ -275,7 +278,8 @@ def _check_rows(rows: _Rows) -> None:
 
 
 def _row_rules(rows: _Rows, i: int) -> None:
-    """The rules between the columns of row i, in `estimate`'s order; InputError at the first broken."""
+    """The rules between the columns of row i, in `estimate`'s order; InputError at the first
+    broken."""
     has, num = rows.has, rows.num
     if has["flop"][i] and (has["params"][i] or has["tokens"][i] or has["active_params"][i]):
         rows.fail(i, "flop", "give either flop or params/tokens, not both")
@@ -300,7 +304,8 @@ def _row_rules(rows: _Rows, i: int) -> None:
         rows.fail(
             i,
             "mfu",
-            "gpu_hours fixes the accelerator-hours, so MFU follows from them; give one or the other",
+            "gpu_hours fixes the accelerator-hours, so MFU follows from them; "
+            "give one or the other",
         )
 
 
@@ -312,13 +317,14 @@ NO_COST, GIVEN_PRICE, SHEET_PRICE = 0, 1, 2
 
 class _Plan:
     """Per-row constants of a checked table: the catalog's figures, the prior's centre and spread,
-    and which of `estimate`'s branches each row takes (one lookup per distinct accelerator or site)."""
+    and which of `estimate`'s branches each row takes (one lookup per distinct accelerator or
+    site)."""
 
     def __init__(self, rows: _Rows, catalog):
         import pandas as pd
 
-        from .kernels import compute as kc
         from ..inputs.specs import PRECISIONS
+        from .kernels import compute as kc
 
         n, num, has = rows.n, rows.num, rows.has
         self.n, self.num, self.has = n, num, has
@@ -385,11 +391,11 @@ class _Plan:
 
 
 def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
-    """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires (inputs/limits.py)."""
-    from ..inputs.limits import check_implied_mfu
-    from ..inputs.limits import MIN_MFU
-    from .sampling import draw
+    """Given hours must imply an MFU in [MIN_MFU, 1] in every draw, as `estimate` requires
+    (inputs/limits.py)."""
+    from ..inputs.limits import MIN_MFU, check_implied_mfu
     from ..inputs.scenario import Uncertainty
+    from .sampling import draw
 
     goodput = draw(Uncertainty().goodput, seed, "estimate/goodput", 0, draws)
     lowest = np.where(plan.has["goodput"], plan.num["goodput"], float(np.min(goodput)))
@@ -493,9 +499,10 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
-    """Quantiles and means of every metric of every row, through shared vectors (module docstring)."""
-    from .sampling import draw, normals
+    """Quantiles and means of every metric of every row, through shared vectors (module
+    docstring)."""
     from ..inputs.scenario import Uncertainty
+    from .sampling import draw, normals
 
     num, has = plan.num, plan.has
     defaults = Uncertainty()
@@ -611,7 +618,8 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def _chunks(sorted_groups: np.ndarray, lo: int, hi: int, step: int):
-    """(first, last) ranges of at most `step` entries of `sorted_groups` whose value is in [lo, hi)."""
+    """(first, last) ranges of at most `step` entries of `sorted_groups` whose value is in [lo,
+    hi)."""
     first, last = np.searchsorted(sorted_groups, [lo, hi])
     for start in range(int(first), int(last), step):
         yield start, min(start + step, int(last))
@@ -632,7 +640,8 @@ def _hours_stats(hours: np.ndarray, clipped, mode, fp8, z_falling) -> np.ndarray
 
 
 def _times_rows(block: np.ndarray, table: np.ndarray, index: np.ndarray) -> None:
-    """block[i] *= table[index[i]] in place (one broadcast multiply when every row takes the same)."""
+    """block[i] *= table[index[i]] in place (one broadcast multiply when every row takes the
+    same)."""
     if len(index) == 0:
         return
     if (index == index[0]).all():

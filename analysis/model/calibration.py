@@ -51,8 +51,8 @@ import numpy as np
 
 from .. import constants as K
 from .. import paths
-from ..inputs.catalog import Catalog
 from ..constants import SECONDS_PER_HOUR
+from ..inputs.catalog import Catalog
 from ..inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
 __all__ = [
@@ -72,12 +72,12 @@ __all__ = [
 EXCLUDED_CONFIDENCE = (THIRD_PARTY_CONFIDENCE,)
 #: Centre of the size feature (log10 of 1e11 active parameters), so the intercept means something.
 SIZE_CENTRE_LOG10 = 11.0
-#: Centre of the bandwidth feature: log10 of 10^-2.5 (about 3.2e-3) memory bytes per BF16 FLOP at peak,
-#: between A100 (5-6.5e-3) and H100 (3.4e-3).
+#: Centre of the bandwidth feature: log10 of 10^-2.5 (about 3.2e-3) memory bytes per BF16 FLOP at
+#: peak, between A100 (5-6.5e-3) and H100 (3.4e-3).
 BANDWIDTH_CENTRE_LOG10 = -2.5
 #: Terms a prior may use: "size" is log10(active params) - 11; "bandwidth" is log10(memory bytes per
-#: BF16 FLOP at peak, from the chip sheet) + 2.5, a feature of the accelerator known before any run on
-#: it; "generation" is a partially pooled offset per accelerator generation.
+#: BF16 FLOP at peak, from the chip sheet) + 2.5, a feature of the accelerator known before any run
+#: on it; "generation" is a partially pooled offset per accelerator generation.
 KNOWN_FEATURES = ("size", "bandwidth", "generation")
 #: The default terms, chosen by grouped cross-validation (analysis.backtest, notebook 30_backtest).
 FEATURES: tuple[str, ...] = ("size", "generation")
@@ -120,7 +120,8 @@ class CalibrationPoint:
     organization: str = ""
     year: int = 0
     generation: str = ""
-    #: Memory bytes per BF16 FLOP at peak of the run's accelerator (None when its sheet has no bandwidth).
+    #: Memory bytes per BF16 FLOP at peak of the run's accelerator (None when its sheet has no
+    #: bandwidth).
     bytes_per_flop: float | None = None
 
     @property
@@ -187,7 +188,8 @@ class UtilizationPrior:
     """
 
     features: tuple[str, ...]
-    #: Pooled coefficients: intercept, then the size slope and the bandwidth slope when they are features.
+    #: Pooled coefficients: intercept, then the size slope and the bandwidth slope when they are
+    #: features.
     coef: tuple[float, ...]
     #: Covariance of `coef` (robust sandwich from statsmodels RLM).
     coef_cov: tuple[tuple[float, ...], ...]
@@ -207,8 +209,9 @@ class UtilizationPrior:
     #: P90 of the standard Student-t at `dof`, kept with the fit so that a prediction needs no SciPy
     #: (importing scipy.special costs a CLI call about 0.2 s).
     t90: float = math.nan
-    #: Accelerator id -> bandwidth feature, for every accelerator whose sheet gives its bandwidth, and the
-    #: feature's mean and variance over the calibration runs (for an accelerator without one).
+    #: Accelerator id -> bandwidth feature, for every accelerator whose sheet gives its bandwidth,
+    #: and the feature's mean and variance over the calibration runs (for an accelerator without
+    #: one).
     bandwidth: dict[str, float] = field(default_factory=dict)
     bandwidth_mean: float = 0.0
     bandwidth_var: float = 0.0
@@ -248,7 +251,8 @@ class UtilizationPrior:
         )
 
     def _bandwidth(self, accelerator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Bandwidth feature per draw and its extra variance (unknown -> calibration mean and variance)."""
+        """Bandwidth feature per draw and its extra variance (unknown -> calibration mean and
+        variance)."""
         unknown = (self.bandwidth_mean, self.bandwidth_var)
         if accelerator is None:
             return np.full(n, unknown[0]), np.full(n, unknown[1])
@@ -270,9 +274,9 @@ class UtilizationPrior:
             return np.full(n, centre[0]), np.full(n, scale[0])
         beta = np.asarray(self.coef)
         cov = np.asarray(self.coef_cov)
-        # Regressors (intercept, then each pooled feature) and the variance of each where it is unknown.
-        # The intercept's column is the scalar 1 (x 1.0 is exact, so the sums below give the numbers a
-        # column of ones gives, without two arrays and their products per call).
+        # Regressors (intercept, then each pooled feature) and the variance of each where it is
+        # unknown. The intercept's column is the scalar 1 (x 1.0 is exact, so the sums below give
+        # the numbers a column of ones gives, without two arrays and their products per call).
         columns, unknown_var = [1.0], [0.0]
         if "size" in self.features:
             x, x_var = self._size(active_params, n)
@@ -282,8 +286,9 @@ class UtilizationPrior:
             x, x_var = self._bandwidth(accelerator, n)
             columns.append(x)
             unknown_var.append(x_var)
-        # Residual, parameter (x' C x) and unknown-feature ((b_k^2 + C_kk) var_k) variance, as sums over
-        # the few columns: a matrix product would start BLAS threads that compete with the race kernel.
+        # Residual, parameter (x' C x) and unknown-feature ((b_k^2 + C_kk) var_k) variance, as sums
+        # over the few columns: a matrix product would start BLAS threads that compete with the race
+        # kernel.
         k = len(columns)
         centre = sum(beta[i] * columns[i] for i in range(k))
         var = self.sigma**2 + sum(
@@ -302,7 +307,8 @@ class UtilizationPrior:
             t90 = float(stdtrit(self.dof, 0.9))
         return t90 * scale
 
-    # -- the contract -------------------------------------------------------------------------------
+    # -- the contract
+    # -------------------------------------------------------------------------------
 
     def log_centre_and_half_width(
         self, active_params: float | None = None, **features
@@ -317,7 +323,8 @@ class UtilizationPrior:
         return LogNormal(p10=math.exp(centre - half), p90=math.exp(centre + half))
 
     def ppf(self, u: np.ndarray, active_params: np.ndarray | None = None, **features) -> np.ndarray:
-        """Effective utilization at uniforms `u`; active params and features scalar or aligned with u."""
+        """Effective utilization at uniforms `u`; active params and features scalar or aligned with
+        u."""
         from scipy.special import ndtri
 
         u = np.asarray(u, dtype=np.float64)
@@ -325,14 +332,16 @@ class UtilizationPrior:
         return np.exp(centre + (self._half_width(scale) / Z90) * ndtri(u))
 
     def logpdf(self, utilization: float, active_params: float | None = None, **features) -> float:
-        """Log predictive density of log u at `utilization` (Student-t), for scoring held-out runs."""
+        """Log predictive density of log u at `utilization` (Student-t), for scoring held-out
+        runs."""
         centre, scale = self.log_centre_and_scale(active_params, 1, **features)
         from scipy import stats  # scipy.stats costs ~0.3 s to import: only the backtest scores runs
 
         return float(stats.t.logpdf(math.log(utilization), self.dof, loc=centre[0], scale=scale[0]))
 
     def cdf(self, utilization: float, active_params: float | None = None, **features) -> float:
-        """Predictive probability that log u is below log(`utilization`): the PIT of a held-out run."""
+        """Predictive probability that log u is below log(`utilization`): the PIT of a held-out
+        run."""
         centre, half = self.log_centre_and_half_width(active_params, **features)
         from scipy import stats
 
@@ -348,7 +357,8 @@ class UtilizationPrior:
             )
             gens = f"; generation offsets (tau {self.tau:.2f}): {shown}"
         return (
-            f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale {self.sigma:.3f}){gens}; "
+            f"log u = {self.coef[0]:.3f}{terms} + t(dof {self.dof:.1f}, scale "
+            f"{self.sigma:.3f}){gens}; "
             f"{len(self.runs)} runs (centre u = {math.exp(self.coef[0]):.2f})"
         )
 
@@ -375,8 +385,8 @@ def fit_prior(
 ) -> UtilizationPrior:
     """Robust pooled fit, partially pooled generation offsets, Student-t residuals.
 
-    `generations` maps accelerator ids to generations for prediction (default: those of `points`), and
-    `bytes_per_flop` ids to their chip sheet's bytes per FLOP (default: those of `points`).
+    `generations` maps accelerator ids to generations for prediction (default: those of `points`),
+    and `bytes_per_flop` ids to their chip sheet's bytes per FLOP (default: those of `points`).
     Runs without active parameters are dropped when "size" is a feature, runs on a chip without a
     bandwidth when "bandwidth" is.
     """
@@ -418,8 +428,9 @@ def fit_prior(
         counts = np.array([np.sum(gens == g) for g in groups])
         if len(groups) >= 2:
             # Random-effects meta-analysis of the generation means (statsmodels, DerSimonian-Laird):
-            # the spread of the means beyond what their sampling variance s^2/n_g explains, each mean
-            # weighted by n_g/s^2, so a generation of two runs moves tau less than one of fifteen.
+            # the spread of the means beyond what their sampling variance s^2/n_g explains, each
+            # mean weighted by n_g/s^2, so a generation of two runs moves tau less than one of
+            # fifteen.
             from statsmodels.stats.meta_analysis import combine_effects
 
             tau2 = max(0.0, float(combine_effects(means, s2 / counts, method_re="dl").tau2))
@@ -467,8 +478,8 @@ def fit_prior(
 
 
 def chip_sheet(catalog: Catalog) -> dict[str, dict]:
-    """What the prior may know of every accelerator in the catalog before any run on it: its generation
-    and its bytes per FLOP (keyword arguments of `fit_prior`)."""
+    """What the prior may know of every accelerator in the catalog before any run on it: its
+    generation and its bytes per FLOP (keyword arguments of `fit_prior`)."""
     return {
         "generations": {a.id: a.family for a in catalog.accelerators.values()},
         "bytes_per_flop": {a.id: a.bytes_per_flop for a in catalog.accelerators.values()},
@@ -498,8 +509,8 @@ CACHE_ENV = paths.CACHE_ENV
 
 
 def _cache_file(catalog: Catalog, features: tuple[str, ...]):
-    """The cache file of a fit: keyed by the data, the features, this module's code and the versions of
-    the libraries that fit it, so any change refits."""
+    """The cache file of a fit: keyed by the data, the features, this module's code and the versions
+    of the libraries that fit it, so any change refits."""
     from importlib import metadata
 
     versions = []
@@ -518,8 +529,8 @@ def _cache_file(catalog: Catalog, features: tuple[str, ...]):
 
 
 def _cached_fit(catalog: Catalog, features: tuple[str, ...]) -> UtilizationPrior:
-    """`fit_prior` on the catalog's calibration runs, read from the disk cache when this exact fit was
-    made before (a CLI call then skips statsmodels and the robust fit: about a second); written
+    """`fit_prior` on the catalog's calibration runs, read from the disk cache when this exact fit
+    was made before (a CLI call then skips statsmodels and the robust fit: about a second); written
     atomically after a fit. An unreadable or unwritable cache only costs the fit."""
     import dataclasses
     import json

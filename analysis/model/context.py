@@ -71,7 +71,8 @@ class Region:
 
 @dataclass(frozen=True)
 class Drawn:
-    """A distribution as `sampling.draw` reads it (fixed, uniform, triangular or lognormal), in words too."""
+    """A distribution as `sampling.draw` reads it (fixed, uniform, triangular or lognormal), in
+    words too."""
 
     dist: str
     text: str
@@ -92,8 +93,8 @@ class Context:
     chips: dict[str, Chip]
     regions: dict[str, Region]
     defaults: dict[str, Drawn]
-    #: Accelerator id -> (centre at 10^11, slope, half^2 at 10^11, its slope, its curvature, centre and
-    #: half-width with the size unknown), in log utilization per decade of active parameters.
+    #: Accelerator id -> (centre at 10^11, slope, half^2 at 10^11, its slope, its curvature, centre
+    #: and half-width with the size unknown), in log utilization per decade of active parameters.
     prior: dict[str, tuple[float, ...] | None]
     #: Package version and library versions, as `provenance` reports them (None: ask it).
     package_version: str | None = None
@@ -183,8 +184,8 @@ def context_for(catalog) -> Context:
     hit = _BUILT.get(id(catalog))
     if hit is not None and hit[0] is catalog:
         return hit[1]
-    from .calibration import default_prior
     from ..inputs.scenario import Uncertainty
+    from .calibration import default_prior
 
     prior = default_prior(catalog)
     defaults = Uncertainty()

@@ -1,4 +1,5 @@
-"""One training run on a fixed accelerator type: FLOP, accelerator-hours, days, energy, cost, carbon.
+"""One training run on a fixed accelerator type: FLOP, accelerator-hours, days, energy, cost,
+carbon.
 
 Monte Carlo over what is uncertain (MFU from the calibrated prior, goodput, PUE, price, hardware
 life), drawn on the host and evaluated by the array kernels on the chosen backend.
@@ -20,11 +21,9 @@ from typing import Any
 import numpy as np
 
 from .. import constants as K
-from .context import context_for, load_context
 from ..backend import select, to_numpy
 from ..errors import InputError
 from ..formatting import format_value, present, scientific
-from .kernels import compute as kc
 from ..inputs.limits import (
     FLAG_RANGES,
     MAX_DRAWS,
@@ -35,11 +34,14 @@ from ..inputs.limits import (
     check_training_flop,
 )
 from ..provenance import provenance
-from .summary import json_ready, quantiles, row_stats, summary_frame
+from .context import context_for, load_context
+from .kernels import compute as kc
 from .sampling import draw
+from .summary import json_ready, quantiles, row_stats, summary_frame
 
-# No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs from
-# a cached context (`model.context`), so a repeat call imports none of them (docs/cli.md: the cache).
+# No pydantic, pandas or SciPy at import: `python -m analysis estimate` reads everything it needs
+# from a cached context (`model.context`), so a repeat call imports none of them (docs/cli.md: the
+# cache).
 
 UNITS = {
     "mfu": "fraction of peak",
@@ -121,7 +123,8 @@ class EstimateResult:
             else inp["accelerator"]
         )
         lines = [
-            f"Training compute {scientific(self.training_flop)} FLOP on {cluster} ({inp['precision']}), "
+            f"Training compute {scientific(self.training_flop)} FLOP on {cluster} "
+            f"({inp['precision']}), "
             f"site {inp['site']} (PUE {inp['pue']})",
             f"cost basis: {inp['cost_basis']}; {inp['cost_method']}",
             f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
@@ -151,8 +154,8 @@ class EstimateResult:
         return present(self.summary.drop(columns="unit"), rows=True).to_html()
 
 
-#: Draws of recent (distribution, seed, stream, count)s, read-only: estimates in a loop with one seed
-#: (a sweep of sizes or accelerators) share most of their draws, as `estimate_many` rows do.
+#: Draws of recent (distribution, seed, stream, count)s, read-only: estimates in a loop with one
+#: seed (a sweep of sizes or accelerators) share most of their draws, as `estimate_many` rows do.
 _DRAWS: dict[tuple, np.ndarray] = {}
 _DRAWS_MAX_VALUES = 1 << 14
 _DRAWS_ENTRIES = 64
@@ -258,7 +261,8 @@ def estimate(
     if flop is None:
         if params is None and tokens is None and active_params is None:
             raise InputError(
-                "--params/--tokens: give the model size and data (--params N --tokens D) or --flop C"
+                "--params/--tokens: give the model size and data (--params N --tokens D) or --flop "
+                "C"
             )
         if tokens is None:
             raise InputError("--tokens: training tokens are needed with --params (or give --flop)")
@@ -280,7 +284,8 @@ def estimate(
     for flag, value in (("--accelerator", accelerator), ("--site", site)):
         if not (isinstance(value, str) or (flag == "--site" and value is None)):
             raise InputError(
-                f"{flag}: expected an id from data/{'accelerators' if flag == '--accelerator' else 'sites'}.csv, "
+                f"{flag}: expected an id from "
+                f"data/{'accelerators' if flag == '--accelerator' else 'sites'}.csv, "
                 f"got {value!r}"
             )
     ctx = context_for(catalog) if catalog is not None else load_context()
@@ -330,8 +335,9 @@ def estimate(
             mfu_text += f", x FP8 gain {defaults['fp8_gain'].text} / {ratio:.2g}"
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
-    # One cost basis for every accelerator: rental (accelerator-hours x a price per accelerator-hour).
-    # Owned-hardware cost belongs to deals of kind "owned" in simulate, never a silent fallback here.
+    # One cost basis for every accelerator: rental (accelerator-hours x a price per
+    # accelerator-hour). Owned-hardware cost belongs to deals of kind "owned" in simulate, never a
+    # silent fallback here.
     if price_per_hour is not None:
         cost_method = f"rental at {price_per_hour:g} USD/h (--price-per-hour)"
     elif chip.rental_usd_per_hour is not None:
@@ -423,7 +429,8 @@ def estimate(
 
 
 def _catalog(catalog: Catalog | None) -> Catalog:
-    """The validated catalog (for what the context does not hold: error messages naming close ids)."""
+    """The validated catalog (for what the context does not hold: error messages naming close
+    ids)."""
     from ..inputs.catalog import load_catalog
 
     return catalog or load_catalog()

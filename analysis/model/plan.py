@@ -121,7 +121,8 @@ def plan_competitor(
         site = catalog.sites[deal.region]
         if deal.kind == "owned" and chip.purchase_price_usd is None:
             raise InputError(
-                f"data/deals.yaml (id {deal.id!r}): an owned deal needs purchase_price_usd for accelerator "
+                f"data/deals.yaml (id {deal.id!r}): an owned deal needs purchase_price_usd for "
+                "accelerator "
                 f"{chip.id!r} in data/accelerators.csv"
             )
         rate = deal.rate_usd_per_gpu_hour

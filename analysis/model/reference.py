@@ -115,14 +115,15 @@ def scalar_race(
 
 
 def compare(layout, reference: dict, candidate: dict, target_flop, *, rtol: float) -> dict:
-    """How far `candidate` is from `reference` (dicts of lists of (K,) arrays, as the kernel returns).
+    """How far `candidate` is from `reference` (dicts of lists of (K,) arrays, as the kernel
+    returns).
 
     Largest relative difference of the elapsed steps (finish time) and peak power of every track
     that finishes in both, and of the accelerator-W-steps of the deals of those tracks (relative to
     the track's total, what accelerator-hours are made of); the count of
     tracks whose "finished" flag differs, not counting a crossing within 1e-4 of the target at the
-    horizon's end (float rounding may put it either side). ``agrees`` when every difference is within
-    `rtol` and no flag differs.
+    horizon's end (float rounding may put it either side). ``agrees`` when every difference is
+    within `rtol` and no flag differs.
     """
     worst = {"elapsed_steps": 0.0, "peak_facility_w": 0.0, "server_w_steps": 0.0}
     flags = 0

@@ -48,7 +48,8 @@ EXTRA_METRICS = ("committed_usd", "training_flop")
 
 @dataclass
 class SimulationResult:
-    """Race outcome: per-competitor quantiles, who finishes first, lead times; per-draw frame on request."""
+    """Race outcome: per-competitor quantiles, who finishes first, lead times; per-draw frame on
+    request."""
 
     scenario: Scenario
     backend: str
@@ -155,7 +156,8 @@ class SimulationResult:
                 "competitors": comps,
                 "p_nobody_within_horizon": self.p_nobody,
                 "pairwise": self.pairwise,
-                "notes": "quantiles of metrics other than time_to_train_months are over draws that finish "
+                "notes": "quantiles of metrics other than time_to_train_months are over draws that "
+                "finish "
                 "within the horizon; time_to_train_months counts unfinished draws as beyond the "
                 "horizon (null where a quantile falls there)",
                 "provenance": self.provenance,
@@ -172,7 +174,8 @@ class SimulationResult:
         )
         lines = [
             f"Race '{sc.name}': {target}; start {sc.start}, horizon {sc.horizon_months:g} months, "
-            f"{sc.draws:,} draws, {'runs may span sites' if sc.span_sites else 'one campus per run'}",
+            f"{sc.draws:,} draws, "
+            f"{'runs may span sites' if sc.span_sites else 'one campus per run'}",
             "",
             f"{'competitor':<28}{'P(first)':>9}{'P(done)':>9}{'months p10':>12}{'p50':>8}{'p90':>8}"
             f"{'cost p50':>11}{'MWh p50':>10}{'MW p50':>9}{'tCO2e p50':>11}",
@@ -209,7 +212,8 @@ class SimulationResult:
                     "-" if lead[k] is None else f"{lead[k]:+.1f}" for k in ("p10", "p50", "p90")
                 )
                 lines.append(
-                    f"  {pair['a']} before {pair['b']}: {pair['p_a_before_b']:.1%}   lead {lead_text}"
+                    f"  {pair['a']} before {pair['b']}: {pair['p_a_before_b']:.1%}   lead "
+                    f"{lead_text}"
                 )
         prov = self.provenance
         lines += [
@@ -229,7 +233,8 @@ _QUANTILE_LEVELS = np.array(list(QUANTILES.values()))
 def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, dict]:
     """Quantiles of the finish month and of time-to-train (finish minus the start) with unfinished
     draws counted as +inf (None where a quantile is): one selection over the stored array (radix
-    selection, or a partition of a scratch copy), the start subtracted from the finish month's figures."""
+    selection, or a partition of a scratch copy), the start subtracted from the finish month's
+    figures."""
     values = finish
     all_finite = bool(values.size) and bool(np.isfinite(values).all())
     mean = float(values.mean(dtype=np.float64)) if all_finite else None
@@ -249,7 +254,8 @@ def _finish_quantiles(finish: np.ndarray, start_months: float) -> tuple[dict, di
 
 
 def competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) -> dict:
-    """One competitor's summary from its per-draw metrics (P(first) is added by the race statistics)."""
+    """One competitor's summary from its per-draw metrics (P(first) is added by the race
+    statistics)."""
     done = np.isfinite(values["finish_month"])
     entry = {
         "lab": plan.competitor.lab,
@@ -269,7 +275,8 @@ def competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) ->
 
 
 def race_statistics(finish: dict[str, np.ndarray]) -> tuple[dict[str, float], float, list[dict]]:
-    """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead quantiles."""
+    """P(first) per competitor (ties split), P(nobody), pairwise P(A before B) and lead
+    quantiles."""
     labels = list(finish)
     # Row by row in the stored dtype (min, == and < are exact in float32) and with boolean masks and
     # counts, so no (competitors, draws) or per-draw float64 array: at 1e7 draws those copies and

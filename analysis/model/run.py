@@ -33,7 +33,8 @@ from .sampling import sample_streams
 
 #: Draws per chunk: bounds memory whatever the draw count (about 40 arrays of this length live).
 DEFAULT_CHUNK = 1 << 17
-#: At most this many chunks have their host draws made ahead, each on its own thread (`pipeline_threads`).
+#: At most this many chunks have their host draws made ahead, each on its own thread
+#: (`pipeline_threads`).
 MAX_PREFETCH = 4
 #: Draws per chunk on CuPy: a GPU needs large chunks to amortize the kernel launches of each step.
 GPU_CHUNK = 1 << 20
@@ -60,7 +61,8 @@ STORED = (
 def base_index(
     x_min: float, offset: float, delay: np.ndarray, delay_cap: float, h: float
 ) -> np.ndarray:
-    """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the table."""
+    """Table cell of step 0 for each draw: deal-time x0 = -offset - delay, delay clipped to the
+    table."""
     d = np.clip(delay, 0.0, delay_cap)
     # (-offset - d - x_min) / h, in place on the clipped copy
     np.subtract(-offset - x_min, d, out=d)
@@ -71,13 +73,13 @@ def base_index(
 
 def pipeline_threads(cpus: int | None = None) -> tuple[int, int]:
     """(prefetch threads, kernel threads) of simulate on NumPy, for `cpus` CPUs (default: those this
-    process may use). Three stages run at once: the draws of the next chunks (prefetch), the kernel, and
-    the outcomes of the last chunk (one thread). Half the CPUs, 1 to MAX_PREFETCH, make draws (the
-    largest stage: about twice the kernel's CPU time); the kernel takes what is left, at least one, so
-    from 3 CPUs the three stages use every CPU and no more. On 2 CPUs that is one thread each (three
-    threads, the outcome thread often waiting for the kernel): measured on the 2-core EPYC at 1e6
-    draws, 0.71 s and 1.16 CPU s against 0.81 s and 1.37 CPU s with two prefetch threads and a
-    two-thread kernel. No number depends on these counts."""
+    process may use). Three stages run at once: the draws of the next chunks (prefetch), the kernel,
+    and the outcomes of the last chunk (one thread). Half the CPUs, 1 to MAX_PREFETCH, make draws
+    (the largest stage: about twice the kernel's CPU time); the kernel takes what is left, at least
+    one, so from 3 CPUs the three stages use every CPU and no more. On 2 CPUs that is one thread
+    each (three threads, the outcome thread often waiting for the kernel): measured on the 2-core
+    EPYC at 1e6 draws, 0.71 s and 1.16 CPU s against 0.81 s and 1.37 CPU s with two prefetch threads
+    and a two-thread kernel. No number depends on these counts."""
     from .kernels.race_cpu import default_threads
 
     cpus = cpus or default_threads()
@@ -166,7 +168,8 @@ class KernelArgs:
     args: tuple
     deal_gain: list
     deal_base: list
-    deal_pue: list  # each deal's PUE per draw, on the device in the kernel's dtype (its campus's in the kernel)
+    # each deal's PUE per draw, on the device in the kernel's dtype (its campus's in the kernel)
+    deal_pue: list
     price: list
 
 
@@ -231,9 +234,10 @@ def kernel_args(
 
 
 def race_kernel(be: Backend):
-    """The race kernel for a backend: on NumPy the CPU fast path (`kernels/race_cpu.py`: the compiled
-    `race_cpu.c`, or the array-API kernel when it is not built; `race_cpu.status()` says which), else
-    the array-API kernel (CuPy, array-api-strict). Both take and return the same things."""
+    """The race kernel for a backend: on NumPy the CPU fast path (`kernels/race_cpu.py`: the
+    compiled `race_cpu.c`, or the array-API kernel when it is not built; `race_cpu.status()` says
+    which), else the array-API kernel (CuPy, array-api-strict). Both take and return the same
+    things."""
     if be.name == "numpy":
         from .kernels.race_cpu import race_tracks_cpu
 
@@ -371,9 +375,10 @@ def simulate(
     `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
     JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
     (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
-    `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy, the
-    kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes: on NumPy on
-    one more thread while the kernel runs the next chunk; quantiles; race_statistics; total), for `bench`.
+    `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy,
+    the kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes: on NumPy
+    on one more thread while the kernel runs the next chunk; quantiles; race_statistics; total), for
+    `bench`.
     """
     t_start = time.perf_counter()
     catalog = catalog or load_catalog()
@@ -406,9 +411,10 @@ def simulate(
     ]
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
-    # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics are
-    # reduced to quantiles as soon as its last chunk is in, and only its finish months are kept for
-    # the race statistics (unless keep_draws), so memory holds one competitor's metrics at a time.
+    # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics
+    # are reduced to quantiles as soon as its last chunk is in, and only its finish months are kept
+    # for the race statistics (unless keep_draws), so memory holds one competitor's metrics at a
+    # time.
     stored: dict[str, dict[str, np.ndarray]] = {}
     kept_inputs: dict[str, dict[str, list]] = {p.label: {} for p in plans}
     chunks = list(range(0, n, chunk_size))
@@ -429,7 +435,8 @@ def simulate(
     entries: dict[str, dict] = {}
 
     def reduce(start, stop, plan, inputs, ka, kernel_out):
-        """One chunk's outcomes into the competitor's per-draw arrays; its quantiles after its last chunk."""
+        """One chunk's outcomes into the competitor's per-draw arrays; its quantiles after its last
+        chunk."""
         out = chunk_outcomes(plan, scenario, inputs, be, dtype, ka, kernel_out, stage)
         values = stored.setdefault(plan.label, {m: np.empty(n, dtype=store_dtype) for m in STORED})
         for m in STORED:
@@ -446,10 +453,10 @@ def simulate(
         if bar is not None:
             bar.update(1)
 
-    # The host draws of the next (chunk, competitor)s are made on prefetch threads while the kernel runs
-    # on this one (race_sample, NumPy's generators and ufuncs release the GIL); on NumPy a chunk's
-    # outcomes and quantiles run on one more thread while the kernel takes the next chunk (one chunk
-    # in flight, in order). No number depends on the order or the thread.
+    # The host draws of the next (chunk, competitor)s are made on prefetch threads while the kernel
+    # runs on this one (race_sample, NumPy's generators and ufuncs release the GIL); on NumPy a
+    # chunk's outcomes and quantiles run on one more thread while the kernel takes the next chunk
+    # (one chunk in flight, in order). No number depends on the order or the thread.
     pipelined = be.name == "numpy"
     ahead, kernel_threads = pipeline_threads()
     with ThreadPoolExecutor(ahead) as prefetch, ThreadPoolExecutor(1) as reducer:
@@ -506,7 +513,8 @@ def simulate(
 
 
 def _progress(total: int, progress: bool | None):
-    """A tqdm bar on stderr for long runs (auto: only when stderr is a terminal and work is large)."""
+    """A tqdm bar on stderr for long runs (auto: only when stderr is a terminal and work is
+    large)."""
     if progress is False or total <= 1:
         return None
     if progress is None and not sys.stderr.isatty():

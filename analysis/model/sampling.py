@@ -1,10 +1,10 @@
 """Host-side draws from named distributions, reproducible whatever the chunking.
 
-Every uncertain quantity has a name (``"Meta muse-spark/mfu"``, ``"deal meta-hyperion/delay"``) and its
-own stream of random numbers, cut into fixed blocks of draws. Block ``b`` of stream ``name`` comes
-from ``SeedSequence(seed, spawn_key=(crc32(name), b))``, so draw ``i`` of a quantity is the same number
-whether the run is split into chunks of 1,000 or 1,000,000, and adding a quantity to a scenario never
-changes the draws of the others (common random numbers across what-if scenarios).
+Every uncertain quantity has a name (``"Meta muse-spark/mfu"``, ``"deal meta-hyperion/delay"``) and
+its own stream of random numbers, cut into fixed blocks of draws. Block ``b`` of stream ``name``
+comes from ``SeedSequence(seed, spawn_key=(crc32(name), b))``, so draw ``i`` of a quantity is the
+same number whether the run is split into chunks of 1,000 or 1,000,000, and adding a quantity to a
+scenario never changes the draws of the others (common random numbers across what-if scenarios).
 
 How each kind is drawn (vectorized, in place where it can be; `draw`):
 - fixed: the value (no random numbers are generated);
@@ -95,7 +95,8 @@ def _blocks(seed: int, name: str, start: int, stop: int, kind: str) -> np.ndarra
 
 
 def uniforms(seed: int, name: str, start: int, stop: int) -> np.ndarray:
-    """Uniforms in [0, 1) for draws ``start..stop-1`` of the stream ``name`` (float64, shape (stop-start,))."""
+    """Uniforms in [0, 1) for draws ``start..stop-1`` of the stream ``name`` (float64, shape
+    (stop-start,))."""
     out = _blocks(seed, name, start, stop, "uniform")
     # Keep the inverse CDFs finite: a uniform of exactly 0 would map to -inf for the normal.
     np.clip(out, 1e-12, 1.0 - 1e-12, out=out)
@@ -226,12 +227,16 @@ def _transform(kind: int, params: tuple[float, ...], u: np.ndarray) -> np.ndarra
 
 
 def sampler_status() -> str:
-    """One line: which form makes simulate's draws (the compiled race_sample, or NumPy's Philox) and why."""
+    """One line: which form makes simulate's draws (the compiled race_sample, or NumPy's Philox) and
+    why."""
     from .kernels import race_cpu
 
     if race_cpu.library() is not None:
         return "race_cpu.c race_sample (Philox4x64-10 counter streams and inverse CDFs in C)"
-    return f"NumPy's np.random.Philox and inverse CDFs (the compiled sampler is not in use: {race_cpu.status()})"
+    return (
+        "NumPy's np.random.Philox and inverse CDFs (the compiled sampler is not in use: "
+        f"{race_cpu.status()})"
+    )
 
 
 def sample_streams(

@@ -19,9 +19,9 @@ QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 def quantiles(values, *, overwrite: bool = False) -> dict[str, float | None]:
     """p10, p50, p90 and mean of the finite values (None when there are none).
 
-    Quantiles by selection (`np.quantile` partitions; it does not sort); from RADIX_MIN values on, by
-    the compiled radix selection (`radix_quantiles`: the same numbers, the mean to ~1e-15). `overwrite=True`:
-    `values` is a scratch array the selection may reorder in place (no copy).
+    Quantiles by selection (`np.quantile` partitions; it does not sort); from RADIX_MIN values on,
+    by the compiled radix selection (`radix_quantiles`: the same numbers, the mean to ~1e-15).
+    `overwrite=True`: `values` is a scratch array the selection may reorder in place (no copy).
     """
     values = np.asarray(values).ravel()
     radix = radix_quantiles(values, _LEVELS, finite_only=True)
@@ -49,8 +49,9 @@ def select_quantiles(
     values: np.ndarray, levels: np.ndarray, *, overwrite: bool = False
 ) -> np.ndarray:
     """Quantiles of a 1-D array by the linear rule of `np.quantile` (its default), by selection:
-    partitions at the order statistics needed (`select_order_statistics`), then the same interpolation (`np.quantile`'s
-    lerp), without its per-call overhead (most of a small `estimate`'s time). float64 results."""
+    partitions at the order statistics needed (`select_order_statistics`), then the same
+    interpolation (`np.quantile`'s lerp), without its per-call overhead (most of a small
+    `estimate`'s time). float64 results."""
     radix = radix_quantiles(
         values, levels, finite_only=False
     )  # None with a NaN: then as np.quantile
@@ -81,7 +82,8 @@ def radix_quantiles(
     order statistics by radix selection (two passes for float32, four for float64; nothing reordered
     or copied), then `np.quantile`'s lerp. Counted: the finite values (`finite_only`) or all but NaN
     (with a NaN: None). None as well when the extension is not built or the array is small, of
-    another dtype or not contiguous: the caller partitions. `min_size`: the smallest array it takes."""
+    another dtype or not contiguous: the caller partitions. `min_size`: the smallest array it
+    takes."""
     if (
         values.ndim != 1
         or values.shape[0] < min_size

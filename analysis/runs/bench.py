@@ -2,26 +2,29 @@
 `simulate` comes to it end to end, and how many `estimate` configurations a second run.
 
 What is timed:
-1. The race kernel (`model.run.race_kernel(backend)`: on NumPy the CPU fast path `kernels/race_cpu.py`
-   running the compiled `race_cpu.c`, or the array-API kernel when it is not built, as `fast_path`
-   says with the reason; on CuPy the array-API kernel `kernels/race.py`) over K draws of the shipped
-   default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3 deals on 5, 4 and 3
-   campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as `simulate` runs it. Each
-   chunk's draws are made and moved to the device first, untimed; the timer runs from a device
-   synchronisation before the kernel call to one after it. One untimed warm-up chunk runs first.
-2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on NumPy,
-   the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes (per-draw
-   outcomes, copies to the host; on NumPy on one more thread, overlapping the next chunk's kernel;
-   the kernel's inputs on other backends), quantiles (by radix selection, `model.summary.radix_quantiles`),
-   race statistics, the total, ``end_to_end_ratio`` = total / the kernel's seconds inside
-   simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's seconds timed alone (1.).
-3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes x
-   token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``), ``BATCH_CONFIGS``
-   rows of five kinds (``batch_mixed_configs_per_s``) and the worst case, the grid with every row a
-   distinct model size so that no two rows share a vector of draws (``batch_worst_case_configs_per_s``);
-   and single `estimate` calls in a loop, of one configuration (``single_calls_per_s``) and each of
-   its own size and accelerator (``single_calls_varied_per_s``); and the command
-   ``python -m analysis estimate ...`` end to end, a new process each time (``command_seconds``).
+1. The race kernel (`model.run.race_kernel(backend)`: on NumPy the CPU fast path
+   `kernels/race_cpu.py` running the compiled `race_cpu.c`, or the array-API kernel when it is not
+   built, as `fast_path` says with the reason; on CuPy the array-API kernel `kernels/race.py`) over
+   K draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3
+   deals on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as
+   `simulate` runs it. Each chunk's draws are made and moved to the device first, untimed; the timer
+   runs from a device synchronisation before the kernel call to one after it. One untimed warm-up
+   chunk runs first.
+2. `simulate` end to end on the same K draws (``stages``): seconds of sampling (the draws and, on
+   NumPy, the kernel's inputs, on prefetch threads overlapping the kernel), kernel, outcomes
+   (per-draw outcomes, copies to the host; on NumPy on one more thread, overlapping the next chunk's
+   kernel; the kernel's inputs on other backends), quantiles (by radix selection,
+   `model.summary.radix_quantiles`), race statistics, the total, ``end_to_end_ratio`` = total / the
+   kernel's seconds inside simulate, and ``end_to_end_vs_kernel_alone`` = total / the kernel's
+   seconds timed alone (1.).
+3. ``estimate`` at draws=1000: `estimate_many` on three tables: the realistic grid (a sweep of sizes
+   x token counts x accelerators x cluster sizes x sites; ``batch_configs_per_s``),
+   ``BATCH_CONFIGS`` rows of five kinds (``batch_mixed_configs_per_s``) and the worst case, the grid
+   with every row a distinct model size so that no two rows share a vector of draws
+   (``batch_worst_case_configs_per_s``); and single `estimate` calls in a loop, of one configuration
+   (``single_calls_per_s``) and each of its own size and accelerator
+   (``single_calls_varied_per_s``); and the command ``python -m analysis estimate ...`` end to end,
+   a new process each time (``command_seconds``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
 of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
@@ -33,7 +36,8 @@ draw, also after a run has finished (no early exit), so the count is the work do
 ``speedup_vs_scalar`` is against the scalar reference (`model/reference.py`: pure Python loops in
 float64), timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the
 array-API kernel; ``speedup_vs_naive`` against the array-API kernel itself run on NumPy (the
-straightforward vectorized form: one NumPy call per operation and step) on ``NAIVE_DRAWS`` draws. The float32 error is measured against the same kernel run in float64 on the same draws.
+straightforward vectorized form: one NumPy call per operation and step) on ``NAIVE_DRAWS`` draws.
+The float32 error is measured against the same kernel run in float64 on the same draws.
 
 Memory: ``peak_memory_mb`` is the peak resident set size of this process (getrusage ru_maxrss, so
 it includes the interpreter and libraries) up to the end of that backend's timed run; for CuPy it
@@ -70,7 +74,8 @@ SCALAR_DRAWS = 200
 #: Draws per competitor of the "naive" baseline: the array-API kernel run on NumPy (one NumPy call
 #: per operation and step, the straightforward vectorized form of the model).
 NAIVE_DRAWS = 1 << 15
-#: Configurations of the batch-estimate timing, and single `estimate` calls timed; both at draws=1000.
+#: Configurations of the batch-estimate timing, and single `estimate` calls timed; both at
+#: draws=1000.
 BATCH_CONFIGS = 20_000
 SINGLE_CALLS = 200
 ESTIMATE_DRAWS = 1000
@@ -83,9 +88,12 @@ MEMCPY_BYTES = 256 << 20
 REFERENCE_RTOL = 1e-4
 
 SCENARIO_STEP = (
-    "one (draw, competitor, time step) evaluation of the race kernel: capacity online of every deal "
-    "of the competitor, power cap of every campus, training progress, crossing test with interpolated "
-    "finish, and the peak-power and accelerator-W-step accumulators of every track; every step of the "
+    "one (draw, competitor, time step) evaluation of the race kernel: capacity online of every "
+    "deal "
+    "of the competitor, power cap of every campus, training progress, crossing test with "
+    "interpolated "
+    "finish, and the peak-power and accelerator-W-step accumulators of every track; every step of "
+    "the "
     "horizon is evaluated for every draw"
 )
 
@@ -146,9 +154,9 @@ class Workload:
     """The default scenario's competitors: kernel inputs for any range of draws on any backend."""
 
     def __init__(self):
-        from ..model.calibration import default_prior
         from ..inputs.catalog import load_catalog
         from ..inputs.scenario import load_scenario
+        from ..model.calibration import default_prior
         from ..model.plan import plan_competitor
 
         self.catalog = load_catalog()
@@ -269,8 +277,9 @@ def _host(out: dict) -> dict:
 
 
 def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
-    """(label, backend, kernel) of every kernel the bench checks: the dispatched one per backend, and
-    on NumPy also the array-API kernel (the specification) when the compiled one is what runs."""
+    """(label, backend, kernel) of every kernel the bench checks: the dispatched one per backend,
+    and on NumPy also the array-API kernel (the specification) when the compiled one is what
+    runs."""
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
     numpy_be = next((be for be in backends if be.name == "numpy"), None)
     if numpy_be is not None and race_cpu.library() is not None:
@@ -281,7 +290,8 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
 
 
 def time_naive(work: Workload, draws: int) -> dict:
-    """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive" baseline)."""
+    """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive"
+    baseline)."""
     from ..model.kernels.race import race_tracks
 
     be = select("numpy")
@@ -335,7 +345,8 @@ def time_reference(
 
 
 def float32_error(work: Workload, draws: int) -> dict:
-    """Largest relative error of the float32 kernel against float64 on the same draws (finished runs)."""
+    """Largest relative error of the float32 kernel against float64 on the same draws (finished
+    runs)."""
     from ..model.reference import compare
 
     be = select("numpy")
@@ -362,9 +373,9 @@ STAGES = ("sampling", "kernel", "outcomes", "quantiles", "race_statistics", "tot
 
 
 def time_stages(draws: int, backend: str, repeats: int) -> dict:
-    """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by total)."""
+    """`simulate` on the default scenario: seconds per stage (median over `repeats` runs, by
+    total)."""
     from ..model.run import simulate
-
     from ..model.sampling import sampler_status
 
     simulate(draws=min(draws, 4096), backend=backend)  # warm-up
@@ -402,7 +413,8 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     return out
 
 
-#: The realistic batch workload (a sweep): sizes x token counts x accelerators x cluster sizes x sites.
+#: The realistic batch workload (a sweep): sizes x token counts x accelerators x cluster sizes x
+#: sites.
 GRID_PARAMS = (1e9, 3e9, 7e9, 13e9, 34e9, 70e9, 180e9, 405e9, 1e12, 2e12)
 GRID_TOKENS = (2e12, 5e12, 10e12, 15e12, 30e12)
 GRID_ACCELERATORS = (
@@ -472,9 +484,12 @@ def batch_configs(n: int):
 
 
 BATCH_WORKLOADS = {
-    "grid": "realistic: a sweep of 10 sizes x 5 token counts x 8 accelerators x 8 cluster sizes x 2 sites",
-    "mixed": "five kinds of rows (dense, MoE FP8, fixed MFU, known hours, given price) at 97 sizes each",
-    "worst_case": "worst case: the grid with every row a distinct model size (no two rows share draws)",
+    "grid": "realistic: a sweep of 10 sizes x 5 token counts x 8 accelerators x 8 cluster sizes x "
+    "2 sites",
+    "mixed": "five kinds of rows (dense, MoE FP8, fixed MFU, known hours, given price) at 97 sizes "
+    "each",
+    "worst_case": "worst case: the grid with every row a distinct model size (no two rows share "
+    "draws)",
 }
 
 
@@ -521,12 +536,12 @@ def time_estimate_command(runs: int = COMMAND_RUNS) -> float:
 def time_estimates(
     configs: int = BATCH_CONFIGS, calls: int = SINGLE_CALLS, repeats: int = 3
 ) -> dict:
-    """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on the
-    realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
+    """Configurations per second at draws=ESTIMATE_DRAWS, medians of `repeats`: `estimate_many` on
+    the realistic grid (``batch_configs_per_s``), on `configs` mixed rows and on the worst case; and
     `estimate` called `calls` times (same catalog; provenance is cached)."""
+    from ..inputs.catalog import load_catalog
     from ..model.batch import estimate_many
     from ..model.estimate import estimate
-    from ..inputs.catalog import load_catalog
 
     catalog = load_catalog()
     frames = {
@@ -593,7 +608,8 @@ def time_estimates(
 
 
 def resolve_backends(name: str | None) -> list[Backend]:
-    """``auto``: NumPy and, when usable, CuPy; ``numpy`` or ``cupy``: that one (InputError if not usable)."""
+    """``auto``: NumPy and, when usable, CuPy; ``numpy`` or ``cupy``: that one (InputError if not
+    usable)."""
     source = "--backend"
     if name is None and os.environ.get(BACKEND_ENV):
         name, source = os.environ[BACKEND_ENV], BACKEND_ENV
@@ -645,7 +661,8 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         "estimate": time_estimates(),
         "fast_path": race_cpu.status(),
         "float32": f32,
-        "memcpy_is": "bytes copied per second by np.copyto of 256 MiB (read once, written once), median of 5",
+        "memcpy_is": "bytes copied per second by np.copyto of 256 MiB (read once, written once), "
+        "median of 5",
     }
 
 
@@ -675,17 +692,21 @@ def to_table(report: dict) -> str:
             extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
         lines.append(extra)
         st = r["stages"]
+        load = st["load_average_1min"]
         cells = ", ".join(f"{k} {st[k]:.3g}" for k in STAGES[:-1])
         lines.append(
-            f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): {st['total']:.3g} s "
-            f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, {st['end_to_end_vs_kernel_alone']:.2f}x the "
+            f"  simulate end to end ({st['draws']:,} draws, median of {st['repeats']}): "
+            f"{st['total']:.3g} s "
+            f"= {st['end_to_end_ratio']:.2f}x the kernel inside simulate, "
+            f"{st['end_to_end_vs_kernel_alone']:.2f}x the "
             f"kernel timed alone; stages (s): {cells}; sampling and outcomes overlap the kernel; "
             f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
-            f"{st['load_average_1min'] if st['load_average_1min'] is None else round(st['load_average_1min'], 2)}"
+            f"{load if load is None else round(load, 2)}"
         )
         if "kernel_threads" in st:
             lines.append(
-                f"  threads inside simulate: {st['prefetch_threads']} making draws, {st['kernel_threads']} "
+                f"  threads inside simulate: {st['prefetch_threads']} making draws, "
+                f"{st['kernel_threads']} "
                 "for the kernel, 1 for the outcomes"
             )
         lines.append(f"  draws: {st['sampler']}")
@@ -696,12 +717,14 @@ def to_table(report: dict) -> str:
         f"{b} {'agrees' if c['agrees'] else 'DISAGREES'}" for b, c in ref["agreement"].items()
     )
     lines.append(
-        f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws {ref['scenario_steps_per_s']:>10.3g} "
+        f"{'scalar pure-Python reference':<34}{ref['draws']:>8,} draws "
+        f"{ref['scenario_steps_per_s']:>10.3g} "
         f"scen-steps/s   {agree}"
     )
     nv = refs["naive"]
     lines.append(
-        f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws {nv['scenario_steps_per_s']:>10.3g} "
+        f"{'naive: array-API kernel on NumPy':<34}{nv['draws']:>8,} draws "
+        f"{nv['scenario_steps_per_s']:>10.3g} "
         f"scen-steps/s"
     )
     f32 = report["float32"]
@@ -711,12 +734,17 @@ def to_table(report: dict) -> str:
         f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
         f"finished flags differ: {f32['finished_flags_differ']}",
         f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
-        f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single estimate calls "
-        f"{est['single_calls_per_s']:,.0f}/s (one configuration), {est['single_calls_varied_per_s']:,.0f}/s (every "
+        f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single "
+        "estimate calls "
+        f"{est['single_calls_per_s']:,.0f}/s (one configuration), "
+        f"{est['single_calls_varied_per_s']:,.0f}/s (every "
         "call its own size and accelerator); batch (estimate_many) configurations/s:",
-        f"  {est['batch_configs_per_s']:>10,.0f}  {est['batch_configs']:,} rows, {est['batch_workload']}",
-        f"  {est['batch_mixed_configs_per_s']:>10,.0f}  {est['batch_mixed_configs']:,} rows, {est['batch_mixed_workload']}",
-        f"  {est['batch_worst_case_configs_per_s']:>10,.0f}  {est['batch_worst_case_configs']:,} rows, "
+        f"  {est['batch_configs_per_s']:>10,.0f}  {est['batch_configs']:,} rows, "
+        f"{est['batch_workload']}",
+        f"  {est['batch_mixed_configs_per_s']:>10,.0f}  {est['batch_mixed_configs']:,} rows, "
+        f"{est['batch_mixed_workload']}",
+        f"  {est['batch_worst_case_configs_per_s']:>10,.0f}  {est['batch_worst_case_configs']:,} "
+        "rows, "
         f"{est['batch_worst_case_workload']}",
         f"memory copy bandwidth {report['memcpy_gb_per_s']:.1f} GB/s; device: {report['device']}",
         f"peak MB: {report['results'][0]['peak_memory_is']}",
@@ -725,8 +753,8 @@ def to_table(report: dict) -> str:
 
 
 def run_cli(args) -> int:
-    from .cli import _print_json, _whole
     from ..inputs.specs import MAX_DRAWS
+    from .cli import _print_json, _whole
 
     draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
     report = run_bench(DEFAULT_DRAWS if draws is None else draws, args.backend)
@@ -736,7 +764,8 @@ def run_cli(args) -> int:
         print(to_table(report))
     if not report["references"]["all_agree"]:
         print(
-            "error: a kernel disagrees with the reference implementations (see references.*.agreement)",
+            "error: a kernel disagrees with the reference implementations (see "
+            "references.*.agreement)",
             file=sys.stderr,
         )
         return 1

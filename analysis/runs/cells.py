@@ -1,9 +1,10 @@
 """What every notebook calls: check its papermill parameters, record headline metrics, watermark.
 
 Papermill only warns about unknown parameter names and never checks values, so each notebook's setup
-cell calls `check_parameters` (its declared model in analysis/runs/parameters.py); a sentence that states a
-result is followed by `claim`, which fails the notebook when the numbers stop supporting it; its last
-cells call `record_metrics` (a sweep reads the JSON it writes) and `watermark` (provenance).
+cell calls `check_parameters` (its declared model in analysis/runs/parameters.py); a sentence that
+states a result is followed by `claim`, which fails the notebook when the numbers stop supporting
+it; its last cells call `record_metrics` (a sweep reads the JSON it writes) and `watermark`
+(provenance).
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
 from ..formatting import present  # noqa: F401  (notebooks show tables with `cells.present(frame)`)
 
 
 def check_parameters(name: str, namespace: dict[str, Any]):
-    """A notebook's setup cell: check its parameters against its declared model (analysis.runs.parameters).
+    """A notebook's setup cell: check its parameters against its declared model
+    (analysis.runs.parameters).
 
     ``cells.check_parameters("20_time_to_train_race", globals())`` right after the parameters cell.
-    A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill itself
-    only warns and runs the defaults), a missing name and an ill-typed or out-of-range value each stop
-    the notebook with one line (a ParameterError, shown without a traceback) naming the parameter, the
-    notebook, and what is allowed or the closest name. Returns nothing, so the cell shows nothing when
-    all is well.
+    A name papermill injected that the notebook does not declare (``-p drawz 5000``; papermill
+    itself only warns and runs the defaults), a missing name and an ill-typed or out-of-range value
+    each stop the notebook with one line (a ParameterError, shown without a traceback) naming the
+    parameter, the notebook, and what is allowed or the closest name. Returns nothing, so the cell
+    shows nothing when all is well.
     """
     from .parameters import check_namespace
 
@@ -38,8 +39,8 @@ class ClaimError(AssertionError):
 
 
 class Claim:
-    """A checked sentence: shows as "Checked: <sentence> (the numbers behind it)" in the notebook, or
-    as not checked when the run is outside what the sentence describes."""
+    """A checked sentence: shows as "Checked: <sentence> (the numbers behind it)" in the notebook,
+    or as not checked when the run is outside what the sentence describes."""
 
     def __init__(self, text: str, numbers: dict[str, Any], checked: bool = True):
         self.text, self.numbers, self.checked = text, numbers, checked
@@ -68,13 +69,14 @@ class Claim:
 
 
 def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Claim:
-    """State a result in words and check it: raise ClaimError naming the sentence and the numbers when
-    `holds` is false, so a rerun whose numbers contradict the prose fails instead of misleading.
+    """State a result in words and check it: raise ClaimError naming the sentence and the numbers
+    when `holds` is false, so a rerun whose numbers contradict the prose fails instead of
+    misleading.
 
     `applies` false (e.g. a papermill parameter moved the run away from the default the prose
-    describes) shows the claim as not checked instead. `numbers` are the values the sentence rests on,
-    named with the project's units-in-names convention (``p_first_meta=0.93``); they are shown beside
-    the sentence, formatted.
+    describes) shows the claim as not checked instead. `numbers` are the values the sentence rests
+    on, named with the project's units-in-names convention (``p_first_meta=0.93``); they are shown
+    beside the sentence, formatted.
     """
     found = Claim(text, numbers, checked=bool(applies))
     if applies and not bool(holds):
@@ -85,7 +87,8 @@ def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Cl
 
 
 def metrics_table(metrics: dict[str, Any]):
-    """Headline metrics as people read them: metric, value formatted with its unit (from the name)."""
+    """Headline metrics as people read them: metric, value formatted with its unit (from the
+    name)."""
     import pandas as pd
 
     from ..formatting import with_unit
@@ -99,7 +102,8 @@ def record_metrics(metrics: dict[str, Any], path: str | os.PathLike | None = Non
     """Headline numbers of a notebook run: shown as a formatted table (`metrics_table`); written
     atomically to `path` as JSON (raw numbers).
 
-    A sweep passes `metrics_path` to each run and collects these files; an empty path writes nothing.
+    A sweep passes `metrics_path` to each run and collects these files; an empty path writes
+    nothing.
     """
     from ..model.summary import json_ready
 

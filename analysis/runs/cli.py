@@ -73,10 +73,11 @@ def _cmd_estimate(args) -> int:
         raise InputError("--format: csv is for --batch; one estimate prints table or json")
     if args.accelerator is None:
         raise InputError(
-            "--accelerator: required (an accelerator id from data/accelerators.csv), or give --batch"
+            "--accelerator: required (an accelerator id from data/accelerators.csv), or give "
+            "--batch"
         )
-    from ..model.estimate import estimate
     from ..inputs.limits import MAX_SEED
+    from ..model.estimate import estimate
 
     result = estimate(
         params=args.params,
@@ -104,7 +105,8 @@ def _cmd_estimate(args) -> int:
 
 
 def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None:
-    """Parse a whole-number flag exactly (accepts 1e6; 2**60 stays 2**60); InputError naming the flag otherwise."""
+    """Parse a whole-number flag exactly (accepts 1e6; 2**60 stays 2**60); InputError naming the
+    flag otherwise."""
     if value is None:
         return None
     upper = f" to {high:,}" if high is not None else " or more"
@@ -128,8 +130,8 @@ def _whole(flag: str, value, *, low: int, high: int | None = None) -> int | None
 
 
 def _cmd_simulate(args) -> int:
-    from ..model.run import simulate
     from ..inputs.specs import MAX_DRAWS, MAX_SEED
+    from ..model.run import simulate
 
     result = simulate(
         args.scenario,
@@ -172,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     est = sub.add_parser(
         "estimate",
         help="one training run on a fixed accelerator type",
-        description="FLOP, accelerator-hours, wall-clock, energy, cost and emissions of one run, with "
+        description="FLOP, accelerator-hours, wall-clock, energy, cost and emissions of one run, "
+        "with "
         "uncertainty. Numbers accept scientific notation (405e9).",
     )
     est.add_argument("--params", metavar="N", help="total parameters")
@@ -206,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch",
         metavar="CONFIGS.csv",
         default=None,
-        help="estimate every row of a CSV whose columns are named like these flags (params, tokens, "
+        help="estimate every row of a CSV whose columns are named like these flags (params, "
+        "tokens, "
         "accelerator, accelerators, active_params, flop, precision, mfu, goodput, gpu_hours, pue, "
         "site, price_per_hour); one output row per input row",
     )
@@ -222,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser(
         "simulate",
         help="the race between competing models under their capacity deals",
-        description="Monte Carlo race of a scenario (default scenarios/default.yaml): time-to-train, "
+        description="Monte Carlo race of a scenario (default scenarios/default.yaml): "
+        "time-to-train, "
         "P(first), cost, energy, peak power and emissions per competitor.",
     )
     sim.add_argument(
@@ -239,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     swp = sub.add_parser(
         "sweep",
         help="run a notebook over a grid of parameters with papermill",
-        description="Papermill sweep: one executed notebook per point, resumable, failure-isolated, "
+        description="Papermill sweep: one executed notebook per point, resumable, "
+        "failure-isolated, "
         "on a local process pool or a Dask cluster.",
     )
     swp.add_argument("sweep", metavar="SWEEP.yaml", help="sweep file (see sweeps/README.md)")
@@ -273,9 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser(
         "backtest",
         help="how well the method reproduces published training runs",
-        description="Cross-validated backtest of accelerator-hours on the calibration runs (leave one "
-        "organization out, leave one accelerator generation out, each year from earlier years; also leave "
-        "one run out), beside naive 6ND at MFU 0.40 and the best single constant, and the energy model.",
+        description="Cross-validated backtest of accelerator-hours on the calibration runs (leave "
+        "one "
+        "organization out, leave one accelerator generation out, each year from earlier years; "
+        "also leave "
+        "one run out), beside naive 6ND at MFU 0.40 and the best single constant, and the energy "
+        "model.",
     )
     bt.add_argument("--format", default="table", choices=("table", "json"))
     bt.set_defaults(func=_delegate("studies.backtest"))
@@ -297,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "report",
         help="execute every notebook and write an HTML report",
-        description="Runs the notebooks with papermill into results/report-<timestamp>/ with HTML and "
+        description="Runs the notebooks with papermill into results/report-<timestamp>/ with HTML "
+        "and "
         "an index, then prints the headline race table.",
     )
     rep.add_argument(
@@ -354,7 +364,8 @@ def _no_empty_strings(parser: argparse.ArgumentParser, args: argparse.Namespace)
 
 
 def _os_error_line(exc: OSError) -> str:
-    """One line for an operating-system error on a user's path (read-only folder, full disk, ...)."""
+    """One line for an operating-system error on a user's path (read-only folder, full disk,
+    ...)."""
     from ..paths import display
 
     where = exc.filename if exc.filename is None else display(exc.filename)
@@ -375,8 +386,9 @@ def _quiet_broken_pipe() -> int:
 #: Seconds the clean-up after Ctrl-C may take (stopping sweep workers, threads, files) before the
 #: command leaves anyway with the same one line and exit code: an interrupted command never hangs.
 INTERRUPT_GRACE_S = 10.0
-#: The commands whose clean-up after Ctrl-C stops worker processes (where a stalled pool shutdown was
-#: seen); the others keep Python's own Ctrl-C, so notebook kernels and asyncio see what they expect.
+#: The commands whose clean-up after Ctrl-C stops worker processes (where a stalled pool shutdown
+#: was seen); the others keep Python's own Ctrl-C, so notebook kernels and asyncio see what they
+#: expect.
 DEADLINE_COMMANDS = ("sweep",)
 _interrupt_lock = threading.Lock()
 _interrupt_said = False
@@ -397,7 +409,8 @@ def _leave_interrupted() -> None:
 
 
 def _on_interrupt(signum, frame) -> None:
-    """Ctrl-C: start the clean-up's deadline, then interrupt as Python does (a second Ctrl-C is plain)."""
+    """Ctrl-C: start the clean-up's deadline, then interrupt as Python does (a second Ctrl-C is
+    plain)."""
     deadline = threading.Timer(INTERRUPT_GRACE_S, _leave_interrupted)
     deadline.daemon = True
     deadline.start()

@@ -6,9 +6,9 @@
 - ``kernel_manager_class``: `quiet_shutdown_manager()`. jupyter_client's ``shutdown_kernel`` sends
   the kernel an interrupt (SIGINT) before asking it to shut down; when the interrupt lands while
   ipykernel is handling a message, the kernel prints "[IPKernelApp] ERROR | KeyboardInterrupt caught
-  in kernel" on the terminal, after a notebook that ran fine. The manager does not interrupt a kernel
-  it is shutting down. Every other interrupt (a cell past its timeout) is sent as before; a kernel
-  stuck in a cell still gets jupyter_client's SIGTERM, then SIGKILL.
+  in kernel" on the terminal, after a notebook that ran fine. The manager does not interrupt a
+  kernel it is shutting down. Every other interrupt (a cell past its timeout) is sent as before; a
+  kernel stuck in a cell still gets jupyter_client's SIGTERM, then SIGKILL.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ KERNEL_NAME = "python3"
 
 @functools.cache
 def quiet_shutdown_manager() -> type:
-    """jupyter_client's AsyncKernelManager, less the interrupt it sends a kernel it is shutting down."""
+    """jupyter_client's AsyncKernelManager, less the interrupt it sends a kernel it is shutting
+    down."""
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietShutdownKernelManager(AsyncKernelManager):

@@ -3,9 +3,9 @@
 The notebook's `parameters` cell holds the defaults papermill overrides; the model says which names
 exist and what each may hold. Three places use it, so a parameter cannot be misspelt anywhere:
 
-- the notebook's setup cell (`analysis.runs.cells.check_parameters("20_time_to_train_race", globals())`)
-  stops on an unknown name papermill injected (papermill itself only warns) or an ill-typed value,
-  with one line and no traceback;
+- the notebook's setup cell (`analysis.runs.cells.check_parameters("20_time_to_train_race",
+  globals())`) stops on an unknown name papermill injected (papermill itself only warns) or an
+  ill-typed value, with one line and no traceback;
 - `python -m analysis report` checks what it passes (`draws`, `metrics_path`) before running;
 - `python -m analysis sweep` checks a sweep file's `parameters`, `grid` and `points` before running.
 
@@ -50,7 +50,8 @@ class ParameterError(InputError):
 
 
 def _whole(value: Any) -> Any:
-    """A float holding a whole number (papermill's `-p draws 2e4`) as an int; anything else as is."""
+    """A float holding a whole number (papermill's `-p draws 2e4`) as an int; anything else as
+    is."""
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     return value
@@ -75,8 +76,8 @@ def _pue(value: float) -> float:
 
 
 def _zero_or(low: float, high: float, zero_means: str):
-    """A check for a parameter where 0 means `zero_means` and any other value must lie in [low, high]
-    (the range the same input has in a scenario or on the command line)."""
+    """A check for a parameter where 0 means `zero_means` and any other value must lie in [low,
+    high] (the range the same input has in a scenario or on the command line)."""
 
     def check(value: float) -> float:
         if value != 0 and not low <= value <= high:
@@ -125,7 +126,8 @@ MetricsPath = Text
 
 
 class NotebookParameters(BaseModel):
-    """Base of every notebook's model: no other names, no coercion, values as papermill passes them."""
+    """Base of every notebook's model: no other names, no coercion, values as papermill passes
+    them."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -197,7 +199,8 @@ MODELS: dict[str, type[NotebookParameters]] = {
 }
 
 
-# ---- checking --------------------------------------------------------------------------------------
+# ---- checking
+# --------------------------------------------------------------------------------------
 
 
 def model_for(notebook: str | Path) -> type[NotebookParameters] | None:

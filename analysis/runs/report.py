@@ -5,9 +5,9 @@ project root as working directory into ``results/report-<UTC timestamp>/``: the 
 its HTML (nbconvert, figures embedded as data URIs and no script fetched from a CDN, so one file
 opens offline), the metrics it records, ``metrics.json`` (all of them, by notebook) and an
 ``index.html`` listing every metric, formatted with its unit. ``--update-readme`` fills the
-README's ``<!-- results:NOTEBOOK.METRIC -->`` markers from the run (`update_readme`). A notebook that fails does not stop the
-others; the index marks it and the command exits 1. Progress goes to stderr; the headline race table
-of the default scenario goes to stdout at the end.
+README's ``<!-- results:NOTEBOOK.METRIC -->`` markers from the run (`update_readme`). A notebook
+that fails does not stop the others; the index marks it and the command exits 1. Progress goes to
+stderr; the headline race table of the default scenario goes to stdout at the end.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .papermill import kernel_options
 from ..errors import InputError
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
+from .papermill import kernel_options
 
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
@@ -51,7 +51,8 @@ def discover(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 
 def declared_parameters(notebook: Path) -> dict:
-    """Names of the notebook's papermill parameters and their inferred types (papermill's inspector)."""
+    """Names of the notebook's papermill parameters and their inferred types (papermill's
+    inspector)."""
     import papermill
 
     return {
@@ -63,8 +64,8 @@ def declared_parameters(notebook: Path) -> dict:
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
     """Parameters the report passes: `metrics_path` into the report folder, `draws` when declared.
 
-    A notebook with a declared parameter model (analysis.runs.parameters) is asked by its model, which also
-    checks the values before anything runs; any other notebook by papermill's inspection.
+    A notebook with a declared parameter model (analysis.runs.parameters) is asked by its model,
+    which also checks the values before anything runs; any other notebook by papermill's inspection.
     """
     from .parameters import check, model_for
 
@@ -110,7 +111,8 @@ def to_html(executed: Path, target: Path) -> Path:
 
 
 def network_references(page: str) -> list[str]:
-    """Every script, stylesheet, image or frame the page would fetch over the network (should be none)."""
+    """Every script, stylesheet, image or frame the page would fetch over the network (should be
+    none)."""
     import re
 
     pattern = (
@@ -196,7 +198,8 @@ def prepare_report_dir(out_dir: Path) -> None:
     if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         raise InputError(
-            f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and holds "
+            f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and "
+            "holds "
             f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
             "Pick another --out"
         )
@@ -265,9 +268,9 @@ def _lab_keys() -> dict[str, str]:
 def metric_groups(
     metrics: dict, labs: dict[str, str] | None = None
 ) -> tuple[list[str], list[tuple[str, dict]]]:
-    """Metrics as rows people read: a metric recorded per lab (``p_first_meta``, ``p_first_deepseek``)
-    becomes one row with a column per lab; the others keep one value. Returns (lab columns, rows of
-    (metric stem, {lab or "": value})), in recorded order."""
+    """Metrics as rows people read: a metric recorded per lab (``p_first_meta``,
+    ``p_first_deepseek``) becomes one row with a column per lab; the others keep one value. Returns
+    (lab columns, rows of (metric stem, {lab or "": value})), in recorded order."""
     labs = _lab_keys() if labs is None else labs
     columns: list[str] = []
     rows: dict[str, dict] = {}
@@ -309,11 +312,15 @@ def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
                 f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
             )
         body.append(
-            f'<tr><th class="metric" title="{html.escape(stem)}">{html.escape(label(stem))}</th>{cells}</tr>'
+            '<tr><th class="metric" '
+            f'title="{html.escape(stem)}">{html.escape(label(stem))}</th>{cells}</tr>'
         )
     table = f'<table class="metrics"><tr><th>metric (unit)</th>{header}</tr>{"".join(body)}</table>'
     summary = f"{len(metrics)} metrics" + (f" ({len(rows)} rows, by lab)" if labs else "")
-    return f"<details{' open' if len(rows) <= open_up_to else ''}><summary>{summary}</summary>{table}</details>"
+    return (
+        f"<details{' open' if len(rows) <= open_up_to else ''}>"
+        f"<summary>{summary}</summary>{table}</details>"
+    )
 
 
 def write_index(report: Report) -> Path:
@@ -345,11 +352,13 @@ def write_index(report: Report) -> Path:
         rows.append(
             f'<tr><td><a href="#{html.escape(run.name)}"><b>{html.escape(run.name)}</b></a></td>'
             f"<td>{' | '.join(links)}</td>"
-            f'<td class="{"ok" if run.error is None else "bad"}">{status}</td><td>{run.seconds:,.1f} s</td>'
+            f'<td class="{"ok" if run.error is None else "bad"}">{status}</td>'
+            f"<td>{run.seconds:,.1f} s</td>"
             f"<td>{html.escape(params)}</td><td>{len(run.metrics)}</td></tr>"
         )
         sections.append(
-            f'<h3 id="{html.escape(run.name)}">{html.escape(run.name)}</h3>{metrics_html(run.metrics)}'
+            f'<h3 id="{html.escape(run.name)}">{html.escape(run.name)}</h3>'
+            f"{metrics_html(run.metrics)}"
         )
     race = (
         f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>"
@@ -380,7 +389,7 @@ first column, one column per lab where a metric is recorded per lab.</p>
 {"".join(sections)}
 {race}
 </body></html>
-"""
+"""  # noqa: E501 (the page as written, byte for byte; HTML ignores the breaks)
     target = out_dir / "index.html"
     target.write_text(page, encoding="utf-8")
     (out_dir / "metrics.json").write_text(
@@ -393,10 +402,12 @@ first column, one column per lab where a metric is recorded per lab.</p>
 # README figures from a run
 # ---------------------------------------------------------------------------------------------
 
-#: ``<!-- results:NOTEBOOK.METRIC -->value<!-- /results -->`` or ``<!-- results:NOTEBOOK.METRIC|SPEC -->``
-#: with a Python format spec (``.0%``, ``.1f``); without one the value is formatted by its kind.
+#: ``<!-- results:NOTEBOOK.METRIC -->value<!-- /results -->`` or ``<!-- results:NOTEBOOK.METRIC|SPEC
+#: -->`` with a Python format spec (``.0%``, ``.1f``); without one the value is formatted by its
+#: kind.
 MARKER = re.compile(
-    r"<!-- results:(?P<name>[\w.]+?)(?:\|(?P<spec>[^ ]+))? -->(?P<old>(?:(?!<!--).)*?)<!-- /results -->",
+    r"<!-- results:(?P<name>[\w.]+?)(?:\|(?P<spec>[^ ]+))? -->(?P<old>(?:(?!<!--).)*?)<!-- "
+    r"/results -->",
     re.S,
 )
 
@@ -463,7 +474,8 @@ def run_cli(args) -> int:
     print()
     ok = len(report.runs) - len(report.failed)
     print(
-        f"report: {ok} of {len(report.runs)} notebooks ran in {time.perf_counter() - started:.0f} s; "
+        f"report: {ok} of {len(report.runs)} notebooks ran in {time.perf_counter() - started:.0f} "
+        "s; "
         f"open {display(report.out_dir / 'index.html')}"
     )
     for run in report.failed:
@@ -474,7 +486,8 @@ def run_cli(args) -> int:
     if getattr(args, "update_readme", False):
         if report.failed:
             print(
-                "error: --update-readme: not updating README.md from a report with failed notebooks",
+                "error: --update-readme: not updating README.md from a report with failed "
+                "notebooks",
                 file=sys.stderr,
             )
             return 1

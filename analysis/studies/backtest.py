@@ -41,6 +41,11 @@ import numpy as np
 
 from .. import constants as K
 from ..backend import select
+from ..errors import InputError
+from ..formatting import quantity
+from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.scenario import Uncertainty
+from ..inputs.specs import MAX_DRAWS
 from ..model.calibration import (
     FEATURES,
     FIT_SCOPES,
@@ -51,16 +56,11 @@ from ..model.calibration import (
     chip_sheet,
     fit_prior,
 )
-from ..inputs.catalog import Catalog, load_catalog
-from ..errors import InputError
 from ..model.estimate import _number
 from ..model.kernels import compute as kc
-from ..provenance import provenance
-from ..formatting import quantity
-from ..model.summary import json_ready
 from ..model.sampling import draw
-from ..inputs.specs import MAX_DRAWS
-from ..inputs.scenario import Uncertainty
+from ..model.summary import json_ready
+from ..provenance import provenance
 
 #: The naive baseline's fixed MFU (the issue's comparison: 6 N D at MFU 0.40, no goodput).
 NAIVE_MFU = 0.40
@@ -198,7 +198,8 @@ def folds(catalog: Catalog, points: list[CalibrationPoint], scheme: str):
 def held_out(
     catalog: Catalog, points: list[CalibrationPoint], run_id: str, leave_out: str
 ) -> set[str]:
-    """Run ids removed from the fit when predicting `run_id` (the time split: that year and later)."""
+    """Run ids removed from the fit when predicting `run_id` (the time split: that year and
+    later)."""
     point = next(p for p in points if p.run_id == run_id)
     if leave_out == "year":
         return {p.run_id for p in points if p.year >= point.year}
@@ -369,7 +370,8 @@ def pit_histogram(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
 _BASIS_TEXT = {
     "tdp_x_hours": "no test: published figure is accelerator-hours x TDP by construction",
     "gpu_measured": "measured GPU power x time (GPU only), times the reported PUE",
-    "unstated": "published MWh, basis not stated (below chip TDP per accelerator-hour, so GPU-level)",
+    "unstated": "published MWh, basis not stated (below chip TDP per accelerator-hour, so "
+    "GPU-level)",
 }
 
 
@@ -520,12 +522,12 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
     """Per candidate prior: mean log score over the grouped schemes (lower is better), targets met.
 
     The rule that picks ``calibration.FEATURES``: the lowest mean log score (negative log predictive
-    density of the held-out runs, averaged per grouped scheme, then over the schemes). It is a proper
-    scoring rule: it rewards a centre near the runs and an interval as wide as the errors, together,
-    and it moves smoothly with the data. The count of the issue's interval targets met (MdAPE, coverage
-    band, median P90/P10, in each grouped scheme) is reported beside it; it was the rule until it was
-    seen to flip on a hundredth (a P90/P10 of 2.21 against 2.20, a coverage of 74% against 75%).
-    Per-generation comparisons with the naive rule are reported, not scored.
+    density of the held-out runs, averaged per grouped scheme, then over the schemes). It is a
+    proper scoring rule: it rewards a centre near the runs and an interval as wide as the errors,
+    together, and it moves smoothly with the data. The count of the issue's interval targets met
+    (MdAPE, coverage band, median P90/P10, in each grouped scheme) is reported beside it; it was the
+    rule until it was seen to flip on a hundredth (a P90/P10 of 2.21 against 2.20, a coverage of 74%
+    against 75%). Per-generation comparisons with the naive rule are reported, not scored.
     """
     import pandas as pd
 
@@ -580,7 +582,8 @@ class BacktestResult:
     provenance: dict[str, Any] = field(repr=False)
 
     def energy_summary(self) -> dict[str, Any]:
-        """Median |error| of the energy model on independent figures with known accelerator-hours."""
+        """Median |error| of the energy model on independent figures with known
+        accelerator-hours."""
         known = self.energy[self.energy["tests_model"] & self.energy["hours_known"]]
         out: dict[str, Any] = {"n_runs": int(len(known)), "runs": list(known["run_id"])}
         for col in ("facility", "accelerator"):
@@ -652,8 +655,9 @@ class BacktestResult:
 
     def scheme_metrics(self) -> dict[str, float]:
         """Flat headline numbers per grouped scheme, for `cells.record_metrics` and the README:
-        ``{scheme}_mdape``, ``{scheme}_coverage_p10_p90``, ``{scheme}_median_p90_over_p10`` of the prior,
-        and ``{scheme}_naive_mdape``, ``{scheme}_constant_mdape`` of the two baselines (fractions)."""
+        ``{scheme}_mdape``, ``{scheme}_coverage_p10_p90``, ``{scheme}_median_p90_over_p10`` of the
+        prior, and ``{scheme}_naive_mdape``, ``{scheme}_constant_mdape`` of the two baselines
+        (fractions)."""
         naive = naive_label(self.settings["naive_mfu"])
         out: dict[str, float] = {}
         for scheme in GROUPED_SCHEMES:
@@ -754,12 +758,14 @@ class BacktestResult:
                 p = g.loc[PRIOR]
                 cover = "-" if _missing(p["coverage_p10_p90"]) else f"{p['coverage_p10_p90']:.0%}"
                 lines.append(
-                    f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} {cover:>5} "
+                    f"  {dim:<11}{str(value):<10}{int(p['n_runs']):>4} runs {p['mdape']:>7.1%} "
+                    f"{cover:>5} "
                     f"{p['median_p90_over_p10']:>5.2f} | {g.loc[naive, 'mdape']:>6.1%}"
                 )
         lines += [
             "",
-            "candidate priors (grouped schemes), best first: mean log score (lower is better; picks the "
+            "candidate priors (grouped schemes), best first: mean log score (lower is better; "
+            "picks the "
             "default), targets met, mean MdAPE",
         ]
         for r in prior_scores(self.cv).itertuples():
@@ -803,12 +809,14 @@ class BacktestResult:
         for p in self.power.itertuples():
             lines.append(
                 f"  power {p.run_id}: {p.n_accelerators:,} x {p.accelerator} = "
-                f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE {p.implied_pue:.2f}"
+                f"{p.model_it_power_mw:.1f} MW IT; published {p.published_power_mw:g} MW -> PUE "
+                f"{p.implied_pue:.2f}"
             )
         for b in self.bounds.itertuples():
             lines.append(
                 f"  bound {b.run_id}: P50 {quantity(b.p50_gpu_hours)} h vs reported upper bound "
-                f"{quantity(b.upper_bound_gpu_hours)} h -> {'within' if b.p50_within_bound else 'ABOVE'}"
+                f"{quantity(b.upper_bound_gpu_hours)} h -> "
+                f"{'within' if b.p50_within_bound else 'ABOVE'}"
             )
         lines += ["", "targets (grouped schemes):"]
         for t in self.targets().itertuples():
@@ -820,7 +828,8 @@ class BacktestResult:
         prov = self.provenance
         lines += [
             "",
-            f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race {prov['version']}",
+            f"{st['draws']:,} draws, seed {st['seed']}, data {prov['data_hash']}, compute-race "
+            f"{prov['version']}",
         ]
         return "\n".join(lines)
 
@@ -846,7 +855,8 @@ def backtest(
     naive_mfu: float = NAIVE_MFU,
     alternatives: dict[str, tuple[str, ...]] | None = None,
 ) -> BacktestResult:
-    """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy check.
+    """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy
+    check.
 
     `features` are the prior's (default: the one `estimate` uses); `leave_out` picks the headline
     scheme of ``runs`` and ``summary`` (one of `SCHEMES`; every scheme is in ``cv``);

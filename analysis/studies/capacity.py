@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..model.calibration import default_prior
-from ..inputs.catalog import Catalog
 from ..errors import InputError
-from ..model.summary import QUANTILES
-from .whatif import WhatIf, what_if
+from ..inputs.catalog import Catalog
+from ..inputs.specs import month_label
+from ..model.calibration import default_prior
 from ..model.plan import SUBSTEPS, plan_competitor
 from ..model.run import base_index, sample_inputs
-from ..inputs.specs import month_label
+from ..model.summary import QUANTILES
+from .whatif import WhatIf, what_if
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,11 +51,12 @@ def capacity_timeline(
 ) -> pd.DataFrame:
     """Tidy timeline: one row per time step x lab x level (deal, campus, lab) x name.
 
-    Columns: lab, model, level ("deal", "campus" or "lab"), name (deal id, campus id or "all deals"),
-    campus, kind, month (months since the scenario start, start of the step), date (YYYY-MM),
-    `<quantity>_p10/_p50/_p90/_mean` for each of QUANTITIES (step averages), and p_cap_binds: the
-    share of draws in which the campus power cap binds in that step (for a lab: any of its campuses;
-    NaN where nothing is capped). Accelerators are the lab's, not the share one run gets.
+    Columns: lab, model, level ("deal", "campus" or "lab"), name (deal id, campus id or "all
+    deals"), campus, kind, month (months since the scenario start, start of the step), date
+    (YYYY-MM), `<quantity>_p10/_p50/_p90/_mean` for each of QUANTITIES (step averages), and
+    p_cap_binds: the share of draws in which the campus power cap binds in that step (for a lab: any
+    of its campuses; NaN where nothing is capped). Accelerators are the lab's, not the share one run
+    gets.
     """
     import pandas as pd
 
@@ -196,8 +197,9 @@ def _check_threshold(threshold) -> None:
 
 
 def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd.DataFrame:
-    """Per power-capped campus: first and last month the cap binds in more than `threshold` of draws,
-    the number of such months, the largest share of draws bound, and the p50 accelerators idled then."""
+    """Per power-capped campus: first and last month the cap binds in more than `threshold` of
+    draws, the number of such months, the largest share of draws bound, and the p50 accelerators
+    idled then."""
     import pandas as pd
 
     _check_threshold(threshold)

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..inputs.catalog import Catalog
 from ..errors import InputError
+from ..inputs.catalog import Catalog
 from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP
 from .whatif import WhatIf, what_if
 
@@ -64,9 +64,11 @@ class DealValue:
         """A plain-text table with a one-line verdict, for `make run`."""
         where = "runs may span sites" if self.span_sites else "one campus per run"
         lines = [
-            f"Marginal value of {self.deal} to {self.lab} ('{self.scenario}', {where}; {self.draws:,} paired draws, "
+            f"Marginal value of {self.deal} to {self.lab} ('{self.scenario}', {where}; "
+            f"{self.draws:,} paired draws, "
             f"seed {self.seed})",
-            f"{'target FLOP':>12}{'months gained p50':>19}{'p10..p90':>16}{'P(first) with':>15}{'without':>9}"
+            f"{'target FLOP':>12}{'months gained p50':>19}{'p10..p90':>16}"
+            f"{'P(first) with':>15}{'without':>9}"
             f"{'change pp':>11}{'95% interval':>18}{'matters':>9}",
         ]
         for row in self.table.itertuples():
@@ -81,7 +83,8 @@ class DealValue:
         lines.append(
             f"The deal starts to matter at {start:.0e} FLOP."
             if start is not None
-            else f"The deal does not matter at any target from {self.table['target_flop'].min():.0e} to "
+            else "The deal does not matter at any target from "
+            f"{self.table['target_flop'].min():.0e} to "
             f"{self.table['target_flop'].max():.0e} FLOP (median gain < {MATTERS_MONTHS} month, "
             f"P(first) change < {MATTERS_PP} pp)."
         )
@@ -138,12 +141,16 @@ def deal_marginal_value(
 
     targets_flop: common compute targets in FLOP (each > 0). draws, seed: replace the scenario's
     (None keeps them). span_sites: override the scenario's campus rule. only_campus: keep only the
-    lab's deals on the deal's own campus (what the deal does where it is all the lab has). Returns a DealValue whose
-    `.table` has, per target: target_flop, months_gained_p10/p50/p90 (months, without minus with),
-    p_first_with, p_first_without (probabilities), p_first_change_pp and its 95% interval
-    (p_first_change_pp_low/high, percentage points), p_done_with/without, matters (bool).
+    lab's deals on the deal's own campus (what the deal does where it is all the lab has). Returns a
+    DealValue whose `.table` has, per target: target_flop, months_gained_p10/p50/p90 (months,
+    without minus with), p_first_with, p_first_without (probabilities), p_first_change_pp and its
+    95% interval (p_first_change_pp_low/high, percentage points), p_done_with/without, matters
+    (bool).
     """
-    allowed = f"a list of 1 to {MAX_TARGETS} FLOP values from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}"
+    allowed = (
+        f"a list of 1 to {MAX_TARGETS} FLOP values from {MIN_TRAINING_FLOP:g} to "
+        f"{MAX_TRAINING_FLOP:g}"
+    )
     try:
         if isinstance(targets_flop, (str, bytes)):
             raise TypeError  # a string is a sequence of characters, not of targets
@@ -223,9 +230,9 @@ def headline_metrics(
 ) -> dict[str, float | None]:
     """The numbers notebook 20's headline and the README rest on, flat for `cells.record_metrics`.
 
-    `frontier`, `pooled` and `campus_only` are the deal's value with one campus per run, with runs that
-    may pool sites, and on the deal's own campus alone (`deal_marginal_value`). Probabilities as
-    fractions, months as months, changes in P(first) in percentage points.
+    `frontier`, `pooled` and `campus_only` are the deal's value with one campus per run, with runs
+    that may pool sites, and on the deal's own campus alone (`deal_marginal_value`). Probabilities
+    as fractions, months as months, changes in P(first) in percentage points.
     """
     both = pd.concat([frontier.table, pooled.table])
     out: dict[str, float | None] = {
@@ -273,7 +280,8 @@ def frontier_report(
                 scenario, deal=deal, lab=lab, draws=draws, span_sites=True
             ).to_text(),
         ]
-    # Where the deal is all the lab has: the size of what it buys, apart from the lab's other campuses.
+    # Where the deal is all the lab has: the size of what it buys, apart from the lab's other
+    # campuses.
     parts += [
         "",
         deal_marginal_value(scenario, deal=deal, lab=lab, draws=draws, only_campus=True).to_text(),

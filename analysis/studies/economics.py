@@ -5,8 +5,8 @@ The race charges owned hardware by the hours a run uses (Cottier et al. 2024's a
 beats renting depends on how busy the fleet is: with a fraction f of its life doing useful work, an
 owned accelerator costs (hardware + facility per hour) / f + energy per useful hour, against a
 rental rate paid only for the hours used (on-demand or short contracts). The break-even utilization
-f* = (hardware + facility per hour) / (rental rate - energy per hour) is the share of its life an owned
-fleet must be busy to beat renting. Every figure comes from the catalog and the scenario's
+f* = (hardware + facility per hour) / (rental rate - energy per hour) is the share of its life an
+owned fleet must be busy to beat renting. Every figure comes from the catalog and the scenario's
 uncertainty ranges, drawn as in `estimate`.
 """
 
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import constants as K
-from ..inputs.catalog import Catalog, load_catalog
 from ..errors import InputError
-from ..model.kernels import compute as kc
-from ..model.summary import QUANTILES, quantiles
-from ..model.sampling import draw
+from ..inputs.catalog import Catalog, load_catalog
 from ..inputs.scenario import Uncertainty
+from ..model.kernels import compute as kc
+from ..model.sampling import draw
+from ..model.summary import QUANTILES, quantiles
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,8 @@ def hourly_costs(
     )
     energy = energy_mwh * region.electricity_usd_per_mwh
     hardware = kc.hardware_usd_per_hour(chip.purchase_price_usd, life)
-    # Facility power at rating (server W x PUE) sets the building's size, as in the race's owned cost.
+    # Facility power at rating (server W x PUE) sets the building's size, as in the race's owned
+    # cost.
     facility = kc.facility_usd_per_hour(build, chip.server_power_w, pue_draws)
     margin = rent - energy
     break_even = np.where(
@@ -116,7 +117,8 @@ def rent_vs_build(
     seed: int = 0,
     utilization: np.ndarray = UTILIZATION_GRID,
 ) -> pd.DataFrame:
-    """Curves of USD per useful accelerator-hour against fleet utilization, rent and own, with bands.
+    """Curves of USD per useful accelerator-hour against fleet utilization, rent and own, with
+    bands.
 
     One row per option ("rent", "own") and utilization (share of the hardware's life doing useful
     work): p10/p50/p90/mean over draws. Renting does not depend on utilization (paid per hour used).
@@ -142,7 +144,8 @@ def rent_vs_build(
 
 
 def break_even_summary(costs: pd.DataFrame) -> pd.DataFrame:
-    """p10/p50/p90 of each hourly cost and of the break-even utilization (rows), from `hourly_costs`."""
+    """p10/p50/p90 of each hourly cost and of the break-even utilization (rows), from
+    `hourly_costs`."""
     import pandas as pd
 
     rows = {}
@@ -165,8 +168,9 @@ def run_cost_rent_vs_own(
     seed: int = 0,
     backend: str | None = None,
 ) -> pd.DataFrame:
-    """One run of `run_flop` FLOP on `accelerator`: accelerator-hours from `estimate` (calibrated MFU
-    prior, or `mfu`), then its cost rented and owned (amortized, fully used fleet), and its energy.
+    """One run of `run_flop` FLOP on `accelerator`: accelerator-hours from `estimate` (calibrated
+    MFU prior, or `mfu`), then its cost rented and owned (amortized, fully used fleet), and its
+    energy.
 
     Rows: gpu_hours, energy_mwh, cost_rent_usd, cost_own_usd; columns p10/p50/p90/mean.
     """

@@ -1,4 +1,5 @@
-"""Which inputs move time-to-train and cost: a tornado and a variance-based index, from per-draw data.
+"""Which inputs move time-to-train and cost: a tornado and a variance-based index, from per-draw
+data.
 
 Both work on the draws `simulate(..., keep_draws=True)` already made, so they measure exactly the
 model the race reports, at no extra simulation cost:
@@ -10,13 +11,13 @@ model the race reports, at no extra simulation cost:
   by one input alone) estimated by RBD-FAST on the given sample (SALib's `rbd_fast`, Plischke 2010;
   Tissot and Prieur 2012 bias correction), with bootstrap confidence intervals. Why this and not a
   Saltelli design: the race draws every input from its own seeded stream inside `simulate`, so a
-  Saltelli matrix would need a second path through the sampling code (re-deriving it), while given-data
-  RBD-FAST is valid for independent inputs, which these are (except training FLOP and MFU x goodput,
-  linked through model size in the MFU prior). What it does not give: total-order indices; 1 - sum(S1)
-  bounds what interactions (delays x power caps, above all) explain.
+  Saltelli matrix would need a second path through the sampling code (re-deriving it), while
+  given-data RBD-FAST is valid for independent inputs, which these are (except training FLOP and MFU
+  x goodput, linked through model size in the MFU prior). What it does not give: total-order
+  indices; 1 - sum(S1) bounds what interactions (delays x power caps, above all) explain.
 
-Outcomes: time-to-train counts draws that do not finish within the horizon at the horizon (censored);
-cost and the other run metrics use the draws that finish.
+Outcomes: time-to-train counts draws that do not finish within the horizon at the horizon
+(censored); cost and the other run metrics use the draws that finish.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ MIN_DRAWS = 200
 
 
 def label(column: str) -> str:
-    """A readable name for an input column ('delay:meta-hyperion' -> 'delivery delay: meta-hyperion')."""
+    """A readable name for an input column ('delay:meta-hyperion' -> 'delivery delay:
+    meta-hyperion')."""
     prefix, _, rest = column.partition(":")
     name = LABELS.get(prefix, prefix)
     return f"{name}: {rest}" if rest else name
@@ -96,7 +98,8 @@ def _frame(result: SimulationResult) -> pd.DataFrame:
 def outcome_data(
     result: SimulationResult, outcome: str = "time_to_train_months"
 ) -> dict[str, tuple]:
-    """Per lab: (input columns, X as (n, d) array, y as (n,)) for the outcome, unusable draws removed."""
+    """Per lab: (input columns, X as (n, d) array, y as (n,)) for the outcome, unusable draws
+    removed."""
     if outcome not in OUTCOMES:
         raise InputError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
     frame = _frame(result)

@@ -1,8 +1,8 @@
 """What-if variants of a scenario, built from the plain values a notebook parameter holds.
 
-A notebook says ``what_if("scenarios/default.yaml", draws=2000, deal_scale={"meta-coreweave-2026": 0})``
-and gets a validated Scenario (plus, for an absolute PUE, a catalog copy) with every change listed,
-so the notebook holds no logic and the changes show up beside the results. Every change goes
+A notebook says ``what_if("scenarios/default.yaml", draws=2000, deal_scale={"meta-coreweave-2026":
+0})`` and gets a validated Scenario (plus, for an absolute PUE, a catalog copy) with every change
+listed, so the notebook holds no logic and the changes show up beside the results. Every change goes
 through the scenario schema (``deal_overrides``, ``uncertainty``, ``target_flop``), so `simulate`
 itself is untouched.
 
@@ -18,15 +18,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-
-from ..inputs.catalog import Catalog, load_catalog, suggest
 from pydantic import ValidationError
 
 from ..errors import InputError, describe_validation_error
-from ..paths import PROJECT_ROOT
-from ..model.result import SimulationResult
-from ..model.run import simulate
-from ..inputs.scenario import load_scenario
+from ..inputs.catalog import Catalog, load_catalog, suggest
+from ..inputs.scenario import DealOverride, Scenario, load_scenario
 from ..inputs.specs import (
     DEAL_KINDS,
     MAX_DEAL_SCALE,
@@ -39,7 +35,9 @@ from ..inputs.specs import (
     check_draws,
     check_seed,
 )
-from ..inputs.scenario import DealOverride, Scenario
+from ..model.result import SimulationResult
+from ..model.run import simulate
+from ..paths import PROJECT_ROOT
 
 #: A delay given as one number m becomes triangular(m x low, m, m x high): the data give single
 #: figures for most delays, and a symmetric +-50% band says "about m months" without a new source.
@@ -47,7 +45,8 @@ DELAY_BAND = (0.5, 1.5)
 
 
 def scenario_path(path: str | Path) -> Path:
-    """A scenario path as a notebook parameter gives it: relative to the project root, not the cwd."""
+    """A scenario path as a notebook parameter gives it: relative to the project root, not the
+    cwd."""
     path = Path(path)
     resolved = path if path.is_absolute() else PROJECT_ROOT / path
     if not resolved.is_file():
@@ -56,14 +55,16 @@ def scenario_path(path: str | Path) -> Path:
             for p in (PROJECT_ROOT / "scenarios").glob("*.yaml")
         )
         raise InputError(
-            f"scenario: file {str(path)!r} not found (relative to the project root); known: {', '.join(known)}"
+            f"scenario: file {str(path)!r} not found (relative to the project root); known: "
+            f"{', '.join(known)}"
         )
     return resolved
 
 
 @dataclasses.dataclass(frozen=True)
 class WhatIf:
-    """A scenario and the catalog it runs against, with the list of changes made to the originals."""
+    """A scenario and the catalog it runs against, with the list of changes made to the
+    originals."""
 
     scenario: Scenario
     catalog: Catalog
@@ -117,7 +118,8 @@ def _check_deal(name: str, deal_id: str, catalog: Catalog, scenario: Scenario) -
 
 
 def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
-    """A delay as a distribution: a number m is triangular(m x 0.5, m, m x 1.5) months (DELAY_BAND)."""
+    """A delay as a distribution: a number m is triangular(m x 0.5, m, m x 1.5) months
+    (DELAY_BAND)."""
     if isinstance(value, _Dist):
         return value
     mode = _number(name, value, low=0.0)
@@ -151,17 +153,19 @@ def what_if(
     only_kind: str | None = None,
     only_deals: Iterable[str] | None = None,
 ) -> WhatIf:
-    """A variant of `scenario` (a path relative to the project root, a dict, a Scenario or a WhatIf).
+    """A variant of `scenario` (a path relative to the project root, a dict, a Scenario or a
+    WhatIf).
 
     draws, seed: replace the scenario's. target_flop (FLOP): one common compute target; 0 keeps the
     scenario's. deal_scale: deal id -> factor on its accelerators (0 drops the deal).
-    deal_delay_months: deal id -> delivery delay, a number m meaning triangular(0.5m, m, 1.5m) months
-    (0 keeps the data's) or a distribution. power_cap_scale: factor on the power cap of every owned
-    campus in the race (1 keeps). pue: one absolute PUE for every site and deal, >= 1, with no sampled
-    site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in [0.001, 1] for every
-    competitor (0 keeps the calibrated prior). span_sites: let one run use every campus of its lab.
-    only_kind: keep only deals of this kind (reserved, owned, on_demand); competitors left with none
-    are dropped. only_deals: keep only these deals; competitors holding none of them are dropped.
+    deal_delay_months: deal id -> delivery delay, a number m meaning triangular(0.5m, m, 1.5m)
+    months (0 keeps the data's) or a distribution. power_cap_scale: factor on the power cap of every
+    owned campus in the race (1 keeps). pue: one absolute PUE for every site and deal, >= 1, with no
+    sampled site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in
+    [0.001, 1] for every competitor (0 keeps the calibrated prior). span_sites: let one run use
+    every campus of its lab. only_kind: keep only deals of this kind (reserved, owned, on_demand);
+    competitors left with none are dropped. only_deals: keep only these deals; competitors holding
+    none of them are dropped.
     """
     changes: list[str] = []
     if isinstance(scenario, WhatIf):
@@ -238,7 +242,8 @@ def what_if(
                 current = overrides.get(deal_id, DealOverride()).power_cap_scale
                 override(deal_id, power_cap_scale=current * factor)
             changes.append(
-                f"power caps x {factor:g} on every owned campus with a cap ({', '.join(capped) or 'none'})"
+                f"power caps x {factor:g} on every owned campus with a cap "
+                f"({', '.join(capped) or 'none'})"
             )
     if overrides != scenario.deal_overrides:
         update["deal_overrides"] = overrides

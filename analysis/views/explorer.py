@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..studies.whatif import WhatIf, delay_distribution, what_if
 from ..inputs.scenario import DealOverride
 from ..inputs.specs import Fixed
+from ..studies.whatif import WhatIf, delay_distribution, what_if
 
 #: Target FLOP choices of the explorer's slider; 0 means each lab's own next model.
 TARGETS_FLOP = (0.0, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28)
@@ -25,8 +25,8 @@ TARGETS_FLOP = (0.0, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28)
 
 @dataclass(frozen=True)
 class Settings:
-    """What the controls set. `deal` belongs to `lab`; 0 keeps the data's or scenario's value for the
-    delays, the share and the target."""
+    """What the controls set. `deal` belongs to `lab`; 0 keeps the data's or scenario's value for
+    the delays, the share and the target."""
 
     lab: str
     deal: str
@@ -47,7 +47,8 @@ class Settings:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One explorer run: the settings, the race table, the time-to-train curves and how long it took."""
+    """One explorer run: the settings, the race table, the time-to-train curves and how long it
+    took."""
 
     settings: Settings
     race: Any  # pandas DataFrame: lab, model, p_first, p_within_horizon, months_p10/p50/p90
@@ -75,13 +76,15 @@ def default_settings(base: WhatIf) -> Settings:
 
 
 def variant(base: WhatIf, settings: Settings) -> WhatIf:
-    """The what-if the settings describe, validated like any scenario; InputError names a bad control."""
+    """The what-if the settings describe, validated like any scenario; InputError names a bad
+    control."""
     deals = labs_and_deals(base)
     if settings.lab not in deals:
         raise InputError(f"lab: {settings.lab!r} is not in the race; one of {', '.join(deals)}")
     if settings.deal not in deals[settings.lab]:
         raise InputError(
-            f"deal: {settings.deal!r} is not a deal of {settings.lab}; one of {', '.join(deals[settings.lab])}"
+            f"deal: {settings.deal!r} is not a deal of {settings.lab}; one of "
+            f"{', '.join(deals[settings.lab])}"
         )
     if not 0.0 <= settings.share <= 1.0:
         raise InputError(
@@ -98,7 +101,8 @@ def variant(base: WhatIf, settings: Settings) -> WhatIf:
         deal = changed.catalog.deals[settings.deal]
         if deal.power_cap_mw is None:
             raise InputError(
-                f"grid delay: {settings.deal} has no power cap (only owned campuses wait for the grid)"
+                f"grid delay: {settings.deal} has no power cap (only owned campuses wait for the "
+                "grid)"
             )
         dist = delay_distribution(settings.grid_delay_months, name="grid delay")
         overrides = dict(scenario.deal_overrides)
@@ -281,8 +285,9 @@ class Explorer:
         return self.update()
 
     def _check_control(self, name: str, value, *, lab: str) -> None:
-        """InputError unless the control can take `value` as it is: a slider would silently clamp 5 to
-        its maximum, and a dropdown raised a widget TraitError for a value not among its options."""
+        """InputError unless the control can take `value` as it is: a slider would silently clamp 5
+        to its maximum, and a dropdown raised a widget TraitError for a value not among its
+        options."""
         control = self.controls[name]
         if name == "deal":
             options = list(self.deals.get(lab, []))
@@ -307,7 +312,8 @@ class Explorer:
             )
 
     def update(self) -> Outcome:
-        """Run the race for the controls' settings and redraw; a bad combination shows its message."""
+        """Run the race for the controls' settings and redraw; a bad combination shows its
+        message."""
         start = time.perf_counter()
         self._sync_grid_control()
         try:
@@ -354,7 +360,8 @@ class Explorer:
 
     @property
     def median_update_seconds(self) -> float:
-        """Median seconds of the updates so far (rerun, curves and redraw), the figure the notebook reports."""
+        """Median seconds of the updates so far (rerun, curves and redraw), the figure the notebook
+        reports."""
         import statistics
 
         return statistics.median_high(self.timings) if self.timings else self.outcome.seconds
@@ -369,7 +376,8 @@ class Explorer:
 
 
 def compare(before: Outcome, after: Outcome):
-    """Before and after one change, per lab: P(first) and median time-to-train (months from January 2026)."""
+    """Before and after one change, per lab: P(first) and median time-to-train (months from January
+    2026)."""
     import pandas as pd
 
     labs = [lab for lab in before.race["lab"] if lab in after.p_first]

@@ -74,7 +74,8 @@ def _done(fig, **kwargs) -> Figure:
 
 
 def lab_color(lab: str) -> str:
-    """The lab's colour in every figure (labs outside `LAB_COLORS` get a fixed colour from their name)."""
+    """The lab's colour in every figure (labs outside `LAB_COLORS` get a fixed colour from their
+    name)."""
     if lab in LAB_COLORS:
         return LAB_COLORS[lab]
     return OTHER_LAB_COLORS[sum(map(ord, str(lab))) % len(OTHER_LAB_COLORS)]
@@ -118,7 +119,8 @@ def _tag(artist, lab: str):
 
 def _label_column(ax, x: float, ys: np.ndarray, texts: list[str], *, gap: float = 0.045) -> None:
     """Label points that share one x, to their right: labels pushed apart (symmetrically, in axes
-    fraction) until none are closer than `gap`, each joined to its point by a thin line if it moved."""
+    fraction) until none are closer than `gap`, each joined to its point by a thin line if it
+    moved."""
     ax.autoscale_view()
     to_axes = ax.transAxes.inverted()
     where = to_axes.transform(ax.transData.transform(np.column_stack([np.full(len(ys), x), ys])))
@@ -366,7 +368,8 @@ def compute_budgets(forest: pd.DataFrame) -> Figure:
         ax.set_xlabel("training compute (FLOP)")
         _log_axis(ax)
         ax.set_title(
-            "Next models (p10-p50-p90 of the race's draws, in the lab's colour) beside published runs",
+            "Next models (p10-p50-p90 of the race's draws, in the lab's colour) beside published "
+            "runs",
             fontsize=9,
         )
         handles = [
@@ -465,8 +468,9 @@ def capacity_bands(
     level: str = "deal",
     ylabel: str | None = None,
 ) -> Figure:
-    """p50 line and p10-p90 band of `quantity` over time, one panel per lab, one line per `level` name
-    (deal or campus) in its campus's colour (deals sharing a campus: line styles); legends below."""
+    """p50 line and p10-p90 band of `quantity` over time, one panel per lab, one line per `level`
+    name (deal or campus) in its campus's colour (deals sharing a campus: line styles); legends
+    below."""
     import matplotlib.pyplot as plt
 
     data = timeline[timeline["level"] == level]
@@ -574,8 +578,8 @@ def time_to_train_curves(
 ) -> Figure:
     """P(trained within m months of the scenario's start) per lab; curves end at P(done within
     horizon). Optional line style (e.g. variant), panel columns (e.g. case) and panel rows (e.g.
-    target): one curve per panel, lab and style, never averaged across anything else. The legend sits
-    right of the panels."""
+    target): one curve per panel, lab and style, never averaged across anything else. The legend
+    sits right of the panels."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -648,8 +652,8 @@ def time_to_train_curves(
 
 
 def p_first(race: pd.DataFrame) -> Figure:
-    """P(first) per competitor, each bar in its lab's colour beside its label (P(nobody finishes within
-    the horizon) in grey)."""
+    """P(first) per competitor, each bar in its lab's colour beside its label (P(nobody finishes
+    within the horizon) in grey)."""
     import matplotlib.pyplot as plt
 
     with _style():
@@ -737,7 +741,8 @@ def run_metric_distributions(
         fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH_IN, 2.9 * nrows + 0.3), squeeze=False)
         for ax, metric in zip(axes.flat, metrics):
             with warnings.catch_warnings():
-                # seaborn 0.13 hands matplotlib >= 3.11 its deprecated `vert`: not the reader's to act on.
+                # seaborn 0.13 hands matplotlib >= 3.11 its deprecated `vert`: not the reader's to
+                # act on.
                 warnings.filterwarnings(
                     "ignore", message="vert: bool was deprecated", category=DeprecationWarning
                 )
@@ -778,8 +783,8 @@ _KIND_MARKERS = {"all deals": "o", "owned": "s", "reserved": "D", "on_demand": "
 
 
 def cost_by_kind(frame: pd.DataFrame) -> Figure:
-    """Cost per run (p50 with p10-p90) and time-to-train p50 when each lab uses one kind of deal: one
-    row per lab and kind, labelled, in the lab's colour; both panels share the rows."""
+    """Cost per run (p50 with p10-p90) and time-to-train p50 when each lab uses one kind of deal:
+    one row per lab and kind, labelled, in the lab's colour; both panels share the rows."""
     import matplotlib.pyplot as plt
 
     labels = [
@@ -1033,7 +1038,8 @@ def backtest_scatter(runs: pd.DataFrame, *, naive_mfu: float = 0.40, title: str 
 
 
 def backtest_pit(pit: pd.DataFrame) -> Figure:
-    """PIT histograms of held-out runs per cross-validation scheme (flat at 1/bins = honest intervals).
+    """PIT histograms of held-out runs per cross-validation scheme (flat at 1/bins = honest
+    intervals).
 
     `pit`: ``BacktestResult.pit`` (columns scheme, pit_low, pit_high, share).
     """
@@ -1146,7 +1152,8 @@ class RaceExplorerFigure:
         return self
 
     def png(self) -> bytes:
-        """The figure as it stands, PNG-encoded (fast compression: it is redrawn on every change)."""
+        """The figure as it stands, PNG-encoded (fast compression: it is redrawn on every
+        change)."""
         import io
 
         from PIL import Image
@@ -1164,12 +1171,13 @@ class RaceExplorerFigure:
 def sweep_headline(sweep, frame, headline: str) -> Figure | None:
     """Seaborn figure of the headline metric against the swept parameters (first on x, then colour,
     then one panel per value); None when no point has a numeric headline. `sweep` needs `.swept`
-    (parameter names in the sweep file's order); `frame` is the sweep's summary (`status` column)."""
+    (parameter names in the sweep file's order); `frame` is the sweep's summary (`status`
+    column)."""
     import pandas as pd
-
-    from .. import formatting
     import seaborn as sns
     from matplotlib.figure import Figure  # no pyplot: no global state, works headless
+
+    from .. import formatting
 
     data = frame[frame["status"] == "ok"].copy()
     data[headline] = pd.to_numeric(data[headline], errors="coerce")
@@ -1214,7 +1222,8 @@ def sweep_headline(sweep, frame, headline: str) -> Figure | None:
             )
         if panel:
             ax.set_title(f"{panel} = {value}")
-        # A swept parameter or metric whose name carries no unit says so rather than leave the reader guessing.
+        # A swept parameter or metric whose name carries no unit says so rather than leave the
+        # reader guessing.
         ax.set_xlabel(
             x_label if "(" in (x_label := formatting.label(x)) else f"{x_label} (as swept, no unit)"
         )

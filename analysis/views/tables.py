@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import constants as K
-from ..model.calibration import calibration_points, default_prior
-from ..inputs.catalog import Catalog, load_catalog
 from ..errors import InputError
-from ..model.summary import QUANTILES, quantiles
-from ..studies.whatif import WhatIf, what_if
+from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.scenario import Scenario
+from ..inputs.specs import PRECISIONS, Z90, _Dist
+from ..model.calibration import calibration_points, default_prior
 from ..model.plan import plan_competitor
 from ..model.run import sample_inputs
-from ..inputs.specs import PRECISIONS, Z90, _Dist
-from ..inputs.scenario import Scenario
+from ..model.summary import QUANTILES, quantiles
+from ..studies.whatif import WhatIf, what_if
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,7 +85,8 @@ def accelerator_efficiency(
 
 
 def efficiency_metrics(eff: pd.DataFrame) -> dict[str, object]:
-    """Headline metrics of notebook 00: how many chips are shown and the best per USD and per watt."""
+    """Headline metrics of notebook 00: how many chips are shown and the best per USD and per
+    watt."""
     out: dict[str, object] = {"n_accelerators_shown": int(len(eff))}
     for column in ("flop_per_s_per_usd", "flop_per_s_per_server_w"):
         ranked = eff[eff[column].notna()].sort_values(column, ascending=False)
@@ -113,7 +114,8 @@ def sources(catalog: Catalog | None = None) -> pd.DataFrame:
 
 
 def deals_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """Every capacity deal: kind, buyer, chip, size, timing, power cap and delays (sources: `sources`)."""
+    """Every capacity deal: kind, buyer, chip, size, timing, power cap and delays (sources:
+    `sources`)."""
     frame = (catalog or load_catalog()).frame("deals")
     columns = [
         "id",
@@ -195,7 +197,8 @@ def _product_lognormal(a, b, factor: float = 1.0) -> dict[str, float]:
 
 
 def models_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """The competing models: parameter and token ranges, precision and the implied 6ND FLOP quantiles."""
+    """The competing models: parameter and token ranges, precision and the implied 6ND FLOP
+    quantiles."""
     import pandas as pd
 
     catalog = catalog or load_catalog()
@@ -368,8 +371,9 @@ def quantile_summary(frame: pd.DataFrame, columns: list[str], by: str = "lab") -
 def budgets_beside_runs(
     budgets: pd.DataFrame, runs: pd.DataFrame, *, top: int = 12
 ) -> pd.DataFrame:
-    """One frame for a forest plot: the `top` largest published runs (a point each) and each lab's next
-    model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, lab, flop_p10, flop_p50, flop_p90."""
+    """One frame for a forest plot: the `top` largest published runs (a point each) and each lab's
+    next model (p10-p50-p90 of its sampled FLOP). Columns: name, kind, lab, flop_p10, flop_p50,
+    flop_p90."""
     import pandas as pd
 
     rows = []
@@ -400,8 +404,8 @@ def budgets_beside_runs(
 
 
 def calibration_table(catalog: Catalog | None = None) -> pd.DataFrame:
-    """The calibration runs: effective utilization (MFU x goodput against the BF16 dense peak) beside
-    the prior's p10/p50/p90 at each run's size."""
+    """The calibration runs: effective utilization (MFU x goodput against the BF16 dense peak)
+    beside the prior's p10/p50/p90 at each run's size."""
     import pandas as pd
 
     catalog = catalog or load_catalog()
@@ -451,7 +455,8 @@ def prior_band(
         and 0 < low < high < math.inf
     ):
         raise InputError(
-            f"low, high: expected active parameter counts with 0 < low < high, got {low!r}, {high!r}"
+            f"low, high: expected active parameter counts with 0 < low < high, got {low!r}, "
+            f"{high!r}"
         )
     prior = default_prior(catalog or load_catalog())
     sizes = np.geomspace(low, high, points)
@@ -501,7 +506,8 @@ def time_to_train_curves(
 
 
 def lead_times(result: SimulationResult) -> pd.DataFrame:
-    """Per draw and pair (A, B) where both finish: B's finish minus A's, in months (positive: A leads)."""
+    """Per draw and pair (A, B) where both finish: B's finish minus A's, in months (positive: A
+    leads)."""
     import pandas as pd
 
     frame = _draws(result)
@@ -682,8 +688,9 @@ def run_outcomes(result: SimulationResult) -> pd.DataFrame:
 
 def cost_by_deal_kind(wi: WhatIf, *, backend: str | None = None) -> pd.DataFrame:
     """Cost per run when each lab trains on one kind of deal only (rented vs owned capacity), beside
-    the race as set (labs whose deals are all of one kind get the "all deals" row only). Rows: lab, kind ("all deals", "reserved", "owned", ...), P(done within
-    horizon) and p10/p50/p90 of cost, USD per PFLOP, energy and time-to-train, over runs that finish."""
+    the race as set (labs whose deals are all of one kind get the "all deals" row only). Rows: lab,
+    kind ("all deals", "reserved", "owned", ...), P(done within horizon) and p10/p50/p90 of cost,
+    USD per PFLOP, energy and time-to-train, over runs that finish."""
     import pandas as pd
 
     kinds_of = {c.lab: {wi.catalog.deals[d].kind for d in c.deals} for c in wi.scenario.competitors}

@@ -22,7 +22,8 @@ def training_flop(active_params, tokens, /):
 
 
 def accelerator_hours(flop, peak_flop_per_s, mfu, goodput, /):
-    """Accelerator-hours to do `flop` at `peak * mfu` FLOP/s while `goodput` of wall-clock is useful."""
+    """Accelerator-hours to do `flop` at `peak * mfu` FLOP/s while `goodput` of wall-clock is
+    useful."""
     return flop / (peak_flop_per_s * mfu * goodput * SECONDS_PER_HOUR)
 
 
@@ -75,7 +76,8 @@ def owned_cost_usd(
     *,
     facility_usd_per_gpu_hour=0.0,
 ):
-    """Owned hardware: straight-line amortization of price plus interconnect, plus energy, plus facility.
+    """Owned hardware: straight-line amortization of price plus interconnect, plus energy, plus
+    facility.
 
     Cottier et al. 2024 amortized-capex method: hardware cost x (1 + interconnect share) spread over
     its useful life, charged for the hours used; energy at the site's price; the building's cost per

@@ -1,19 +1,21 @@
 """The race kernel: capacity online per time step, power caps, training progress, first crossing.
 
 Layout: a loop over time steps, each step vectorized over a chunk of draws (K,). Capacity comes from
-per-deal lookup tables on a fine grid of "deal time" (months since nominal delivery, step-averaged on
-the host); a draw's delivery delay is a whole number of fine-grid cells, so the table index of draw
-k at step i is ``base[k] + i * substeps`` and one gather gives the capacity of every draw.
+per-deal lookup tables on a fine grid of "deal time" (months since nominal delivery, step-averaged
+on the host); a draw's delivery delay is a whole number of fine-grid cells, so the table index of
+draw k at step i is ``base[k] + i * substeps`` and one gather gives the capacity of every draw.
 
 Per campus (power domain) at step i, for every draw:
     flops = sum_d gather(flops_table_d)        FLOP/s at peak of the accelerators online
     watts = sum_d gather(power_table_d) * pue  facility W at rating
     scale = min(1, cap_mw * 1e6 / watts)       accelerators beyond the power cap sit idle
-    inc   = flops * scale * rate * dt_s        FLOP of progress this step (rate = MFU x goodput x share)
+    inc   = flops * scale * rate * dt_s        FLOP of progress this step (rate = MFU x goodput x
+    share)
 Each track (one campus, or all campuses pooled when a run may span sites) keeps ``remaining`` FLOP.
 The share of the step still needed is ``use = clip(remaining / inc, 0, 1)``: 1 before the crossing,
-the interpolated fraction in the crossing step, 0 after, so ``elapsed = sum(use)`` is the finish time
-in steps (linear within the step) and accelerator-steps and peak power are accumulated with ``use``.
+the interpolated fraction in the crossing step, 0 after, so ``elapsed = sum(use)`` is the finish
+time in steps (linear within the step) and accelerator-steps and peak power are accumulated with
+``use``.
 
 Array-API code: NumPy, CuPy and array-api-strict run the same lines. It is the specification of
 the race: the CPU fast path (`race_cpu.c` via `race_cpu.py`) and the scalar reference
@@ -150,8 +152,9 @@ class DealCosts:
 
 
 def first_finish(kernel_out: dict, /, *, xp=None):
-    """(finish_steps, chosen): per draw, the earliest finish over the tracks (steps; inf when no track
-    finishes) and the track that gives it (the first such track on ties; 0 when none finishes).
+    """(finish_steps, chosen): per draw, the earliest finish over the tracks (steps; inf when no
+    track finishes) and the track that gives it (the first such track on ties; 0 when none
+    finishes).
 
     A loop over tracks on (K,) arrays: no (tracks, K) stack and no strided argmin."""
     elapsed, remaining = kernel_out["elapsed_steps"], kernel_out["remaining_flop"]

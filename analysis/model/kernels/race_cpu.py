@@ -1,21 +1,23 @@
-"""The CPU fast path of the race kernel: `race_cpu.c`, compiled at install time, behind `race_tracks_cpu`.
+"""The CPU fast path of the race kernel: `race_cpu.c`, compiled at install time, behind
+`race_tracks_cpu`.
 
 `race_tracks_cpu` takes `race.race_tracks`'s arguments (NumPy arrays) and returns the same dict;
 `analysis.model.run.race_kernel` runs it on the NumPy backend. The one kernel module that imports
-numpy (the backend-specific fast path DESIGN s6 allows); the array-API kernel stays the specification.
+numpy (the backend-specific fast path DESIGN s6 allows); the array-API kernel stays the
+specification.
 
 Why C: chosen by measurement against a numba version of the same kernel (`@njit(parallel=True)`,
-blocks of draws, steps outer, bit-equal to the array-API kernel): on the default scenario, 2^17 draws,
-float32, median of 5 on the shared 2-core EPYC, C ran 2.4e8-4.5e8 scenario-steps/s and numba
+blocks of draws, steps outer, bit-equal to the array-API kernel): on the default scenario, 2^17
+draws, float32, median of 5 on the shared 2-core EPYC, C ran 2.4e8-4.5e8 scenario-steps/s and numba
 3.2e7-6.1e7 (about 7x slower) in the same runs; C holds eight draws per vector register with the
 steps innermost, and lays out table lookups four steps at a time (see race_cpu.c).
 
-Building: setuptools builds the extension `analysis.model.kernels._race_cpu` when the package is installed
-(`setup.py`, `race_cpu_build.py`), so a compiler that cannot build it fails the install. At import
-the extension's source hash is checked against race_cpu.c. When it is missing or stale (a checkout
-never installed, the C source edited since), or ``COMPUTE_RACE_COMPILED=0``, or the arrays are not
-float32, NumPy runs the array-API kernel instead: `status()` (in `bench` and in the provenance of
-every result) says which ran and why, and a missing or stale build warns once.
+Building: setuptools builds the extension `analysis.model.kernels._race_cpu` when the package is
+installed (`setup.py`, `race_cpu_build.py`), so a compiler that cannot build it fails the install.
+At import the extension's source hash is checked against race_cpu.c. When it is missing or stale (a
+checkout never installed, the C source edited since), or ``COMPUTE_RACE_COMPILED=0``, or the arrays
+are not float32, NumPy runs the array-API kernel instead: `status()` (in `bench` and in the
+provenance of every result) says which ran and why, and a missing or stale build warns once.
 
 Tracks: a track of one campus with one deal whose flops table is kappa x its power table runs in
 normalized units (`race_single`: remaining work in facility W x steps, divided by
@@ -25,8 +27,9 @@ spanning sites, tables not proportional) run the array-API kernel's operations i
 GIL); each draw is computed independently, so no result depends on the chunk or thread count.
 
 The same extension holds `race_sample`, simulate's draws (counter-based Philox streams and their
-inverse CDFs), which `analysis.model.sampling.sample_streams` calls through `library()`, and `race_select`,
-the exact quantiles of simulate's summaries by radix selection (`analysis.model.summary.radix_quantiles`).
+inverse CDFs), which `analysis.model.sampling.sample_streams` calls through `library()`, and
+`race_select`, the exact quantiles of simulate's summaries by radix selection
+(`analysis.model.summary.radix_quantiles`).
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ import numpy as np
 
 from .race import RaceLayout, race_tracks
 
-#: "0" turns the compiled kernel off (the array-API kernel runs); anything else, or unset, allows it.
+#: "0" turns the compiled kernel off (the array-API kernel runs); anything else, or unset, allows
+#: it.
 ENV_SWITCH = "COMPUTE_RACE_COMPILED"
 #: Draws per call (each thread takes one such range at a time). Smaller ranges keep a range's inputs
 #: and outputs in the L2 cache while its tracks are computed one after another: on the 2-core EPYC
@@ -121,7 +125,8 @@ def default_threads() -> int:
 
 
 def flops_per_server_w(flops_table: np.ndarray, power_table: np.ndarray) -> float | None:
-    """kappa with flops_table == kappa * power_table to float32 rounding, or None if there is none."""
+    """kappa with flops_table == kappa * power_table to float32 rounding, or None if there is
+    none."""
     f = np.asarray(flops_table, dtype=np.float64)
     p = np.asarray(power_table, dtype=np.float64)
     j = int(np.argmax(p)) if p.size else 0
@@ -152,7 +157,10 @@ def unusable(dtype, n_deals: int, n_campus: int) -> str | None:
     if np.dtype(dtype) != np.float32:
         return f"it takes float32 arrays, not {np.dtype(dtype)}"
     if n_deals > MAX_DEALS or n_campus > MAX_CAMPUSES:
-        return f"it holds at most {MAX_DEALS} deals and {MAX_CAMPUSES} campuses (got {n_deals}, {n_campus})"
+        return (
+            f"it holds at most {MAX_DEALS} deals and {MAX_CAMPUSES} campuses (got {n_deals}, "
+            f"{n_campus})"
+        )
     return None
 
 
@@ -303,8 +311,9 @@ class _Plan:
         frac = f32(lay.start_fraction)
         rate32, target32 = f32(rate), f32(target)
         calls = []
-        # The largest start index whose steps all lie in the table, per deal and per capped campus: the
-        # kernels check every index against it (memory safety; an index beyond it is a bug upstream).
+        # The largest start index whose steps all lie in the table, per deal and per capped campus:
+        # the kernels check every index against it (memory safety; an index beyond it is a bug
+        # upstream).
         reach = (lay.steps - 1) * lay.substeps
         limit = [
             min(len(f), len(p)) - 1 - reach for f, p in zip(self.flops_tables, self.power_tables)
@@ -440,7 +449,8 @@ class _Plan:
 
 
 def main() -> int:
-    """Print which CPU race kernel runs; exit 1 when the compiled one is not (make setup runs this)."""
+    """Print which CPU race kernel runs; exit 1 when the compiled one is not (make setup runs
+    this)."""
     print(f"CPU race kernel: {status()}")
     return 0 if library() is not None else 1
 

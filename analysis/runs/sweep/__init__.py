@@ -1,8 +1,10 @@
-"""Papermill sweeps: one executed notebook per point of a parameter grid, resumable and failure-isolated.
+"""Papermill sweeps: one executed notebook per point of a parameter grid, resumable and
+failure-isolated.
 
-A sweep file (sweeps/README.md) names a notebook, fixed `parameters`, and either a `grid` (the product
-of lists) or a list of `points`. Every key and value is checked against the parameters the notebook
-declares before anything runs. Each point runs on a local process pool (`workers`) or on a Dask
+A sweep file (sweeps/README.md) names a notebook, fixed `parameters`, and either a `grid` (the
+product of lists) or a list of `points`. Every key and value is checked against the parameters the
+notebook declares before anything runs. Each point runs on a local process pool (`workers`) or on a
+Dask
 cluster (`scheduler`) and lands in ``results/<name>/<point-id>/``::
 
     notebook.ipynb   the executed notebook (with papermill's error banner when it failed)
@@ -11,13 +13,15 @@ cluster (`scheduler`) and lands in ``results/<name>/<point-id>/``::
     status.json      ok or failed, error, failing cell, duration; written last: the commit marker
 
 Workers send results back and only this process writes them, each file under a temporary name and
-then renamed, so a run killed at any moment leaves complete points or nothing; `resume` skips complete
-points and reruns the rest. Then ``summary.csv``, ``summary.parquet`` and ``index.html`` (a seaborn
-figure of the headline metric against the swept parameters, links to every executed notebook).
+then renamed, so a run killed at any moment leaves complete points or nothing; `resume` skips
+complete points and reruns the rest. Then ``summary.csv``, ``summary.parquet`` and ``index.html`` (a
+seaborn figure of the headline metric against the swept parameters, links to every executed
+notebook).
 
 The sweep file is read in `spec`, the results folder kept in `store`, points run in `run` and the
 summary and index written in `index`; this package re-exports their names. Heavy imports (papermill,
-pandas, dask, seaborn) happen inside the functions that need them, so ``import analysis`` stays fast.
+pandas, dask, seaborn) happen inside the functions that need them, so ``import analysis`` stays
+fast.
 """
 
 from .index import summarize, write_index

@@ -33,7 +33,8 @@ def _flatten(metrics: dict, prefix: str = "") -> dict[str, Any]:
 
 
 def summarize(sweep: Sweep, out_dir: str | os.PathLike) -> Any:
-    """summary.csv and summary.parquet: one row per point (parameters, metrics, status, duration)."""
+    """summary.csv and summary.parquet: one row per point (parameters, metrics, status,
+    duration)."""
     import pandas as pd
 
     out_dir = Path(out_dir)
@@ -151,7 +152,8 @@ def write_index(sweep: Sweep, out_dir: str | os.PathLike, frame) -> tuple[str | 
                 cells.append(f'<td><a href="{html.escape(value)}">notebook</a></td>')
             elif column == "point_id":
                 cells.append(
-                    f'<td><a href="{html.escape(value)}/"><code>{html.escape(value)}</code></a></td>'
+                    f'<td><a href="{html.escape(value)}/">'
+                    f"<code>{html.escape(value)}</code></a></td>"
                 )
             else:
                 cells.append(f"<td>{_cell_html(value)}</td>")
@@ -188,6 +190,6 @@ Written {datetime.now(timezone.utc).isoformat(timespec="seconds")}. Data: <a hre
 {chr(10).join(body)}
 </tbody></table>
 </body></html>
-"""
+"""  # noqa: E501 (the page as written, byte for byte; HTML ignores the breaks)
     _write_atomic(out_dir / "index.html", page)
     return headline, notes

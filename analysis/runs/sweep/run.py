@@ -72,10 +72,11 @@ def _failing_cell(nb) -> tuple[int | None, int | None, str | None]:
 
 
 def run_point(task: dict) -> dict:
-    """Execute one point's notebook with papermill in a scratch folder; never raises for the notebook.
+    """Execute one point's notebook with papermill in a scratch folder; never raises for the
+    notebook.
 
-    `task`: point_id, notebook (its JSON text), parameters, cell_timeout_s, scratch (a folder for the
-    temporary files, or None for the system's). Returns status, error details, duration_s, the
+    `task`: point_id, notebook (its JSON text), parameters, cell_timeout_s, scratch (a folder for
+    the temporary files, or None for the system's). Returns status, error details, duration_s, the
     executed notebook (JSON text) and the recorded metrics; the caller writes them.
     """
     import logging
@@ -132,7 +133,8 @@ def run_point(task: dict) -> dict:
                 error = {
                     "ename": "MissingMetrics",
                     "traceback": [],
-                    "evalue": f"the notebook ran but wrote no metrics; call analysis.notebook.record_metrics"
+                    "evalue": "the notebook ran but wrote no metrics; call "
+                    "analysis.notebook.record_metrics"
                     f"(..., {METRICS_PARAMETER})",
                 }
         cell_index = execution_count = source = None
@@ -325,8 +327,8 @@ def _worker_init(parent_pid: int) -> None:
     The terminal sends Ctrl-C to every process of the foreground group; the parent handles it (one
     line, exit 130) and stops the workers, so a worker ignores it rather than printing a traceback.
     On Linux the kernel kills the worker when its parent dies (PR_SET_PDEATHSIG), even by SIGKILL;
-    elsewhere a thread checks every PARENT_POLL_S that the parent is still there. A worker's notebook
-    kernel follows it (ipykernel exits when its parent goes).
+    elsewhere a thread checks every PARENT_POLL_S that the parent is still there. A worker's
+    notebook kernel follows it (ipykernel exits when its parent goes).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
@@ -385,9 +387,9 @@ def run_sweep(
 
     `workers`: local processes (default 1, in this process); `scheduler`: tcp://host:port of a Dask
     cluster, or "local" for a LocalCluster of `workers` processes (default 2); `resume`: skip points
-    already complete; `force`: write into an existing folder that is not a sweep's (never overwriting
-    a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook fails is recorded
-    and the others go on.
+    already complete; `force`: write into an existing folder that is not a sweep's (never
+    overwriting a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook
+    fails is recorded and the others go on.
     """
     from tqdm import (
         tqdm,
@@ -410,8 +412,8 @@ def run_sweep(
         prepare_out_dir(out_dir, spec, force=force)
         resolved = out_dir.resolve()
         if progress and resolved != PROJECT_ROOT and PROJECT_ROOT not in resolved.parents:
-            # Allowed (a scratch disk, a shared drive) but said, once the folder is accepted: results
-            # usually live in results/, and a typo'd path should not go unnoticed.
+            # Allowed (a scratch disk, a shared drive) but said, once the folder is accepted:
+            # results usually live in results/, and a typo'd path should not go unnoticed.
             print(
                 f"warning: --out {resolved} is outside the project ({PROJECT_ROOT})",
                 file=sys.stderr,
@@ -499,7 +501,8 @@ def run_sweep(
 
 
 def run_cli(args) -> int:
-    """`python -m analysis sweep`: 0 when every point is ok, 1 when some failed (listed on stderr)."""
+    """`python -m analysis sweep`: 0 when every point is ok, 1 when some failed (listed on
+    stderr)."""
     result = run_sweep(
         args.sweep,
         workers=args.workers,
@@ -514,7 +517,8 @@ def run_cli(args) -> int:
     counts = result.summary["status"].value_counts().to_dict()
     print(
         f"sweep {result.name}: {len(result.summary)} points, {counts.get('ok', 0)} ok, "
-        f"{counts.get('failed', 0)} failed; ran {result.ran}, skipped {result.skipped} already complete; "
+        f"{counts.get('failed', 0)} failed; ran {result.ran}, skipped {result.skipped} already "
+        "complete; "
         f"{result.elapsed_s:.1f} s"
     )
     print(f"wrote {where}/summary.csv, {where}/summary.parquet, {where}/index.html")
@@ -522,7 +526,8 @@ def run_cli(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     if result.failed:
         print(
-            f"{len(result.failed)} of {len(result.summary)} points failed (rerun them with --resume):",
+            f"{len(result.failed)} of {len(result.summary)} points failed (rerun them with "
+            "--resume):",
             file=sys.stderr,
         )
         for item in result.failed:

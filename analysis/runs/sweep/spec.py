@@ -41,7 +41,8 @@ METRICS_PARAMETER = "metrics_path"
 #: Per-cell execution limit when the sweep file gives none: generous for real runs, finite so a hung
 #: kernel fails its point instead of the whole sweep.
 DEFAULT_CELL_TIMEOUT_S = 1800.0
-#: Hex digits of sha256 in a point id: 48 bits, collision-free for any grid a notebook sweep can run.
+#: Hex digits of sha256 in a point id: 48 bits, collision-free for any grid a notebook sweep can
+#: run.
 POINT_ID_HEX = 12
 #: Most points a sweep runs unless told more (`--max-points`): 1,000 points is about an hour of
 #: kernel start-up alone (SECONDS_PER_POINT) before any notebook computes.
@@ -51,7 +52,8 @@ MAX_POINTS = 1000
 #: shown when a grid is refused for its size.
 SECONDS_PER_POINT = 3.5
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-#: Types a notebook parameter may be annotated with that the sweep checks; others are passed through.
+#: Types a notebook parameter may be annotated with that the sweep checks; others are passed
+#: through.
 _TYPES = {
     "int": int,
     "float": float,
@@ -102,8 +104,9 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
     """Parameters a notebook declares: name -> {type, default, help}, in the order of its cell.
 
     Papermill's inspection reads the annotation (``draws: int = 2000  # help``). It skips any line
-    with a second ``=`` (``scale: float = 1.0  # 1.0 = as signed``), so names it missed are recovered
-    from the cell's syntax tree; an unannotated parameter takes the type of its literal default.
+    with a second ``=`` (``scale: float = 1.0  # 1.0 = as signed``), so names it missed are
+    recovered from the cell's syntax tree; an unannotated parameter takes the type of its literal
+    default.
     """
     import logging
 
@@ -234,8 +237,9 @@ def _unknown(where: str, name: str, declared: dict, notebook: Path) -> InputErro
 
 
 def _check_declared_model(where: str, notebook: Path, values: dict[str, Any]) -> None:
-    """The values against the notebook's declared parameter model (analysis.runs.parameters), when it has one:
-    ranges and choices too, so a sweep fails before running rather than at every point."""
+    """The values against the notebook's declared parameter model (analysis.runs.parameters), when
+    it has one: ranges and choices too, so a sweep fails before running rather than at every
+    point."""
     from ..parameters import check, model_for
 
     if model_for(notebook) is not None:
@@ -258,7 +262,8 @@ def _resolve_notebook(where: str, value: Any, base: Path | None) -> Path:
         if candidate.is_file():
             if candidate.suffix != ".ipynb":
                 raise InputError(
-                    f"{where}: notebook: {value!r} is not a .ipynb file (papermill runs the paired .ipynb)"
+                    f"{where}: notebook: {value!r} is not a .ipynb file (papermill runs the paired "
+                    ".ipynb)"
                 )
             return candidate.resolve()
     looked = " or ".join(display(c) for c in candidates)
@@ -287,16 +292,20 @@ def _check_count(where: str, count: int, max_points: int) -> None:
     if count > max_points:
         hours = count * SECONDS_PER_POINT / 3600
         raise InputError(
-            f"{where}: {count:,} points is more than the {max_points:,} allowed; at about {SECONDS_PER_POINT:g} s "
-            f"of kernel start-up per point that is at least {hours:,.1f} hours on one worker before any notebook "
-            f"computes. Allow it with --max-points {count}, or sweep inside one notebook (sweeps/README.md)"
+            f"{where}: {count:,} points is more than the {max_points:,} allowed; at about "
+            f"{SECONDS_PER_POINT:g} s "
+            f"of kernel start-up per point that is at least {hours:,.1f} hours on one worker "
+            "before any notebook "
+            f"computes. Allow it with --max-points {count}, or sweep inside one notebook "
+            "(sweeps/README.md)"
         )
 
 
 def load_sweep(
     source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None
 ) -> Sweep:
-    """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is wrong.
+    """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is
+    wrong.
 
     Keys and value types are checked against the notebook's declared parameters; nothing runs. A
     sweep of more than `max_points` points (default MAX_POINTS) is refused before its grid is built.
@@ -321,7 +330,8 @@ def load_sweep(
     sweep_name = name or raw.get("name") or (path.stem if path else None)
     if not isinstance(sweep_name, str) or not _SAFE_NAME.match(sweep_name):
         raise InputError(
-            f"{where}: name: {sweep_name!r} must be letters, digits, '.', '_' or '-' (a folder name)"
+            f"{where}: name: {sweep_name!r} must be letters, digits, '.', '_' or '-' (a folder "
+            "name)"
         )
     description = raw.get("description") or ""
     if not isinstance(description, str):
@@ -329,7 +339,8 @@ def load_sweep(
     headline = raw.get("headline")
     if headline is not None and not (isinstance(headline, str) and headline):
         raise InputError(
-            f"{where}: headline: expected the name of a metric the notebook records, got {headline!r}"
+            f"{where}: headline: expected the name of a metric the notebook records, got "
+            f"{headline!r}"
         )
     timeout = raw.get("cell_timeout_s", DEFAULT_CELL_TIMEOUT_S)
     if (
@@ -347,7 +358,8 @@ def load_sweep(
     declared = notebook_parameters(notebook)
     if METRICS_PARAMETER not in declared:
         raise InputError(
-            f"{display(notebook)}: declares no {METRICS_PARAMETER!r} parameter, so a sweep cannot collect its "
+            f"{display(notebook)}: declares no {METRICS_PARAMETER!r} parameter, so a sweep cannot "
+            "collect its "
             'metrics (add metrics_path: str = "" and call analysis.notebook.record_metrics)'
         )
 
@@ -358,7 +370,8 @@ def load_sweep(
         for key, value in values.items():
             if key == METRICS_PARAMETER:
                 raise InputError(
-                    f"{where}: {section}: {METRICS_PARAMETER!r} is set by the sweep for each point; remove it"
+                    f"{where}: {section}: {METRICS_PARAMETER!r} is set by the sweep for each "
+                    "point; remove it"
                 )
             if key not in declared:
                 raise _unknown(f"{where}: {section}", str(key), declared, notebook)
@@ -413,7 +426,8 @@ def load_sweep(
         for i, point in enumerate(points):
             if not isinstance(point, dict) or not point:
                 raise InputError(
-                    f"{where}: points[{i}]: expected a non-empty mapping of parameter names to values"
+                    f"{where}: points[{i}]: expected a non-empty mapping of parameter names to "
+                    "values"
                 )
             combos.append(checked(f"points[{i}]", point))
             swept_keys.update(dict.fromkeys(point))

@@ -105,7 +105,8 @@ def is_complete(point_dir: Path) -> bool:
 
 
 def _own_temporary(folder: Path, names: tuple[str, ...]) -> list[Path]:
-    """Temporaries `_write_atomic` made for `names` in `folder` (``.<name>.<random>.tmp`` files only)."""
+    """Temporaries `_write_atomic` made for `names` in `folder` (``.<name>.<random>.tmp`` files
+    only)."""
     found = []
     for name in names:
         for tmp in folder.glob(f".{glob.escape(name)}.*.tmp"):
@@ -163,9 +164,10 @@ def _is_old_sweep_folder(out_dir: Path) -> bool:
 def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None:
     """Make sure the sweep may write into `out_dir`, create it if needed, and mark it as a sweep's.
 
-    Allowed: a new folder, an empty one, one holding MARKER_NAME (an earlier sweep's), one written by
-    an earlier version of this command. Anything else is refused (InputError) unless `force`, and even
-    then only when none of the files the sweep would write is already there (never overwritten).
+    Allowed: a new folder, an empty one, one holding MARKER_NAME (an earlier sweep's), one written
+    by an earlier version of this command. Anything else is refused (InputError) unless `force`, and
+    even then only when none of the files the sweep would write is already there (never
+    overwritten).
     """
     where = display(out_dir)
     entries, ours = open_output_dir(out_dir, MARKER_NAME)
@@ -175,16 +177,20 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         if not force:
             raise InputError(
-                f"--out: {where} is not a sweep's folder (no {MARKER_NAME} marker) and holds {len(entries)} "
-                f"entries ({shown}); a sweep writes only into a new folder or its own. Pick another "
+                f"--out: {where} is not a sweep's folder (no {MARKER_NAME} marker) and holds "
+                f"{len(entries)} "
+                f"entries ({shown}); a sweep writes only into a new folder or its own. Pick "
+                "another "
                 "--out, or add --force to write the sweep's files beside them (none is overwritten)"
             )
         ours = {*TOP_FILES, LOCK_NAME, SCRATCH_NAME, MARKER_NAME, *(p.id for p in sweep.points)}
         clash = sorted(set(entries) & ours)
         if clash:
             raise InputError(
-                f"--out: {where} already holds {', '.join(clash[:5])}{', ...' if len(clash) > 5 else ''}, "
-                "which the sweep would write; --force never overwrites files a sweep did not write. "
+                f"--out: {where} already holds "
+                f"{', '.join(clash[:5])}{', ...' if len(clash) > 5 else ''}, "
+                "which the sweep would write; --force never overwrites files a sweep did not "
+                "write. "
                 "Pick another --out"
             )
     try:
