@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup git-filters run test lab bench clean
+.PHONY: setup git-filters run lint test lab bench clean
 
 setup: $(STAMP) git-filters
 
@@ -20,8 +20,16 @@ $(STAMP): pyproject.toml setup.py analysis/model/kernels/race_cpu.c analysis/mod
 run: setup
 	$(PY) -m analysis report
 
-# Tests and notebooks spread over the machine's cores (pytest-xdist); about 4 minutes on 2 cores.
-test: setup
+# Formatting, lint and the wings' import contract (pyproject.toml: [tool.ruff], [tool.importlinter]);
+# `$(VENV)/bin/ruff format .` and `$(VENV)/bin/ruff check --fix .` fix most of what it finds.
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+# Lint, then tests and notebooks spread over the machine's cores (pytest-xdist); about 4 minutes on
+# 2 cores.
+test: lint
 	$(PY) -m pytest -n auto
 
 # JupyterLab with the project's settings (.jupyter/): rooted at the repository (data/, scenarios/ and
@@ -48,4 +56,4 @@ bench: setup
 	$(PY) -m analysis bench
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) results .pytest_cache .hypothesis .ruff_cache .import_linter_cache
