@@ -17,7 +17,7 @@ CONTRACT_IDS = (
     "mi355x ascend-910b ascend-910c tpu-v3 tpu-v4 tpu-v5e tpu-v5p tpu-v6e tpu-v7 trainium2"
 ).split()
 #: Ids appended after the contract list (the list may grow; ids never change or move).
-ADDED_IDS = ("vr200", "mi450")
+ADDED_IDS = ("vr200", "mi450", "ascend-950", "ascend-960", "ascend-970")
 
 
 def test_accelerator_ids_keep_the_contract_and_only_grow(catalog):
