@@ -117,13 +117,13 @@ plots.efficiency_by_generation(efficiency)
 # generation in compute per watt is what lets a power-capped campus train faster.
 
 # %%
-per_watt_by_year = efficiency.groupby("year")["flop_per_s_per_server_w"].median()
+per_watt = tables.per_watt_by_vendor(efficiency)
+rises = per_watt["newest_flop_per_s_per_server_w"] > per_watt["oldest_flop_per_s_per_server_w"]
 cells.claim(
-    "compute per watt rises with each generation: the newest chips shown give more peak FLOP/s per "
-    "server watt than the oldest",
-    len(per_watt_by_year) < 2 or per_watt_by_year.iloc[-1] > per_watt_by_year.iloc[0],
-    newest_flop_per_s_per_server_w=per_watt_by_year.iloc[-1],
-    oldest_flop_per_s_per_server_w=per_watt_by_year.iloc[0],
+    "compute per watt rises from generation to generation: for every vendor with chips in two or "
+    "more years, its newest chips give more peak FLOP/s per server watt than its oldest",
+    bool(rises.all()),
+    vendors=", ".join(per_watt["vendor"]),
 )
 
 # %%

@@ -63,7 +63,7 @@ def test_bench_json_has_the_contract_keys_and_types(bench_json):
 def test_bench_json_says_what_it_measured(bench_json):
     out = bench_json
     assert (
-        out["workload"]["deals"] == [9, 4, 3] and out["workload"]["steps"] == 36
+        out["workload"]["deals"] == [10, 7, 5] and out["workload"]["steps"] == 36
     )  # the default race (2026-12)
     assert "(draw, competitor, time step)" in out["scenario_step"]
     refs = out["references"]

@@ -45,6 +45,8 @@ CAMPUS_PALETTE = (
     "#EE8866",
     "#BBCC33",
     "#FFAABB",
+    "#77AADD",
+    "#EEDD88",
 )
 #: Line styles of the deals sharing one campus (its colour).
 DEAL_STYLES = ("-", "--", ":", "-.")

@@ -95,6 +95,36 @@ def efficiency_metrics(eff: pd.DataFrame) -> dict[str, object]:
     return out
 
 
+def per_watt_by_vendor(eff: pd.DataFrame) -> pd.DataFrame:
+    """Per vendor with chips in at least two years: the median peak FLOP/s per server W of its
+    oldest and of its newest year shown (one row per vendor)."""
+    import pandas as pd
+
+    by_year = eff.groupby(["vendor", "year"])["flop_per_s_per_server_w"].median().reset_index()
+    rows = []
+    for vendor, part in by_year.groupby("vendor"):
+        if len(part) < 2:
+            continue
+        part = part.sort_values("year")
+        rows.append(
+            {
+                "vendor": vendor,
+                "oldest_year": int(part["year"].iloc[0]),
+                "newest_year": int(part["year"].iloc[-1]),
+                "oldest_flop_per_s_per_server_w": float(part.iloc[0, 2]),
+                "newest_flop_per_s_per_server_w": float(part.iloc[-1, 2]),
+            }
+        )
+    columns = [
+        "vendor",
+        "oldest_year",
+        "newest_year",
+        "oldest_flop_per_s_per_server_w",
+        "newest_flop_per_s_per_server_w",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def sources(catalog: Catalog | None = None) -> pd.DataFrame:
     """The source text of every row of every data file, untruncated (file, id, source)."""
     import pandas as pd
