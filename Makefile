@@ -8,13 +8,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 setup: $(STAMP) git-filters
 
-# Reinstall when the dependency list or the compiled race kernel changes (setuptools builds
-# analysis/model/kernels/race_cpu.c into the package at install; a failing build fails here).
-$(STAMP): pyproject.toml setup.py analysis/model/kernels/race_cpu.c analysis/model/kernels/race_cpu_build.py
+# Reinstall when the dependency list or the compiled helpers change (setuptools builds
+# analysis/model/kernels/native.c into the package at install; a failing build fails here).
+$(STAMP): pyproject.toml setup.py analysis/model/kernels/native.c analysis/model/kernels/native_build.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	$(PY) -m analysis.model.kernels.race_cpu
+	$(PY) -m analysis.model.kernels.native
 	touch $(STAMP)
 
 run: setup

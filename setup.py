@@ -1,6 +1,7 @@
-"""Everything is in pyproject.toml but the compiled race kernel, which setuptools builds at install
-time through cffi (analysis/model/kernels/race_cpu_build.py): a failing build fails the install."""
+"""Everything is in pyproject.toml but the compiled CPU helpers (native.c), which setuptools
+builds at install time through cffi (analysis/model/kernels/native_build.py): a failing build
+fails the install."""
 
 from setuptools import setup
 
-setup(cffi_modules=["analysis/model/kernels/race_cpu_build.py:ffibuilder"])
+setup(cffi_modules=["analysis/model/kernels/native_build.py:ffibuilder"])

@@ -68,3 +68,46 @@ MAX_DRAWS = 20_000_000
 
 #: Draws of `estimate` when --draws is not given.
 DEFAULT_ESTIMATE_DRAWS = 10_000
+
+# ---------------------------------------------------------------------------------------------
+# How labs plan a run (the race): wall-clock budget, post-training lag, algorithmic progress
+# ---------------------------------------------------------------------------------------------
+
+#: Wall-clock length of a frontier pre-training run, P10 and P90 in months, as recorded in
+#: 2023-2025: Epoch AI 'Data on AI Models' (epoch.ai, CC BY 4.0) language models of >= 1e24 FLOP
+#: with a training time, plus DeepSeek-V3's 54 days (arXiv:2412.19437): 15 runs, P10 37 days,
+#: median 92, P90 176.
+#: assumption: lognormal with P10 48 days (1.6 months) and P90 180 days (5.9 months), the band of
+#: the better-documented runs (Llama 3.1 405B about 80-90 days, DeepSeek-V3 54, Nemotron-4 340B
+#: about 75-92), median 93 days.
+BUDGET_MONTHS_P10_P90 = (1.6, 5.9)
+#: The calendar month the record above is centred on (its runs were published 2023-03 to 2025-03).
+BUDGET_RECORD_MONTH = "2024-07"
+#: Growth of frontier training-run length per year: 1.4x (90% CI 1.3-1.5x) over 38 frontier LLMs
+#: since 2020 (L. Emberson, Y. Edelman, 'Frontier training runs will likely stop getting longer by
+#: around 2027', Epoch AI data insight, 2025-07-25). Lognormal with that 90% interval (P10/P90
+#: 1.32/1.48).
+BUDGET_GROWTH_PER_YEAR_P10_P90 = (1.32, 1.48)
+#: Longest run a lab plans: runs much longer than ~9 months are likely inefficient, because waiting
+#: for better hardware and algorithms beats training longer (same Epoch AI data insight).
+MAX_PLANNED_RUN_MONTHS = 9.0
+#: Largest wall-clock budget a scenario may set (months): four times the longest efficient run.
+MAX_BUDGET_MONTHS = 36.0
+
+#: Months from the end of pre-training to release (post-training, evaluation, launch), where
+#: datable: LLaMA-1 under 1 (card: trained Dec-2022 to Feb-2023, released 2023-02-24), Llama 3.1
+#: 405B about 1.5-3 (still training on 2024-04-18, released 2024-07-23), DeepSeek-V3 0-2 (trained
+#: Nov-Dec 2024 per D. Amodei 2025-01-29, released 2024-12-26), Nemotron-4 340B under 1.5, Muse
+#: Spark at least 2.6 (pre-training done by 2026-01-20, The Information 2026-02-05; released
+#: 2026-04-08). assumption: lognormal with P10 0.8 and P90 3.5 months.
+RELEASE_LAG_MONTHS_P10_P90 = (0.8, 3.5)
+
+#: Algorithmic progress in language models: the compute needed to reach a fixed performance halves
+#: about every 8 months (95% CI about 5-14 months): Ho et al. 2024, 'Algorithmic progress in
+#: language models', arXiv:2403.05812. Lognormal through that interval: P10 6.0, P90 11.7 months.
+ALGORITHMIC_HALVING_MONTHS_P10_P90 = (6.0, 11.7)
+
+#: Largest training-efficiency multiplier a competitor may set (effective FLOP per FLOP against the
+#: reference recipe): DeepSeek-V3 matched Llama 3.1 405B's MMLU with about 1/11.5 of its FLOP
+#: (arXiv:2412.19437 Tables 3 and 6); 1,000 leaves two orders of magnitude above any observed gap.
+MAX_EFFICIENCY = 1000.0

@@ -100,11 +100,12 @@ def provenance(
     has them (the cached estimate context; reading package metadata costs a CLI call about 0.05
     s)."""
     commit, dirty = git_commit()
-    # Only when the race kernel has run in this process (estimate does not import it).
+    # Only when the race kernel, or the compiled helpers, ran in this process (read from the
+    # modules already imported: this base module imports none of the model).
     race_cpu = sys.modules.get("analysis.model.kernels.race_cpu")
-    race_kernel = (
-        race_cpu.status_if_loaded() if race_cpu is not None and backend.name == "numpy" else None
-    )
+    race_kernel = race_cpu.DESCRIPTION if race_cpu is not None and backend.name == "numpy" else None
+    native = sys.modules.get("analysis.model.kernels.native")
+    helpers = native.status_if_loaded() if native is not None else None
     return {
         "version": package or package_version(),
         "git_commit": commit,
@@ -113,8 +114,9 @@ def provenance(
         "seed": seed,
         "backend": backend.name,
         "device": backend.describe(),
-        # On NumPy, which race kernel ran (compiled race_cpu.c, or the array-API kernel) and why.
+        # On NumPy, which race kernel ran; whether the compiled helpers (draws, quantiles) did.
         **({"race_kernel": race_kernel} if race_kernel else {}),
+        **({"compiled_helpers": helpers} if helpers else {}),
         "versions": versions() if library_versions is None else _with_cupy(library_versions),
         "platform": _platform(),
         "created_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

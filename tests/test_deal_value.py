@@ -42,7 +42,11 @@ def test_a_deal_that_is_the_labs_only_capacity_gains_months_and_more_so_for_bigg
     value = deal_marginal_value(base, targets_flop=(1e26, 1e27), draws=DRAWS)
     small, big = value.table.iloc[0], value.table.iloc[1]
     assert (value.table["months_gained_p10"] >= 0).all()  # more capacity never finishes later
-    assert big.months_gained_p50 > small.months_gained_p50 >= 0
+    # A run's accelerators are fixed at launch: a small target launches on the 2025 deal alone,
+    # a big one often needs the 2026 deal's capacity before it can launch at all.
+    assert big.p_first_change_pp > small.p_first_change_pp >= 0
+    assert big.p_done_with > big.p_done_without
+    assert big.months_gained_p90 > small.months_gained_p90 >= 0
     assert big.matters and value.matters_from_flop is not None
     assert value.matters_from_flop <= 1e27
     assert value.table["p_first_change_pp_low"].le(value.table["p_first_change_pp"]).all()

@@ -27,6 +27,10 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not USABLE, reason=f"CuPy not 
 
 METRICS = (
     "finish_month",
+    "launch_month",
+    "release_month",
+    "training_flop",
+    "effective_flop",
     "time_to_train_months",
     "gpu_hours",
     "energy_mwh",
@@ -43,8 +47,9 @@ def _scenarios():
     yield "default", None
     yield "span-sites", {**base, "span_sites": True}
     yield "common-target", {**base, "target_flop": 3e26}
+    yield "effective-target", {**base, "target_effective_flop": 3e26}
     late = {**base, "time_step_months": 1.5, "competitors": [dict(c) for c in base["competitors"]]}
-    late["competitors"][1]["start"] = "2027-02"  # two months in, steps of 1.5: a partial step
+    late["competitors"][1]["launch"] = {"after": "2027-02"}  # inside a step of 1.5 months
     yield "late-start", late
 
 
@@ -74,7 +79,7 @@ def test_cupy_and_numpy_agree_on_the_same_draws(name):
 
 def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
     """The same generic kernel on both libraries: CuPy's float32 ops against NumPy's."""
-    from analysis.model.kernels.race import race_tracks
+    from analysis.model.kernels.race import launch_runs
 
     catalog = load_catalog()
     sc = load_scenario(None, catalog)
@@ -84,11 +89,14 @@ def test_cupy_kernel_returns_device_arrays_and_matches_generic_numpy():
         inputs = sim.sample_inputs(plan, sc, catalog, prior, 0, 20_000)
         ka_np = sim.kernel_args(plan, sc, inputs, select("numpy"), "float32")
         ka_cp = sim.kernel_args(plan, sc, inputs, select("cupy"), "float32")
-        ref = race_tracks(*ka_np.args, deal_gain=ka_np.deal_gain)
-        got = race_tracks(*ka_cp.args, deal_gain=ka_cp.deal_gain)
-        assert type(got["elapsed_steps"][0]).__module__.startswith("cupy")
+        ref = launch_runs(*ka_np.args, **ka_np.keywords)
+        got = launch_runs(*ka_cp.args, **ka_cp.keywords)
+        assert type(got["launch_months"]).__module__.startswith("cupy")
         for key in ref:
-            for a, b in zip(ref[key], got[key]):
+            pairs = (
+                zip(ref[key], got[key]) if isinstance(ref[key], list) else [(ref[key], got[key])]
+            )
+            for a, b in pairs:
                 np.testing.assert_allclose(
                     to_numpy(b), a, rtol=1e-5, atol=1e-6, err_msg=f"{comp.label} {key}"
                 )

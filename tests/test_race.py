@@ -87,8 +87,27 @@ def scenario(
     step=1.0,
     draws=64,
     target=None,
+    accelerators=None,
+    budget=3.0,
+    launch=None,
     **extra,
 ):
+    """A one-lab race whose run aims at its model's 6 N D (or `target`), on `share` of its largest
+    campus or a given count of `accelerators`, with a fixed wall-clock budget of `budget` months."""
+    comp = {
+        "lab": "TestLab",
+        "model": "test-model",
+        "deals": deals,
+        "share": share,
+        "mfu": mfu,
+        "goodput": goodput,
+        "budget_months": budget,
+        "target_flop": "model" if target is None else target,
+    }
+    if accelerators is not None:
+        comp["accelerators"] = accelerators
+    if launch is not None:
+        comp["launch"] = launch
     sc = {
         "name": "test",
         "start": "2026-01",
@@ -96,17 +115,7 @@ def scenario(
         "time_step_months": step,
         "draws": draws,
         "seed": 11,
-        "target_flop": target,
-        "competitors": [
-            {
-                "lab": "TestLab",
-                "model": "test-model",
-                "deals": deals,
-                "share": share,
-                "mfu": mfu,
-                "goodput": goodput,
-            }
-        ],
+        "competitors": [comp],
         "uncertainty": {"pue_delta": 0.0, "price_factor": 1.0},
     }
     sc.update(extra)
@@ -127,7 +136,8 @@ def cat(tmp_path_factory):
 
 
 def test_constant_cluster_matches_estimate_within_one_percent(cat):
-    r = simulate(scenario(["t-cluster"]), catalog=cat)
+    """A given count on a cluster already online: the run is estimate's fixed-cluster run."""
+    r = simulate(scenario(["t-cluster"], accelerators=16384), catalog=cat)
     e = estimate(
         params=405e9,
         tokens=15.6e12,
@@ -139,63 +149,111 @@ def test_constant_cluster_matches_estimate_within_one_percent(cat):
     )
     comp = r.competitors[0]
     days_per_month = SECONDS_PER_MONTH / 86400
-    assert comp["time_to_train_months"]["p50"] * days_per_month == pytest.approx(
+    assert comp["run_length_months"]["p50"] * days_per_month == pytest.approx(
         e.metrics["wall_clock_days"]["p50"], rel=0.01
+    )
+    # Launched at the start (month 0), so trained at month = run length.
+    assert comp["launch_month"]["p50"] == 0.0
+    assert comp["time_to_train_months"]["p50"] == pytest.approx(
+        comp["run_length_months"]["p50"], rel=1e-6
     )
     assert comp["gpu_hours"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"], rel=0.01)
     assert comp["cost_usd"]["p50"] == pytest.approx(e.metrics["gpu_hours"]["p50"] * 2.0, rel=0.01)
+    assert comp["training_flop"]["p50"] == pytest.approx(6 * 405e9 * 15.6e12, rel=1e-5)
     assert comp["p_within_horizon"] == 1.0 and comp["p_first"] == 1.0
 
 
-def test_binding_power_cap_gives_the_hand_computed_time(cat):
-    r = simulate(scenario(["t-owned"]), catalog=cat)
-    # 50 MW / (700 W x 1.82 server multiplier x PUE 1.25) powers 31,397 of the 100,000 H100s.
-    powered = 50e6 / (700 * 1.82 * 1.25)
-    months = 6 * 405e9 * 15.6e12 / (powered * H100_PEAK * 0.4 * 0.9) / SECONDS_PER_MONTH
+def test_a_run_on_a_share_sizes_itself_to_its_budget(cat):
+    """On a share of a campus, a run takes the accelerators that train its target in exactly its
+    budget: run length = budget, accelerator-hours = FLOP / (peak x MFU x goodput)."""
+    r = simulate(scenario(["t-cluster"], budget=3.0), catalog=cat)
     comp = r.competitors[0]
-    assert comp["time_to_train_months"]["p50"] == pytest.approx(months, rel=1e-3)
-    assert comp["peak_power_mw"]["p50"] == pytest.approx(50.0, rel=1e-4)
-    assert comp["gpu_hours"]["p50"] == pytest.approx(
-        powered * months * SECONDS_PER_MONTH / 3600, rel=1e-3
+    flop = 6 * 405e9 * 15.6e12
+    assert comp["run_length_months"]["p50"] == pytest.approx(3.0, rel=1e-6)
+    assert comp["gpu_hours"]["p50"] == pytest.approx(flop / (H100_PEAK * 0.36 * 3600), rel=1e-4)
+    # 3.8e25 FLOP in 3 months needs 13,600 of the 16,384 H100s; in 2 months it needs more than
+    # the campus has, so the run cannot launch.
+    assert (
+        simulate(scenario(["t-cluster"], budget=2.0), catalog=cat).competitors[0]["p_launched"]
+        == 0.0
     )
 
 
+def test_binding_power_cap_gives_the_hand_computed_time(cat):
+    # 50 MW / (700 W x 1.82 server multiplier x PUE 1.25) powers 31,397 of the 100,000 H100s.
+    powered = 50e6 / (700 * 1.82 * 1.25)
+    r = simulate(scenario(["t-owned"], accelerators=30_000, budget=6.0), catalog=cat)
+    months = 6 * 405e9 * 15.6e12 / (30_000 * H100_PEAK * 0.4 * 0.9) / SECONDS_PER_MONTH
+    comp = r.competitors[0]
+    assert comp["time_to_train_months"]["p50"] == pytest.approx(months, rel=1e-4)
+    assert comp["peak_power_mw"]["p50"] == pytest.approx(30_000 * 700 * 1.82 * 1.25e-6, rel=1e-4)
+    assert comp["gpu_hours"]["p50"] == pytest.approx(
+        30_000 * months * SECONDS_PER_MONTH / 3600, rel=1e-4
+    )
+    # More accelerators than the cap powers can never launch there.
+    over = simulate(scenario(["t-owned"], accelerators=int(powered) + 100), catalog=cat)
+    assert over.competitors[0]["p_launched"] == 0.0
+
+
 def test_power_that_arrives_late_delays_the_run(cat):
-    on_time = simulate(scenario(["t-owned"]), catalog=cat).competitors[0]["time_to_train_months"][
-        "p50"
-    ]
-    late = simulate(
-        scenario(["t-owned"], deal_overrides={"t-owned": {"power_delay_months": 4.0}}), catalog=cat
-    ).competitors[0]["time_to_train_months"]["p50"]
+    def trained(**extra):
+        sc = scenario(["t-owned"], accelerators=30_000, budget=6.0, **extra)
+        return simulate(sc, catalog=cat).competitors[0]["time_to_train_months"]["p50"]
+
+    on_time = trained()
+    late = trained(deal_overrides={"t-owned": {"power_delay_months": 4.0}})
     assert late == pytest.approx(on_time + 4.0, abs=1 / 8 + 1e-6)  # delays round to dt / 8
 
 
-def test_a_run_that_cannot_finish_is_a_probability_not_a_crash(cat):
+def test_a_run_that_cannot_launch_is_a_probability_not_a_crash(cat):
     r = simulate(scenario(["t-tiny"], horizon=12), catalog=cat)
     comp = r.competitors[0]
-    assert comp["p_within_horizon"] == 0.0 and comp["p_first"] == 0.0 and r.p_nobody == 1.0
-    assert comp["time_to_train_months"]["p50"] is None
+    assert comp["p_launched"] == 0.0 and comp["p_within_horizon"] == 0.0
+    assert comp["p_first"] == 0.0 and r.p_nobody == 1.0
+    assert comp["time_to_train_months"]["p50"] is None and comp["launch_month"]["p50"] is None
     assert comp["cost_usd"]["p50"] is None
     json.dumps(r.to_dict(), allow_nan=False)
-    assert ">12" in r.to_table()
+    assert ">2027-01" in r.to_table()
+
+
+def test_a_finish_after_the_horizon_is_not_counted_whatever_the_time_step(cat):
+    """Horizon 13 months with 12-month steps: a run that trains until month ~15 is not done."""
+    for step in (1.0, 12.0):
+        sc = scenario(["t-cluster"], horizon=13, step=step, budget=15.0, launch={"months": 0.0})
+        comp = simulate(sc, catalog=cat).competitors[0]
+        assert comp["p_launched"] == 1.0 and comp["p_within_horizon"] == 0.0, step
 
 
 def test_single_campus_rule_versus_spanning_sites(cat):
+    """Twice Llama 3.1 405B's FLOP in 3 months needs about 27,000 H100: more than either campus of
+    16,384, fewer than both pooled. One campus per run: it never launches; spanning sites: it
+    launches when the second campus arrives."""
     both = ["t-cluster", "t-late"]
-    soon = {
-        "t-late": {"delay_months": 1.0}
-    }  # the second campus arrives while the first is training
-    single = simulate(scenario(both, deal_overrides=soon), catalog=cat).competitors[0][
-        "time_to_train_months"
-    ]["p50"]
+    soon = {"t-late": {"delay_months": 1.0}}
+    target = 2 * 6 * 405e9 * 15.6e12
+    single = simulate(scenario(both, deal_overrides=soon, target=target), catalog=cat)
     spanning = simulate(
-        scenario(both, deal_overrides=soon, span_sites=True), catalog=cat
-    ).competitors[0]["time_to_train_months"]["p50"]
-    alone = simulate(scenario(["t-cluster"]), catalog=cat).competitors[0]["time_to_train_months"][
-        "p50"
-    ]
-    assert single == pytest.approx(alone, rel=1e-6)
-    assert spanning < single
+        scenario(both, deal_overrides=soon, target=target, span_sites=True), catalog=cat
+    )
+    assert single.competitors[0]["p_launched"] == 0.0
+    assert spanning.competitors[0]["p_launched"] == 1.0
+    assert spanning.competitors[0]["launch_month"]["p50"] == pytest.approx(1.0, abs=1 / 8)
+
+
+def test_capacity_that_arrives_after_launch_serves_the_next_run(cat):
+    """A budget run fixes its accelerators at launch: a campus that arrives a month later adds
+    nothing to it, while a launch after it arrives uses it."""
+    both = ["t-cluster", "t-late"]
+
+    def flop(months):
+        sc = scenario(
+            both, target=None, launch={"months": months}, deal_overrides={"t-late": {"scale": 3.0}}
+        )
+        sc["competitors"][0].pop("target_flop")
+        return simulate(sc, catalog=cat).competitors[0]["training_flop"]["p50"]
+
+    early, late = flop(0.0), flop(4.0)
+    assert late == pytest.approx(3 * early, rel=1e-5)  # t-late x 3 is the larger campus by then
 
 
 def _per_draw(result, column="finish_month"):
@@ -254,7 +312,10 @@ def test_higher_price_never_cheaper(cat, price, bump):
         sc["uncertainty"]["price_factor"] = factor
         return _per_draw(simulate(sc, catalog=cat, keep_draws=True), "cost_usd")
 
-    assert np.all(run(price + bump) >= run(price) * (1 - 1e-6))
+    high, low = run(price + bump), run(price)
+    done = np.isfinite(low)
+    assert np.array_equal(done, np.isfinite(high))  # the price does not change which runs launch
+    assert np.all(high[done] >= low[done] * (1 - 1e-6))
 
 
 def test_results_identical_for_any_chunk_size():

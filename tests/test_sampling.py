@@ -193,7 +193,7 @@ STREAMS = [
 
 
 def _lib():
-    from analysis.model.kernels import race_cpu
+    from analysis.model.kernels import native as race_cpu
 
     lib = race_cpu.library()
     assert lib is not None, f"the compiled extension is not in use: {race_cpu.status()}"
@@ -279,7 +279,7 @@ def test_streams_have_their_distributions_and_are_independent():
 
 
 def test_compiled_sampler_refuses_to_run_without_the_extension(monkeypatch):
-    from analysis.model.kernels import race_cpu
+    from analysis.model.kernels import native as race_cpu
 
     monkeypatch.setattr(race_cpu, "library", lambda: None)
     with pytest.raises(RuntimeError, match="compiled sampler"):

@@ -221,9 +221,32 @@ def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
 from inprocess import assert_one_line, call_main  # noqa: E402
 
 ABSURD = {
-    "competitor starts before the scenario": (
-        lambda d: d["competitors"][1].__setitem__("start", "2025-06"),
-        ["competitors[1].start 2025-06", "before the scenario start 2026-12"],
+    "competitor launches before the scenario": (
+        lambda d: d["competitors"][1]["launch"].__setitem__("after", "2025-06"),
+        [
+            "competitors[1].launch",
+            "as early as 2025-06",
+            "before the scenario start 2026-12",
+            "hindsight",
+        ],
+    ),
+    "wall-clock budget beyond 36 months": (
+        lambda d: d["competitors"][0].__setitem__("budget_months", 40),
+        ["competitors[0].budget_months", "(0, 36]"],
+    ),
+    "efficiency of zero": (
+        lambda d: d["competitors"][1].__setitem__("efficiency", 0),
+        ["competitors[1].efficiency", "(0, 1000]"],
+    ),
+    "efficiency above 1,000": (
+        lambda d: d["competitors"][1].__setitem__(
+            "efficiency", {"dist": "uniform", "low": 2, "high": 2000}
+        ),
+        ["competitors[1].efficiency", "(0, 1000]"],
+    ),
+    "more accelerators than the largest campus": (
+        lambda d: d["competitors"][1].__setitem__("accelerators", 5_000_000),
+        ["competitors[1].accelerators", "5,000,000", "can have online at any launch"],
     ),
     "deal scale overflows float32": (
         lambda d: d.__setitem__("deal_overrides", {"meta-hyperion": {"scale": 1e300}}),

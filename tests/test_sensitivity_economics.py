@@ -24,18 +24,25 @@ def test_tornado_ranks_inputs_by_swing(result):
         assert part["swing"].is_monotonic_decreasing
         assert list(part["rank"]) == list(range(1, len(part) + 1))
         # Outcome columns and the parts of utilization are never inputs.
-        assert not set(part["input"]) & {"cost_usd", "mfu", "goodput", "finish_month"}
+        assert not set(part["input"]) & {
+            "cost_usd",
+            "mfu",
+            "goodput",
+            "finish_month",
+            "release_month",
+            "training_flop",
+        }
     top = frame[frame["rank"] == 1]
-    assert set(top["input"]) <= {"training_flop", "share", "utilization"}
+    # A run trains for its budget from its planned launch: those two set when it is trained.
+    assert set(top["input"]) <= {"earliest_launch_months", "budget_months"}
 
 
 def test_variance_indices_find_compute_and_leave_prices_as_placebo(result):
     indices = sensitivity.variance_indices(result, "time_to_train_months", seed=0)
     assert set(indices["lab"]) == {"Meta", "DeepSeek", "Alibaba"}
     for lab, part in indices.groupby("lab"):
-        # Utilization leads where a lab's main accelerator is a generation with no published run
-        # (the prior then widens to the between-generation spread): the same set the tornado allows.
-        assert part.iloc[0]["input"] in {"training_flop", "share", "utilization"}
+        # A budget run's end is its planned launch plus its budget: the same set the tornado allows.
+        assert part.iloc[0]["input"] in {"earliest_launch_months", "budget_months"}
         assert part.iloc[0]["S1"] > 0.2
         prices = part[part["input"].str.startswith("price_factor:")]
         assert (prices["S1"].abs() < 0.1).all(), f"{lab}: a price factor cannot move time-to-train"
@@ -56,7 +63,7 @@ def test_sensitivity_needs_per_draw_results():
 
 def test_labels():
     assert sensitivity.label("delay:meta-hyperion") == "delivery delay: meta-hyperion"
-    assert sensitivity.label("training_flop") == "training compute (FLOP)"
+    assert sensitivity.label("budget_months") == "wall-clock budget (months)"
 
 
 def test_break_even_is_where_owning_costs_the_same_as_renting():

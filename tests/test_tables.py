@@ -15,13 +15,17 @@ from analysis.views import tables
 CW = "meta-coreweave-2026"
 
 
-def test_models_table_flop_quantiles_match_the_race_draws():
+def test_compute_budgets_are_the_races_own_training_flop():
+    budgets = tables.compute_budgets(draws=2_000, seed=3)
+    result = what_if(draws=2_000, seed=3).simulate(keep_draws=True)
+    for comp in result.competitors:
+        drawn = result.per_draw[comp["label"]]["training_flop"]
+        mine = budgets[budgets["lab"] == comp["lab"]]
+        np.testing.assert_array_equal(mine["training_flop"].to_numpy(), drawn[np.isfinite(drawn)])
+        # A budget run trains what its cluster does in its budget: FLOP = FLOP/s x seconds.
+        assert (mine["training_flop"] > 0).all()
     table = tables.models_table()
-    budgets = tables.compute_budgets(draws=20_000, seed=3)
-    for model_id, row in table.iterrows():
-        drawn = budgets[budgets["model"] == model_id]["training_flop"]
-        assert np.median(drawn) == pytest.approx(row["training_flop_p50"], rel=0.05)
-        assert np.quantile(drawn, 0.9) == pytest.approx(row["training_flop_p90"], rel=0.08)
+    assert set(budgets["model"]) <= set(table.index)
 
 
 def test_catalog_views_cover_every_row_and_assumption():

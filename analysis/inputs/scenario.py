@@ -11,18 +11,21 @@ that need no pydantic (an implied MFU) are in `inputs.limits`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
 from .. import constants as K
 from ..errors import InputError, describe_validation_error
 from ..paths import SCENARIOS_DIR, display
 from .catalog import DEALS_FILE, Catalog, load_catalog, suggest
 from .limits import (
+    MAX_ACCELERATORS,
     MAX_DEAL_SCALE,
     MAX_DRAWS,
     MAX_SEED,
@@ -34,6 +37,7 @@ from .limits import (
     PUE_MIN,
 )
 from .specs import (
+    CompetingModel,
     Deal,
     Dist,
     Fixed,
@@ -46,10 +50,15 @@ from .specs import (
     YearMonth,
     check_support,
     month_index,
+    month_label,
 )
 from .yamlio import read_yaml
 
 DEFAULT_SCENARIO = SCENARIOS_DIR / "default.yaml"
+
+#: Model ids renamed, old -> new: the old id is accepted with a FutureWarning (deprecated).
+#: `muse-spark` named the run *after* Muse Spark, which every table showed as "Meta muse-spark".
+MODEL_ALIASES = {"muse-spark": "muse-next"}
 
 #: Most memory one simulation may plan to use (bytes), unless $COMPUTE_RACE_MAX_MEMORY_GB says more:
 #: enough for the largest draw count on the shipped scenarios, below a laptop's RAM.
@@ -64,7 +73,7 @@ _TABLE_TEMPORARIES = 4
 _CHUNK_ARRAYS_PER_DEAL = 12
 _CHUNK_ARRAYS = 48
 #: Per-draw metrics stored for each competitor (analysis/model/run.py STORED).
-_STORED_METRICS = 9
+_STORED_METRICS = 13
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,6 +95,44 @@ class Uncertainty(Strict):
         **dict(zip(("low", "high"), K.BUILD_COST_USD_PER_MW_UNIFORM))
     )
     fp8_gain: Dist = Triangular(**dict(zip(("low", "mode", "high"), K.FP8_GAIN_TRIANGULAR)))
+    #: Wall-clock budget of a run at the record's centre (constants.BUDGET_RECORD_MONTH), before
+    #: the trend; a competitor's own `budget_months` replaces budget, trend and cap.
+    budget_months: Dist = LogNormal(**dict(zip(("p10", "p90"), K.BUDGET_MONTHS_P10_P90)))
+    budget_growth_per_year: Dist = LogNormal(
+        **dict(zip(("p10", "p90"), K.BUDGET_GROWTH_PER_YEAR_P10_P90))
+    )
+    release_lag_months: Dist = LogNormal(**dict(zip(("p10", "p90"), K.RELEASE_LAG_MONTHS_P10_P90)))
+    algorithmic_halving_months: Dist = LogNormal(
+        **dict(zip(("p10", "p90"), K.ALGORITHMIC_HALVING_MONTHS_P10_P90))
+    )
+
+    @field_validator("budget_months")
+    @classmethod
+    def _budget_range(cls, dist):
+        # The record's run length: positive; the planned budget it gives is at most
+        # constants.MAX_PLANNED_RUN_MONTHS whatever the draw.
+        check_support(dist, 0.0, math.inf, low_open=True)
+        return dist
+
+    @field_validator("budget_growth_per_year")
+    @classmethod
+    def _growth_range(cls, dist):
+        # A run that shrinks or grows more than 4x a year has no precedent (Epoch AI: 1.3-1.5x).
+        check_support(dist, 0.25, 4.0)
+        return dist
+
+    @field_validator("release_lag_months")
+    @classmethod
+    def _lag_range(cls, dist):
+        check_support(dist, 0.0, 120.0)
+        return dist
+
+    @field_validator("algorithmic_halving_months")
+    @classmethod
+    def _halving_range(cls, dist):
+        # Ho et al. 2024: 95% CI about 5-14 months; 1 to 600 months bounds any plausible reading.
+        check_support(dist, 1.0, 600.0)
+        return dist
 
     @field_validator("mfu")
     @classmethod
@@ -136,21 +183,109 @@ class DealOverride(Strict):
         return dist
 
 
+class Launch(Strict):
+    """When a run can launch: `months` after the month `after` (default: the scenario start)."""
+
+    after: YearMonth | None = None
+    months: Dist = Fixed(value=0.0)
+
+
+def _target(value):
+    """A compute target: a number of FLOP, or "model" (the competitor's model's 6 N D)."""
+    if value is None or value == "model":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected a number of FLOP or 'model', got {value!r}")
+    return _flop_range(float(value))
+
+
+def _flop_range(value: float) -> float:
+    if not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
+        raise ValueError(
+            f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
+            f"got {value:g} (check the units: 3e26, not 3 for 3e26)"
+        )
+    return value
+
+
 class Competitor(Strict):
+    """One lab's run: where it trains, when it can launch, how big a cluster and for how long.
+
+    The run launches no earlier than `launch` on the largest single campus online then (all of its
+    campuses pooled when the scenario spans sites), with `share` of that campus's accelerators, or
+    `accelerators` of them, fixed at launch, for a wall-clock budget. Without a target the run
+    trains for its budget and its FLOP are an output; with one (`target_flop`, or
+    `target_effective_flop` in effective FLOP) it launches at the first month its planned compute
+    within the budget reaches the target.
+    """
+
     lab: NonEmptyStr
     model: NonEmptyStr
     deals: Annotated[list[str], Field(min_length=1)]
     share: Dist = Fixed(value=1.0)
+    accelerators: Dist | None = None
+    #: The earliest launch month (kept for scenarios written before `launch`): launch.after.
     start: YearMonth | None = None
+    launch: Launch | None = None
+    budget_months: Dist | None = None
+    release_lag_months: Dist | None = None
+    efficiency: Dist = Fixed(value=1.0)
+    target_flop: Annotated[float | str | None, BeforeValidator(_target)] = None
+    target_effective_flop: float | None = None
     precision: Precision | None = None
     mfu: Dist | Literal["prior"] | None = None
     goodput: Dist | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _model_alias(cls, value):
+        if value in MODEL_ALIASES:
+            warnings.warn(
+                f"model id {value!r} is deprecated; use {MODEL_ALIASES[value]!r} (the same row "
+                "of data/models.csv)",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return MODEL_ALIASES[value]
+        return value
 
     @field_validator("share")
     @classmethod
     def _share_range(cls, dist):
         check_support(dist, 0.0, 1.0, low_open=True)
         return dist
+
+    @field_validator("accelerators")
+    @classmethod
+    def _count_range(cls, dist):
+        if dist is not None:
+            check_support(dist, 1.0, MAX_ACCELERATORS)
+        return dist
+
+    @field_validator("budget_months")
+    @classmethod
+    def _budget_range(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, K.MAX_BUDGET_MONTHS, low_open=True)
+        return dist
+
+    @field_validator("release_lag_months")
+    @classmethod
+    def _lag_range(cls, dist):
+        if dist is not None:
+            check_support(dist, 0.0, 120.0)
+        return dist
+
+    @field_validator("efficiency")
+    @classmethod
+    def _efficiency_range(cls, dist):
+        check_support(dist, 0.0, K.MAX_EFFICIENCY, low_open=True)
+        return dist
+
+    @field_validator("target_effective_flop")
+    @classmethod
+    def _effective_range(cls, value):
+        return None if value is None else _flop_range(value)
 
     @field_validator("mfu")
     @classmethod
@@ -166,9 +301,25 @@ class Competitor(Strict):
             check_support(dist, MIN_GOODPUT, 1.0)
         return dist
 
+    @model_validator(mode="after")
+    def _one_of(self):
+        if self.start is not None and self.launch is not None:
+            raise ValueError("give launch (after, months) or start, not both")
+        if self.target_flop is not None and self.target_effective_flop is not None:
+            raise ValueError("give target_flop or target_effective_flop, not both")
+        return self
+
     @property
     def label(self) -> str:
         return f"{self.lab} {self.model}"
+
+    @property
+    def launch_plan(self) -> Launch:
+        """`launch`, or the launch `start` stands for (that month, no gap), or the scenario
+        start."""
+        if self.launch is not None:
+            return self.launch
+        return Launch(after=self.start)
 
 
 class Scenario(Strict):
@@ -181,35 +332,42 @@ class Scenario(Strict):
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 0
     span_sites: bool = False
     target_flop: float | None = None
+    #: A common target in effective FLOP (raw FLOP x a lab's efficiency x algorithmic progress
+    #: since the scenario start), instead of raw FLOP.
+    target_effective_flop: float | None = None
     #: 'assumption: why' a race may use deals whose terms were known only after its start (a
-    #: historical replay with today's data); without it such deals are refused at load.
+    #: historical replay with today's data), or launch a run before it; without it such deals
+    #: and launches are refused at load.
     hindsight: str | None = None
+    #: Deals and models declared in the scenario (a historical cluster, a published model's size):
+    #: the same fields as data/deals.yaml and data/models.csv, with ids of their own.
+    deals: list[Deal] = []
+    models: list[CompetingModel] = []
     competitors: Annotated[list[Competitor], Field(min_length=1)]
     uncertainty: Uncertainty = Uncertainty()
     deal_overrides: dict[str, DealOverride] = {}
 
-    @field_validator("target_flop")
+    @field_validator("target_flop", "target_effective_flop")
     @classmethod
     def _target_range(cls, value):
-        if value is not None and not MIN_TRAINING_FLOP <= value <= MAX_TRAINING_FLOP:
-            raise ValueError(
-                f"expected a number of FLOP from {MIN_TRAINING_FLOP:g} to {MAX_TRAINING_FLOP:g}, "
-                f"got {value:g} (check the units: 3e26, not 3 for 3e26)"
-            )
-        return value
+        return None if value is None else _flop_range(value)
 
     @field_validator("competitors")
     @classmethod
-    def _start_not_before_scenario(cls, competitors, info):
+    def _launch_not_before_scenario(cls, competitors, info):
         start = info.data.get("start")
-        if start is None:
+        if start is None or info.data.get("hindsight") is not None:
             return competitors
         for i, comp in enumerate(competitors):
-            if comp.start is not None and month_index(comp.start) < month_index(start):
+            plan = comp.launch_plan
+            after = month_index(plan.after) if plan.after is not None else month_index(start)
+            earliest = after + plan.months.support()[0]
+            if earliest < month_index(start) - 1e-9:
+                key = "start" if comp.start is not None else "launch"
                 raise ValueError(
-                    f"competitors[{i}].start {comp.start} ({comp.label}) is before the scenario "
-                    f"start {start}; "
-                    "a competitor starts at or after it"
+                    f"competitors[{i}].{key} ({comp.label}): the run can launch as early as "
+                    f"{month_label(earliest)}, before the scenario start {start}; a run launched "
+                    "before the race starts needs hindsight: 'assumption: why'"
                 )
         return competitors
 
@@ -230,6 +388,13 @@ class Scenario(Strict):
         dupes = sorted({x for x in labels if labels.count(x) > 1})
         if dupes:
             raise ValueError(f"competitors repeat {dupes}; each lab/model pair once")
+        if self.target_flop is not None and self.target_effective_flop is not None:
+            raise ValueError("give target_flop or target_effective_flop, not both")
+        for kind, entries in (("deals", self.deals), ("models", self.models)):
+            ids = [e.id for e in entries]
+            twice = sorted({x for x in ids if ids.count(x) > 1})
+            if twice:
+                raise ValueError(f"{kind}: id {twice[0]!r} is declared twice")
         return self
 
     @property
@@ -268,9 +433,72 @@ def load_scenario(
             scenario = Scenario.model_validate(raw)
         except ValidationError as err:
             raise InputError(describe_validation_error(err, where)) from None
+    catalog = scenario_catalog(scenario, catalog, where)
     _check_references(scenario, catalog, where)
     check_scenario(scenario, catalog, where)
     return scenario
+
+
+_DECLARED: dict[tuple, Catalog] = {}
+
+
+def scenario_catalog(scenario: Scenario, catalog: Catalog, where: str = "scenario") -> Catalog:
+    """The catalog with the deals and models the scenario declares (`deals:`, `models:`) added.
+
+    The catalog itself when the scenario declares none. A declared id that data/ already holds is
+    refused (a scenario adds rows, it does not redefine them); declared deals are checked as the
+    loader checks data/deals.yaml (their dates, accelerator and region)."""
+    if not scenario.deals and not scenario.models:
+        return catalog
+    import json
+
+    from ..cache import hash_contents
+
+    payload = json.dumps(
+        [
+            [d.model_dump(mode="json") for d in scenario.deals],
+            [m.model_dump(mode="json") for m in scenario.models],
+        ],
+        sort_keys=True,
+    ).encode()
+    key = (catalog.data_hash, str(catalog.data_dir), payload)
+    if key in _DECLARED:
+        return _DECLARED[key]
+    for kind, entries, known in (
+        ("deals", scenario.deals, catalog.deals),
+        ("models", scenario.models, catalog.models),
+    ):
+        for i, entry in enumerate(entries):
+            if entry.id in known:
+                raise InputError(
+                    f"{where}: {kind}[{i}].id: {entry.id!r} is already in data/; a scenario "
+                    "declares rows of its own: give it another id"
+                )
+    for i, deal in enumerate(scenario.deals):
+        label = f"{where}: deals[{i}]"
+        problem = deal.date_problem()
+        if problem is not None:
+            raise InputError(f"{label}.{problem[0]} (id {deal.id!r}): {problem[1]}")
+        if deal.accelerator not in catalog.accelerators:
+            raise InputError(
+                f"{label}.accelerator (id {deal.id!r}): unknown accelerator "
+                f"{deal.accelerator!r}; {suggest(deal.accelerator, catalog.accelerators)}"
+            )
+        if deal.region not in catalog.sites:
+            raise InputError(
+                f"{label}.region (id {deal.id!r}): unknown site {deal.region!r}; "
+                f"{suggest(deal.region, catalog.sites)}"
+            )
+    merged = dataclasses.replace(
+        catalog,
+        deals={**catalog.deals, **{d.id: d for d in scenario.deals}},
+        models={**catalog.models, **{m.id: m for m in scenario.models}},
+        data_hash=hash_contents({"data": catalog.data_hash.encode(), "scenario": payload}),
+        _frames={},
+    )
+    _DECLARED.clear()
+    _DECLARED[key] = merged
+    return merged
 
 
 def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
@@ -324,14 +552,18 @@ def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
     if scenario.hindsight is not None:
         return
     start_day = f"{scenario.start}-01"
-    where_deals = display(catalog.data_dir / DEALS_FILE)
+    declared = {d.id: i for i, d in enumerate(scenario.deals)}
     order = {deal_id: i for i, deal_id in enumerate(catalog.deals)}
     for c, comp in enumerate(scenario.competitors):
         for deal_id in comp.deals:
             deal = catalog.deals[deal_id]
             if deal.as_of is not None and deal.as_of > start_day:
+                if deal_id in declared:
+                    row = f"{where}: deals[{declared[deal_id]}]"
+                else:
+                    row = f"{display(catalog.data_dir / DEALS_FILE)}: deals[{order[deal_id]}]"
                 raise InputError(
-                    f"{where_deals}: deals[{order[deal_id]}].as_of (id {deal_id!r}): {deal.as_of} "
+                    f"{row}.as_of (id {deal_id!r}): {deal.as_of} "
                     "is after the "
                     f"start {scenario.start} of {where} (competitors[{c}]); a race may only use "
                     "deals known at its "
@@ -368,6 +600,9 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
                 "values "
                 f"may add up to at most 1 (now up to {top:g})"
             )
+    for i, comp in enumerate(scenario.competitors):
+        if comp.accelerators is not None:
+            _check_count(scenario, catalog, i, comp, where)
     delta_low, delta_high = scenario.uncertainty.pue_delta.support()
     for comp in scenario.competitors:
         for deal_id in comp.deals:
@@ -382,6 +617,41 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
                     f"reaches PUE {base + delta_high:g}; PUE must stay within [{PUE_MIN:g}, "
                     f"{PUE_MAX:g}]"
                 )
+
+
+def _check_count(scenario: Scenario, catalog: Catalog, i: int, comp: Competitor, where: str):
+    """A given accelerator count must fit the largest campus (or the pool, when runs span sites)
+    at its fullest within the horizon: more can never be online at any launch."""
+    campuses: dict[str, float] = {}
+    for deal_id in comp.deals:
+        deal = catalog.deals.get(deal_id)
+        if deal is None:
+            continue
+        override = scenario.deal_overrides.get(deal_id)
+        scale = override.scale if override is not None else 1.0
+        end = scenario.start_index + scenario.horizon_months
+        online = sum(
+            t.accelerators
+            for t in deal.tranches
+            if deal.start_index + t.month < end
+            and deal.start_index + deal.term_months > scenario.start_index
+        )
+        campuses[deal.campus_id] = campuses.get(deal.campus_id, 0.0) + online * scale
+    if not campuses:
+        return
+    if scenario.span_sites:
+        most, where_most = sum(campuses.values()), "all its campuses pooled"
+    else:
+        where_most = max(campuses, key=campuses.get)
+        most = campuses[where_most]
+        where_most = f"campus {where_most!r}"
+    high = comp.accelerators.support()[1]
+    if high > most * (1 + 1e-9):
+        raise InputError(
+            f"{where}: competitors[{i}].accelerators ({comp.label}): up to {high:,.0f} "
+            f"accelerators, more than the {most:,.0f} that {where_most} can have online at any "
+            "launch within the horizon; give at most that many, or a share"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

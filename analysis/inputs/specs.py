@@ -258,6 +258,10 @@ class Triangular(_Dist):
         return (self.low, self.high)
 
 
+#: Standard deviations of the inverse normal CDF at the sampler's extreme uniform (1 - 1e-12).
+LOGNORMAL_REACH = 7.0344869100478356
+
+
 class LogNormal(_Dist):
     """Log-normal given by its 10th and 90th percentiles (median = their geometric mean)."""
 
@@ -287,8 +291,10 @@ class LogNormal(_Dist):
     def support(self):
         if self.p10 == self.p90:
             return (self.p10, self.p10)
-        # Strictly positive: the smallest positive float stands for the open bound at 0.
-        return (math.ulp(0.0), math.inf)
+        # What the sampler can draw: its uniforms lie in [1e-12, 1 - 1e-12] (model/sampling.py),
+        # so draws lie within 7.03 standard deviations of mu on the log scale.
+        reach = LOGNORMAL_REACH * self.sigma
+        return (math.exp(self.mu - reach), math.exp(self.mu + reach))
 
 
 class LogUniform(_Interval):

@@ -14,10 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import constants as K
 from ..errors import InputError
 from ..inputs.catalog import Catalog
-from ..inputs.scenario import Competitor, Scenario
+from ..inputs.scenario import Competitor, Scenario, scenario_catalog
 from ..inputs.specs import Deal, Fixed, month_index
 from .kernels.race import DealCosts, RaceLayout
 
@@ -67,10 +66,15 @@ class CompetitorPlan:
     caps: list[CapPlan | None]
     campus_ids: list[str]
     layout: RaceLayout
-    start_months: float
+    #: The launch anchor (`launch.after`, else the scenario start), months after the start.
+    launch_after_months: float
     precision: str
     mfu: Any
     goodput: Any
+    #: "budget" (no target: FLOP are an output), "raw" or "effective" (a target in that FLOP).
+    target_kind: str
+    #: The target (FLOP, or "model" for the model's 6 N D); None for a budget run.
+    target: Any
 
 
 def time_grid(scenario: Scenario) -> tuple[float, float]:
@@ -102,6 +106,8 @@ def _step_average(
 def plan_competitor(
     index: int, comp: Competitor, scenario: Scenario, catalog: Catalog
 ) -> CompetitorPlan:
+    """The static plan of one competitor: its deals' capacity tables, campuses, caps and layout."""
+    catalog = scenario_catalog(scenario, catalog)
     dt, _ = time_grid(scenario)
     model = catalog.models[comp.model]
     precision = comp.precision or model.precision
@@ -195,9 +201,8 @@ def plan_competitor(
             else deal.power_delay_months
         )
         caps.append(CapPlan(deal, offset, delay or Fixed(value=0.0), x_min, delay_cap, table))
-    start = (month_index(comp.start) - scenario.start_index) if comp.start else 0.0
-    edges = np.arange(scenario.steps + 1) * dt
-    start_fraction = np.clip((edges[1:] - start) / dt, 0.0, 1.0)
+    plan = comp.launch_plan
+    after = (month_index(plan.after) - scenario.start_index) if plan.after else 0.0
     single = not scenario.span_sites
     layout = RaceLayout(
         deal_campus=tuple(p.campus for p in deals),
@@ -205,10 +210,12 @@ def plan_competitor(
         n_tracks=len(campus_ids) if single else 1,
         steps=scenario.steps,
         substeps=SUBSTEPS,
-        dt_s=dt * K.SECONDS_PER_MONTH,
-        start_fraction=tuple(float(f) for f in start_fraction),
+        dt_months=dt,
+        horizon_months=scenario.horizon_months,
+        deal_server_w=tuple(p.costs.server_w for p in deals),
     )
     u = scenario.uncertainty
+    kind, target = target_of(comp, scenario)
     return CompetitorPlan(
         index=index,
         competitor=comp,
@@ -217,8 +224,20 @@ def plan_competitor(
         caps=caps,
         campus_ids=campus_ids,
         layout=layout,
-        start_months=float(start),
+        launch_after_months=float(after),
         precision=precision,
         mfu=comp.mfu if comp.mfu is not None else u.mfu,
         goodput=comp.goodput if comp.goodput is not None else u.goodput,
+        target_kind=kind,
+        target=target,
     )
+
+
+def target_of(comp: Competitor, scenario: Scenario) -> tuple[str, Any]:
+    """(kind, value) of a competitor's target: its own, else the scenario's, else a budget run."""
+    for owner in (comp, scenario):
+        if owner.target_flop is not None:
+            return "raw", owner.target_flop
+        if owner.target_effective_flop is not None:
+            return "effective", owner.target_effective_flop
+    return "budget", None

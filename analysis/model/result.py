@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InputError
-from ..formatting import format_value, months, present
+from ..formatting import format_value, present
 from ..inputs.scenario import Scenario
+from ..inputs.specs import month_label
 from .plan import CompetitorPlan
 from .summary import QUANTILES, json_ready, quantiles, select_quantiles
 
@@ -32,6 +33,10 @@ METRIC_UNITS = {
     "committed_usd": "USD",
     "emissions_tco2e": "tCO2e",
     "training_flop": "FLOP",
+    "effective_flop": "effective FLOP (FLOP of the reference recipe at the scenario start)",
+    "run_length_months": "months",
+    "launch_month": "months after the scenario start",
+    "release_month": "months after the scenario start",
 }
 
 #: Metrics in the JSON contract (DESIGN.md s4), then extensions.
@@ -43,7 +48,10 @@ CONTRACT_METRICS = (
     "cost_usd",
     "emissions_tco2e",
 )
-EXTRA_METRICS = ("committed_usd", "training_flop")
+EXTRA_METRICS = ("committed_usd", "training_flop", "effective_flop", "run_length_months")
+#: Months after the scenario start, quantiles counting runs that never launch or finish within the
+#: horizon as beyond it (None where a quantile falls there), as time_to_train_months.
+TIMING_METRICS = ("launch_month", "release_month")
 
 
 @dataclass
@@ -70,7 +78,7 @@ class SimulationResult:
 
         rows = []
         for comp in self.competitors:
-            for metric in CONTRACT_METRICS + EXTRA_METRICS:
+            for metric in CONTRACT_METRICS + EXTRA_METRICS + TIMING_METRICS:
                 q = comp[metric]
                 rows.append(
                     {
@@ -137,13 +145,16 @@ class SimulationResult:
         return pd.concat(frames, ignore_index=True)
 
     def to_dict(self) -> dict:
-        """The JSON contract of `simulate --format json` (DESIGN.md s4) plus race extensions."""
+        """The JSON contract of `simulate --format json` (docs/cli.md) plus race extensions."""
         comps = []
         for comp in self.competitors:
-            entry = {k: comp[k] for k in ("lab", "model", "p_first", "p_within_horizon")}
-            for metric in CONTRACT_METRICS + EXTRA_METRICS:
+            entry = {
+                k: comp[k] for k in ("lab", "model", "p_first", "p_within_horizon", "p_launched")
+            }
+            for metric in CONTRACT_METRICS + EXTRA_METRICS + TIMING_METRICS:
                 entry[metric] = comp[metric]
             entry["finish_month"] = comp["finish_month"]
+            entry["target"] = comp["target"]
             comps.append(entry)
         return json_ready(
             {
@@ -153,13 +164,16 @@ class SimulationResult:
                 "horizon_months": self.scenario.horizon_months,
                 "start": self.scenario.start,
                 "target_flop": self.scenario.target_flop,
+                "target_effective_flop": self.scenario.target_effective_flop,
                 "competitors": comps,
                 "p_nobody_within_horizon": self.p_nobody,
                 "pairwise": self.pairwise,
-                "notes": "quantiles of metrics other than time_to_train_months are over draws that "
-                "finish "
-                "within the horizon; time_to_train_months counts unfinished draws as beyond the "
-                "horizon (null where a quantile falls there)",
+                "notes": "time_to_train_months, finish_month, launch_month and release_month are "
+                "months after the scenario start, counting runs that never launch or finish "
+                "within the horizon as beyond it (null where a quantile falls there); the other "
+                "quantiles are over runs that finish within the horizon. A run launches once, on "
+                "an accelerator count fixed at launch; without a target its training FLOP are an "
+                "output",
                 "provenance": self.provenance,
             }
         )
@@ -167,44 +181,51 @@ class SimulationResult:
     def to_table(self) -> str:
         """The race at a glance."""
         sc = self.scenario
-        target = (
-            f"common target {sc.target_flop:.3g} FLOP"
-            if sc.target_flop
-            else "each lab's own next model"
-        )
+        if sc.target_flop:
+            target = f"common target {sc.target_flop:.3g} FLOP"
+        elif sc.target_effective_flop:
+            target = f"common target {sc.target_effective_flop:.3g} effective FLOP"
+        else:
+            target = "each lab's own next run"
         lines = [
             f"Race '{sc.name}': {target}; start {sc.start}, horizon {sc.horizon_months:g} months, "
             f"{sc.draws:,} draws, "
             f"{'runs may span sites' if sc.span_sites else 'one campus per run'}",
             "",
-            f"{'competitor':<28}{'P(first)':>9}{'P(done)':>9}{'months p10':>12}{'p50':>8}{'p90':>8}"
-            f"{'cost p50':>11}{'MWh p50':>10}{'MW p50':>9}{'tCO2e p50':>11}",
+            f"{'competitor':<26}{'P(first)':>9}{'P(done)':>9}{'launch':>9}{'run mo':>8}"
+            f"{'trained p10':>12}{'p50':>9}{'p90':>9}{'release':>9}{'FLOP':>9}{'eff FLOP':>10}"
+            f"{'cost':>10}{'MW':>8}",
         ]
-        horizon = f">{sc.horizon_months:g}"
+        beyond = f">{month_label(sc.start_index + sc.horizon_months)}"
+
+        def when(q, key="p50"):
+            value = q[key]
+            return beyond if value is None else month_label(sc.start_index + value)
+
         for comp in self.competitors:
             t = comp["time_to_train_months"]
-            cells = [
-                f"{(months(t[k]) if t[k] is not None else horizon):>{w}}"
-                for k, w in (("p10", 12), ("p50", 8), ("p90", 8))
-            ]
+            run = comp["run_length_months"]["p50"]
             lines.append(
-                f"{comp['label'][:27]:<28}{comp['p_first']:>9.1%}{comp['p_within_horizon']:>9.1%}"
-                + "".join(cells)
-                + "".join(
-                    f"{format_value(comp[m]['p50'], m):>{w}}"
-                    for m, w in (
-                        ("cost_usd", 11),
-                        ("energy_mwh", 10),
-                        ("peak_power_mw", 9),
-                        ("emissions_tco2e", 11),
-                    )
-                )
+                f"{comp['label'][:25]:<26}{comp['p_first']:>9.1%}{comp['p_within_horizon']:>9.1%}"
+                f"{when(comp['launch_month']):>9}"
+                f"{('-' if run is None else f'{run:.1f}'):>8}"
+                f"{when(t, 'p10'):>12}{when(t):>9}{when(t, 'p90'):>9}"
+                f"{when(comp['release_month']):>9}"
+                f"{format_value(comp['training_flop']['p50'], 'training_flop'):>9}"
+                f"{format_value(comp['effective_flop']['p50'], 'training_flop'):>10}"
+                f"{format_value(comp['cost_usd']['p50'], 'cost_usd'):>10}"
+                f"{format_value(comp['peak_power_mw']['p50'], 'peak_power_mw'):>8}"
             )
-        lines.append(f"{'nobody within horizon':<28}{self.p_nobody:>9.1%}")
+        lines.append(f"{'nobody within horizon':<26}{self.p_nobody:>9.1%}")
+        lines.append(
+            "(months as YYYY-MM, P50 unless marked; run mo = pre-training months; FLOP and "
+            "eff FLOP = training and effective FLOP, P50)"
+        )
         if self.pairwise:
             lines += [
                 "",
-                "Pairwise: P(A before B), and B's finish minus A's in months (p10 / p50 / p90)",
+                "Pairwise: P(A trained before B), and B's finish minus A's in months "
+                "(p10 / p50 / p90)",
             ]
             for pair in self.pairwise:
                 lead = pair["lead_months"]
@@ -263,12 +284,15 @@ def competitor_quantiles(plan: CompetitorPlan, values: dict[str, np.ndarray]) ->
         "label": plan.label,
         "p_first": None,
         "p_within_horizon": float(done.mean()),
+        "p_launched": float(np.isfinite(values["launch_month"]).mean()),
+        "target": {"kind": plan.target_kind, "flop": plan.target},
     }
-    entry["finish_month"], entry["time_to_train_months"] = _finish_quantiles(
-        values["finish_month"], plan.start_months
-    )
+    entry["finish_month"], _ = _finish_quantiles(values["finish_month"], 0.0)
+    entry["time_to_train_months"] = dict(entry["finish_month"])
+    for metric in TIMING_METRICS:
+        entry[metric], _ = _finish_quantiles(values[metric], 0.0)
     for metric in CONTRACT_METRICS[1:] + EXTRA_METRICS:
-        # Over the finished draws: an unfinished draw's metrics are NaN (race_outcomes), which
+        # Over the finished draws: an unfinished draw's metrics are NaN (run_outcomes), which
         # quantiles() leaves out, so no copy of the finished draws is made.
         entry[metric] = quantiles(values[metric])
     return entry

@@ -21,13 +21,13 @@ from .. import constants as K
 from ..backend import Backend, select, sync, to_numpy
 from ..errors import InputError
 from ..inputs.catalog import Catalog, load_catalog
-from ..inputs.scenario import Scenario, check_simulation_size, load_scenario
-from ..inputs.specs import check_draws, check_seed
+from ..inputs.scenario import Scenario, check_simulation_size, load_scenario, scenario_catalog
+from ..inputs.specs import check_draws, check_seed, month_index
 from ..provenance import provenance
 from .calibration import UtilizationPrior, default_prior
 from .kernels.compute import training_flop as _training_flop
-from .kernels.race import first_finish, race_outcomes, race_tracks
-from .plan import SUBSTEPS, CompetitorPlan, plan_competitor, time_grid
+from .kernels.race import launch_runs, run_outcomes, run_timing
+from .plan import CompetitorPlan, plan_competitor, time_grid
 from .result import SimulationResult, competitor_quantiles, race_statistics
 from .sampling import sample_streams
 
@@ -42,6 +42,10 @@ GPU_CHUNK = 1 << 20
 #: Metrics stored per draw (float32 on the host) for quantiles, the race and per-draw frames.
 STORED = (
     "finish_month",
+    "launch_month",
+    "release_month",
+    "run_length_months",
+    "effective_flop",
     "time_to_train_months",
     "gpu_hours",
     "energy_mwh",
@@ -80,7 +84,7 @@ def pipeline_threads(cpus: int | None = None) -> tuple[int, int]:
     each (three threads, the outcome thread often waiting for the kernel): measured on the 2-core
     EPYC at 1e6 draws, 0.71 s and 1.16 CPU s against 0.81 s and 1.37 CPU s with two prefetch threads
     and a two-thread kernel. No number depends on these counts."""
-    from .kernels.race_cpu import default_threads
+    from .kernels.native import default_threads
 
     cpus = cpus or default_threads()
     prefetch = min(MAX_PREFETCH, max(1, cpus // 2))
@@ -104,21 +108,35 @@ def sample_inputs(
 
     All of them come from one `sampling.sample_streams` call (counter-based streams, compiled when
     the extension is built): each quantity keeps its own named stream, so a draw is the same number
-    whatever the chunk, and a stream shared by competitors (a site's PUE) is the same for both."""
+    whatever the chunk, and a stream shared by competitors (a site's PUE, algorithmic progress and
+    the run-length trend, which are the industry's, not a lab's) is the same for all of them."""
+    catalog = scenario_catalog(scenario, catalog)
     label = plan.label
     unc = scenario.uncertainty
     comp = plan.competitor
     model = catalog.models[comp.model]
     # (input key, stream name, distribution; None = the stream's raw uniforms)
     wanted = [("active_params", f"{label}/active_params", model.active_params)]
-    if scenario.target_flop is None:
+    if plan.target == "model":
         wanted.append(("tokens", f"{label}/tokens", model.tokens))
     wanted.append(("goodput", f"{label}/goodput", plan.goodput))
     if plan.mfu == "prior":
         wanted.append(("utilization_u", f"{label}/utilization", None))
     else:
         wanted.append(("mfu", f"{label}/mfu", plan.mfu))
+    if comp.accelerators is not None:
+        wanted.append(("accelerators", f"{label}/accelerators", comp.accelerators))
     wanted.append(("share", f"{label}/share", comp.share))
+    wanted.append(("launch_gap_months", f"{label}/launch", comp.launch_plan.months))
+    if comp.budget_months is not None:
+        wanted.append(("budget_months", f"{label}/budget", comp.budget_months))
+    else:
+        wanted.append(("budget_record_months", f"{label}/budget", unc.budget_months))
+        wanted.append(("budget_growth", "race/budget_growth", unc.budget_growth_per_year))
+    lag = comp.release_lag_months if comp.release_lag_months is not None else unc.release_lag_months
+    wanted.append(("release_lag_months", f"{label}/release_lag", lag))
+    wanted.append(("efficiency", f"{label}/efficiency", comp.efficiency))
+    wanted.append(("halving_months", "race/algorithmic_halving", unc.algorithmic_halving_months))
     if plan.precision == "fp8":
         wanted.append(("fp8_gain", f"{label}/fp8_gain", unc.fp8_gain))
     wanted.append(("hardware_life_years", f"{label}/hardware_life_years", unc.hardware_life_years))
@@ -140,10 +158,10 @@ def sample_inputs(
     drawn = {key: streams[name] for key, name, _ in wanted}
     out: dict[str, np.ndarray] = {}
     active = drawn.pop("active_params")
-    if scenario.target_flop is not None:
-        out["training_flop"] = np.full(stop - start, scenario.target_flop)
-    else:
-        out["training_flop"] = _training_flop(active, drawn.pop("tokens"))
+    if plan.target == "model":
+        out["target_flop"] = _training_flop(active, drawn.pop("tokens"))
+    elif plan.target is not None:
+        out["target_flop"] = np.full(stop - start, float(plan.target))
     out["active_params"] = active
     goodput = drawn.pop("goodput")
     if plan.mfu == "prior":
@@ -156,17 +174,32 @@ def sample_inputs(
         out["mfu"] = drawn.pop("mfu")
     out["utilization"] = out["mfu"] * goodput
     out["goodput"] = goodput
+    out["earliest_launch_months"] = plan.launch_after_months + drawn.pop("launch_gap_months")
+    if "budget_record_months" in drawn:
+        out["budget_months"] = planned_budget(
+            drawn.pop("budget_record_months"),
+            drawn.pop("budget_growth"),
+            scenario.start_index + out["earliest_launch_months"],
+        )
     out.update(drawn)
     return out
+
+
+def planned_budget(record_months, growth_per_year, launch_month_index):
+    """The wall-clock budget a lab plans at its launch: the record's run length grown by the
+    trend from the record's centre to the launch, at most constants.MAX_PLANNED_RUN_MONTHS."""
+    years = (launch_month_index - month_index(K.BUDGET_RECORD_MONTH)) / 12.0
+    return np.minimum(record_months * growth_per_year**years, K.MAX_PLANNED_RUN_MONTHS)
 
 
 @dataclass
 class KernelArgs:
     """One chunk's inputs of the race kernel on a backend's device, and the per-deal arrays the
-    outcomes need. ``args`` are `race_tracks`'s positional arguments, ``deal_gain`` its keyword."""
+    outcomes need. ``args`` are `launch_runs`'s positional arguments, ``keywords`` its keywords
+    (count, deal_gain)."""
 
     args: tuple
-    deal_gain: list
+    keywords: dict
     deal_base: list
     # each deal's PUE per draw, on the device in the kernel's dtype (its campus's in the kernel)
     deal_pue: list
@@ -190,7 +223,6 @@ def kernel_args(
             [None if c is None else dev(c.table) for c in plan.caps],
         )
     dev_flops, dev_power, dev_caps = cache[key]
-    rate = inputs["utilization"] * inputs["share"]
     gain = (
         dev(inputs["fp8_gain"]) if plan.precision == "fp8" else None
     )  # one copy for every FP8 deal
@@ -218,7 +250,8 @@ def kernel_args(
             cap_tables.append(dev_caps[c])
             delay = inputs[f"power_delay:{cap.deal.id}"]
             cap_base.append(idev(base_index(cap.x_min, cap.offset_months, delay, cap.delay_cap, h)))
-    target = dev(inputs["training_flop"])
+    n = inputs["utilization"].shape[0]
+    need, inv_h = _need(plan, inputs, n)
     args = (
         plan.layout,
         flops_tables,
@@ -227,22 +260,38 @@ def kernel_args(
         cap_tables,
         cap_base,
         campus_pue,
-        dev(rate),
-        target,
+        dev(inputs["earliest_launch_months"]),
+        dev(inputs["share"]),
+        dev(inputs["utilization"]),
+        dev(inputs["budget_months"] * K.SECONDS_PER_MONTH),
+        dev(need),
+        dev(inv_h),
     )
-    return KernelArgs(args, gains, deal_base, deal_pue, price)
+    count = dev(inputs["accelerators"]) if "accelerators" in inputs else None
+    return KernelArgs(args, {"count": count, "deal_gain": gains}, deal_base, deal_pue, price)
+
+
+def _need(plan: CompetitorPlan, inputs: dict[str, np.ndarray], n: int):
+    """(raw FLOP the target needs at the scenario start, 1 / months per halving of that need):
+    zeros for a budget run; a raw target needs its FLOP whenever it launches; an effective target
+    needs target / efficiency at the start, halving with algorithmic progress."""
+    if plan.target_kind == "budget":
+        return np.zeros(n), np.zeros(n)
+    target = inputs["target_flop"]
+    if plan.target_kind == "raw":
+        return target, np.zeros(n)
+    return target / inputs["efficiency"], 1.0 / inputs["halving_months"]
 
 
 def race_kernel(be: Backend):
     """The race kernel for a backend: on NumPy the CPU fast path (`kernels/race_cpu.py`: the
-    compiled `race_cpu.c`, or the array-API kernel when it is not built; `race_cpu.status()` says
-    which), else the array-API kernel (CuPy, array-api-strict). Both take and return the same
-    things."""
+    array-API kernel's operations on the draws still waiting to launch), else the array-API kernel
+    (CuPy, array-api-strict). Both take and return the same things."""
     if be.name == "numpy":
-        from .kernels.race_cpu import race_tracks_cpu
+        from .kernels.race_cpu import launch_runs_cpu
 
-        return race_tracks_cpu
-    return race_tracks
+        return launch_runs_cpu
+    return launch_runs
 
 
 def run_chunk(
@@ -283,18 +332,15 @@ def _timed_kernel_args(
     return ka
 
 
-def run_kernel(
-    ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None, threads: int | None = None
-) -> dict:
+def run_kernel(ka: KernelArgs, be: Backend, timings: dict[str, float] | None = None) -> dict:
     """The race kernel on one chunk's `kernel_args`; seconds added to timings["kernel"] (device
-    synchronised). `threads`: the CPU fast path's threads (default: the CPUs available)."""
+    synchronised)."""
     if timings is not None:
         sync()
         t1 = time.perf_counter()
-    extra = {"threads": threads} if threads is not None and be.name == "numpy" else {}
-    kernel_out = race_kernel(be)(*ka.args, deal_gain=ka.deal_gain, **extra)
+    kernel_out = race_kernel(be)(*ka.args, **ka.keywords)
     if timings is not None:
-        sync(kernel_out["elapsed_steps"][0])
+        sync(kernel_out["launch_months"])
         timings["kernel"] = timings.get("kernel", 0.0) + (time.perf_counter() - t1)
     return kernel_out
 
@@ -312,15 +358,19 @@ def chunk_outcomes(
     """Per-draw outcomes of one chunk from the kernel's output, as host arrays (seconds added to
     timings["outcomes"])."""
     t2 = time.perf_counter()
-    dt, h = time_grid(scenario)
+    _, h = time_grid(scenario)
+    xp = be.xp
     dev = lambda a: be.asarray(np.asarray(a, dtype=dtype))  # noqa: E731
     deal_base, deal_pue, price = ka.deal_base, ka.deal_pue, ka.price
-    # Accelerator-hours each reserved deal delivers during the run window (used or not).
-    first = first_finish(kernel_out, xp=be.xp)
-    finish_steps = be.xp.where(
-        be.xp.isfinite(first[0]), first[0], be.xp.full_like(first[0], plan.layout.steps)
+    rate, budget_s = ka.args[9], ka.args[10]
+    timing = run_timing(
+        plan.layout, kernel_out, rate, budget_s, count_given=ka.keywords["count"] is not None, xp=xp
     )
-    start_cells = int(round(plan.start_months / h))
+    # Accelerator-hours each reserved deal delivers while the run trains (used by it or not).
+    launch = kernel_out["launch_months"]
+    zero = xp.zeros_like(launch)
+    start_cells = xp.where(xp.isfinite(launch), launch, zero) / h
+    end_cells = xp.where(timing["finished"], timing["finish_months"], zero) / h
     committed = []
     for p, base in zip(plan.deals, deal_base):
         if p.deal.kind != "reserved":
@@ -328,30 +378,27 @@ def chunk_outcomes(
             continue
         table = dev(p.cumulative_table)
         last = table.shape[0] - 1
-        end_idx = be.xp.clip(
-            base + be.xp.astype(be.xp.round(finish_steps * SUBSTEPS), base.dtype), 0, last
-        )
-        start_idx = be.xp.clip(base + start_cells, 0, last)
-        delivered = be.xp.take(table, end_idx) - be.xp.take(table, start_idx)
+        end_idx = xp.clip(base + xp.astype(xp.round(end_cells), base.dtype), 0, last)
+        start_idx = xp.clip(base + xp.astype(xp.round(start_cells), base.dtype), 0, last)
+        delivered = xp.take(table, end_idx) - xp.take(table, start_idx)
         committed.append(delivered * K.HOURS_PER_MONTH)
-    out = race_outcomes(
+    out = run_outcomes(
         plan.layout,
         kernel_out,
+        timing,
         tuple(plan.layout.campus_track[p.campus] for p in plan.deals),
         [p.costs for p in plan.deals],
         deal_pue,
-        dev(inputs["share"]),
         price,
         dev(inputs["hardware_life_years"]),
         dev(inputs["build_usd_per_mw"]),
         committed,
-        start_months=plan.start_months,
-        dt_months=dt,
-        hours_per_step=dt * K.HOURS_PER_MONTH,
-        first=first,
+        rate,
+        dev(inputs["efficiency"]),
+        dev(1.0 / inputs["halving_months"]),
+        dev(inputs["release_lag_months"]),
     )
     host = {k: to_numpy(v) for k, v in out.items()}
-    host["training_flop"] = inputs["training_flop"]
     if timings is not None:
         timings["outcomes"] = timings.get("outcomes", 0.0) + (time.perf_counter() - t2)
     return host
@@ -381,8 +428,14 @@ def simulate(
     `bench`.
     """
     t_start = time.perf_counter()
+    if not isinstance(scenario, (str, Path, dict, Scenario, type(None))):
+        raise InputError(
+            f"scenario: expected a path to a scenario file, a dict or a Scenario, got "
+            f"{type(scenario).__name__} {scenario!r}"
+        )
     catalog = catalog or load_catalog()
     scenario = load_scenario(scenario, catalog)
+    catalog = scenario_catalog(scenario, catalog)
     updates = {}
     if draws is not None:
         updates["draws"] = check_draws(draws)
@@ -458,7 +511,7 @@ def simulate(
     # chunk's outcomes and quantiles run on one more thread while the kernel takes the next chunk
     # (one chunk in flight, in order). No number depends on the order or the thread.
     pipelined = be.name == "numpy"
-    ahead, kernel_threads = pipeline_threads()
+    ahead, _ = pipeline_threads()
     with ThreadPoolExecutor(ahead) as prefetch, ThreadPoolExecutor(1) as reducer:
         pending = deque(prefetch.submit(sample, task) for task in tasks[:ahead])
         in_flight = None
@@ -469,7 +522,7 @@ def simulate(
                 pending.append(prefetch.submit(sample, tasks[j + ahead]))
             if ka is None:
                 ka = _timed_kernel_args(plan, scenario, inputs, be, dtype, stage)
-            kernel_out = run_kernel(ka, be, stage, kernel_threads if pipelined else None)
+            kernel_out = run_kernel(ka, be, stage)
             if in_flight is not None:
                 in_flight.result()  # re-raises the reducer's exception
                 in_flight = None

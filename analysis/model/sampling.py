@@ -1,6 +1,6 @@
 """Host-side draws from named distributions, reproducible whatever the chunking.
 
-Every uncertain quantity has a name (``"Meta muse-spark/mfu"``, ``"deal meta-hyperion/delay"``) and
+Every uncertain quantity has a name (``"Meta muse-next/mfu"``, ``"deal meta-hyperion/delay"``) and
 its own stream of random numbers, cut into fixed blocks of draws. Block ``b`` of stream ``name``
 comes from ``SeedSequence(seed, spawn_key=(crc32(name), b))``, so draw ``i`` of a quantity is the
 same number whether the run is split into chunks of 1,000 or 1,000,000, and adding a quantity to a
@@ -15,7 +15,7 @@ How each kind is drawn (vectorized, in place where it can be; `draw`):
 
 `simulate` draws through `sample_streams` instead (below): the same named streams, but counter-based
 (Philox4x64-10, NumPy's own `np.random.Philox`), so any range of draws is computed on its own, and
-the compiled fast path (`kernels/race_cpu.c`, race_sample) makes every stream of a chunk in one call
+the compiled fast path (`kernels/native.c`, race_sample) makes every stream of a chunk in one call
 outside the GIL, the same numbers as the NumPy form here (tests/test_sampling.py). `estimate` keeps
 the block-seeded streams above.
 """
@@ -158,7 +158,7 @@ def _triangular_inverse(
 #
 # Draw i of stream `name` is output i of np.random.Philox(key=[seed, crc32(name)]): Philox4x64-10
 # is counter-based, so draws start..stop-1 need no generator state before them (no blocks, no seed
-# sequences), and the compiled fast path (`race_cpu.c` race_sample) computes the same 64-bit words
+# sequences), and the compiled fast path (`native.c` race_sample) computes the same 64-bit words
 # and the same inverse CDFs as the NumPy form here, many streams in one call outside the GIL.
 # `sample_streams` is what simulate draws with; `draw` and `uniforms` above (estimate's streams)
 # are unchanged.
@@ -229,13 +229,13 @@ def _transform(kind: int, params: tuple[float, ...], u: np.ndarray) -> np.ndarra
 def sampler_status() -> str:
     """One line: which form makes simulate's draws (the compiled race_sample, or NumPy's Philox) and
     why."""
-    from .kernels import race_cpu
+    from .kernels import native
 
-    if race_cpu.library() is not None:
-        return "race_cpu.c race_sample (Philox4x64-10 counter streams and inverse CDFs in C)"
+    if native.library() is not None:
+        return "native.c race_sample (Philox4x64-10 counter streams and inverse CDFs in C)"
     return (
         "NumPy's np.random.Philox and inverse CDFs (the compiled sampler is not in use: "
-        f"{race_cpu.status()})"
+        f"{native.status()})"
     )
 
 
@@ -250,21 +250,21 @@ def sample_streams(
     """Draws start..stop-1 of each (name, dist) in `requests` (dist None: the raw uniforms), as a
     dict name -> float64 array; the same numbers whatever range or thread computes them.
 
-    `compiled`: None (default) uses race_cpu.c's race_sample when the extension is built, else the
+    `compiled`: None (default) uses native.c's race_sample when the extension is built, else the
     NumPy form; False always the NumPy form; True raises RuntimeError when it is not built. The two
     agree bit for bit except the lognormal's last bits (ndtri; tests/test_sampling.py)."""
     n = max(stop - start, 0)
     forms = [compiled_form(dist) for _, dist in requests]
     lib = None
     if compiled is not False:
-        from .kernels import race_cpu
+        from .kernels import native
 
-        lib = race_cpu.library()
+        lib = native.library()
         if lib is None and compiled:
-            raise RuntimeError(f"compiled sampler: {race_cpu.status()}")
+            raise RuntimeError(f"compiled sampler: {native.status()}")
     out = np.empty((len(requests), n), dtype=np.float64)
     if lib is not None and requests and n:
-        ffi = race_cpu.ffi()
+        ffi = native.ffi()
         streams = np.array([_stream_id(name) for name, _ in requests], dtype=np.uint64)
         kinds = np.array([k for k, _ in forms], dtype=np.int32)
         params = np.array([p for _, p in forms], dtype=np.float64)

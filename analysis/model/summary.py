@@ -78,7 +78,7 @@ RADIX_MIN = 1 << 15
 def radix_quantiles(
     values: np.ndarray, levels: np.ndarray, *, finite_only: bool, min_size: int = RADIX_MIN
 ):
-    """(quantiles, count, sum) of a 1-D float32/float64 array by `race_cpu.c`'s race_select: exact
+    """(quantiles, count, sum) of a 1-D float32/float64 array by `native.c`'s race_select: exact
     order statistics by radix selection (two passes for float32, four for float64; nothing reordered
     or copied), then `np.quantile`'s lerp. Counted: the finite values (`finite_only`) or all but NaN
     (with a NaN: None). None as well when the extension is not built or the array is small, of
@@ -92,12 +92,12 @@ def radix_quantiles(
         return None
     if not values.flags.c_contiguous:
         return None
-    from .kernels import race_cpu
+    from .kernels import native
 
-    lib = race_cpu.library()
+    lib = native.library()
     if lib is None:
         return None
-    ffi = race_cpu.ffi()
+    ffi = native.ffi()
     levels = np.ascontiguousarray(levels, dtype=np.float64)
     k = levels.shape[0]
     a, b, t = np.empty(k), np.empty(k), np.empty(k)

@@ -3,10 +3,11 @@
 
 What is timed:
 1. The race kernel (`model.run.race_kernel(backend)`: on NumPy the CPU fast path
-   `kernels/race_cpu.py` running the compiled `race_cpu.c`, or the array-API kernel when it is not
-   built, as `fast_path` says with the reason; on CuPy the array-API kernel `kernels/race.py`) over
-   K draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 9, 4 and 3
-   deals on 5, 4 and 3 campuses, 6 of them power-capped, T = 36 monthly steps), chunk by chunk as
+   `kernels/race_cpu.py`: the array-API kernel's operations on the draws still waiting to launch;
+   on CuPy the array-API kernel `kernels/race.py`) over
+   K draws of the shipped default scenario (scenarios/default.yaml: 3 competitors with 10, 7 and 5
+   deals, T = 36 monthly steps; `workload` in the JSON says how many campuses are capped), chunk by
+   chunk as
    `simulate` runs it. Each chunk's draws are made and moved to the device first, untimed; the timer
    runs from a device synchronisation before the kernel call to one after it. One untimed warm-up
    chunk runs first.
@@ -26,12 +27,13 @@ What is timed:
    (``single_calls_varied_per_s``); and the command ``python -m analysis estimate ...`` end to end,
    a new process each time (``command_seconds``).
 
-Scenario-step: one (draw, competitor, time step) evaluation of the race kernel: the capacity online
-of every deal of that competitor (a table lookup at the draw's delayed index), the power cap of
-every campus, then for every track the training progress, the test for crossing the target with
-the interpolated finish time, and the accumulators (peak facility power, accelerator-W-steps).
-K draws make K x 3 x 36 scenario-steps; the kernel evaluates every step of the horizon for every
-draw, also after a run has finished (no early exit), so the count is the work done.
+Scenario-step: one (draw, competitor, time step) evaluation of the array-API race kernel: the
+capacity online of every deal of that competitor (a table lookup at the draw's delayed index), the
+power cap of every campus, then for every track the planned compute within the run's budget
+against its target, and the launch's accumulators. K draws make K x 3 x 36 scenario-steps: the
+array-API kernel evaluates every step for every draw, so that count is the work it does; the CPU
+fast path does the same work for the steps a draw waits to launch only, so its rate in
+scenario-steps per second says how much work it saves as much as how fast it computes.
 
 ``speedup_vs_scalar`` is against the scalar reference (`model/reference.py`: pure Python loops in
 float64), timed on ``SCALAR_DRAWS`` draws per competitor and checked against the kernel and the
@@ -64,7 +66,7 @@ import numpy as np
 
 from ..backend import BACKEND_ENV, BACKENDS, Backend, cupy_status, select, sync
 from ..errors import InputError
-from ..model.kernels import race_cpu
+from ..model.kernels import native, race_cpu
 
 DEFAULT_DRAWS = 1_000_000
 #: Draws per kernel call: simulate's chunk on NumPy (the fast path splits it into cache-sized
@@ -88,13 +90,10 @@ MEMCPY_BYTES = 256 << 20
 REFERENCE_RTOL = 1e-4
 
 SCENARIO_STEP = (
-    "one (draw, competitor, time step) evaluation of the race kernel: capacity online of every "
-    "deal "
-    "of the competitor, power cap of every campus, training progress, crossing test with "
-    "interpolated "
-    "finish, and the peak-power and accelerator-W-step accumulators of every track; every step of "
-    "the "
-    "horizon is evaluated for every draw"
+    "one (draw, competitor, time step) evaluation the array-API race kernel makes: capacity online "
+    "of every deal of the competitor, power cap of every campus, and for every track the planned "
+    "compute within the run's budget against its target; the array-API kernel evaluates every "
+    "step of the horizon for every draw, the CPU fast path only the steps a draw waits to launch"
 )
 
 
@@ -187,14 +186,12 @@ class Workload:
 
 def _kernel_name(be: Backend) -> str:
     if be.name != "numpy":
-        return "race.race_tracks (array-API kernel)"
-    if race_cpu.library() is not None:
-        return "race_cpu.race_tracks_cpu running race_cpu.c (compiled at install, SIMD over draws)"
-    return "race.race_tracks (array-API kernel on NumPy: the compiled kernel is not in use)"
+        return "race.launch_runs (array-API kernel)"
+    return race_cpu.DESCRIPTION
 
 
 def _first_array(out: dict):
-    return out["elapsed_steps"][0]
+    return out["launch_months"]
 
 
 def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
@@ -205,7 +202,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
     for plan in work.plans:
         ka = work.args(plan, 0, min(draws, 4096), be)
         for kernel in kernels.values():
-            sync(_first_array(kernel(*ka.args, deal_gain=ka.deal_gain)))
+            sync(_first_array(kernel(*ka.args, **ka.keywords)))
     runs = {label: [] for label in kernels}
     host = []
     for _ in range(repeats):
@@ -220,7 +217,7 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
                 host_s += time.perf_counter() - t0
                 for label, kernel in kernels.items():
                     t1 = time.perf_counter()
-                    out = kernel(*ka.args, deal_gain=ka.deal_gain)
+                    out = kernel(*ka.args, **ka.keywords)
                     sync(_first_array(out))
                     kernel_s[label] += time.perf_counter() - t1
                     del out
@@ -251,9 +248,8 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
         "peak_memory_is": "peak resident set size of the process (getrusage ru_maxrss)",
     }
     if be.name == "numpy":
-        result["threads"] = race_cpu.default_threads()
-        result["subchunk_draws"] = race_cpu.SUBCHUNK
-        result["fast_path"] = race_cpu.status()
+        result["fast_path"] = race_cpu.DESCRIPTION
+        result["compiled_helpers"] = native.status()
     if be.name == "cupy":
         import cupy
 
@@ -273,7 +269,10 @@ def time_backend(work: Workload, be: Backend, draws: int, repeats: int) -> dict:
 def _host(out: dict) -> dict:
     from ..backend import to_numpy
 
-    return {key: [to_numpy(a) for a in values] for key, values in out.items()}
+    return {
+        key: [to_numpy(a) for a in value] if isinstance(value, list) else to_numpy(value)
+        for key, value in out.items()
+    }
 
 
 def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object]]:
@@ -282,31 +281,31 @@ def kernels_to_check(backends: list[Backend]) -> list[tuple[str, Backend, object
     runs."""
     out = [(be.name, be, _sim().race_kernel(be)) for be in backends]
     numpy_be = next((be for be in backends if be.name == "numpy"), None)
-    if numpy_be is not None and race_cpu.library() is not None:
-        from ..model.kernels.race import race_tracks
+    if numpy_be is not None:
+        from ..model.kernels.race import launch_runs
 
-        out.append(("array-api", numpy_be, race_tracks))
+        out.append(("array-api", numpy_be, launch_runs))
     return out
 
 
 def time_naive(work: Workload, draws: int) -> dict:
     """The array-API kernel on NumPy over `draws` draws of every competitor (the "naive"
     baseline)."""
-    from ..model.kernels.race import race_tracks
+    from ..model.kernels.race import launch_runs
 
     be = select("numpy")
     seconds = 0.0
     for plan in work.plans:
         ka = work.args(plan, 0, draws, be)
         t0 = time.perf_counter()
-        race_tracks(*ka.args, deal_gain=ka.deal_gain)
+        launch_runs(*ka.args, **ka.keywords)
         seconds += time.perf_counter() - t0
     scenario_steps = draws * len(work.plans) * work.steps
     return {
         "draws": draws,
         "seconds": seconds,
         "scenario_steps_per_s": scenario_steps / seconds,
-        "kernel": "race.race_tracks (array-API kernel) on NumPy",
+        "kernel": "race.launch_runs (array-API kernel) on NumPy",
     }
 
 
@@ -314,25 +313,25 @@ def time_reference(
     work: Workload, name: str, draws: int, checks_of: list[tuple[str, Backend, object]]
 ) -> dict:
     """Time a reference on `draws` draws of every competitor and check the kernels agree with it."""
-    from ..model.reference import compare, scalar_race
+    from ..model.reference import compare, scalar_launch
 
-    fn = {"scalar": scalar_race}[name]
+    fn = {"scalar": scalar_launch}[name]
     numpy_be = select("numpy")
     seconds, checks = 0.0, {}
     for plan in work.plans:
         ka = work.args(plan, 0, draws, numpy_be)
         t0 = time.perf_counter()
-        ref = fn(*ka.args, deal_gain=ka.deal_gain)
+        ref = fn(*ka.args, **ka.keywords)
         seconds += time.perf_counter() - t0
         for label, be, kernel in checks_of:
             kb = ka if be.name == "numpy" else work.args(plan, 0, draws, be)
-            got = _host(kernel(*kb.args, deal_gain=kb.deal_gain))
-            check = compare(plan.layout, ref, got, ka.args[8], rtol=REFERENCE_RTOL)
+            got = _host(kernel(*kb.args, **kb.keywords))
+            check = compare(ref, got, rtol=REFERENCE_RTOL)
             prev = checks.setdefault(
-                label, {"agrees": True, "finished_flags_differ": 0, "max_rel_diff": {}}
+                label, {"agrees": True, "launches_differ": 0, "max_rel_diff": {}}
             )
             prev["agrees"] = prev["agrees"] and check["agrees"]
-            prev["finished_flags_differ"] += check["finished_flags_differ"]
+            prev["launches_differ"] += check["launches_differ"]
             for key, value in check["max_rel_diff"].items():
                 prev["max_rel_diff"][key] = max(prev["max_rel_diff"].get(key, 0.0), value)
     scenario_steps = draws * len(work.plans) * work.steps
@@ -356,13 +355,13 @@ def float32_error(work: Workload, draws: int) -> dict:
     for plan in work.plans:
         k32 = work.args(plan, 0, draws, be, "float32")
         k64 = work.args(plan, 0, draws, be, "float64")
-        out32 = kernel(*k32.args, deal_gain=k32.deal_gain)
-        out64 = kernel(*k64.args, deal_gain=k64.deal_gain)
-        check = compare(plan.layout, out64, out32, k64.args[8], rtol=REFERENCE_RTOL)
-        flags += check["finished_flags_differ"]
+        out32 = kernel(*k32.args, **k32.keywords)
+        out64 = kernel(*k64.args, **k64.keywords)
+        check = compare(out64, out32, rtol=REFERENCE_RTOL)
+        flags += check["launches_differ"]
         for key, value in check["max_rel_diff"].items():
             worst[key] = max(worst.get(key, 0.0), value)
-    return {"draws": draws, "max_rel_error": worst, "finished_flags_differ": flags}
+    return {"draws": draws, "max_rel_error": worst, "launches_differ": flags}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +400,7 @@ def time_stages(draws: int, backend: str, repeats: int) -> dict:
     if backend == "numpy":
         from ..model.run import pipeline_threads
 
-        out["prefetch_threads"], out["kernel_threads"] = pipeline_threads()
+        out["prefetch_threads"], _ = pipeline_threads()
     out["sampling_is"] = (
         "the draws and, on NumPy, the kernel's inputs, on prefetch threads while the kernel "
         "runs (overlaps the kernel; seconds summed over the threads)"
@@ -659,7 +658,8 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         "scenario_step": SCENARIO_STEP,
         "references": {"scalar": scalar, "naive": naive, "all_agree": agreement_ok},
         "estimate": time_estimates(),
-        "fast_path": race_cpu.status(),
+        "fast_path": race_cpu.DESCRIPTION,
+        "compiled_helpers": native.status(),
         "float32": f32,
         "memcpy_is": "bytes copied per second by np.copyto of 256 MiB (read once, written once), "
         "median of 5",
@@ -674,7 +674,7 @@ def to_table(report: dict) -> str:
         f"{'/'.join(map(str, w['power_capped_campuses']))}), T = {w['steps']} steps of "
         f"{w['time_step_months']:g} month",
         f"scenario-step = {report['scenario_step']}",
-        f"CPU fast path: {report['fast_path']}",
+        f"CPU fast path: {report['fast_path']}; compiled helpers: {report['compiled_helpers']}",
         "",
         f"{'backend':<8}{'draws':>12}{'seconds':>10}{'(min-max)':>17}{'scen-steps/s':>14}"
         f"{'vs scalar':>11}{'vs naive':>10}{'peak MB':>9}",
@@ -686,8 +686,6 @@ def to_table(report: dict) -> str:
             f"{r['speedup_vs_scalar']:>10.0f}x{r['speedup_vs_naive']:>9.1f}x{r['peak_memory_mb']:>9.0f}"
         )
         extra = f"  {r['kernel']}; {r['device']}; median of {r['repeats']}"
-        if "threads" in r:
-            extra += f"; {r['threads']} threads, sub-chunks of {r['subchunk_draws']:,} draws"
         if "speedup_vs_numpy" in r:
             extra += f"; {r['speedup_vs_numpy']:.1f}x NumPy"
         lines.append(extra)
@@ -703,11 +701,10 @@ def to_table(report: dict) -> str:
             f"{st['cpu_seconds']:.3g} CPU s; peak {st['peak_memory_mb']:.0f} MB; load average "
             f"{load if load is None else round(load, 2)}"
         )
-        if "kernel_threads" in st:
+        if "prefetch_threads" in st:
             lines.append(
                 f"  threads inside simulate: {st['prefetch_threads']} making draws, "
-                f"{st['kernel_threads']} "
-                "for the kernel, 1 for the outcomes"
+                "1 for the kernel, 1 for the outcomes"
             )
         lines.append(f"  draws: {st['sampler']}")
     refs = report["references"]
@@ -732,7 +729,7 @@ def to_table(report: dict) -> str:
     est = report["estimate"]
     lines += [
         f"float32 vs float64 ({f32['draws']:,} draws, finished runs): max relative error {errors}; "
-        f"finished flags differ: {f32['finished_flags_differ']}",
+        f"launches differ: {f32['launches_differ']}",
         f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
         f"{est['command_runs']}); at draws={est['draws']:,} (median of {est['repeats']}): single "
         "estimate calls "

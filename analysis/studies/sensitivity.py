@@ -47,8 +47,13 @@ NOT_INPUTS = frozenset(
         "cost_usd",
         "committed_usd",
         "emissions_tco2e",
+        "launch_month",
+        "release_month",
+        "run_length_months",
+        "training_flop",
+        "effective_flop",
         # mfu and goodput enter the race only through their product, `utilization`, which is kept;
-        # active parameters enter through training_flop and the MFU prior (both kept).
+        # active parameters enter through the MFU prior (and a model's 6 N D target, kept).
         "mfu",
         "goodput",
         "active_params",
@@ -56,9 +61,15 @@ NOT_INPUTS = frozenset(
 )
 #: Readable names of the sampled inputs (prefix before ':' for per-deal and per-site inputs).
 LABELS = {
-    "training_flop": "training compute (FLOP)",
+    "target_flop": "target compute (FLOP)",
+    "earliest_launch_months": "planned launch (months after the start)",
+    "budget_months": "wall-clock budget (months)",
+    "release_lag_months": "post-training lag (months)",
+    "efficiency": "training efficiency (effective FLOP per FLOP)",
+    "halving_months": "algorithmic progress (months per halving)",
+    "accelerators": "accelerators of the run",
     "utilization": "MFU x goodput",
-    "share": "share of a campus for the run",
+    "share": "share of the largest campus for the run",
     "fp8_gain": "FP8 throughput gain",
     "hardware_life_years": "hardware life (years)",
     "build_usd_per_mw": "build cost per MW",
@@ -69,6 +80,9 @@ LABELS = {
 }
 OUTCOMES = {
     "time_to_train_months": "time-to-train (months)",
+    "release_month": "release (months after the start)",
+    "training_flop": "training compute (FLOP)",
+    "effective_flop": "effective training compute (FLOP)",
     "cost_usd": "cost (USD)",
     "energy_mwh": "energy (MWh)",
     "peak_power_mw": "peak power (MW)",

@@ -55,6 +55,8 @@ class Outcome:
     curves: Any  # pandas DataFrame: lab, months, p_done
     changes: tuple[str, ...]
     seconds: float
+    #: Median training FLOP of each lab's run (over runs that finish; None where none does).
+    training_flop_p50: dict = None
 
     @property
     def p_first(self) -> dict[str, float]:
@@ -145,6 +147,7 @@ def run(base: WhatIf, settings: Settings, *, backend: str | None = None) -> Outc
         curves=curves,
         changes=chosen.changes,
         seconds=time.perf_counter() - start,
+        training_flop_p50={c["lab"]: c["training_flop"]["p50"] for c in result.competitors},
     )
 
 

@@ -18,8 +18,6 @@ from ..inputs.catalog import Catalog, load_catalog
 from ..inputs.scenario import Scenario
 from ..inputs.specs import PRECISIONS, Z90, _Dist
 from ..model.calibration import calibration_points, default_prior
-from ..model.plan import plan_competitor
-from ..model.run import sample_inputs
 from ..model.summary import QUANTILES, quantiles
 from ..studies.whatif import WhatIf, what_if
 
@@ -355,31 +353,29 @@ def compute_budgets(
     draws: int | None = None,
     seed: int | None = None,
 ) -> pd.DataFrame:
-    """Per draw and lab: training FLOP and active parameters, as the race samples them.
-
-    Uses `simulate.sample_inputs` on each competitor's plan, so the FLOP are the race's own draws.
-    """
+    """Per draw and lab: the training FLOP each lab's next run trains (the race's own output: its
+    cluster at launch x MFU x goodput x its wall-clock budget, or its target), with the active
+    parameters and utilization drawn for it. Runs that do not finish within the horizon are left
+    out."""
     import pandas as pd
 
     wi = what_if(scenario, draws=draws, seed=seed)
-    sc, cat = wi.scenario, wi.catalog
-    prior = default_prior(cat)
+    result = wi.simulate(keep_draws=True, progress=False)
     frames = []
-    for index, comp in enumerate(sc.competitors):
-        plan = plan_competitor(index, comp, sc, cat)
-        inputs = sample_inputs(plan, sc, cat, prior, 0, sc.draws)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "lab": comp.lab,
-                    "model": comp.model,
-                    "draw": np.arange(sc.draws),
-                    "training_flop": inputs["training_flop"],
-                    "active_params": inputs["active_params"],
-                    "utilization": inputs["utilization"],
-                }
-            )
+    for comp in wi.scenario.competitors:
+        cols = result.per_draw[comp.label]
+        frame = pd.DataFrame(
+            {
+                "lab": comp.lab,
+                "model": comp.model,
+                "draw": np.arange(len(cols["training_flop"])),
+                "training_flop": cols["training_flop"].astype(np.float64),
+                "effective_flop": cols["effective_flop"].astype(np.float64),
+                "active_params": cols["active_params"],
+                "utilization": cols["utilization"],
+            }
         )
+        frames.append(frame[np.isfinite(frame["training_flop"])])
     return pd.concat(frames, ignore_index=True)
 
 

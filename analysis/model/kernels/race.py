@@ -1,24 +1,33 @@
-"""The race kernel: capacity online per time step, power caps, training progress, first crossing.
+"""The race kernel: when each run launches, on which campus, with how many accelerators.
 
-Layout: a loop over time steps, each step vectorized over a chunk of draws (K,). Capacity comes from
+A lab plans a run as labs do: it launches no earlier than its planned launch month, on the largest
+single campus (track) online then, with an accelerator count fixed at launch (a share of the
+campus, or a given count), for a wall-clock budget. Training FLOP are then an output: throughput at
+launch x the run's length. When the run aims at a compute target, the lab launches at the first
+step whose planned compute within the budget reaches the target (capacity that arrives after the
+launch serves the next run, not this one); with algorithmic progress the raw FLOP a target needs
+halve every `halving` months.
+
+Layout: a loop over time steps, each vectorized over a chunk of draws (K,). Capacity comes from
 per-deal lookup tables on a fine grid of "deal time" (months since nominal delivery, step-averaged
 on the host); a draw's delivery delay is a whole number of fine-grid cells, so the table index of
-draw k at step i is ``base[k] + i * substeps`` and one gather gives the capacity of every draw.
+draw k at step i is ``base[k] + i * substeps``.
 
-Per campus (power domain) at step i, for every draw:
-    flops = sum_d gather(flops_table_d)        FLOP/s at peak of the accelerators online
-    watts = sum_d gather(power_table_d) * pue  facility W at rating
-    scale = min(1, cap_mw * 1e6 / watts)       accelerators beyond the power cap sit idle
-    inc   = flops * scale * rate * dt_s        FLOP of progress this step (rate = MFU x goodput x
-    share)
-Each track (one campus, or all campuses pooled when a run may span sites) keeps ``remaining`` FLOP.
-The share of the step still needed is ``use = clip(remaining / inc, 0, 1)``: 1 before the crossing,
-the interpolated fraction in the crossing step, 0 after, so ``elapsed = sum(use)`` is the finish
-time in steps (linear within the step) and accelerator-steps and peak power are accumulated with
-``use``.
+Per campus c at step i, for every draw:
+    flops = sum_d gather(flops_table_d) (x gain_d)   FLOP/s at peak of the accelerators online
+    watts = sum_d gather(power_table_d)               server W at rating
+    units = sum_d gather(power_table_d) / server_w_d  accelerators online
+    scale = min(1, cap_mw * 1e6 / (watts * pue))      accelerators beyond the power cap sit idle
+Per track t (one campus, or all campuses pooled when a run may span sites): F, W, N summed over
+its campuses, each x scale. With the run's fraction f (the share, or count / N):
+    planned = f * F * rate * budget_s                 FLOP the run would train within its budget
+    need    = need0 * 2 ** (-t_launch / halving)      raw FLOP the target needs at that launch
+    ok      = step open for launch, not launched yet, F > 0, f <= 1, planned >= need
+The first step with an ok track launches the run on the ok track with the largest f * F (the
+first such track on ties), at t_launch = max(earliest, i * dt).
 
 Array-API code: NumPy, CuPy and array-api-strict run the same lines. It is the specification of
-the race: the CPU fast path (`race_cpu.c` via `race_cpu.py`) and the scalar reference
+the race: the CPU fast path (`race_cpu.py`) and the scalar reference
 (`analysis/model/reference.py`) must agree with it (tests/test_race_cpu.py).
 """
 
@@ -28,11 +37,11 @@ from dataclasses import dataclass
 
 from array_api_compat import array_namespace
 
+from ...constants import SECONDS_PER_HOUR, SECONDS_PER_MONTH
 from .compute import facility_usd_per_hour, owned_cost_usd
 
-#: Floor of a step's progress in the division below: 1 FLOP keeps remaining / inc finite in float32
-#: (targets are far below 3e38) and a step of no capacity yields use = 1 (waiting, not done).
-_ONE_FLOP = 1.0
+#: ln 2: 2 ** x is written exp(x ln 2), the array API having no exp2.
+LN2 = 0.6931471805599453
 
 
 @dataclass(frozen=True)
@@ -44,12 +53,13 @@ class RaceLayout:
     n_tracks: int
     steps: int
     substeps: int
-    dt_s: float
-    #: Fraction of each step after the training start (0 before it, 1 after): shape (steps,).
-    start_fraction: tuple[float, ...]
+    dt_months: float
+    horizon_months: float
+    #: All-in server W per accelerator of each deal (host constants): power table / this = units.
+    deal_server_w: tuple[float, ...]
 
 
-def race_tracks(
+def launch_runs(
     layout: RaceLayout,
     flops_tables,
     power_tables,
@@ -57,14 +67,19 @@ def race_tracks(
     cap_tables,
     cap_base,
     campus_pue,
+    earliest_months,
+    share,
     rate,
-    target_flop,
+    budget_s,
+    need_flop,
+    inv_halving_months,
     /,
     *,
+    count=None,
     deal_gain=None,
     xp=None,
 ):
-    """Run one competitor's tracks over all steps for a chunk of K draws.
+    """Launch one competitor's run for a chunk of K draws.
 
     Arguments (device arrays unless noted):
       flops_tables[d], power_tables[d]: 1-D tables, accelerators online x peak FLOP/s and x server W
@@ -72,32 +87,49 @@ def race_tracks(
       deal_base[d]: (K,) integer table index of step 0 for each draw (its delay already applied).
       cap_tables[c], cap_base[c]: campus power-cap table (MW) and its (K,) base index, or None.
       campus_pue[c]: (K,) PUE of campus c for each draw.
-      rate: (K,) MFU x goodput x share; target_flop: (K,) FLOP to train.
+      earliest_months: (K,) the planned launch, months after the scenario start (may be negative).
+      share: (K,) fraction of the track's accelerators the run may take (unused with `count`).
+      rate: (K,) MFU x goodput; budget_s: (K,) wall-clock budget in seconds.
+      need_flop: (K,) raw FLOP the target needs at the scenario start (0: no target, a budget run).
+      inv_halving_months: (K,) 1 / months per halving of the FLOP a fixed capability needs (0: raw).
+      count: optional (K,) accelerators the run takes (its fraction is count / units online).
       deal_gain[d]: optional (K,) throughput multiplier of deal d (FP8 gain), or None.
-    Returns lists of (K,) arrays: ``elapsed_steps`` and ``remaining_flop`` and ``peak_facility_w``
-    per track, ``server_w_steps`` per deal (server W x steps of the capacity the run used, at full
-    share: divide by server W per accelerator for accelerator-steps).
+    Returns a dict of (K,) arrays: ``launch_months`` (inf where the run cannot launch within the
+    horizon), ``track``, ``run_flops`` (peak FLOP/s of the run's accelerators), ``run_facility_w``,
+    ``need_flop`` (raw FLOP the target needs at the launch; 0 for budget runs), and the list
+    ``run_server_w`` per deal (server W the run uses of deal d; 0 off its track).
     """
     xp = array_namespace(rate) if xp is None else xp
     n_deals = len(flops_tables)
     n_campus = len(campus_pue)
+    dt = layout.dt_months
     zeros = xp.zeros_like(rate)
     ones = xp.ones_like(rate)
-    remaining = [xp.asarray(target_flop, copy=True) for _ in range(layout.n_tracks)]
-    elapsed = [xp.zeros_like(rate) for _ in range(layout.n_tracks)]
-    peak_w = [xp.zeros_like(rate) for _ in range(layout.n_tracks)]
-    server_w_steps = [xp.zeros_like(rate) for _ in range(n_deals)]
+    inf = xp.full_like(rate, float("inf"))
+    launch = inf
+    track = xp.astype(zeros, xp.int64)
+    run_flops = zeros
+    run_facility_w = zeros
+    need_at = zeros
+    run_server_w = [zeros for _ in range(n_deals)]
+    pending = xp.ones(rate.shape, dtype=xp.bool, device=getattr(rate, "device", None))
     deals_of = [[d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)]
     campuses_of = [
         [c for c in range(n_campus) if layout.campus_track[c] == t] for t in range(layout.n_tracks)
     ]
+    inv_w = [1.0 / w for w in layout.deal_server_w]
     for i in range(layout.steps):
         offset = i * layout.substeps
-        frac = layout.start_fraction[i]
+        # The first step launches at the planned month itself, even one before the start (a run in
+        # flight at the start, `hindsight`): capacity is then read at step 0.
+        step_start = xp.full_like(rate, i * dt if i else -float("inf"))
+        t_launch = xp.maximum(earliest_months, step_start)
+        open_ = pending & (earliest_months < (i + 1) * dt) & (t_launch < layout.horizon_months)
+        need = need_flop * xp.exp(-(t_launch * inv_halving_months) * LN2)
         deal_w = [None] * n_deals
-        campus_flops, campus_scale, campus_facility_w = [], [], []
+        c_flops, c_units, c_fac, c_scale = [], [], [], []
         for c in range(n_campus):
-            flops, server_w = zeros, zeros
+            flops, server_w, units = zeros, zeros, zeros
             for d in deals_of[c]:
                 idx = deal_base[d] + offset
                 f = xp.take(flops_tables[d], idx)
@@ -106,6 +138,7 @@ def race_tracks(
                 deal_w[d] = xp.take(power_tables[d], idx)
                 flops = flops + f
                 server_w = server_w + deal_w[d]
+                units = units + deal_w[d] * inv_w[d]
             facility_w = server_w * campus_pue[c]
             if cap_tables[c] is not None:
                 cap_w = xp.take(cap_tables[c], cap_base[c] + offset) * 1e6
@@ -113,28 +146,52 @@ def race_tracks(
                 scale = xp.where(over, cap_w / xp.where(over, facility_w, ones), ones)
             else:
                 scale = ones
-            campus_flops.append(flops * scale)
-            campus_scale.append(scale)
-            campus_facility_w.append(facility_w * scale)
+            c_flops.append(flops * scale)
+            c_units.append(units * scale)
+            c_fac.append(facility_w * scale)
+            c_scale.append(scale)
+        best = zeros
+        best_t = xp.astype(zeros, xp.int64) - 1
+        best_f = zeros
+        best_fac = zeros
         for t in range(layout.n_tracks):
-            flops, facility_w = zeros, zeros
+            flops, units, fac = zeros, zeros, zeros
             for c in campuses_of[t]:
-                flops = flops + campus_flops[c]
-                facility_w = facility_w + campus_facility_w[c]
-            inc = flops * (rate * (layout.dt_s * frac))
-            use = xp.clip(remaining[t] / xp.maximum(inc, xp.full_like(inc, _ONE_FLOP)), 0.0, 1.0)
-            remaining[t] = remaining[t] - inc
-            elapsed[t] = elapsed[t] + use
-            busy = use * frac
-            peak_w[t] = xp.where(busy > 0, xp.maximum(peak_w[t], facility_w), peak_w[t])
+                flops = flops + c_flops[c]
+                units = units + c_units[c]
+                fac = fac + c_fac[c]
+            if count is None:
+                frac = share
+                fits = flops > 0
+            else:
+                frac = count / xp.where(units > 0, units, ones)
+                fits = (flops > 0) & (frac <= 1)
+            run = frac * flops
+            ok = open_ & fits & (run * rate * budget_s >= need)
+            better = ok & (run > best)
+            best = xp.where(better, run, best)
+            best_t = xp.where(better, xp.astype(zeros, xp.int64) + t, best_t)
+            best_f = xp.where(better, frac, best_f)
+            best_fac = xp.where(better, frac * fac, best_fac)
+        now = best_t >= 0
+        launch = xp.where(now, t_launch, launch)
+        track = xp.where(now, best_t, track)
+        run_flops = xp.where(now, best, run_flops)
+        run_facility_w = xp.where(now, best_fac, run_facility_w)
+        need_at = xp.where(now, need, need_at)
+        for t in range(layout.n_tracks):
+            on = now & (best_t == t)
             for c in campuses_of[t]:
                 for d in deals_of[c]:
-                    server_w_steps[d] = server_w_steps[d] + deal_w[d] * campus_scale[c] * busy
+                    run_server_w[d] = xp.where(on, best_f * deal_w[d] * c_scale[c], run_server_w[d])
+        pending = pending & ~now
     return {
-        "elapsed_steps": elapsed,
-        "remaining_flop": remaining,
-        "peak_facility_w": peak_w,
-        "server_w_steps": server_w_steps,
+        "launch_months": launch,
+        "track": track,
+        "run_flops": run_flops,
+        "run_facility_w": run_facility_w,
+        "need_flop": need_at,
+        "run_server_w": run_server_w,
     }
 
 
@@ -151,68 +208,86 @@ class DealCosts:
     purchase_price_usd: float | None
 
 
-def first_finish(kernel_out: dict, /, *, xp=None):
-    """(finish_steps, chosen): per draw, the earliest finish over the tracks (steps; inf when no
-    track finishes) and the track that gives it (the first such track on ties; 0 when none
-    finishes).
+def run_timing(
+    layout: RaceLayout, kernel_out: dict, rate, budget_s, /, *, count_given: bool, xp=None
+):
+    """How much of the launch's capacity the run uses, how long it runs, when it finishes.
 
-    A loop over tracks on (K,) arrays: no (tracks, K) stack and no strided argmin."""
-    elapsed, remaining = kernel_out["elapsed_steps"], kernel_out["remaining_flop"]
-    xp = array_namespace(elapsed[0]) if xp is None else xp
-    inf = xp.full_like(elapsed[0], float("inf"))
-    finish = xp.where(remaining[0] <= 0, elapsed[0], inf)
-    zero = xp.astype(xp.zeros_like(finish), xp.int64)  # on finish's device
-    chosen = zero
-    for t in range(1, len(elapsed)):
-        f = xp.where(remaining[t] <= 0, elapsed[t], inf)
-        better = f < finish
-        chosen = xp.where(better, zero + t, chosen)
-        finish = xp.where(better, f, finish)
-    return finish, chosen
+    A run on a share of its campus sizes itself to its target: it takes the accelerators that
+    train the target in exactly its budget (``use`` = the fraction of the share's capacity it
+    takes; 1 for a run without a target, which trains for its budget on the whole share). A run
+    of a given count takes them all and runs until the target is reached (at most its budget).
+    Returns (K,) arrays: ``use``, ``run_s`` (seconds), ``finish_months`` (inf where the run does
+    not finish within the horizon) and ``finished``.
+    """
+    launch, flops, need = (kernel_out[k] for k in ("launch_months", "run_flops", "need_flop"))
+    xp = array_namespace(rate) if xp is None else xp
+    ones = xp.ones_like(rate)
+    launched = xp.isfinite(launch)
+    targeted = need > 0
+    speed = flops * rate  # FLOP/s of the capacity the run was given, at its MFU x goodput
+    safe = xp.where(launched & (speed > 0), speed, ones)
+    if count_given:
+        use = ones
+        run_s = xp.where(targeted, xp.minimum(need / safe, budget_s), budget_s)
+    else:
+        use = xp.where(targeted, xp.minimum(need / (safe * budget_s), ones), ones)
+        run_s = budget_s
+    finish = launch + run_s / SECONDS_PER_MONTH
+    finished = launched & (finish <= layout.horizon_months)
+    inf = xp.full_like(rate, float("inf"))
+    return {
+        "use": use,
+        "run_s": run_s,
+        "finish_months": xp.where(finished, finish, inf),
+        "finished": finished,
+    }
 
 
-def race_outcomes(
+def run_outcomes(
     layout: RaceLayout,
     kernel_out: dict,
+    timing: dict,
     deal_track,
     costs: list[DealCosts],
     deal_pue,
-    share,
     price_factor,
     life_years,
     build_usd_per_mw,
     committed_hours,
+    rate,
+    efficiency,
+    progress_inv_h,
+    lag_months,
     /,
     *,
-    start_months: float,
-    dt_months: float,
-    hours_per_step: float,
-    first=None,
     xp=None,
 ):
-    """Per-draw outcomes of one competitor from the kernel's accumulators.
+    """Per-draw outcomes of one competitor's run from the kernel's output and `run_timing`.
 
-    deal_track: tuple of the track index of each deal. deal_pue[d], price_factor[d]: (K,) per deal
-    (price_factor[d] None for an owned deal, which pays no price).
-    share, life_years, build_usd_per_mw: (K,). committed_hours[d]: (K,) accelerator-hours the deal
-    delivers during the run window (reserved deals; None otherwise), at full share.
-    first: `first_finish(kernel_out)` when the caller has it already.
+    deal_track: the track index of each deal; deal_pue[d], price_factor[d]: (K,) per deal
+    (price_factor[d] None for an owned deal, which pays no price); committed_hours[d]: (K,)
+    accelerator-hours a reserved deal delivers during the run (None otherwise), at full share.
+    efficiency: (K,) effective FLOP per FLOP of the lab's recipe; progress_inv_h: (K,) 1 / months
+    per halving of the compute a fixed capability needs; lag_months: (K,) post-training.
     Returns a dict of (K,) arrays; draws that do not finish within the horizon get NaN for every
-    metric except ``finish_month`` (inf) and ``finished`` (False).
+    metric but ``launch_months`` (inf when the run never launched), ``finish_month`` and
+    ``release_month`` (inf) and ``finished`` (False).
     """
-    xp = array_namespace(share) if xp is None else xp
-    finish, chosen = first_finish(kernel_out, xp=xp) if first is None else first
-    finished = xp.isfinite(finish)
-    nan = xp.full_like(share, float("nan"))
-
-    gpu_hours = xp.zeros_like(share)
-    energy = xp.zeros_like(share)
-    cost = xp.zeros_like(share)
-    committed = xp.zeros_like(share)
-    emissions = xp.zeros_like(share)
+    xp = array_namespace(rate) if xp is None else xp
+    finished = timing["finished"]
+    use, run_s = timing["use"], timing["run_s"]
+    track = kernel_out["track"]
+    nan = xp.full_like(rate, float("nan"))
+    hours_run = run_s / SECONDS_PER_HOUR
+    gpu_hours = xp.zeros_like(rate)
+    energy = xp.zeros_like(rate)
+    cost = xp.zeros_like(rate)
+    committed = xp.zeros_like(rate)
+    emissions = xp.zeros_like(rate)
     for d, c in enumerate(costs):
-        on_track = xp.astype(chosen == deal_track[d], share.dtype)
-        hours = kernel_out["server_w_steps"][d] * (hours_per_step / c.server_w) * share * on_track
+        on_track = xp.astype(track == deal_track[d], rate.dtype)
+        hours = kernel_out["run_server_w"][d] * (use / c.server_w) * hours_run
         mwh = hours * (c.server_w * c.server_power_fraction * 1e-6) * deal_pue[d]
         if c.kind == "owned":
             facility = facility_usd_per_hour(build_usd_per_mw, c.server_w, deal_pue[d])
@@ -234,20 +309,25 @@ def race_outcomes(
         energy = energy + mwh
         cost = cost + deal_cost
         emissions = emissions + mwh * (c.grid_gco2_per_kwh * 1e-3)
-
-    peak = kernel_out["peak_facility_w"][0]
-    for t in range(1, len(kernel_out["peak_facility_w"])):
-        peak = xp.where(chosen == t, kernel_out["peak_facility_w"][t], peak)
-    finish_month = finish * dt_months
+    launch = kernel_out["launch_months"]
+    training = kernel_out["run_flops"] * use * rate * run_s
+    zero = xp.zeros_like(rate)
+    progress = xp.exp(xp.where(finished, launch, zero) * progress_inv_h * LN2)
+    finish = timing["finish_months"]
     return {
         "finished": finished,
-        "finish_month": finish_month,
-        "time_to_train_months": xp.where(finished, finish_month - start_months, nan),
+        "launch_month": launch,
+        "finish_month": finish,
+        "time_to_train_months": finish,
+        "release_month": finish + lag_months,
+        "run_length_months": xp.where(finished, run_s / SECONDS_PER_MONTH, nan),
+        "training_flop": xp.where(finished, training, nan),
+        "effective_flop": xp.where(finished, training * efficiency * progress, nan),
         "gpu_hours": xp.where(finished, gpu_hours, nan),
         "energy_mwh": xp.where(finished, energy, nan),
-        "peak_power_mw": xp.where(finished, peak * share * 1e-6, nan),
+        "peak_power_mw": xp.where(finished, kernel_out["run_facility_w"] * use * 1e-6, nan),
         "cost_usd": xp.where(finished, cost, nan),
         "committed_usd": xp.where(finished, committed, nan),
         "emissions_tco2e": xp.where(finished, emissions, nan),
-        "track": chosen,
+        "track": track,
     }

@@ -1,12 +1,12 @@
-"""Build the compiled CPU race kernel (`race_cpu.c`) as the extension
-`analysis.model.kernels._race_cpu`.
+"""Build the compiled CPU helpers (`native.c`: simulate's draws and quantile selection) as the
+extension `analysis.model.kernels._native`.
 
 Run by setuptools at install time (`setup.py`: ``cffi_modules``), so a compiler that cannot build it
 fails the install, with the compiler's message, instead of leaving a slow path to be found later.
 Flags: ``-O3 -march=native -ffp-contract=off -fno-math-errno`` (no fused multiply-adds, so the
-float32 arithmetic is the array-API kernel's); ``COMPUTE_RACE_PORTABLE=1`` drops ``-march=native``
+arithmetic is exactly the reference's); ``COMPUTE_RACE_PORTABLE=1`` drops ``-march=native``
 (a build for other machines), as does a compiler that rejects it. The extension records a hash of
-the C source (`race_cpu_source_sha`), so a stale build (the source edited since the install) is
+the C source (`native_source_sha`), so a stale build (the source edited since the install) is
 detected at import.
 
 Standalone: setup.py loads this file by path, before the package is importable.
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import cffi
 
-SOURCE_PATH = Path(__file__).with_name("race_cpu.c")
-MODULE = "analysis.model.kernels._race_cpu"
-#: The exported functions (`race_single`, `race_general`, `race_check`; `race_sample` and
-#: `race_ndtri`, simulate's draws; `race_select`, its quantiles): their definitions in the C source,
-#: read as declarations, so cffi binds exactly what the source defines.
+SOURCE_PATH = Path(__file__).with_name("native.c")
+MODULE = "analysis.model.kernels._native"
+#: The exported functions (`race_sample` and `race_ndtri`, simulate's draws; `race_select`, its
+#: quantiles): their definitions in the C source, read as declarations, so cffi binds exactly what
+#: the source defines.
 _EXPORTED = re.compile(r"^(?:int|void) race_\w+\([^)]*\)", re.MULTILINE)
 #: -fno-math-errno: sqrt sets no errno (nothing here reads it), so it is one instruction and loops
 #: that take square roots can vectorize; every operation still rounds as IEEE says. (Adding
@@ -67,9 +67,9 @@ def cdef(text: str | None = None) -> str:
     return "\n".join(
         decls
         + [
-            "const char *race_cpu_source_sha(void);",
-            "const char *race_cpu_flags(void);",
-            "const char *race_cpu_machine(void);",
+            "const char *native_source_sha(void);",
+            "const char *native_flags(void);",
+            "const char *native_machine(void);",
         ]
     )
 
@@ -99,9 +99,9 @@ def builder() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef(cdef(text))
     extra = (
-        f'\nconst char *race_cpu_source_sha(void) {{ return "{source_sha(text)}"; }}\n'
-        f'const char *race_cpu_flags(void) {{ return "{" ".join(chosen)}"; }}\n'
-        "const char *race_cpu_machine(void) { return "
+        f'\nconst char *native_source_sha(void) {{ return "{source_sha(text)}"; }}\n'
+        f'const char *native_flags(void) {{ return "{" ".join(chosen)}"; }}\n'
+        "const char *native_machine(void) { return "
         f'"{cpu_key() if "-march=native" in chosen else ""}"; }}\n'
     )
     ffi.set_source(MODULE, text + extra, extra_compile_args=list(chosen))
