@@ -23,8 +23,8 @@ LONG_MODULES = {
     "BacktestResult share the refitted priors",
     "inputs/specs.py": "the pydantic models of every data row and distribution; the scenario "
     "models already left for inputs/scenario.py",
-    "runs/bench.py": "the benchmark and its report; reshaped when bench calls functions, not the "
-    "CLI (issue 24 item 2)",
+    "runs/bench.py": "the benchmark and its report: kernel, references, simulate's stages and "
+    "estimate timed by calling the package's functions, and one table of them",
     "views/tables.py": "one function per notebook table; deal_effect leaves for studies.deal_value "
     "(issue 24 item 2)",
     "model/batch.py": "estimate_many's shared-vector evaluation: row plans, grouped draws and "

@@ -199,7 +199,7 @@ def estimate_many(
     import pandas as pd
 
     from ..inputs.catalog import load_catalog
-    from ..inputs.specs import MAX_DRAWS
+    from ..inputs.limits import check_draws, check_seed
 
     if not isinstance(frame, pd.DataFrame):
         frame = pd.DataFrame(frame)
@@ -207,15 +207,7 @@ def estimate_many(
         raise InputError(
             f"{where}: {len(frame):,} rows; a table holds at most {MAX_BATCH_ROWS:,} (split it)"
         )
-    if (
-        isinstance(draws, bool)
-        or not isinstance(draws, (int, np.integer))
-        or not 1 <= draws <= MAX_DRAWS
-    ):
-        raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
-    draws, seed = int(draws), int(seed)
+    draws, seed = check_draws(draws), check_seed(seed)
     rows = _Rows(frame, where)
     _check_rows(rows)
     catalog = catalog or load_catalog()

@@ -26,12 +26,12 @@ from ..errors import InputError
 from ..formatting import format_value, present, scientific
 from ..inputs.limits import (
     FLAG_RANGES,
-    MAX_DRAWS,
-    MAX_SEED,
     PRECISIONS,
     Range,
+    check_draws,
     check_seed,
     check_training_flop,
+    check_whole,
 )
 from ..provenance import provenance
 from .context import context_for, load_context
@@ -61,28 +61,31 @@ def _number(
     flag: str,
     value,
     *,
-    integer: bool = False,
     low: float = 0.0,
     high: float = math.inf,
     low_open: bool = True,
     allowed: str | None = None,
-) -> float | int | None:
-    """Check one numeric input; InputError naming the flag and what is allowed."""
-    what = allowed or ("a positive whole number" if integer else "a positive finite number")
-    return _checked(flag, value, Range(low, high, what, low_open=low_open, integer=integer))
+) -> float | None:
+    """Check one numeric input; InputError naming the flag and what is allowed. (Counts and seeds:
+    `limits.check_whole`, the one whole-number parser.)"""
+    return _checked(
+        flag, value, Range(low, high, allowed or "a positive finite number", low_open=low_open)
+    )
 
 
 def _checked(flag: str, value, allowed: Range) -> float | int | None:
     """`value` (None: not given) as a number `allowed` accepts; else InputError naming `flag`."""
     if value is None:
         return None
+    if allowed.integer:  # a count (--accelerators): the one whole-number parser
+        return check_whole(value, flag, math.ceil(allowed.low), math.floor(allowed.high))
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if not allowed.contains(number):
         raise InputError(f"{flag}: expected {allowed.allowed}, got {value!r}")
-    return int(number) if allowed.integer else number
+    return number
 
 
 def _flag(name: str, value) -> float | int | None:
@@ -225,28 +228,8 @@ def estimate(
     gpu_hours = _flag("gpu_hours", gpu_hours)
     pue = _flag("pue", pue)
     price_per_hour = _flag("price_per_hour", price_per_hour)
-    draws = _number(
-        "--draws",
-        draws,
-        integer=True,
-        low=1,
-        low_open=False,
-        high=MAX_DRAWS,
-        allowed=f"a whole number from 1 to {MAX_DRAWS:,}",
-    )
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        seed = check_seed(seed)  # exact: through float, seeds above 2**53 would collide
-    else:
-        seed = check_seed(
-            _number(
-                "--seed",
-                seed,
-                integer=True,
-                low=0,
-                low_open=False,
-                allowed=f"a whole number from 0 to {MAX_SEED:,}",
-            )
-        )
+    draws = check_draws(draws)
+    seed = check_seed(seed)  # exact: through a float, seeds above 2**53 would collide
     if gpu_hours is not None and mfu is not None:
         raise InputError(
             "--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; "

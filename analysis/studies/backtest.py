@@ -44,6 +44,7 @@ from ..backend import select
 from ..errors import InputError
 from ..formatting import quantity
 from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.limits import check_seed, check_whole
 from ..inputs.scenario import Uncertainty
 from ..inputs.specs import MAX_DRAWS
 from ..model.calibration import (
@@ -866,16 +867,8 @@ def backtest(
     import pandas as pd
 
     catalog = catalog or load_catalog()
-    draws = _number(
-        "draws",
-        draws,
-        integer=True,
-        low=100,
-        low_open=False,
-        high=MAX_DRAWS,
-        allowed=f"a whole number from 100 to {MAX_DRAWS:,}",
-    )
-    seed = _number("seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
+    draws = check_whole(draws, "draws", 100, MAX_DRAWS)
+    seed = check_seed(seed, "seed")
     naive_mfu = _number("naive_mfu", naive_mfu, high=1.0, allowed="a number in (0, 1]")
     if leave_out not in SCHEMES:
         raise InputError(f"leave_out: {leave_out!r} is not one of {', '.join(SCHEMES)}")

@@ -174,9 +174,9 @@ def variance_indices(
 
     from ..inputs.limits import check_seed, check_whole
 
-    check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST uses a handful (SALib's default: 10)
-    check_whole(resamples, "resamples", 1, 10_000)
-    check_seed(seed, "seed")
+    harmonics = check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST: a handful (SALib: 10)
+    resamples = check_whole(resamples, "resamples", 1, 10_000)
+    seed = check_seed(seed, "seed")
     rows = []
     for lab, (columns, X, y) in outcome_data(result, outcome).items():
         problem = {
@@ -222,7 +222,7 @@ def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5
     """The `n` inputs with the largest S1 per lab, beside their tornado swing."""
     from ..inputs.limits import check_whole
 
-    check_whole(n, "n", 1, 1000)
+    n = check_whole(n, "n", 1, 1000)
     merged = indices.merge(
         tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left"
     )

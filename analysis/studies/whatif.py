@@ -181,10 +181,10 @@ def what_if(
     if draws is not None:
         update["draws"] = check_draws(draws, "draws")
     if seed is not None:
-        check_seed(seed, "seed")
+        seed = check_seed(seed, "seed")
         if seed != scenario.seed:
             changes.append(f"seed {seed} (scenario: {scenario.seed})")
-        update["seed"] = int(seed)
+        update["seed"] = seed
     if not _keep(target_flop):
         value = _number("target_flop", target_flop, low=MIN_TRAINING_FLOP, high=MAX_TRAINING_FLOP)
         update["target_flop"] = value

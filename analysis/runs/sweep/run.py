@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ...errors import InputError, first_line
+from ...inputs.limits import check_whole
 from ...paths import PROJECT_ROOT, RESULTS_DIR, display
 from ..papermill import kernel_options
 from .index import summarize, write_index
@@ -185,18 +185,8 @@ def _crashed(point: Point, exc: BaseException, clock: float) -> dict:
 
 
 def parse_workers(value: Any) -> int | None:
-    """--workers: a whole number from 1; None when not given."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not (
-        math.isfinite(number) and number.is_integer() and 1 <= number <= 1024
-    ):
-        raise InputError(f"--workers: expected a whole number from 1 to 1,024, got {value!r}")
-    return int(number)
+    """--workers: a whole number from 1 to 1,024; None when not given."""
+    return None if value is None else check_whole(value, "--workers", 1, 1024)
 
 
 def _check_scheduler(scheduler: str | None, workers: int | None) -> None:
