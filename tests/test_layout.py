@@ -7,6 +7,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,17 @@ def test_public_names_and_old_module_names_still_import():
     from analysis.sweep import load_sweep  # noqa: F401
 
     assert analysis.plots.__spec__.name == "analysis.views.plots"
+
+
+def test_only_main_imports_the_cli():
+    """The import contract that keeps bench (and report, sweep, cells) calling functions covers
+    every module of runs/ but the CLI itself."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in contracts if c.get("forbidden_modules") == ["analysis.runs.cli"]]
+    runs = {
+        "analysis.runs." + (p.stem if p.suffix == ".py" else p.name)
+        for p in (PACKAGE_DIR / "runs").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
+    assert set(contract["source_modules"]) == runs - {"analysis.runs.cli"}
