@@ -39,6 +39,19 @@ def test_no_path_outside_the_repository(name):
         )
 
 
+def test_the_design_is_cited_where_it_lives():
+    """Comments and docstrings cite the design as docs/architecture.md, which is in the repository,
+    never as a DESIGN.md that is not."""
+    files = [PROJECT_ROOT / name for name in DOCS] + CODE + sorted(PROJECT_ROOT.glob("scripts/*"))
+    citing = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "DESIGN" in line and path.name != "test_docs.py"
+    ]
+    assert citing == [], f"cite docs/architecture.md instead: {citing}"
+
+
 @pytest.mark.parametrize("name", DOCS)
 def test_relative_links_resolve(name):
     path = PROJECT_ROOT / name

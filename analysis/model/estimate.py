@@ -109,7 +109,7 @@ class EstimateResult:
         return summary_frame(self.metrics, UNITS)
 
     def to_dict(self) -> dict:
-        """The JSON contract of `estimate --format json` (DESIGN.md s4)."""
+        """The JSON contract of `estimate --format json` (docs/architecture.md §4)."""
         out = {"training_flop": self.training_flop}
         out.update(self.metrics)
         out["inputs"] = self.inputs
@@ -213,7 +213,7 @@ def estimate(
     keep_draws: bool = False,
     catalog: Catalog | None = None,
 ) -> EstimateResult:
-    """Estimate one training run; every argument mirrors an `estimate` flag (DESIGN.md s4).
+    """One training run; every argument mirrors an `estimate` flag (docs/architecture.md §4).
 
     Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
     USD per accelerator-hour. Raises InputError for bad input.

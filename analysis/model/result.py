@@ -34,7 +34,7 @@ METRIC_UNITS = {
     "training_flop": "FLOP",
 }
 
-#: Metrics in the JSON contract (DESIGN.md s4), then extensions.
+#: Metrics in the JSON contract (docs/architecture.md §4), then extensions.
 CONTRACT_METRICS = (
     "time_to_train_months",
     "gpu_hours",
@@ -137,7 +137,8 @@ class SimulationResult:
         return pd.concat(frames, ignore_index=True)
 
     def to_dict(self) -> dict:
-        """The JSON contract of `simulate --format json` (DESIGN.md s4) plus race extensions."""
+        """The JSON contract of `simulate --format json` (docs/architecture.md §4) plus race
+        extensions."""
         comps = []
         for comp in self.competitors:
             entry = {k: comp[k] for k in ("lab", "model", "p_first", "p_within_horizon")}

@@ -623,7 +623,8 @@ def resolve_backends(name: str | None) -> list[Backend]:
 
 
 def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
-    """Benchmark the race kernel; returns the JSON of `bench --format json` (DESIGN.md s4)."""
+    """Benchmark the race kernel; returns the JSON of `bench --format json` (docs/architecture.md
+    §4)."""
     from ..inputs.limits import check_draws
     from ..provenance import versions
 

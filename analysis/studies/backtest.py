@@ -18,7 +18,7 @@ error of the P50 (MdAPE), share of reported figures inside P10-P90 (coverage), m
 and the probability integral transform (PIT) of each reported figure under its predictive
 (uniform when the intervals are honest), broken down by accelerator generation, year and size.
 
-The energy model (DESIGN.md s3 item 7: chip TDP x chip-to-server multiplier x average fraction
+The energy model (docs/architecture.md §3.7: chip TDP x chip-to-server multiplier x average fraction
 drawn x PUE, constants in data/accelerators.csv with their sources) is checked, never fitted,
 against the published energy figures that can test it; figures that are accelerator-hours x TDP by
 construction are shown but flagged as no test.
@@ -385,14 +385,14 @@ def energy_check(
 ) -> pd.DataFrame:
     """Model energy beside every published energy figure in data/training_runs.csv.
 
-    ``model_facility_mwh`` is the energy of DESIGN s3 item 7 (TDP x chip-to-server multiplier x
-    fraction drawn x PUE, per accelerator-hour): what `estimate` reports. ``model_accelerator_mwh``
-    drops the chip-to-server multiplier (the accelerators' own draw, TDP x fraction drawn x PUE,
-    assuming the chip draws the same fraction of its TDP as the server does of its rating): the
-    boundary of GPU-metered figures. Hours are the reported ones; where a run has none (OLMo 2), the
-    P50 of the prior fitted on all calibration runs (none of which is that run), flagged
-    ``hours_known = False``. Published GPU-only figures are multiplied by the reported PUE. No
-    figure here is used to fit anything.
+    ``model_facility_mwh`` is the energy of docs/architecture.md §3.7 (TDP x chip-to-server
+    multiplier x fraction drawn x PUE, per accelerator-hour): what `estimate` reports.
+    ``model_accelerator_mwh`` drops the chip-to-server multiplier (the accelerators' own draw, TDP x
+    fraction drawn x PUE, assuming the chip draws the same fraction of its TDP as the server does of
+    its rating): the boundary of GPU-metered figures. Hours are the reported ones; where a run has
+    none (OLMo 2), the P50 of the prior fitted on all calibration runs (none of which is that run),
+    flagged ``hours_known = False``. Published GPU-only figures are multiplied by the reported PUE.
+    No figure here is used to fit anything.
     """
     import pandas as pd
 

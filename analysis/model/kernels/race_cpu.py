@@ -3,7 +3,7 @@
 
 `race_tracks_cpu` takes `race.race_tracks`'s arguments (NumPy arrays) and returns the same dict;
 `analysis.model.run.race_kernel` runs it on the NumPy backend. The one kernel module that imports
-numpy (the backend-specific fast path DESIGN s6 allows); the array-API kernel stays the
+numpy (the one fast path docs/architecture.md §6 allows); the array-API kernel stays the
 specification.
 
 Why C: chosen by measurement against a numba version of the same kernel (`@njit(parallel=True)`,
