@@ -96,7 +96,22 @@ def _flag(name: str, value) -> float | int | None:
 
 @dataclass
 class EstimateResult:
-    """Quantiles of each metric, the inputs as applied, provenance; per-draw frame on request."""
+    """What `estimate` returns: quantiles of each metric, the inputs as applied, provenance.
+
+    Attributes
+    ----------
+    training_flop : float
+        The run's training compute, FLOP.
+    metrics : dict of str to dict or None
+        Metric -> ``{p10, p50, p90, mean}`` (None where the metric does not apply, e.g. wall-clock
+        days without a cluster size); ``.summary`` shows them as a DataFrame with units.
+    inputs : dict
+        The inputs as used, with the defaults that were applied.
+    provenance : dict
+        Version, git commit, data hash, seed, backend and device.
+    draws : pandas.DataFrame or None
+        One row per draw, with ``keep_draws=True``.
+    """
 
     training_flop: float
     metrics: dict[str, dict | None]
@@ -215,8 +230,58 @@ def estimate(
 ) -> EstimateResult:
     """One training run; every argument mirrors an `estimate` flag (docs/architecture.md §4).
 
-    Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
-    USD per accelerator-hour. Raises InputError for bad input.
+    Monte Carlo over what is not fixed: MFU from the calibrated prior, goodput, the site's PUE, the
+    price and the hardware's life. Numbers may be given as text (`"405e9"`), as the CLI passes them.
+
+    Parameters
+    ----------
+    accelerator : str
+        Accelerator id in data/accelerators.csv (``"h100-sxm"``).
+    params : float, optional
+        Total parameters N (a count). Give `params` and `tokens`, or `flop`.
+    active_params : float, optional
+        Active parameters per token (mixture of experts); default `params`.
+    tokens : float, optional
+        Training tokens D; the compute is 6 x active params x tokens FLOP.
+    flop : float, optional
+        Training compute in FLOP (1e15 to 1e32), instead of `params` and `tokens`.
+    accelerators : int, optional
+        Cluster size; needed for wall-clock days (whole number, 1 to 1e8).
+    precision : {"bf16", "fp8"}
+        Training precision; FP8 applies a realized gain over BF16 on chips that have it.
+    mfu : float, optional
+        Fix MFU in [0.001, 1] instead of drawing it from the calibrated prior.
+    goodput : float, optional
+        Fix goodput (useful share of wall-clock) in [0.01, 1] instead of its range.
+    gpu_hours : float, optional
+        Known accelerator-hours; MFU then follows from them (not with `mfu`).
+    pue : float, optional
+        Fix PUE in [1, 3] instead of the site's.
+    site : str, optional
+        Region id in data/sites.csv (default ``"us-average"``): PUE, electricity, carbon.
+    price_per_hour : float, optional
+        USD per accelerator-hour; default the catalog's rental price (none: cost is None).
+    draws : int
+        Monte Carlo draws, 1 to 20,000,000.
+    seed : int
+        Seed of every draw, 0 to 2**63 - 1; the same seed gives the same numbers.
+    backend : {"auto", "numpy", "cupy"}, optional
+        Array backend; default ``$COMPUTE_RACE_BACKEND``, else auto (CuPy when a GPU is usable).
+    keep_draws : bool
+        Keep the per-draw values in ``.draws`` (a DataFrame, one row per draw).
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+
+    Returns
+    -------
+    EstimateResult
+        Quantiles (p10, p50, p90, mean) of each metric in ``.summary``, the inputs as applied, the
+        provenance; ``.to_dict()`` is the JSON of ``estimate --format json``.
+
+    Raises
+    ------
+    InputError
+        For any bad input, naming the flag and what is allowed.
     """
     params = _flag("params", params)
     active_params = _flag("active_params", active_params)

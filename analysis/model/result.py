@@ -48,8 +48,26 @@ EXTRA_METRICS = ("committed_usd", "training_flop")
 
 @dataclass
 class SimulationResult:
-    """Race outcome: per-competitor quantiles, who finishes first, lead times; per-draw frame on
-    request."""
+    """What `simulate` returns: per-competitor quantiles, who finishes first, lead times.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as run (draws and seed included).
+    backend : str
+        ``"numpy"`` or ``"cupy"``.
+    competitors : list of dict
+        Per competitor: lab, model, P(first), P(within horizon) and the quantiles of each metric;
+        ``.summary`` and ``.race`` show them as DataFrames.
+    p_nobody : float
+        The probability that nobody finishes within the horizon.
+    pairwise : list of dict
+        Per pair of competitors: P(a before b), P(b before a), the lead in months (``.pairs``).
+    provenance : dict
+        Version, git commit, data hash, seed, backend, device and the race kernel that ran.
+    per_draw : dict or None
+        Per-draw inputs and outcomes with ``keep_draws=True`` (``.draws`` as a DataFrame).
+    """
 
     scenario: Scenario
     backend: str

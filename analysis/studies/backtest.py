@@ -561,11 +561,30 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class BacktestResult:
-    """Cross-validated predictions and metrics, baselines, energy and power checks.
+    """What `backtest` returns: cross-validated predictions, metrics, baselines, energy, power.
 
-    ``runs`` and ``summary`` are for the headline scheme (``settings["leave_out"]``); ``cv`` has
-    every scheme x method, ``breakdown`` the same by accelerator generation, year and size,
-    ``pit`` the PIT histograms and ``predictions`` every prediction.
+    Attributes
+    ----------
+    runs, summary : pandas.DataFrame
+        Per run, and per method, for the headline scheme (``settings["leave_out"]``).
+    cv : pandas.DataFrame
+        Every scheme x method.
+    breakdown : pandas.DataFrame
+        The same by accelerator generation, year and size.
+    pit : pandas.DataFrame
+        PIT histograms (uniform when the intervals are honest).
+    predictions : pandas.DataFrame
+        Every prediction of every scheme.
+    alternatives : pandas.DataFrame
+        The prior's alternative forms, scored under every scheme.
+    energy, power, bounds : pandas.DataFrame
+        The energy model against published figures, the power model, and bound checks.
+    prior : str
+        The prior's form in words.
+    settings : dict
+        The arguments the backtest ran with.
+    provenance : dict
+        Version, git commit, data hash, seed, backend and device.
     """
 
     runs: pd.DataFrame
@@ -856,13 +875,37 @@ def backtest(
     naive_mfu: float = NAIVE_MFU,
     alternatives: dict[str, tuple[str, ...]] | None = None,
 ) -> BacktestResult:
-    """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy
-    check.
+    """Cross-validated backtest of accelerator-hours on the calibration runs, with baselines.
 
-    `features` are the prior's (default: the one `estimate` uses); `leave_out` picks the headline
-    scheme of ``runs`` and ``summary`` (one of `SCHEMES`; every scheme is in ``cv``);
-    `alternatives` maps a label to a feature set, each compared under every scheme (default
-    `ALTERNATIVES`). Hours in accelerator-hours, energy in MWh.
+    Each scheme refits the utilization prior without the runs it predicts and predicts their
+    accelerator-hours the way `estimate` does, beside the naive 6ND at `naive_mfu` and the best
+    single constant; the energy model is checked against published energy figures. Hours in
+    accelerator-hours, energy in MWh.
+
+    Parameters
+    ----------
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    features : tuple of str
+        The prior's terms (``"size"``, ``"generation"``, ...); default the ones `estimate` uses.
+    leave_out : str
+        The headline scheme of ``runs`` and ``summary``: one of `SCHEMES` (``"organization"``,
+        ``"generation"``, ``"year"``, ``"run"``, ``"group"``); every scheme is in ``cv``.
+    draws : int
+        Draws per prediction, 100 to 20,000,000.
+    seed : int
+        Seed of every draw, 0 to 2**63 - 1.
+    naive_mfu : float
+        The naive baseline's fixed MFU, in (0, 1].
+    alternatives : dict of str to tuple of str, optional
+        Label -> feature set, each compared under every scheme (default `ALTERNATIVES`; ``{}`` for
+        none).
+
+    Returns
+    -------
+    BacktestResult
+        Predictions and metrics per scheme and method, the breakdowns, PIT histograms, the energy,
+        power and bound checks; ``.to_dict()`` is the JSON of ``backtest --format json``.
     """
     import pandas as pd
 

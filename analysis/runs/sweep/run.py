@@ -373,13 +373,41 @@ def run_sweep(
     force: bool = False,
     max_points: int | None = None,
 ) -> SweepResult:
-    """Run every point of a sweep and write results/<name>/ (summary.csv, .parquet, index.html).
+    """Run every point of a sweep and write its results folder.
 
-    `workers`: local processes (default 1, in this process); `scheduler`: tcp://host:port of a Dask
-    cluster, or "local" for a LocalCluster of `workers` processes (default 2); `resume`: skip points
-    already complete; `force`: write into an existing folder that is not a sweep's (never
-    overwriting a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook
-    fails is recorded and the others go on.
+    A point whose notebook fails is recorded and the others go on; each point's executed notebook,
+    parameters and metrics go to ``<out>/<point id>/``, then summary.csv, summary.parquet and
+    index.html.
+
+    Parameters
+    ----------
+    sweep : str, PathLike, dict or Sweep
+        A sweep file (YAML; schema in sweeps/README.md), its contents, or a loaded Sweep.
+    workers : int, optional
+        Local worker processes, 1 to 1,024 (default 1: in this process); with ``scheduler="local"``
+        the size of the local Dask cluster (default 2).
+    scheduler : str, optional
+        ``tcp://host:port`` of a Dask scheduler, or ``"local"`` for a local Dask cluster.
+    out : str or PathLike, optional
+        The results folder (default results/<sweep name>): new, empty, or a sweep's own.
+    resume : bool
+        Skip points already complete.
+    progress : bool
+        Show a progress bar on stderr.
+    force : bool
+        Write into an existing folder that is not a sweep's (never overwriting a file).
+    max_points : int, optional
+        Allow more than MAX_POINTS (1,000) points, up to this many.
+
+    Returns
+    -------
+    SweepResult
+        The summary table (one row per point), the failed points, counts and the results folder.
+
+    Raises
+    ------
+    InputError
+        For a bad sweep file, argument or folder, before any point runs.
     """
     from tqdm import (
         tqdm,

@@ -293,11 +293,29 @@ def _check_count(where: str, count: int, max_points: int) -> None:
 def load_sweep(
     source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None
 ) -> Sweep:
-    """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is
-    wrong.
+    """A validated Sweep from a sweep file or a dict; nothing runs.
 
-    Keys and value types are checked against the notebook's declared parameters; nothing runs. A
-    sweep of more than `max_points` points (default MAX_POINTS) is refused before its grid is built.
+    Keys and value types are checked against the parameters the notebook declares (and its
+    parameter model in `runs.parameters`, when it has one).
+
+    Parameters
+    ----------
+    source : str, PathLike or dict
+        A sweep file (YAML; schema in sweeps/README.md) or its contents.
+    name : str, optional
+        The sweep's name (default: the file's ``name``, else the file name).
+    max_points : int, optional
+        The most points allowed (default MAX_POINTS); a larger grid is refused before it is built.
+
+    Returns
+    -------
+    Sweep
+        The notebook, its declared parameters, the fixed values and the points to run.
+
+    Raises
+    ------
+    InputError
+        Naming the key (and point) that is wrong and what is allowed.
     """
     max_points = parse_max_points(max_points)
     if isinstance(source, dict):
