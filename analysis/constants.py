@@ -20,7 +20,7 @@ FLOP_PER_PARAM_PER_TOKEN = 6.0
 
 #: Cluster interconnect as a fraction of accelerator purchase cost, added when amortizing owned
 #: hardware. Cottier et al. 2024, 'The rising costs of training frontier AI models'
-#: (arXiv:2405.21015), Epoch AI training-cost model (DESIGN.md s3 item 9).
+#: (arXiv:2405.21015), Epoch AI training-cost model (docs/architecture.md §3.9).
 INTERCONNECT_COST_FRACTION = 0.19
 
 #: Goodput: share of wall-clock time spent on useful training. Llama 3 reports >90% effective
@@ -31,7 +31,7 @@ GOODPUT_TRIANGULAR = (0.85, 0.92, 0.97)
 
 #: assumption: contract and market prices for the same chip vary about -20%/+25% (p10/p90) around
 #: the catalog figure; the H100 1-year contract index moved from 1.70 to 2.35 USD/h (+38%) between
-#: Oct-2025 and Mar-2026 (SemiAnalysis GPU rental index, via shared/reference/capacity_deals.csv).
+#: Oct-2025 and Mar-2026 (SemiAnalysis GPU rental index, via the reference capacity-deals sheet).
 PRICE_FACTOR_P10_P90 = (0.8, 1.25)
 
 #: assumption: the PUE a site achieves varies around its catalog value by -0.02/+0.10 (triangular,
@@ -45,7 +45,7 @@ PUE_DELTA_TRIANGULAR = (-0.02, 0.0, 0.10)
 HARDWARE_LIFE_YEARS_TRIANGULAR = (3.0, 4.0, 6.0)
 
 #: Data-centre construction cost per MW of IT load: 10-12 M USD standard, about 2x (>20 M USD) for
-#: AI-optimized halls (shared/reference/capacity_deals.csv, build cost rows).
+#: AI-optimized halls (the reference capacity-deals sheet, build cost rows).
 #: assumption: uniform 12-25 M USD/MW for AI campuses, amortized over FACILITY_LIFE_YEARS.
 BUILD_COST_USD_PER_MW_UNIFORM = (12e6, 25e6)
 #: assumption: a data-centre shell and power plant are amortized over 15 years (buildings and

@@ -1,6 +1,6 @@
-"""`python -m analysis bench`: the JSON contract (DESIGN.md s4), the references it measures against,
-and its input errors. No wall-clock assertions: performance is measured by the command, not
-tested."""
+"""`python -m analysis bench`: the JSON contract (docs/architecture.md §4), the references it
+measures against, and its input errors. No wall-clock assertions: performance is measured by the
+command, not tested."""
 
 from __future__ import annotations
 

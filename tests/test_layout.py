@@ -7,6 +7,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ LONG_MODULES = {
     "BacktestResult share the refitted priors",
     "inputs/specs.py": "the pydantic models of every data row and distribution; the scenario "
     "models already left for inputs/scenario.py",
-    "runs/bench.py": "the benchmark and its report; reshaped when bench calls functions, not the "
-    "CLI (issue 24 item 2)",
+    "runs/bench.py": "the benchmark and its report: kernel, references, simulate's stages and "
+    "estimate timed by calling the package's functions, and one table of them",
     "views/tables.py": "one function per notebook table; deal_effect leaves for studies.deal_value "
     "(issue 24 item 2)",
     "model/batch.py": "estimate_many's shared-vector evaluation: row plans, grouped draws and "
@@ -111,3 +112,17 @@ def test_public_names_and_old_module_names_still_import():
     from analysis.sweep import load_sweep  # noqa: F401
 
     assert analysis.plots.__spec__.name == "analysis.views.plots"
+
+
+def test_only_main_imports_the_cli():
+    """The import contract that keeps bench (and report, sweep, cells) calling functions covers
+    every module of runs/ but the CLI itself."""
+    with open(PROJECT_ROOT / "pyproject.toml", "rb") as handle:
+        contracts = tomllib.load(handle)["tool"]["importlinter"]["contracts"]
+    (contract,) = [c for c in contracts if c.get("forbidden_modules") == ["analysis.runs.cli"]]
+    runs = {
+        "analysis.runs." + (p.stem if p.suffix == ".py" else p.name)
+        for p in (PACKAGE_DIR / "runs").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
+    assert set(contract["source_modules"]) == runs - {"analysis.runs.cli"}

@@ -47,7 +47,18 @@ def suggest(name: str, known) -> str:
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every input the estimator and the race read, validated; `frame(name)` gives a DataFrame."""
+    """Every input the estimator and the race read, validated; `frame(name)` gives a DataFrame.
+
+    Attributes
+    ----------
+    accelerators, sites, training_runs, models, deals : dict of str to spec
+        Id -> the validated row of data/accelerators.csv, sites.csv, training_runs.csv, models.csv
+        and deals.yaml (pydantic models in `inputs.specs`).
+    data_dir : Path
+        The folder the files were read from.
+    data_hash : str
+        A hash of the files' contents, in every result's provenance.
+    """
 
     accelerators: dict[str, Accelerator]
     sites: dict[str, Site]
@@ -235,9 +246,27 @@ _CACHE: dict[tuple, Catalog] = {}
 
 
 def load_catalog(data_dir: str | Path | None = None) -> Catalog:
-    """Load and validate every file in data/ (or `data_dir`); cached until a file changes.
+    """Load and validate every file in data/; cached until a file changes.
 
-    In this process by the files' times and sizes; between processes by their contents (`_disk`).
+    Cached in this process by the files' times and sizes, and between processes by their contents
+    (`_disk`), so a repeated call costs almost nothing.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        A folder with the same files as data/ (default: the project's data/, or
+        ``$COMPUTE_RACE_DATA_DIR``).
+
+    Returns
+    -------
+    Catalog
+        Accelerators, sites, training runs, competing models and deals, each validated;
+        ``frame(name)`` gives one of them as a DataFrame.
+
+    Raises
+    ------
+    InputError
+        One per bad row, naming the file, line, id and field.
     """
     root = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
     paths = [root / name for name, _ in CSV_FILES.values()] + [root / DEALS_FILE]

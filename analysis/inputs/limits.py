@@ -147,17 +147,45 @@ def check_training_flop(training_flop: float, where: str = "--params/--tokens") 
         )
 
 
-def _is_whole(value) -> bool:
+def parse_whole(value) -> int | None:
+    """The one reading of a whole number, for every count and seed a user gives (flags, function
+    arguments, CSV cells, notebook parameters, sweep files); None when `value` is not one.
+
+    A whole number is an int or NumPy integer (exact), a finite float with no fraction (papermill
+    reads ``-p draws 2e4`` as 20000.0), or text spelling either (``"20000"``, ``" 20_000 "``,
+    ``"2e4"``: flags arrive as text). Integer text is read exactly, never through a float, so seeds
+    above 2**53 stay distinct. Booleans are not numbers (``True`` is not 1), nor are fractions, NaN,
+    infinities or any other type.
+    """
     import numbers
 
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                return None
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isfinite(number) and number.is_integer():
+            return int(number)
+    return None
 
 
 def check_whole(value, name: str, low: int, high: int) -> int:
-    """A whole number (not a bool) from `low` to `high` (InputError naming `name` otherwise)."""
-    if not _is_whole(value) or not low <= value <= high:
+    """`value` read by `parse_whole` and within [`low`, `high`], as an int; else InputError naming
+    `name`: "NAME: expected a whole number from LOW to HIGH, got VALUE"."""
+    number = parse_whole(value)
+    if number is None or not low <= number <= high:
         raise InputError(f"{name}: expected a whole number from {low:,} to {high:,}, got {value!r}")
-    return int(value)
+    return number
 
 
 def check_draws(value, name: str = "--draws") -> int:
@@ -167,11 +195,7 @@ def check_draws(value, name: str = "--draws") -> int:
 
 def check_seed(value, name: str = "--seed") -> int:
     """A seed from 0 to MAX_SEED (InputError naming `name` otherwise)."""
-    if not _is_whole(value) or not 0 <= value <= MAX_SEED:
-        raise InputError(
-            f"{name}: expected a whole number from 0 to {MAX_SEED:,} (2**63 - 1), got {value!r}"
-        )
-    return int(value)
+    return check_whole(value, name, 0, MAX_SEED)
 
 
 def lognormal_mu_sigma(p10: float, p90: float) -> tuple[float, float]:

@@ -414,8 +414,27 @@ class Scenario(Strict):
 def load_scenario(
     source: str | Path | dict | Scenario | None = None, catalog: Catalog | None = None
 ) -> Scenario:
-    """A validated Scenario from a YAML path, a dict or a Scenario; references checked against
-    data/."""
+    """A validated Scenario, its references checked against data/.
+
+    Parameters
+    ----------
+    source : str, Path, dict or Scenario, optional
+        A scenario file (YAML; schema in scenarios/README.md), its contents as a dict, or a Scenario
+        to check again; default scenarios/default.yaml.
+    catalog : Catalog, optional
+        The data the scenario's labs, models, deals and sites must exist in; default
+        `load_catalog()`.
+
+    Returns
+    -------
+    Scenario
+        The scenario, frozen; every field within its bounds and every reference known.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and the key path of the first problem, and what is allowed.
+    """
     catalog = catalog or load_catalog()
     if isinstance(source, Scenario):
         scenario, where = source, f"scenario {source.name!r}"

@@ -26,12 +26,12 @@ from ..errors import InputError
 from ..formatting import format_value, present, scientific
 from ..inputs.limits import (
     FLAG_RANGES,
-    MAX_DRAWS,
-    MAX_SEED,
     PRECISIONS,
     Range,
+    check_draws,
     check_seed,
     check_training_flop,
+    check_whole,
 )
 from ..provenance import provenance
 from .context import context_for, load_context
@@ -61,28 +61,31 @@ def _number(
     flag: str,
     value,
     *,
-    integer: bool = False,
     low: float = 0.0,
     high: float = math.inf,
     low_open: bool = True,
     allowed: str | None = None,
-) -> float | int | None:
-    """Check one numeric input; InputError naming the flag and what is allowed."""
-    what = allowed or ("a positive whole number" if integer else "a positive finite number")
-    return _checked(flag, value, Range(low, high, what, low_open=low_open, integer=integer))
+) -> float | None:
+    """Check one numeric input; InputError naming the flag and what is allowed. (Counts and seeds:
+    `limits.check_whole`, the one whole-number parser.)"""
+    return _checked(
+        flag, value, Range(low, high, allowed or "a positive finite number", low_open=low_open)
+    )
 
 
 def _checked(flag: str, value, allowed: Range) -> float | int | None:
     """`value` (None: not given) as a number `allowed` accepts; else InputError naming `flag`."""
     if value is None:
         return None
+    if allowed.integer:  # a count (--accelerators): the one whole-number parser
+        return check_whole(value, flag, math.ceil(allowed.low), math.floor(allowed.high))
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
     if not allowed.contains(number):
         raise InputError(f"{flag}: expected {allowed.allowed}, got {value!r}")
-    return int(number) if allowed.integer else number
+    return number
 
 
 def _flag(name: str, value) -> float | int | None:
@@ -93,7 +96,22 @@ def _flag(name: str, value) -> float | int | None:
 
 @dataclass
 class EstimateResult:
-    """Quantiles of each metric, the inputs as applied, provenance; per-draw frame on request."""
+    """What `estimate` returns: quantiles of each metric, the inputs as applied, provenance.
+
+    Attributes
+    ----------
+    training_flop : float
+        The run's training compute, FLOP.
+    metrics : dict of str to dict or None
+        Metric -> ``{p10, p50, p90, mean}`` (None where the metric does not apply, e.g. wall-clock
+        days without a cluster size); ``.summary`` shows them as a DataFrame with units.
+    inputs : dict
+        The inputs as used, with the defaults that were applied.
+    provenance : dict
+        Version, git commit, data hash, seed, backend and device.
+    draws : pandas.DataFrame or None
+        One row per draw, with ``keep_draws=True``.
+    """
 
     training_flop: float
     metrics: dict[str, dict | None]
@@ -106,7 +124,7 @@ class EstimateResult:
         return summary_frame(self.metrics, UNITS)
 
     def to_dict(self) -> dict:
-        """The JSON contract of `estimate --format json` (DESIGN.md s4)."""
+        """The JSON contract of `estimate --format json` (docs/architecture.md §4)."""
         out = {"training_flop": self.training_flop}
         out.update(self.metrics)
         out["inputs"] = self.inputs
@@ -210,10 +228,60 @@ def estimate(
     keep_draws: bool = False,
     catalog: Catalog | None = None,
 ) -> EstimateResult:
-    """Estimate one training run; every argument mirrors an `estimate` flag (DESIGN.md s4).
+    """One training run; every argument mirrors an `estimate` flag (docs/architecture.md §4).
 
-    Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
-    USD per accelerator-hour. Raises InputError for bad input.
+    Monte Carlo over what is not fixed: MFU from the calibrated prior, goodput, the site's PUE, the
+    price and the hardware's life. Numbers may be given as text (`"405e9"`), as the CLI passes them.
+
+    Parameters
+    ----------
+    accelerator : str
+        Accelerator id in data/accelerators.csv (``"h100-sxm"``).
+    params : float, optional
+        Total parameters N (a count). Give `params` and `tokens`, or `flop`.
+    active_params : float, optional
+        Active parameters per token (mixture of experts); default `params`.
+    tokens : float, optional
+        Training tokens D; the compute is 6 x active params x tokens FLOP.
+    flop : float, optional
+        Training compute in FLOP (1e15 to 1e32), instead of `params` and `tokens`.
+    accelerators : int, optional
+        Cluster size; needed for wall-clock days (whole number, 1 to 1e8).
+    precision : {"bf16", "fp8"}
+        Training precision; FP8 applies a realized gain over BF16 on chips that have it.
+    mfu : float, optional
+        Fix MFU in [0.001, 1] instead of drawing it from the calibrated prior.
+    goodput : float, optional
+        Fix goodput (useful share of wall-clock) in [0.01, 1] instead of its range.
+    gpu_hours : float, optional
+        Known accelerator-hours; MFU then follows from them (not with `mfu`).
+    pue : float, optional
+        Fix PUE in [1, 3] instead of the site's.
+    site : str, optional
+        Region id in data/sites.csv (default ``"us-average"``): PUE, electricity, carbon.
+    price_per_hour : float, optional
+        USD per accelerator-hour; default the catalog's rental price (none: cost is None).
+    draws : int
+        Monte Carlo draws, 1 to 20,000,000.
+    seed : int
+        Seed of every draw, 0 to 2**63 - 1; the same seed gives the same numbers.
+    backend : {"auto", "numpy", "cupy"}, optional
+        Array backend; default ``$COMPUTE_RACE_BACKEND``, else auto (CuPy when a GPU is usable).
+    keep_draws : bool
+        Keep the per-draw values in ``.draws`` (a DataFrame, one row per draw).
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+
+    Returns
+    -------
+    EstimateResult
+        Quantiles (p10, p50, p90, mean) of each metric in ``.summary``, the inputs as applied, the
+        provenance; ``.to_dict()`` is the JSON of ``estimate --format json``.
+
+    Raises
+    ------
+    InputError
+        For any bad input, naming the flag and what is allowed.
     """
     params = _flag("params", params)
     active_params = _flag("active_params", active_params)
@@ -225,28 +293,8 @@ def estimate(
     gpu_hours = _flag("gpu_hours", gpu_hours)
     pue = _flag("pue", pue)
     price_per_hour = _flag("price_per_hour", price_per_hour)
-    draws = _number(
-        "--draws",
-        draws,
-        integer=True,
-        low=1,
-        low_open=False,
-        high=MAX_DRAWS,
-        allowed=f"a whole number from 1 to {MAX_DRAWS:,}",
-    )
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        seed = check_seed(seed)  # exact: through float, seeds above 2**53 would collide
-    else:
-        seed = check_seed(
-            _number(
-                "--seed",
-                seed,
-                integer=True,
-                low=0,
-                low_open=False,
-                allowed=f"a whole number from 0 to {MAX_SEED:,}",
-            )
-        )
+    draws = check_draws(draws)
+    seed = check_seed(seed)  # exact: through a float, seeds above 2**53 would collide
     if gpu_hours is not None and mfu is not None:
         raise InputError(
             "--mfu: --gpu-hours fixes the accelerator-hours, so MFU follows from them; "

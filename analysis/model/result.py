@@ -39,7 +39,7 @@ METRIC_UNITS = {
     "release_month": "months after the scenario start",
 }
 
-#: Metrics in the JSON contract (DESIGN.md s4), then extensions.
+#: Metrics in the JSON contract (docs/architecture.md §4), then extensions.
 CONTRACT_METRICS = (
     "time_to_train_months",
     "gpu_hours",
@@ -56,8 +56,26 @@ TIMING_METRICS = ("launch_month", "release_month")
 
 @dataclass
 class SimulationResult:
-    """Race outcome: per-competitor quantiles, who finishes first, lead times; per-draw frame on
-    request."""
+    """What `simulate` returns: per-competitor quantiles, who finishes first, lead times.
+
+    Attributes
+    ----------
+    scenario : Scenario
+        The scenario as run (draws and seed included).
+    backend : str
+        ``"numpy"`` or ``"cupy"``.
+    competitors : list of dict
+        Per competitor: lab, model, P(first), P(within horizon) and the quantiles of each metric;
+        ``.summary`` and ``.race`` show them as DataFrames.
+    p_nobody : float
+        The probability that nobody finishes within the horizon.
+    pairwise : list of dict
+        Per pair of competitors: P(a before b), P(b before a), the lead in months (``.pairs``).
+    provenance : dict
+        Version, git commit, data hash, seed, backend, device and the race kernel that ran.
+    per_draw : dict or None
+        Per-draw inputs and outcomes with ``keep_draws=True`` (``.draws`` as a DataFrame).
+    """
 
     scenario: Scenario
     backend: str
@@ -145,7 +163,8 @@ class SimulationResult:
         return pd.concat(frames, ignore_index=True)
 
     def to_dict(self) -> dict:
-        """The JSON contract of `simulate --format json` (docs/cli.md) plus race extensions."""
+        """The JSON contract of `simulate --format json` (docs/architecture.md §4) plus race
+        extensions."""
         comps = []
         for comp in self.competitors:
             entry = {

@@ -417,15 +417,45 @@ def simulate(
     catalog: Catalog | None = None,
     timings: dict[str, float] | None = None,
 ) -> SimulationResult:
-    """Simulate the race of a scenario (path, dict or Scenario; default scenarios/default.yaml).
+    """Simulate the race of a scenario: who trains first, when, at what cost, energy and power.
 
-    `draws` and `seed` override the scenario's. Returns a SimulationResult whose `.to_dict()` is the
-    JSON contract; `keep_draws=True` keeps per-draw inputs and outcomes (`.draws`). `chunk_size`
-    (draws per kernel call; default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy) changes no result.
-    `timings`: a dict that receives the seconds of each stage (sampling: the draws and, on NumPy,
-    the kernel's inputs, made on prefetch threads while the kernel runs; kernel; outcomes: on NumPy
-    on one more thread while the kernel runs the next chunk; quantiles; race_statistics; total), for
-    `bench`.
+    Parameters
+    ----------
+    scenario : str, Path, dict or Scenario, optional
+        A scenario file (YAML; schema in scenarios/README.md), its contents as a dict, or a loaded
+        Scenario; default scenarios/default.yaml.
+    draws : int, optional
+        Monte Carlo draws, replacing the scenario's (1 to 20,000,000).
+    seed : int, optional
+        Seed of every draw, replacing the scenario's (0 to 2**63 - 1).
+    backend : {"auto", "numpy", "cupy"}, optional
+        Array backend; default ``$COMPUTE_RACE_BACKEND``, else auto (CuPy when a GPU is usable).
+    chunk_size : int, optional
+        Draws per kernel call (default DEFAULT_CHUNK on NumPy, GPU_CHUNK on CuPy); it changes no
+        result, only memory and speed.
+    keep_draws : bool
+        Keep the per-draw inputs and outcomes (``.draws``), for sensitivity and plots.
+    dtype : {"float32", "float64"}
+        Precision of the kernels; float32 moves finish times by under 1e-6 relative.
+    progress : bool, optional
+        Show a progress bar; None: only on an interactive terminal.
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    timings : dict, optional
+        Receives the seconds of each stage (sampling, kernel, outcomes, quantiles, race_statistics,
+        total), for `bench`.
+
+    Returns
+    -------
+    SimulationResult
+        Per-competitor quantiles (``.summary``), P(first) and lead times (``.race``, ``.pairs``);
+        ``.to_dict()`` is the JSON of ``simulate --format json``.
+
+    Raises
+    ------
+    InputError
+        For a bad scenario or argument (naming the file and key path), or a simulation that would
+        need more memory than the limit.
     """
     t_start = time.perf_counter()
     if not isinstance(scenario, (str, Path, dict, Scenario, type(None))):

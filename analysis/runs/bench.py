@@ -55,6 +55,7 @@ simulate's draws: `sampling.sampler_status`).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
@@ -621,9 +622,12 @@ def resolve_backends(name: str | None) -> list[Backend]:
 
 
 def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
-    """Benchmark the race kernel; returns the JSON of `bench --format json` (DESIGN.md s4)."""
+    """Benchmark the race kernel; returns the JSON of `bench --format json` (docs/architecture.md
+    §4)."""
+    from ..inputs.limits import check_draws
     from ..provenance import versions
 
+    draws = check_draws(draws)
     backends = resolve_backends(backend)
     work = Workload()
     repeats = REPEATS if draws <= REPEAT_MAX_DRAWS else 1
@@ -750,13 +754,10 @@ def to_table(report: dict) -> str:
 
 
 def run_cli(args) -> int:
-    from ..inputs.specs import MAX_DRAWS
-    from .cli import _print_json, _whole
-
-    draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
-    report = run_bench(DEFAULT_DRAWS if draws is None else draws, args.backend)
+    """`python -m analysis bench`: `run_bench`, printed as JSON or a table."""
+    report = run_bench(DEFAULT_DRAWS if args.draws is None else args.draws, args.backend)
     if args.format == "json":
-        _print_json(report)
+        print(json.dumps(report, indent=2, allow_nan=False))
     else:
         print(to_table(report))
     if not report["references"]["all_agree"]:

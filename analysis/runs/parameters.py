@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import ast
 import difflib
-import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,6 +31,7 @@ from pydantic import (
 )
 
 from ..errors import InputError
+from ..inputs.limits import parse_whole
 from ..inputs.specs import MAX_TRAINING_FLOP, MIN_MFU, MIN_TRAINING_FLOP
 
 #: The comment papermill puts at the top of the cell it injects (papermill.translators, `codify`).
@@ -50,11 +50,12 @@ class ParameterError(InputError):
 
 
 def _whole(value: Any) -> Any:
-    """A float holding a whole number (papermill's `-p draws 2e4`) as an int; anything else as
-    is."""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return value
+    """A number the one whole-number parser reads as whole (papermill's `-p draws 2e4` is 20000.0)
+    as an int; anything else, text included, as is, for the strict int type to refuse."""
+    if isinstance(value, str):
+        return value
+    whole = parse_whole(value)
+    return value if whole is None else whole
 
 
 def _scenario_exists(value: str) -> str:

@@ -220,8 +220,33 @@ def build_report(
     progress: bool = True,
     race: bool = True,
 ) -> Report:
-    """Run `notebooks` (default: all) into `out_dir` (default results/report-<UTC timestamp>), write
-    the index (with the default race table when `race`)."""
+    """Execute the notebooks with papermill and write an HTML report with an index.
+
+    Parameters
+    ----------
+    out_dir : Path, optional
+        The report folder (default results/report-<UTC timestamp>): new, empty, or a report's own.
+    notebooks : list of Path, optional
+        The notebooks to run (default: every notebook in notebooks/, in name order).
+    draws : int, optional
+        Passed as ``draws`` to each notebook that declares it (default REPORT_DRAWS, 20,000); None
+        keeps each notebook's own.
+    progress : bool
+        Show a progress bar on stderr.
+    race : bool
+        Put the default scenario's race table in the index.
+
+    Returns
+    -------
+    Report
+        The folder, one NotebookRun per notebook (``.failed`` lists those that failed) and the race
+        table.
+
+    Raises
+    ------
+    InputError
+        For a folder the report may not write into, or no notebooks to run.
+    """
     from tqdm.auto import tqdm
 
     created = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -18,7 +18,7 @@ error of the P50 (MdAPE), share of reported figures inside P10-P90 (coverage), m
 and the probability integral transform (PIT) of each reported figure under its predictive
 (uniform when the intervals are honest), broken down by accelerator generation, year and size.
 
-The energy model (DESIGN.md s3 item 7: chip TDP x chip-to-server multiplier x average fraction
+The energy model (docs/architecture.md §3.7: chip TDP x chip-to-server multiplier x average fraction
 drawn x PUE, constants in data/accelerators.csv with their sources) is checked, never fitted,
 against the published energy figures that can test it; figures that are accelerator-hours x TDP by
 construction are shown but flagged as no test.
@@ -44,6 +44,7 @@ from ..backend import select
 from ..errors import InputError
 from ..formatting import quantity
 from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.limits import check_seed, check_whole
 from ..inputs.scenario import Uncertainty
 from ..inputs.specs import MAX_DRAWS
 from ..model.calibration import (
@@ -384,14 +385,14 @@ def energy_check(
 ) -> pd.DataFrame:
     """Model energy beside every published energy figure in data/training_runs.csv.
 
-    ``model_facility_mwh`` is the energy of DESIGN s3 item 7 (TDP x chip-to-server multiplier x
-    fraction drawn x PUE, per accelerator-hour): what `estimate` reports. ``model_accelerator_mwh``
-    drops the chip-to-server multiplier (the accelerators' own draw, TDP x fraction drawn x PUE,
-    assuming the chip draws the same fraction of its TDP as the server does of its rating): the
-    boundary of GPU-metered figures. Hours are the reported ones; where a run has none (OLMo 2), the
-    P50 of the prior fitted on all calibration runs (none of which is that run), flagged
-    ``hours_known = False``. Published GPU-only figures are multiplied by the reported PUE. No
-    figure here is used to fit anything.
+    ``model_facility_mwh`` is the energy of docs/architecture.md §3.7 (TDP x chip-to-server
+    multiplier x fraction drawn x PUE, per accelerator-hour): what `estimate` reports.
+    ``model_accelerator_mwh`` drops the chip-to-server multiplier (the accelerators' own draw, TDP x
+    fraction drawn x PUE, assuming the chip draws the same fraction of its TDP as the server does of
+    its rating): the boundary of GPU-metered figures. Hours are the reported ones; where a run has
+    none (OLMo 2), the P50 of the prior fitted on all calibration runs (none of which is that run),
+    flagged ``hours_known = False``. Published GPU-only figures are multiplied by the reported PUE.
+    No figure here is used to fit anything.
     """
     import pandas as pd
 
@@ -560,11 +561,30 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class BacktestResult:
-    """Cross-validated predictions and metrics, baselines, energy and power checks.
+    """What `backtest` returns: cross-validated predictions, metrics, baselines, energy, power.
 
-    ``runs`` and ``summary`` are for the headline scheme (``settings["leave_out"]``); ``cv`` has
-    every scheme x method, ``breakdown`` the same by accelerator generation, year and size,
-    ``pit`` the PIT histograms and ``predictions`` every prediction.
+    Attributes
+    ----------
+    runs, summary : pandas.DataFrame
+        Per run, and per method, for the headline scheme (``settings["leave_out"]``).
+    cv : pandas.DataFrame
+        Every scheme x method.
+    breakdown : pandas.DataFrame
+        The same by accelerator generation, year and size.
+    pit : pandas.DataFrame
+        PIT histograms (uniform when the intervals are honest).
+    predictions : pandas.DataFrame
+        Every prediction of every scheme.
+    alternatives : pandas.DataFrame
+        The prior's alternative forms, scored under every scheme.
+    energy, power, bounds : pandas.DataFrame
+        The energy model against published figures, the power model, and bound checks.
+    prior : str
+        The prior's form in words.
+    settings : dict
+        The arguments the backtest ran with.
+    provenance : dict
+        Version, git commit, data hash, seed, backend and device.
     """
 
     runs: pd.DataFrame
@@ -855,27 +875,43 @@ def backtest(
     naive_mfu: float = NAIVE_MFU,
     alternatives: dict[str, tuple[str, ...]] | None = None,
 ) -> BacktestResult:
-    """Cross-validated backtest of accelerator-hours on the calibration runs, baselines, energy
-    check.
+    """Cross-validated backtest of accelerator-hours on the calibration runs, with baselines.
 
-    `features` are the prior's (default: the one `estimate` uses); `leave_out` picks the headline
-    scheme of ``runs`` and ``summary`` (one of `SCHEMES`; every scheme is in ``cv``);
-    `alternatives` maps a label to a feature set, each compared under every scheme (default
-    `ALTERNATIVES`). Hours in accelerator-hours, energy in MWh.
+    Each scheme refits the utilization prior without the runs it predicts and predicts their
+    accelerator-hours the way `estimate` does, beside the naive 6ND at `naive_mfu` and the best
+    single constant; the energy model is checked against published energy figures. Hours in
+    accelerator-hours, energy in MWh.
+
+    Parameters
+    ----------
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    features : tuple of str
+        The prior's terms (``"size"``, ``"generation"``, ...); default the ones `estimate` uses.
+    leave_out : str
+        The headline scheme of ``runs`` and ``summary``: one of `SCHEMES` (``"organization"``,
+        ``"generation"``, ``"year"``, ``"run"``, ``"group"``); every scheme is in ``cv``.
+    draws : int
+        Draws per prediction, 100 to 20,000,000.
+    seed : int
+        Seed of every draw, 0 to 2**63 - 1.
+    naive_mfu : float
+        The naive baseline's fixed MFU, in (0, 1].
+    alternatives : dict of str to tuple of str, optional
+        Label -> feature set, each compared under every scheme (default `ALTERNATIVES`; ``{}`` for
+        none).
+
+    Returns
+    -------
+    BacktestResult
+        Predictions and metrics per scheme and method, the breakdowns, PIT histograms, the energy,
+        power and bound checks; ``.to_dict()`` is the JSON of ``backtest --format json``.
     """
     import pandas as pd
 
     catalog = catalog or load_catalog()
-    draws = _number(
-        "draws",
-        draws,
-        integer=True,
-        low=100,
-        low_open=False,
-        high=MAX_DRAWS,
-        allowed=f"a whole number from 100 to {MAX_DRAWS:,}",
-    )
-    seed = _number("seed", seed, integer=True, low=0, low_open=False, allowed="a whole number >= 0")
+    draws = check_whole(draws, "draws", 100, MAX_DRAWS)
+    seed = check_seed(seed, "seed")
     naive_mfu = _number("naive_mfu", naive_mfu, high=1.0, allowed="a number in (0, 1]")
     if leave_out not in SCHEMES:
         raise InputError(f"leave_out: {leave_out!r} is not one of {', '.join(SCHEMES)}")

@@ -49,14 +49,29 @@ def capacity_timeline(
     *,
     catalog: Catalog | None = None,
 ) -> pd.DataFrame:
-    """Tidy timeline: one row per time step x lab x level (deal, campus, lab) x name.
+    """Capacity online over time: one row per time step x lab x level (deal, campus, lab) x name.
 
-    Columns: lab, model, level ("deal", "campus" or "lab"), name (deal id, campus id or "all
-    deals"), campus, kind, month (months since the scenario start, start of the step), date
-    (YYYY-MM), `<quantity>_p10/_p50/_p90/_mean` for each of QUANTITIES (step averages), and
-    p_cap_binds: the share of draws in which the campus power cap binds in that step (for a lab: any
-    of its campuses; NaN where nothing is capped). Accelerators are the lab's, not the share one run
-    gets.
+    The same plan tables, draws and table indexing as the race, replayed on the host, so the
+    timeline is the one the race integrates. Accelerators are the lab's, not the share one run gets.
+
+    Parameters
+    ----------
+    scenario : str, WhatIf or Scenario
+        A scenario file relative to the project root (default scenarios/default.yaml), a dict, a
+        Scenario or a WhatIf.
+    draws, seed : int, optional
+        Replace the scenario's draws and seed.
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns lab, model, level (``"deal"``, ``"campus"`` or ``"lab"``), name (deal id, campus id
+        or ``"all deals"``), campus, kind, month (months since the scenario start, start of the
+        step), date (YYYY-MM), ``<quantity>_p10/_p50/_p90/_mean`` for each of QUANTITIES (step
+        averages) and p_cap_binds (share of draws in which the campus power cap binds in that step;
+        for a lab, any of its campuses; NaN where nothing is capped).
     """
     import pandas as pd
 
@@ -197,9 +212,22 @@ def _check_threshold(threshold) -> None:
 
 
 def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd.DataFrame:
-    """Per power-capped campus: first and last month the cap binds in more than `threshold` of
-    draws, the number of such months, the largest share of draws bound, and the p50 accelerators
-    idled then."""
+    """When each power-capped campus's cap binds, from a capacity timeline.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        From `capacity_timeline`.
+    threshold : float
+        The share of draws in which the cap must bind for a month to count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per power-capped campus: first and last month the cap binds in more than
+        `threshold` of draws, the number of such months, the largest share of draws bound, and the
+        p50 accelerators idled then.
+    """
     import pandas as pd
 
     _check_threshold(threshold)
@@ -224,8 +252,26 @@ def cap_binding_summary(timeline: pd.DataFrame, *, threshold: float = 0.5) -> pd
 
 
 def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataFrame:
-    """Each lab's accelerators (delivered, powered) and facility MW at p50 (p10-p90 for delivered),
-    every `every_months` months (a whole number of the timeline's steps, up to its length)."""
+    """Each lab's accelerators and facility MW at regular months, from a capacity timeline.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        From `capacity_timeline`.
+    every_months : float
+        Months between rows: a whole number of the timeline's steps, up to its length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lab and month: lab, date, accelerators_p10/_p50/_p90 (delivered),
+        powered_accelerators_p50, facility_mw_p50 and p_cap_binds.
+
+    Raises
+    ------
+    InputError
+        When `every_months` is not a whole number of steps within the timeline.
+    """
     months = np.unique(timeline["month"].to_numpy())
     step = float(np.min(np.diff(months))) if len(months) > 1 else 1.0
     last = max(float(months[-1]), step)
@@ -257,9 +303,22 @@ def lab_totals(timeline: pd.DataFrame, *, every_months: float = 6.0) -> pd.DataF
 def capacity_metrics(
     timeline: pd.DataFrame, *, threshold: float = 0.5
 ) -> dict[str, float | int | None]:
-    """Headline metrics of notebook 11: per lab the p50 accelerators online at months 12 and 24 and
-    at the horizon, powered at the horizon, and the months in which a power cap binds in more than
-    `threshold` of draws (any campus)."""
+    """Headline metrics of notebook 11, for `cells.record_metrics`.
+
+    Parameters
+    ----------
+    timeline : pandas.DataFrame
+        From `capacity_timeline`.
+    threshold : float
+        The share of draws in which a cap must bind for a month to count.
+
+    Returns
+    -------
+    dict of str to number or None
+        Per lab: p50 accelerators online at months 12 and 24 and at the horizon, powered at the
+        horizon, and the months in which a power cap binds in more than `threshold` of draws (any
+        campus).
+    """
     _check_threshold(threshold)
     out: dict[str, float | int | None] = {}
     labs = timeline[timeline["level"] == "lab"]

@@ -32,7 +32,18 @@ UTILIZATION_GRID = np.round(np.linspace(0.1, 1.0, 37), 4)
 
 
 def rent_vs_build_accelerators(catalog: Catalog | None = None) -> list[str]:
-    """Accelerator ids with both a purchase price and a rental price in data/accelerators.csv."""
+    """Accelerator ids with both a purchase price and a rental price in data/accelerators.csv.
+
+    Parameters
+    ----------
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+
+    Returns
+    -------
+    list of str
+        The ids, in the file's order: the accelerators rent versus build can compare.
+    """
     catalog = catalog or load_catalog()
     return [
         a.id
@@ -50,13 +61,35 @@ def hourly_costs(
     draws: int = 2000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Per draw: USD per accelerator-hour of renting, of owned hardware, facility and energy.
+    """Per draw: USD per accelerator-hour of renting, and of owned hardware, facility and energy.
 
-    Columns: rent_usd_per_hour (rental price x price factor), hardware_usd_per_hour (price x (1 +
-    interconnect) over the sampled life), facility_usd_per_hour (build cost per MW of the server's
-    facility power over the facility life), energy_usd_per_hour (average power x PUE x electricity
-    price), break_even_utilization (f*, may exceed 1: owning never pays), pue. pue 0 or None: the
-    site's PUE plus the sampled site variation.
+    Parameters
+    ----------
+    accelerator : str
+        An id of `rent_vs_build_accelerators` (it needs both a purchase and a rental price).
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    site : str, optional
+        Region id in data/sites.csv (default ``"us-average"``): PUE and electricity price.
+    pue : float, optional
+        One PUE in [1, 3]; 0 or None: the site's PUE plus the sampled site variation.
+    draws : int
+        Monte Carlo draws.
+    seed : int
+        Seed of every draw.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw: rent_usd_per_hour (rental price x price factor), hardware_usd_per_hour
+        (price x (1 + interconnect) over the sampled life), facility_usd_per_hour (build cost per MW
+        of the server's facility power over the facility life), energy_usd_per_hour (average power x
+        PUE x electricity price), break_even_utilization (may exceed 1: owning never pays), pue.
+
+    Raises
+    ------
+    InputError
+        For an accelerator without both prices, or an unknown site.
     """
     import pandas as pd
 
@@ -117,11 +150,33 @@ def rent_vs_build(
     seed: int = 0,
     utilization: np.ndarray = UTILIZATION_GRID,
 ) -> pd.DataFrame:
-    """Curves of USD per useful accelerator-hour against fleet utilization, rent and own, with
-    bands.
+    """USD per useful accelerator-hour against fleet utilization, rented and owned, with bands.
 
-    One row per option ("rent", "own") and utilization (share of the hardware's life doing useful
-    work): p10/p50/p90/mean over draws. Renting does not depend on utilization (paid per hour used).
+    Renting does not depend on utilization (it is paid per hour used); owning spreads the hardware
+    and the building over the useful share of the fleet's life.
+
+    Parameters
+    ----------
+    accelerator : str
+        An id of `rent_vs_build_accelerators`.
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    site : str, optional
+        Region id in data/sites.csv (default ``"us-average"``): PUE and electricity price.
+    pue : float, optional
+        One PUE in [1, 3]; 0 or None: the site's PUE plus the sampled site variation.
+    draws : int
+        Monte Carlo draws.
+    seed : int
+        Seed of every draw.
+    utilization : array of float
+        Shares of the hardware's life doing useful work, in (0, 1].
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per option (``"rent"``, ``"own"``) and utilization: accelerator, option,
+        utilization, p10, p50, p90, mean (USD per useful accelerator-hour).
     """
     import pandas as pd
 
@@ -144,8 +199,18 @@ def rent_vs_build(
 
 
 def break_even_summary(costs: pd.DataFrame) -> pd.DataFrame:
-    """p10/p50/p90 of each hourly cost and of the break-even utilization (rows), from
-    `hourly_costs`."""
+    """Quantiles of each hourly cost and of the break-even utilization.
+
+    Parameters
+    ----------
+    costs : pandas.DataFrame
+        From `hourly_costs`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column of `costs` (index ``quantity``), columns p10, p50, p90.
+    """
     import pandas as pd
 
     rows = {}
@@ -168,11 +233,37 @@ def run_cost_rent_vs_own(
     seed: int = 0,
     backend: str | None = None,
 ) -> pd.DataFrame:
-    """One run of `run_flop` FLOP on `accelerator`: accelerator-hours from `estimate` (calibrated
-    MFU prior, or `mfu`), then its cost rented and owned (amortized, fully used fleet), and its
-    energy.
+    """One run's accelerator-hours, energy and cost, rented and owned.
 
-    Rows: gpu_hours, energy_mwh, cost_rent_usd, cost_own_usd; columns p10/p50/p90/mean.
+    The accelerator-hours come from `estimate` (the calibrated MFU prior, or `mfu`); owned capacity
+    is amortized as a fully used fleet.
+
+    Parameters
+    ----------
+    accelerator : str
+        An id of `rent_vs_build_accelerators`.
+    run_flop : float
+        The run's training compute, FLOP.
+    catalog : Catalog, optional
+        The inputs to use; default `load_catalog()`.
+    mfu : float, optional
+        A fixed MFU in [0.001, 1]; 0 or None: the calibrated prior.
+    pue : float, optional
+        One PUE in [1, 3]; 0 or None: the site's PUE plus the sampled site variation.
+    site : str, optional
+        Region id in data/sites.csv (default ``"us-average"``).
+    draws : int
+        Monte Carlo draws.
+    seed : int
+        Seed of every draw.
+    backend : {"auto", "numpy", "cupy"}, optional
+        Array backend of the `estimate` call.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows gpu_hours, energy_mwh, cost_rent_usd, cost_own_usd (index ``quantity``); columns p10,
+        p50, p90, mean.
     """
     import pandas as pd
 

@@ -93,8 +93,18 @@ MIN_DRAWS = 200
 
 
 def label(column: str) -> str:
-    """A readable name for an input column ('delay:meta-hyperion' -> 'delivery delay:
-    meta-hyperion')."""
+    """A readable name for an input column (``delay:meta-hyperion``: delivery delay).
+
+    Parameters
+    ----------
+    column : str
+        A per-draw input column of a SimulationResult.
+
+    Returns
+    -------
+    str
+        The name shown in tables and figures.
+    """
     prefix, _, rest = column.partition(":")
     name = LABELS.get(prefix, prefix)
     return f"{name}: {rest}" if rest else name
@@ -112,8 +122,27 @@ def _frame(result: SimulationResult) -> pd.DataFrame:
 def outcome_data(
     result: SimulationResult, outcome: str = "time_to_train_months"
 ) -> dict[str, tuple]:
-    """Per lab: (input columns, X as (n, d) array, y as (n,)) for the outcome, unusable draws
-    removed."""
+    """Per lab, the inputs that vary and the outcome, as arrays, unusable draws removed.
+
+    Parameters
+    ----------
+    result : SimulationResult
+        From ``simulate(..., keep_draws=True)`` (or ``WhatIf.simulate(keep_draws=True)``).
+    outcome : str
+        One of OUTCOMES: ``"time_to_train_months"`` (draws not finished count at the horizon),
+        ``"cost_usd"``, ``"energy_mwh"``, ``"peak_power_mw"``, ``"emissions_tco2e"``.
+
+    Returns
+    -------
+    dict of str to tuple
+        Lab -> (input columns, X of shape (n, d), y of shape (n,)); a lab with fewer than
+        MIN_DRAWS usable draws, or an outcome that does not vary, has no entry.
+
+    Raises
+    ------
+    InputError
+        For an unknown outcome, or a result without per-draw data.
+    """
     if outcome not in OUTCOMES:
         raise InputError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
     frame = _frame(result)
@@ -138,10 +167,24 @@ def outcome_data(
 def tornado(
     result: SimulationResult, outcome: str = "time_to_train_months", *, tail: float = 0.1
 ) -> pd.DataFrame:
-    """Median outcome with each input in its lowest vs highest `tail` of draws, per lab.
+    """Median outcome with each input in its lowest versus highest `tail` of draws, per lab.
 
-    Columns: lab, input, label, low (median outcome when the input is low), high (when high),
-    base (median over all draws), swing (|high - low|), rank (1 = largest swing in the lab).
+    Parameters
+    ----------
+    result : SimulationResult
+        From ``simulate(..., keep_draws=True)`` (or ``WhatIf.simulate(keep_draws=True)``).
+    outcome : str
+        One of OUTCOMES: ``"time_to_train_months"`` (draws not finished count at the horizon),
+        ``"cost_usd"``, ``"energy_mwh"``, ``"peak_power_mw"``, ``"emissions_tco2e"``.
+    tail : float
+        The bottom and top fraction of draws of each input, in (0, 0.5].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns lab, input, label, low (median outcome when the input is low), high (when high),
+        base (median over all draws), swing (abs(high - low)), rank (1 = the largest swing in the
+        lab).
     """
     import pandas as pd
 
@@ -178,19 +221,36 @@ def variance_indices(
     resamples: int = 50,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """First-order Sobol indices by RBD-FAST on the given draws, per lab (SALib `rbd_fast.analyze`).
+    """First-order Sobol indices by RBD-FAST on the race's draws, per lab (SALib).
 
-    Columns: lab, input, label, S1, S1_conf (half-width of the 95% bootstrap interval), rank, and
-    S1_sum per lab (1 - S1_sum: the variance left to interactions and estimator noise).
+    Parameters
+    ----------
+    result : SimulationResult
+        From ``simulate(..., keep_draws=True)`` (or ``WhatIf.simulate(keep_draws=True)``).
+    outcome : str
+        One of OUTCOMES: ``"time_to_train_months"`` (draws not finished count at the horizon),
+        ``"cost_usd"``, ``"energy_mwh"``, ``"peak_power_mw"``, ``"emissions_tco2e"``.
+    harmonics : int
+        RBD-FAST's number of harmonics M, 1 to 50 (SALib's default: 10).
+    resamples : int
+        Bootstrap resamples for the confidence interval, 1 to 10,000.
+    seed : int
+        Seed of the bootstrap, 0 to 2**63 - 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns lab, input, label, S1, S1_conf (half-width of the 95% bootstrap interval), rank, and
+        S1_sum per lab (1 - S1_sum: the variance left to interactions and estimator noise).
     """
     import pandas as pd
     from SALib.analyze import rbd_fast
 
     from ..inputs.limits import check_seed, check_whole
 
-    check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST uses a handful (SALib's default: 10)
-    check_whole(resamples, "resamples", 1, 10_000)
-    check_seed(seed, "seed")
+    harmonics = check_whole(harmonics, "harmonics", 1, 50)  # RBD-FAST: a handful (SALib: 10)
+    resamples = check_whole(resamples, "resamples", 1, 10_000)
+    seed = check_seed(seed, "seed")
     rows = []
     for lab, (columns, X, y) in outcome_data(result, outcome).items():
         problem = {
@@ -233,10 +293,25 @@ def _in_lab_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5) -> pd.DataFrame:
-    """The `n` inputs with the largest S1 per lab, beside their tornado swing."""
+    """The `n` inputs with the largest S1 per lab, beside their tornado swing.
+
+    Parameters
+    ----------
+    tornado_frame : pandas.DataFrame
+        From `tornado`.
+    indices : pandas.DataFrame
+        From `variance_indices`.
+    n : int
+        Inputs per lab, 1 to 1,000.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns lab, rank, label, S1, S1_conf, low, high, swing.
+    """
     from ..inputs.limits import check_whole
 
-    check_whole(n, "n", 1, 1000)
+    n = check_whole(n, "n", 1, 1000)
     merged = indices.merge(
         tornado_frame[["lab", "input", "low", "high", "swing"]], on=["lab", "input"], how="left"
     )
@@ -246,7 +321,21 @@ def top_inputs(tornado_frame: pd.DataFrame, indices: pd.DataFrame, *, n: int = 5
 
 
 def headline(indices: pd.DataFrame, prefix: str) -> dict[str, object]:
-    """Metrics for `record_metrics`: per lab, the top input and its S1 (keys lowercased lab)."""
+    """Metrics for `cells.record_metrics`: per lab, the top input and its S1.
+
+    Parameters
+    ----------
+    indices : pandas.DataFrame
+        From `variance_indices`.
+    prefix : str
+        Starts every key (``"time"`` gives ``time_top_input_meta``, ``time_top_s1_meta``).
+
+    Returns
+    -------
+    dict of str to object
+        ``<prefix>_top_input_<lab>`` (the input column) and ``<prefix>_top_s1_<lab>`` (its S1),
+        the lab in lower case.
+    """
     out: dict[str, object] = {}
     for lab, group in indices.groupby("lab", sort=False):
         top = group.sort_values("rank").iloc[0]

@@ -45,8 +45,23 @@ DELAY_BAND = (0.5, 1.5)
 
 
 def scenario_path(path: str | Path) -> Path:
-    """A scenario path as a notebook parameter gives it: relative to the project root, not the
-    cwd."""
+    """A scenario path as a notebook parameter gives it: relative to the project root, not the cwd.
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario file, absolute or relative to the project root.
+
+    Returns
+    -------
+    Path
+        The existing file.
+
+    Raises
+    ------
+    InputError
+        When no such file exists, listing the scenarios that do.
+    """
     path = Path(path)
     resolved = path if path.is_absolute() else PROJECT_ROOT / path
     if not resolved.is_file():
@@ -118,8 +133,20 @@ def _check_deal(name: str, deal_id: str, catalog: Catalog, scenario: Scenario) -
 
 
 def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
-    """A delay as a distribution: a number m is triangular(m x 0.5, m, m x 1.5) months
-    (DELAY_BAND)."""
+    """A delay as a distribution: a number m is triangular(m x 0.5, m, m x 1.5) months (DELAY_BAND).
+
+    Parameters
+    ----------
+    value : float or distribution
+        A delay in months (>= 0), or a distribution, returned as it is.
+    name : str
+        How an error names the value.
+
+    Returns
+    -------
+    distribution
+        A pydantic distribution spec (``Triangular``, or `value` itself).
+    """
     if isinstance(value, _Dist):
         return value
     mode = _number(name, value, low=0.0)
@@ -127,7 +154,20 @@ def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
 
 
 def catalog_with_pue(catalog: Catalog, pue: float) -> Catalog:
-    """The catalog with every site and every deal at one PUE (an absolute override, not a delta)."""
+    """The catalog with every site and every deal at one PUE (an absolute override, not a delta).
+
+    Parameters
+    ----------
+    catalog : Catalog
+        The catalog to copy.
+    pue : float
+        The PUE, in [1, 3].
+
+    Returns
+    -------
+    Catalog
+        A copy; `catalog` is unchanged.
+    """
     pue = _number("pue", pue, low=1.0, high=3.0)
     sites = {k: s.model_copy(update={"pue": pue}) for k, s in catalog.sites.items()}
     deals = {k: d.model_copy(update={"pue": pue}) for k, d in catalog.deals.items()}
@@ -153,19 +193,51 @@ def what_if(
     only_kind: str | None = None,
     only_deals: Iterable[str] | None = None,
 ) -> WhatIf:
-    """A variant of `scenario` (a path relative to the project root, a dict, a Scenario or a
-    WhatIf).
+    """A what-if variant of a scenario, validated, with every change listed.
 
-    draws, seed: replace the scenario's. target_flop (FLOP): one common compute target; 0 keeps the
-    scenario's. deal_scale: deal id -> factor on its accelerators (0 drops the deal).
-    deal_delay_months: deal id -> delivery delay, a number m meaning triangular(0.5m, m, 1.5m)
-    months (0 keeps the data's) or a distribution. power_cap_scale: factor on the power cap of every
-    owned campus in the race (1 keeps). pue: one absolute PUE for every site and deal, >= 1, with no
-    sampled site variation (0 keeps each site's PUE and its uncertainty). mfu: a fixed MFU in
-    [0.001, 1] for every competitor (0 keeps the calibrated prior). span_sites: let one run use
-    every campus of its lab. only_kind: keep only deals of this kind (reserved, owned, on_demand);
-    competitors left with none are dropped. only_deals: keep only these deals; competitors holding
-    none of them are dropped.
+    A value that keeps the scenario as written (None, and 0 where noted) makes no change, so a
+    notebook can pass its parameters straight through.
+
+    Parameters
+    ----------
+    scenario : str, Path, dict, Scenario or WhatIf
+        A scenario file relative to the project root (default scenarios/default.yaml), its contents,
+        a Scenario, or a WhatIf to change further.
+    catalog : Catalog, optional
+        The inputs to use; default the WhatIf's, else `load_catalog()`.
+    draws, seed : int, optional
+        Replace the scenario's draws (1 to 20,000,000) and seed (0 to 2**63 - 1).
+    target_flop : float, optional
+        One common compute target in FLOP for every lab (1e15 to 1e32); 0 keeps the scenario's.
+    deal_scale : mapping of str to float, optional
+        Deal id -> factor on its accelerators (0 drops the deal; at most 1,000).
+    deal_delay_months : mapping of str to float or distribution, optional
+        Deal id -> delivery delay: a number m means triangular(0.5m, m, 1.5m) months (0 keeps the
+        data's), or a distribution.
+    power_cap_scale : float, optional
+        Factor on the power cap of every owned campus in the race (1 keeps).
+    pue : float, optional
+        One absolute PUE in [1, 3] for every site and deal, with no sampled site variation (0 keeps
+        each site's PUE and its uncertainty).
+    mfu : float, optional
+        A fixed MFU in [0.001, 1] for every competitor (0 keeps the calibrated prior).
+    span_sites : bool, optional
+        Let one run use every campus of its lab.
+    only_kind : {"reserved", "owned", "on_demand"}, optional
+        Keep only deals of this kind; competitors left with none are dropped.
+    only_deals : iterable of str, optional
+        Keep only these deals; competitors holding none of them are dropped.
+
+    Returns
+    -------
+    WhatIf
+        The validated scenario, its catalog and ``changes`` (one line per change);
+        ``.simulate()`` runs it.
+
+    Raises
+    ------
+    InputError
+        Naming the argument (and deal id) and what is allowed.
     """
     changes: list[str] = []
     if isinstance(scenario, WhatIf):
@@ -181,10 +253,10 @@ def what_if(
     if draws is not None:
         update["draws"] = check_draws(draws, "draws")
     if seed is not None:
-        check_seed(seed, "seed")
+        seed = check_seed(seed, "seed")
         if seed != scenario.seed:
             changes.append(f"seed {seed} (scenario: {scenario.seed})")
-        update["seed"] = int(seed)
+        update["seed"] = seed
     if not _keep(target_flop):
         value = _number("target_flop", target_flop, low=MIN_TRAINING_FLOP, high=MAX_TRAINING_FLOP)
         update["target_flop"] = value

@@ -474,7 +474,7 @@ def prior_band(
 
     from ..inputs.limits import check_whole
 
-    check_whole(points, "points", 2, 10_000)
+    points = check_whole(points, "points", 2, 10_000)
     if not (
         isinstance(low, (int, float))
         and isinstance(high, (int, float))

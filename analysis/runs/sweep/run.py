@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ...errors import InputError, first_line
+from ...inputs.limits import check_whole
 from ...paths import PROJECT_ROOT, RESULTS_DIR, display
 from ..papermill import kernel_options
 from .index import summarize, write_index
@@ -185,18 +185,8 @@ def _crashed(point: Point, exc: BaseException, clock: float) -> dict:
 
 
 def parse_workers(value: Any) -> int | None:
-    """--workers: a whole number from 1; None when not given."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not (
-        math.isfinite(number) and number.is_integer() and 1 <= number <= 1024
-    ):
-        raise InputError(f"--workers: expected a whole number from 1 to 1,024, got {value!r}")
-    return int(number)
+    """--workers: a whole number from 1 to 1,024; None when not given."""
+    return None if value is None else check_whole(value, "--workers", 1, 1024)
 
 
 def _check_scheduler(scheduler: str | None, workers: int | None) -> None:
@@ -383,13 +373,41 @@ def run_sweep(
     force: bool = False,
     max_points: int | None = None,
 ) -> SweepResult:
-    """Run every point of a sweep and write results/<name>/ (summary.csv, .parquet, index.html).
+    """Run every point of a sweep and write its results folder.
 
-    `workers`: local processes (default 1, in this process); `scheduler`: tcp://host:port of a Dask
-    cluster, or "local" for a LocalCluster of `workers` processes (default 2); `resume`: skip points
-    already complete; `force`: write into an existing folder that is not a sweep's (never
-    overwriting a file); `max_points`: allow more than MAX_POINTS points. A point whose notebook
-    fails is recorded and the others go on.
+    A point whose notebook fails is recorded and the others go on; each point's executed notebook,
+    parameters and metrics go to ``<out>/<point id>/``, then summary.csv, summary.parquet and
+    index.html.
+
+    Parameters
+    ----------
+    sweep : str, PathLike, dict or Sweep
+        A sweep file (YAML; schema in sweeps/README.md), its contents, or a loaded Sweep.
+    workers : int, optional
+        Local worker processes, 1 to 1,024 (default 1: in this process); with ``scheduler="local"``
+        the size of the local Dask cluster (default 2).
+    scheduler : str, optional
+        ``tcp://host:port`` of a Dask scheduler, or ``"local"`` for a local Dask cluster.
+    out : str or PathLike, optional
+        The results folder (default results/<sweep name>): new, empty, or a sweep's own.
+    resume : bool
+        Skip points already complete.
+    progress : bool
+        Show a progress bar on stderr.
+    force : bool
+        Write into an existing folder that is not a sweep's (never overwriting a file).
+    max_points : int, optional
+        Allow more than MAX_POINTS (1,000) points, up to this many.
+
+    Returns
+    -------
+    SweepResult
+        The summary table (one row per point), the failed points, counts and the results folder.
+
+    Raises
+    ------
+    InputError
+        For a bad sweep file, argument or folder, before any point runs.
     """
     from tqdm import (
         tqdm,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
+from ...inputs.limits import check_whole, parse_whole
 from ...inputs.yamlio import read_yaml
 from ...paths import PROJECT_ROOT, display
 
@@ -215,8 +216,8 @@ def _check_value(where: str, name: str, value: Any, spec: dict) -> Any:
     elif float in allowed and is_number:
         return float(value)  # one spelling per number, so 1 and 1.0 are the same point
     elif int in allowed and is_number:
-        if float(value).is_integer():
-            return int(value)
+        if (whole := parse_whole(value)) is not None:
+            return whole
     elif type(value) in allowed:
         return value
     wanted = " or ".join(t.__name__ if t is not type(None) else "null" for t in allowed)
@@ -271,20 +272,8 @@ def _resolve_notebook(where: str, value: Any, base: Path | None) -> Path:
 
 
 def parse_max_points(value: Any) -> int:
-    """--max-points: a whole number from 1; MAX_POINTS when not given."""
-    if value is None:
-        return MAX_POINTS
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not (
-        math.isfinite(number) and number.is_integer() and 1 <= number <= 10**9
-    ):
-        raise InputError(
-            f"--max-points: expected a whole number from 1 to 1,000,000,000, got {value!r}"
-        )
-    return int(number)
+    """--max-points: a whole number from 1 to 10**9; MAX_POINTS when not given."""
+    return MAX_POINTS if value is None else check_whole(value, "--max-points", 1, 10**9)
 
 
 def _check_count(where: str, count: int, max_points: int) -> None:
@@ -304,11 +293,29 @@ def _check_count(where: str, count: int, max_points: int) -> None:
 def load_sweep(
     source: str | os.PathLike | dict, *, name: str | None = None, max_points: int | None = None
 ) -> Sweep:
-    """A validated Sweep from a YAML path or a dict; InputError naming the key when anything is
-    wrong.
+    """A validated Sweep from a sweep file or a dict; nothing runs.
 
-    Keys and value types are checked against the notebook's declared parameters; nothing runs. A
-    sweep of more than `max_points` points (default MAX_POINTS) is refused before its grid is built.
+    Keys and value types are checked against the parameters the notebook declares (and its
+    parameter model in `runs.parameters`, when it has one).
+
+    Parameters
+    ----------
+    source : str, PathLike or dict
+        A sweep file (YAML; schema in sweeps/README.md) or its contents.
+    name : str, optional
+        The sweep's name (default: the file's ``name``, else the file name).
+    max_points : int, optional
+        The most points allowed (default MAX_POINTS); a larger grid is refused before it is built.
+
+    Returns
+    -------
+    Sweep
+        The notebook, its declared parameters, the fixed values and the points to run.
+
+    Raises
+    ------
+    InputError
+        Naming the key (and point) that is wrong and what is allowed.
     """
     max_points = parse_max_points(max_points)
     if isinstance(source, dict):
