@@ -81,3 +81,24 @@ def test_make_run_summary_has_the_race_and_three_views_of_the_deal():
     assert "Race 'next-frontier'" in text and "common target 1e+27 FLOP" in text
     assert text.count("Marginal value of meta-coreweave-2026 to Meta") == 3
     assert "runs may span sites" in text and "coreweave-meta campus only" in text
+
+
+def test_deal_effect_with_and_without():
+    from analysis.studies.deal_value import deal_effect, deal_effect_metrics
+    from analysis.views import tables
+
+    cw = "meta-coreweave-2026"
+    effect = deal_effect(what_if(draws=400, seed=1), cw, targets=(None, 1e27))
+    table = effect.table
+    assert set(table["target"]) == {"each lab's own model", "1e+27 FLOP for every lab"}
+    assert set(table["variant"]) == {f"with {cw}", f"without {cw}"}
+    campus = table[
+        table["case"].str.contains("campus") & (table["target"] != "each lab's own model")
+    ]
+    with_, without = (campus[campus["variant"] == f"{v} {cw}"].iloc[0] for v in ("with", "without"))
+    assert with_["p_within_horizon"] >= without["p_within_horizon"]  # more capacity never hurts
+    metrics = deal_effect_metrics(effect, cw, "Meta")
+    assert metrics["deal_adds_p_done_campus_only_1e27_meta"] >= 0
+    curves = tables.deal_effect_curves(effect)
+    assert set(curves["case"]) == set(table["case"])
+    assert len(effect.results) == len(table.groupby(["target", "case", "variant"]))

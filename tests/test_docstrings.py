@@ -21,9 +21,9 @@ ENTRY_POINTS = [
     "analysis.runs.report:build_report",
 ]
 #: Study modules whose every public function is an entry point (notebooks call them). Not here:
-#: `deal_value` (its with/without-deal study is being merged with tables.deal_effect, issue 24
-#: item 2) and `backtest` beyond `backtest` itself (its other names are the steps of one study).
-STUDIES = ["capacity", "economics", "sensitivity", "whatif"]
+#: `deal_value` (its older helpers document their parameters in prose) and `backtest` beyond
+#: `backtest` itself (its other names are the steps of one study).
+STUDIES = ["breakeven", "capacity", "economics", "hindcast", "sensitivity", "whatif"]
 
 
 def _public_functions(module_name: str) -> list[str]:

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 import analysis
-from analysis.studies import capacity, economics, sensitivity
+from analysis.studies import capacity, deal_value, economics, sensitivity
 from analysis.studies.whatif import what_if
 from analysis.views import plots, tables
 
@@ -49,7 +49,9 @@ def _figures():
     result = race.simulate(keep_draws=True)
     timeline = capacity.capacity_timeline(race)
     budgets = tables.compute_budgets(race)
-    _, effect_curves = tables.deal_effect(what_if(draws=200, seed=5), DEAL)
+    effect_curves = tables.deal_effect_curves(
+        deal_value.deal_effect(what_if(draws=200, seed=5), DEAL)
+    )
     hourly = economics.hourly_costs("h100-sxm", catalog=cat, draws=300, seed=5)
     time_tornado = sensitivity.tornado(result, "time_to_train_months", tail=0.1)
     backtest = analysis.backtest(draws=200, seed=5)

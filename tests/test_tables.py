@@ -64,22 +64,6 @@ def test_race_metrics_and_curves():
     }
 
 
-def test_deal_effect_with_and_without():
-    table, curves = tables.deal_effect(what_if(draws=400, seed=1), CW, targets=(None, 1e27))
-    assert set(table["target"]) == {"each lab's own model", "1e+27 FLOP for every lab"}
-    assert set(table["variant"]) == {f"with {CW}", f"without {CW}"}
-    campus = table[
-        table["case"].str.contains("campus") & (table["target"] != "each lab's own model")
-    ]
-    with_, without = (campus[campus["variant"] == f"{v} {CW}"].iloc[0] for v in ("with", "without"))
-    assert (
-        with_["p_within_horizon"] >= without["p_within_horizon"]
-    )  # more capacity never finishes later
-    metrics = tables.deal_effect_metrics(table, CW, "Meta")
-    assert metrics["deal_adds_p_done_campus_only_1e27_meta"] >= 0
-    assert set(curves["case"]) == set(table["case"])
-
-
 def test_cost_by_deal_kind_and_cost_metrics():
     wi = what_if(draws=400, seed=1)
     frame = tables.cost_by_deal_kind(wi)

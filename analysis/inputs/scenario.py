@@ -326,6 +326,10 @@ class Scenario(Strict):
     name: NonEmptyStr
     description: str = ""
     start: YearMonth
+    #: The month the race's knowledge dates from, when it is later than `start` (a hindcast whose
+    #: tables begin before it, so runs launched earlier are planned on the capacity of their own
+    #: time); default: the start.
+    as_of: YearMonth | None = None
     horizon_months: Annotated[float, Field(gt=0, le=600)]
     time_step_months: Annotated[float, Field(gt=0, le=12)] = 1.0
     draws: Annotated[int, Field(ge=1, le=MAX_DRAWS)] = 20_000
@@ -469,6 +473,10 @@ def scenario_catalog(scenario: Scenario, catalog: Catalog, where: str = "scenari
     loader checks data/deals.yaml (their dates, accelerator and region)."""
     if not scenario.deals and not scenario.models:
         return catalog
+    if all(catalog.deals.get(d.id) == d for d in scenario.deals) and all(
+        catalog.models.get(m.id) == m for m in scenario.models
+    ):
+        return catalog  # already this scenario's catalog
     import json
 
     from ..cache import hash_contents
@@ -512,7 +520,9 @@ def scenario_catalog(scenario: Scenario, catalog: Catalog, where: str = "scenari
         catalog,
         deals={**catalog.deals, **{d.id: d for d in scenario.deals}},
         models={**catalog.models, **{m.id: m for m in scenario.models}},
-        data_hash=hash_contents({"data": catalog.data_hash.encode(), "scenario": payload}),
+        data_hash=hash_contents(
+            {Path("data"): catalog.data_hash.encode(), Path("scenario"): payload}
+        ),
         _frames={},
     )
     _DECLARED.clear()

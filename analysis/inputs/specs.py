@@ -585,6 +585,31 @@ def _split_assumptions(text: str) -> dict[str, str]:
     return out
 
 
+class FlagshipRelease(Strict):
+    """A lab's flagship release (data/flagship_releases.csv): what the hindcast is judged against
+    and what its naive cadence baseline reads. `record`: a new pre-training compute record for the
+    lab (the hindcast's unit: the next record run after a date)."""
+
+    id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
+    lab: NonEmptyStr
+    model: NonEmptyStr
+    released: AsOfDate
+    training_flop: Annotated[float, Field(ge=MIN_TRAINING_FLOP, le=MAX_TRAINING_FLOP)] | None = None
+    record: bool
+    source: NonEmptyStr
+    notes: str = ""
+
+    @property
+    def released_month(self) -> float:
+        """The release as a fractional month index (month_index + day fraction)."""
+        day = _dt.date.fromisoformat(
+            self.released if len(self.released) > 7 else self.released + "-01"
+        )
+        first = _dt.date(day.year, day.month, 1)
+        nxt = _dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        return month_index(self.released[:7]) + (day - first).days / (nxt - first).days
+
+
 class CompetingModel(Strict):
     """A lab's next model: size and data as log-normal ranges, each an explicit assumption."""
 

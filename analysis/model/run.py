@@ -263,12 +263,21 @@ def kernel_args(
         dev(inputs["earliest_launch_months"]),
         dev(inputs["share"]),
         dev(inputs["utilization"]),
-        dev(inputs["budget_months"] * K.SECONDS_PER_MONTH),
+        dev(_budget_months(plan, inputs) * K.SECONDS_PER_MONTH),
         dev(need),
         dev(inv_h),
     )
     count = dev(inputs["accelerators"]) if "accelerators" in inputs else None
     return KernelArgs(args, {"count": count, "deal_gain": gains}, deal_base, deal_pue, price)
+
+
+def _budget_months(plan: CompetitorPlan, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The wall-clock budget the kernel plans with: the drawn one, except for a run of a given
+    count that aims at a target (a run whose cluster is known, e.g. one in flight): it trains until
+    it reaches the target, for up to constants.MAX_BUDGET_MONTHS."""
+    if "accelerators" in inputs and plan.target_kind != "budget":
+        return np.full_like(inputs["budget_months"], K.MAX_BUDGET_MONTHS)
+    return inputs["budget_months"]
 
 
 def _need(plan: CompetitorPlan, inputs: dict[str, np.ndarray], n: int):

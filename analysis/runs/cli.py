@@ -258,6 +258,17 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--format", default="table", choices=("table", "json"))
     bt.set_defaults(func=_delegate("studies.backtest"))
 
+    hc = sub.add_parser(
+        "hindcast",
+        help="the race as of 2024-01 and 2024-06, against what happened",
+        description="Hindcast: races as of past dates (scenarios/hindcast_*.yaml), each lab's next "
+        "record pre-training run planned as labs plan runs, its predicted release and run length "
+        "against the actual release, beside a naive cadence baseline.",
+    )
+    _add_mc_flags(hc, default_draws=None)
+    hc.add_argument("--format", default="table", choices=("table", "json"))
+    hc.set_defaults(func=_delegate("studies.hindcast"))
+
     bench = sub.add_parser(
         "bench",
         help="time the race kernel on NumPy (and CuPy when usable)",

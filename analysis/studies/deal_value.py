@@ -16,6 +16,7 @@ scenarios/README.md), so the per-draw difference is the deal's effect alone. Rep
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -223,6 +224,130 @@ def deal_marginal_value(
         horizon_months=base.scenario.horizon_months,
         table=pd.DataFrame(rows),
     )
+
+
+@dataclasses.dataclass
+class DealEffect:
+    """With versus without one deal (`deal_effect`): the summary table and every simulation."""
+
+    table: pd.DataFrame
+    #: (target name, case, variant label, SimulationResult) of each run, for curves and checks.
+    results: list
+
+
+def deal_effect(
+    wi: WhatIf,
+    deal_id: str,
+    *,
+    targets=(None,),
+    backend: str | None = None,
+) -> DealEffect:
+    """With versus without one deal: in the race as set, and for its buyer's run on the deal's own
+    campus alone (where the contract's capacity is all the run gets), at each compute target.
+
+    Parameters
+    ----------
+    wi : WhatIf
+        The race (a `what_if` variant).
+    deal_id : str
+        The deal dropped (scale 0) in the "without" variant.
+    targets : sequence of float or None
+        None (or 0) keeps the scenario's target; a number sets a common compute target (FLOP).
+    backend : str, optional
+        Array backend.
+
+    Returns
+    -------
+    DealEffect
+        `.table`: one row per target, case, variant and lab with P(first) (race only), P(done
+        within horizon), time-to-train p10/p50/p90, training FLOP p50 and cost p50; `.results`:
+        the simulations (`views.tables.deal_effect_curves` draws their curves).
+    """
+
+    if deal_id not in wi.catalog.deals:
+        raise InputError(f"deal: unknown deal {deal_id!r}")
+    deal = wi.catalog.deals[deal_id]
+    holders = [c for c in wi.scenario.competitors if deal_id in c.deals]
+    if not holders:
+        raise InputError(f"deal: {deal_id!r} is not used by any competitor of this scenario")
+    campus_deals = [d for d in holders[0].deals if wi.catalog.deals[d].campus_id == deal.campus_id]
+    rows, results = [], []
+    seen = set()
+    for target in targets:
+        at = wi.with_changes(target_flop=target)
+        sc = at.scenario
+        if sc.target_flop in seen:
+            continue
+        seen.add(sc.target_flop)
+        target_name = (
+            f"{sc.target_flop:.3g} FLOP for every lab" if sc.target_flop else "each lab's own model"
+        )
+        cases = [
+            ("race as set", at),
+            (
+                f"{holders[0].lab} on campus {deal.campus_id} only",
+                at.with_changes(only_deals=campus_deals),
+            ),
+        ]
+        for case, base in cases:
+            variants = [("with", base)]
+            if case == "race as set" or len(campus_deals) > 1:
+                variants.append(("without", base.with_changes(deal_scale={deal_id: 0.0})))
+            for variant, variant_wi in variants:
+                result = variant_wi.simulate(backend=backend, keep_draws=True)
+                label = f"{variant} {deal_id}"
+                for comp in result.competitors:
+                    t = comp["time_to_train_months"]
+                    rows.append(
+                        {
+                            "target": target_name,
+                            "target_flop": sc.target_flop,
+                            "case": case,
+                            "variant": label,
+                            "lab": comp["lab"],
+                            "p_first": comp["p_first"] if case == "race as set" else float("nan"),
+                            "p_within_horizon": comp["p_within_horizon"],
+                            "months_p10": t["p10"],
+                            "months_p50": t["p50"],
+                            "months_p90": t["p90"],
+                            "training_flop_p50": comp["training_flop"]["p50"],
+                            "cost_p50_usd": comp["cost_usd"]["p50"],
+                        }
+                    )
+                results.append((target_name, case, label, result))
+    return DealEffect(table=pd.DataFrame(rows), results=results)
+
+
+def deal_effect_metrics(effect: DealEffect, deal_id: str, lab: str) -> dict[str, float | None]:
+    """What the deal buys `lab` per target and case: months saved at p50 (without minus with; None
+    where a p50 is beyond the horizon), P(done within horizon) with and without it, and the gain.
+    Keys end in
+    `<race|campus_only>_<own_model|1e27...>_<lab>`."""
+    out: dict[str, float | None] = {}
+    table = effect.table
+    part = table[table["lab"] == lab]
+    for target, by_target in part.groupby("target", sort=False):
+        target_flop = by_target["target_flop"].iloc[0]
+        target_key = (
+            "own_model"
+            if target_flop is None or math.isnan(target_flop)
+            else f"{target_flop:.0e}".replace("+", "")
+        )
+        for c, (case, rows) in enumerate(by_target.groupby("case", sort=False)):
+            values = rows.set_index("variant")
+            if f"without {deal_id}" not in values.index:
+                continue
+            with_, without = values.loc[f"with {deal_id}"], values.loc[f"without {deal_id}"]
+            name = f"{'race' if c == 0 else 'campus_only'}_{target_key}_{lab.lower()}"
+            a, b = with_["months_p50"], without["months_p50"]
+            ok = a is not None and b is not None and not (math.isnan(a) or math.isnan(b))
+            out[f"deal_saves_p50_months_{name}"] = float(b - a) if ok else None
+            out[f"deal_adds_p_done_{name}"] = float(
+                with_["p_within_horizon"] - without["p_within_horizon"]
+            )
+            out[f"p_done_with_deal_{name}"] = float(with_["p_within_horizon"])
+            out[f"p_done_without_deal_{name}"] = float(without["p_within_horizon"])
+    return out
 
 
 def headline_metrics(

@@ -583,109 +583,18 @@ def race_metrics(result: SimulationResult) -> dict[str, float | None]:
     return out
 
 
-def deal_effect(
-    wi: WhatIf,
-    deal_id: str,
-    *,
-    targets=(None,),
-    backend: str | None = None,
-    step_months: float = 0.25,
-):
-    """With versus without one deal: in the race as set, and for its buyer's run on the deal's own
-    campus alone (where the contract's capacity is all the run gets), at each compute target.
-
-    targets: None (or 0) keeps the scenario's target; a number sets a common compute target (FLOP).
-    Returns (table, curves): table has one row per target, case, variant and lab with P(first) (race
-    only), P(done within horizon), time-to-train p10/p50/p90 and cost p50; curves are
-    `time_to_train_curves` of each (columns target, case, variant).
-    """
+def deal_effect_curves(effect, *, step_months: float = 0.25) -> pd.DataFrame:
+    """`time_to_train_curves` of every run of a `deal_value.deal_effect` study, with columns
+    target, case and variant (the study's simulations; this only tabulates them)."""
     import pandas as pd
 
-    if deal_id not in wi.catalog.deals:
-        raise InputError(f"deal: unknown deal {deal_id!r}")
-    deal = wi.catalog.deals[deal_id]
-    holders = [c for c in wi.scenario.competitors if deal_id in c.deals]
-    if not holders:
-        raise InputError(f"deal: {deal_id!r} is not used by any competitor of this scenario")
-    campus_deals = [d for d in holders[0].deals if wi.catalog.deals[d].campus_id == deal.campus_id]
-    rows, curves = [], []
-    seen = set()
-    for target in targets:
-        at = wi.with_changes(target_flop=target)
-        sc = at.scenario
-        if sc.target_flop in seen:
-            continue
-        seen.add(sc.target_flop)
-        target_name = (
-            f"{sc.target_flop:.3g} FLOP for every lab" if sc.target_flop else "each lab's own model"
-        )
-        cases = [
-            ("race as set", at),
-            (
-                f"{holders[0].lab} on campus {deal.campus_id} only",
-                at.with_changes(only_deals=campus_deals),
-            ),
-        ]
-        for case, base in cases:
-            variants = [("with", base)]
-            if case == "race as set" or len(campus_deals) > 1:
-                variants.append(("without", base.with_changes(deal_scale={deal_id: 0.0})))
-            for variant, variant_wi in variants:
-                result = variant_wi.simulate(backend=backend, keep_draws=True)
-                label = f"{variant} {deal_id}"
-                for comp in result.competitors:
-                    t = comp["time_to_train_months"]
-                    rows.append(
-                        {
-                            "target": target_name,
-                            "target_flop": sc.target_flop,
-                            "case": case,
-                            "variant": label,
-                            "lab": comp["lab"],
-                            "p_first": comp["p_first"] if case == "race as set" else float("nan"),
-                            "p_within_horizon": comp["p_within_horizon"],
-                            "months_p10": t["p10"],
-                            "months_p50": t["p50"],
-                            "months_p90": t["p90"],
-                            "cost_p50_usd": comp["cost_usd"]["p50"],
-                        }
-                    )
-                curve = time_to_train_curves(result, step_months=step_months, variant=label)
-                curve["case"] = case
-                curve["target"] = target_name
-                curves.append(curve)
-    return pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
-
-
-def deal_effect_metrics(table: pd.DataFrame, deal_id: str, lab: str) -> dict[str, float | None]:
-    """What the deal buys `lab` per target and case: months saved at p50 (without minus with; None
-    where a p50 is beyond the horizon), P(done within horizon) with and without it, and the gain.
-    Keys end in
-    `<race|campus_only>_<own_model|1e27...>_<lab>`."""
-    out: dict[str, float | None] = {}
-    part = table[table["lab"] == lab]
-    for target, by_target in part.groupby("target", sort=False):
-        target_flop = by_target["target_flop"].iloc[0]
-        target_key = (
-            "own_model"
-            if target_flop is None or math.isnan(target_flop)
-            else f"{target_flop:.0e}".replace("+", "")
-        )
-        for c, (case, rows) in enumerate(by_target.groupby("case", sort=False)):
-            values = rows.set_index("variant")
-            if f"without {deal_id}" not in values.index:
-                continue
-            with_, without = values.loc[f"with {deal_id}"], values.loc[f"without {deal_id}"]
-            name = f"{'race' if c == 0 else 'campus_only'}_{target_key}_{_key(lab)}"
-            a, b = with_["months_p50"], without["months_p50"]
-            ok = a is not None and b is not None and not (math.isnan(a) or math.isnan(b))
-            out[f"deal_saves_p50_months_{name}"] = float(b - a) if ok else None
-            out[f"deal_adds_p_done_{name}"] = float(
-                with_["p_within_horizon"] - without["p_within_horizon"]
-            )
-            out[f"p_done_with_deal_{name}"] = float(with_["p_within_horizon"])
-            out[f"p_done_without_deal_{name}"] = float(without["p_within_horizon"])
-    return out
+    curves = []
+    for target_name, case, label, result in effect.results:
+        curve = time_to_train_curves(result, step_months=step_months, variant=label)
+        curve["case"] = case
+        curve["target"] = target_name
+        curves.append(curve)
+    return pd.concat(curves, ignore_index=True)
 
 
 # ---------------------------------------------------------------------------------------------
