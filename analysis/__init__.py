@@ -44,6 +44,7 @@ _EXPORTS = {
 #: ``from analysis import plots`` (or ``analysis.catalog``) in users' code keeps working.
 _MODULES = {
     "bench": ".runs.bench",
+    "breakeven": ".studies.breakeven",
     "calibration": ".model.calibration",
     "capacity": ".studies.capacity",
     "catalog": ".inputs.catalog",
@@ -51,6 +52,7 @@ _MODULES = {
     "deal_value": ".studies.deal_value",
     "economics": ".studies.economics",
     "explorer": ".views.explorer",
+    "hindcast": ".studies.hindcast",
     "kernels": ".model.kernels",
     "limits": ".inputs.limits",
     "notebook": ".runs.cells",

@@ -9,21 +9,25 @@
 # ---
 
 # %% [markdown]
-# # 20 The race: who finishes training first, by how much, and what the ~$21B CoreWeave deal buys
+# # 20 The race: who trains first, what each run trains, and what the ~$21B CoreWeave deal buys
 #
-# **Question.** Starting at the data's as-of month (December 2026) on the capacity their deals bring
-# online, how long do Meta, DeepSeek and Alibaba take to train their next models, who finishes first
-# with what probability and by how many months, and how much does Meta's ~$21B 2026 CoreWeave
-# contract change that?
+# **Question.** Starting at the data's as-of month (December 2026), each lab launches its next
+# pre-training run as labs plan runs: no earlier than its planned month, on the largest single
+# campus online then, with a share of that campus fixed at launch, for a wall-clock budget from the
+# record of frontier run lengths. When is each trained and released, how much compute (and
+# effective compute) does it train, who finishes first, and how much does Meta's ~$21B 2026
+# CoreWeave contract change that? And how much more efficient would DeepSeek's or Qwen's training
+# have to be to reach a frontier capability first: code against supply chains?
 #
-# **Inputs.** The scenario (`scenarios/default.yaml`: competitors, their deals, each lab's share
-# of a campus), `data/` (deals, accelerators, sites, models), the MFU prior (notebook 10), and the
-# what-if parameters below.
+# **Inputs.** The scenario (`scenarios/default.yaml`: competitors, their deals, launch windows,
+# shares, training-efficiency multipliers), `data/` (deals, accelerators, sites, models), the MFU
+# prior (notebook 10), the run-length record and algorithmic progress (`analysis/constants.py`), and
+# the what-if parameters below.
 #
-# **Outputs.** The race table (P(first), time-to-train p10/p50/p90, cost, energy); the
-# distribution of time-to-train per lab; lead times between each pair; with versus without
-# `meta-coreweave-2026`; headline metrics (JSON when `metrics_path` is set: `p_first_<lab>`,
-# `time_to_train_p50_months_<lab>`, `p_nobody`, ...).
+# **Outputs.** The deal's marginal value at common compute targets; the break-even training
+# efficiency; the race table (P(first), launch, run length, trained and released months, training
+# and effective FLOP, cost); the distribution of when each lab's run is trained; lead times; with
+# versus without `meta-coreweave-2026`; headline metrics (JSON when `metrics_path` is set).
 #
 # **Run it.** From the repository root (outputs go to the git-ignored `results/`; any parameter
 # below can be overridden with `-p`):
@@ -40,15 +44,16 @@ seed = 20260409  # help: seed of every draw; the same seed gives the same number
 scenario = "scenarios/default.yaml"  # help: scenario file, path from the repo root
 coreweave_2026_scale = 1.0  # help: factor on the size of deal meta-coreweave-2026 (0 drops it, 2 doubles it)
 coreweave_delay_months = 0.0  # help: mode of its delivery delay, triangular(0.5x, 1x, 1.5x) months; 0 keeps the data's
-target_flop = 0.0  # help: common compute target for every lab in FLOP, e.g. 1e27; 0 means each lab's own model
+target_flop = 0.0  # help: common compute target for every lab in FLOP, e.g. 1e27; 0 means each lab's own next run
 effect_target_flop = 1e27  # help: a second common target at which the CoreWeave with/without is also shown; 0 skips it
+breakeven_target_effective_flop = 1e27  # help: the capability, in effective FLOP, at which break-even efficiency is found
 backend = "auto"  # help: array backend, "auto" (CuPy when a GPU is usable), "numpy" or "cupy"
 metrics_path = ""  # help: where a sweep collects this run's headline metrics (JSON); empty means don't write
 
 # %%
 import pandas as pd
 
-from analysis import cells, deal_value, plots, tables
+from analysis import breakeven, cells, deal_value, plots, tables
 from analysis.studies.whatif import what_if
 
 cells.check_parameters("20_time_to_train_race", globals())
@@ -67,15 +72,15 @@ race.changes_table
 # ## Headline: does the ~$21B CoreWeave deal change who trains the next frontier model first?
 # **No.** In the race that starts now (data as of 2026-12-01; `scenarios/next_frontier.yaml`: each
 # lab's run after Muse Spark, DeepSeek-V4 and Qwen3.6, at common targets from 1e26 to 3e27 FLOP,
-# with Meta's Nebius and AMD substitutes), Meta finishes first in at least 90% of draws with and
-# without the deal (in the rest, at the largest target, nobody finishes within the horizon), the
-# deal moves P(Meta first) by less than one point, and Meta's median finish by less than half a
-# month, at every target, even if a run may pool all of Meta's sites. The reason is Prometheus: from
-# its 2026-09 energization it alone out-trains every other campus in the race, so Meta's run never
-# needs CoreWeave. The deal would matter only where it is all Meta has: on the CoreWeave campus
-# alone it matters by 1e27 FLOP (at 3e26 it sits at the threshold), where it gains months and
-# several points of P(first). The checks below fail when the numbers stop supporting these
-# sentences.
+# with Meta's Nebius and AMD substitutes), Meta trains first in most draws at every target (in the
+# rest a rival's earlier launch wins the smallest target, or nobody reaches the largest within the
+# horizon), and the deal moves P(Meta first) by less than one point and Meta's median finish by
+# less than half a month at every target, even if a run may pool all of Meta's sites. A run takes
+# its accelerators on the largest campus online when it launches: that is Prometheus (or, later,
+# Hyperion or El Paso), never the CoreWeave capacity. The deal matters only where it is all Meta
+# has: on the CoreWeave campus alone it adds several points of P(first) from 1e26 FLOP on, because
+# with it the campus plans enough compute within a run's budget sooner. The checks below fail
+# when the numbers stop supporting these sentences.
 
 # %%
 FRONTIER = "scenarios/next_frontier.yaml"
@@ -109,28 +114,91 @@ both = pd.concat(
         pooled.table.assign(view="runs may pool sites"),
     ]
 )
-assert (both["p_first_with"] >= 0.90).all() and (both["p_first_without"] >= 0.90).all(), (
-    "headline sentence 'Meta finishes first in at least 90% of draws with and without the deal' "
-    f"no longer holds:\n{both}"
+cells.claim(
+    "Meta trains first in most draws at every target, with and without the deal",
+    bool((both["p_first_with"] > 0.5).all() and (both["p_first_without"] > 0.5).all()),
+    p_first_min_with=both["p_first_with"].min(),
+    p_first_min_without=both["p_first_without"].min(),
 )
-assert (both["p_first_change_pp"].abs() < 1.0).all(), (
-    "headline sentence 'the deal moves P(Meta first) by less than one point at every target' no "
-    f"longer holds:\n{both}"
+cells.claim(
+    "the deal moves P(Meta first) by less than one point at every target",
+    bool((both["p_first_change_pp"].abs() < 1.0).all()),
+    largest_change_pp=both["p_first_change_pp"].abs().max(),
 )
-assert (both["months_gained_p50"] < 0.5).all() and not both["matters"].any(), (
-    "headline answer 'No' ('the deal moves Meta's median finish by less than half a month at every "
-    "target, also "
-    f"when one run may pool all of Meta's sites') no longer holds:\n{both}"
+cells.claim(
+    "the deal moves Meta's median finish by less than half a month at every target, also when one "
+    "run may pool all of Meta's sites",
+    bool((both["months_gained_p50"] < 0.5).all() and not both["matters"].any()),
+    largest_months_gained_p50=both["months_gained_p50"].max(),
 )
-assert campus_only.matters_from_flop is not None and campus_only.matters_from_flop <= 1e27, (
-    "headline sentence 'on the CoreWeave campus alone it matters by 1e27 FLOP' no longer holds:\n"
-    f"{campus_only.table}"
+low_pp = campus_only.table.set_index("target_flop")["p_first_change_pp_low"]
+cells.claim(
+    "on the CoreWeave campus alone the deal matters from 1e26 FLOP on, adding points of P(first)",
+    campus_only.matters_from_flop is not None
+    and campus_only.matters_from_flop <= 1e26
+    and bool((low_pp.loc[[1e26, 3e26, 1e27]] > 0).all()),
+    matters_from_flop=campus_only.matters_from_flop,
 )
-row_1e27 = campus_only.table.set_index("target_flop").loc[1e27]
-assert row_1e27["months_gained_p50"] >= 1.0 and row_1e27["p_first_change_pp_low"] > 0, (
-    "headline sentence 'for a 1e27 run [on the CoreWeave campus alone] it gains months and points "
-    "of P(first)' "
-    f"no longer holds:\n{row_1e27}"
+
+# %% [markdown]
+# ## Code against supply chains: the training efficiency a rival needs to train first
+# Set one capability target for every lab in effective FLOP (raw FLOP x the lab's training
+# efficiency x algorithmic progress since the start, Ho et al. 2024): a lab with less capacity
+# needs fewer raw FLOP if its training is more efficient. Fixing DeepSeek's (or Alibaba's)
+# efficiency multiplier at each value of a grid, on the same draws, gives the multiplier at which it
+# trains before Meta in half the draws: the break-even efficiency, with and without the deal.
+
+# %%
+rivals = [
+    breakeven.break_even_efficiency(
+        FRONTIER,
+        lab=lab,
+        deal=DEAL,
+        target_effective_flop=breakeven_target_effective_flop,
+        draws=draws,
+        seed=seed,
+        backend=backend,
+    )
+    for lab in ("DeepSeek", "Alibaba")
+]
+cells.present(
+    pd.concat([b.table.assign(lab=b.lab) for b in rivals]).pivot(
+        index="efficiency", columns="lab", values=["p_before_with_deal", "p_before_without_deal"]
+    )
+)
+
+# %%
+pd.DataFrame([b.to_dict() for b in rivals])
+
+# %% [markdown]
+# P(the lab trains before Meta) at each efficiency multiplier (1 = Meta's recipe), with and
+# without the deal. DeepSeek-V3 matched Llama 3.1 405B's MMLU with about 1/11.5 of its FLOP, about
+# 7x once 5 months of algorithmic progress between them are taken out (the efficiency range of the
+# scenario, P10-P90 1.5 to 8, is set from it). At a 1e27-effective-FLOP frontier, DeepSeek would
+# need far more than that to train first on the supply it has, and Alibaba several times more; the
+# ~$21B deal does not move either break-even, because Meta's run never needs CoreWeave.
+
+# %%
+deepseek = next(b for b in rivals if b.lab == "DeepSeek")
+cells.claim(
+    "DeepSeek would need more than 8x Meta's training efficiency (the scenario's P90) to train a "
+    "frontier-capability model first, with or without the deal",
+    applies=breakeven_target_effective_flop >= 1e27,
+    holds=all(v is None or v > 8 for v in (deepseek.with_deal, deepseek.without_deal)),
+    with_deal=deepseek.with_deal,
+    without_deal=deepseek.without_deal,
+)
+cells.claim(
+    "the deal moves neither rival's break-even efficiency by more than 10%",
+    holds=all(
+        (b.with_deal is None and b.without_deal is None)
+        or (
+            b.with_deal is not None
+            and b.without_deal is not None
+            and abs(b.with_deal / b.without_deal - 1) < 0.1
+        )
+        for b in rivals
+    ),
 )
 
 # %% [markdown]
@@ -141,25 +209,59 @@ result = race.simulate(keep_draws=True, backend=backend)
 print(result.to_table())
 
 # %% [markdown]
-# The table gives, per competitor, the probability of finishing first (ties split), of finishing
-# within the horizon, time-to-train quantiles (">36": beyond the horizon), and the median cost,
-# energy, peak power and emissions of runs that finish; then P(A before B) and the lead times.
+# The table gives, per competitor, the probability of training first (ties split), of being
+# trained within the horizon, the median launch, the run's length in months, when it is trained
+# (p10/p50/p90; ">YYYY-MM": beyond the horizon) and released, its training and effective FLOP, and
+# the median cost and peak power of runs that finish; then P(A before B) and the lead times.
+# Without a target, each lab's run trains for its budget: who finishes first is then a matter of
+# launch dates and budgets, and what the capacity buys shows in the FLOP each run trains.
+
+# %%
+runs_table = pd.DataFrame(
+    [
+        {
+            "lab": c["lab"],
+            "training_flop_p50": c["training_flop"]["p50"],
+            "effective_flop_p50": c["effective_flop"]["p50"],
+            "run_length_months_p50": c["run_length_months"]["p50"],
+            "p_first": c["p_first"],
+        }
+        for c in result.competitors
+    ]
+).set_index("lab")
+cells.present(runs_table)
+
+# %%
+meta_flop = runs_table.loc["Meta", "training_flop_p50"]
+cells.claim(
+    "for each lab's own next run, Meta's trains more raw FLOP than DeepSeek's and Alibaba's "
+    "together, and more effective FLOP than either",
+    applies=not target_flop and "Meta" in runs_table.index,
+    holds=bool(
+        meta_flop > runs_table.drop("Meta")["training_flop_p50"].sum()
+        and (
+            runs_table.loc["Meta", "effective_flop_p50"]
+            > runs_table.drop("Meta")["effective_flop_p50"]
+        ).all()
+    ),
+    **runs_table["training_flop_p50"].add_prefix("training_flop_p50_").to_dict(),
+)
 
 # %%
 plots.p_first(result.race)
 
 # %% [markdown]
-# The probability that each lab finishes its run first, and that nobody finishes within the horizon.
+# The probability that each lab's run is trained first, and that nobody's is within the horizon.
 
 # %% [markdown]
-# ## Time-to-train
+# ## When each run is trained
 
 # %%
 plots.time_to_train_curves(tables.time_to_train_curves(result))
 
 # %% [markdown]
 # For each lab, the probability its run is trained within a given number of months of the start. A
-# curve that ends below 1 never finishes in some draws within the horizon. Curves further left win
+# curve that ends below 1 is not trained within the horizon in some draws. Curves further left win
 # the race more often; a steep curve is a confident forecast, a flat one an uncertain one.
 
 # %% [markdown]
@@ -177,16 +279,17 @@ plots.lead_times(leads)
 # %% [markdown]
 # ## With and without the ~$21B CoreWeave deal
 # Two views, each with the deal and with it dropped (common random numbers: the same draws for
-# everything else). *Race as set*: Meta's run takes the campus that finishes it first. *On the
+# everything else). *Race as set*: Meta's run takes the largest campus at its launch. *On the
 # CoreWeave campus only*: what the rented capacity alone would do for Meta's run.
 
 # %%
-effect, effect_curves = tables.deal_effect(
+effect = deal_value.deal_effect(
     race, DEAL, targets=(target_flop, effect_target_flop), backend=backend
 )
-cells.present(effect)
+cells.present(effect.table)
 
 # %%
+effect_curves = tables.deal_effect_curves(effect)
 plots.time_to_train_curves(
     effect_curves[effect_curves["lab"] == "Meta"], style="variant", col="case", row="target"
 )
@@ -194,18 +297,19 @@ plots.time_to_train_curves(
 # %% [markdown]
 # Meta's time-to-train curve with the deal (solid) and without it (dashed), per view (columns) and
 # compute target (rows); where the two curves coincide, the deal changes nothing for this run. The
-# 2026 contract delivers from 2027 (after its delay) and adds a fraction of what Meta's own campuses
-# hold, so in the default race Meta's run finishes on its own hardware before the deal could matter;
-# on the CoreWeave campus alone, and for a large common target, it shortens the run and raises the
-# chance of finishing at all.
+# 2026 contract delivers from 2027 (after its delay) and is never Meta's largest campus, so in the
+# race as set Meta's run launches on its own hardware; on the CoreWeave campus alone, and for a
+# large common target, the deal lets the run launch sooner and raises the chance it is trained at
+# all.
 
 # %%
 assert abs(sum(result.race["p_first"]) - 1.0) < 1e-6
 cells.record_metrics(
     {
         **tables.race_metrics(result),
-        **tables.deal_effect_metrics(effect, DEAL, "Meta"),
+        **deal_value.deal_effect_metrics(effect, DEAL, "Meta"),
         **deal_value.headline_metrics(frontier, pooled, campus_only),
+        **breakeven.headline_metrics(rivals),
     },
     metrics_path,
 )

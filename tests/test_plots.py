@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 import analysis
-from analysis.studies import capacity, deal_value, economics, sensitivity
+from analysis.studies import capacity, deal_value, economics, hindcast, sensitivity
 from analysis.studies.whatif import what_if
 from analysis.views import plots, tables
 
@@ -88,6 +88,7 @@ def _figures():
         "backtest_scatter": plots.backtest_scatter(backtest.runs),
         "backtest_figure": plots.backtest_figure(backtest),
         "backtest_pit": plots.backtest_pit(backtest.pit),
+        "hindcast": plots.hindcast(hindcast.hindcast(draws=300, seed=5)),
         "RaceExplorerFigure": plots.RaceExplorerFigure(
             result.race, tables.time_to_train_curves(result)
         ).fig,

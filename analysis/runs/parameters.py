@@ -156,6 +156,13 @@ class TimeToTrainRace(ComputeBudgets):
     coreweave_delay_months: Number(0.0, 120.0)
     target_flop: TargetFlop
     effect_target_flop: TargetFlop
+    breakeven_target_effective_flop: Number(MIN_TRAINING_FLOP, MAX_TRAINING_FLOP)
+    backend: Backend
+
+
+class Hindcast(NotebookParameters):
+    draws: Draws
+    seed: Seed
     backend: Backend
 
 
@@ -196,6 +203,7 @@ MODELS: dict[str, type[NotebookParameters]] = {
     "21_cost_power_carbon": CostPowerCarbon,
     "22_sensitivity": Sensitivity,
     "30_backtest": Backtest,
+    "31_hindcast": Hindcast,
     "40_explorer": Explorer,
 }
 

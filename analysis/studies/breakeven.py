@@ -20,10 +20,11 @@ import numpy as np
 
 from ..constants import MAX_EFFICIENCY
 from ..errors import InputError
-from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.catalog import Catalog
 from ..inputs.limits import MAX_TRAINING_FLOP, MIN_TRAINING_FLOP, check_draws, check_seed
-from ..inputs.scenario import Scenario, load_scenario
+from ..inputs.scenario import Scenario
 from ..model.run import simulate
+from .whatif import what_if
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -143,8 +144,8 @@ def break_even_efficiency(
         `.table`: P(`lab` trained before `rival`) per multiplier, with and without the deal;
         `.with_deal`, `.without_deal`: the break-even multipliers (None: above the grid).
     """
-    catalog = catalog or load_catalog()
-    base = load_scenario(scenario, catalog)
+    wi = what_if(scenario, catalog=catalog)  # a relative path is the project's, as elsewhere
+    catalog, base = wi.catalog, wi.scenario
     labs = [c.lab for c in base.competitors]
     for name, value in (("lab", lab), ("rival", rival)):
         if value not in labs:
@@ -205,3 +206,26 @@ def _p_before(result, lab: str, rival: str) -> float:
         if (pair["a"], pair["b"]) == (theirs, mine):
             return pair["p_b_before_a"]
     raise InputError(f"no pair of {lab!r} and {rival!r} in the race")  # pragma: no cover
+
+
+def headline_metrics(results) -> dict:
+    """Notebook 20's recorded break-even metrics.
+
+    Parameters
+    ----------
+    results : sequence of BreakEven
+        From `break_even_efficiency`, one per lab.
+
+    Returns
+    -------
+    dict
+        ``break_even_efficiency_<lab>_with_deal`` and ``..._without_deal`` (None: above the grid),
+        and the target as ``break_even_target_effective_flop``.
+    """
+    out = {}
+    for b in results:
+        key = "_".join(b.lab.lower().split())
+        out[f"break_even_efficiency_{key}_with_deal"] = b.with_deal
+        out[f"break_even_efficiency_{key}_without_deal"] = b.without_deal
+        out["break_even_target_effective_flop"] = b.target_effective_flop
+    return out

@@ -1244,3 +1244,72 @@ def sweep_headline(sweep, frame, headline: str) -> Figure | None:
     if extra:
         fig.suptitle(f"mean over {', '.join(extra)}", fontsize="small")
     return fig
+
+
+def hindcast(result) -> Figure:
+    """The hindcast: per run, the predicted release P10-P90 (bar, the lab's colour) and P50 (dot),
+    the actual release (black diamond) and the naive cadence baseline (grey cross), one row per
+    run grouped by the date the race was planned as of.
+
+    `result`: `studies.hindcast.hindcast(...)`. A quantile beyond the race's horizon is drawn to the
+    horizon with an arrow.
+    """
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    def when(label: str):
+        return pd.Timestamp(label.lstrip(">") + "-15")
+
+    runs = result.runs
+    with _style():
+        fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.45 * len(runs) + 1.6))
+        labels = []
+        for i, run in enumerate(runs):
+            y = len(runs) - 1 - i
+            q = run["release_month"]
+            color = lab_color(run["lab"])
+            low, mid, high = when(q["p10"]), when(q["p50"]), when(q["p90"])
+            _tag(
+                ax.plot(
+                    [low, high],
+                    [y, y],
+                    color=color,
+                    linewidth=6,
+                    alpha=0.45,
+                    solid_capstyle="butt",
+                    label=f"{run['lab']}: predicted P10-P90",
+                )[0],
+                run["lab"],
+            )
+            _tag(ax.plot([mid], [y], "o", color=color, markersize=6)[0], run["lab"])
+            if q["p90"].startswith(">"):
+                ax.annotate(
+                    "",
+                    xy=(high + pd.Timedelta(days=40), y),
+                    xytext=(high, y),
+                    arrowprops={"arrowstyle": "->", "color": color},
+                )
+            ax.plot(
+                [pd.Timestamp(run["actual_release"])],
+                [y],
+                "D",
+                color="black",
+                markersize=5,
+                label="actual release",
+            )
+            ax.plot(
+                [when(run["naive_release_month"])],
+                [y],
+                "x",
+                color=NEUTRAL,
+                markersize=6,
+                label="naive cadence baseline",
+            )
+            labels.append(f"as of {run['as_of']}: {run['model']}")
+        ax.set_yticks(range(len(runs)), labels[::-1])
+        ax.set_ylim(-0.7, len(runs) - 0.3)
+        _date_axis(ax)
+        ax.set_xlabel("release month (YYYY-MM)")
+        ax.set_title("Hindcast: predicted release (P10-P90, P50) against the actual release")
+        _legend_outside(ax, where="right")
+    return _done(fig)

@@ -565,7 +565,9 @@ def lead_times(result: SimulationResult) -> pd.DataFrame:
 
 def race_metrics(result: SimulationResult) -> dict[str, float | None]:
     """Headline metrics of the race: p_first_<lab>, time_to_train_p10/p50/p90_months_<lab>,
-    p_within_horizon_<lab>, p_nobody, and the pairwise P(A before B)."""
+    p_within_horizon_<lab>, training_flop_p50_<lab>, effective_flop_p50_<lab>,
+    run_length_months_p50_<lab>, launch_p50_months_<lab> and release_p50_months_<lab> (months
+    after the start), p_nobody, and the pairwise P(A before B)."""
     out: dict[str, float | None] = {}
     for comp in result.competitors:
         key = _key(comp["lab"])
@@ -573,6 +575,11 @@ def race_metrics(result: SimulationResult) -> dict[str, float | None]:
         for q in ("p10", "p50", "p90"):
             out[f"time_to_train_{q}_months_{key}"] = comp["time_to_train_months"][q]
         out[f"p_within_horizon_{key}"] = comp["p_within_horizon"]
+        for metric in ("training_flop", "effective_flop", "run_length_months"):
+            out[f"{metric}_p50_{key}"] = comp[metric]["p50"]
+        for metric in ("launch_month", "release_month"):
+            value = comp[metric]["p50"]
+            out[f"{metric.replace('_month', '')}_p50_months_{key}"] = value
     out["p_nobody"] = result.p_nobody
     for pair in result.pairwise:
         a, b = (
