@@ -477,6 +477,10 @@ def update_readme_file(readme: Path, metrics: dict[str, dict]) -> list[str]:
     return filled
 
 
+#: Draws per hindcast race in the `make run` summary (its notebook, 31, runs the scenarios' 20,000).
+HINDCAST_DRAWS = 5000
+
+
 def race_table() -> str:
     """The headline race of the default scenario at its own draw count."""
     from ..studies.whatif import what_if
@@ -496,6 +500,10 @@ def run_cli(args) -> int:
     )  # the next-frontier race and the ~$21B deal's marginal value
 
     print(frontier_report())
+    print()
+    from ..studies.hindcast import hindcast  # the race against history (2024-01 and 2024-06)
+
+    print(hindcast(draws=HINDCAST_DRAWS).to_table())
     print()
     ok = len(report.runs) - len(report.failed)
     print(
