@@ -66,7 +66,7 @@ plots.tornado(time_tornado, top=top, unit="time-to-train (months)")
 
 # %% [markdown]
 # For each lab, the inputs with the largest swing: the bar runs from the median time-to-train among
-# draws where the input is in its bottom tail (blue) to that where it is in its top tail (orange),
+# draws where the input is in its bottom tail (teal) to that where it is in its top tail (magenta),
 # around the overall median (black line). Training compute, the share of a campus a run gets and the
 # utilization (MFU x goodput) lead: utilization leads for a lab whose accelerators have no published
 # training run to calibrate on (Blackwell, Ascend), where the prior falls back to its pooled centre
