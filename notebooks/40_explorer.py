@@ -15,13 +15,21 @@
 # for its grid connection, DeepSeek's run got half a campus, or every lab trained the same 1e27
 # FLOP?
 #
-# **How to use it.** Run every cell in JupyterLab (`make lab`), then move the controls: each change
+# **How to use it.** Open this notebook in JupyterLab (`make lab`; the `.ipynb` and the `.py` are
+# the same notebook) and run every cell (Run > Run All Cells), then move the controls: each change
 # reruns the whole race (all draws, the compiled kernel) and redraws P(first) and the time-to-train
-# curves in place, typically in under half a second at 20,000 draws. The controls change one deal of
-# one lab at a time: its size (x the signed size; 0 drops it), its delivery delay and, for an owned
-# campus with a power cap, its grid-connection delay (0 keeps the data's); the lab's share of a
-# campus (0 keeps the scenario's range); and one common compute target (or each lab's own model).
-# Every change is listed above the figure.
+# curves in place, typically in under half a second at 20,000 draws. It opens on one question
+# already asked, Meta's ~$14.2B CoreWeave deal at twice its size, and shows every change against
+# the scenario as written (a tick on each bar, the change in points beside it, dashed curves). The
+# controls change one deal of one lab at a time: its size (% of the accelerators signed; 0% drops
+# it), its delivery delay and, for an owned campus with a power cap, its grid-connection delay
+# (both open on the data's own most likely delay, which keeps the data's range); the lab's share
+# of a campus (or the scenario's range); and one common compute target (or each lab's own model).
+# Picking another lab or deal resets these controls for it. Every change is listed above the
+# figure and in its title.
+#
+# **Reopening it.** Saved notebooks keep no outputs (JupyterLab saves them as git holds them), so a
+# reopened explorer shows only its code: run all cells again for live controls.
 #
 # **Inputs.** The scenario (`scenarios/default.yaml`) and `data/`, as in notebook 20.
 #
@@ -56,8 +64,8 @@ live.widget
 
 # %% [markdown]
 # ## One change, made from code and checked
-# The same update a slider triggers: Meta's run gets 2% of a campus instead of the scenario's
-# 10-30%. It must then finish later and less often first.
+# The same update a slider triggers, on top of the opening question: Meta's run gets 2% of a campus
+# instead of the scenario's 10-30%. It must then finish later and less often first.
 
 # %%
 before = live.outcome
@@ -69,9 +77,10 @@ assert after.months_p50["Meta"] > before.months_p50["Meta"], "a smaller share mu
 explorer.compare(before, after)
 
 # %% [markdown]
-# ## The scenario as written
-# Back to the scenario's shares; the figure as the controls now leave it, for readers of the HTML
-# report, where the controls are not live.
+# ## The opening question
+# Back to the scenario's shares: the figure as the controls now leave it (Meta's 2025 CoreWeave
+# deal at twice its size, against the scenario as written), for readers of the HTML report, where
+# the controls are not live.
 
 # %%
 live.set(share=0.0)
