@@ -220,7 +220,7 @@ def test_a_new_lab_gets_its_own_controls_not_the_old_values():
     assert live.controls["deal_scale"].value == 1.0
     assert list(live.controls["deal"].options) == explorer.labs_and_deals(live.base)["DeepSeek"]
     share_labels = [label for label, _ in live.controls["share"].options]
-    assert share_labels[0] == "scenario's 20% to 50%", share_labels  # DeepSeek's range
+    assert share_labels[0] == "as in the scenario (20% to 50%)", share_labels  # DeepSeek's
 
 
 def test_a_new_deal_gets_its_own_delays_not_the_old_values():
@@ -265,4 +265,4 @@ def test_controls_are_labelled_in_plain_words_with_units_and_wrap_to_fit(live):
     grid = live.widget.children[0]
     assert "auto-fill" in grid.layout.grid_template_columns
     assert "px" not in grid.layout.grid_template_columns
-    assert [label for label, _ in live.controls["target_flop"].options][0] == "each lab's own"
+    assert [label for label, _ in live.controls["target_flop"].options][0] == "each lab's own model"

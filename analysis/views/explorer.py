@@ -267,18 +267,21 @@ class Explorer:
                 description="grid delay (months)",
                 readout_format=".0f",
             ),
-            "share": slider(
-                w.SelectionSlider,
+            # discrete choices as dropdowns: a selection slider's readout cut their labels short
+            "share": w.Dropdown(
                 options=self._share_options(first.lab),
                 value=0.0,
                 description="share of a campus",
+                style=style,
+                layout=w.Layout(**layout),
             ),
-            "target_flop": slider(
-                w.SelectionSlider,
-                options=[("each lab's own", 0.0)]
-                + [(f"{t:.0e} FLOP", t) for t in TARGETS_FLOP[1:]],
+            "target_flop": w.Dropdown(
+                options=[("each lab's own model", 0.0)]
+                + [(f"{t:.0e} FLOP for every lab", t) for t in TARGETS_FLOP[1:]],
                 value=0.0,
                 description="compute target",
+                style=style,
+                layout=w.Layout(**layout),
             ),
         }
         self.changes = w.HTML()
@@ -411,7 +414,7 @@ class Explorer:
     def _share_options(self, lab: str) -> list[tuple[str, float]]:
         share = next(c.share for c in self.base.scenario.competitors if c.lab == lab)
         low, high = share.support()
-        scenario = f"scenario's {low:.0%}" + (f" to {high:.0%}" if high > low else "")
+        scenario = f"as in the scenario ({low:.0%}" + (f" to {high:.0%})" if high > low else ")")
         return [(scenario, 0.0)] + [(f"{s:.0%}", s) for s in SHARES[1:]]
 
     def _load_deal(self, deal_id: str) -> None:
