@@ -8,6 +8,11 @@ opens offline), the metrics it records, ``metrics.json`` (all of them, by notebo
 README's ``<!-- results:NOTEBOOK.METRIC -->`` markers from the run (`update_readme`). A notebook
 that fails does not stop the others; the index marks it and the command exits 1. Progress goes to
 stderr; the headline race table of the default scenario goes to stdout at the end.
+
+The index is written for readers: it opens with the headline answers (`HEADLINES`: the race, the
+deal's value; each names its notebook, metrics and figure, so a new one is one entry) as formatted
+tables with one figure each, then the full race table, the notebooks and every metric. Notebook
+pages fold their code under a toggle and show papermill's injected parameters as one line.
 """
 
 from __future__ import annotations
@@ -83,25 +88,81 @@ def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPO
 
 #: nbconvert's JupyterLab template less everything it would fetch from a CDN (require.js, MathJax,
 #: mermaid, the widget manager): the report must open offline, and no notebook here needs them
-#: (figures are PNGs, embedded; a "$" in prose stays a dollar sign instead of starting TeX).
+#: (figures are PNGs, embedded; a "$" in prose stays a dollar sign instead of starting TeX). For
+#: readers, every code cell's source is folded under a "code" toggle (a <details> element: no
+#: script), so a page reads as prose, tables and figures; the checks stay in the notebooks.
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block input_group -%}
+<details class="cr-code"><summary>code</summary>
+{{ super() }}
+</details>
+{%- endblock input_group -%}
+{%- block body_header -%}
+{{ super() }}
+<style>
+details.cr-code > summary { color: #777; font-size: 0.8em; cursor: pointer; margin: 0.2em 0; }
+details.cr-code:not([open]) { margin-bottom: 0.3em; }
+details.cr-claim > summary { color: #555; font-size: 0.85em; cursor: pointer; }
+.jp-Cell:has(> .jp-Cell-inputWrapper > details.cr-code):not(:has(.jp-OutputArea-output)) {
+  padding-top: 0; padding-bottom: 0; }
+</style>
+{%- endblock body_header -%}
 """
+
+#: The tag papermill gives the cell it injects with a run's parameters.
+INJECTED_TAG = "injected-parameters"
+
+
+def for_readers(nb):
+    """The executed notebook as the report's page shows it: papermill's injected-parameters cell
+    (code holding an absolute `metrics_path`) becomes one line naming the parameters the report
+    set, metrics_path left out."""
+    import ast
+
+    import nbformat
+
+    for i, cell in enumerate(nb.cells):
+        if INJECTED_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        shown = []
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name == "metrics_path":
+                    continue
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    value = ast.unparse(node.value)
+                shown.append(
+                    f"`{name}` = {value:,}" if isinstance(value, int) else f"`{name}` = {value!r}"
+                )
+        text = (
+            f"*Run by the report with {', '.join(shown)}; every other parameter at its default.*"
+            if shown
+            else "*Run by the report with the notebook's default parameters.*"
+        )
+        nb.cells[i] = nbformat.v4.new_markdown_cell(text)
+    return nb
 
 
 def to_html(executed: Path, target: Path) -> Path:
-    """Self-contained nbconvert HTML of an executed notebook: PNG outputs embedded as base64 data
-    URIs, the lab template's CSS inline, and no script or stylesheet fetched from the network."""
+    """Self-contained nbconvert HTML of an executed notebook for readers: PNG outputs embedded as
+    base64 data URIs, the lab template's CSS inline, no script or stylesheet fetched from the
+    network, code folded under a toggle, no prompts, papermill's injected cell as one line."""
     import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
+    nb = for_readers(nbformat.read(executed, as_version=4))
     exporter = HTMLExporter(
         embed_images=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
         extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
         template_file="offline.html.j2",
     )
@@ -174,6 +235,7 @@ class Report:
     runs: list[NotebookRun]
     created: str
     race_table: str | None = None
+    race_html: str | None = None
 
     @property
     def failed(self) -> list[NotebookRun]:
@@ -240,9 +302,8 @@ def build_report(
             )
         )
     bar.close()
-    report = Report(
-        out_dir=out_dir, runs=runs, created=created, race_table=race_table() if race else None
-    )
+    text, table = race_summary() if race else (None, None)
+    report = Report(out_dir=out_dir, runs=runs, created=created, race_table=text, race_html=table)
     write_index(report)
     return report
 
@@ -263,6 +324,125 @@ def _lab_keys() -> dict[str, str]:
     labs = {m.lab for m in load_catalog().models.values()}
     keys = {"_".join(lab.lower().split()): lab for lab in labs}
     return dict(sorted(keys.items(), key=lambda kv: -len(kv[0])))
+
+
+# ---------------------------------------------------------------------------------------------
+# The index: headline answers first
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One headline answer at the top of the index: a question, the notebook that answers it, the
+    metrics that say the answer (a metric recorded per lab is named by its stem, without the lab:
+    ``p_first``; a pair (metric, label) gives it a reader's label) and the figure (text in the
+    source of the notebook's code cell whose first image is shown)."""
+
+    title: str
+    notebook: str
+    metrics: tuple
+    figure: str
+    note: str = ""
+
+
+#: The index opens with these, in order. A new headline (the hindcast) is one more entry.
+HEADLINES = (
+    Headline(
+        title="The race: who finishes training the next frontier model first?",
+        notebook="20_time_to_train_race",
+        metrics=(
+            "p_first",
+            "time_to_train_p10_months",
+            "time_to_train_p50_months",
+            "time_to_train_p90_months",
+            "p_within_horizon",
+            ("p_nobody", "P(nobody finishes within the horizon) (%)"),
+        ),
+        figure="plots.p_first(",
+        note="Default scenario: each lab's own next model, from the data's as-of month, on the "
+        "capacity its deals bring online; months count from the scenario's start.",
+    ),
+    Headline(
+        title="The deal's value: what does Meta's ~$21B 2026 CoreWeave contract buy?",
+        notebook="20_time_to_train_race",
+        metrics=(
+            ("deal_p_first_min_with_or_without", "lowest P(Meta first), with or without (%)"),
+            ("deal_p_first_change_pp_max_abs", "largest change in P(Meta first) (pp)"),
+            ("deal_months_gained_p50_max", "largest median months gained (months)"),
+            (
+                "deal_campus_only_matters_from_flop",
+                "on its campus alone, matters from (FLOP)",
+            ),
+            (
+                "deal_campus_only_1e27_months_gained_p50",
+                "on its campus alone at 1e27 FLOP: median months gained (months)",
+            ),
+            (
+                "deal_campus_only_1e27_p_first_change_pp",
+                "on its campus alone at 1e27 FLOP: change in P(Meta first) (pp)",
+            ),
+        ),
+        figure='style="variant"',
+        note="Next-frontier race (scenarios/next_frontier.yaml), paired draws with and without "
+        "the deal; the figure shows Meta's time-to-train with the deal (solid) and without "
+        "(dashed).",
+    ),
+)
+
+
+def notebook_figure(executed: Path, needle: str) -> str | None:
+    """The first PNG output (base64) of the first code cell whose source contains `needle`."""
+    import nbformat
+
+    if not executed.exists():
+        return None
+    for cell in nbformat.read(executed, as_version=4).cells:
+        if cell.cell_type != "code" or needle not in cell.source:
+            continue
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                return "".join(png).replace("\n", "")
+    return None
+
+
+def headline_html(headline: Headline, runs: list[NotebookRun]) -> str:
+    """A headline section: its question, note, metrics as a formatted table and its figure."""
+    run = next((r for r in runs if r.name == headline.notebook), None)
+    title = f"<h2>{html.escape(headline.title)}</h2>"
+    if run is None:
+        return ""
+    source = (
+        f'<p class="muted">From notebook <a href="{html.escape(run.html.name)}">'
+        f"{html.escape(run.name)}</a>.</p>"
+        if run.html is not None
+        else ""
+    )
+    if run.error is not None:
+        return f'{title}<p class="bad">notebook failed: {html.escape(run.error)}</p>{source}'
+    suffixes = list(_lab_keys())
+    chosen: dict[str, object] = {}
+    names: dict[str, str] = {}
+    for entry in headline.metrics:
+        stem, name = (entry, None) if isinstance(entry, str) else entry
+        keys = {stem, *(f"{stem}_{suffix}" for suffix in suffixes)}
+        chosen |= {k: v for k, v in run.metrics.items() if k in keys}  # in recorded order
+        if name:
+            names[stem] = name
+    table = (
+        _metrics_table(chosen, names=names)
+        if chosen
+        else '<p class="muted">no headline metric recorded</p>'
+    )
+    png = notebook_figure(run.executed, headline.figure)
+    figure = (
+        f'<img class="headline" alt="{html.escape(headline.title)}" '
+        f'src="data:image/png;base64,{png}">'
+        if png
+        else ""
+    )
+    note = f"<p>{html.escape(headline.note)}</p>" if headline.note else ""
+    return f'<section class="headline">{title}{note}{table}{figure}{source}</section>'
 
 
 def metric_groups(
@@ -291,15 +471,15 @@ def metric_groups(
     return columns, list(rows.items())
 
 
-def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
-    """Every metric of a notebook, formatted with its unit, labs side by side; folded when long."""
+def _metrics_table(metrics: dict, *, names: dict[str, str] | None = None) -> str:
+    """Metrics as an HTML table: formatted with their units, labs side by side."""
     from ..formatting import format_value, label
 
-    if not metrics:
-        return '<p class="muted">no metrics recorded</p>'
+    names = names or {}
     labs, rows = metric_groups(metrics)
+    single = any("" in r for _, r in rows)
     header = "".join(f"<th>{html.escape(lab)}</th>" for lab in labs) + (
-        "<th>value</th>" if any("" in r for _, r in rows) else ""
+        "<th>value</th>" if single else ""
     )
     body = []
     for stem, values in rows:
@@ -307,19 +487,27 @@ def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
             f"<td>{html.escape(format_value(values[lab], stem)) if lab in values else ''}</td>"
             for lab in labs
         )
-        if any("" in r for _, r in rows):
+        if single:
             cells += (
                 f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
             )
         body.append(
             '<tr><th class="metric" '
-            f'title="{html.escape(stem)}">{html.escape(label(stem))}</th>{cells}</tr>'
+            f'title="{html.escape(stem)}">{html.escape(names.get(stem) or label(stem))}</th>'
+            f"{cells}</tr>"
         )
-    table = f'<table class="metrics"><tr><th>metric (unit)</th>{header}</tr>{"".join(body)}</table>'
+    return f'<table class="metrics"><tr><th>metric (unit)</th>{header}</tr>{"".join(body)}</table>'
+
+
+def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
+    """Every metric of a notebook, formatted with its unit, labs side by side; folded when long."""
+    if not metrics:
+        return '<p class="muted">no metrics recorded</p>'
+    labs, rows = metric_groups(metrics)
     summary = f"{len(metrics)} metrics" + (f" ({len(rows)} rows, by lab)" if labs else "")
     return (
         f"<details{' open' if len(rows) <= open_up_to else ''}>"
-        f"<summary>{summary}</summary>{table}</details>"
+        f"<summary>{summary}</summary>{_metrics_table(metrics)}</details>"
     )
 
 
@@ -360,11 +548,18 @@ def write_index(report: Report) -> Path:
             f'<h3 id="{html.escape(run.name)}">{html.escape(run.name)}</h3>'
             f"{metrics_html(run.metrics)}"
         )
-    race = (
-        f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>"
-        if race_table
-        else ""
-    )
+    if report.race_html:
+        race = (
+            "<h2>The race in the default scenario, in full</h2>"
+            f'<p class="muted">At the scenario\'s own {REPORT_DRAWS:,} draws, as '
+            "<code>python -m analysis simulate</code> prints it.</p>"
+            f"{report.race_html}"
+        )
+    elif race_table:
+        race = f"<h2>The race in the default scenario</h2><pre>{html.escape(race_table)}</pre>"
+    else:
+        race = ""
+    headlines = "".join(headline_html(h, report.runs) for h in HEADLINES)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>compute-race report, {html.escape(readable_time(created))}</title>
 <style>
@@ -375,19 +570,23 @@ table.metrics th.metric {{ text-align: left; font-weight: normal; }}
 .ok {{ color: #176117; }} .bad {{ color: #a11; }} .muted {{ color: #666; }}
 summary {{ cursor: pointer; margin: 0.3em 0; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+section.headline {{ margin: 1.5em 0 2.5em; }}
+img.headline {{ display: block; max-width: 100%; margin: 0.8em 0; }}
 </style></head><body>
 <h1>compute-race report</h1>
 <p>Created {html.escape(readable_time(created))}. compute-race {html.escape(__version__)}, git commit
 {html.escape(str(commit))}{" (uncommitted changes)" if dirty else ""}, data {html.escape(load_catalog().data_hash)}.
 Every page here opens offline: figures are embedded and nothing is fetched from the network.</p>
+{headlines}
+{race}
+<h2>The notebooks</h2>
 <table><tr><th>notebook</th><th>open</th><th>status</th><th>time</th><th>parameters</th><th>metrics</th></tr>
 {"".join(rows)}
 </table>
-<h2>Metrics</h2>
+<h2>Every metric</h2>
 <p class="muted">Every metric each notebook records (<code>metrics.json</code> holds the raw numbers); units in the
 first column, one column per lab where a metric is recorded per lab.</p>
 {"".join(sections)}
-{race}
 </body></html>
 """  # noqa: E501 (the page as written, byte for byte; HTML ignores the breaks)
     target = out_dir / "index.html"
@@ -454,9 +653,34 @@ def update_readme_file(readme: Path, metrics: dict[str, dict]) -> list[str]:
 
 def race_table() -> str:
     """The headline race of the default scenario at its own draw count."""
+    return race_summary()[0]
+
+
+#: The race table's columns as the index shows them (units in the names, for `present`).
+_RACE_COLUMNS = {
+    "months_p10": "time_to_train_p10_months",
+    "months_p50": "time_to_train_p50_months",
+    "months_p90": "time_to_train_p90_months",
+}
+
+
+def race_summary() -> tuple[str, str]:
+    """The race of the default scenario at its own draw count: as text (stdout) and as a formatted
+    HTML table (the index), P(nobody within the horizon) under it rather than as a competitor."""
+    from ..formatting import present, probability
     from ..studies.whatif import what_if
 
-    return what_if(None).simulate().to_table()
+    result = what_if(None).simulate()
+    frame = result.race.rename(columns=_RACE_COLUMNS)
+    nobody = frame["lab"].astype(str).str.startswith("nobody")
+    table = present(frame[~nobody].set_index("lab").rename_axis(None)).to_html()
+    note = (
+        f'<p class="muted">P(nobody finishes within the horizon): '
+        f"{probability(frame.loc[nobody, 'p_first'].sum())}.</p>"
+        if nobody.any()
+        else ""
+    )
+    return result.to_table(), table + note
 
 
 def run_cli(args) -> int:
