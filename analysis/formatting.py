@@ -389,6 +389,8 @@ _WORDS = {
     "fp8": "FP8",
     "s1": "S1",
     "flops": "FLOP/s",
+    "mdape": "MdAPE",
+    "ape": "APE",
 }
 _UNIT_TOKENS = {
     "probability": set(),
@@ -472,11 +474,17 @@ def present(frame: pd.DataFrame, *, rows: bool | None = None, caption: str | Non
                 lambda v, n=str(name): format_value(v, n), subset=pd.IndexSlice[[name], :]
             )
         styler = styler.format_index(label, axis=0)
-    else:
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if not rows:
         for column in frame.columns:
             styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
-        styler = styler.format_index(label, axis=1)
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        # a header names a unit only over numbers: `prior` holds names of priors, not a percentage
+        numbers = {str(c) for c in numeric if not pd.api.types.is_bool_dtype(frame[c])}
+        styler = styler.format_index(
+            lambda c: label(c) if str(c) in numbers else str(c).replace("_", " "), axis=1
+        )
+        if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
+            styler = styler.hide(axis="index")  # row numbers of a filtered frame say nothing
     if (
         numeric
     ):  # numbers never wrap; long text (sources, providers) may, so the table fits the page

@@ -55,7 +55,7 @@ race.changes_table
 
 # %%
 result = race.simulate(keep_draws=True, backend=backend)
-print(result.to_table())
+cells.present(result.race.set_index("lab"))
 
 # %% [markdown]
 # ## Time-to-train
@@ -134,7 +134,7 @@ cells.record_metrics(
 
 # %%
 wide = deal_value.wide_assumptions_table(draws=draws, seed=seed, backend=backend)
-wide
+cells.present(wide)
 
 # %% [markdown]
 # In every row but the deal's best case the deal matters at no target (`matters_from_flop` is
