@@ -227,6 +227,30 @@ def test_a_kernel_starts_without_warnings(repo_and_lab):
         lab.request("DELETE", f"/api/kernels/{kernel['id']}")
 
 
+def test_a_kernel_started_as_papermill_starts_it_prints_nothing(tmp_path):
+    """papermill and nbmake start kernels without CurveZMQ keys: the environment's kernel config
+    (.jupyter/ipython_kernel_config.py, copied into the environment by `make setup`) drops
+    ipykernel's unencrypted-TCP warning, and the kernel prints nothing else at start."""
+    from jupyter_client import KernelManager
+
+    installed = Path(sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+    source = PROJECT_ROOT / ".jupyter" / "ipython_kernel_config.py"
+    assert installed.is_file() and installed.read_bytes() == source.read_bytes(), (
+        f"{installed} is not the project's kernel config: run make setup"
+    )
+    manager = KernelManager(kernel_name="python3")
+    with open(tmp_path / "kernel.log", "w") as log:
+        manager.start_kernel(stdout=log, stderr=log, cwd=str(tmp_path))
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=SERVER_START_S)
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    assert (tmp_path / "kernel.log").read_text() == ""
+
+
 def test_open_and_save_every_notebook_changes_no_byte(repo_and_lab):
     """GET then PUT each .ipynb and each paired .py: both files of every pair come back
     unchanged."""
