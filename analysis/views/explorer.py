@@ -507,7 +507,11 @@ def compare(before: Outcome, after: Outcome):
     2026)."""
     import pandas as pd
 
-    labs = [lab for lab in before.race["lab"] if lab in after.p_first]
+    labs = [
+        lab
+        for lab in before.race["lab"]
+        if lab in after.p_first and not str(lab).startswith("nobody")  # not a competitor
+    ]
     return pd.DataFrame(
         {
             "P(first) before (%)": [100 * before.p_first[lab] for lab in labs],
