@@ -90,9 +90,10 @@ HEADLINES = (
             ),
         ),
         figure='style="variant"',
-        note="Next-frontier race (scenarios/next_frontier.yaml), paired draws with and without "
-        "the deal; the figure shows Meta's time-to-train with the deal (solid) and without "
-        "(dashed).",
+        note="The table: the next-frontier race (scenarios/next_frontier.yaml), paired draws with "
+        "and without the deal, over common targets from 1e26 to 3e27 FLOP. The figure: the "
+        "default race, Meta's time-to-train with the deal (solid) and without it (dashed), for "
+        "its own model and at 1e27 FLOP, in the race as set and on the CoreWeave campus alone.",
     ),
 )
 
