@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+KERNEL_CONFIG := $(VENV)/etc/ipython/ipython_kernel_config.py
 
 .PHONY: setup git-filters run lint test lab bench clean
 
-setup: $(STAMP) git-filters
+setup: $(STAMP) git-filters $(KERNEL_CONFIG)
 
 # Reinstall when the dependency list or the compiled helpers change (setuptools builds
 # analysis/model/kernels/native.c into the package at install; a failing build fails here).
@@ -16,6 +17,11 @@ $(STAMP): pyproject.toml setup.py analysis/model/kernels/native.c analysis/model
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m analysis.model.kernels.native
 	touch $(STAMP)
+
+# Every kernel of the environment reads it at start (it drops one start-up warning; see the file).
+$(KERNEL_CONFIG): .jupyter/ipython_kernel_config.py $(STAMP)
+	mkdir -p $(@D)
+	cp $< $@
 
 run: setup
 	$(PY) -m analysis report

@@ -59,7 +59,19 @@ def percentage_points(value: Any, digits: int = 1) -> str:
     d = _finite(value)
     if d is None:
         return MISSING
-    return f"{d * 100:+.{digits}f} pp"
+    return points(d * 100, digits)
+
+
+def points(value: Any, digits: int = 1) -> str:
+    """A value already in percentage points, signed: ``11.745 -> '+11.7 pp'`` (a name ending in
+    ``_pp``: the project keeps such differences in points, not as fractions)."""
+    d = _finite(value)
+    if d is None:
+        return MISSING
+    text = f"{d:+.{digits}f}"
+    if float(text) == 0:
+        text = f"{0:.{digits}f}"
+    return f"{text} pp"
 
 
 def count(value: Any) -> str:
@@ -214,6 +226,7 @@ class Kind:
 KINDS = {
     "probability": Kind("probability", "%", probability),
     "points": Kind("points", "pp", percentage_points),
+    "pp": Kind("pp", "pp", points),
     "count": Kind("count", "", count),
     "money": Kind("money", "$", money),
     "months": Kind("months", "months", months),
@@ -289,7 +302,9 @@ def kind_of(name: str) -> Kind:
     """The kind of a column or metric named with the project's conventions (units in names).
 
     ``p_first``, ``p_within_horizon_meta``, ``max_p_cap_binds``, shares, utilization, MFU, errors
-    (``mdape``): probability, shown in %; ``deal_adds_p_done_*``: percentage points; ``*_usd*``:
+    (``mdape``): probability, shown in %; ``deal_adds_p_done_*``: a difference of probabilities,
+    shown in percentage points; ``*_pp*`` (``p_first_change_pp``): already in points, shown as
+    ``+11.7 pp``; ``*_usd*``:
     money; ``*_months*``: months (``lead_months``, ``deal_saves_*``: signed); ``*_flop``: FLOP;
     ``*_flop_per_s``: FLOP/s; ``*_mwh``, ``*_mw``, ``*_w``, ``*_tco2e``; ``gpu_hours``:
     accelerator-hours; counts (``accelerators``, ``n_*``, ``draws``); ``year``; rates (``x_per_y``)
@@ -304,6 +319,8 @@ def kind_of(name: str) -> Kind:
         "input",
     ):  # best_flop_per_s_per_usd_id, time_top_input_meta: a name, not a number
         return KINDS["text"]
+    if "pp" in words:  # p_first_change_pp(_low): already in points, never a fraction x 100
+        return KINDS["pp"]
     if "per" in tokens[:-1]:
         return _rate(tokens)
     if "p" in tokens[:-1]:
@@ -372,10 +389,13 @@ _WORDS = {
     "fp8": "FP8",
     "s1": "S1",
     "flops": "FLOP/s",
+    "mdape": "MdAPE",
+    "ape": "APE",
 }
 _UNIT_TOKENS = {
     "probability": set(),
     "points": set(),
+    "pp": {"pp"},
     "money": {"usd"},
     "months": {"months"},
     "lead": {"months"},
@@ -407,7 +427,10 @@ def label(name: str) -> str:
             words.insert(1 if words[:1] == ["training"] else 0, "compute")
     if "p" in words[:-1]:
         at = words.index("p")
-        head = " ".join(words[:at] + [f"P({' '.join(words[at + 1 :])})"])
+        # a change of a probability: "P(first) change", not "P(first change)"
+        end = words.index("change") if "change" in words[at + 1 :] else len(words)
+        inner = " ".join(words[at + 1 : end])
+        head = " ".join(words[:at] + [f"P({inner})"] + [_WORDS.get(w, w) for w in words[end:]])
     else:
         head = " ".join(_WORDS.get(w, w) for w in words)
     unit = kind.unit
@@ -451,11 +474,17 @@ def present(frame: pd.DataFrame, *, rows: bool | None = None, caption: str | Non
                 lambda v, n=str(name): format_value(v, n), subset=pd.IndexSlice[[name], :]
             )
         styler = styler.format_index(label, axis=0)
-    else:
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+    if not rows:
         for column in frame.columns:
             styler = styler.format(lambda v, n=str(column): format_value(v, n), subset=[column])
-        styler = styler.format_index(label, axis=1)
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
+        # a header names a unit only over numbers: `prior` holds names of priors, not a percentage
+        numbers = {str(c) for c in numeric if not pd.api.types.is_bool_dtype(frame[c])}
+        styler = styler.format_index(
+            lambda c: label(c) if str(c) in numbers else str(c).replace("_", " "), axis=1
+        )
+        if frame.index.name is None and pd.api.types.is_integer_dtype(frame.index):
+            styler = styler.hide(axis="index")  # row numbers of a filtered frame say nothing
     if (
         numeric
     ):  # numbers never wrap; long text (sources, providers) may, so the table fits the page

@@ -85,7 +85,7 @@ cells.present(tables.models_table(catalog))
 # a campus for one run.
 
 # %%
-tables.uncertainty_table(race)
+cells.present(tables.uncertainty_table(race))
 
 # %% [markdown]
 # ## Every labelled assumption

@@ -56,10 +56,12 @@ cells.check_parameters("30_backtest", globals())
 
 # %%
 result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mfu=naive_mfu)
-result.cv.pivot_table(
-    index=["scheme", "method"],
-    values=["n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10", "mean_log_score"],
-    sort=False,
+cells.present(
+    result.cv.pivot_table(
+        index=["scheme", "method"],
+        values=["n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10", "mean_log_score"],
+        sort=False,
+    )
 )
 
 # %% [markdown]
@@ -74,7 +76,7 @@ scores = result.prior_scores()
 assert scores.iloc[0]["default"], (
     "the default prior is no longer the one grouped cross-validation picks"
 )
-scores
+cells.present(scores)
 
 # %% [markdown]
 # How the default was chosen: the lowest mean log score over the grouped schemes (a proper scoring
@@ -91,9 +93,11 @@ scores
 
 # %%
 assert (result.runs["fitted_on"] < len(result.settings["calibration_runs"])).all()
-result.breakdown[
-    result.breakdown["method"].isin(["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"])
-]
+cells.present(
+    result.breakdown[
+        result.breakdown["method"].isin(["calibrated prior", f"naive 6ND @ MFU {naive_mfu:g}"])
+    ]
+)
 
 # %% [markdown]
 # Where it fails: the same metrics by accelerator generation, year and size (active parameters),
@@ -108,24 +112,26 @@ plots.backtest_pit(result.pit)
 # too wide, a slope a biased centre.
 
 # %%
-result.runs[
-    [
-        "run_id",
-        "organization",
-        "accelerator",
-        "year",
-        "utilization",
-        "reported_gpu_hours",
-        "p10_gpu_hours",
-        "p50_gpu_hours",
-        "p90_gpu_hours",
-        "inside",
-        "ape",
-        "naive_gpu_hours",
-        "naive_ape",
-        "constant_gpu_hours",
+cells.present(
+    result.runs[
+        [
+            "run_id",
+            "organization",
+            "accelerator",
+            "year",
+            "utilization",
+            "reported_gpu_hours",
+            "p10_gpu_hours",
+            "p50_gpu_hours",
+            "p90_gpu_hours",
+            "inside",
+            "ape",
+            "naive_gpu_hours",
+            "naive_ape",
+            "constant_gpu_hours",
+        ]
     ]
-]
+)
 
 # %%
 plots.backtest_figure(result)
@@ -136,7 +142,7 @@ plots.backtest_figure(result)
 # exact.
 
 # %%
-result.energy
+cells.present(result.energy)
 
 # %% [markdown]
 # The energy model against published energy, never fitted. `full` is the model `estimate` uses
@@ -145,10 +151,10 @@ result.energy
 # accelerator-hours x TDP by construction and test nothing.
 
 # %%
-result.power
+cells.present(result.power)
 
 # %%
-result.bounds
+cells.present(result.bounds)
 
 # %% [markdown]
 # Published facility power (Epoch AI estimates made with the same formula: the implied PUE checks
@@ -156,7 +162,7 @@ result.bounds
 # should fall below that bound.
 
 # %%
-result.targets()
+cells.present(result.targets())
 
 # %% [markdown]
 # Each target of the issue, per grouped scheme, beside the value the default prior reaches.

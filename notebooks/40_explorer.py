@@ -11,9 +11,9 @@
 # %% [markdown]
 # # 40 Explorer: move a deal, a delay, a share or the target and watch the race change
 #
-# **Question.** What if Meta's CoreWeave deal were twice the size, Prometheus waited two more years
-# for its grid connection, DeepSeek's run got half a campus, or every lab trained the same 1e27
-# FLOP?
+# **Question.** What if every lab aimed at the same 1e26-FLOP run (it opens there), Meta's
+# CoreWeave deal were twice the size, Prometheus waited two more years for its grid connection, or
+# DeepSeek's run got half a campus?
 #
 # **How to use it.** Run every cell in JupyterLab (`make lab`), then move the controls: each change
 # reruns the whole race (all draws, the compiled kernel) and redraws P(first) and the time-to-train
@@ -56,7 +56,8 @@ live.widget
 
 # %% [markdown]
 # ## One change, made from code and checked
-# The same update a slider triggers: every lab aims at a common 3e26-FLOP target, then Meta's run
+# The same update a slider triggers, from the opening question: every lab aims at a common
+# 3e26-FLOP target, then Meta's run
 # may take at most 2% of a campus instead of the scenario's 15-70%. A run's accelerators are fixed
 # at launch, so it must wait for a campus whose 2% plans enough compute within its budget: it is
 # trained later (or not within the horizon) and less often first.

@@ -176,10 +176,8 @@ def test_a_run_that_cannot_be_made_shows_its_message_and_keeps_the_last_result(l
 @pytest.mark.parametrize(
     "change, needle",
     [
-        (
-            dict(share=5.0),
-            "explorer: share: expected a number from 0 to 1, got 5.0",
-        ),  # the slider clamped it to 1
+        (dict(share=5.0), "explorer: share: expected one of 0.0, 0.02"),  # a slider clamped it
+        (dict(deal_scale=5.0), "explorer: deal_scale: expected a number from 0 to 3, got 5.0"),
         (dict(deal_scale=True), "explorer: deal_scale: expected a number"),
         (dict(lab="Nope"), "explorer: lab: expected one of Meta"),  # a widget TraitError before
         (dict(deal="deepseek-ascend"), "explorer: deal: expected one of meta-"),
@@ -192,3 +190,94 @@ def test_set_refuses_what_a_control_cannot_show(live, change, needle):
         live.set(**change)
     assert needle in str(err.value)
     assert live.settings() == before
+
+
+# ---- a new lab or deal gets its own controls, never the previous one's ------------------------
+
+
+def test_the_explorer_opens_on_a_question_that_shows_a_change(live, base):
+    fresh = explorer.Explorer("scenarios/default.yaml", draws=DRAWS, seed=7, backend="numpy")
+    opening = fresh.outcome
+    assert opening.settings == explorer.Settings(**explorer.OPENING)
+    assert any("common compute target 1e+26" in c for c in opening.changes), opening.changes
+    moved = abs(opening.p_first["Meta"] - fresh.baseline.p_first["Meta"])
+    assert moved >= 0.01, f"the opening question moves P(Meta first) by {moved:.2%} only"
+    labels = [t.get_text() for t in fresh.figure.bar_labels]
+    assert all(" pp)" in t for t in labels), labels  # the change against the scenario, shown
+    assert "1e+26" in fresh.figure.title.get_text()
+    assert "1e+26" in fresh.changes.value
+
+
+@pytest.mark.parametrize("lab", list(explorer.DEFAULT_DEALS))
+def test_each_lab_opens_on_a_deal_whose_size_moves_the_race(base, lab):
+    deal = explorer.default_deal(base, lab)
+    assert deal == explorer.DEFAULT_DEALS[lab]
+    runs = [
+        explorer.run(base, explorer.Settings(lab=lab, deal=deal, deal_scale=f), backend="numpy")
+        for f in (0.0, 3.0)
+    ]
+    swing = max(abs(runs[1].p_first[x] - runs[0].p_first[x]) for x in runs[0].p_first)
+    assert swing >= 0.01, f"{deal}: 0x to 3x moves P(first) by {swing:.2%} only"
+
+
+def test_a_new_lab_gets_its_own_controls_not_the_old_values():
+    """Drop CoreWeave, then pick DeepSeek: the explorer ran "deepseek-ascend: dropped"."""
+    live = explorer.Explorer("scenarios/default.yaml", draws=DRAWS, seed=7, backend="numpy")
+    live.controls["deal_scale"].value = 0.0  # as a user drags the slider
+    live.controls["share"].value = 0.5
+    assert any("dropped" in c for c in live.outcome.changes)
+    live.controls["lab"].value = "DeepSeek"  # as a user picks from the dropdown
+    after = live.outcome
+    assert after.settings.lab == "DeepSeek"
+    assert after.settings.deal == explorer.DEFAULT_DEALS["DeepSeek"]
+    assert after.settings.deal_scale == 1.0 and after.settings.share == 0.0
+    assert after.changes == live.base.changes, after.changes  # (the seed only)
+    assert live.controls["deal_scale"].value == 1.0
+    assert list(live.controls["deal"].options) == explorer.labs_and_deals(live.base)["DeepSeek"]
+    share_labels = [label for label, _ in live.controls["share"].options]
+    assert share_labels[0] == "as in the scenario (20% to 50%)", share_labels  # DeepSeek's
+
+
+def test_a_new_deal_gets_its_own_delays_not_the_old_values():
+    live = explorer.Explorer("scenarios/default.yaml", draws=DRAWS, seed=7, backend="numpy")
+    live.set(deal_scale=1.0)
+    live.controls["delivery_delay_months"].value = 20.0
+    assert any("delivery delay" in c for c in live.outcome.changes)
+    live.controls["deal"].value = "meta-prometheus"
+    settings = live.outcome.settings
+    assert settings.deal == "meta-prometheus"
+    assert settings.delivery_delay_months is None and settings.grid_delay_months is None
+    assert settings.deal_scale == 1.0 and live.outcome.changes == live.base.changes
+    data = explorer.data_delays(live.base, "meta-prometheus")
+    assert live.controls["delivery_delay_months"].value == round(data["delivery_delay_months"])
+    assert live.controls["grid_delay_months"].value == round(data["grid_delay_months"])
+    assert not live.controls["grid_delay_months"].disabled
+    live.set(deal="meta-coreweave-2026")  # from code: the same reload
+    assert live.controls["grid_delay_months"].disabled
+    assert live.outcome.changes == live.base.changes
+
+
+def test_an_explicit_zero_delay_is_a_change(base):
+    deal = "meta-prometheus"
+    assert explorer.data_delays(base, deal)["delivery_delay_months"] > 0
+    chosen = explorer.variant(
+        base, explorer.Settings(lab="Meta", deal=deal, delivery_delay_months=0.0)
+    )
+    assert any(c.startswith(f"{deal}: delivery delay") for c in chosen.changes), chosen.changes
+    kept = explorer.variant(base, explorer.Settings(lab="Meta", deal=deal))
+    assert kept.changes == base.changes
+
+
+def test_controls_are_labelled_in_plain_words_with_units_and_wrap_to_fit(live):
+    """No "deal size (x signed)", "0 = data" or "0 = range"; a unit on every slider; controls in
+    a grid that wraps (two columns at 1280 px, one below) with no fixed pixel widths."""
+    for name, control in live.controls.items():
+        text = control.description
+        assert "0 =" not in text and "x signed" not in text, text
+        if name not in ("lab", "deal", "share", "target_flop"):
+            assert "(" in text and ")" in text, f"{name}: {text!r} names no unit"
+        assert str(control.layout.width).endswith("%"), (name, control.layout.width)
+    grid = live.widget.children[0]
+    assert "auto-fill" in grid.layout.grid_template_columns
+    assert "px" not in grid.layout.grid_template_columns
+    assert [label for label, _ in live.controls["target_flop"].options][0] == "each lab's own model"

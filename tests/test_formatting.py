@@ -96,6 +96,17 @@ def test_issue_examples_read_as_people_expect():
     assert F.format_value(0.12, "deal_adds_p_done_campus_only_1e27_meta") == "+12.0 pp"
     assert F.format_value(-1.25, "lead_months") == "-1.2"  # round half even on a binary float
     assert F.format_value(2024, "year") == "2024"
+    # metrics ending in _pp are already in points: the deal's +11.7 points once read "1174.5%"
+    for name in (
+        "p_first_change_pp",
+        "p_first_change_pp_low",
+        "deal_campus_only_1e27_p_first_change_pp",
+        "deal_p_first_change_pp_max_abs",
+    ):
+        assert F.format_value(11.745, name) == "+11.7 pp", name
+        assert F.with_unit(-0.04, name) == "0.0 pp", name
+        assert F.label(name).endswith("(pp)") and "%" not in F.label(name), name
+    assert F.label("p_first_change_pp") == "P(first) change (pp)"
     assert F.with_unit(1234.5, "energy_mwh") == "1,234 MWh"
     assert F.with_unit(2.5, "usd_per_pflop") == "$2.50 per PFLOP"
 

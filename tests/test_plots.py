@@ -92,6 +92,8 @@ def _figures():
         "RaceExplorerFigure": plots.RaceExplorerFigure(
             result.race, tables.time_to_train_curves(result)
         ).fig,
+        # after several changes: a long title, one change per line, and the deltas
+        "RaceExplorerFigure_changed": _explorer_after_changes(race, result),
         "sweep_headline": plots.sweep_headline(
             SimpleNamespace(swept=["draws", "coreweave_2026_scale"]),
             pd.DataFrame(
@@ -112,6 +114,35 @@ def _figures():
     return figs
 
 
+def _explorer_after_changes(race, result):
+    """The explorer's figure after five changes, each described at length in its title."""
+    from analysis.views import explorer
+
+    settings = explorer.Settings(
+        lab="Meta",
+        deal="meta-prometheus",
+        deal_scale=2.0,
+        delivery_delay_months=3.0,
+        grid_delay_months=12.0,
+        share=0.5,
+        target_flop=1e27,
+    )
+    changed = explorer.run(race, settings, backend="numpy")
+    figure = plots.RaceExplorerFigure(
+        result.race,
+        tables.time_to_train_curves(result),
+        baseline=(result.race, tables.time_to_train_curves(result)),
+    )
+    for n in range(1, len(changed.changes) + 1):  # one change after another, as a user makes them
+        figure.update(
+            changed.race,
+            changed.curves,
+            title="300 draws, changes from the scenario as written:\n"
+            + "\n".join(list(changed.changes)[:n] * 2),
+        )
+    return figure.fig
+
+
 def test_figures_are_drawn_without_warnings(figures):
     """A notebook shows every warning a figure raises; none is the reader's to act on (seaborn's
     boxplot passes matplotlib 3.11 a deprecated argument: plots.py silences that one warning)."""
@@ -127,13 +158,14 @@ def test_every_plotting_function_is_covered(figures):
         if not name.startswith("_")
         and callable(getattr(plots, name))
         and getattr(getattr(plots, name), "__module__", "") == plots.__name__
-        and name not in {"lab_color", "campus_colors", "clock_label"}
+        and name not in {"lab_color", "campus_colors", "clock_label", "nobody_note"}
     }
     covered = {
         name.removesuffix("_deal")
         .removesuffix("_campus")
         .removesuffix("_effect")
         .removesuffix("_log")
+        .removesuffix("_changed")
         for name in figures
     }
     assert public <= covered, f"no figure test for {public - covered}"
@@ -312,3 +344,239 @@ def test_lead_time_titles_name_the_lab_that_leads_right_of_zero(figures):
         a, b = ax.get_title().split(":")[0].split(" vs ")
         assert ax.get_xlabel().startswith(f"{b}'s finish minus {a}'s")
         assert f"right of 0, {a} first" in ax.get_title()
+
+
+# ---- text that collides ----------------------------------------------------------------------
+
+
+def _outline(artist, renderer):
+    """The corners of what `artist` covers on the canvas, in display pixels: its bounding box, or
+    for rotated text (30-degree date ticks) the rotated rectangle, whose axis-aligned box would
+    report neighbours that do not touch."""
+    import numpy as np
+    from matplotlib.text import Text
+
+    box = artist.get_window_extent(renderer)
+    angle = artist.get_rotation() % 180 if isinstance(artist, Text) else 0.0
+    if angle in (0.0, 90.0):
+        return np.array([[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]])
+    artist.set_rotation(0)
+    flat = artist.get_window_extent(renderer)
+    artist.set_rotation(angle)
+    half = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [flat.width / 2, flat.height / 2]
+    theta = np.deg2rad(angle)
+    turn = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return half @ turn.T + [(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2]
+
+
+def _text_boxes(fig):
+    """(description, outline) of every piece of text a reader must be able to read: figure titles,
+    texts and legends, each axes' titles, axis labels, drawn tick labels and legend (one box), in
+    display pixels as the figure is saved."""
+    renderer = fig.canvas.get_renderer()
+    boxes = []
+
+    def add(what, artist):
+        if artist is None or not artist.get_visible():
+            return
+        if hasattr(artist, "get_text") and not artist.get_text().strip():
+            return
+        box = artist.get_window_extent(renderer)
+        if box.width > 0 and box.height > 0:
+            boxes.append((what, _outline(artist, renderer)))
+
+    if fig._suptitle is not None:
+        add("suptitle", fig._suptitle)
+    for i, text in enumerate(fig.texts):
+        if text is not fig._suptitle:  # suptitle is one of the figure's texts
+            add(f"figure text {i} {text.get_text()[:30]!r}", text)
+    for i, legend in enumerate(fig.legends):
+        add(f"figure legend {i}", legend)
+    for n, ax in enumerate(fig.axes):
+        if not ax.get_visible():
+            continue
+        where = f"axes {n}"
+        for loc in ("title", "_left_title", "_right_title"):
+            add(f"{where} title", getattr(ax, loc))
+        add(f"{where} x label", ax.xaxis.label)
+        add(f"{where} y label", ax.yaxis.label)
+        for axis, name in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            # the ticks matplotlib draws: get_ticklabels() also holds labels beyond the view
+            for tick in axis._update_ticks():
+                for label in (tick.label1, tick.label2):
+                    add(f"{where} {name} tick {label.get_text()!r}", label)
+        add(f"{where} legend", ax.get_legend())
+    return boxes
+
+
+def _overlap_px(a, b) -> float:
+    """How far two convex outlines overlap, in pixels (separating axis theorem: the smallest
+    overlap of their projections on the normals of their edges; 0 or less when apart)."""
+    import numpy as np
+
+    depth = np.inf
+    for outline in (a, b):
+        edges = np.roll(outline, -1, axis=0) - outline
+        for ex, ey in edges:
+            normal = np.array([-ey, ex]) / (np.hypot(ex, ey) or 1.0)
+            pa, pb = a @ normal, b @ normal
+            depth = min(depth, min(pa.max(), pb.max()) - max(pa.min(), pb.min()))
+    return float(depth)
+
+
+def _collisions(fig, *, tolerance_px: float = 1.0) -> list[str]:
+    found = []
+    boxes = _text_boxes(fig)
+    for i, (a, outline_a) in enumerate(boxes):
+        for b, outline_b in boxes[i + 1 :]:
+            if _overlap_px(outline_a, outline_b) > tolerance_px:
+                found.append(f"{a} overlaps {b}")
+    return found
+
+
+def test_no_title_label_tick_or_legend_overlaps_another(figures):
+    """Every figure as saved: no two titles, axis labels, tick labels or legends overlap (their
+    bounding boxes, from the renderer). Notebook 20's lead-time titles ran into each other and
+    notebook 11's x label sat on the first legend entry."""
+    problems = {name: _collisions(fig) for name, fig in figures.items()}
+    problems = {name: found for name, found in problems.items() if found}
+    assert not problems, "\n".join(
+        f"{name}: {len(found)} collisions, e.g. {'; '.join(found[:4])}"
+        for name, found in problems.items()
+    )
+
+
+def test_no_text_leaves_the_figure(figures):
+    """Nothing is cut off at the figure's edges (the explorer's title was, after a few changes)."""
+    for name, fig in figures.items():
+        bounds = fig.bbox
+        for what, outline in _text_boxes(fig):
+            (x0, y0), (x1, y1) = outline.min(axis=0), outline.max(axis=0)
+            assert (
+                x0 >= bounds.x0 - 1
+                and x1 <= bounds.x1 + 1
+                and y0 >= bounds.y0 - 1
+                and y1 <= bounds.y1 + 1
+            ), f"{name}: {what} is cut off by the figure's edge"
+
+
+def test_nobody_is_a_note_not_a_bar_beside_the_labs(figures):
+    """P(nobody finishes within the horizon) is not a competitor: never a bar among the labs."""
+    for name in ("p_first", "RaceExplorerFigure"):
+        fig = figures[name]
+        ticks = [t.get_text() for ax in fig.axes for t in ax.get_yticklabels()]
+        assert not any("nobody" in t for t in ticks), f"{name}: {ticks}"
+        notes = [t.get_text() for t in fig.texts] + [
+            t.get_text() for ax in fig.axes for t in ax.texts
+        ]
+        assert any(t.startswith("nobody finishes within the horizon in ") for t in notes), (
+            f"{name}: {notes}"
+        )
+
+
+# ---- captions that name colours ----------------------------------------------------------------
+
+#: Colour words a caption may use, and the hues (degrees) or greys each one covers.
+COLOUR_WORDS = (
+    "red",
+    "orange",
+    "brown",
+    "yellow",
+    "green",
+    "teal",
+    "cyan",
+    "blue",
+    "indigo",
+    "purple",
+    "violet",
+    "magenta",
+    "pink",
+    "grey",
+    "gray",
+    "black",
+)
+
+
+def _colour_names(rgba) -> set[str]:
+    """The words a reader would use for a colour (a few per colour: teal is also blue-green)."""
+    import colorsys
+
+    r, g, b, a = rgba
+    if a < 0.05:
+        return set()
+    hue, light, sat = colorsys.rgb_to_hls(r, g, b)
+    if light < 0.12:
+        return {"black"}
+    if sat < 0.15 or max(r, g, b) - min(r, g, b) < 0.08:
+        return {"grey", "gray"} | ({"black"} if light < 0.25 else set())
+    deg = hue * 360
+    bands = [
+        (0, 15, {"red"}),
+        (15, 45, {"orange"} | ({"brown"} if light < 0.4 else set())),
+        (45, 70, {"yellow"}),
+        (70, 160, {"green"}),
+        (160, 200, {"teal", "cyan", "green"}),
+        (200, 255, {"blue"}),
+        (255, 290, {"indigo", "purple", "violet", "blue"}),
+        (290, 345, {"magenta", "purple", "pink"}),
+        (345, 361, {"red"}),
+    ]
+    return next(names for low, high, names in bands if low <= deg < high)
+
+
+def _figure_colour_names(fig) -> set[str]:
+    """Every colour word that fits something drawn in the figure's axes (lines, bars, areas and
+    markers; not text, grid or frame)."""
+    from matplotlib.colors import to_rgba, to_rgba_array
+
+    names: set[str] = set()
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        for line in ax.lines:
+            names |= _colour_names(to_rgba(line.get_color(), line.get_alpha()))
+        for patch in ax.patches:
+            names |= _colour_names(to_rgba(patch.get_facecolor()))
+        for collection in ax.collections:
+            for rgba in [*to_rgba_array(collection.get_facecolor())]:
+                names |= _colour_names(rgba)
+            for rgba in [*to_rgba_array(collection.get_edgecolor())]:
+                names |= _colour_names(rgba)
+    return names
+
+
+def _captions():
+    """(notebook, plotting function, caption) for every figure cell followed by a markdown cell."""
+    import jupytext
+
+    from analysis.paths import NOTEBOOKS_DIR
+
+    for path in sorted(NOTEBOOKS_DIR.glob("*.py")):
+        cells = jupytext.read(path).cells
+        for cell, after in zip(cells, cells[1:]):
+            called = (
+                re.findall(r"\bplots\.(\w+)\(", cell.source) if cell.cell_type == "code" else []
+            )
+            if called and after.cell_type == "markdown":
+                yield path.stem, called[-1], after.source
+
+
+def test_a_caption_names_only_colours_its_figure_uses(figures):
+    """Notebook 22's caption said blue and orange for teal and magenta bars: every colour word in
+    a figure's caption must fit a colour drawn in that figure (as the shipped data draws it)."""
+    checked = 0
+    for notebook, function, caption in _captions():
+        words = {w for w in re.findall(r"[a-z]+", caption.lower()) if w in COLOUR_WORDS}
+        drawn = [fig for name, fig in figures.items() if re.sub(r"_[a-z]+$", "", name) == function]
+        drawn += [figures[function]] if function in figures else []
+        if not words:
+            continue
+        assert drawn, f"{notebook}: no test figure for plots.{function}"
+        used = set().union(*(_figure_colour_names(fig) for fig in drawn))
+        missing = words - used
+        assert not missing, (
+            f"{notebook}: the caption of plots.{function} names {sorted(missing)}, "
+            f"but the figure draws only {sorted(used)}"
+        )
+        checked += 1
+    assert checked >= 2, "no caption names a colour: the test checks nothing"

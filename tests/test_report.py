@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 
 import nbformat
@@ -179,7 +180,8 @@ def test_index_lists_every_metric_formatted_with_units_and_a_readable_date(tmp_p
         assert f">extra metric {i}<" in index
     assert "e-07" not in index and "2.586734e" not in index
     assert "<details>" in index  # long lists are folded, not cut
-    assert index.count("<th>Meta</th>") == 1 and "<th>DeepSeek</th>" in index  # labs side by side
+    every = index.split("<h2>Every metric</h2>")[1]
+    assert every.count("<th>Meta</th>") == 1 and "<th>DeepSeek</th>" in every  # labs side by side
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"20_time_to_train_race": metrics}
 
 
@@ -365,3 +367,124 @@ def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
     (older / "thesis.docx").write_text("")
     with pytest.raises(InputError, match="not a report's folder"):
         prepare_report_dir(older)
+
+
+# ---- the index and the pages, for readers ---------------------------------------------------
+
+
+def _executed_notebook(path, *cells_with_outputs):
+    """An executed notebook: papermill's injected cell (an absolute metrics_path), then code cells
+    with the given outputs (lists of nbformat outputs)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    injected = nbformat.v4.new_code_cell(
+        '# Parameters\ndraws = 20000\nmetrics_path = "/abs/results/x.metrics.json"\n',
+        metadata={"tags": ["injected-parameters"]},
+    )
+    nb.cells = [nbformat.v4.new_markdown_cell("# A notebook"), injected]
+    for source, outputs in cells_with_outputs:
+        cell = nbformat.v4.new_code_cell(source, execution_count=1)
+        cell.outputs = outputs
+        nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
+
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"1" * 32).decode()
+
+
+def test_index_opens_with_the_headline_answers_as_tables_and_figures(tmp_path):
+    """The race and the deal's value first, each a formatted table and one figure; the main race
+    section is never folded; a headline for a notebook the report lacks is left out."""
+    metrics = {
+        "p_first_meta": 0.842,
+        "p_first_deepseek": 0.018,
+        "time_to_train_p50_months_meta": 0.71,
+        "p_nobody": 0.0,
+        "deal_p_first_change_pp_max_abs": 11.745,
+        "deal_campus_only_matters_from_flop": 3e26,
+        "unrelated_metric": 1.0,
+    }
+    figure = [nbformat.v4.new_output("display_data", data={"image/png": PNG})]
+    executed = _executed_notebook(
+        tmp_path / "20_time_to_train_race.ipynb",
+        ("plots.p_first(result.race)", figure),
+        ('plots.time_to_train_curves(effect_curves, style="variant", col="case")', figure),
+    )
+    run = report.NotebookRun(
+        name="20_time_to_train_race",
+        notebook=executed,
+        executed=executed,
+        html=tmp_path / "20_time_to_train_race.html",
+        metrics=metrics,
+    )
+    index = report.write_index(
+        report.Report(
+            out_dir=tmp_path,
+            runs=[run],
+            created="20261201T000540Z",
+            race_table="race",
+            race_html="<table><tr><td>83.8%</td></tr></table>",
+        )
+    ).read_text()
+    body = index.split("<body>", 1)[1]
+    first, second = (escape(h.title) for h in report.HEADLINES[:2])
+    assert body.index(first) < body.index(second) < body.index("The notebooks")
+    race = body.split(first, 1)[1].split(second, 1)[0]
+    assert "84.2%" in race and "1.8%" in race and "0.7" in race, race
+    assert "<details" not in race, "the main race section must not be folded"
+    assert f"data:image/png;base64,{PNG}" in race
+    deal = body.split(second, 1)[1].split("The notebooks", 1)[0]
+    assert "+11.7 pp" in deal and "3.0e26" in deal and "1174.5%" not in index
+    assert deal.count("<img") == 1 and "unrelated" not in race + deal
+    assert "<pre>" not in index and "83.8%" in index  # the full race: a formatted table
+    alone = report.write_index(
+        report.Report(out_dir=tmp_path, runs=[], created="20261201T000540Z")
+    ).read_text()
+    assert first not in alone
+
+
+def test_headlines_name_their_notebook_metrics_and_figure():
+    """A third headline (the hindcast) is one more entry: a notebook, metrics and a figure."""
+    stems = {p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")}
+    for headline in report.HEADLINES:
+        assert headline.notebook in stems, headline.notebook
+        assert headline.metrics and headline.figure
+        source = (NOTEBOOKS_DIR / f"{headline.notebook}.py").read_text()
+        assert headline.figure in source, f"no cell of {headline.notebook} draws {headline.figure}"
+
+
+def test_notebook_pages_fold_code_and_hide_the_injected_parameters(tmp_path):
+    from analysis.runs import cells
+
+    claim = cells.claim("Meta usually finishes first", True, p_first_meta=0.93)
+    executed = _executed_notebook(
+        tmp_path / "n.ipynb",
+        (
+            "assert 1 + 1 == 2\ncells.present(frame)",
+            [
+                nbformat.v4.new_output(
+                    "execute_result", data={"text/html": "<table><td>45.2%</td></table>"}
+                )
+            ],
+        ),
+        (
+            "cells.claim(...)",
+            [
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": claim._repr_html_(),
+                        "text/markdown": claim._repr_markdown_(),
+                    },
+                )
+            ],
+        ),
+    )
+    page = report.to_html(executed, tmp_path / "n.html").read_text()
+    assert page.count('<details class="cr-code">') == 2  # every code cell folded
+    assert "/abs/results" not in page and "metrics_path" not in page
+    assert "Run by the report with <code>draws</code> = 20,000" in page
+    claim_html = page.split('<details class="cr-claim">', 1)[1].split("</details>", 1)[0]
+    assert "Checked against this run</summary>" in claim_html  # folded: one short line
+    assert "45.2%" in page and "In&nbsp;[" not in page  # outputs shown, no prompts

@@ -4,8 +4,10 @@ Each test works on a throwaway git repository holding a copy of the project's no
 (never the real tree): a real JupyterLab server, started as `make lab` starts it, opens and saves
 every notebook through its contents API (GET the model, PUT it back, as the editor's save does), and
 the files must come back byte for byte. A save after a run (outputs, execution counts, the kernel's
-`language_info`) must leave `git diff` empty once `make git-filters` has installed nbstripout. And
-the committed notebooks are what nbstripout and jupytext write themselves, so neither rewrites them.
+`language_info`) must write the bytes git holds, so that plain `git status --porcelain` is empty:
+the project's JupyterLab config strips a notebook on save with git's own clean filter
+(analysis/runs/lab.py). And the committed notebooks are what nbstripout and jupytext write
+themselves, so neither rewrites them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class Lab:
 
     def __init__(self, root: Path, runtime: Path):
         self.root, self.token, port = root, secrets.token_hex(16), _free_port()
+        self.runtime = runtime
         self.base = f"http://127.0.0.1:{port}"
         env = {
             **os.environ,
@@ -198,6 +201,56 @@ def test_lab_is_rooted_at_the_repository_and_starts_in_notebooks(repo_and_lab):
     assert config["preferredPath"].strip("/") == "notebooks", config["preferredPath"]
 
 
+def test_a_kernel_starts_without_warnings(repo_and_lab):
+    """ipykernel warned at every start that its TCP sockets are unencrypted: the project's lab
+    config has the kernel manager provision CurveZMQ keys, and the kernel starts silently."""
+    repo, lab = repo_and_lab
+    from jupyter_client import BlockingKernelClient
+
+    kernel = lab.request("POST", "/api/kernels", {"name": "python3"})
+    try:
+        client = BlockingKernelClient(
+            connection_file=str(lab.runtime / f"kernel-{kernel['id']}.json")
+        )
+        client.load_connection_file()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=SERVER_START_S)  # it answers: past its start-up
+        finally:
+            client.stop_channels()
+        time.sleep(1.0)  # whatever the kernel printed at start reaches the server's log
+        log = lab.log_path.read_text()
+        assert "Kernel started" in log
+        for noise in ("without encryption", "WARNING", "Debugger warning", "setuptools"):
+            assert noise not in log, f"the lab's log at a kernel start says {noise!r}:\n{log}"
+    finally:
+        lab.request("DELETE", f"/api/kernels/{kernel['id']}")
+
+
+def test_a_kernel_started_as_papermill_starts_it_prints_nothing(tmp_path):
+    """papermill and nbmake start kernels without CurveZMQ keys: the environment's kernel config
+    (.jupyter/ipython_kernel_config.py, copied into the environment by `make setup`) drops
+    ipykernel's unencrypted-TCP warning, and the kernel prints nothing else at start."""
+    from jupyter_client import KernelManager
+
+    installed = Path(sys.prefix) / "etc" / "ipython" / "ipython_kernel_config.py"
+    source = PROJECT_ROOT / ".jupyter" / "ipython_kernel_config.py"
+    assert installed.is_file() and installed.read_bytes() == source.read_bytes(), (
+        f"{installed} is not the project's kernel config: run make setup"
+    )
+    manager = KernelManager(kernel_name="python3")
+    with open(tmp_path / "kernel.log", "w") as log:
+        manager.start_kernel(stdout=log, stderr=log, cwd=str(tmp_path))
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=SERVER_START_S)
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    assert (tmp_path / "kernel.log").read_text() == ""
+
+
 def test_open_and_save_every_notebook_changes_no_byte(repo_and_lab):
     """GET then PUT each .ipynb and each paired .py: both files of every pair come back
     unchanged."""
@@ -224,44 +277,61 @@ def test_open_and_save_every_notebook_changes_no_byte(repo_and_lab):
     assert status == "", status
 
 
-def test_save_after_a_run_leaves_git_clean_with_the_filter(repo_and_lab):
-    """A notebook saved with outputs, execution counts and the kernel's language_info, as JupyterLab
-    saves it after a run: the .py is unchanged and, through nbstripout, so is what git sees."""
+def _ran(content: dict, count_from: int = 1) -> dict:
+    """A notebook model as JupyterLab saves it after a run: outputs, execution counts, the
+    kernel's language_info and widget state."""
+    content["metadata"]["language_info"] = {
+        "name": "python",
+        "version": "3.11.99",
+        "file_extension": ".py",
+    }
+    content["metadata"]["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}
+    }
+    for count, cell in enumerate(
+        (c for c in content["cells"] if c["cell_type"] == "code"), start=count_from
+    ):
+        cell["execution_count"] = count
+        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": f"ran {count}\n"}]
+    return content
+
+
+def test_save_after_a_run_leaves_git_status_clean(repo_and_lab):
+    """Every notebook saved after a run, as JupyterLab saves it (outputs, counts, language_info,
+    widget state), through its .ipynb and through its paired .py: the files on disk are the bytes
+    git holds, so plain `git status --porcelain` is empty (no `git add`, no renormalize). Before,
+    git saw the saved file's size differ from its index and listed both files ` M` although `git
+    diff` was empty. Once without the filter installed (the hook falls back to the Makefile's
+    command), once with it."""
     repo, lab = repo_and_lab
-    clean = _install_filters(repo)
-    assert "nbstripout" in clean
-    py_before = {p.name: p.read_bytes() for p in (repo / "notebooks").glob("*.py")}
-    ipynbs = [n for n in NOTEBOOK_NAMES if n.endswith(".ipynb")]
-    for name in ipynbs:
-        model = lab.request("GET", lab.contents(f"notebooks/{name}"))
-        content = model["content"]
-        content["metadata"]["language_info"] = {
-            "name": "python",
-            "version": "3.11.99",
-            "file_extension": ".py",
-        }
-        for count, cell in enumerate(
-            (c for c in content["cells"] if c["cell_type"] == "code"), start=1
-        ):
-            cell["execution_count"] = count
-            cell["outputs"] = [
-                {"output_type": "stream", "name": "stdout", "text": f"ran {count}\n"}
-            ]
-        lab.request(
-            "PUT",
-            lab.contents(f"notebooks/{name}"),
-            {"type": "notebook", "format": "json", "content": content},
-        )
-    for name in ipynbs:  # the run really reached the files, so the filter is what keeps git clean
-        raw = json.loads((repo / "notebooks" / name).read_text())
-        assert "language_info" in raw["metadata"], name
-        assert any(c.get("outputs") for c in raw["cells"] if c["cell_type"] == "code"), name
-    assert {p.name: p.read_bytes() for p in (repo / "notebooks").glob("*.py")} == py_before
-    _git(repo, "add", "--renormalize", "notebooks")
-    diff = _git(repo, "diff", "--cached", "--exit-code", "--stat", "--", "notebooks/", check=False)
-    assert diff.returncode == 0, f"git sees changes after a run and save:\n{diff.stdout}"
-    diff = _git(repo, "diff", "--exit-code", "--stat", "--", "notebooks/", check=False)
-    assert diff.returncode == 0, diff.stdout
+    committed = _snapshot(repo)
+    for installed in (False, True):
+        if installed:
+            assert "nbstripout" in _install_filters(repo)
+        for name in NOTEBOOK_NAMES:  # the .ipynb and the .py of every pair
+            model = lab.request("GET", lab.contents(f"notebooks/{name}"))
+            lab.request(
+                "PUT",
+                lab.contents(f"notebooks/{name}"),
+                {"type": "notebook", "format": "json", "content": _ran(model["content"])},
+            )
+            changed = sorted(k for k, v in _snapshot(repo).items() if committed.get(k) != v)
+            assert not changed, f"saving {name} after a run wrote {changed} unlike git holds them"
+        status = _git(repo, "status", "--porcelain").stdout
+        assert status == "", f"git status after saving every notebook:\n{status}"
+        # and git itself, without refreshing its index, finds nothing to report either
+        assert _git(repo, "diff-index", "--quiet", "HEAD", "--", check=False).returncode == 0
+
+
+def test_the_save_hook_strips_with_the_makefiles_filter():
+    """analysis.runs.lab falls back on the Makefile's nbstripout command: the same arguments."""
+    from analysis.runs import lab
+
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    line = next(x for x in makefile.splitlines() if x.startswith("NBSTRIPOUT :="))
+    assert line.split("-m nbstripout", 1)[1].split() == list(lab.NBSTRIPOUT_ARGS)
+    config = (PROJECT_ROOT / ".jupyter" / "jupyter_lab_config.py").read_text()
+    assert 'pre_save_hook = "analysis.runs.lab.strip_on_save"' in config
 
 
 # ---- the filter and the committed form, without a server ---------------------------------------

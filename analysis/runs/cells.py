@@ -67,6 +67,18 @@ class Claim:
         mark = "&#10003;" if self.checked else "&#8211;"
         return f"{mark} **{self._verdict()}:** {self.text}{numbers}"
 
+    def _repr_html_(self) -> str:
+        """Folded: a reader sees one short line ("checked against this run"); the sentence and its
+        numbers open on a click, so a check stays in the notebook without repeating the prose."""
+        import html
+
+        numbers = f" <small>({html.escape(self._numbers())})</small>" if self.numbers else ""
+        mark = "&#10003;" if self.checked else "&#8211;"
+        return (
+            f'<details class="cr-claim"><summary>{mark} {html.escape(self._verdict())}</summary>'
+            f"<p>{html.escape(self.text)}{numbers}</p></details>"
+        )
+
 
 def claim(text: str, holds: bool, *, applies: bool = True, **numbers: Any) -> Claim:
     """State a result in words and check it: raise ClaimError naming the sentence and the numbers

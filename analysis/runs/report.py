@@ -8,12 +8,16 @@ opens offline), the metrics it records, ``metrics.json`` (all of them, by notebo
 README's ``<!-- results:NOTEBOOK.METRIC -->`` markers from the run (`update_readme`). A notebook
 that fails does not stop the others; the index marks it and the command exits 1. Progress goes to
 stderr; the headline race table of the default scenario goes to stdout at the end.
+
+The index is written for readers: it opens with the headline answers (`HEADLINES`: the race, the
+deal's value; each names its notebook, metrics and figure, so a new one is one entry) as formatted
+tables with one figure each, then the full race table, the notebooks and every metric. Notebook
+pages fold their code under a toggle and show papermill's injected parameters as one line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import re
 import sys
@@ -24,6 +28,16 @@ from pathlib import Path
 from ..errors import InputError
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
 from .papermill import kernel_options
+from .report_index import (  # noqa: F401  (the index's parts, re-exported: report.write_index)
+    HEADLINES,
+    Headline,
+    headline_html,
+    metric_groups,
+    metrics_html,
+    notebook_figure,
+    readable_time,
+    write_index,
+)
 
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
@@ -83,25 +97,81 @@ def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPO
 
 #: nbconvert's JupyterLab template less everything it would fetch from a CDN (require.js, MathJax,
 #: mermaid, the widget manager): the report must open offline, and no notebook here needs them
-#: (figures are PNGs, embedded; a "$" in prose stays a dollar sign instead of starting TeX).
+#: (figures are PNGs, embedded; a "$" in prose stays a dollar sign instead of starting TeX). For
+#: readers, every code cell's source is folded under a "code" toggle (a <details> element: no
+#: script), so a page reads as prose, tables and figures; the checks stay in the notebooks.
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block input_group -%}
+<details class="cr-code"><summary>code</summary>
+{{ super() }}
+</details>
+{%- endblock input_group -%}
+{%- block body_header -%}
+{{ super() }}
+<style>
+details.cr-code > summary { color: #777; font-size: 0.8em; cursor: pointer; margin: 0.2em 0; }
+details.cr-code:not([open]) { margin-bottom: 0.3em; }
+details.cr-claim > summary { color: #555; font-size: 0.85em; cursor: pointer; }
+.jp-Cell:has(> .jp-Cell-inputWrapper > details.cr-code):not(:has(.jp-OutputArea-output)) {
+  padding-top: 0; padding-bottom: 0; }
+</style>
+{%- endblock body_header -%}
 """
+
+#: The tag papermill gives the cell it injects with a run's parameters.
+INJECTED_TAG = "injected-parameters"
+
+
+def for_readers(nb):
+    """The executed notebook as the report's page shows it: papermill's injected-parameters cell
+    (code holding an absolute `metrics_path`) becomes one line naming the parameters the report
+    set, metrics_path left out."""
+    import ast
+
+    import nbformat
+
+    for i, cell in enumerate(nb.cells):
+        if INJECTED_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        shown = []
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                name = node.targets[0].id
+                if name == "metrics_path":
+                    continue
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    value = ast.unparse(node.value)
+                shown.append(
+                    f"`{name}` = {value:,}" if isinstance(value, int) else f"`{name}` = {value!r}"
+                )
+        text = (
+            f"*Run by the report with {', '.join(shown)}; every other parameter at its default.*"
+            if shown
+            else "*Run by the report with the notebook's default parameters.*"
+        )
+        nb.cells[i] = nbformat.v4.new_markdown_cell(text)
+    return nb
 
 
 def to_html(executed: Path, target: Path) -> Path:
-    """Self-contained nbconvert HTML of an executed notebook: PNG outputs embedded as base64 data
-    URIs, the lab template's CSS inline, and no script or stylesheet fetched from the network."""
+    """Self-contained nbconvert HTML of an executed notebook for readers: PNG outputs embedded as
+    base64 data URIs, the lab template's CSS inline, no script or stylesheet fetched from the
+    network, code folded under a toggle, no prompts, papermill's injected cell as one line."""
     import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
+    nb = for_readers(nbformat.read(executed, as_version=4))
     exporter = HTMLExporter(
         embed_images=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
         extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
         template_file="offline.html.j2",
     )
@@ -174,6 +244,7 @@ class Report:
     runs: list[NotebookRun]
     created: str
     race_table: str | None = None
+    race_html: str | None = None
 
     @property
     def failed(self) -> list[NotebookRun]:
@@ -265,162 +336,10 @@ def build_report(
             )
         )
     bar.close()
-    report = Report(
-        out_dir=out_dir, runs=runs, created=created, race_table=race_table() if race else None
-    )
+    text, table = race_summary() if race else (None, None)
+    report = Report(out_dir=out_dir, runs=runs, created=created, race_table=text, race_html=table)
     write_index(report)
     return report
-
-
-def readable_time(stamp: str) -> str:
-    """``20261201T000540Z`` as ``1 December 2026, 00:05 UTC`` (other text is returned unchanged)."""
-    try:
-        when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")
-    except ValueError:
-        return stamp
-    return f"{when.day} {when:%B %Y, %H:%M} UTC"
-
-
-def _lab_keys() -> dict[str, str]:
-    """Metric-key suffix of every lab in the catalog (``meta`` -> ``Meta``), longest first."""
-    from ..inputs.catalog import load_catalog
-
-    labs = {m.lab for m in load_catalog().models.values()}
-    keys = {"_".join(lab.lower().split()): lab for lab in labs}
-    return dict(sorted(keys.items(), key=lambda kv: -len(kv[0])))
-
-
-def metric_groups(
-    metrics: dict, labs: dict[str, str] | None = None
-) -> tuple[list[str], list[tuple[str, dict]]]:
-    """Metrics as rows people read: a metric recorded per lab (``p_first_meta``,
-    ``p_first_deepseek``) becomes one row with a column per lab; the others keep one value. Returns
-    (lab columns, rows of (metric stem, {lab or "": value})), in recorded order."""
-    labs = _lab_keys() if labs is None else labs
-    columns: list[str] = []
-    rows: dict[str, dict] = {}
-    for key, value in metrics.items():
-        stem, lab = key, ""
-        for suffix, name in labs.items():
-            head = key[: -len(suffix) - 1]
-            if (
-                key.endswith(f"_{suffix}")
-                and head
-                and not any(other in head.split("_") for other in labs)
-            ):
-                stem, lab = head, name
-                break
-        if lab and lab not in columns:
-            columns.append(lab)
-        rows.setdefault(stem, {})[lab] = value
-    return columns, list(rows.items())
-
-
-def metrics_html(metrics: dict, *, open_up_to: int = 12) -> str:
-    """Every metric of a notebook, formatted with its unit, labs side by side; folded when long."""
-    from ..formatting import format_value, label
-
-    if not metrics:
-        return '<p class="muted">no metrics recorded</p>'
-    labs, rows = metric_groups(metrics)
-    header = "".join(f"<th>{html.escape(lab)}</th>" for lab in labs) + (
-        "<th>value</th>" if any("" in r for _, r in rows) else ""
-    )
-    body = []
-    for stem, values in rows:
-        cells = "".join(
-            f"<td>{html.escape(format_value(values[lab], stem)) if lab in values else ''}</td>"
-            for lab in labs
-        )
-        if any("" in r for _, r in rows):
-            cells += (
-                f"<td>{html.escape(format_value(values[''], stem)) if '' in values else ''}</td>"
-            )
-        body.append(
-            '<tr><th class="metric" '
-            f'title="{html.escape(stem)}">{html.escape(label(stem))}</th>{cells}</tr>'
-        )
-    table = f'<table class="metrics"><tr><th>metric (unit)</th>{header}</tr>{"".join(body)}</table>'
-    summary = f"{len(metrics)} metrics" + (f" ({len(rows)} rows, by lab)" if labs else "")
-    return (
-        f"<details{' open' if len(rows) <= open_up_to else ''}>"
-        f"<summary>{summary}</summary>{table}</details>"
-    )
-
-
-def write_index(report: Report) -> Path:
-    """index.html: one row per notebook (status, time, parameters, links), every metric of every
-    notebook (formatted, with units, labs side by side, long lists folded), then the race table.
-    Also metrics.json: every notebook's metrics, by notebook (what `update_readme` reads)."""
-    from .. import __version__
-    from ..inputs.catalog import load_catalog
-    from ..provenance import git_commit
-
-    commit, dirty = git_commit()
-    out_dir, created, race_table = report.out_dir, report.created, report.race_table
-    rows, sections = [], []
-    for run in report.runs:
-        status = "ok" if run.error is None else f"FAILED: {html.escape(run.error)}"
-        links = []
-        if run.html is not None:
-            links.append(f'<a href="{html.escape(run.html.name)}">HTML</a>')
-        if run.executed.exists():
-            links.append(f'<a href="{html.escape(run.executed.name)}">notebook</a>')
-        params = (
-            ", ".join(
-                f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}"
-                for k, v in run.parameters.items()
-                if k != "metrics_path"
-            )
-            or "defaults"
-        )
-        rows.append(
-            f'<tr><td><a href="#{html.escape(run.name)}"><b>{html.escape(run.name)}</b></a></td>'
-            f"<td>{' | '.join(links)}</td>"
-            f'<td class="{"ok" if run.error is None else "bad"}">{status}</td>'
-            f"<td>{run.seconds:,.1f} s</td>"
-            f"<td>{html.escape(params)}</td><td>{len(run.metrics)}</td></tr>"
-        )
-        sections.append(
-            f'<h3 id="{html.escape(run.name)}">{html.escape(run.name)}</h3>'
-            f"{metrics_html(run.metrics)}"
-        )
-    race = (
-        f"<h2>Race (default scenario)</h2><pre>{html.escape(race_table)}</pre>"
-        if race_table
-        else ""
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>compute-race report, {html.escape(readable_time(created))}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 80em; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }}
-table.metrics td {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
-table.metrics th.metric {{ text-align: left; font-weight: normal; }}
-.ok {{ color: #176117; }} .bad {{ color: #a11; }} .muted {{ color: #666; }}
-summary {{ cursor: pointer; margin: 0.3em 0; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
-<h1>compute-race report</h1>
-<p>Created {html.escape(readable_time(created))}. compute-race {html.escape(__version__)}, git commit
-{html.escape(str(commit))}{" (uncommitted changes)" if dirty else ""}, data {html.escape(load_catalog().data_hash)}.
-Every page here opens offline: figures are embedded and nothing is fetched from the network.</p>
-<table><tr><th>notebook</th><th>open</th><th>status</th><th>time</th><th>parameters</th><th>metrics</th></tr>
-{"".join(rows)}
-</table>
-<h2>Metrics</h2>
-<p class="muted">Every metric each notebook records (<code>metrics.json</code> holds the raw numbers); units in the
-first column, one column per lab where a metric is recorded per lab.</p>
-{"".join(sections)}
-{race}
-</body></html>
-"""  # noqa: E501 (the page as written, byte for byte; HTML ignores the breaks)
-    target = out_dir / "index.html"
-    target.write_text(page, encoding="utf-8")
-    (out_dir / "metrics.json").write_text(
-        json.dumps({run.name: run.metrics for run in report.runs}, indent=2), encoding="utf-8"
-    )
-    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -483,9 +402,39 @@ HINDCAST_DRAWS = 5000
 
 def race_table() -> str:
     """The headline race of the default scenario at its own draw count."""
+    return race_summary()[0]
+
+
+#: The race table's columns as the index shows them (units in the names, for `present`).
+_RACE_COLUMNS = {
+    "months_p10": "time_to_train_p10_months",
+    "months_p50": "time_to_train_p50_months",
+    "months_p90": "time_to_train_p90_months",
+}
+
+
+def race_summary() -> tuple[str, str]:
+    """The race of the default scenario at its own draw count: as text (stdout) and as a formatted
+    HTML table (the index), P(nobody within the horizon) under it rather than as a competitor."""
+    from ..formatting import present, probability
     from ..studies.whatif import what_if
 
-    return what_if(None).simulate().to_table()
+    scenario = what_if(None)
+    result = scenario.simulate()
+    frame = result.race.rename(columns=_RACE_COLUMNS)
+    nobody = frame["lab"].astype(str).str.startswith("nobody")
+    table = present(frame[~nobody].set_index("lab").rename_axis(None)).to_html()
+    note = (
+        f'<p class="muted">P(nobody finishes within the horizon): '
+        f"{probability(frame.loc[nobody, 'p_first'].sum())}.</p>"
+        if nobody.any()
+        else ""
+    )
+    intro = (
+        f'<p class="muted">At the scenario\'s own {scenario.scenario.draws:,} draws, as '
+        "<code>python -m analysis simulate</code> prints it.</p>"
+    )
+    return result.to_table(), intro + table + note
 
 
 def run_cli(args) -> int:

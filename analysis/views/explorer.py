@@ -21,28 +21,37 @@ from ..studies.whatif import WhatIf, delay_distribution, what_if
 
 #: Target FLOP choices of the explorer's slider; 0 means each lab's own next model.
 TARGETS_FLOP = (0.0, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28)
+#: Fixed shares of a campus the share slider offers beside the scenario's own range (0).
+SHARES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
+#: The deal a lab's controls open on: one whose size moves the race in the default scenario
+#: (tests/test_explorer.py checks it at CI draws: at 20,000 draws scaling it from 0 to 3x moves
+#: P(first) by 5-16 points), not the last in the list (Meta's Hyperion: 0x, 1x and 3x gave
+#: identical bars). A lab not listed opens on its first deal.
+DEFAULT_DEALS = {
+    "Meta": "meta-coreweave-2025",
+    "DeepSeek": "deepseek-h800",
+    "Alibaba": "alibaba-capex-2025-domestic",
+}
+#: The question the explorer opens on, so its first figure already shows a change and its
+#: deltas: "what if every lab aimed at the same 1e26-FLOP run?" Without a target each lab's run
+#: trains for its budget and the race is one of launch dates; with one, capacity decides who can
+#: launch a run big enough, and when.
+OPENING = {"lab": "Meta", "deal": "meta-coreweave-2025", "target_flop": 1e26}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """What the controls set. `deal` belongs to `lab`; 0 keeps the data's or scenario's value for
-    the delays, the share and the target."""
+    """What the controls set. `deal` belongs to `lab`; the delays are the most likely delay m of a
+    triangular(0.5m, m, 1.5m) in months, None keeping the data's own distribution; `share` 0 keeps
+    the scenario's range and `target_flop` 0 each lab's own model."""
 
     lab: str
     deal: str
     deal_scale: float = 1.0  # factor on the deal's accelerators (0 drops it)
-    delivery_delay_months: float = (
-        0.0  # mode of the deal's delivery delay, triangular(0.5x, 1x, 1.5x)
-    )
-    grid_delay_months: float = (
-        0.0  # mode of the grid-connection delay of the deal's campus (capped deals)
-    )
-    share: float = (
-        0.0  # fixed share of a campus the lab's run gets, in (0, 1]; 0 keeps the scenario's range
-    )
-    target_flop: float = (
-        0.0  # one common compute target for every lab; 0 keeps each lab's own model
-    )
+    delivery_delay_months: float | None = None  # None: the data's delivery delay
+    grid_delay_months: float | None = None  # None: the data's grid delay (capped campuses only)
+    share: float = 0.0  # fixed share of a campus for the lab's run, in (0, 1]; 0: the scenario's
+    target_flop: float = 0.0  # one common compute target for every lab; 0: each lab's own model
 
 
 @dataclass(frozen=True)
@@ -72,9 +81,36 @@ def labs_and_deals(base: WhatIf) -> dict[str, list[str]]:
     return {comp.lab: list(comp.deals) for comp in base.scenario.competitors}
 
 
-def default_settings(base: WhatIf) -> Settings:
-    lab, deals = next(iter(labs_and_deals(base).items()))
-    return Settings(lab=lab, deal=deals[-1])
+def default_deal(base: WhatIf, lab: str) -> str:
+    """The deal `lab`'s controls open on (`DEFAULT_DEALS`, else its first deal)."""
+    deals = labs_and_deals(base)[lab]
+    return DEFAULT_DEALS[lab] if DEFAULT_DEALS.get(lab) in deals else deals[0]
+
+
+def default_settings(base: WhatIf, lab: str | None = None) -> Settings:
+    """No change at all, with the controls on `lab` (default: the first racing lab) and its
+    default deal."""
+    lab = lab or next(iter(labs_and_deals(base)))
+    return Settings(lab=lab, deal=default_deal(base, lab))
+
+
+def opening_settings(base: WhatIf) -> Settings:
+    """The question the explorer opens on (`OPENING`), or no change where the scenario lacks its
+    lab or deal."""
+    deals = labs_and_deals(base)
+    if OPENING["deal"] in deals.get(OPENING["lab"], []):
+        return Settings(**OPENING)
+    return default_settings(base)
+
+
+def data_delays(base: WhatIf, deal_id: str) -> dict[str, float | None]:
+    """The most likely delivery and grid delays of a deal in the data (months; median of the
+    distribution), where the sliders open; grid None for a deal without a power cap."""
+    deal = base.catalog.deals[deal_id]
+    grid = None
+    if deal.power_cap_mw is not None:
+        grid = deal.power_delay_months.median() if deal.power_delay_months is not None else 0.0
+    return {"delivery_delay_months": deal.delay_months.median(), "grid_delay_months": grid}
 
 
 def variant(base: WhatIf, settings: Settings) -> WhatIf:
@@ -92,14 +128,18 @@ def variant(base: WhatIf, settings: Settings) -> WhatIf:
         raise InputError(
             f"share: expected 0 (the scenario's range) or a share in (0, 1], got {settings.share!r}"
         )
+    delivery = settings.delivery_delay_months
     changed = base.with_changes(
         target_flop=settings.target_flop,
         deal_scale={settings.deal: settings.deal_scale},
-        deal_delay_months={settings.deal: settings.delivery_delay_months},
+        # a distribution, so that an explicit 0 months is a change (a number 0 keeps the data's)
+        deal_delay_months={}
+        if delivery is None
+        else {settings.deal: delay_distribution(delivery, name="delivery delay")},
     )
     scenario, changes = changed.scenario, list(changed.changes)
     update: dict[str, Any] = {}
-    if settings.grid_delay_months:
+    if settings.grid_delay_months is not None:
         deal = changed.catalog.deals[settings.deal]
         if deal.power_cap_mw is None:
             raise InputError(
@@ -154,10 +194,20 @@ def run(base: WhatIf, settings: Settings, *, backend: str | None = None) -> Outc
 class Explorer:
     """ipywidgets controls over `run`, with one figure redrawn in place on every change.
 
-    `widget` is what a notebook displays; `outcome` the latest run; `set(**settings)` changes
-    controls from code (one update, as a user's change); `timings` the seconds of every update
-    (simulation, curves and redraw).
+    `widget` is what a notebook displays; `outcome` the latest run; `baseline` the scenario as
+    written (the figure shows every change against it); `set(**settings)` changes controls from
+    code (one update, as a user's change); `timings` the seconds of every update (simulation,
+    curves and redraw).
+
+    Choosing another lab or deal reloads the controls for it (its deal's size at 100%, its delays
+    as in the data, for a new lab the scenario's share) before the race runs again: the values
+    set for the previous deal are never applied to the new one.
     """
+
+    #: Description column and control width: two columns of controls fit a notebook at 1280 px
+    #: with JupyterLab's file browser open, one column below that (a CSS grid that wraps).
+    DESCRIPTION_WIDTH = "12em"
+    COLUMN_MIN = "25em"
 
     def __init__(
         self,
@@ -166,123 +216,157 @@ class Explorer:
         draws: int | None = None,
         seed: int | None = None,
         backend: str | None = None,
+        opening: Settings | None = None,
     ):
         import ipywidgets as w
 
         self.base = what_if(scenario, draws=draws, seed=seed)
         self.backend = backend
         self.deals = labs_and_deals(self.base)
-        first = default_settings(self.base)
-        style = {"description_width": "17em"}
-        layout = w.Layout(width="34em")
+        first = opening or opening_settings(self.base)
+        style = {"description_width": self.DESCRIPTION_WIDTH}
+        layout = {"width": "98%"}
+
+        def slider(kind, **kwargs):
+            return kind(style=style, layout=w.Layout(**layout), continuous_update=False, **kwargs)
+
         self.controls = {
             "lab": w.Dropdown(
                 options=list(self.deals),
                 value=first.lab,
                 description="lab",
                 style=style,
-                layout=layout,
+                layout=w.Layout(**layout),
             ),
             "deal": w.Dropdown(
                 options=self.deals[first.lab],
                 value=first.deal,
                 description="deal",
                 style=style,
-                layout=layout,
+                layout=w.Layout(**layout),
             ),
-            "deal_scale": w.FloatSlider(
+            "deal_scale": slider(
+                w.FloatSlider,
                 value=1.0,
                 min=0.0,
                 max=3.0,
                 step=0.1,
-                description="deal size (x signed)",
-                style=style,
-                layout=layout,
-                continuous_update=False,
+                description="deal size (% of signed)",
+                readout_format=".0%",
             ),
-            "delivery_delay_months": w.FloatSlider(
+            "delivery_delay_months": slider(
+                w.FloatSlider,
                 value=0.0,
                 min=0.0,
                 max=24.0,
                 step=1.0,
-                description="delivery delay (months, 0 = data)",
-                style=style,
-                layout=layout,
-                continuous_update=False,
+                description="delivery delay (months)",
+                readout_format=".0f",
             ),
-            "grid_delay_months": w.FloatSlider(
+            "grid_delay_months": slider(
+                w.FloatSlider,
                 value=0.0,
                 min=0.0,
                 max=36.0,
                 step=1.0,
-                description="grid delay (months, 0 = data)",
-                style=style,
-                layout=layout,
-                continuous_update=False,
+                description="grid delay (months)",
+                readout_format=".0f",
             ),
-            "share": w.FloatSlider(
+            # discrete choices as dropdowns: a selection slider's readout cut their labels short
+            "share": w.Dropdown(
+                options=self._share_options(first.lab),
                 value=0.0,
-                min=0.0,
-                max=1.0,
-                step=0.05,
-                description="share of a campus (0 = range)",
+                description="share of a campus",
                 style=style,
-                layout=layout,
-                continuous_update=False,
-                readout_format=".0%",
+                layout=w.Layout(**layout),
             ),
-            "target_flop": w.SelectionSlider(
-                options=[("own model" if t == 0 else f"{t:.0e}", t) for t in TARGETS_FLOP],
+            "target_flop": w.Dropdown(
+                options=[("each lab's own model", 0.0)]
+                + [(f"{t:.0e} FLOP for every lab", t) for t in TARGETS_FLOP[1:]],
                 value=0.0,
-                description="target (FLOP)",
+                description="compute target",
                 style=style,
-                layout=layout,
-                continuous_update=False,
+                layout=w.Layout(**layout),
             ),
         }
+        self.changes = w.HTML()
         self.status = w.HTML()
-        self.image = w.Image(format="png")
+        self.note = w.HTML(
+            "<small>Delays: the slider sets the most likely delay m (range 0.5m to 1.5m); where "
+            "it opens, on the data's own most likely value, the data's own range is used. "
+            "Changing the lab or the deal resets these controls for it.</small>"
+        )
+        self.image = w.Image(format="png", layout=w.Layout(width="100%", max_width="1100px"))
         self.timings: list[float] = []
         self._busy = False
-        self.outcome = run(self.base, first, backend=backend)
+        self._loaded = {"delivery_delay_months": None, "grid_delay_months": None}
+        self._load_deal(first.deal)
+        self._apply(first)
+        baseline = run(self.base, default_settings(self.base, first.lab), backend=backend)
+        self.baseline = baseline
+        self.outcome = run(self.base, self.settings(), backend=backend)
         from .plots import RaceExplorerFigure
 
         self.figure = RaceExplorerFigure(
-            self.outcome.race, self.outcome.curves, title=self._title(self.outcome)
+            self.outcome.race,
+            self.outcome.curves,
+            title=self._title(self.outcome),
+            baseline=(baseline.race, baseline.curves),
         )
-        self._sync_grid_control()
         self._show()
         for control in self.controls.values():
             control.observe(self._changed, names="value")
-        controls = list(self.controls.values())
+        grid = w.GridBox(
+            list(self.controls.values()),
+            layout=w.Layout(
+                grid_template_columns=f"repeat(auto-fill, minmax({self.COLUMN_MIN}, 1fr))",
+                grid_gap="2px 1em",
+                width="100%",
+            ),
+        )
         self.widget = w.VBox(
-            [w.HBox([w.VBox(controls[:4]), w.VBox([*controls[4:], self.status])]), self.image]
+            [grid, self.note, self.status, self.changes, self.image],
+            layout=w.Layout(width="100%", max_width="1100px"),
         )
 
     # ---- state ----
 
     def settings(self) -> Settings:
+        """What the controls now describe; a delay left where it was loaded keeps the data's."""
         values = {name: control.value for name, control in self.controls.items()}
+        for name, loaded in self._loaded.items():
+            if loaded is None or values[name] == loaded:
+                values[name] = None
+        if self.controls["grid_delay_months"].disabled:
+            values["grid_delay_months"] = None
         return Settings(**values)
 
     def set(self, **changes) -> Outcome:
-        """Change controls from code; the explorer updates once, as after a user's change."""
+        """Change controls from code; the explorer updates once, as after a user's change. A new
+        lab or deal first reloads the controls for it; the other values given are then applied
+        (a delay: months; None keeps the data's)."""
         unknown = [k for k in changes if k not in self.controls]
         if unknown:
             raise InputError(
                 f"explorer: unknown control {unknown[0]!r}; one of {', '.join(self.controls)}"
             )
+        lab = changes.get("lab", self.controls["lab"].value)
         for name, value in changes.items():
-            self._check_control(name, value, lab=changes.get("lab", self.controls["lab"].value))
+            if value is None and name in self._loaded:
+                continue
+            self._check_control(name, value, lab=lab)
         self._busy = True
         try:
-            if "lab" in changes:
-                self.controls["lab"].value = changes["lab"]
-                self.controls["deal"].options = self.deals[changes["lab"]]
-                self.controls["deal"].value = self.deals[changes["lab"]][-1]
+            if "lab" in changes and changes["lab"] != self.controls["lab"].value:
+                self._switch_lab(changes["lab"])
+            if "deal" in changes and changes["deal"] != self.controls["deal"].value:
+                self._switch_deal(changes["deal"])
             for name, value in changes.items():
-                if name != "lab":
-                    self.controls[name].value = value
+                if name in ("lab", "deal"):
+                    continue
+                if value is None and name in self._loaded:
+                    value = self._loaded[name] if self._loaded[name] is not None else 0.0
+                self.controls[name].value = value
         finally:
             self._busy = False
         return self.update()
@@ -294,8 +378,8 @@ class Explorer:
         control = self.controls[name]
         if name == "deal":
             options = list(self.deals.get(lab, []))
-        elif name == "target_flop":
-            options = [t for _, t in control.options]
+        elif name in ("target_flop", "share"):
+            options = [v for _, v in control.options]
         elif hasattr(control, "min"):
             if (
                 isinstance(value, bool)
@@ -318,7 +402,6 @@ class Explorer:
         """Run the race for the controls' settings and redraw; a bad combination shows its
         message."""
         start = time.perf_counter()
-        self._sync_grid_control()
         try:
             outcome = run(self.base, self.settings(), backend=self.backend)
         except InputError as err:
@@ -331,35 +414,73 @@ class Explorer:
         self._show_status()
         return outcome
 
+    # ---- reloading the controls for a new lab or deal ----
+
+    def _share_options(self, lab: str) -> list[tuple[str, float]]:
+        share = next(c.share for c in self.base.scenario.competitors if c.lab == lab)
+        low, high = share.support()
+        scenario = f"as in the scenario ({low:.0%}" + (f" to {high:.0%})" if high > low else ")")
+        return [(scenario, 0.0)] + [(f"{s:.0%}", s) for s in SHARES[1:]]
+
+    def _load_deal(self, deal_id: str) -> None:
+        """The deal's own values on its controls: size 100%, delays as in the data, the grid delay
+        disabled for a deal without a power cap."""
+        delays = data_delays(self.base, deal_id)
+        self._loaded = dict(delays)
+        self.controls["deal_scale"].value = 1.0
+        self.controls["delivery_delay_months"].value = round(delays["delivery_delay_months"])
+        self._loaded["delivery_delay_months"] = self.controls["delivery_delay_months"].value
+        grid = self.controls["grid_delay_months"]
+        grid.disabled = delays["grid_delay_months"] is None
+        grid.value = round(delays["grid_delay_months"] or 0.0)
+        self._loaded["grid_delay_months"] = None if grid.disabled else grid.value
+
+    def _switch_deal(self, deal_id: str) -> None:
+        self.controls["deal"].value = deal_id
+        self._load_deal(deal_id)
+
+    def _switch_lab(self, lab: str) -> None:
+        self.controls["lab"].value = lab
+        share = self.controls["share"]
+        share.options = self._share_options(lab)
+        share.value = 0.0
+        self.controls["deal"].options = self.deals[lab]
+        self._switch_deal(default_deal(self.base, lab))
+
+    def _apply(self, settings: Settings) -> None:
+        """Put `settings` on the controls without running (the opening question)."""
+        self._busy = True
+        try:
+            for name in ("deal_scale", "share", "target_flop"):
+                self.controls[name].value = getattr(settings, name)
+            for name in self._loaded:
+                if getattr(settings, name) is not None:
+                    self.controls[name].value = getattr(settings, name)
+        finally:
+            self._busy = False
+
     # ---- widgets ----
 
     def _changed(self, change) -> None:
         if self._busy:
             return
-        if change["owner"] is self.controls["lab"]:
+        owner = change["owner"]
+        if owner is self.controls["lab"] or owner is self.controls["deal"]:
             self._busy = True
             try:
-                self.controls["deal"].options = self.deals[change["new"]]
-                self.controls["deal"].value = self.deals[change["new"]][-1]
+                if owner is self.controls["lab"]:
+                    self._switch_lab(change["new"])
+                else:
+                    self._load_deal(change["new"])
             finally:
                 self._busy = False
         self.update()
 
-    def _sync_grid_control(self) -> None:
-        deal = self.base.catalog.deals[self.controls["deal"].value]
-        capped = deal.power_cap_mw is not None
-        grid = self.controls["grid_delay_months"]
-        grid.disabled = not capped
-        if not capped and grid.value:
-            self._busy, was = True, self._busy
-            try:
-                grid.value = 0.0
-            finally:
-                self._busy = was
-
     def _title(self, outcome: Outcome) -> str:
-        changes = "; ".join(outcome.changes) or "the scenario as written"
-        return f"{self.base.scenario.draws:,} draws: {changes}"
+        draws = f"{self.base.scenario.draws:,} draws"
+        if not outcome.changes:
+            return f"{draws}: the scenario as written"
+        return f"{draws}, changes from the scenario as written:\n" + "\n".join(outcome.changes)
 
     @property
     def median_update_seconds(self) -> float:
@@ -374,8 +495,16 @@ class Explorer:
         self._show_status()
 
     def _show_status(self) -> None:
+        import html
+
         seconds = self.timings[-1] if self.timings else self.outcome.seconds
         self.status.value = f"updated in {seconds:.2f} s ({self.base.scenario.draws:,} draws)"
+        items = "".join(f"<li>{html.escape(c)}</li>" for c in self.outcome.changes)
+        self.changes.value = (
+            f"<b>Simulated:</b> changes from the scenario as written<ul>{items}</ul>"
+            if items
+            else "<b>Simulated:</b> the scenario as written"
+        )
 
 
 def compare(before: Outcome, after: Outcome):
@@ -383,7 +512,11 @@ def compare(before: Outcome, after: Outcome):
     2026)."""
     import pandas as pd
 
-    labs = [lab for lab in before.race["lab"] if lab in after.p_first]
+    labs = [
+        lab
+        for lab in before.race["lab"]
+        if lab in after.p_first and not str(lab).startswith("nobody")  # not a competitor
+    ]
     return pd.DataFrame(
         {
             "P(first) before (%)": [100 * before.p_first[lab] for lab in labs],

@@ -187,16 +187,46 @@ def _number_axis(ax, axis: str = "y", kind: str = "quantity") -> None:
     )
 
 
+def _log_locator():
+    """Log ticks at 1, 2 and 5 x 10^k where their labels fit the axis, thinned to 1 and 3, then to
+    10^k alone, when the axis spans more decades than its length holds labels (the backtest's
+    hour axes ran "1,000" into "2,000" and "5,000"): decided at draw time, from the view limits
+    and the axes' size in inches."""
+    import math
+
+    from matplotlib.ticker import LogLocator
+
+    class LogTicks(LogLocator):
+        def tick_values(self, vmin, vmax):
+            lo, hi = sorted((vmin, vmax))
+            axis = getattr(self, "axis", None)
+            if lo > 0 and axis is not None and axis.axes is not None:
+                fig = axis.axes.figure
+                box = axis.axes.get_position()
+                if axis.axis_name == "x":
+                    room = max(box.width * fig.get_figwidth() / 0.55, 3)
+                else:
+                    room = max(box.height * fig.get_figheight() / 0.22, 3)
+                decades = math.log10(hi / lo) + 1
+                subs = next(
+                    (s for s in ((1.0, 2.0, 5.0), (1.0, 3.0)) if len(s) * decades <= room), (1.0,)
+                )
+                self.set_params(subs=subs)
+            return super().tick_values(vmin, vmax)
+
+    return LogTicks(base=10, subs=(1.0, 2.0, 5.0))
+
+
 def _log_axis(ax, axis: str = "x", *, money: bool = False) -> None:
-    """Log scale with ticks at 1, 2 and 5 x 10^k, labelled compactly (20M, 5,000, 0.002), and the
-    axis label saying it is logarithmic."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    """Log scale with ticks at 1, 2 and 5 x 10^k (fewer where the labels would not fit), labelled
+    compactly (20M, 5,000, 0.002), and the axis label saying it is logarithmic."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     from .. import formatting
 
     getattr(ax, f"set_{axis}scale")("log")
     target = getattr(ax, f"{axis}axis")
-    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_locator(_log_locator())
     fmt = formatting.money if money else formatting.quantity
     target.set_major_formatter(FuncFormatter(lambda v, _: formatting.tick(fmt(v))))
     target.set_minor_formatter(NullFormatter())
@@ -205,8 +235,17 @@ def _log_axis(ax, axis: str = "x", *, money: bool = False) -> None:
         target.set_label_text(f"{text}, log scale" if text else "log scale")
 
 
+def _renderer(fig):
+    """The figure's renderer, to measure text before the figure is shown."""
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
 def _legend_outside(ax, *, where: str = "right", ncol: int = 1, **kwargs):
-    """The axes' legend outside the data: to the right, or below the axes."""
+    """The axes' legend outside the data: to the right, or below the axes, under the x axis's tick
+    labels and label as measured (a fixed offset put notebook 11's x label on the first entry)."""
+    from matplotlib.transforms import ScaledTranslation
+
     handles, labels = ax.get_legend_handles_labels()
     if not handles:
         return None
@@ -221,12 +260,16 @@ def _legend_outside(ax, *, where: str = "right", ncol: int = 1, **kwargs):
             ncol=ncol,
             **options,
         )
-    height_in = ax.get_position().height * ax.figure.get_figheight()
+    fig = ax.figure
+    renderer = _renderer(fig)
+    below = ax.get_window_extent(renderer).y0 - ax.xaxis.get_tightbbox(renderer).y0
+    depth_in = max(below, 0.0) / fig.dpi + 0.06
     return ax.legend(
         unique.values(),
         unique.keys(),
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.95 / height_in),
+        bbox_to_anchor=(0.5, 0.0),
+        bbox_transform=ax.transAxes + ScaledTranslation(0, -depth_in, fig.dpi_scale_trans),
         ncol=ncol,
         **options,
     )
@@ -653,32 +696,53 @@ def time_to_train_curves(
         return _done(fig)
 
 
+def _nobody(race: pd.DataFrame) -> tuple[pd.DataFrame, float | None]:
+    """The competitors of a race table, and P(nobody finishes within the horizon) when the table
+    holds that row (`SimulationResult.race` does; it is not a competitor, so never a bar)."""
+    nobody = race["lab"].astype(str).str.startswith("nobody")
+    value = float(race.loc[nobody, "p_first"].sum()) if nobody.any() else None
+    return race[~nobody], value
+
+
+def nobody_note(p_nobody: float | None) -> str:
+    """The line a race figure shows under its bars instead of a bar for "nobody"."""
+    from .. import formatting
+
+    if p_nobody is None:
+        return ""
+    return (
+        f"nobody finishes within the horizon in {formatting.probability(p_nobody)} of draws "
+        "(not a competitor, so not a bar)"
+    )
+
+
 def p_first(race: pd.DataFrame) -> Figure:
-    """P(first) per competitor, each bar in its lab's colour beside its label (P(nobody finishes
-    within the horizon) in grey)."""
+    """P(first) per competitor, each bar in its lab's colour beside its label; P(nobody finishes
+    within the horizon) is a grey note under the axis, not a bar beside the labs."""
     import matplotlib.pyplot as plt
 
+    from .. import formatting
+
+    labs, p_nobody = _nobody(race)
     with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.6, 0.5 * len(race) + 1.2))
-        labels = [f"{lab} {model}".strip() for lab, model in zip(race["lab"], race["model"])]
-        y = np.arange(len(race))[::-1]
-        for yi, lab, value in zip(y, race["lab"], race["p_first"].to_numpy()):
-            bar = ax.barh(
-                yi,
-                value,
-                color=NEUTRAL if str(lab).startswith("nobody") else lab_color(lab),
-                height=0.6,
-            )[0]
-            if not str(lab).startswith("nobody"):
-                _tag(bar, lab)
-            ax.text(value + 0.01, yi, f"{value:.1%}", va="center", fontsize=8)
+        height_in = 0.5 * len(labs) + 1.2 + (0.3 if p_nobody is not None else 0.0)
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.6, height_in))
+        labels = [f"{lab} {model}".strip() for lab, model in zip(labs["lab"], labs["model"])]
+        y = np.arange(len(labs))[::-1]
+        for yi, lab, value in zip(y, labs["lab"], labs["p_first"].to_numpy()):
+            bar = ax.barh(yi, value, color=lab_color(lab), height=0.6)[0]
+            _tag(bar, lab)
+            ax.text(value + 0.01, yi, formatting.probability(value), va="center", fontsize=8)
         ax.set_yticks(y)
         ax.set_yticklabels(labels)
         ax.set_xlim(0, 1.1)
         ax.set_xlabel("P(first to finish) (%)")
         _number_axis(ax, "x", "percent")
         ax.grid(axis="y", visible=False)
-        return _done(fig)
+        if p_nobody is None:
+            return _done(fig)
+        fig.text(0.01, 0.01, nobody_note(p_nobody), fontsize=7, color=NEUTRAL, va="bottom")
+        return _done(fig, rect=(0, 0.3 / height_in, 1, 1))
 
 
 def lead_times(leads: pd.DataFrame) -> Figure:
@@ -705,8 +769,9 @@ def lead_times(leads: pd.DataFrame) -> Figure:
                 ax.axvline(
                     median, color=lab_color(a) if median > 0 else lab_color(b), lw=1.8, ls="--"
                 )
-            median_text = f"; median (dashed) {median:+.1f}" if len(values) else ""
-            ax.set_title(f"{a} vs {b}: right of 0, {a} first{median_text}", fontsize=9)
+            # two short lines: three panels of one line each ran into one another
+            median_text = f"\nmedian (dashed) {median:+.1f} months" if len(values) else ""
+            ax.set_title(f"{a} vs {b}: right of 0, {a} first{median_text}", fontsize=8)
             ax.set_xlabel(f"{b}'s finish minus {a}'s (months)")
             ax.set_ylabel("share of draws (%)")
             _number_axis(ax, "y", "percent")
@@ -775,6 +840,7 @@ def run_metric_distributions(
             0.0,
             "boxes: p25-p75, whiskers: p10-p90, line: median; runs that finish within the horizon",
             ha="center",
+            va="bottom",  # on the baseline its descenders fell off the figure's edge
             fontsize=7,
             color="0.35",
         )
@@ -935,7 +1001,14 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
     table = table.loc[table.max(axis=1).sort_values(ascending=False).index]
     table = table[[lab for lab in dict.fromkeys(indices["lab"]) if lab in table.columns]]
     with _style(), sns.axes_style("white"):
-        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 0.34 * len(table) + 1.6))
+        # the colour bar in its own grid cell, so tight_layout makes room for its label (a bar
+        # seaborn adds beside the axes had its label cut off at the figure's right edge)
+        fig, (ax, bar_ax) = plt.subplots(
+            1,
+            2,
+            figsize=(WIDTH_IN * 0.75, 0.34 * len(table) + 1.6),
+            gridspec_kw={"width_ratios": [24, 1]},
+        )
         sns.heatmap(
             table.clip(lower=0),
             annot=True,
@@ -944,6 +1017,7 @@ def sensitivity_heatmap(indices: pd.DataFrame, *, top: int = 6, title: str = "")
             vmin=0,
             vmax=1,
             ax=ax,
+            cbar_ax=bar_ax,
             cbar_kws={
                 "label": "S1: share of the outcome's variance explained alone (%)",
                 "format": "{x:.0%}",
@@ -1066,7 +1140,7 @@ def backtest_pit(pit: pd.DataFrame) -> Figure:
             ax.axhline(100 * width, color="0.4", linestyle="--", linewidth=1)
             ax.set(
                 title=f"{scheme} ({int(part['n_runs'].iloc[0])} runs)",
-                xlabel="PIT of reported hours (probability, 0-1)",
+                xlabel="PIT of reported hours\n(probability, 0-1)",
                 xlim=(0, 1),
             )
         axes[0][0].set_ylabel("share of held-out runs (%)")
@@ -1080,37 +1154,92 @@ def backtest_pit(pit: pd.DataFrame) -> Figure:
 
 class RaceExplorerFigure:
     """The live explorer's figure: P(first) per lab (bars) and P(trained within m months) per lab
-    (step curves). Axes, ticks and labels are drawn once; `update` redraws only the bars, curves and
-    labels over that cached background (Agg blitting) and `png` encodes the result, so a redraw
-    costs a fraction of a full figure draw. `update` takes `result.race` and
-    `tables.time_to_train_curves`; the object displays as the current PNG (`_repr_png_`)."""
+    (step curves), each beside the scenario as written (`baseline`: a black tick on each bar, the
+    change in points in its label, dashed curves), and P(nobody within the horizon) as a note under
+    the bars, never a bar. The title, the only record of what is simulated once the figure is a
+    PNG, is wrapped one change per line; the figure grows by a line's height per title line, so it
+    is never cut off.
 
-    def __init__(self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str = ""):
+    Axes, ticks, labels and the baseline are drawn once; `update` redraws only the bars, curves,
+    labels, note and title over that cached background (Agg blitting), and lays the figure out
+    again only when the title's line count changes. `png` encodes the result. `update` takes
+    `result.race` and `tables.time_to_train_curves`; the object displays as the current PNG
+    (`_repr_png_`)."""
+
+    #: Characters per title line at its font size (9 pt across the 11-inch figure), with margin.
+    TITLE_CHARS = 150
+    TITLE_LINE_IN = 0.16
+    BODY_IN = 3.1
+    NOTE_IN = 0.28
+
+    def __init__(
+        self,
+        race: pd.DataFrame,
+        curves: pd.DataFrame,
+        *,
+        title: str = "",
+        baseline: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    ):
         import matplotlib.pyplot as plt
         from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.lines import Line2D
 
         labs = list(dict.fromkeys(curves["lab"]))
         palette = _lab_palette(labs)
+        competitors, _ = _nobody(race)
+        self.rows = list(competitors["lab"])
         with _style():
             self.fig, (self.ax_first, self.ax_curves) = plt.subplots(
-                1, 2, figsize=(WIDTH_IN, 3.4), gridspec_kw={"width_ratios": [1, 1.6]}
+                1, 2, figsize=(WIDTH_IN, self.BODY_IN + 1.0), gridspec_kw={"width_ratios": [1, 1.6]}
             )
-            self.rows = list(race["lab"])
             colors = [palette.get(lab, "0.6") for lab in self.rows]
             self.bars = self.ax_first.barh(
                 self.rows[::-1], np.zeros(len(self.rows)), color=colors[::-1]
             )
+            for bar, lab in zip(self.bars, self.rows[::-1]):
+                _tag(bar, lab)
             self.bar_labels = [
                 self.ax_first.text(0, i, "", va="center", fontsize=8) for i in range(len(self.rows))
             ]
-            self.ax_first.set_xlim(0, 1.18)
+            self.ax_first.set_xlim(0, 1.32)
+            self.ax_first.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
             self.ax_first.set_xlabel("P(first to finish) (%)")
             self.ax_first.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+            self.ax_first.grid(axis="y", visible=False)
+            self.baseline = None
+            self.ticks = []  # the baseline's value on each bar, drawn over the bar
+            handles = []
+            if baseline is not None:
+                base_race, base_curves = baseline
+                self.baseline = dict(zip(base_race["lab"], base_race["p_first"]))
+                for i, lab in enumerate(self.rows[::-1]):
+                    if lab in self.baseline:
+                        v = float(self.baseline[lab])
+                        self.ticks += self.ax_first.plot(
+                            [v, v], [i - 0.4, i + 0.4], color="k", lw=1.2
+                        )
+                for lab, part in base_curves.groupby("lab", sort=False):
+                    if lab in palette:
+                        self.ax_curves.step(
+                            part["months"],
+                            part["p_done"],
+                            where="post",
+                            color=palette[lab],
+                            ls="--",
+                            lw=1,
+                            alpha=0.7,
+                        )
+                handles = [
+                    Line2D([], [], color="0.3", lw=1.8, label="with the change"),
+                    Line2D([], [], color="0.3", lw=1, ls="--", label="scenario as written"),
+                    Line2D([], [], color="k", lw=1.2, label="bar tick: as written"),
+                ]
             self.lines = {}
             for lab in labs:
                 (self.lines[lab],) = self.ax_curves.step(
-                    [], [], where="post", color=palette[lab], label=lab
+                    [], [], where="post", color=palette[lab], label=lab, lw=1.8
                 )
+                _tag(self.lines[lab], lab)
             self.ax_curves.set_xlim(0, float(curves["months"].max()))
             self.ax_curves.set_ylim(-0.02, 1.02)
             self.ax_curves.set_xlabel(
@@ -1119,35 +1248,85 @@ class RaceExplorerFigure:
             self.ax_curves.set_ylabel("P(trained by then) (%)")
             self.ax_curves.yaxis.set_major_formatter(lambda y, _: f"{y:.0%}")
             self.ax_curves.legend(
-                loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+                handles=[*self.lines.values(), *handles],
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                fontsize=8,
+                frameon=False,
             )
-            self.title = self.fig.suptitle(title, fontsize=9)
-            self.fig.tight_layout()
+            self.title = self.fig.suptitle("", fontsize=9, va="top", linespacing=1.3)
+            self.note = self.fig.text(0.01, 0.01, "", fontsize=7, color=NEUTRAL, va="bottom")
+            self.fig.tight_layout(rect=(0, 0.1, 1, 0.88))
         plt.close(self.fig)
+        box = self.ax_first.get_position()
+        self._margins = {
+            "left": box.x0,
+            "right": self.ax_curves.get_position().x1,
+            "wspace": self.fig.subplotpars.wspace,
+        }
+        self._bottom_in = 0.1 * self.fig.get_figheight() + self.NOTE_IN
         self.canvas = FigureCanvasAgg(self.fig)
-        self._dynamic = [*self.bars, *self.bar_labels, *self.lines.values(), self.title]
+        self._dynamic = [
+            *self.bars,
+            *self.ticks,
+            *self.bar_labels,
+            *self.lines.values(),
+            self.title,
+            self.note,
+        ]
         for artist in self._dynamic:
             artist.set_animated(True)
+        self._title_lines = None
+        self.update(race, curves, title=title)
+
+    def wrap(self, title: str) -> str:
+        """The title as drawn: each line of `title` wrapped at `TITLE_CHARS`."""
+        lines = []
+        for line in title.splitlines() or [""]:
+            lines += textwrap.wrap(line, self.TITLE_CHARS, subsequent_indent="  ") or [""]
+        return "\n".join(lines)
+
+    def _layout(self, lines: int) -> None:
+        """Size the figure for a title of `lines` lines (the axes keep their size) and cache the
+        background without the animated artists."""
+        height = self._bottom_in + self.BODY_IN + 0.15 + self.TITLE_LINE_IN * max(lines, 1)
+        self.fig.set_size_inches(WIDTH_IN, height)
+        self.fig.subplots_adjust(
+            bottom=self._bottom_in / height,
+            top=(self._bottom_in + self.BODY_IN) / height,
+            **self._margins,
+        )
+        self.title.set_y(1 - 0.08 / height)
         self.canvas.draw()  # everything but the animated artists
         self._background = self.canvas.copy_from_bbox(self.fig.bbox)
-        self.update(race, curves, title=title)
+        self._title_lines = lines
 
     def update(
         self, race: pd.DataFrame, curves: pd.DataFrame, *, title: str | None = None
     ) -> RaceExplorerFigure:
-        values = dict(zip(race["lab"], race["p_first"]))
+        from .. import formatting
+
+        competitors, p_nobody = _nobody(race)
+        values = dict(zip(competitors["lab"], competitors["p_first"]))
         for bar, text, lab, i in zip(
             self.bars, self.bar_labels, self.rows[::-1], range(len(self.rows))
         ):
             v = float(values.get(lab, 0.0))
             bar.set_width(v)
+            shown = formatting.probability(v)
+            if self.baseline is not None and lab in self.baseline:
+                shown += f" ({formatting.percentage_points(v - float(self.baseline[lab]))})"
             text.set_position((v + 0.01, i))
-            text.set_text(f"{v:.1%}")
+            text.set_text(shown)
         for lab, part in curves.groupby("lab", sort=False):
             if lab in self.lines:
                 self.lines[lab].set_data(part["months"].to_numpy(), part["p_done"].to_numpy())
+        self.note.set_text(nobody_note(p_nobody))
         if title is not None:
-            self.title.set_text(title)
+            self.title.set_text(self.wrap(title))
+        lines = self.title.get_text().count("\n") + 1
+        if lines != self._title_lines:
+            self._layout(lines)
         self.canvas.restore_region(self._background)
         for artist in self._dynamic:
             self.fig.draw_artist(artist)
