@@ -170,6 +170,9 @@ cells.present(
 # %%
 pd.DataFrame([b.to_dict() for b in rivals])
 
+# %%
+plots.break_even(rivals)
+
 # %% [markdown]
 # P(the lab trains before Meta) at each efficiency multiplier (1 = Meta's recipe), with and
 # without the deal. DeepSeek-V3 matched Llama 3.1 405B's MMLU with about 1/11.5 of its FLOP, about

@@ -195,6 +195,11 @@ def test_set_refuses_what_a_control_cannot_show(live, change, needle):
 # ---- a new lab or deal gets its own controls, never the previous one's ------------------------
 
 
+def _deal_changes(changes) -> list[str]:
+    """The changes a lab's or a deal's controls make (the common target is the race's own)."""
+    return [c for c in changes if "common compute target" not in c]
+
+
 def test_the_explorer_opens_on_a_question_that_shows_a_change(live, base):
     fresh = explorer.Explorer("scenarios/default.yaml", draws=DRAWS, seed=7, backend="numpy")
     opening = fresh.outcome
@@ -209,15 +214,23 @@ def test_the_explorer_opens_on_a_question_that_shows_a_change(live, base):
 
 
 @pytest.mark.parametrize("lab", list(explorer.DEFAULT_DEALS))
-def test_each_lab_opens_on_a_deal_whose_size_moves_the_race(base, lab):
+def test_each_lab_opens_on_the_deal_whose_size_moves_the_race_most(base, lab):
     deal = explorer.default_deal(base, lab)
     assert deal == explorer.DEFAULT_DEALS[lab]
+    target = explorer.OPENING["target_flop"]
     runs = [
-        explorer.run(base, explorer.Settings(lab=lab, deal=deal, deal_scale=f), backend="numpy")
+        explorer.run(
+            base,
+            explorer.Settings(lab=lab, deal=deal, deal_scale=f, target_flop=target),
+            backend="numpy",
+        )
         for f in (0.0, 3.0)
     ]
     swing = max(abs(runs[1].p_first[x] - runs[0].p_first[x]) for x in runs[0].p_first)
-    assert swing >= 0.01, f"{deal}: 0x to 3x moves P(first) by {swing:.2%} only"
+    if lab == "Meta":  # several large campuses: no one deal decides where Meta's run launches
+        assert swing < 0.02, f"{deal}: 0x to 3x moves P(first) by {swing:.2%}"
+    else:
+        assert swing >= 0.01, f"{deal}: 0x to 3x moves P(first) by {swing:.2%} only"
 
 
 def test_a_new_lab_gets_its_own_controls_not_the_old_values():
@@ -231,11 +244,12 @@ def test_a_new_lab_gets_its_own_controls_not_the_old_values():
     assert after.settings.lab == "DeepSeek"
     assert after.settings.deal == explorer.DEFAULT_DEALS["DeepSeek"]
     assert after.settings.deal_scale == 1.0 and after.settings.share == 0.0
-    assert after.changes == live.base.changes, after.changes  # (the seed only)
+    # The seed, and the common target (a control of the whole race, kept across labs and deals).
+    assert _deal_changes(after.changes) == _deal_changes(live.base.changes), after.changes
     assert live.controls["deal_scale"].value == 1.0
     assert list(live.controls["deal"].options) == explorer.labs_and_deals(live.base)["DeepSeek"]
     share_labels = [label for label, _ in live.controls["share"].options]
-    assert share_labels[0] == "as in the scenario (20% to 50%)", share_labels  # DeepSeek's
+    assert share_labels[0] == "as in the scenario (20% to 60%)", share_labels  # DeepSeek's
 
 
 def test_a_new_deal_gets_its_own_delays_not_the_old_values():
@@ -247,14 +261,15 @@ def test_a_new_deal_gets_its_own_delays_not_the_old_values():
     settings = live.outcome.settings
     assert settings.deal == "meta-prometheus"
     assert settings.delivery_delay_months is None and settings.grid_delay_months is None
-    assert settings.deal_scale == 1.0 and live.outcome.changes == live.base.changes
+    assert settings.deal_scale == 1.0
+    assert _deal_changes(live.outcome.changes) == _deal_changes(live.base.changes)
     data = explorer.data_delays(live.base, "meta-prometheus")
     assert live.controls["delivery_delay_months"].value == round(data["delivery_delay_months"])
     assert live.controls["grid_delay_months"].value == round(data["grid_delay_months"])
     assert not live.controls["grid_delay_months"].disabled
     live.set(deal="meta-coreweave-2026")  # from code: the same reload
     assert live.controls["grid_delay_months"].disabled
-    assert live.outcome.changes == live.base.changes
+    assert _deal_changes(live.outcome.changes) == _deal_changes(live.base.changes)
 
 
 def test_an_explicit_zero_delay_is_a_change(base):

@@ -19,7 +19,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import NullFormatter
 
 import analysis
-from analysis.studies import capacity, deal_value, economics, hindcast, sensitivity
+from analysis.studies import breakeven, capacity, deal_value, economics, hindcast, sensitivity
 from analysis.studies.whatif import what_if
 from analysis.views import plots, tables
 
@@ -89,6 +89,12 @@ def _figures():
         "backtest_figure": plots.backtest_figure(backtest),
         "backtest_pit": plots.backtest_pit(backtest.pit),
         "hindcast": plots.hindcast(hindcast.hindcast(draws=300, seed=5)),
+        "break_even": plots.break_even(
+            [
+                breakeven.break_even_efficiency(lab=lab, grid=(1.0, 10.0, 100.0), draws=200, seed=5)
+                for lab in ("DeepSeek", "Alibaba")
+            ]
+        ),
         "RaceExplorerFigure": plots.RaceExplorerFigure(
             result.race, tables.time_to_train_curves(result)
         ).fig,

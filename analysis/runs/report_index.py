@@ -107,7 +107,7 @@ HEADLINES = (
             ("break_even_efficiency_alibaba_with_deal", "Alibaba, with the deal (x Meta's)"),
             ("break_even_efficiency_alibaba_without_deal", "Alibaba, without it (x Meta's)"),
         ),
-        figure="",
+        figure="plots.break_even(",
         note="The training-efficiency multiplier at which the lab trains a model of 1e27 "
         "effective FLOP before Meta in half the draws (next-frontier race, same draws at every "
         "multiplier).",

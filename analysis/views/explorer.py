@@ -23,12 +23,13 @@ from ..studies.whatif import WhatIf, delay_distribution, what_if
 TARGETS_FLOP = (0.0, 1e25, 3e25, 1e26, 3e26, 1e27, 3e27, 1e28)
 #: Fixed shares of a campus the share slider offers beside the scenario's own range (0).
 SHARES = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
-#: The deal a lab's controls open on: one whose size moves the race in the default scenario
-#: (tests/test_explorer.py checks it at CI draws: at 20,000 draws scaling it from 0 to 3x moves
-#: P(first) by 5-16 points), not the last in the list (Meta's Hyperion: 0x, 1x and 3x gave
-#: identical bars). A lab not listed opens on its first deal.
+#: The deal a lab's controls open on: the one whose size moves the race most at the opening's
+#: common 1e26-FLOP target (tests/test_explorer.py: scaling DeepSeek's H800s or Alibaba's
+#: domestic chips from 0 to 3x moves P(first) by about 9 and 21 points). No single deal of Meta's
+#: moves it by a point: a run launches on the largest campus online, and Meta has several; its
+#: controls open on Prometheus, the largest. A lab not listed opens on its first deal.
 DEFAULT_DEALS = {
-    "Meta": "meta-coreweave-2025",
+    "Meta": "meta-prometheus",
     "DeepSeek": "deepseek-h800",
     "Alibaba": "alibaba-capex-2025-domestic",
 }

@@ -1492,3 +1492,46 @@ def hindcast(result) -> Figure:
         ax.set_title("Hindcast: predicted release (P10-P90, P50) against the actual release")
         _legend_outside(ax, where="right")
     return _done(fig)
+
+
+def break_even(rivals) -> Figure:
+    """P(the lab trains before its rival) against the lab's training-efficiency multiplier, one line
+    per lab in its colour: solid with the deal, dashed without; the 50% line marks break-even.
+
+    `rivals`: `studies.breakeven.break_even_efficiency(...)` results, one per lab.
+    """
+    import matplotlib.pyplot as plt
+
+    with _style():
+        fig, ax = plt.subplots(figsize=(WIDTH_IN * 0.75, 3.2))
+        for b in rivals:
+            color = lab_color(b.lab)
+            table = b.table
+            for column, dash, how in (
+                ("p_before_with_deal", "-", "with"),
+                ("p_before_without_deal", "--", "without"),
+            ):
+                _tag(
+                    ax.plot(
+                        table["efficiency"],
+                        table[column],
+                        dash,
+                        color=color,
+                        marker="o" if how == "with" else None,
+                        markersize=3,
+                        label=f"{b.lab}, {how} {b.deal}",
+                    )[0],
+                    b.lab,
+                )
+        ax.axhline(0.5, color=NEUTRAL, linewidth=0.8, linestyle=":")
+        rival = rivals[0].rival if rivals else "the rival"
+        ax.set_xlabel(f"training-efficiency multiplier (x {rival}'s recipe)")
+        ax.set_ylabel(f"P(trained before {rival}) (%)")
+        _log_axis(ax, "x")
+        ax.set_ylim(-0.02, 1.02)
+        _number_axis(ax, "y", "percent")
+        target = rivals[0].target_effective_flop if rivals else float("nan")
+        target_text = f"{target:.0e}".replace("e+", "e")
+        ax.set_title(f"Break-even efficiency at {target_text} effective FLOP (dotted: 50%)")
+        _legend_outside(ax, where="right")
+    return _done(fig)
