@@ -341,7 +341,7 @@ def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tm
     )
 
 
-def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
+def test_report_writes_into_a_new_folder_or_its_own(tmp_path):
     from analysis.runs.report import REPORT_MARKER, prepare_report_dir
 
     new = tmp_path / "a" / "new"
@@ -350,18 +350,28 @@ def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
     (new / "00_assumptions.html").write_text("<html></html>")
     (new / "notes.txt").write_text("mine")
     prepare_report_dir(new)  # its own (the marker), whatever else is there
-    older = tmp_path / "report-20261101T000000Z"  # before markers: only report files
-    older.mkdir()
-    for name in (
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prepare_report_dir(empty)
+    assert (empty / REPORT_MARKER).is_file()
+
+
+def test_a_folder_whose_names_look_like_a_reports_is_not_taken_without_the_marker(tmp_path):
+    """A user's folder holding only index.html, metrics.json and 00_assumptions.html was adopted
+    (every name looked like a report's) and the three files replaced: only the marker adopts."""
+    from analysis.runs.report import REPORT_MARKER, prepare_report_dir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("index.html", "metrics.json", "00_assumptions.html"):
+        (mine / name).write_text(f"my own {name}")
+    with pytest.raises(InputError, match="not a report's folder"):
+        prepare_report_dir(mine)
+    assert not (mine / REPORT_MARKER).exists()
+    assert_one_line_error(run_cli("report", "--out", str(mine)), "--out", REPORT_MARKER)
+    assert sorted(p.name for p in mine.iterdir()) == [
+        "00_assumptions.html",
         "index.html",
         "metrics.json",
-        "20_time_to_train_race.ipynb",
-        "20_time_to_train_race.metrics.json",
-    ):
-        (older / name).write_text("{}")
-    prepare_report_dir(older)
-    assert (older / REPORT_MARKER).is_file()
-    (older / REPORT_MARKER).unlink()
-    (older / "thesis.docx").write_text("")
-    with pytest.raises(InputError, match="not a report's folder"):
-        prepare_report_dir(older)
+    ]
+    assert all(p.read_text() == f"my own {p.name}" for p in mine.iterdir())

@@ -492,14 +492,15 @@ def test_out_folder_rules(tmp_path):
     empty.mkdir()
     prepare_out_dir(empty, sweep)  # nothing to lose in an empty folder
     assert (empty / MARKER_NAME).is_file()
-    old = tmp_path / "old"  # written before markers existed: adopted, so it resumes
+    old = tmp_path / "old"  # shaped like a sweep's from before markers: never taken over
     (old / sweep.points[0].id).mkdir(parents=True)
     (old / sweep.points[0].id / "status.json").write_text(
         json.dumps({"status": "ok", "sweep": "rules"})
     )
     (old / "summary.csv").write_text("point_id\n")
-    prepare_out_dir(old, sweep)
-    assert (old / MARKER_NAME).is_file()
+    with pytest.raises(InputError, match="not a sweep's folder"):
+        prepare_out_dir(old, sweep)
+    assert not (old / MARKER_NAME).exists()
     shared = tmp_path / "shared"  # a user's folder: only with force, beside the user's files
     shared.mkdir()
     (shared / "notes.txt").write_text("mine")
@@ -516,6 +517,28 @@ def test_out_folder_rules(tmp_path):
     afile.write_text("x")
     with pytest.raises(InputError, match="cannot create"):
         prepare_out_dir(afile / "sub", sweep)  # an OS error on the folder: one line naming --out
+
+
+def test_a_sweep_never_writes_into_another_sweeps_folder(tmp_path):
+    """`sweep B --resume --out A` rewrote A's summary and index: the marker's sweep name was never
+    read. Now the folder of another sweep (or one whose marker names none) is refused, even with
+    --force, and left as it was."""
+    a = load_sweep({"notebook": FIXTURE, "grid": {"x": [1, 2]}}, name="sweep-a")
+    folder = tmp_path / "a"
+    prepare_out_dir(folder, a)
+    (folder / "summary.csv").write_text("point_id,x\nA,1\n")
+    (folder / "index.html").write_text("<p>sweep A</p>")
+    before = _snapshot(folder)
+    b = write_sweep(tmp_path, {"name": "sweep-b", "notebook": FIXTURE, "grid": {"x": [1, 2]}})
+    for extra in ((), ("--resume",), ("--force",), ("--resume", "--force")):
+        assert_one_line(
+            call_main("sweep", b, "--out", folder, *extra), "--out", "'sweep-a'", "'sweep-b'"
+        )
+    assert _snapshot(folder) == before
+    prepare_out_dir(folder, a)  # its own sweep still may
+    (folder / MARKER_NAME).write_text("not json")
+    with pytest.raises(InputError, match="does not record"):
+        prepare_out_dir(folder, a)
 
 
 def test_cleanup_removes_only_its_own_temporaries(tmp_path):

@@ -183,25 +183,21 @@ class Report:
 #: A report folder holds this file: a later report may write there again (replacing its own files);
 #: any other folder that is not empty is refused (`prepare_report_dir`).
 REPORT_MARKER = ".compute-race-report"
-#: What a report writes: per notebook <stem>.ipynb, .html and .metrics.json, then the index.
-_REPORT_FILE = re.compile(
-    r"(index\.html|metrics\.json|[0-9]{2}_[a-z0-9_]+\.(ipynb|html|metrics\.json))"
-)
 
 
 def prepare_report_dir(out_dir: Path) -> None:
-    """Make sure a report may write into `out_dir`: a new folder, an empty one, one holding
-    REPORT_MARKER, or one written by a report before markers existed (only report files); create it
-    and mark it. Anything else is refused (InputError) before a file is written: `report --out /etc`
-    wrote two dozen files into /etc."""
+    """Make sure a report may write into `out_dir`: a new folder, an empty one or one holding
+    REPORT_MARKER; create it and mark it. Anything else is refused (InputError) before a file is
+    written: `report --out /etc` wrote two dozen files into /etc, and a folder of the user's whose
+    names merely looked like a report's (index.html, metrics.json, 00_assumptions.html) had them
+    replaced. Only the marker says a report wrote the folder."""
     entries, ours = open_output_dir(out_dir, REPORT_MARKER)
-    if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
+    if entries and not ours:
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         raise InputError(
             f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and "
-            "holds "
-            f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
-            "Pick another --out"
+            f"holds {len(entries)} entries ({shown}); a report writes only into a new folder, an "
+            "empty one or its own. Pick another --out"
         )
     if not ours:
         try:
