@@ -105,7 +105,8 @@ def test_a_different_seed_gives_different_quantiles():
     "row, column, needle",
     [
         (dict(params="abc", tokens=1e12, accelerator="h100-sxm"), "params", "finite number"),
-        (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "positive"),
+        (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "from 1e+06 to 1e+15"),
+        (dict(params=405, tokens=15.6e12, accelerator="h100-sxm"), "params", "not billions"),
         (dict(params=1e9, tokens=1e12, accelerator="nope"), "accelerator", "unknown accelerator"),
         (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1.5), "mfu", "from 0.001 to 1"),
         (
@@ -120,7 +121,11 @@ def test_a_different_seed_gives_different_quantiles():
         ),
         (dict(flop=1e40, accelerator="h100-sxm"), "flop", "to 1e+32"),
         (dict(flop=3.8, accelerator="h100-sxm"), "flop", "from 1e+15"),
-        (dict(params=7, tokens=2, accelerator="h100-sxm"), "params", "6 x N x D = 84 FLOP"),
+        (
+            dict(params=7e6, tokens=2e6, accelerator="h100-sxm"),
+            "params",
+            "6 x N x D = 8.4e+13 FLOP",
+        ),
         (
             dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=1e9),
             "accelerators",
@@ -342,9 +347,9 @@ def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monke
     real = batch._evaluate
 
     def spoiled(plan, draws, seed):
-        out = real(plan, draws, seed)
+        out, over_one = real(plan, draws, seed)
         out["gpu_hours_p50"][1] = np.inf
-        return out
+        return out, over_one
 
     monkeypatch.setattr(batch, "_evaluate", spoiled)
     frame = pd.DataFrame(ROWS[:3])

@@ -195,12 +195,12 @@ def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
     (data_copy / "sites.csv").write_text((DATA / "sites.csv").read_text())
     (data_copy / "models.csv").write_text(
         models.replace(",4e10,3e11,", ",4,3e11,", 1)
-    )  # 4 active params
+    )  # 4 active params: a size typed in billions
     assert_one_line_error(
         run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-        "models.csv",
-        "6 x N x D spans 6e+14",
-        "check the units",
+        "models.csv line 2",
+        "active_params_p10",
+        "greater than or equal to 1000000",
     )
     (data_copy / "models.csv").write_text(models)
     sites = (DATA / "sites.csv").read_text().splitlines()

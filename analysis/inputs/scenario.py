@@ -27,11 +27,10 @@ from .limits import (
     MAX_DRAWS,
     MAX_SEED,
     MAX_TRAINING_FLOP,
-    MIN_GOODPUT,
-    MIN_MFU,
     MIN_TRAINING_FLOP,
     PUE_MAX,
     PUE_MIN,
+    UNCERTAINTY_RANGES,
 )
 from .specs import (
     Deal,
@@ -44,6 +43,7 @@ from .specs import (
     Triangular,
     Uniform,
     YearMonth,
+    check_range,
     check_support,
     month_index,
 )
@@ -91,33 +91,36 @@ class Uncertainty(Strict):
     @classmethod
     def _mfu_range(cls, dist):
         if dist != "prior":
-            check_support(dist, MIN_MFU, 1.0)
+            check_within(dist, "mfu")
         return dist
 
-    @field_validator("goodput")
+    @field_validator("goodput", "pue_delta")
     @classmethod
-    def _goodput_range(cls, dist):
-        check_support(dist, MIN_GOODPUT, 1.0)
-        return dist
-
-    @field_validator("pue_delta")
-    @classmethod
-    def _pue_delta_range(cls, dist):
-        # site PUE (at least PUE_MIN) + delta must stay within [PUE_MIN, PUE_MAX]
-        span = PUE_MAX - PUE_MIN
-        try:
-            check_support(dist, -span, span)
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
-            ) from None
+    def _strict_range(cls, dist, info):
+        # Hard limits: beyond them a draw is clipped (MFU, PUE) or impossible, so every draw must
+        # lie within; site PUE + pue_delta is also checked per site at load (`check_scenario`).
+        check_within(dist, info.field_name)
         return dist
 
     @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
     @classmethod
-    def _positive(cls, dist):
-        check_support(dist, 0.0, math.inf, low_open=True)
+    def _plausible(cls, dist, info):
+        check_range(dist, info.field_name)
         return dist
+
+
+def check_within(dist, name: str) -> None:
+    """Every draw of `dist` within limits.UNCERTAINTY_RANGES[name] (ValueError otherwise)."""
+    allowed = UNCERTAINTY_RANGES[name]
+    try:
+        check_support(dist, allowed.low, allowed.high, low_open=allowed.low_open)
+    except ValueError as exc:
+        extra = (
+            f": PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
+            if name == "pue_delta"
+            else f" ({allowed.allowed})"
+        )
+        raise ValueError(f"{exc}{extra}") from None
 
 
 class DealOverride(Strict):
@@ -130,9 +133,9 @@ class DealOverride(Strict):
 
     @field_validator("delay_months", "power_delay_months")
     @classmethod
-    def _non_negative_delay(cls, dist):
+    def _plausible_delay(cls, dist):
         if dist is not None:
-            check_support(dist, 0.0, math.inf)
+            check_range(dist, "delay_months")
         return dist
 
 
@@ -146,24 +149,11 @@ class Competitor(Strict):
     mfu: Dist | Literal["prior"] | None = None
     goodput: Dist | None = None
 
-    @field_validator("share")
+    @field_validator("share", "mfu", "goodput")
     @classmethod
-    def _share_range(cls, dist):
-        check_support(dist, 0.0, 1.0, low_open=True)
-        return dist
-
-    @field_validator("mfu")
-    @classmethod
-    def _mfu_range(cls, dist):
+    def _strict_range(cls, dist, info):
         if dist not in (None, "prior"):
-            check_support(dist, MIN_MFU, 1.0)
-        return dist
-
-    @field_validator("goodput")
-    @classmethod
-    def _goodput_range(cls, dist):
-        if dist is not None:
-            check_support(dist, MIN_GOODPUT, 1.0)
+            check_within(dist, info.field_name)
         return dist
 
     @property
@@ -375,6 +365,13 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
             if deal is None or deal.region not in catalog.sites:
                 continue
             base = deal.pue if deal.pue is not None else catalog.sites[deal.region].pue
+            if base + delta_low < PUE_MIN - 1e-9:
+                # PUE below 1 is impossible: the race clipped it to 1 silently (pue_delta -0.5)
+                raise InputError(
+                    f"{where}: uncertainty.pue_delta: down to {delta_low:g} on deal {deal_id!r} "
+                    f"(PUE {base:g}) reaches PUE {base + delta_low:g}; PUE must stay within "
+                    f"[{PUE_MIN:g}, {PUE_MAX:g}]"
+                )
             if base + delta_high > PUE_MAX:
                 raise InputError(
                     f"{where}: uncertainty.pue_delta: up to {delta_high:g} on deal {deal_id!r} "

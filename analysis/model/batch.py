@@ -225,7 +225,8 @@ def estimate_many(
     with np.errstate(
         over="ignore", invalid="ignore", divide="ignore"
     ):  # such rows are redone below
-        out = _evaluate(plan, draws, seed)
+        out, over_one = _evaluate(plan, draws, seed)
+    _check_prior_mfu(rows, plan, over_one, draws, seed, catalog)
     # A row whose numbers leave the float range (a goodput of 1e-300, ...) is not a multiple of a
     # shared vector any more: `estimate` itself answers it (it drops non-finite draws).
     odd = ~np.all(
@@ -412,6 +413,31 @@ def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
             rows.fail(int(i), "gpu_hours", str(exc).split(": ", 1)[-1])
 
 
+def _check_prior_mfu(rows: _Rows, plan: _Plan, over_one, draws: int, seed: int, catalog) -> None:
+    """MFU from the prior may exceed 1 (and be clipped) in at most MAX_CLIPPED_MFU_SHARE of a row's
+    draws, as `estimate` requires (`over_one`: per row, the draws above 1 before clipping); the
+    first row beyond is refused with `estimate`'s own message, naming its column."""
+    from ..inputs.limits import MAX_CLIPPED_MFU_SHARE
+    from .estimate import estimate
+
+    bad = (plan.mode == PRIOR) & (over_one > MAX_CLIPPED_MFU_SHARE * draws)
+    for i in np.flatnonzero(bad)[:1]:
+        try:
+            estimate(**_row_arguments(rows, plan, int(i)), draws=draws, seed=seed, catalog=catalog)
+        except InputError as exc:
+            flag, _, message = str(exc).partition(": ")
+            rows.fail(int(i), flag.removeprefix("--").replace("-", "_"), message)
+
+
+def _row_arguments(rows: _Rows, plan: _Plan, i: int) -> dict:
+    """Row i as `estimate`'s keyword arguments."""
+    kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
+    if "accelerators" in kw:
+        kw["accelerators"] = int(kw["accelerators"])
+    kw.update({c: v[i] for c, v in rows.text.items() if v[i] is not None})
+    return kw
+
+
 def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
     """The catalog checks of row i in `estimate`'s order; InputError at the first that fails."""
     from ..inputs.specs import PRECISIONS
@@ -479,11 +505,7 @@ def _fill_from_estimate(
 ) -> None:
     from .estimate import estimate
 
-    kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
-    if "accelerators" in kw:
-        kw["accelerators"] = int(kw["accelerators"])
-    kw.update({c: v[i] for c, v in rows.text.items() if v[i] is not None})
-    single = estimate(**kw, draws=draws, seed=seed, catalog=catalog)
+    single = estimate(**_row_arguments(rows, plan, i), draws=draws, seed=seed, catalog=catalog)
     for metric, q in single.metrics.items():
         for key in QUANTILE_KEYS:
             out[f"{metric}_{key}"][i] = np.nan if q is None or q[key] is None else q[key]
@@ -498,9 +520,9 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.ravel()
 
 
-def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
+def _evaluate(plan: _Plan, draws: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Quantiles and means of every metric of every row, through shared vectors (module
-    docstring)."""
+    docstring); and per row, how many draws put an MFU from the prior above 1 before clipping."""
     from ..inputs.scenario import Uncertainty
     from .sampling import draw, normals
 
@@ -564,12 +586,13 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     stats_m = np.empty((len(hk_first), 4))
     stats_e = np.empty((len(ek_first), 4))
     stats_c = np.full((len(ck_first), 4), np.nan)
+    over_h = np.zeros(len(hk_first), dtype=np.int64)
     hk_of_e, hk_of_c = hk[ek_first], hk[ck_first]
     cost_of_c = plan.cost[ck_first]
     step = max(1, BLOCK_ELEMENTS // (4 * draws))
     for lo in range(0, len(hk_first), step):
         rep = hk_first[lo : lo + step]
-        mfu_vec, hours_vec = _hours_vectors(
+        mfu_vec, hours_vec, over_h[lo : lo + len(rep)] = _hours_vectors(
             plan.mode[rep],
             plan.sigma[rep],
             a[rep],
@@ -614,7 +637,7 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
         values = scale[:, None] * stats[group]
         for j, key in enumerate(QUANTILE_KEYS):
             out[f"{metric}_{key}"] = values[:, j]
-    return out
+    return out, over_h[hk]
 
 
 def _chunks(sorted_groups: np.ndarray, lo: int, hi: int, step: int):
@@ -653,26 +676,29 @@ def _times_rows(block: np.ndarray, table: np.ndarray, index: np.ndarray) -> None
 def _hours_vectors(mode, sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain, draws):
     """(MFU, accelerator-hours) vectors of a block of groups, (groups, draws) each, as `estimate`
     computes them for a row whose scale is 1: MFU clip(a exp(sigma z) / goodput x FP8 gain), hours
-    1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU."""
+    1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU. Also per
+    group the draws whose MFU from the prior was above 1 before clipping."""
     prior = mode == PRIOR
     if prior.all():  # the usual block: no copies between the rows of each branch
         return _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain)
     b = len(mode)
     mfu = np.ones((b, draws))
     hours = np.ones((b, draws))
+    over = np.zeros(b, dtype=np.int64)
     if prior.any():
-        mfu[prior], hours[prior] = _prior_vectors(
+        mfu[prior], hours[prior], over[prior] = _prior_vectors(
             sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z, goodput, fp8_gain
         )
     drawn = ~prior & sampled_goodput
     inverse = 1.0 / goodput
     hours[drawn & (mode == FIXED_MFU)] = inverse
     mfu[drawn & (mode == GIVEN_HOURS)] = inverse
-    return mfu, hours
+    return mfu, hours, over
 
 
 def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
-    """MFU and hours vectors of groups whose MFU comes from the prior."""
+    """MFU and hours vectors of groups whose MFU comes from the prior, and per group the draws
+    whose MFU was above 1 before clipping."""
     mfu = np.multiply.outer(sigma, z)
     np.exp(mfu, out=mfu)
     _times_rows(
@@ -681,11 +707,12 @@ def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
     if fp8_gain is not None and fp8.any():
         _times_rows(mfu, np.stack([np.ones_like(fp8_gain), fp8_gain]), fp8.astype(np.intp))
     mfu *= a[:, None]
+    over = np.count_nonzero(mfu > 1.0, axis=1)
     np.clip(mfu, 1e-6, 1.0, out=mfu)
     hours = mfu.copy()
     _times_rows(hours, np.stack([np.ones_like(goodput), goodput]), sampled_goodput.astype(np.intp))
     np.divide(1.0, hours, out=hours)
-    return mfu, hours
+    return mfu, hours, over
 
 
 def _z90() -> float:

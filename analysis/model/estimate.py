@@ -26,10 +26,12 @@ from ..errors import InputError
 from ..formatting import format_value, present, scientific
 from ..inputs.limits import (
     FLAG_RANGES,
+    MAX_CLIPPED_MFU_SHARE,
     MAX_DRAWS,
     MAX_SEED,
     PRECISIONS,
     Range,
+    check_prior_mfu,
     check_seed,
     check_training_flop,
 )
@@ -327,12 +329,25 @@ def estimate(
             from .calibration import default_prior
 
             u_dist = default_prior(_catalog(catalog)).effective(active, accelerator=chip.id)
-        mfu_draws = sample("utilization", u_dist) / goodput_draws
+        utilization = sample("utilization", u_dist)
+        mfu_draws = utilization / goodput_draws
         mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
-            mfu_draws = mfu_draws * sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            gain = sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            mfu_draws = mfu_draws * gain
+            utilization = utilization * gain
             mfu_text += f", x FP8 gain {defaults['fp8_gain'].text} / {ratio:.2g}"
+        check_prior_mfu(
+            mfu_draws,
+            u_dist.describe(),
+            flag="--goodput"
+            if goodput is not None
+            else ("--precision" if precision == "fp8" else "--params"),
+            goodput_given=goodput is not None,
+            fp8=precision == "fp8",
+            needed_goodput=float(np.quantile(utilization, 1.0 - MAX_CLIPPED_MFU_SHARE)),
+        )
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
     # One cost basis for every accelerator: rental (accelerator-hours x a price per
