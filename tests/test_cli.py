@@ -48,6 +48,12 @@ def test_console_script_and_help():
         (["--params", "405", "--tokens", "15.6e12"], ["--params", "got '405'", "not billions"]),
         (["--params", "405e9", "--tokens", "15.6"], ["--tokens", "not trillions"]),
         (["--params", "-1e9", "--tokens", "1e12"], ["--params"]),
+        # argparse took these for flags: "expected one argument" instead of the range
+        (["--flop", "-1e25"], ["--flop", "from 1e+15 to 1e+32", "got '-1e25'"]),
+        (["--params", "-4e11", "--tokens", "1e12"], ["--params", "got '-4e11'"]),
+        (["--flop", "1e24", "--mfu", "-1e-3"], ["--mfu", "from 0.001 to 1", "got '-1e-3'"]),
+        (["--flop", "1e24", "--pue", "-1.5E+0"], ["--pue", "got '-1.5E+0'"]),
+        (["--flop", "-inf"], ["--flop", "got '-inf'"]),
         (["--params", "nan", "--tokens", "1e12"], ["--params"]),
         (["--params", "lots", "--tokens", "1e12"], ["--params", "'lots'"]),
         (["--params", "1e9", "--tokens", "0"], ["--tokens"]),

@@ -88,6 +88,12 @@ class _Rows:
 
         self.where = where
         self.n = len(frame)
+        names = [str(c) for c in frame.columns]
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise InputError(
+                f"{where}: column {repeated[0]!r} appears more than once; give each column once"
+            )
         unknown = [c for c in frame.columns if c not in COLUMNS]
         if unknown:
             raise InputError(
@@ -104,12 +110,13 @@ class _Rows:
             raw = frame[col]
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
             cells = pd.Series(uniques, dtype=object)
-            values = np.append(
-                pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64), np.nan
-            )[codes]
+            numbers = _numbers(cells)
+            values = np.append(numbers, np.nan)[codes]
             given = np.append((cells.astype(str).str.strip() != "").to_numpy(dtype=bool), False)[
                 codes
             ]
+            boolean = np.append(cells.map(_is_bool).to_numpy(dtype=bool), False)[codes]
+            self._fail_first(boolean, col, raw, "a number, not a boolean")
             bad = given & ~np.isfinite(values)
             self._fail_first(bad, col, raw, "a finite number")
             values[~given] = np.nan
@@ -143,6 +150,28 @@ class _Rows:
         raise InputError(f"{self.where}: row {i + 1}, column {col!r}: {message}")
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _numbers(cells: pd.Series) -> np.ndarray:
+    """The distinct cells of a numeric column as floats (NaN where not a number), read as the
+    flag of the same name reads its text: `1_000` and ` 1e3 ` are numbers, as float() takes them
+    (pandas' own parser refuses the underscore)."""
+    import pandas as pd
+
+    values = np.array(pd.to_numeric(cells, errors="coerce"), dtype=np.float64)
+    for i in np.flatnonzero(np.isnan(values)):
+        cell = cells.iloc[i]
+        if isinstance(cell, str):
+            try:
+                number = float(cell)
+            except ValueError:
+                continue
+            values[i] = number
+    return values
+
+
 def read_configs(path: str | Path) -> pd.DataFrame:
     """The configurations table of `estimate --batch` (CSV with a header row; cells as text);
     InputError naming the file (and the row whose field count differs from the header's)."""
@@ -157,7 +186,8 @@ def read_configs(path: str | Path) -> pd.DataFrame:
         raise InputError(f"--batch: file not found: {path}")
     check_input_file(path, "CSV table of configurations", MAX_BATCH_BYTES)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (Excel writes one) is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle, skipinitialspace=True))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(
@@ -174,6 +204,12 @@ def read_configs(path: str | Path) -> pd.DataFrame:
             "...)"
         )
     header = [c.strip().replace("-", "_") for c in rows[0]]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"{path}: column {repeated[0]!r} appears more than once in the header; give each "
+            "column once"
+        )
     for i, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
             raise InputError(f"{path}: row {i}: {len(row)} fields, the header has {len(header)}")
@@ -213,9 +249,9 @@ def estimate_many(
         or not 1 <= draws <= MAX_DRAWS
     ):
         raise InputError(f"--draws: expected a whole number from 1 to {MAX_DRAWS:,}, got {draws!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"--seed: expected a whole number >= 0, got {seed!r}")
-    draws, seed = int(draws), int(seed)
+    from ..inputs.limits import check_seed
+
+    draws, seed = int(draws), check_seed(seed)
     rows = _Rows(frame, where)
     _check_rows(rows)
     catalog = catalog or load_catalog()

@@ -78,6 +78,8 @@ def _checked(flag: str, value, allowed: Range) -> float | int | None:
     """`value` (None: not given) as a number `allowed` accepts; else InputError naming `flag`."""
     if value is None:
         return None
+    if isinstance(value, (bool, np.bool_)):  # float(True) is 1.0: `estimate(mfu=True)` was MFU 1
+        raise InputError(f"{flag}: expected {allowed.allowed}, got {value!r} (a boolean)")
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -217,6 +219,8 @@ def estimate(
     Units: params and tokens are counts, flop in FLOP, gpu_hours in accelerator-hours, prices in
     USD per accelerator-hour. Raises InputError for bad input.
     """
+    if not isinstance(keep_draws, (bool, np.bool_)):
+        raise InputError(f"keep_draws: expected True or False, got {keep_draws!r}")
     params = _flag("params", params)
     active_params = _flag("active_params", active_params)
     tokens = _flag("tokens", tokens)

@@ -10,6 +10,7 @@ import errno
 import json
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -17,9 +18,21 @@ import traceback
 
 from ..errors import InputError
 
+#: What argparse should read as a negative number, not a flag: scientific notation and
+#: underscores included (argparse's own pattern takes `-1` and `-.5` only, so `--flop -1e25` was
+#: refused as "expected one argument" instead of naming the range).
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE
+)
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad flags as InputError (one line, exit 2) instead of usage + exit."""
+    """argparse that reports bad flags as InputError (one line, exit 2) instead of usage + exit,
+    and passes a negative number to its flag, whose range check then names what is allowed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str):
         raise InputError(message)
@@ -57,9 +70,10 @@ def _cmd_estimate_batch(args) -> int:
         raise InputError(f"{flag}: not allowed with --batch; give it as a column of the CSV")
     frame = read_configs(args.batch)
     from ..constants import MAX_DRAWS
+    from ..inputs.limits import MAX_SEED
 
     draws = _whole("--draws", args.draws, low=1, high=MAX_DRAWS)
-    seed = _whole("--seed", args.seed, low=0)
+    seed = _whole("--seed", args.seed, low=0, high=MAX_SEED)
     result = estimate_many(frame, draws=draws, seed=seed, where=args.batch)
     text = to_text(result, args.format)
     print(text)
