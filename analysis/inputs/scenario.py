@@ -241,6 +241,12 @@ def load_scenario(
 ) -> Scenario:
     """A validated Scenario from a YAML path, a dict or a Scenario; references checked against
     data/."""
+    if not (source is None or isinstance(source, (str, os.PathLike, dict, Scenario))):
+        # simulate(123) raised TypeError from deep inside the YAML reader
+        raise InputError(
+            "scenario: expected the path of a scenario file, a mapping or a Scenario, got "
+            f"{source!r} ({type(source).__name__})"
+        )
     catalog = catalog or load_catalog()
     if isinstance(source, Scenario):
         scenario, where = source, f"scenario {source.name!r}"
@@ -295,13 +301,49 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
                     "power_cap_mw; "
                     "give the campus cap on one deal"
                 )
+    used = {deal_id for comp in scenario.competitors for deal_id in comp.deals}
     for key in scenario.deal_overrides:
         if key not in catalog.deals:
             raise InputError(
                 f"{where}: deal_overrides.{key}: unknown deal {key!r}; "
                 f"{suggest(key, catalog.deals)}"
             )
+        if key not in used:
+            # An override of a deal nobody races on changed nothing, without a word.
+            raise InputError(
+                f"{where}: deal_overrides.{key}: no competitor uses deal {key!r}, so the override "
+                f"would change nothing; {suggest(key, used)}"
+            )
     check_deals_known_at_start(scenario, catalog, where)
+    for i, comp in enumerate(scenario.competitors):
+        for j, deal_id in enumerate(comp.deals):
+            _check_context_deal(scenario, catalog, catalog.deals[deal_id], where, i, j)
+
+
+def _check_context_deal(scenario, catalog: Catalog, deal: Deal, where: str, i: int, j: int):
+    """A context deal (`racing: false`) races only in a labelled replay (`hindsight`), which keeps
+    the deal list of its time (data/README.md), and only when it can race at all. Elsewhere one such
+    deal was refused as "needs purchase_price_usd" and another raced without a word."""
+    if deal.racing:
+        return
+    why = " ".join(deal.not_racing_because.split())
+    why = why if len(why) <= 120 else why[:117].rstrip() + "..."
+    context = (
+        f"{where}: competitors[{i}].deals[{j}]: deal {deal.id!r} is context only (racing: false "
+        f"in {DEALS_FILE}: {why})"
+    )
+    chip = catalog.accelerators.get(deal.accelerator)
+    if deal.kind == "owned" and chip is not None and chip.purchase_price_usd is None:
+        raise InputError(
+            f"{context} and cannot race: it is owned and {deal.accelerator!r} has no "
+            "purchase_price_usd in accelerators.csv; remove it from the competitor's deals"
+        )
+    if scenario.hindsight is None:
+        raise InputError(
+            f"{context}; a race uses only racing deals: remove it from the competitor's deals "
+            "(only a labelled replay, hindsight: 'assumption: why', keeps the deal list of its "
+            "time)"
+        )
 
 
 def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
