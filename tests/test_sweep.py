@@ -148,6 +148,10 @@ def test_grid_points_and_normalized_types(tmp_path):
         ({"notebook": "notebooks/nope.ipynb", "grid": {"x": [1]}}, ["notebook", "not found"]),
         ({"notebook": "tests/conftest.py", "grid": {"x": [1]}}, ["not a .ipynb"]),
         ({"grid": {"x": [1]}, "cell_timeout_s": 0}, ["cell_timeout_s"]),
+        # overflowed the kernel client's timers: an OverflowError and a ZMQ traceback per point
+        ({"grid": {"x": [1]}, "cell_timeout_s": 1e308}, ["cell_timeout_s", "604,800 (a week)"]),
+        # a folder name the file system refuses was blamed on --out
+        ({"name": "s" * 300, "grid": {"x": [1]}}, ["name: 300 characters", "at most 100"]),
     ],
 )
 def test_bad_sweep_files_name_the_problem(tmp_path, body, needles):
@@ -155,6 +159,37 @@ def test_bad_sweep_files_name_the_problem(tmp_path, body, needles):
         load_sweep(write_sweep(tmp_path, {"notebook": FIXTURE, **body}))
     for needle in needles:
         assert needle in str(err.value), (needle, str(err.value))
+
+
+def _notebook_without_cell_ids(tmp_path: Path) -> Path:
+    """The fixture without its cell ids (nbformat 4.5 requires them; tools that drop them exist)."""
+    nb = json.loads((PROJECT_ROOT / FIXTURE).read_text())
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5)
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_a_notebook_without_cell_ids_is_read_without_nbformat_warnings(tmp_path):
+    import warnings
+
+    path = _notebook_without_cell_ids(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep = load_sweep({"notebook": str(path), "grid": {"x": [1.0]}}, name="old")
+    assert sweep.points and not [w for w in caught if "id field" in str(w.message)]
+
+
+@pytest.mark.notebooks
+def test_a_sweep_of_a_notebook_without_cell_ids_prints_no_nbformat_warnings(tmp_path):
+    """Two MissingIDFieldWarning lines came with every read and every point."""
+    path = _notebook_without_cell_ids(tmp_path)
+    sweep = write_sweep(tmp_path, {"notebook": str(path), "grid": {"x": [1.0]}})
+    proc = run_cli("sweep", str(sweep), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "MissingIDFieldWarning" not in proc.stderr and "id field" not in proc.stderr
 
 
 def test_notebook_without_metrics_path_is_rejected(tmp_path):
