@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import assert_one_line_error, run_cli
-from inprocess import call_main
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inprocess import call_main
 
 from analysis import InputError, estimate, estimate_many
 from analysis.inputs.limits import FLAG_RANGES

@@ -401,9 +401,9 @@ def _quiet_broken_pipe() -> int:
 #: command leaves anyway with the same one line and exit code: an interrupted command never hangs.
 INTERRUPT_GRACE_S = 10.0
 #: The commands whose clean-up after Ctrl-C stops worker processes (where a stalled pool shutdown
-#: was seen); the others keep Python's own Ctrl-C, so notebook kernels and asyncio see what they
-#: expect.
-DEADLINE_COMMANDS = ("sweep",)
+#: was seen; `report` runs its notebooks in one); the others keep Python's own Ctrl-C, so notebook
+#: kernels and asyncio see what they expect.
+DEADLINE_COMMANDS = ("sweep", "report")
 _interrupt_lock = threading.Lock()
 _interrupt_said = False
 

@@ -12,9 +12,11 @@ stderr; the headline race table of the default scenario goes to stdout at the en
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
+import os
 import re
 import sys
 import time
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
-from .papermill import kernel_options
+from .papermill import kernel_options, quiet_notebook_warnings
 
 #: Draws for notebooks that declare a `draws` parameter: the default scenario's count, so the
 #: report's figures carry the same Monte Carlo precision as `simulate` (notebook defaults are
@@ -55,10 +57,9 @@ def declared_parameters(notebook: Path) -> dict:
     inspector)."""
     import papermill
 
-    return {
-        name: info["inferred_type_name"]
-        for name, info in papermill.inspect_notebook(str(notebook)).items()
-    }
+    with quiet_notebook_warnings():
+        inspected = papermill.inspect_notebook(str(notebook))
+    return {name: info["inferred_type_name"] for name, info in inspected.items()}
 
 
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
@@ -99,7 +100,8 @@ def to_html(executed: Path, target: Path) -> Path:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    nb = nbformat.read(executed, as_version=4)
+    with quiet_notebook_warnings():
+        nb = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(
         embed_images=True,
         extra_loaders=[DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
@@ -126,10 +128,63 @@ def network_references(page: str) -> list[str]:
     return found
 
 
-def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = None) -> NotebookRun:
-    """Execute one notebook with papermill (cwd = project root) and convert it to HTML."""
+def _execute(notebook: str, executed: str, parameters: dict) -> str | None:
+    """Run one notebook with papermill (cwd = project root); its error in one line, or None. In
+    `build_report` this runs in the report's worker process (`notebook_worker`)."""
     import papermill
 
+    try:
+        with quiet_notebook_warnings():
+            papermill.execute_notebook(
+                notebook,
+                executed,
+                parameters=parameters,
+                cwd=str(PROJECT_ROOT),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=NOTEBOOK_TIMEOUT_S,
+                **kernel_options(),
+            )
+    except Exception as exc:  # papermill's execution error names the cell; go on with the others
+        return _one_line(exc)
+    return None
+
+
+@contextlib.contextmanager
+def notebook_worker():
+    """One worker process that executes the report's notebooks, as the sweep's workers do
+    (`sweep.run._worker_init`: it ignores Ctrl-C and dies with this process). On Ctrl-C this
+    process stops it at once and its kernel follows quietly; run here, papermill shut the kernel
+    down mid-cell and the kernel printed about 20 lines of ZMQ traceback before `error:
+    interrupted`, or the clean-up hung."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .sweep.run import _worker_init
+
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+    finished = False
+    try:
+        yield pool
+        finished = True
+    finally:
+        if not finished:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def run_notebook(
+    notebook: Path, out_dir: Path, *, parameters: dict | None = None, worker=None
+) -> NotebookRun:
+    """Execute one notebook with papermill (cwd = project root) and convert it to HTML; in
+    `worker` (a `notebook_worker()`) when given, else in this process."""
     run = NotebookRun(
         name=notebook.stem,
         notebook=notebook,
@@ -137,21 +192,14 @@ def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = Non
         parameters=dict(parameters or {}),
     )
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(run.executed),
-            parameters=run.parameters,
-            cwd=str(PROJECT_ROOT),
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=NOTEBOOK_TIMEOUT_S,
-            **kernel_options(),
-        )
-    except (
-        Exception
-    ) as exc:  # papermill's execution error names the cell; keep going with the others
-        run.error = _one_line(exc)
+    task = (str(notebook), str(run.executed), run.parameters)
+    if worker is None:
+        run.error = _execute(*task)
+    else:
+        try:
+            run.error = worker.submit(_execute, *task).result()
+        except Exception as exc:  # BrokenProcessPool: the worker died (out of memory, killed)
+            run.error = _one_line(exc)
     run.seconds = time.perf_counter() - start
     if run.executed.exists():
         run.html = to_html(run.executed, out_dir / f"{notebook.stem}.html")
@@ -228,13 +276,11 @@ def build_report(
     prepare_report_dir(out_dir)
     runs = []
     bar = tqdm(notebooks, desc="report", unit="notebook", file=sys.stderr, disable=not progress)
-    for notebook in bar:
-        bar.set_postfix_str(notebook.stem)
-        runs.append(
-            run_notebook(
-                notebook, out_dir, parameters=report_parameters(notebook, out_dir, draws=draws)
-            )
-        )
+    with notebook_worker() as worker:
+        for notebook in bar:
+            bar.set_postfix_str(notebook.stem)
+            params = report_parameters(notebook, out_dir, draws=draws)
+            runs.append(run_notebook(notebook, out_dir, parameters=params, worker=worker))
     bar.close()
     report = Report(
         out_dir=out_dir, runs=runs, created=created, race_table=race_table() if race else None
