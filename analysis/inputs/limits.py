@@ -268,18 +268,20 @@ COLUMN_RANGES = {
 
 
 def check_prior_mfu(
-    mfu_draws, utilization: str, *, flag: str, goodput_given: bool, fp8: bool, needed_goodput
+    mfu_draws, utilization: str, *, flag: str, goodput_given: bool, fp8: bool, utilization_draws
 ) -> None:
     """MFU from the calibrated prior, before it is clipped to 1: refused when more than
     MAX_CLIPPED_MFU_SHARE of the draws exceed 1 (InputError naming `flag`).
 
-    `utilization`: the prior's effective utilization in words; `needed_goodput`: the goodput at
-    which no more than that share would exceed 1 (the prior's quantile)."""
+    `utilization`: the prior's effective utilization in words; `utilization_draws`: its draws
+    (times the FP8 factor), whose quantile is the goodput at which no more than that share would
+    exceed 1 (computed only for the message)."""
     import numpy as np
 
     share = float(np.count_nonzero(mfu_draws > 1.0)) / max(len(mfu_draws), 1)
     if share <= MAX_CLIPPED_MFU_SHARE:
         return
+    needed_goodput = float(np.quantile(utilization_draws, 1.0 - MAX_CLIPPED_MFU_SHARE))
     gain = " x FP8 gain / FP8-to-BF16 peak ratio" if fp8 else ""
     if goodput_given:
         fix = f"give a goodput of at least {needed_goodput:.2g}, or fix the MFU (--mfu)"

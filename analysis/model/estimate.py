@@ -26,7 +26,6 @@ from ..errors import InputError
 from ..formatting import format_value, present, scientific
 from ..inputs.limits import (
     FLAG_RANGES,
-    MAX_CLIPPED_MFU_SHARE,
     MAX_DRAWS,
     MAX_SEED,
     PRECISIONS,
@@ -350,7 +349,7 @@ def estimate(
             else ("--precision" if precision == "fp8" else "--params"),
             goodput_given=goodput is not None,
             fp8=precision == "fp8",
-            needed_goodput=float(np.quantile(utilization, 1.0 - MAX_CLIPPED_MFU_SHARE)),
+            utilization_draws=utilization,
         )
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
