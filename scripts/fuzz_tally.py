@@ -3,11 +3,12 @@ contract.
 
     .venv/bin/python scripts/fuzz_tally.py [--n 240] [--seed S]
 
-Generates N inputs (a third each: scenario files, sweep files, argument lists;
-tests/fuzz_inputs.py), runs each through the CLI's main() in this process and prints the tally:
-clean (exit 2 with one line, or exit 0 with a finite, self-consistent result) against not clean (a
-traceback, exit 1, more than one line, a hang, a memory blow-up), with every unclean case listed.
-Exit 1 when any is unclean.
+Generates N inputs (in turn: scenario files, sweep files, argument lists, batch files, Python API
+calls and output folders the command does not own; tests/fuzz_inputs.py), runs each through the
+CLI's main() (or the call) in this process and prints the tally: clean (exit 2 with one line that
+names what a case expects, or exit 0 with a finite, self-consistent, plausible result) against not
+clean, by class: silently absurd, traceback, data loss, misleading message, hang, memory blow-up;
+every unclean case is listed. Exit 1 when any is unclean.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fuzz_inputs import GENERATORS, check  # noqa: E402
+from fuzz_inputs import CATEGORIES, GENERATORS, category, check  # noqa: E402
 
 
 def main() -> int:
@@ -44,9 +45,7 @@ def main() -> int:
             kind = kinds[i % len(kinds)]
             case = GENERATORS[kind](rnd, Path(folder))
             clean, what = check(case)
-            tally[kind][
-                ("clean: " if clean else "NOT clean: ") + (what if clean else what.split(":")[0])
-            ] += 1
+            tally[kind][("clean: " + what) if clean else f"NOT clean: {category(what)}"] += 1
             if not clean:
                 unclean.append((case, what))
     print(
@@ -60,9 +59,16 @@ def main() -> int:
             print(f"      {n:>4}  {outcome}")
     total_ok = args.n - len(unclean)
     print(f"  {'all':<14} {args.n:>4} inputs: {total_ok} clean, {len(unclean)} not clean")
+    classes = collections.Counter(category(what) for _, what in unclean)
+    names = {"traceback": "tracebacks", "hang": "hangs", "memory": "memory blow-ups"}
+    print(
+        "  "
+        + ", ".join(f"{classes.get(c, 0)} {names.get(c, c)}" for c in CATEGORIES)
+        + (f", {classes['other']} other" if classes.get("other") else "")
+    )
     for case, what in unclean:
         print(
-            f"NOT clean [{case.kind}] {case.description[:160]}\n    argv: "
+            f"NOT clean [{case.kind}, {category(what)}] {case.description[:160]}\n    argv: "
             f"{' '.join(case.argv)[:200]}\n    -> {what}"
         )
     return 1 if unclean else 0

@@ -8,9 +8,19 @@ mutation puts a hostile value somewhere (booleans, empty text, NaN, infinities, 
 where months are expected, reversed ranges, huge grids), deletes or adds a key, or damages the YAML
 text itself (anchors and aliases, repeated keys, truncation, stray bytes, deep nesting).
 
+Issue 26's minimal reproductions are generators too, each drawing fresh values: batch files
+(repeated columns, a byte-order mark, underscores, booleans, seeds beyond int64, a goodput the prior
+cannot meet, sizes in billions), Python API calls (booleans as numbers, NumPy numbers, strings as
+booleans, overflowing delays, things that are not scenarios, implausible uncertainties, context
+deals, idle overrides, data files with unit slips) and output folders that are not the command's
+own (report-like names, another sweep's marker, a sweep folder from before markers).
+
 The contract (`check`): exit 0 with a finite, self-consistent result, or exit 2 with one line
-`error: ...` and nothing on stdout; never a traceback or exit 1, never longer than TIME_LIMIT_S,
-never more than MEMORY_LIMIT_MB of peak memory.
+`error: ...` and nothing on stdout (an API call: a result, or an InputError of one line); never a
+traceback or exit 1, never longer than TIME_LIMIT_S, never more than MEMORY_LIMIT_MB of peak memory;
+never a change to a folder the command does not own; and where a case knows what the answer must
+be (`Case.expect`, `must_succeed`), the refusal names it. `category` sorts every breach into
+absurd, traceback, data loss, misleading, hang or memory (scripts/fuzz_tally.py counts them).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from inprocess import Outcome, call_main, is_one_line_error
@@ -90,6 +100,12 @@ HOSTILE_VALUES: list[Any] = [
     {"dist": "triangular", "low": 0, "mode": 5, "high": 1},
     {"dist": "loguniform", "low": 1e-300, "high": 1e300},
     {"dist": "uniform", "low": 0.1, "high": 0.2},
+    # issue 26: an exponent typed too far, a negative delta, an overflowing log-normal
+    1000,
+    1e30,
+    -0.5,
+    1.3e308,
+    {"dist": "lognormal", "p10": 1, "p90": 1e30},
 ]
 #: Flag values as a shell would pass them.
 HOSTILE_TEXT = [
@@ -118,17 +134,34 @@ HOSTILE_TEXT = [
     "-",
     "--",
     "1e400",
+    # issue 26: negative numbers argparse took for flags, sizes in billions, a cent, int64 + 1
+    "-1e25",
+    "-4e11",
+    "-1e-3",
+    "405",
+    "0.01",
+    "1e-3",
+    str(2**63),
 ]
 
 
 @dataclass
 class Case:
-    """One input: the argument list of the CLI, and what it is for the tally."""
+    """One input: the argument list of the CLI (or a Python call), and what it is for the tally.
+
+    `expect`: words a refusal must contain (it names the flag, column, key or what is allowed);
+    `must_succeed`: the input is valid and must be answered; `must_refuse`: it must be refused;
+    `owned`: a folder the command does not own, which must be left exactly as it was."""
 
     kind: str
     argv: list[str]
     description: str
     files: dict[str, str] = field(default_factory=dict)
+    call: Callable[[], Any] | None = None
+    expect: tuple[str, ...] = ()
+    must_succeed: bool = False
+    must_refuse: bool = False
+    owned: Path | None = None
 
 
 # ---- scenario files ----------------------------------------------------------------------------
@@ -201,6 +234,29 @@ def _damage_text(rnd: random.Random, text: str) -> tuple[str, str]:
     return "", "empty file"
 
 
+def _catalog():
+    from analysis.inputs.catalog import load_catalog
+
+    return load_catalog()
+
+
+def _context_deals() -> list[str]:
+    """Deals of data/deals.yaml marked `racing: false` (context only)."""
+    return sorted(d.id for d in _catalog().deals.values() if not d.racing)
+
+
+def _unused_deals(doc: dict) -> list[str]:
+    """Deals no competitor of the scenario holds."""
+    held = {
+        d
+        for c in doc.get("competitors") or []
+        if isinstance(c, dict)
+        for d in (c.get("deals") if isinstance(c.get("deals"), list) else [])
+        if isinstance(d, str)
+    }
+    return sorted(d.id for d in _catalog().deals.values() if d.id not in held)
+
+
 def scenario_case(rnd: random.Random, folder: Path) -> Case:
     doc = copy.deepcopy(rnd.choice(BASE_SCENARIOS))
     notes = []
@@ -218,11 +274,23 @@ def scenario_case(rnd: random.Random, folder: Path) -> Case:
         elif op < 0.9:
             doc[rnd.choice(["horizon", "draw", "Seed", "competitor"])] = 1
             notes.append("unknown key")
-        elif op < 0.95:
+        elif op < 0.93:
             comps = doc.get("competitors")
             if isinstance(comps, list) and comps:
                 comps.append(copy.deepcopy(rnd.choice(comps)))
                 notes.append("repeated competitor")
+        elif op < 0.96:
+            comps = doc.get("competitors")
+            if isinstance(comps, list) and comps and isinstance(comps[0], dict):
+                deals = comps[0].get("deals")
+                if isinstance(deals, list):
+                    deal = rnd.choice(_context_deals())
+                    deals.append(deal)
+                    notes.append(f"competitors[0] races context deal {deal}")
+        elif op < 0.98:
+            unused = rnd.choice(_unused_deals(doc))
+            doc["deal_overrides"] = {unused: {"scale": rnd.choice([0.5, 2.0])}}
+            notes.append(f"override of unused deal {unused}")
         else:
             comps = doc.get("competitors")
             if (
@@ -364,7 +432,410 @@ def cli_case(rnd: random.Random, folder: Path) -> Case:
     return Case("argument list", argv, " ".join(argv[:12]))
 
 
-GENERATORS = {"scenario file": scenario_case, "sweep file": sweep_case, "argument list": cli_case}
+# ---- batch files (estimate --batch) ------------------------------------------------------------
+
+BATCH_MUTATIONS = (
+    "repeated column",
+    "byte-order mark",
+    "underscores",
+    "boolean cell",
+    "seed beyond int64",
+    "goodput the prior cannot meet",
+    "size in billions",
+    "negative number",
+    "as written",
+)
+
+
+def batch_case(rnd: random.Random, folder: Path) -> Case:
+    rows = [
+        {
+            "params": rnd.choice(["405e9", "7e9", "70e9", "1.2e12"]),
+            "tokens": rnd.choice(["15.6e12", "2e12", "3.6e13"]),
+            "accelerator": rnd.choice(["h100-sxm", "a100-sxm-80gb", "gb200", "tpu-v5p"]),
+            "accelerators": rnd.choice(["", "1024", "16384"]),
+        }
+        for _ in range(rnd.randint(1, 4))
+    ]
+    header = list(rows[0])
+    kind = rnd.choice(BATCH_MUTATIONS)
+    extra: list[str] = []
+    expect: tuple[str, ...] = ()
+    must_succeed = must_refuse = False
+    row = rnd.randrange(len(rows))
+    if kind == "repeated column":
+        column = rnd.choice(header)
+        header.append(column)
+        expect, must_refuse = (repr(column), "more than once"), True
+    elif kind == "byte-order mark":
+        must_succeed = True
+    elif kind == "underscores":
+        rows[row]["accelerators"] = rnd.choice(["1_024", "16_384"])
+        rows[row]["tokens"] = rnd.choice(["15_600_000_000_000", "2_000_000_000_000"])
+        must_succeed = True
+    elif kind == "boolean cell":
+        column = rnd.choice(["params", "tokens", "accelerators"])
+        rows[row][column] = rnd.choice(["true", "True", "FALSE"])
+        expect, must_refuse = (f"row {row + 1}", repr(column)), True
+    elif kind == "seed beyond int64":
+        extra = ["--seed", str(2**63 + rnd.randrange(10**6))]
+        expect, must_refuse = ("--seed", "9,223,372,036,854,775,807"), True
+    elif kind == "goodput the prior cannot meet":
+        header.append("goodput")
+        for r in rows:
+            r["goodput"] = "0.9"
+        rows[row]["goodput"] = rnd.choice(["0.01", "0.02", "0.05"])
+        expect, must_refuse = (f"row {row + 1}", "'goodput'", "exceeds 1"), True
+    elif kind == "size in billions":
+        rows[row]["params"] = rnd.choice(["7", "70", "405", "671"])
+        expect, must_refuse = (f"row {row + 1}", "'params'", "not billions"), True
+    elif kind == "negative number":
+        column = rnd.choice(["params", "tokens"])
+        rows[row][column] = "-" + rows[row][column]
+        expect, must_refuse = (f"row {row + 1}", repr(column)), True
+    else:
+        must_succeed = True
+    lines = [",".join(header)] + [",".join(r.get(c, r["params"]) for c in header) for r in rows]
+    text = ("\ufeff" if kind == "byte-order mark" else "") + "\n".join(lines) + "\n"
+    path = folder / f"batch-{rnd.randrange(10**9)}.csv"
+    path.write_text(text, encoding="utf-8")
+    argv = ["estimate", "--batch", str(path), "--draws", "50", "--format", "json", *extra]
+    return Case(
+        "batch file",
+        argv,
+        f"{kind}: row {row + 1}",
+        expect=expect,
+        must_succeed=must_succeed,
+        must_refuse=must_refuse,
+    )
+
+
+# ---- Python API calls --------------------------------------------------------------------------
+
+CW = "meta-coreweave-2026"
+
+
+def _estimate(**kw):
+    from analysis import estimate
+
+    kw.setdefault("accelerator", "h100-sxm")
+    kw.setdefault("draws", 50)
+    return estimate(**kw)
+
+
+def _what_if(**kw):
+    from analysis.studies.whatif import what_if
+
+    return what_if(**kw)
+
+
+def _simulate(source):
+    from analysis import simulate
+
+    return simulate(source, draws=20)
+
+
+def _load(doc):
+    from analysis.inputs.scenario import load_scenario
+
+    return load_scenario(doc)
+
+
+def _estimate_many(frame, **kw):
+    import pandas as pd
+
+    from analysis import estimate_many
+
+    return estimate_many(pd.DataFrame(frame) if isinstance(frame, dict) else frame, **kw)
+
+
+def _data_copy(folder: Path, change: Callable[[Path], None]):
+    """load_catalog of a copy of data/ after `change(copy)`."""
+    import shutil
+    import tempfile
+
+    from analysis.inputs.catalog import load_catalog
+    from analysis.paths import data_dir
+
+    target = Path(tempfile.mkdtemp(prefix="data-", dir=folder)) / "data"
+    shutil.copytree(data_dir(), target)
+    change(target)
+    return lambda: load_catalog(target)
+
+
+def _edit_cell(path: Path, row_id: str, column: str, value: str) -> None:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        if row["id"] == row_id:
+            row[column] = value
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def api_case(rnd: random.Random, folder: Path) -> Case:
+    import numpy as np
+
+    flop = 10 ** rnd.uniform(23, 26)
+    probe = rnd.randrange(13)
+    if probe == 0:
+        name = rnd.choice(["mfu", "goodput", "accelerators", "pue", "price_per_hour", "flop"])
+        value = rnd.choice([True, False, np.True_])
+        kw = {"flop": flop, name: value} if name != "flop" else {"flop": value}
+        return Case(
+            "api call",
+            [],
+            f"estimate({name}={value!r})",
+            call=lambda: _estimate(**kw),
+            expect=(f"--{name.replace('_', '-')}", "boolean"),
+            must_refuse=True,
+        )
+    if probe == 1:
+        size = rnd.choice([7, 70, 405, 671, 1.5, 8e3])
+        return Case(
+            "api call",
+            [],
+            f"estimate(params={size})",
+            call=lambda: _estimate(params=size, tokens=15.6e12),
+            expect=("--params", "not billions"),
+            must_refuse=True,
+        )
+    if probe == 2:
+        goodput = rnd.uniform(0.01, 0.08)
+        return Case(
+            "api call",
+            [],
+            f"estimate(goodput={goodput:.3g}) with the prior",
+            call=lambda: _estimate(flop=flop, goodput=goodput),
+            expect=("--goodput", "exceeds 1"),
+            must_refuse=True,
+        )
+    if probe == 3:
+        price = 10.0 ** -rnd.randint(3, 300)
+        return Case(
+            "api call",
+            [],
+            f"estimate(price_per_hour={price:g})",
+            call=lambda: _estimate(flop=flop, price_per_hour=price),
+            expect=("--price-per-hour", "from 0.01"),
+            must_refuse=True,
+        )
+    if probe == 4:
+        value = rnd.choice(["no", "yes", "false", "0", 1, 0, "True"])
+        return Case(
+            "api call",
+            [],
+            f"what_if(span_sites={value!r})",
+            call=lambda: _what_if(span_sites=value),
+            expect=("span_sites",),
+            must_refuse=True,
+        )
+    if probe == 5:
+        target = np.float32(10 ** rnd.uniform(25, 28))
+        return Case(
+            "api call",
+            [],
+            f"what_if(target_flop=np.float32({target:g}))",
+            call=lambda: _what_if(target_flop=target, draws=np.int64(100)),
+            must_succeed=True,
+        )
+    if probe == 6:
+        delay = rnd.choice([1.3e308, 1e300, 1e5, math.inf, -1.0])
+        return Case(
+            "api call",
+            [],
+            f"what_if(deal_delay_months={{{CW}: {delay}}})",
+            call=lambda: _what_if(deal_delay_months={CW: delay}),
+            expect=("deal_delay_months",),
+            must_refuse=True,
+        )
+    if probe == 7:
+        source = rnd.choice([123, 1.5, b"scenarios/default.yaml", ["default.yaml"], object()])
+        return Case(
+            "api call",
+            [],
+            f"simulate({source!r:.40})",
+            call=lambda: _simulate(source),
+            expect=("scenario: expected",),
+            must_refuse=True,
+        )
+    if probe == 8:
+        columns = ["params", "tokens", "accelerator"]
+        column = rnd.choice(columns)
+        import pandas as pd
+
+        frame = pd.DataFrame(
+            [[405e9, 15.6e12, "h100-sxm", {"params": 405e9, "tokens": 1e12}.get(column, "a100")]],
+            columns=columns + [column],
+        )
+        return Case(
+            "api call",
+            [],
+            f"estimate_many with column {column!r} twice",
+            call=lambda: _estimate_many(frame, draws=50),
+            expect=(repr(column), "more than once"),
+            must_refuse=True,
+        )
+    if probe == 9:
+        seed = 2**63 + rnd.randrange(2**40)
+        frame = {"flop": [flop], "accelerator": ["h100-sxm"]}
+        return Case(
+            "api call",
+            [],
+            f"estimate_many(seed={seed})",
+            call=lambda: _estimate_many(frame, draws=50, seed=seed),
+            expect=("--seed",),
+            must_refuse=True,
+        )
+    doc = copy.deepcopy(BASE_SCENARIOS[0])
+    if probe == 10:
+        deal = rnd.choice(_context_deals())
+        doc["competitors"][rnd.randrange(len(doc["competitors"]))]["deals"].append(deal)
+        return Case(
+            "api call",
+            [],
+            f"load_scenario: races context deal {deal}",
+            call=lambda: _load(doc),
+            expect=("context only", deal),
+            must_refuse=True,
+        )
+    if probe == 11:
+        deal = rnd.choice(_unused_deals(doc))
+        doc["deal_overrides"] = {deal: {"scale": 2.0}}
+        return Case(
+            "api call",
+            [],
+            f"load_scenario: override of unused deal {deal}",
+            call=lambda: _load(doc),
+            expect=(f"deal_overrides.{deal}", "no competitor uses"),
+            must_refuse=True,
+        )
+    # data files with a unit slip, each refused at load naming the file and the field
+    slip = rnd.randrange(4)
+    if slip == 0:
+        call = _data_copy(
+            folder,
+            lambda d: _edit_cell(d / "accelerators.csv", "h100-sxm", "peak_fp8_flop_per_s", "5e14"),
+        )
+        expect = ("accelerators.csv", "peak_fp8_flop_per_s")
+    elif slip == 1:
+        hours = rnd.choice(["1.3", "13", "1.3e12"])
+        call = _data_copy(
+            folder, lambda d: _edit_cell(d / "training_runs.csv", "llama-3-8b", "gpu_hours", hours)
+        )
+        expect = ("training_runs.csv line", "gpu_hours", "MFU")
+    elif slip == 2:
+
+        def few(d: Path) -> None:
+            import csv
+
+            with open(d / "training_runs.csv", newline="", encoding="utf-8") as handle:
+                rows = list(csv.DictReader(handle))
+            kept = [r for r in rows if r["role"] != "calibration"] + [
+                r for r in rows if r["role"] == "calibration"
+            ][: rnd.randint(0, 4)]
+            with open(d / "training_runs.csv", "w", newline="", encoding="utf-8") as handle:
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(kept)
+
+        call = _data_copy(folder, few)
+        expect = ("training_runs.csv", "calibration row")
+    else:
+        value = rnd.choice(["14200", "14.2e+6", "1.42e+7"])
+
+        def millions(d: Path) -> None:
+            text = (d / "deals.yaml").read_text(encoding="utf-8")
+            (d / "deals.yaml").write_text(
+                text.replace("total_value_usd: 14.2e+9", f"total_value_usd: {value}", 1),
+                encoding="utf-8",
+            )
+
+        call = _data_copy(folder, millions)
+        expect = ("deals.yaml", "total_value_usd")
+    return Case(
+        "api call", [], f"data file slip {slip}", call=call, expect=expect, must_refuse=True
+    )
+
+
+# ---- output folders the command does not own ------------------------------------------------
+
+
+def _sweep_file(folder: Path, name: str) -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="sweep-file-", dir=folder)) / f"{name}.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": name, "notebook": FIXTURE, "grid": {"x": [1.0, 2.0]}}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def folder_case(rnd: random.Random, folder: Path) -> Case:
+    """A folder that is not the command's own: it must be refused and left exactly as it was."""
+    import tempfile
+
+    from analysis.runs.sweep import MARKER_NAME, load_sweep, prepare_out_dir
+
+    out = Path(tempfile.mkdtemp(prefix="owned-", dir=folder))
+    kind = rnd.choice(["report-like names", "another sweep's folder", "a pre-marker sweep folder"])
+    if kind == "report-like names":
+        names = ["index.html", "metrics.json", "00_assumptions.html", "20_time_to_train_race.ipynb"]
+        for name in rnd.sample(names, rnd.randint(1, len(names))):
+            (out / name).write_text(f"the user's own {name}", encoding="utf-8")
+
+        def call():
+            from analysis.runs.report import prepare_report_dir
+
+            prepare_report_dir(out)
+
+        return Case(
+            "output folder",
+            [],
+            f"report --out, {kind}",
+            call=call,
+            expect=("--out", "not a report's folder"),
+            must_refuse=True,
+            owned=out,
+        )
+    flags = rnd.choice([[], ["--resume"], ["--force"], ["--resume", "--force"]])
+    if kind == "another sweep's folder":
+        other = load_sweep(_sweep_file(folder, "sweep-a"))
+        prepare_out_dir(out, other)
+        (out / "summary.csv").write_text("point_id,x\nA,1\n", encoding="utf-8")
+        (out / "index.html").write_text("<p>sweep A</p>", encoding="utf-8")
+        expect: tuple[str, ...] = ("--out", "'sweep-a'")
+    else:
+        point = out / "0123456789ab"
+        point.mkdir()
+        (point / "status.json").write_text(json.dumps({"status": "ok", "sweep": "sweep-b"}))
+        (out / "summary.csv").write_text("point_id\n0123456789ab\n", encoding="utf-8")
+        expect = ("--out",)
+    assert (out / MARKER_NAME).exists() == (kind == "another sweep's folder")
+    sweep = _sweep_file(folder, "sweep-b")
+    return Case(
+        "output folder",
+        ["sweep", str(sweep), "--out", str(out), *flags],
+        f"sweep --out, {kind} {' '.join(flags)}",
+        expect=expect,
+        must_refuse=True,
+        owned=out,
+    )
+
+
+GENERATORS = {
+    "scenario file": scenario_case,
+    "sweep file": sweep_case,
+    "argument list": cli_case,
+    "batch file": batch_case,
+    "api call": api_case,
+    "output folder": folder_case,
+}
 
 
 # ---- the contract ------------------------------------------------------------------------------
@@ -378,18 +849,31 @@ def _alarm(signum, frame):
     raise _Timeout
 
 
+def _call(case: Case) -> Outcome:
+    """A Python call as an Outcome: 0 with its result's repr, or 2 with an InputError's message
+    (any other exception propagates: a traceback for the user)."""
+    from analysis.errors import InputError
+
+    try:
+        result = case.call()
+    except InputError as exc:
+        return Outcome(2, "", f"error: {exc}")
+    return Outcome(0, repr(result)[:200], "")
+
+
 def run(case: Case) -> tuple[Outcome | None, float, str | None]:
     """Run a case in-process under a time limit; (outcome, seconds, problem with the run itself)."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)
     clock = time.perf_counter()
     try:
-        outcome = call_main(*case.argv)
+        outcome = _call(case) if case.call is not None else call_main(*case.argv)
         problem = None
     except _Timeout:
         outcome, problem = None, f"ran past {TIME_LIMIT_S} s"
     except BaseException as exc:  # main() must catch everything itself
-        outcome, problem = None, f"main() raised {type(exc).__name__}: {exc}"
+        who = "the call" if case.call is not None else "main()"
+        outcome, problem = None, f"{who} raised {type(exc).__name__}: {exc}"
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -425,8 +909,23 @@ def _ordered(q: dict | None, name: str) -> str | None:
     return None
 
 
+#: Cheapest plausible price of an accelerator-hour (USD; inputs/limits.py): below it a cost is a
+#: unit slip, not an answer.
+_MIN_USD_PER_HOUR = 0.01
+
+
+def _absurd_estimate(mfu: dict, hours: float | None, cost: float | None, fixed: bool) -> str | None:
+    """Why one estimate is silently absurd: MFU at its clip (1) in most draws though not fixed
+    there, or a cost below a cent per accelerator-hour."""
+    if not fixed and mfu["p10"] is not None and mfu["p10"] >= 1.0:
+        return f"MFU 1.0 in at least 90% of draws (clipped): {mfu}"
+    if hours and cost is not None and cost / hours < _MIN_USD_PER_HOUR:
+        return f"{cost / hours:.3g} USD per accelerator-hour"
+    return None
+
+
 def consistent(argv: list[str], stdout: str) -> str | None:
-    """Why a successful result is not finite or self-consistent (None when it is)."""
+    """Why a successful result is not finite, self-consistent or plausible (None when it is)."""
     if "--format" not in argv or argv[argv.index("--format") + 1] != "json":
         return None if stdout.strip() else "exit 0 with nothing on stdout"
     try:
@@ -436,10 +935,25 @@ def consistent(argv: list[str], stdout: str) -> str | None:
     bad = _finite(out)
     if bad:
         return f"non-finite number: {bad}"
+    if argv[0] == "estimate" and "--batch" in argv:
+        for i, row in enumerate(out):
+            mfu = {k: row.get(f"mfu_{k}") for k in ("p10", "p50", "p90")}
+            if not (mfu["p10"] is not None and 0 < mfu["p10"] <= mfu["p90"] <= 1):
+                return f"row {i + 1}: MFU outside (0, 1]: {mfu}"
+            fixed = row.get("mfu") not in (None, "") or row.get("gpu_hours") not in (None, "")
+            problem = _absurd_estimate(mfu, row["gpu_hours_p50"], row.get("cost_usd_p50"), fixed)
+            if problem:
+                return f"row {i + 1}: {problem}"
+        return None
     if argv[0] == "estimate":
         mfu = out["mfu"]
         if not 0 < mfu["p10"] <= mfu["p90"] <= 1:
             return f"MFU outside (0, 1]: {mfu}"
+        fixed = "--mfu" in argv or "--gpu-hours" in argv
+        cost = out["cost_usd"]["p50"] if out.get("cost_usd") else None
+        problem = _absurd_estimate(mfu, out["gpu_hours"]["p50"], cost, fixed)
+        if problem:
+            return problem
         for name in (
             "mfu",
             "gpu_hours",
@@ -501,11 +1015,45 @@ def _valid_sweep(case: Case) -> str | None:
         bad = _finite(point.parameters)
         if bad:
             return f"non-finite parameter {bad}"
+    if len(sweep.name.encode()) > 255:
+        return f"a name of {len(sweep.name)} characters, which no results folder can have"
+    if not 0 < sweep.cell_timeout_s <= 7 * 24 * 3600:
+        return f"cell_timeout_s {sweep.cell_timeout_s:g} accepted"
     return None
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def check(case: Case) -> tuple[bool, str]:
     """(clean, what happened) for one case under the contract."""
+    before = _snapshot(case.owned) if case.owned is not None else None
+    clean, what = _check(case)
+    if before is not None:
+        after = _snapshot(case.owned)
+        if after != before:
+            changed = sorted(
+                set(after) ^ set(before) | {k for k in before if after.get(k) != before[k]}
+            )
+            return (
+                False,
+                f"data loss: {', '.join(changed[:4])} written in a folder not the command's",
+            )
+    if not clean or not what.startswith(("exit 2", "exit 0")):
+        return clean, what
+    if case.must_succeed and not what.startswith("exit 0"):
+        return False, f"misleading: a valid input was refused: {what}"
+    if case.must_refuse and what.startswith("exit 0"):
+        return False, f"exit 0 but the input should have been refused ({case.description})"
+    return clean, what
+
+
+def _check(case: Case) -> tuple[bool, str]:
     if case.kind == "sweep file":
         from analysis.errors import InputError
 
@@ -524,12 +1072,55 @@ def check(case: Case) -> tuple[bool, str]:
     if peak_mb > MEMORY_LIMIT_MB:
         return False, f"peak memory {peak_mb:.0f} MB"
     if outcome.returncode == 0:
-        bad = consistent(case.argv, outcome.stdout)
+        bad = consistent(case.argv, outcome.stdout) if case.call is None else None
         return (bad is None), ("exit 0, valid result" if bad is None else f"exit 0 but {bad}")
     if is_one_line_error(outcome):
+        line = outcome.stderr.strip()
+        missing = [word for word in case.expect if word not in line]
+        if missing:
+            return False, f"misleading: the error does not name {missing}: {line[:200]}"
+        if "expected one argument" in line and _number_follows_flag(case.argv, line):
+            return False, f"misleading: a number read as a flag: {line[:200]}"
         return True, "exit 2, one line"
     tail = outcome.stderr.strip().splitlines()[-1:] or [""]
+    if outcome.returncode == 2:
+        return False, f"misleading: exit 2 but not one line: {tail[0][:200]}"
     return False, f"exit {outcome.returncode}: {tail[0][:200]}"
+
+
+def _number_follows_flag(argv: list[str], line: str) -> bool:
+    """Whether the flag an "expected one argument" error names was followed by a negative number
+    (which argparse then took for a flag)."""
+    for i, arg in enumerate(argv[:-1]):
+        value = argv[i + 1]
+        if arg.startswith("--") and f"argument {arg}:" in line and value.startswith("-"):
+            try:
+                float(value.replace("_", ""))
+            except ValueError:
+                continue
+            return True
+    return False
+
+
+#: What each kind of breach is, for the tally (every problem `check` reports starts with one of
+#: these).
+CATEGORIES = {
+    "absurd": ("exit 0 but",),
+    "traceback": ("exit 1", "main() raised", "the call raised", "load_sweep raised"),
+    "data loss": ("data loss",),
+    "misleading": ("misleading",),
+    "hang": ("ran past",),
+    "memory": ("peak memory",),
+}
+
+
+def category(what: str) -> str:
+    """The class of a breach `check` reported: absurd, traceback, data loss, misleading, hang,
+    memory, or other (an exit code the contract has no class for)."""
+    for name, prefixes in CATEGORIES.items():
+        if what.startswith(prefixes):
+            return name
+    return "other"
 
 
 def project_relative(path: Path) -> str:

@@ -13,6 +13,7 @@ import pytest
 from conftest import assert_one_line_error, run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inprocess import call_main
 
 from analysis import InputError, estimate, estimate_many
 from analysis.inputs.limits import FLAG_RANGES
@@ -105,7 +106,8 @@ def test_a_different_seed_gives_different_quantiles():
     "row, column, needle",
     [
         (dict(params="abc", tokens=1e12, accelerator="h100-sxm"), "params", "finite number"),
-        (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "positive"),
+        (dict(params=-1, tokens=1e12, accelerator="h100-sxm"), "params", "from 1e+06 to 1e+15"),
+        (dict(params=405, tokens=15.6e12, accelerator="h100-sxm"), "params", "not billions"),
         (dict(params=1e9, tokens=1e12, accelerator="nope"), "accelerator", "unknown accelerator"),
         (dict(params=1e9, tokens=1e12, accelerator="h100-sxm", mfu=1.5), "mfu", "from 0.001 to 1"),
         (
@@ -120,7 +122,11 @@ def test_a_different_seed_gives_different_quantiles():
         ),
         (dict(flop=1e40, accelerator="h100-sxm"), "flop", "to 1e+32"),
         (dict(flop=3.8, accelerator="h100-sxm"), "flop", "from 1e+15"),
-        (dict(params=7, tokens=2, accelerator="h100-sxm"), "params", "6 x N x D = 84 FLOP"),
+        (
+            dict(params=7e6, tokens=2e6, accelerator="h100-sxm"),
+            "params",
+            "6 x N x D = 8.4e+13 FLOP",
+        ),
         (
             dict(params=1e9, tokens=1e12, accelerator="h100-sxm", accelerators=1e9),
             "accelerators",
@@ -342,9 +348,9 @@ def test_a_row_whose_vectors_are_not_finite_is_answered_by_estimate_itself(monke
     real = batch._evaluate
 
     def spoiled(plan, draws, seed):
-        out = real(plan, draws, seed)
+        out, over_one = real(plan, draws, seed)
         out["gpu_hours_p50"][1] = np.inf
-        return out
+        return out, over_one
 
     monkeypatch.setattr(batch, "_evaluate", spoiled)
     frame = pd.DataFrame(ROWS[:3])
@@ -383,3 +389,74 @@ def test_a_flag_and_its_batch_column_accept_the_same_values(name, value):
     path."""
     allowed = FLAG_RANGES[name]
     assert bool(allowed.contains(value)) == bool(allowed.contains(np.array([value]))[0])
+
+
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        # pandas raised TypeError (a traceback) on a repeated column
+        ("params,tokens,accelerator,params\n405e9,15.6e12,h100-sxm,405e9\n", ["'params'", "once"]),
+        ("params,tokens,accelerator,tokens\n405e9,15.6e12,h100-sxm,1e12\n", ["'tokens'", "once"]),
+    ],
+)
+def test_a_repeated_column_is_one_line_not_a_traceback(tmp_path, text, needles):
+    path = tmp_path / "dup.csv"
+    path.write_text(text)
+    assert_one_line_error(run_cli("estimate", "--batch", str(path)), "dup.csv", *needles)
+    frame = pd.DataFrame(
+        [[405e9, 15.6e12, "h100-sxm", 405e9]], columns=["params", "tokens", "accelerator", "params"]
+    )
+    with pytest.raises(InputError, match="column 'params' appears more than once"):
+        estimate_many(frame, draws=100)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    """A CSV saved by Excel starts with a UTF-8 BOM: the first column read as '\\ufeffparams'."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfparams,tokens,accelerator\n405e9,15.6e12,h100-sxm\n")
+    out = call_main("estimate", "--batch", path, "--draws", "200", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("params,tokens,accelerator,training_flop")
+
+
+def test_a_column_accepts_the_underscores_its_flag_accepts():
+    """--accelerators 1_000 was accepted and the same cell in a batch refused."""
+    frame = pd.DataFrame(
+        {
+            "params": ["405e9"],
+            "tokens": ["15_600_000_000_000"],
+            "accelerator": ["h100-sxm"],
+            "accelerators": ["1_000"],
+        }
+    )
+    got = estimate_many(frame, draws=200)
+    single = estimate(
+        params=405e9, tokens=15.6e12, accelerator="h100-sxm", accelerators=1000, draws=200
+    )
+    assert got.loc[0, "wall_clock_days_p50"] == pytest.approx(
+        single.metrics["wall_clock_days"]["p50"], rel=1e-9
+    )
+    assert call_main(
+        "estimate", "--params", "405e9", "--tokens", "15.6e12", "--accelerator", "h100-sxm",
+        "--accelerators", "1_000", "--draws", "200",
+    ).returncode == 0  # fmt: skip
+
+
+def test_a_seed_beyond_int64_is_refused_by_the_batch_as_by_estimate(tmp_path):
+    path = _write(tmp_path, ROWS[:1])
+    big = str(2**63)
+    assert_one_line_error(
+        run_cli("estimate", "--batch", str(path), "--seed", big),
+        "--seed",
+        "9,223,372,036,854,775,807",
+    )
+    with pytest.raises(InputError, match="--seed"):
+        estimate_many(pd.DataFrame(ROWS[:1]), draws=100, seed=2**64)
+    assert len(estimate_many(pd.DataFrame(ROWS[:1]), draws=100, seed=2**63 - 1)) == 1
+
+
+def test_a_boolean_cell_is_not_read_as_a_number():
+    """estimate(mfu=True) and a column of True were MFU 1.0."""
+    frame = pd.DataFrame({"flop": [1e25], "accelerator": ["h100-sxm"], "mfu": [True]})
+    with pytest.raises(InputError, match="row 1, column 'mfu': expected a number, not a boolean"):
+        estimate_many(frame, draws=100)

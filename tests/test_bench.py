@@ -110,6 +110,23 @@ def test_bench_reports_simulate_stages_and_estimate_rates(bench_json):
     est = bench_json["estimate"]
     assert est["draws"] == 1000 and est["batch_configs_per_s"] > 0 and est["single_calls_per_s"] > 0
     assert est["batch_configs_per_s"] == pytest.approx(est["batch_configs"] / est["batch_seconds"])
+    assert est["command_seconds"] > 0 and est["command_after_touch_seconds"] > 0
+
+
+def test_timing_the_command_after_a_save_leaves_the_notebooks_as_they_were(tmp_path):
+    """The bench touches every notebook (as a save does) and puts their file times back (here on
+    copies, so that the notebooks other tests read keep their times)."""
+    import shutil
+
+    from analysis.paths import NOTEBOOKS_DIR
+    from analysis.runs.bench import time_estimate_command_after_touch
+
+    for source in sorted(NOTEBOOKS_DIR.glob("*.ipynb")) + sorted(NOTEBOOKS_DIR.glob("*.py")):
+        shutil.copy2(source, tmp_path / source.name)
+    notebooks = sorted(tmp_path.iterdir())
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in notebooks}
+    assert time_estimate_command_after_touch(runs=1, notebooks_dir=tmp_path) > 0
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in notebooks} == before
 
 
 def test_bench_table_runs():
@@ -122,6 +139,7 @@ def test_bench_table_runs():
         "CPU fast path:",
         "x the kernel timed alone; stages",
         "configurations/s",
+        "right after touching every notebook",
     ):
         assert text in proc.stdout, text
 

@@ -44,8 +44,16 @@ def test_console_script_and_help():
 @pytest.mark.parametrize(
     "args, needles",
     [
-        (["--params", "0", "--tokens", "1e12"], ["--params", "positive"]),
+        (["--params", "0", "--tokens", "1e12"], ["--params", "from 1e+06 to 1e+15"]),
+        (["--params", "405", "--tokens", "15.6e12"], ["--params", "got '405'", "not billions"]),
+        (["--params", "405e9", "--tokens", "15.6"], ["--tokens", "not trillions"]),
         (["--params", "-1e9", "--tokens", "1e12"], ["--params"]),
+        # argparse took these for flags: "expected one argument" instead of the range
+        (["--flop", "-1e25"], ["--flop", "from 1e+15 to 1e+32", "got '-1e25'"]),
+        (["--params", "-4e11", "--tokens", "1e12"], ["--params", "got '-4e11'"]),
+        (["--flop", "1e24", "--mfu", "-1e-3"], ["--mfu", "from 0.001 to 1", "got '-1e-3'"]),
+        (["--flop", "1e24", "--pue", "-1.5E+0"], ["--pue", "got '-1.5E+0'"]),
+        (["--flop", "-inf"], ["--flop", "got '-inf'"]),
         (["--params", "nan", "--tokens", "1e12"], ["--params"]),
         (["--params", "lots", "--tokens", "1e12"], ["--params", "'lots'"]),
         (["--params", "1e9", "--tokens", "0"], ["--tokens"]),
@@ -65,8 +73,8 @@ def test_console_script_and_help():
         (["--flop", "1e24", "--goodput", "1e-300"], ["--goodput", "from 0.01 to 1"]),
         (["--flop", "3.8"], ["--flop", "from 1e+15 to 1e+32"]),
         (
-            ["--params", "7", "--tokens", "2"],
-            ["--params/--tokens", "6 x N x D = 84 FLOP", "check the units"],
+            ["--params", "7e6", "--tokens", "2e6"],
+            ["--params/--tokens", "6 x N x D = 8.4e+13 FLOP", "check the units"],
         ),
         (
             ["--flop", "1e24", "--gpu-hours", "1e14"],
@@ -192,8 +200,8 @@ EST = ["estimate", "--accelerator", "h100-sxm"]
             [*LLAMA[1:], "--gpu-hours", "3.08e7", "--mfu", "0.4"],
             ["--mfu", "--gpu-hours", "one or the other"],
         ),
-        (["--params", "1e300", "--tokens", "1e12"], ["--params/--tokens", "inf FLOP", "1e+32"]),
-        (["--params", "1e20", "--tokens", "1e15"], ["--params/--tokens", "6e+35 FLOP"]),
+        (["--params", "1e300", "--tokens", "1e12"], ["--params", "to 1e+15", "got '1e300'"]),
+        (["--params", "1e12", "--tokens", "1e20"], ["--tokens", "to 1e+16", "got '1e20'"]),
         (["--flop", "1e33"], ["--flop", "to 1e+32"]),
         (["--flop", "1e24", "--price-per-hour", "1e300"], ["--price-per-hour", "10,000"]),
         (["--flop", "1e24", "--accelerators", "1e300"], ["--accelerators", "100,000,000"]),

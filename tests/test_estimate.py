@@ -150,6 +150,11 @@ def test_energy_is_power_times_time(pue, hours):
         (dict(flop=1e24, accelerator=None), "--accelerator: expected an id"),  # was a TypeError
         (dict(flop=1e24, accelerator=["h100-sxm"]), "--accelerator: expected an id"),
         (dict(flop=1e24, site=5), "--site: expected an id"),
+        # booleans were read as numbers: estimate(mfu=True) was MFU 1.0
+        (dict(flop=1e24, mfu=True), "--mfu: .*got True \\(a boolean\\)"),
+        (dict(flop=1e24, accelerators=True), "--accelerators: .*a boolean"),
+        (dict(flop=1e24, goodput=np.True_), "--goodput: .*a boolean"),
+        (dict(flop=1e24, keep_draws="no"), "keep_draws: expected True or False"),
     ],
 )
 def test_bad_input_is_an_input_error(kwargs, message):

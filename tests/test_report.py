@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from html import escape
@@ -343,7 +344,7 @@ def test_report_refuses_a_folder_that_is_not_its_own_and_writes_nothing_there(tm
     )
 
 
-def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
+def test_report_writes_into_a_new_folder_or_its_own(tmp_path):
     from analysis.runs.report import REPORT_MARKER, prepare_report_dir
 
     new = tmp_path / "a" / "new"
@@ -352,21 +353,31 @@ def test_report_writes_into_a_new_folder_its_own_or_an_older_reports(tmp_path):
     (new / "00_assumptions.html").write_text("<html></html>")
     (new / "notes.txt").write_text("mine")
     prepare_report_dir(new)  # its own (the marker), whatever else is there
-    older = tmp_path / "report-20261101T000000Z"  # before markers: only report files
-    older.mkdir()
-    for name in (
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prepare_report_dir(empty)
+    assert (empty / REPORT_MARKER).is_file()
+
+
+def test_a_folder_whose_names_look_like_a_reports_is_not_taken_without_the_marker(tmp_path):
+    """A user's folder holding only index.html, metrics.json and 00_assumptions.html was adopted
+    (every name looked like a report's) and the three files replaced: only the marker adopts."""
+    from analysis.runs.report import REPORT_MARKER, prepare_report_dir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("index.html", "metrics.json", "00_assumptions.html"):
+        (mine / name).write_text(f"my own {name}")
+    with pytest.raises(InputError, match="not a report's folder"):
+        prepare_report_dir(mine)
+    assert not (mine / REPORT_MARKER).exists()
+    assert_one_line_error(run_cli("report", "--out", str(mine)), "--out", REPORT_MARKER)
+    assert sorted(p.name for p in mine.iterdir()) == [
+        "00_assumptions.html",
         "index.html",
         "metrics.json",
-        "20_time_to_train_race.ipynb",
-        "20_time_to_train_race.metrics.json",
-    ):
-        (older / name).write_text("{}")
-    prepare_report_dir(older)
-    assert (older / REPORT_MARKER).is_file()
-    (older / REPORT_MARKER).unlink()
-    (older / "thesis.docx").write_text("")
-    with pytest.raises(InputError, match="not a report's folder"):
-        prepare_report_dir(older)
+    ]
+    assert all(p.read_text() == f"my own {p.name}" for p in mine.iterdir())
 
 
 # ---- the index and the pages, for readers ---------------------------------------------------
@@ -488,3 +499,85 @@ def test_notebook_pages_fold_code_and_hide_the_injected_parameters(tmp_path):
     claim_html = page.split('<details class="cr-claim">', 1)[1].split("</details>", 1)[0]
     assert "Checked against this run</summary>" in claim_html  # folded: one short line
     assert "45.2%" in page and "In&nbsp;[" not in page  # outputs shown, no prompts
+
+
+_DRIVER = """
+import sys
+from pathlib import Path
+
+import analysis.runs.report as report
+from analysis.runs.cli import main
+
+if __name__ == "__main__":  # the report's worker process imports this module again (spawn)
+    notebook = Path(sys.argv[1])
+    report.discover = lambda notebooks_dir=None: [notebook]
+    sys.exit(main(["report", "--out", sys.argv[2]]))
+"""
+
+
+@pytest.mark.notebooks
+@pytest.mark.slow
+def test_ctrl_c_during_a_report_is_one_line_and_leaves_no_kernel(tmp_path):
+    """Ctrl-C while a notebook ran printed about 20 lines of a kernel's ZMQ traceback before
+    `error: interrupted` (papermill shut the kernel down mid-cell), or hung in the clean-up. The
+    notebooks now run in a worker process that ignores Ctrl-C; the command stops it at once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    nb = json.loads((PROJECT_ROOT / "tests/fixtures/sweep_tiny.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = (
+        'x: float = 1.0\nn: int = 2\nlabel: str = "a"\nflag: bool = False\n'
+        f'sleep_s: float = 3.0\nlog_dir: str = "{logs}"\nmetrics_path: str = ""\n'
+    )
+    notebook = tmp_path / "50_slow.ipynb"
+    notebook.write_text(json.dumps(nb))
+    driver = tmp_path / "driver.py"
+    driver.write_text(_DRIVER)
+    proc = subprocess.Popen(
+        [sys.executable, str(driver), str(notebook), str(tmp_path / "out")],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    descendants = []
+    try:
+        deadline = time.monotonic() + 240
+        while not any(logs.iterdir()):  # the notebook is running its slow cell in a kernel
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.2)
+        descendants = psutil.Process(proc.pid).children(recursive=True)
+        kernels = [p for p in descendants if "ipykernel" in " ".join(p.cmdline())]
+        # the kernel belongs to a worker that ignores Ctrl-C, not to the command (whose clean-up
+        # after Ctrl-C shut it down mid-cell)
+        assert kernels and all(k.ppid() != proc.pid for k in kernels), [
+            (p.pid, p.ppid(), p.cmdline()[:3]) for p in descendants
+        ]
+        os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole foreground group
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        lines = [
+            line
+            for line in stderr.replace("\r", "\n").splitlines()
+            if line.strip() and not line.startswith("report:")
+        ]
+        assert lines == ["error: interrupted"], stderr
+        deadline = time.monotonic() + 20
+        while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in descendants):
+            assert time.monotonic() < deadline, [p.cmdline() for p in descendants]
+            time.sleep(0.2)
+    finally:
+        for p in descendants:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)

@@ -195,12 +195,12 @@ def test_a_data_table_that_is_not_text_or_not_plausible_is_one_line(data_copy):
     (data_copy / "sites.csv").write_text((DATA / "sites.csv").read_text())
     (data_copy / "models.csv").write_text(
         models.replace(",4e10,3e11,", ",4,3e11,", 1)
-    )  # 4 active params
+    )  # 4 active params: a size typed in billions
     assert_one_line_error(
         run_cli("simulate", "--draws", "10", env=data_env(data_copy)),
-        "models.csv",
-        "6 x N x D spans 6e+14",
-        "check the units",
+        "models.csv line 2",
+        "active_params_p10",
+        "greater than or equal to 1000000",
     )
     (data_copy / "models.csv").write_text(models)
     sites = (DATA / "sites.csv").read_text().splitlines()
@@ -549,3 +549,60 @@ def test_a_deal_is_refused_exactly_when_checked_after_the_race_start():
         )
 
     check()
+
+
+@pytest.mark.parametrize(
+    "deal, needles",
+    [
+        # owned, on a chip without a purchase price: was refused as "needs purchase_price_usd"
+        (
+            "meta-nvidia-2026",
+            ["context only", "racing: false", "cannot race", "purchase_price_usd"],
+        ),
+        # reserved: raced without a word
+        ("meta-google-tpu-2026", ["context only", "racing: false", "terms too thin", "remove it"]),
+    ],
+)
+def test_a_context_deal_in_a_race_is_refused_saying_so(tmp_path, deal, needles):
+    doc = _edit(lambda d: d["competitors"][0]["deals"].append(deal))
+    line = assert_one_line_error(
+        run_cli("simulate", _write(tmp_path, doc), "--draws", "10"),
+        "bad.yaml",
+        f"competitors[0].deals[{len(DEFAULT['competitors'][0]['deals'])}]",
+        deal,
+        *needles,
+    )
+    assert len(line) < 600  # the data's reason, shortened
+
+
+def test_a_labelled_replay_keeps_the_deal_list_of_its_time():
+    """historical_2026_01 and common_target race alibaba-capex-2025-h200 (racing: false since
+    the data date) under their hindsight label, as data/README.md says they do."""
+    from analysis.inputs.scenario import load_scenario
+
+    for name in ("historical_2026_01.yaml", "common_target.yaml"):
+        scenario = load_scenario(SCENARIOS_DIR / name)
+        assert scenario.hindsight and any(
+            "alibaba-capex-2025-h200" in c.deals for c in scenario.competitors
+        )
+
+
+def test_an_override_of_a_deal_no_competitor_uses_is_refused(tmp_path):
+    """It changed nothing, silently."""
+    doc = _edit(lambda d: d.__setitem__("deal_overrides", {"microsoft-nebius": {"scale": 2}}))
+    assert_one_line_error(
+        run_cli("simulate", _write(tmp_path, doc), "--draws", "10"),
+        "deal_overrides.microsoft-nebius",
+        "no competitor uses deal 'microsoft-nebius'",
+        "change nothing",
+    )
+
+
+@pytest.mark.parametrize("source", [123, 1.5, b"scenarios/default.yaml", ["default.yaml"]])
+def test_simulate_of_something_that_is_not_a_scenario_is_an_input_error(source):
+    """simulate(123) raised TypeError from deep inside the YAML reader."""
+    from analysis import simulate
+    from analysis.errors import InputError
+
+    with pytest.raises(InputError, match="scenario: expected the path of a scenario file"):
+        simulate(source, draws=10)

@@ -148,6 +148,10 @@ def test_grid_points_and_normalized_types(tmp_path):
         ({"notebook": "notebooks/nope.ipynb", "grid": {"x": [1]}}, ["notebook", "not found"]),
         ({"notebook": "tests/conftest.py", "grid": {"x": [1]}}, ["not a .ipynb"]),
         ({"grid": {"x": [1]}, "cell_timeout_s": 0}, ["cell_timeout_s"]),
+        # overflowed the kernel client's timers: an OverflowError and a ZMQ traceback per point
+        ({"grid": {"x": [1]}, "cell_timeout_s": 1e308}, ["cell_timeout_s", "604,800 (a week)"]),
+        # a folder name the file system refuses was blamed on --out
+        ({"name": "s" * 300, "grid": {"x": [1]}}, ["name: 300 characters", "at most 100"]),
     ],
 )
 def test_bad_sweep_files_name_the_problem(tmp_path, body, needles):
@@ -155,6 +159,37 @@ def test_bad_sweep_files_name_the_problem(tmp_path, body, needles):
         load_sweep(write_sweep(tmp_path, {"notebook": FIXTURE, **body}))
     for needle in needles:
         assert needle in str(err.value), (needle, str(err.value))
+
+
+def _notebook_without_cell_ids(tmp_path: Path) -> Path:
+    """The fixture without its cell ids (nbformat 4.5 requires them; tools that drop them exist)."""
+    nb = json.loads((PROJECT_ROOT / FIXTURE).read_text())
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5)
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_a_notebook_without_cell_ids_is_read_without_nbformat_warnings(tmp_path):
+    import warnings
+
+    path = _notebook_without_cell_ids(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sweep = load_sweep({"notebook": str(path), "grid": {"x": [1.0]}}, name="old")
+    assert sweep.points and not [w for w in caught if "id field" in str(w.message)]
+
+
+@pytest.mark.notebooks
+def test_a_sweep_of_a_notebook_without_cell_ids_prints_no_nbformat_warnings(tmp_path):
+    """Two MissingIDFieldWarning lines came with every read and every point."""
+    path = _notebook_without_cell_ids(tmp_path)
+    sweep = write_sweep(tmp_path, {"notebook": str(path), "grid": {"x": [1.0]}})
+    proc = run_cli("sweep", str(sweep), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    assert "MissingIDFieldWarning" not in proc.stderr and "id field" not in proc.stderr
 
 
 def test_notebook_without_metrics_path_is_rejected(tmp_path):
@@ -492,14 +527,15 @@ def test_out_folder_rules(tmp_path):
     empty.mkdir()
     prepare_out_dir(empty, sweep)  # nothing to lose in an empty folder
     assert (empty / MARKER_NAME).is_file()
-    old = tmp_path / "old"  # written before markers existed: adopted, so it resumes
+    old = tmp_path / "old"  # shaped like a sweep's from before markers: never taken over
     (old / sweep.points[0].id).mkdir(parents=True)
     (old / sweep.points[0].id / "status.json").write_text(
         json.dumps({"status": "ok", "sweep": "rules"})
     )
     (old / "summary.csv").write_text("point_id\n")
-    prepare_out_dir(old, sweep)
-    assert (old / MARKER_NAME).is_file()
+    with pytest.raises(InputError, match="not a sweep's folder"):
+        prepare_out_dir(old, sweep)
+    assert not (old / MARKER_NAME).exists()
     shared = tmp_path / "shared"  # a user's folder: only with force, beside the user's files
     shared.mkdir()
     (shared / "notes.txt").write_text("mine")
@@ -516,6 +552,28 @@ def test_out_folder_rules(tmp_path):
     afile.write_text("x")
     with pytest.raises(InputError, match="cannot create"):
         prepare_out_dir(afile / "sub", sweep)  # an OS error on the folder: one line naming --out
+
+
+def test_a_sweep_never_writes_into_another_sweeps_folder(tmp_path):
+    """`sweep B --resume --out A` rewrote A's summary and index: the marker's sweep name was never
+    read. Now the folder of another sweep (or one whose marker names none) is refused, even with
+    --force, and left as it was."""
+    a = load_sweep({"notebook": FIXTURE, "grid": {"x": [1, 2]}}, name="sweep-a")
+    folder = tmp_path / "a"
+    prepare_out_dir(folder, a)
+    (folder / "summary.csv").write_text("point_id,x\nA,1\n")
+    (folder / "index.html").write_text("<p>sweep A</p>")
+    before = _snapshot(folder)
+    b = write_sweep(tmp_path, {"name": "sweep-b", "notebook": FIXTURE, "grid": {"x": [1, 2]}})
+    for extra in ((), ("--resume",), ("--force",), ("--resume", "--force")):
+        assert_one_line(
+            call_main("sweep", b, "--out", folder, *extra), "--out", "'sweep-a'", "'sweep-b'"
+        )
+    assert _snapshot(folder) == before
+    prepare_out_dir(folder, a)  # its own sweep still may
+    (folder / MARKER_NAME).write_text("not json")
+    with pytest.raises(InputError, match="does not record"):
+        prepare_out_dir(folder, a)
 
 
 def test_cleanup_removes_only_its_own_temporaries(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from analysis import InputError, load_catalog
@@ -124,11 +125,36 @@ def test_only_kind_and_only_deals_drop_competitors_without_such_deals():
         ({"seed": -1}, "seed"),
         ({"mfu": 1.5}, "mfu"),
         ({"target_flop": -1e26}, "target_flop"),
+        # bool('no') is True: a string ran the race with span_sites on
+        ({"span_sites": "no"}, "span_sites: expected True or False"),
+        # the band's top overflowed to infinity: a raw pydantic ValidationError
+        ({"deal_delay_months": {CW: 1.3e308}}, r"deal_delay_months\['meta-coreweave-2026'\]"),
+        ({"deal_delay_months": {CW: {"dist": "fixed", "value": 1e4}}}, "delay_months"),
+        ({"only_deals": CW}, "only_deals: expected a list"),
+        ({"mfu": True}, "mfu"),
     ],
 )
 def test_bad_values_raise_input_errors_naming_them(kwargs, needle):
     with pytest.raises(InputError, match=needle):
         what_if(**kwargs)
+
+
+def test_numpy_numbers_are_numbers():
+    """what_if refused np.float32(1e27), the type a NumPy grid hands a notebook."""
+    variant = what_if(
+        target_flop=np.float32(1e27), deal_scale={CW: np.float64(2)}, draws=np.int64(100)
+    )
+    assert variant.scenario.target_flop == pytest.approx(1e27, rel=1e-6)
+    assert variant.scenario.draws == 100
+    assert variant.scenario.deal_overrides[CW].scale == 2.0
+    assert what_if(span_sites=np.bool_(True)).scenario.span_sites is True
+
+
+def test_only_deals_drops_the_overrides_of_deals_it_leaves_out():
+    """An override of a deal no competitor holds is refused at load; a variant that drops the deal
+    takes its override with it."""
+    variant = what_if(deal_scale={CW: 2.0}, only_deals=["meta-coreweave-2025"])
+    assert CW not in variant.scenario.deal_overrides
 
 
 def test_common_random_numbers_across_variants():

@@ -20,6 +20,7 @@ from ..cache import hash_contents as _hash_contents
 from ..errors import InputError, describe_validation_error, first_line, key_path
 from ..paths import check_input_file, display
 from ..paths import data_dir as default_data_dir
+from .limits import MIN_CALIBRATION_ROWS, MIN_MFU
 from .specs import Accelerator, CompetingModel, Deal, Site, TrainingRun
 from .yamlio import read_yaml
 
@@ -128,20 +129,30 @@ def _row_error(err: ValidationError, where: str, line: int, row_id: str | None) 
     return InputError(f"{where} line {line}{ident}, field {field_name!r}: {msg}{got_text}")
 
 
-def read_csv(path: Path, model: type[BaseModel]) -> dict[str, Any]:
-    """Rows of a CSV validated by `model`, keyed by id; the first bad row raises InputError."""
+def read_csv(
+    path: Path, model: type[BaseModel], lines: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Rows of a CSV validated by `model`, keyed by id; the first bad row raises InputError.
+    `lines`, when given, receives each id's line in the file (for checks across files)."""
     where = display(path)
     if not path.exists():
         raise InputError(f"{where}: file not found (see data/README.md for what it holds)")
     check_input_file(path, "data table (CSV)", MAX_DATA_BYTES)
     try:
-        return _read_rows(path, where, model)
+        rows, first_seen = _read_rows(path, where, model)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"{where}: not a readable UTF-8 CSV table ({first_line(exc)})") from None
+    if lines is not None:
+        lines.update(first_seen)
+    return rows
 
 
-def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]:
-    with open(path, newline="", encoding="utf-8") as handle:
+def _read_rows(
+    path: Path, where: str, model: type[BaseModel]
+) -> tuple[dict[str, Any], dict[str, int]]:
+    # utf-8-sig: a byte-order mark (Excel and some editors write one) is not part of the first
+    # column's name; read as text it made every file "miss" its id column.
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip() for h in (reader.fieldnames or [])]
         allowed = list(model.model_fields)
@@ -189,7 +200,7 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
             first_seen[item.id] = line
     if not rows:
         raise InputError(f"{where}: no rows")
-    return rows
+    return rows, first_seen
 
 
 def read_deals(path: Path) -> dict[str, Deal]:
@@ -220,14 +231,16 @@ def _hash_files(paths: list[Path]) -> str:
     return _hash_contents({path: path.read_bytes() for path in paths})
 
 
-def _check_references(cat: Catalog) -> None:
+def _check_references(cat: Catalog, run_lines: dict[str, int] | None = None) -> None:
     where_runs = display(cat.data_dir / "training_runs.csv")
     for run in cat.training_runs.values():
         if run.accelerator is not None and run.accelerator not in cat.accelerators:
+            line = f" line {run_lines[run.id]}" if run_lines and run.id in run_lines else ""
             raise InputError(
-                f"{where_runs} (id {run.id!r}), field 'accelerator': unknown accelerator "
+                f"{where_runs}{line} (id {run.id!r}), field 'accelerator': unknown accelerator "
                 f"{run.accelerator!r}; {suggest(run.accelerator, cat.accelerators)}"
             )
+    _check_calibration_rows(cat, where_runs, run_lines or {})
     where_deals = display(cat.data_dir / DEALS_FILE)
     for i, deal in enumerate(cat.deals.values()):
         if deal.accelerator not in cat.accelerators:
@@ -239,6 +252,35 @@ def _check_references(cat: Catalog) -> None:
             raise InputError(
                 f"{where_deals}: deals[{i}].region (id {deal.id!r}): unknown site {deal.region!r}; "
                 f"{suggest(deal.region, cat.sites)}"
+            )
+
+
+def _check_calibration_rows(cat: Catalog, where: str, lines: dict[str, int]) -> None:
+    """The rows the MFU prior is fitted on: at least MIN_CALIBRATION_ROWS of them, each implying an
+    MFU (6 N_active D of the tokens its hours cover, over hours x 3600 x the dense peak at its
+    precision) in [MIN_MFU, 1]. One hours typo (1.3 for 1.3e6) moved the H100 prior's P50 from 25%
+    to 50%; with fewer than five rows the fit failed with a traceback."""
+    calibration = [run for run in cat.training_runs.values() if run.role == "calibration"]
+    if len(calibration) < MIN_CALIBRATION_ROWS:
+        raise InputError(
+            f"{where}: {len(calibration)} calibration row(s) (role calibration); the MFU prior is "
+            f"fitted on at least {MIN_CALIBRATION_ROWS} (data/README.md: the calibration rule)"
+        )
+    for run in calibration:
+        flop, chip = run.hours_flop, cat.accelerators.get(run.accelerator)
+        if flop is None or chip is None or run.gpu_hours is None:
+            continue
+        precision = run.precision or "bf16"
+        peak = chip.peak_flop_per_s(precision if chip.peak_fp8_flop_per_s else "bf16")
+        mfu = flop / (run.gpu_hours * 3600.0 * peak)
+        if not MIN_MFU <= mfu <= 1.0:
+            line = f" line {lines[run.id]}" if run.id in lines else ""
+            unit = "thousands or millions" if mfu > 1.0 else "seconds"
+            raise InputError(
+                f"{where}{line} (id {run.id!r}), field 'gpu_hours': {run.gpu_hours:g} "
+                f"accelerator-hours for {flop:.3g} FLOP on {chip.id} ({precision}) imply an MFU "
+                f"of {mfu:.3g}; a calibration row's implied MFU is from {MIN_MFU:g} to 1 (check "
+                f"the units: hours, not {unit}; counts of parameters and tokens)"
             )
 
 
@@ -288,10 +330,14 @@ def load_catalog(data_dir: str | Path | None = None) -> Catalog:
             _CACHE.clear()
             _CACHE[key] = cat
             return cat
-    tables = {name: read_csv(root / fname, model) for name, (fname, model) in CSV_FILES.items()}
+    run_lines: dict[str, int] = {}
+    tables = {
+        name: read_csv(root / fname, model, run_lines if name == "training_runs" else None)
+        for name, (fname, model) in CSV_FILES.items()
+    }
     deals = read_deals(root / DEALS_FILE)
     cat = Catalog(**tables, deals=deals, data_dir=root, data_hash=_hash_files(paths))
-    _check_references(cat)
+    _check_references(cat, run_lines)
     _CACHE.clear()
     _CACHE[key] = cat
     if (

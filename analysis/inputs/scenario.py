@@ -30,11 +30,10 @@ from .limits import (
     MAX_DRAWS,
     MAX_SEED,
     MAX_TRAINING_FLOP,
-    MIN_GOODPUT,
-    MIN_MFU,
     MIN_TRAINING_FLOP,
     PUE_MAX,
     PUE_MIN,
+    UNCERTAINTY_RANGES,
 )
 from .specs import (
     CompetingModel,
@@ -48,6 +47,7 @@ from .specs import (
     Triangular,
     Uniform,
     YearMonth,
+    check_range,
     check_support,
     month_index,
     month_label,
@@ -138,33 +138,36 @@ class Uncertainty(Strict):
     @classmethod
     def _mfu_range(cls, dist):
         if dist != "prior":
-            check_support(dist, MIN_MFU, 1.0)
+            check_within(dist, "mfu")
         return dist
 
-    @field_validator("goodput")
+    @field_validator("goodput", "pue_delta")
     @classmethod
-    def _goodput_range(cls, dist):
-        check_support(dist, MIN_GOODPUT, 1.0)
-        return dist
-
-    @field_validator("pue_delta")
-    @classmethod
-    def _pue_delta_range(cls, dist):
-        # site PUE (at least PUE_MIN) + delta must stay within [PUE_MIN, PUE_MAX]
-        span = PUE_MAX - PUE_MIN
-        try:
-            check_support(dist, -span, span)
-        except ValueError as exc:
-            raise ValueError(
-                f"{exc}: PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
-            ) from None
+    def _strict_range(cls, dist, info):
+        # Hard limits: beyond them a draw is clipped (MFU, PUE) or impossible, so every draw must
+        # lie within; site PUE + pue_delta is also checked per site at load (`check_scenario`).
+        check_within(dist, info.field_name)
         return dist
 
     @field_validator("price_factor", "hardware_life_years", "build_cost_usd_per_mw", "fp8_gain")
     @classmethod
-    def _positive(cls, dist):
-        check_support(dist, 0.0, math.inf, low_open=True)
+    def _plausible(cls, dist, info):
+        check_range(dist, info.field_name)
         return dist
+
+
+def check_within(dist, name: str) -> None:
+    """Every draw of `dist` within limits.UNCERTAINTY_RANGES[name] (ValueError otherwise)."""
+    allowed = UNCERTAINTY_RANGES[name]
+    try:
+        check_support(dist, allowed.low, allowed.high, low_open=allowed.low_open)
+    except ValueError as exc:
+        extra = (
+            f": PUE = site PUE + pue_delta must stay within [{PUE_MIN:g}, {PUE_MAX:g}]"
+            if name == "pue_delta"
+            else f" ({allowed.allowed})"
+        )
+        raise ValueError(f"{exc}{extra}") from None
 
 
 class DealOverride(Strict):
@@ -177,9 +180,9 @@ class DealOverride(Strict):
 
     @field_validator("delay_months", "power_delay_months")
     @classmethod
-    def _non_negative_delay(cls, dist):
+    def _plausible_delay(cls, dist):
         if dist is not None:
-            check_support(dist, 0.0, math.inf)
+            check_range(dist, "delay_months")
         return dist
 
 
@@ -249,12 +252,6 @@ class Competitor(Strict):
             return MODEL_ALIASES[value]
         return value
 
-    @field_validator("share")
-    @classmethod
-    def _share_range(cls, dist):
-        check_support(dist, 0.0, 1.0, low_open=True)
-        return dist
-
     @field_validator("accelerators")
     @classmethod
     def _count_range(cls, dist):
@@ -287,18 +284,11 @@ class Competitor(Strict):
     def _effective_range(cls, value):
         return None if value is None else _flop_range(value)
 
-    @field_validator("mfu")
+    @field_validator("share", "mfu", "goodput")
     @classmethod
-    def _mfu_range(cls, dist):
+    def _strict_range(cls, dist, info):
         if dist not in (None, "prior"):
-            check_support(dist, MIN_MFU, 1.0)
-        return dist
-
-    @field_validator("goodput")
-    @classmethod
-    def _goodput_range(cls, dist):
-        if dist is not None:
-            check_support(dist, MIN_GOODPUT, 1.0)
+            check_within(dist, info.field_name)
         return dist
 
     @model_validator(mode="after")
@@ -439,6 +429,12 @@ def load_scenario(
     InputError
         One line naming the file and the key path of the first problem, and what is allowed.
     """
+    if not (source is None or isinstance(source, (str, os.PathLike, dict, Scenario))):
+        # simulate(123) raised TypeError from deep inside the YAML reader
+        raise InputError(
+            "scenario: expected the path of a scenario file, a mapping or a Scenario, got "
+            f"{source!r} ({type(source).__name__})"
+        )
     catalog = catalog or load_catalog()
     if isinstance(source, Scenario):
         scenario, where = source, f"scenario {source.name!r}"
@@ -562,13 +558,49 @@ def _check_references(scenario: Scenario, catalog: Catalog, where: str) -> None:
                     "power_cap_mw; "
                     "give the campus cap on one deal"
                 )
+    used = {deal_id for comp in scenario.competitors for deal_id in comp.deals}
     for key in scenario.deal_overrides:
         if key not in catalog.deals:
             raise InputError(
                 f"{where}: deal_overrides.{key}: unknown deal {key!r}; "
                 f"{suggest(key, catalog.deals)}"
             )
+        if key not in used:
+            # An override of a deal nobody races on changed nothing, without a word.
+            raise InputError(
+                f"{where}: deal_overrides.{key}: no competitor uses deal {key!r}, so the override "
+                f"would change nothing; {suggest(key, used)}"
+            )
     check_deals_known_at_start(scenario, catalog, where)
+    for i, comp in enumerate(scenario.competitors):
+        for j, deal_id in enumerate(comp.deals):
+            _check_context_deal(scenario, catalog, catalog.deals[deal_id], where, i, j)
+
+
+def _check_context_deal(scenario, catalog: Catalog, deal: Deal, where: str, i: int, j: int):
+    """A context deal (`racing: false`) races only in a labelled replay (`hindsight`), which keeps
+    the deal list of its time (data/README.md), and only when it can race at all. Elsewhere one such
+    deal was refused as "needs purchase_price_usd" and another raced without a word."""
+    if deal.racing:
+        return
+    why = " ".join(deal.not_racing_because.split())
+    why = why if len(why) <= 120 else why[:117].rstrip() + "..."
+    context = (
+        f"{where}: competitors[{i}].deals[{j}]: deal {deal.id!r} is context only (racing: false "
+        f"in {DEALS_FILE}: {why})"
+    )
+    chip = catalog.accelerators.get(deal.accelerator)
+    if deal.kind == "owned" and chip is not None and chip.purchase_price_usd is None:
+        raise InputError(
+            f"{context} and cannot race: it is owned and {deal.accelerator!r} has no "
+            "purchase_price_usd in accelerators.csv; remove it from the competitor's deals"
+        )
+    if scenario.hindsight is None:
+        raise InputError(
+            f"{context}; a race uses only racing deals: remove it from the competitor's deals "
+            "(only a labelled replay, hindsight: 'assumption: why', keeps the deal list of its "
+            "time)"
+        )
 
 
 def check_deals_known_at_start(scenario, catalog: Catalog, where: str) -> None:
@@ -639,6 +671,13 @@ def check_scenario(scenario: Scenario, catalog: Catalog, where: str) -> None:
             if deal is None or deal.region not in catalog.sites:
                 continue
             base = deal.pue if deal.pue is not None else catalog.sites[deal.region].pue
+            if base + delta_low < PUE_MIN - 1e-9:
+                # PUE below 1 is impossible: the race clipped it to 1 silently (pue_delta -0.5)
+                raise InputError(
+                    f"{where}: uncertainty.pue_delta: down to {delta_low:g} on deal {deal_id!r} "
+                    f"(PUE {base:g}) reaches PUE {base + delta_low:g}; PUE must stay within "
+                    f"[{PUE_MIN:g}, {PUE_MAX:g}]"
+                )
             if base + delta_high > PUE_MAX:
                 raise InputError(
                     f"{where}: uncertainty.pue_delta: up to {delta_high:g} on deal {deal_id!r} "

@@ -28,10 +28,12 @@ from ..errors import InputError
 # Bounds, precisions, Z90 and the seed and draw checks live in `limits` (no pydantic: the `estimate`
 # command reads them without importing this module); re-exported here.
 from .limits import (  # noqa: F401
+    COLUMN_RANGES,
     MAX_ACCELERATORS,
     MAX_CAMPUS_MW,
     MAX_DEAL_SCALE,
     MAX_DEAL_VALUE_USD,
+    MAX_DELAY_MONTHS,
     MAX_DRAWS,
     MAX_GPU_HOURS,
     MAX_PRICE_USD_PER_HOUR,
@@ -40,11 +42,15 @@ from .limits import (  # noqa: F401
     MAX_TRAINING_FLOP,
     MIN_GOODPUT,
     MIN_MFU,
+    MIN_PRICE_USD_PER_HOUR,
     MIN_TRAINING_FLOP,
     PRECISIONS,
     PUE_MAX,
     PUE_MIN,
+    RANGE_TAIL,
+    UNCERTAINTY_RANGES,
     Z90,
+    Range,
     check_draws,
     check_seed,
     describe_dist,
@@ -54,6 +60,15 @@ from .limits import (  # noqa: F401
 # ---------------------------------------------------------------------------------------------
 # Shared field types
 # ---------------------------------------------------------------------------------------------
+
+
+def bounded(column: str, kind: type = float) -> Any:
+    """The type of a numeric data column: `kind` within limits.COLUMN_RANGES[column] (pydantic's
+    own bounds, so a value outside is named with the file, line and field like any other)."""
+    allowed = COLUMN_RANGES[column]
+    low = {"gt": allowed.low} if allowed.low_open else {"ge": allowed.low}
+    return Annotated[kind, Field(**low, le=allowed.high)]
+
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -333,6 +348,22 @@ Dist = Annotated[
 ]
 
 
+def check_range(dist: _Dist, name: str) -> None:
+    """Raise ValueError when a distribution puts draws outside the plausible range of `name`
+    (limits.UNCERTAINTY_RANGES): a bounded one anywhere on its support, a log-normal beyond its
+    RANGE_TAIL percentiles (it has no upper bound)."""
+    allowed: Range = UNCERTAINTY_RANGES[name]
+    lo, hi = dist.support()
+    if not math.isfinite(hi) or lo == math.ulp(0.0):
+        lo, hi = (float(v) for v in dist.ppf(np.array([RANGE_TAIL, 1.0 - RANGE_TAIL])))
+    bad_low = lo <= allowed.low if allowed.low_open else lo < allowed.low
+    if bad_low or hi > allowed.high:
+        reach = "is" if lo == hi else f"reaches {lo:.4g} to {hi:.4g},"
+        raise ValueError(
+            f"{dist.describe()} {reach} outside {allowed.describe()} ({allowed.allowed})"
+        )
+
+
 def check_support(dist: _Dist, low: float, high: float, *, low_open: bool = False) -> None:
     """Raise ValueError when a distribution can put mass outside [low, high] (or (low, high])."""
     lo, hi = dist.support()
@@ -366,21 +397,34 @@ class Accelerator(Strict):
     name: NonEmptyStr
     vendor: NonEmptyStr
     family: Literal[FAMILIES]  # type: ignore[valid-type]
-    year: Annotated[int, Field(ge=2010, le=2035)]
-    peak_bf16_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)]
-    peak_fp8_flop_per_s: Annotated[float, Field(gt=1e12, lt=1e17)] | None = None
-    memory_gb: PositiveFloat | None = None
+    year: bounded("accelerators.year", int)
+    peak_bf16_flop_per_s: bounded("accelerators.peak_bf16_flop_per_s")
+    peak_fp8_flop_per_s: bounded("accelerators.peak_fp8_flop_per_s") | None = None
+    memory_gb: bounded("accelerators.memory_gb") | None = None
     #: HBM bandwidth per chip; blank where no source gives it (the prior then treats it as unknown).
-    memory_bandwidth_tb_per_s: Annotated[float, Field(gt=0.01, lt=100)] | None = None
-    tdp_w: Annotated[float, Field(gt=10, lt=5000)]
-    server_power_multiplier: Annotated[float, Field(ge=1, le=5)]
-    server_power_fraction: Annotated[float, Field(gt=0, le=1)]
-    #: Plausible bounds catch a price typed in the wrong unit (cents, thousands, per 8-GPU server
-    #: hour is still allowed: the most expensive on-demand 8-GPU instance is ~100 USD/h).
-    purchase_price_usd: Annotated[float, Field(ge=100, le=1e6)] | None = None
-    rental_usd_per_hour: Annotated[float, Field(ge=0.05, le=100)] | None = None
+    memory_bandwidth_tb_per_s: bounded("accelerators.memory_bandwidth_tb_per_s") | None = None
+    tdp_w: bounded("accelerators.tdp_w")
+    server_power_multiplier: bounded("accelerators.server_power_multiplier")
+    server_power_fraction: bounded("accelerators.server_power_fraction")
+    #: Plausible bounds (limits.COLUMN_RANGES) catch a price typed in the wrong unit.
+    purchase_price_usd: bounded("accelerators.purchase_price_usd") | None = None
+    rental_usd_per_hour: bounded("accelerators.rental_usd_per_hour") | None = None
     source: NonEmptyStr
     assumptions: str = ""
+
+    @model_validator(mode="after")
+    def _fp8_not_below_bf16(self):
+        # FP8 runs divide the prior's BF16-equivalent utilization by this ratio: below 1 it put
+        # MFU at 100% in every draw (a BF16 figure in the FP8 column, or the two swapped).
+        if self.peak_fp8_flop_per_s is not None and (
+            self.peak_fp8_flop_per_s < self.peak_bf16_flop_per_s
+        ):
+            raise ValueError(
+                f"peak_fp8_flop_per_s {self.peak_fp8_flop_per_s:g} is below peak_bf16_flop_per_s "
+                f"{self.peak_bf16_flop_per_s:g}; an FP8 peak is at least the BF16 one (check the "
+                "columns are not swapped)"
+            )
+        return self
 
     def peak_flop_per_s(self, precision: str) -> float:
         """Dense peak at a precision; FP8 on a chip without FP8 is an input error."""
@@ -411,12 +455,11 @@ class Accelerator(Strict):
 class Site(Strict):
     id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
     name: NonEmptyStr
-    pue: Annotated[float, Field(ge=1.0, le=3.0)]
-    #: Plausible bounds catch a price or an intensity typed in the wrong unit (per kWh, in cents,
-    #: kg): industrial power costs about 30-300 USD/MWh, and lignite, the dirtiest grid fuel, ~1,100
-    #: g/kWh.
-    electricity_usd_per_mwh: Annotated[float, Field(gt=0, le=2000)]
-    grid_gco2_per_kwh: Annotated[float, Field(ge=0, le=1500)]
+    pue: bounded("sites.pue")
+    #: Plausible bounds (limits.COLUMN_RANGES) catch a price or an intensity typed in the wrong
+    #: unit (per kWh, in cents, kg).
+    electricity_usd_per_mwh: bounded("sites.electricity_usd_per_mwh")
+    grid_gco2_per_kwh: bounded("sites.grid_gco2_per_kwh")
     source: NonEmptyStr
     assumptions: str = ""
 
@@ -453,27 +496,27 @@ class TrainingRun(Strict):
     id: Annotated[str, BeforeValidator(lambda v: check_id(str(v)))]
     model: NonEmptyStr
     organization: NonEmptyStr
-    year: Annotated[int, Field(ge=2015, le=2035)]
+    year: bounded("training_runs.year", int)
     architecture: str = ""
-    total_params: PositiveFloat | None = None
-    active_params: PositiveFloat | None = None
-    training_tokens: PositiveFloat | None = None
-    training_flop: Annotated[float, Field(ge=MIN_TRAINING_FLOP, le=MAX_TRAINING_FLOP)] | None = None
+    total_params: bounded("training_runs.total_params") | None = None
+    active_params: bounded("training_runs.active_params") | None = None
+    training_tokens: bounded("training_runs.training_tokens") | None = None
+    training_flop: bounded("training_runs.training_flop") | None = None
     accelerator: str | None = None
-    n_accelerators: Annotated[int, Field(gt=0, le=MAX_ACCELERATORS)] | None = None
-    gpu_hours: Annotated[float, Field(gt=0, le=MAX_GPU_HOURS)] | None = None
+    n_accelerators: bounded("training_runs.n_accelerators", int) | None = None
+    gpu_hours: bounded("training_runs.gpu_hours") | None = None
     gpu_hours_scope: Literal[SCOPES] | None = None  # type: ignore[valid-type]
     #: Tokens the reported gpu_hours cover when that is not training_tokens (one stage of a run).
-    hours_tokens: PositiveFloat | None = None
+    hours_tokens: bounded("training_runs.hours_tokens") | None = None
     precision: Precision | None = None
-    mfu_reported: Annotated[float, Field(gt=0, le=1)] | None = None
+    mfu_reported: bounded("training_runs.mfu_reported") | None = None
     #: Published training energy (MWh) and what it measures; used to check the energy model only.
-    energy_mwh: PositiveFloat | None = None
+    energy_mwh: bounded("training_runs.energy_mwh") | None = None
     energy_basis: Literal[ENERGY_BASES] | None = None  # type: ignore[valid-type]
     #: PUE the authors report for the facility of the run.
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    pue: bounded("training_runs.pue") | None = None
     #: Facility power of the run (MW) as published (for frontier runs, a third-party estimate).
-    power_mw: PositiveFloat | None = None
+    power_mw: bounded("training_runs.power_mw") | None = None
     confidence: str = ""
     #: What the row is for (``calibration`` or ``check``) and where its figures come from.
     role: Literal[ROLES]  # type: ignore[valid-type]
@@ -618,11 +661,11 @@ class CompetingModel(Strict):
     name: NonEmptyStr
     anchor_model: NonEmptyStr
     architecture: str = ""
-    active_params_p10: PositiveFloat
-    active_params_p90: PositiveFloat
-    total_params: PositiveFloat | None = None
-    tokens_p10: PositiveFloat
-    tokens_p90: PositiveFloat
+    active_params_p10: bounded("models.active_params_p10")
+    active_params_p90: bounded("models.active_params_p90")
+    total_params: bounded("models.total_params") | None = None
+    tokens_p10: bounded("models.tokens_p10")
+    tokens_p90: bounded("models.tokens_p90")
     precision: Precision = "bf16"
     #: The date the row's anchors (latest shipped model, sizes) were last checked.
     as_of: AsOfDate | None = None
@@ -683,13 +726,13 @@ CLAIM_FIELDS = (
 
 
 class Tranche(Strict):
-    month: Annotated[float, Field(ge=0, le=MAX_TERM_MONTHS)]
-    accelerators: Annotated[float, Field(gt=0, le=MAX_ACCELERATORS)]
+    month: bounded("deals.tranches.month")
+    accelerators: bounded("deals.tranches.accelerators")
 
 
 class PowerStep(Strict):
-    month: Annotated[float, Field(ge=0, le=MAX_TERM_MONTHS)]
-    mw: Annotated[float, Field(ge=0, le=MAX_CAMPUS_MW)]
+    month: bounded("deals.power_cap_mw.month")
+    mw: bounded("deals.power_cap_mw.mw")
 
 
 class Deal(Strict):
@@ -707,14 +750,14 @@ class Deal(Strict):
     region: NonEmptyStr
     campus: str | None = None
     start: YearMonth
-    term_months: Annotated[float, Field(gt=0, le=MAX_TERM_MONTHS)]
-    total_value_usd: Annotated[float, Field(gt=0, le=MAX_DEAL_VALUE_USD)] | None = None
-    rate_usd_per_gpu_hour: Annotated[float, Field(gt=0, le=MAX_PRICE_USD_PER_HOUR)] | None = None
+    term_months: bounded("deals.term_months")
+    total_value_usd: bounded("deals.total_value_usd") | None = None
+    rate_usd_per_gpu_hour: bounded("deals.rate_usd_per_gpu_hour") | None = None
     tranches: Annotated[list[Tranche], Field(min_length=1)]
     delay_months: Dist = Fixed(value=0.0)
     power_cap_mw: list[PowerStep] | None = None
     power_delay_months: Dist | None = None
-    pue: Annotated[float, Field(ge=1.0, le=3.0)] | None = None
+    pue: bounded("deals.pue") | None = None
     sourced: list[str] = []
     assumptions: dict[str, str] = {}
     source: NonEmptyStr
@@ -722,9 +765,9 @@ class Deal(Strict):
 
     @field_validator("delay_months", "power_delay_months")
     @classmethod
-    def _non_negative_delay(cls, dist):
+    def _plausible_delay(cls, dist):
         if dist is not None:
-            check_support(dist, 0.0, math.inf)
+            check_range(dist, "delay_months")
         return dist
 
     @model_validator(mode="after")
@@ -743,6 +786,13 @@ class Deal(Strict):
             raise ValueError("a reserved deal needs total_value_usd or rate_usd_per_gpu_hour")
         if self.kind == "reserved" and self.rate_usd_per_gpu_hour is None:
             implied = self.total_value_usd / self.available_accelerator_hours()
+            if implied < MIN_PRICE_USD_PER_HOUR:
+                raise ValueError(
+                    f"total_value_usd {self.total_value_usd:g} over the tranches' "
+                    f"{self.available_accelerator_hours():.3g} accelerator-hours is "
+                    f"{implied:.3g} USD per accelerator-hour, below {MIN_PRICE_USD_PER_HOUR:g} "
+                    "(check the value's unit: USD, not millions, and the tranches' counts)"
+                )
             if implied > MAX_PRICE_USD_PER_HOUR:
                 raise ValueError(
                     f"total_value_usd {self.total_value_usd:g} over the tranches' "

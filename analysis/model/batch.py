@@ -88,6 +88,12 @@ class _Rows:
 
         self.where = where
         self.n = len(frame)
+        names = [str(c) for c in frame.columns]
+        repeated = sorted({c for c in names if names.count(c) > 1})
+        if repeated:
+            raise InputError(
+                f"{where}: column {repeated[0]!r} appears more than once; give each column once"
+            )
         unknown = [c for c in frame.columns if c not in COLUMNS]
         if unknown:
             raise InputError(
@@ -104,12 +110,13 @@ class _Rows:
             raw = frame[col]
             codes, uniques = pd.factorize(raw, use_na_sentinel=True)
             cells = pd.Series(uniques, dtype=object)
-            values = np.append(
-                pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64), np.nan
-            )[codes]
+            numbers = _numbers(cells)
+            values = np.append(numbers, np.nan)[codes]
             given = np.append((cells.astype(str).str.strip() != "").to_numpy(dtype=bool), False)[
                 codes
             ]
+            boolean = np.append(cells.map(_is_bool).to_numpy(dtype=bool), False)[codes]
+            self._fail_first(boolean, col, raw, "a number, not a boolean")
             bad = given & ~np.isfinite(values)
             self._fail_first(bad, col, raw, "a finite number")
             values[~given] = np.nan
@@ -143,6 +150,28 @@ class _Rows:
         raise InputError(f"{self.where}: row {i + 1}, column {col!r}: {message}")
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _numbers(cells: pd.Series) -> np.ndarray:
+    """The distinct cells of a numeric column as floats (NaN where not a number), read as the
+    flag of the same name reads its text: `1_000` and ` 1e3 ` are numbers, as float() takes them
+    (pandas' own parser refuses the underscore)."""
+    import pandas as pd
+
+    values = np.array(pd.to_numeric(cells, errors="coerce"), dtype=np.float64)
+    for i in np.flatnonzero(np.isnan(values)):
+        cell = cells.iloc[i]
+        if isinstance(cell, str):
+            try:
+                number = float(cell)
+            except ValueError:
+                continue
+            values[i] = number
+    return values
+
+
 def read_configs(path: str | Path) -> pd.DataFrame:
     """The configurations table of `estimate --batch` (CSV with a header row; cells as text);
     InputError naming the file (and the row whose field count differs from the header's)."""
@@ -157,7 +186,8 @@ def read_configs(path: str | Path) -> pd.DataFrame:
         raise InputError(f"--batch: file not found: {path}")
     check_input_file(path, "CSV table of configurations", MAX_BATCH_BYTES)
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
+        # utf-8-sig: a byte-order mark (Excel writes one) is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle, skipinitialspace=True))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(
@@ -174,6 +204,12 @@ def read_configs(path: str | Path) -> pd.DataFrame:
             "...)"
         )
     header = [c.strip().replace("-", "_") for c in rows[0]]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"{path}: column {repeated[0]!r} appears more than once in the header; give each "
+            "column once"
+        )
     for i, row in enumerate(rows[1:], start=1):
         if len(row) != len(header):
             raise InputError(f"{path}: row {i}: {len(row)} fields, the header has {len(header)}")
@@ -241,7 +277,8 @@ def estimate_many(
     with np.errstate(
         over="ignore", invalid="ignore", divide="ignore"
     ):  # such rows are redone below
-        out = _evaluate(plan, draws, seed)
+        out, over_one = _evaluate(plan, draws, seed)
+    _check_prior_mfu(rows, plan, over_one, draws, seed, catalog)
     # A row whose numbers leave the float range (a goodput of 1e-300, ...) is not a multiple of a
     # shared vector any more: `estimate` itself answers it (it drops non-finite draws).
     odd = ~np.all(
@@ -428,6 +465,31 @@ def _check_implied_mfu(rows: _Rows, plan: _Plan, draws: int, seed: int) -> None:
             rows.fail(int(i), "gpu_hours", str(exc).split(": ", 1)[-1])
 
 
+def _check_prior_mfu(rows: _Rows, plan: _Plan, over_one, draws: int, seed: int, catalog) -> None:
+    """MFU from the prior may exceed 1 (and be clipped) in at most MAX_CLIPPED_MFU_SHARE of a row's
+    draws, as `estimate` requires (`over_one`: per row, the draws above 1 before clipping); the
+    first row beyond is refused with `estimate`'s own message, naming its column."""
+    from ..inputs.limits import MAX_CLIPPED_MFU_SHARE
+    from .estimate import estimate
+
+    bad = (plan.mode == PRIOR) & (over_one > MAX_CLIPPED_MFU_SHARE * draws)
+    for i in np.flatnonzero(bad)[:1]:
+        try:
+            estimate(**_row_arguments(rows, plan, int(i)), draws=draws, seed=seed, catalog=catalog)
+        except InputError as exc:
+            flag, _, message = str(exc).partition(": ")
+            rows.fail(int(i), flag.removeprefix("--").replace("-", "_"), message)
+
+
+def _row_arguments(rows: _Rows, plan: _Plan, i: int) -> dict:
+    """Row i as `estimate`'s keyword arguments."""
+    kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
+    if "accelerators" in kw:
+        kw["accelerators"] = int(kw["accelerators"])
+    kw.update({c: v[i] for c, v in rows.text.items() if v[i] is not None})
+    return kw
+
+
 def _row_lookups(rows: _Rows, i: int, catalog, precision) -> None:
     """The catalog checks of row i in `estimate`'s order; InputError at the first that fails."""
     from ..inputs.specs import PRECISIONS
@@ -495,11 +557,7 @@ def _fill_from_estimate(
 ) -> None:
     from .estimate import estimate
 
-    kw = {c: float(v[i]) for c, v in rows.num.items() if plan.has[c][i]}
-    if "accelerators" in kw:
-        kw["accelerators"] = int(kw["accelerators"])
-    kw.update({c: v[i] for c, v in rows.text.items() if v[i] is not None})
-    single = estimate(**kw, draws=draws, seed=seed, catalog=catalog)
+    single = estimate(**_row_arguments(rows, plan, i), draws=draws, seed=seed, catalog=catalog)
     for metric, q in single.metrics.items():
         for key in QUANTILE_KEYS:
             out[f"{metric}_{key}"][i] = np.nan if q is None or q[key] is None else q[key]
@@ -514,9 +572,9 @@ def _group(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.ravel()
 
 
-def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
+def _evaluate(plan: _Plan, draws: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Quantiles and means of every metric of every row, through shared vectors (module
-    docstring)."""
+    docstring); and per row, how many draws put an MFU from the prior above 1 before clipping."""
     from ..inputs.scenario import Uncertainty
     from .sampling import draw, normals
 
@@ -580,12 +638,13 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
     stats_m = np.empty((len(hk_first), 4))
     stats_e = np.empty((len(ek_first), 4))
     stats_c = np.full((len(ck_first), 4), np.nan)
+    over_h = np.zeros(len(hk_first), dtype=np.int64)
     hk_of_e, hk_of_c = hk[ek_first], hk[ck_first]
     cost_of_c = plan.cost[ck_first]
     step = max(1, BLOCK_ELEMENTS // (4 * draws))
     for lo in range(0, len(hk_first), step):
         rep = hk_first[lo : lo + step]
-        mfu_vec, hours_vec = _hours_vectors(
+        mfu_vec, hours_vec, over_h[lo : lo + len(rep)] = _hours_vectors(
             plan.mode[rep],
             plan.sigma[rep],
             a[rep],
@@ -630,7 +689,7 @@ def _evaluate(plan: _Plan, draws: int, seed: int) -> dict[str, np.ndarray]:
         values = scale[:, None] * stats[group]
         for j, key in enumerate(QUANTILE_KEYS):
             out[f"{metric}_{key}"] = values[:, j]
-    return out
+    return out, over_h[hk]
 
 
 def _chunks(sorted_groups: np.ndarray, lo: int, hi: int, step: int):
@@ -669,26 +728,29 @@ def _times_rows(block: np.ndarray, table: np.ndarray, index: np.ndarray) -> None
 def _hours_vectors(mode, sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain, draws):
     """(MFU, accelerator-hours) vectors of a block of groups, (groups, draws) each, as `estimate`
     computes them for a row whose scale is 1: MFU clip(a exp(sigma z) / goodput x FP8 gain), hours
-    1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU."""
+    1 / (MFU x goodput); a fixed MFU, 1 / goodput hours; given hours, 1 / goodput MFU. Also per
+    group the draws whose MFU from the prior was above 1 before clipping."""
     prior = mode == PRIOR
     if prior.all():  # the usual block: no copies between the rows of each branch
         return _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain)
     b = len(mode)
     mfu = np.ones((b, draws))
     hours = np.ones((b, draws))
+    over = np.zeros(b, dtype=np.int64)
     if prior.any():
-        mfu[prior], hours[prior] = _prior_vectors(
+        mfu[prior], hours[prior], over[prior] = _prior_vectors(
             sigma[prior], a[prior], sampled_goodput[prior], fp8[prior], z, goodput, fp8_gain
         )
     drawn = ~prior & sampled_goodput
     inverse = 1.0 / goodput
     hours[drawn & (mode == FIXED_MFU)] = inverse
     mfu[drawn & (mode == GIVEN_HOURS)] = inverse
-    return mfu, hours
+    return mfu, hours, over
 
 
 def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
-    """MFU and hours vectors of groups whose MFU comes from the prior."""
+    """MFU and hours vectors of groups whose MFU comes from the prior, and per group the draws
+    whose MFU was above 1 before clipping."""
     mfu = np.multiply.outer(sigma, z)
     np.exp(mfu, out=mfu)
     _times_rows(
@@ -697,11 +759,12 @@ def _prior_vectors(sigma, a, sampled_goodput, fp8, z, goodput, fp8_gain):
     if fp8_gain is not None and fp8.any():
         _times_rows(mfu, np.stack([np.ones_like(fp8_gain), fp8_gain]), fp8.astype(np.intp))
     mfu *= a[:, None]
+    over = np.count_nonzero(mfu > 1.0, axis=1)
     np.clip(mfu, 1e-6, 1.0, out=mfu)
     hours = mfu.copy()
     _times_rows(hours, np.stack([np.ones_like(goodput), goodput]), sampled_goodput.astype(np.intp))
     np.divide(1.0, hours, out=hours)
-    return mfu, hours
+    return mfu, hours, over
 
 
 def _z90() -> float:

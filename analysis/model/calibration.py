@@ -52,6 +52,7 @@ import numpy as np
 from .. import constants as K
 from .. import paths
 from ..constants import SECONDS_PER_HOUR
+from ..errors import InputError
 from ..inputs.catalog import Catalog
 from ..inputs.specs import FIT_SCOPES, THIRD_PARTY_CONFIDENCE, Z90, LogNormal, Triangular
 
@@ -400,8 +401,11 @@ def fit_prior(
         and ("bandwidth" not in features or p.bytes_per_flop is not None)
     ]
     n_coef = 1 + ("size" in features) + ("bandwidth" in features)
-    if len(usable) < n_coef + 3:
-        raise ValueError(f"need at least {n_coef + 3} calibration runs, have {len(usable)}")
+    if len(usable) < n_coef + 3:  # an input problem (too few rows), said in one line
+        raise InputError(
+            f"training_runs.csv: the MFU prior's terms {features} need at least {n_coef + 3} "
+            f"calibration rows with the figures they use, have {len(usable)}"
+        )
     y = np.log([p.bf16_utilization for p in usable])
     size = _size_feature(usable)
     bandwidth = np.array([_bandwidth_feature(p.bytes_per_flop) for p in usable])

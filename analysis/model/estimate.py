@@ -29,6 +29,7 @@ from ..inputs.limits import (
     PRECISIONS,
     Range,
     check_draws,
+    check_prior_mfu,
     check_seed,
     check_training_flop,
     check_whole,
@@ -77,6 +78,8 @@ def _checked(flag: str, value, allowed: Range) -> float | int | None:
     """`value` (None: not given) as a number `allowed` accepts; else InputError naming `flag`."""
     if value is None:
         return None
+    if isinstance(value, (bool, np.bool_)):  # float(True) is 1.0: `estimate(mfu=True)` was MFU 1
+        raise InputError(f"{flag}: expected {allowed.allowed}, got {value!r} (a boolean)")
     if allowed.integer:  # a count (--accelerators): the one whole-number parser
         return check_whole(value, flag, math.ceil(allowed.low), math.floor(allowed.high))
     try:
@@ -283,6 +286,8 @@ def estimate(
     InputError
         For any bad input, naming the flag and what is allowed.
     """
+    if not isinstance(keep_draws, (bool, np.bool_)):
+        raise InputError(f"keep_draws: expected True or False, got {keep_draws!r}")
     params = _flag("params", params)
     active_params = _flag("active_params", active_params)
     tokens = _flag("tokens", tokens)
@@ -375,12 +380,25 @@ def estimate(
             from .calibration import default_prior
 
             u_dist = default_prior(_catalog(catalog)).effective(active, accelerator=chip.id)
-        mfu_draws = sample("utilization", u_dist) / goodput_draws
+        utilization = sample("utilization", u_dist)
+        mfu_draws = utilization / goodput_draws
         mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
-            mfu_draws = mfu_draws * sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            gain = sample("fp8_gain", defaults["fp8_gain"]) / ratio
+            mfu_draws = mfu_draws * gain
+            utilization = utilization * gain
             mfu_text += f", x FP8 gain {defaults['fp8_gain'].text} / {ratio:.2g}"
+        check_prior_mfu(
+            mfu_draws,
+            u_dist.describe(),
+            flag="--goodput"
+            if goodput is not None
+            else ("--precision" if precision == "fp8" else "--params"),
+            goodput_given=goodput is not None,
+            fp8=precision == "fp8",
+            utilization_draws=utilization,
+        )
         np.clip(mfu_draws, 1e-6, 1.0, out=mfu_draws)
 
     # One cost basis for every accelerator: rental (accelerator-hours x a price per

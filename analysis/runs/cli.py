@@ -9,6 +9,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -16,9 +17,21 @@ import traceback
 
 from ..errors import InputError
 
+#: What argparse should read as a negative number, not a flag: scientific notation and
+#: underscores included (argparse's own pattern takes `-1` and `-.5` only, so `--flop -1e25` was
+#: refused as "expected one argument" instead of naming the range).
+_NEGATIVE_NUMBER = re.compile(
+    r"^-(?:(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?|inf|infinity|nan)$", re.IGNORECASE
+)
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports bad flags as InputError (one line, exit 2) instead of usage + exit."""
+    """argparse that reports bad flags as InputError (one line, exit 2) instead of usage + exit,
+    and passes a negative number to its flag, whose range check then names what is allowed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
 
     def error(self, message: str):
         raise InputError(message)
@@ -367,9 +380,9 @@ def _quiet_broken_pipe() -> int:
 #: command leaves anyway with the same one line and exit code: an interrupted command never hangs.
 INTERRUPT_GRACE_S = 10.0
 #: The commands whose clean-up after Ctrl-C stops worker processes (where a stalled pool shutdown
-#: was seen); the others keep Python's own Ctrl-C, so notebook kernels and asyncio see what they
-#: expect.
-DEADLINE_COMMANDS = ("sweep",)
+#: was seen; `report` runs its notebooks in one); the others keep Python's own Ctrl-C, so notebook
+#: kernels and asyncio see what they expect.
+DEADLINE_COMMANDS = ("sweep", "report")
 _interrupt_lock = threading.Lock()
 _interrupt_said = False
 

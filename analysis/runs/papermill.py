@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 
 KERNEL_NAME = "python3"
 
@@ -40,3 +42,13 @@ def kernel_options() -> dict:
         "extra_arguments": ["--log-level=ERROR"],
         "kernel_manager_class": quiet_shutdown_manager(),
     }
+
+
+@contextlib.contextmanager
+def quiet_notebook_warnings():
+    """Read, run and write notebooks without nbformat's MissingIDFieldWarning: a notebook saved
+    before cell ids existed (nbformat < 4.5) printed two lines of it per read and per point, which
+    nbformat itself then fixes by adding the ids."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cell is missing an id field")
+        yield

@@ -17,8 +17,10 @@ pages fold their code under a toggle and show papermill's injected parameters as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import re
 import sys
 import time
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT, RESULTS_DIR, display, open_output_dir
-from .papermill import kernel_options
+from .papermill import kernel_options, quiet_notebook_warnings
 from .report_index import (  # noqa: F401  (the index's parts, re-exported: report.write_index)
     HEADLINES,
     Headline,
@@ -69,10 +71,9 @@ def declared_parameters(notebook: Path) -> dict:
     inspector)."""
     import papermill
 
-    return {
-        name: info["inferred_type_name"]
-        for name, info in papermill.inspect_notebook(str(notebook)).items()
-    }
+    with quiet_notebook_warnings():
+        inspected = papermill.inspect_notebook(str(notebook))
+    return {name: info["inferred_type_name"] for name, info in inspected.items()}
 
 
 def report_parameters(notebook: Path, out_dir: Path, *, draws: int | None = REPORT_DRAWS) -> dict:
@@ -167,7 +168,8 @@ def to_html(executed: Path, target: Path) -> Path:
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    nb = for_readers(nbformat.read(executed, as_version=4))
+    with quiet_notebook_warnings():
+        nb = for_readers(nbformat.read(executed, as_version=4))
     exporter = HTMLExporter(
         embed_images=True,
         exclude_input_prompt=True,
@@ -196,10 +198,63 @@ def network_references(page: str) -> list[str]:
     return found
 
 
-def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = None) -> NotebookRun:
-    """Execute one notebook with papermill (cwd = project root) and convert it to HTML."""
+def _execute(notebook: str, executed: str, parameters: dict) -> str | None:
+    """Run one notebook with papermill (cwd = project root); its error in one line, or None. In
+    `build_report` this runs in the report's worker process (`notebook_worker`)."""
     import papermill
 
+    try:
+        with quiet_notebook_warnings():
+            papermill.execute_notebook(
+                notebook,
+                executed,
+                parameters=parameters,
+                cwd=str(PROJECT_ROOT),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=NOTEBOOK_TIMEOUT_S,
+                **kernel_options(),
+            )
+    except Exception as exc:  # papermill's execution error names the cell; go on with the others
+        return _one_line(exc)
+    return None
+
+
+@contextlib.contextmanager
+def notebook_worker():
+    """One worker process that executes the report's notebooks, as the sweep's workers do
+    (`sweep.run._worker_init`: it ignores Ctrl-C and dies with this process). On Ctrl-C this
+    process stops it at once and its kernel follows quietly; run here, papermill shut the kernel
+    down mid-cell and the kernel printed about 20 lines of ZMQ traceback before `error:
+    interrupted`, or the clean-up hung."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .sweep.run import _worker_init
+
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+    finished = False
+    try:
+        yield pool
+        finished = True
+    finally:
+        if not finished:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    process.kill()
+        pool.shutdown(wait=finished, cancel_futures=True)
+
+
+def run_notebook(
+    notebook: Path, out_dir: Path, *, parameters: dict | None = None, worker=None
+) -> NotebookRun:
+    """Execute one notebook with papermill (cwd = project root) and convert it to HTML; in
+    `worker` (a `notebook_worker()`) when given, else in this process."""
     run = NotebookRun(
         name=notebook.stem,
         notebook=notebook,
@@ -207,21 +262,14 @@ def run_notebook(notebook: Path, out_dir: Path, *, parameters: dict | None = Non
         parameters=dict(parameters or {}),
     )
     start = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(notebook),
-            str(run.executed),
-            parameters=run.parameters,
-            cwd=str(PROJECT_ROOT),
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=NOTEBOOK_TIMEOUT_S,
-            **kernel_options(),
-        )
-    except (
-        Exception
-    ) as exc:  # papermill's execution error names the cell; keep going with the others
-        run.error = _one_line(exc)
+    task = (str(notebook), str(run.executed), run.parameters)
+    if worker is None:
+        run.error = _execute(*task)
+    else:
+        try:
+            run.error = worker.submit(_execute, *task).result()
+        except Exception as exc:  # BrokenProcessPool: the worker died (out of memory, killed)
+            run.error = _one_line(exc)
     run.seconds = time.perf_counter() - start
     if run.executed.exists():
         run.html = to_html(run.executed, out_dir / f"{notebook.stem}.html")
@@ -254,25 +302,21 @@ class Report:
 #: A report folder holds this file: a later report may write there again (replacing its own files);
 #: any other folder that is not empty is refused (`prepare_report_dir`).
 REPORT_MARKER = ".compute-race-report"
-#: What a report writes: per notebook <stem>.ipynb, .html and .metrics.json, then the index.
-_REPORT_FILE = re.compile(
-    r"(index\.html|metrics\.json|[0-9]{2}_[a-z0-9_]+\.(ipynb|html|metrics\.json))"
-)
 
 
 def prepare_report_dir(out_dir: Path) -> None:
-    """Make sure a report may write into `out_dir`: a new folder, an empty one, one holding
-    REPORT_MARKER, or one written by a report before markers existed (only report files); create it
-    and mark it. Anything else is refused (InputError) before a file is written: `report --out /etc`
-    wrote two dozen files into /etc."""
+    """Make sure a report may write into `out_dir`: a new folder, an empty one or one holding
+    REPORT_MARKER; create it and mark it. Anything else is refused (InputError) before a file is
+    written: `report --out /etc` wrote two dozen files into /etc, and a folder of the user's whose
+    names merely looked like a report's (index.html, metrics.json, 00_assumptions.html) had them
+    replaced. Only the marker says a report wrote the folder."""
     entries, ours = open_output_dir(out_dir, REPORT_MARKER)
-    if entries and not ours and not all(_REPORT_FILE.fullmatch(name) for name in entries):
+    if entries and not ours:
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         raise InputError(
             f"--out: {display(out_dir)} is not a report's folder (no {REPORT_MARKER} marker) and "
-            "holds "
-            f"{len(entries)} entries ({shown}); a report writes only into a new folder or its own. "
-            "Pick another --out"
+            f"holds {len(entries)} entries ({shown}); a report writes only into a new folder, an "
+            "empty one or its own. Pick another --out"
         )
     if not ours:
         try:
@@ -328,13 +372,11 @@ def build_report(
     prepare_report_dir(out_dir)
     runs = []
     bar = tqdm(notebooks, desc="report", unit="notebook", file=sys.stderr, disable=not progress)
-    for notebook in bar:
-        bar.set_postfix_str(notebook.stem)
-        runs.append(
-            run_notebook(
-                notebook, out_dir, parameters=report_parameters(notebook, out_dir, draws=draws)
-            )
-        )
+    with notebook_worker() as worker:
+        for notebook in bar:
+            bar.set_postfix_str(notebook.stem)
+            params = report_parameters(notebook, out_dir, draws=draws)
+            runs.append(run_notebook(notebook, out_dir, parameters=params, worker=worker))
     bar.close()
     text, table = race_summary() if race else (None, None)
     report = Report(out_dir=out_dir, runs=runs, created=created, race_table=text, race_html=table)

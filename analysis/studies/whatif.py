@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from ..errors import InputError, describe_validation_error
@@ -26,6 +28,7 @@ from ..inputs.scenario import DealOverride, Scenario, load_scenario
 from ..inputs.specs import (
     DEAL_KINDS,
     MAX_DEAL_SCALE,
+    MAX_DELAY_MONTHS,
     MAX_TRAINING_FLOP,
     MIN_MFU,
     MIN_TRAINING_FLOP,
@@ -107,15 +110,18 @@ class WhatIf:
 
 
 def _keep(value: Any) -> bool:
-    return value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
-    )
+    return value is None or (_is_number(value) and value == 0)
+
+
+def _is_number(value: Any) -> bool:
+    """A real number of any kind (int, float, NumPy's float32, int64, ...), never a boolean."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def _number(
     name: str, value: Any, *, low: float, high: float = math.inf, low_open: bool = False
 ) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = _is_number(value) and math.isfinite(value)
     ok = ok and (value > low if low_open else value >= low) and value <= high
     if not ok:
         bracket = "(" if low_open else "["
@@ -149,7 +155,8 @@ def delay_distribution(value: float | _Dist, *, name: str = "delay") -> _Dist:
     """
     if isinstance(value, _Dist):
         return value
-    mode = _number(name, value, low=0.0)
+    # The band's top must stay a plausible delay (1.3e308 months overflowed it to infinity).
+    mode = _number(name, value, low=0.0, high=MAX_DELAY_MONTHS / DELAY_BAND[1])
     return Triangular(low=mode * DELAY_BAND[0], mode=mode, high=mode * DELAY_BAND[1])
 
 
@@ -261,6 +268,9 @@ def what_if(
         value = _number("target_flop", target_flop, low=MIN_TRAINING_FLOP, high=MAX_TRAINING_FLOP)
         update["target_flop"] = value
         changes.append(f"common compute target {value:.3g} FLOP for every lab")
+    if span_sites is not None and not isinstance(span_sites, (bool, np.bool_)):
+        # bool('no') is True: a string ran the race with span_sites on
+        raise InputError(f"span_sites: expected True or False, got {span_sites!r}")
     if span_sites is not None and bool(span_sites) != scenario.span_sites:
         update["span_sites"] = bool(span_sites)
         changes.append(
@@ -352,6 +362,8 @@ def what_if(
         update["competitors"] = competitors
         changes.append(f"only {only_kind} deals")
     if only_deals is not None:
+        if isinstance(only_deals, str) or not isinstance(only_deals, Iterable):
+            raise InputError(f"only_deals: expected a list of deal ids, got {only_deals!r}")
         keep = list(only_deals)
         for deal_id in keep:
             _check_deal("only_deals", deal_id, catalog, scenario)
@@ -362,6 +374,12 @@ def what_if(
         update["competitors"] = competitors
         changes.append(f"only deals {', '.join(keep)}")
 
+    if "competitors" in update:
+        # Deals no competitor holds any more (only_kind, only_deals) take their overrides with them.
+        held = {d for comp in update["competitors"] for d in comp.deals}
+        current = update.get("deal_overrides", scenario.deal_overrides)
+        if any(d not in held for d in current):
+            update["deal_overrides"] = {d: o for d, o in current.items() if d in held}
     if update:
         # Validate the whole variant again (cross-field rules), then its references against data/.
         changed = scenario.model_copy(update=update).model_dump()

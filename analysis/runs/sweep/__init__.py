@@ -37,6 +37,8 @@ from .run import (
 )
 from .spec import (
     DEFAULT_CELL_TIMEOUT_S,
+    MAX_CELL_TIMEOUT_S,
+    MAX_NAME_CHARS,
     MAX_POINTS,
     METRICS_PARAMETER,
     POINT_ID_HEX,
@@ -65,6 +67,8 @@ __all__ = [
     "KERNEL_START_TIMEOUT_S",
     "LOCK_NAME",
     "MARKER_NAME",
+    "MAX_CELL_TIMEOUT_S",
+    "MAX_NAME_CHARS",
     "MAX_POINTS",
     "METRICS_PARAMETER",
     "PARENT_POLL_S",

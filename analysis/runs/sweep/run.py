@@ -27,7 +27,7 @@ from typing import Any, Iterator
 from ...errors import InputError, first_line
 from ...inputs.limits import check_whole
 from ...paths import PROJECT_ROOT, RESULTS_DIR, display
-from ..papermill import kernel_options
+from ..papermill import kernel_options, quiet_notebook_warnings
 from .index import summarize, write_index
 from .spec import METRICS_PARAMETER, Point, Sweep, _check_count, load_sweep, parse_max_points
 from .store import (
@@ -73,12 +73,17 @@ def _failing_cell(nb) -> tuple[int | None, int | None, str | None]:
 
 def run_point(task: dict) -> dict:
     """Execute one point's notebook with papermill in a scratch folder; never raises for the
-    notebook.
+    notebook (nor warns about a notebook saved before cell ids existed).
 
     `task`: point_id, notebook (its JSON text), parameters, cell_timeout_s, scratch (a folder for
     the temporary files, or None for the system's). Returns status, error details, duration_s, the
     executed notebook (JSON text) and the recorded metrics; the caller writes them.
     """
+    with quiet_notebook_warnings():
+        return _run_point(task)
+
+
+def _run_point(task: dict) -> dict:
     import logging
 
     import nbformat

@@ -25,6 +25,7 @@ from ...errors import InputError
 from ...inputs.limits import check_whole, parse_whole
 from ...inputs.yamlio import read_yaml
 from ...paths import PROJECT_ROOT, display
+from ..papermill import quiet_notebook_warnings
 
 #: Keys a sweep file may hold (sweeps/README.md).
 SWEEP_KEYS = (
@@ -42,6 +43,13 @@ METRICS_PARAMETER = "metrics_path"
 #: Per-cell execution limit when the sweep file gives none: generous for real runs, finite so a hung
 #: kernel fails its point instead of the whole sweep.
 DEFAULT_CELL_TIMEOUT_S = 1800.0
+#: Longest per-cell limit a sweep file may set: a week. Beyond it the limit overflowed the kernel
+#: client's timers (cell_timeout_s: 1e308 failed every point with an OverflowError and a ZMQ
+#: traceback), and no cell of a notebook sweep should run longer.
+MAX_CELL_TIMEOUT_S = 7 * 24 * 3600.0
+#: Longest sweep name: it names the results folder (results/<name>), and file systems refuse a name
+#: of more than 255 bytes (a 300-character name was reported as a problem with --out).
+MAX_NAME_CHARS = 100
 #: Hex digits of sha256 in a point id: 48 bits, collision-free for any grid a notebook sweep can
 #: run.
 POINT_ID_HEX = 12
@@ -109,13 +117,17 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict]:
     recovered from the cell's syntax tree; an unannotated parameter takes the type of its literal
     default.
     """
+    path = Path(path)
+    with quiet_notebook_warnings():  # a notebook saved before cell ids: nbformat adds them itself
+        return _notebook_parameters(path, display(path))
+
+
+def _notebook_parameters(path: Path, where: str) -> dict[str, dict]:
     import logging
 
     import nbformat
     import papermill
 
-    path = Path(path)
-    where = display(path)
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for unreadable files
@@ -340,6 +352,14 @@ def load_sweep(
             f"{where}: name: {sweep_name!r} must be letters, digits, '.', '_' or '-' (a folder "
             "name)"
         )
+    if len(sweep_name) > MAX_NAME_CHARS:
+        source = (
+            "name" if (name or raw.get("name")) else "name (the file's name, without a name key)"
+        )
+        raise InputError(
+            f"{where}: {source}: {len(sweep_name)} characters; a sweep's name is at most "
+            f"{MAX_NAME_CHARS} (it names the results folder)"
+        )
     description = raw.get("description") or ""
     if not isinstance(description, str):
         raise InputError(f"{where}: description: expected text")
@@ -353,10 +373,11 @@ def load_sweep(
     if (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
-        or not (0 < timeout < math.inf)
+        or not (0 < timeout <= MAX_CELL_TIMEOUT_S)
     ):
         raise InputError(
-            f"{where}: cell_timeout_s: expected a positive number of seconds, got {timeout!r}"
+            f"{where}: cell_timeout_s: expected a positive number of seconds up to "
+            f"{MAX_CELL_TIMEOUT_S:,.0f} (a week), got {timeout!r}"
         )
 
     if "notebook" not in raw:

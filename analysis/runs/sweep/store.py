@@ -2,8 +2,8 @@
 
 Only the sweep's own process writes here, each file under a temporary name and then renamed, so a
 run killed at any moment leaves complete points or nothing; status.json is written last (the commit
-marker). A folder is a sweep's when it holds MARKER_NAME; the temporaries a killed run left are
-removed, and only those.
+marker). A folder is a sweep's when its MARKER_NAME names that sweep; the temporaries a killed run
+left are removed, and only those.
 """
 
 from __future__ import annotations
@@ -141,47 +141,42 @@ def _clean_stale(out_dir: Path) -> int:
     return removed
 
 
-def _is_old_sweep_folder(out_dir: Path) -> bool:
-    """A results folder written before markers existed: only sweep-shaped entries, and points whose
-    status.json names a sweep. Adopted (marked) rather than refused, so earlier results resume."""
-    own_top = {*TOP_FILES, LOCK_NAME, SCRATCH_NAME}
-    saw_status = False
-    for entry in out_dir.iterdir():
-        if entry.name in own_top or (entry.name.startswith(".") and entry.name.endswith(".tmp")):
-            continue
-        if not (entry.is_dir() and _POINT_DIR.match(entry.name)):
-            return False
-        for inner in entry.iterdir():
-            if inner.name not in POINT_FILES and not (
-                inner.name.startswith(".") and inner.name.endswith(".tmp")
-            ):
-                return False
-        status = _read_json(entry / "status.json")
-        saw_status = saw_status or (isinstance(status, dict) and "sweep" in status)
-    return saw_status
+def _marker_sweep(out_dir: Path) -> str | None:
+    """The sweep name the folder's marker records (None when it names none: damaged, empty, or not
+    a sweep's marker)."""
+    marker = _read_json(out_dir / MARKER_NAME)
+    name = marker.get("sweep") if isinstance(marker, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None:
     """Make sure the sweep may write into `out_dir`, create it if needed, and mark it as a sweep's.
 
-    Allowed: a new folder, an empty one, one holding MARKER_NAME (an earlier sweep's), one written
-    by an earlier version of this command. Anything else is refused (InputError) unless `force`, and
-    even then only when none of the files the sweep would write is already there (never
-    overwritten).
+    Allowed: a new folder, an empty one, or one whose MARKER_NAME names this sweep (its own, from
+    an earlier run). A folder marked by another sweep is refused, even with `force` (resuming sweep
+    B in sweep A's folder rewrote A's summary and index); so is any other folder unless `force`,
+    and even then only when none of the files the sweep would write is already there (never
+    overwritten). A folder without a marker is never taken for a sweep's, whatever it holds.
     """
     where = display(out_dir)
     entries, ours = open_output_dir(out_dir, MARKER_NAME)
     if ours:
-        return
-    if entries and not _is_old_sweep_folder(out_dir):
+        owner = _marker_sweep(out_dir)
+        if owner == sweep.name:
+            return
+        whose = f"sweep {owner!r}" if owner else "a sweep whose name it does not record"
+        raise InputError(
+            f"--out: {where} holds the results of {whose} ({MARKER_NAME}); sweep "
+            f"{sweep.name!r} writes only into a new folder or its own. Pick another --out"
+        )
+    if entries:
         shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
         if not force:
             raise InputError(
                 f"--out: {where} is not a sweep's folder (no {MARKER_NAME} marker) and holds "
-                f"{len(entries)} "
-                f"entries ({shown}); a sweep writes only into a new folder or its own. Pick "
-                "another "
-                "--out, or add --force to write the sweep's files beside them (none is overwritten)"
+                f"{len(entries)} entries ({shown}); a sweep writes only into a new folder or its "
+                "own. Pick another --out, or add --force to write the sweep's files beside them "
+                "(none is overwritten)"
             )
         ours = {*TOP_FILES, LOCK_NAME, SCRATCH_NAME, MARKER_NAME, *(p.id for p in sweep.points)}
         clash = sorted(set(entries) & ours)
@@ -190,8 +185,7 @@ def prepare_out_dir(out_dir: Path, sweep: Sweep, *, force: bool = False) -> None
                 f"--out: {where} already holds "
                 f"{', '.join(clash[:5])}{', ...' if len(clash) > 5 else ''}, "
                 "which the sweep would write; --force never overwrites files a sweep did not "
-                "write. "
-                "Pick another --out"
+                "write. Pick another --out"
             )
     try:
         _write_atomic(
