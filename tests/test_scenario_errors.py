@@ -234,6 +234,12 @@ ABSURD = {
         lambda d: d["competitors"][0].__setitem__("budget_months", 40),
         ["competitors[0].budget_months", "(0, 36]"],
     ),
+    "goodput so low that the prior's MFU passes 1": (
+        lambda d: d.__setitem__(
+            "uncertainty", {"goodput": {"dist": "uniform", "low": 0.1, "high": 0.2}}
+        ),
+        ["uncertainty.goodput", "MFU = utilization / goodput exceeds 1 in", "at most 10%"],
+    ),
     "efficiency of zero": (
         lambda d: d["competitors"][1].__setitem__("efficiency", 0),
         ["competitors[1].efficiency", "(0, 1000]"],
@@ -606,3 +612,21 @@ def test_simulate_of_something_that_is_not_a_scenario_is_an_input_error(source):
 
     with pytest.raises(InputError, match="scenario: expected the path of a scenario file"):
         simulate(source, draws=10)
+
+
+def test_a_budget_is_checked_at_its_plausible_percentiles_and_clipped_beyond():
+    """A log-normal budget reaches past 36 months at the sampler's 7 standard deviations: it is
+    checked at its 0.01st-99.99th percentiles (p10 3, p90 9 months: 26 months at the 99.99th) and
+    its rare draws beyond 36 months are clipped; one whose 99.99th percentile passes 36 months is
+    refused, naming the key."""
+    from analysis import simulate
+    from analysis.errors import InputError
+
+    raw = yaml.safe_load((SCENARIOS_DIR / "default.yaml").read_text())
+    raw["competitors"][0]["budget_months"] = {"dist": "lognormal", "p10": 3, "p90": 9}
+    result = simulate(raw, draws=2000, seed=3, progress=False, keep_draws=True)
+    lengths = result.draws.query("lab == 'Meta'")["run_length_months"]
+    assert 9 < lengths.max() <= 36.0
+    raw["competitors"][0]["budget_months"] = {"dist": "lognormal", "p10": 3, "p90": 12}
+    with pytest.raises(InputError, match=r"competitors\[0\]\.budget_months: .*\(0, 36\]"):
+        simulate(raw, draws=10, progress=False)

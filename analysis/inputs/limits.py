@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
-from ..constants import MAX_DRAWS
+from ..constants import MAX_BUDGET_MONTHS, MAX_DRAWS
 from ..errors import InputError
 
 PRECISIONS = ("bf16", "fp8")
@@ -205,6 +205,17 @@ UNCERTAINTY_RANGES = {
     "fp8_gain": Range(1.0, 2.0, "a realized FP8 speed-up over BF16"),
     "share": Range(0.0, 1.0, "a share of a campus's accelerators", low_open=True),
     "delay_months": Range(0.0, MAX_DELAY_MONTHS, "months of delay"),
+    #: A run's wall-clock budget (issue 21): the record is 48-180 days; longer than three years has
+    #: no precedent (draws beyond are clipped to MAX_BUDGET_MONTHS, the planned trend to
+    #: constants.MAX_PLANNED_RUN_MONTHS).
+    "budget_months": Range(0.0, MAX_BUDGET_MONTHS, "months of wall-clock budget", low_open=True),
+    #: Growth of run lengths a year: Epoch AI measures 1.3-1.5x; shrinking or growing more than
+    #: 4x a year has no precedent.
+    "budget_growth_per_year": Range(0.25, 4.0, "a factor a year"),
+    #: Pre-training end to release: weeks to a few months on record; ten years bounds any reading.
+    "release_lag_months": Range(0.0, 120.0, "months from pre-training end to release"),
+    #: Ho et al. 2024: 95% CI about 5-14 months; 1 to 600 months bounds any plausible reading.
+    "algorithmic_halving_months": Range(1.0, 600.0, "months per halving of the compute needed"),
 }
 
 #: What every numeric column of data/ accepts, as "<file stem>.<column>" (data/README.md): a

@@ -106,32 +106,15 @@ class Uncertainty(Strict):
         **dict(zip(("p10", "p90"), K.ALGORITHMIC_HALVING_MONTHS_P10_P90))
     )
 
-    @field_validator("budget_months")
+    @field_validator(
+        "budget_months",
+        "budget_growth_per_year",
+        "release_lag_months",
+        "algorithmic_halving_months",
+    )
     @classmethod
-    def _budget_range(cls, dist):
-        # The record's run length: positive; the planned budget it gives is at most
-        # constants.MAX_PLANNED_RUN_MONTHS whatever the draw.
-        check_support(dist, 0.0, math.inf, low_open=True)
-        return dist
-
-    @field_validator("budget_growth_per_year")
-    @classmethod
-    def _growth_range(cls, dist):
-        # A run that shrinks or grows more than 4x a year has no precedent (Epoch AI: 1.3-1.5x).
-        check_support(dist, 0.25, 4.0)
-        return dist
-
-    @field_validator("release_lag_months")
-    @classmethod
-    def _lag_range(cls, dist):
-        check_support(dist, 0.0, 120.0)
-        return dist
-
-    @field_validator("algorithmic_halving_months")
-    @classmethod
-    def _halving_range(cls, dist):
-        # Ho et al. 2024: 95% CI about 5-14 months; 1 to 600 months bounds any plausible reading.
-        check_support(dist, 1.0, 600.0)
+    def _plausible_run(cls, dist, info):
+        check_range(dist, info.field_name)
         return dist
 
     @field_validator("mfu")
@@ -259,18 +242,13 @@ class Competitor(Strict):
             check_support(dist, 1.0, MAX_ACCELERATORS)
         return dist
 
-    @field_validator("budget_months")
+    @field_validator("budget_months", "release_lag_months")
     @classmethod
-    def _budget_range(cls, dist):
+    def _plausible_run(cls, dist, info):
+        # plausible ranges (limits.UNCERTAINTY_RANGES); a budget draw beyond the range's top is
+        # clipped to it (model.draws)
         if dist is not None:
-            check_support(dist, 0.0, K.MAX_BUDGET_MONTHS, low_open=True)
-        return dist
-
-    @field_validator("release_lag_months")
-    @classmethod
-    def _lag_range(cls, dist):
-        if dist is not None:
-            check_support(dist, 0.0, 120.0)
+            check_range(dist, info.field_name)
         return dist
 
     @field_validator("efficiency")

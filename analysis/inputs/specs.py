@@ -354,7 +354,8 @@ def check_range(dist: _Dist, name: str) -> None:
     RANGE_TAIL percentiles (it has no upper bound)."""
     allowed: Range = UNCERTAINTY_RANGES[name]
     lo, hi = dist.support()
-    if not math.isfinite(hi) or lo == math.ulp(0.0):
+    if dist.dist == "lognormal" or not math.isfinite(hi):
+        # the sampler's reach (7 standard deviations) is not what a plausible range is about
         lo, hi = (float(v) for v in dist.ppf(np.array([RANGE_TAIL, 1.0 - RANGE_TAIL])))
     bad_low = lo <= allowed.low if allowed.low_open else lo < allowed.low
     if bad_low or hi > allowed.high:

@@ -111,6 +111,8 @@ def sample_inputs(
             drawn.pop("budget_growth"),
             scenario.start_index + out["earliest_launch_months"],
         )
+    if "budget_months" in drawn:  # a competitor's own: a log-normal's far tail is clipped
+        drawn["budget_months"] = np.minimum(drawn["budget_months"], K.MAX_BUDGET_MONTHS)
     out.update(drawn)
     return out
 

@@ -21,6 +21,7 @@ from .. import constants as K
 from ..backend import Backend, select, sync, to_numpy
 from ..errors import InputError
 from ..inputs.catalog import Catalog, load_catalog
+from ..inputs.limits import MAX_CLIPPED_MFU_SHARE
 from ..inputs.scenario import Scenario, check_simulation_size, load_scenario, scenario_catalog
 from ..inputs.specs import check_draws, check_seed
 from ..provenance import provenance
@@ -365,11 +366,6 @@ def simulate(
         need more memory than the limit.
     """
     t_start = time.perf_counter()
-    if not isinstance(scenario, (str, Path, dict, Scenario, type(None))):
-        raise InputError(
-            f"scenario: expected a path to a scenario file, a dict or a Scenario, got "
-            f"{type(scenario).__name__} {scenario!r}"
-        )
     catalog = catalog or load_catalog()
     scenario = load_scenario(scenario, catalog)
     catalog = scenario_catalog(scenario, catalog)
@@ -399,6 +395,8 @@ def simulate(
     plans = [
         plan_competitor(i, comp, scenario, catalog) for i, comp in enumerate(scenario.competitors)
     ]
+    for plan in plans:
+        check_prior_goodput(plan, scenario, catalog, prior)
     n = scenario.draws
     store_dtype = np.float32 if dtype == "float32" else np.float64
     # Competitor by competitor (draws do not depend on the order): a competitor's per-draw metrics
@@ -500,6 +498,34 @@ def simulate(
     )
     stage["total"] = time.perf_counter() - t_start
     return result
+
+
+#: Draws the prior-MFU check looks at: the scenario's first ones, whatever the chunk size.
+PRIOR_CHECK_DRAWS = 4096
+
+
+def check_prior_goodput(plan: CompetitorPlan, scenario: Scenario, catalog: Catalog, prior) -> None:
+    """With MFU from the calibrated prior, MFU = utilization / goodput is clipped to 1; refuse a
+    goodput so low that more than limits.MAX_CLIPPED_MFU_SHARE of the first PRIOR_CHECK_DRAWS draws
+    would be clipped (a race of MFU 100% runs), in one line naming the goodput's key."""
+    if plan.mfu != "prior":
+        return
+    stop = min(scenario.draws, PRIOR_CHECK_DRAWS)
+    mfu = sample_inputs(plan, scenario, catalog, prior, 0, stop)["mfu"]
+    share = float(np.count_nonzero(mfu >= 1.0)) / stop
+    if share <= MAX_CLIPPED_MFU_SHARE:
+        return
+    key = (
+        f"competitors[{plan.index}].goodput"
+        if plan.competitor.goodput is not None
+        else "uncertainty.goodput"
+    )
+    raise InputError(
+        f"scenario {scenario.name!r}: {key} ({plan.label}): with MFU from the calibrated prior "
+        f"(whose utilization already includes goodput), MFU = utilization / goodput exceeds 1 in "
+        f"{share:.0%} of draws (at most {MAX_CLIPPED_MFU_SHARE:.0%} allowed): give a larger "
+        "goodput, or an mfu distribution"
+    )
 
 
 def _progress(total: int, progress: bool | None):
