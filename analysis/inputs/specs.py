@@ -352,6 +352,7 @@ FAMILIES = (
     "hopper",
     "blackwell",
     "rubin",
+    "cdna2",
     "cdna3",
     "cdna4",
     "cdna5",
