@@ -59,6 +59,16 @@ def test_assumption_entries_name_real_columns(catalog):
                 assert why.startswith("assumption"), (table, item.id, entry)
 
 
+def test_every_accelerator_has_a_rental_price_or_says_why_not(catalog):
+    prefix = "rental_usd_per_hour: n/a: "
+    for chip in catalog.accelerators.values():
+        reasons = [e.strip() for e in chip.assumptions.split(" | ") if e.strip().startswith(prefix)]
+        if chip.rental_usd_per_hour is None:
+            assert len(reasons) == 1 and len(reasons[0]) > len(prefix) + 10, chip.id
+        else:
+            assert not reasons, chip.id
+
+
 def test_dense_peaks_are_plausible(catalog):
     for chip in catalog.accelerators.values():
         assert 5e13 <= chip.peak_bf16_flop_per_s <= 2e16, chip.id  # Rubin-class parts reach ~1e16

@@ -169,19 +169,19 @@ def test_fp8_on_a_chip_without_fp8_is_refused():
 
 
 def test_a_chip_without_a_price_still_answers_everything_but_cost():
-    r = estimate(params=7e9, tokens=2e12, accelerator="b300", draws=500)
+    r = estimate(params=7e9, tokens=2e12, accelerator="mi355x", draws=500)
     assert r.metrics["cost_usd"] is None
     for name in ("mfu", "gpu_hours", "energy_mwh", "emissions_tco2e"):
         assert _ordered(r.metrics[name]), name
-    assert r.inputs["cost_method"] == "n/a (no price for b300; give --price-per-hour)"
-    assert "n/a (no price for b300; give --price-per-hour)" in r.to_table()
+    assert r.inputs["cost_method"] == "n/a (no price for mi355x; give --price-per-hour)"
+    assert "n/a (no price for mi355x; give --price-per-hour)" in r.to_table()
     assert r.to_dict()["cost_usd"] is None
-    priced = estimate(params=7e9, tokens=2e12, accelerator="b300", draws=500, price_per_hour=1.5)
+    priced = estimate(params=7e9, tokens=2e12, accelerator="mi355x", draws=500, price_per_hour=1.5)
     assert priced.metrics["gpu_hours"] == r.metrics["gpu_hours"]
     assert priced.metrics["cost_usd"]["p50"] == pytest.approx(r.metrics["gpu_hours"]["p50"] * 1.5)
 
 
-@pytest.mark.parametrize("accelerator", ["a100-sxm-80gb", "tpu-v4", "b300"])
+@pytest.mark.parametrize("accelerator", ["a100-sxm-80gb", "tpu-v4", "b300", "mi355x"])
 def test_done_when_estimates_exit_0_with_hours_energy_and_cost_or_na(cli, accelerator, catalog):
     proc = cli(
         "estimate",
