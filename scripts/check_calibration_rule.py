@@ -91,6 +91,7 @@ def main(argv: list[str]) -> int:
                 "training_flop",
                 "flop_basis",
                 "hours_basis",
+                "hours_bound",
                 "role",
             ):
                 if row[col] != built[rid][col]:

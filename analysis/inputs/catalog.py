@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .. import constants as K
 from .. import paths as _paths
 from ..cache import hash_contents as _hash_contents
 from ..errors import InputError, describe_validation_error, first_line, key_path
@@ -179,7 +180,9 @@ def _read_rows(path: Path, where: str, model: type[BaseModel]) -> dict[str, Any]
                     f"{where} line {line}: duplicate id {item.id!r} (first at line "
                     f"{first_seen[item.id]}); ids must be unique"
                 )
-            problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
+            problem = None
+            if isinstance(item, TrainingRun):
+                problem = item.hours_bound_problem() or item.calibration_rule_violation()
             if problem is not None:
                 field_name, msg = problem
                 raise InputError(
@@ -220,14 +223,57 @@ def _hash_files(paths: list[Path]) -> str:
     return _hash_contents({path: path.read_bytes() for path in paths})
 
 
+def _line_of(path: Path, row_id: str) -> int | None:
+    """The line of the row `row_id` in a data table (read again only to word an error)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for raw in reader:
+            if (raw.get("id") or "").strip() == row_id:
+                return reader.line_num
+    return None
+
+
+def _implied_utilization_problem(run: TrainingRun, chip: Accelerator) -> str | None:
+    """Why a run's hours cannot be, when they imply a utilization above 1 of the chip's peak at the
+    run's precision for the model FLOP they cover (a figure in the wrong unit, a count that misses
+    a factor); else None. An upper bound on the hours is a lower bound on the utilization, so the
+    bound itself would say the impossible."""
+    flop = run.hours_flop
+    if run.gpu_hours is None or flop is None:
+        return None
+    precision = run.precision or "bf16"
+    peak = chip.peak_fp8_flop_per_s if precision == "fp8" else None
+    peak = peak or chip.peak_bf16_flop_per_s
+    utilization = flop / (run.gpu_hours * K.SECONDS_PER_HOUR * peak)
+    if utilization <= 1.0:
+        return None
+    what = (
+        "an upper bound on them says utilization of at least"
+        if run.hours_bound == "upper"
+        else "they imply utilization"
+    )
+    return (
+        f"{run.gpu_hours:g} accelerator-hours on {chip.id} for {flop:.3g} model FLOP: {what} "
+        f"{utilization:.2f} of the {precision} dense peak, and it cannot exceed 1 (check the "
+        "hours' unit, the accelerator count or the tokens they cover)"
+    )
+
+
 def _check_references(cat: Catalog) -> None:
-    where_runs = display(cat.data_dir / "training_runs.csv")
+    path_runs = cat.data_dir / "training_runs.csv"
+    where_runs = display(path_runs)
     for run in cat.training_runs.values():
         if run.accelerator is not None and run.accelerator not in cat.accelerators:
             raise InputError(
                 f"{where_runs} (id {run.id!r}), field 'accelerator': unknown accelerator "
                 f"{run.accelerator!r}; {suggest(run.accelerator, cat.accelerators)}"
             )
+        if run.accelerator is not None:
+            problem = _implied_utilization_problem(run, cat.accelerators[run.accelerator])
+            if problem is not None:
+                line = _line_of(path_runs, run.id)
+                at = f" line {line}" if line is not None else ""
+                raise InputError(f"{where_runs}{at} (id {run.id!r}), field 'gpu_hours': {problem}")
     where_deals = display(cat.data_dir / DEALS_FILE)
     for i, deal in enumerate(cat.deals.values()):
         if deal.accelerator not in cat.accelerators:
