@@ -36,6 +36,7 @@ SOURCES = (
     "inputs/specs.py",
     "inputs/scenario.py",
     "model/calibration.py",
+    "model/censored.py",
     "constants.py",
     "inputs/limits.py",
     "inputs/yamlio.py",
