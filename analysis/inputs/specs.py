@@ -383,6 +383,20 @@ class Accelerator(Strict):
     source: NonEmptyStr
     assumptions: str = ""
 
+    @property
+    def rental_na_reason(self) -> str | None:
+        """Why the row has no rental price: its `rental_usd_per_hour: n/a: why` entry (None when
+        it has a price or gives no reason)."""
+        if self.rental_usd_per_hour is not None:
+            return None
+        return (
+            _split_assumptions(self.assumptions)
+            .get("rental_usd_per_hour", "")
+            .partition("n/a:")[2]
+            .strip()
+            or None
+        )
+
     def peak_flop_per_s(self, precision: str) -> float:
         """Dense peak at a precision; FP8 on a chip without FP8 is an input error."""
         if precision == "fp8":
