@@ -22,9 +22,10 @@
 # one organization out, leave one accelerator generation out, and a time split that predicts each
 # year from the runs of earlier years (leave one run out is shown for comparison). In each fold the
 # utilization prior (`analysis/model/calibration.py`) is refitted without the runs it predicts, and
-# predicts their accelerator-hours with the same random streams as `analysis.estimate`. Six forms
-# of prior are compared; the default is the one with the lowest mean log score over the grouped
-# schemes.
+# predicts their accelerator-hours with the same random streams as `analysis.estimate`. Eight
+# forms of prior are compared, two of them *censored* (hours that are an upper bound on the clean
+# pass read as "utilization at least the implied value"); the default is the one with the lowest
+# mean log score on the held-out runs whose hours are exact, over the grouped schemes.
 #
 # **Inputs.** `data/training_runs.csv` (calibration runs and published energy),
 # `data/accelerators.csv` (peaks, TDP, power factors), `data/sites.csv` (default PUE).
@@ -59,16 +60,28 @@ result = analysis.backtest(draws=draws, seed=seed, leave_out=leave_out, naive_mf
 cells.present(
     result.cv.pivot_table(
         index=["scheme", "method"],
-        values=["n_runs", "mdape", "coverage_p10_p90", "median_p90_over_p10", "mean_log_score"],
+        values=[
+            "n_runs",
+            "mdape",
+            "mdape_exact",
+            "coverage_p10_p90",
+            "median_p90_over_p10",
+            "mean_log_score",
+            "mean_log_score_exact",
+            "p50_within_bound",
+        ],
         sort=False,
     )
 )
 
 # %% [markdown]
-# Every scheme, every prior form and both baselines on the same runs and FLOP: MdAPE of the P50, the
-# share of reported figures inside P10-P90, the median P90/P10 width and the mean log score
-# (negative log predictive density of each held-out run's utilization; lower is better). Leaving a
-# whole generation out is the hardest test: the prior then falls back to its pooled centre and
+# Every scheme, every prior form and both baselines on the same runs and FLOP: MdAPE of the P50 (on
+# all runs and on the runs whose hours are exact), the share of reported figures inside P10-P90,
+# the median P90/P10 width, the mean log score (negative log predictive density of each held-out
+# run's utilization, or for a run whose hours are an upper bound the log probability that its
+# utilization is at least the implied value; lower is better) and the same on exact runs only, and
+# the share of bounded runs whose P50 lies under the bound. Leaving a whole generation out is the
+# hardest test: the prior then falls back to its pooled centre, moved toward the naive rule's, and
 # widens.
 
 # %%
@@ -79,10 +92,13 @@ assert scores.iloc[0]["default"], (
 cells.present(scores)
 
 # %% [markdown]
-# How the default was chosen: the lowest mean log score over the grouped schemes (a proper scoring
-# rule: it rewards a centre near the held-out runs and an interval as wide as the errors, together).
-# The count of the targets met (MdAPE, coverage band, median P90/P10, per grouped scheme) is
-# shown beside it; it was the rule until it was seen to flip on a hundredth.
+# How the default was chosen: the lowest mean log score on the exact-hours runs over the grouped
+# schemes (a proper scoring rule: it rewards a centre near the held-out runs and an interval as wide
+# as the errors, together). The score over all runs, bounds included, is shown beside it but does
+# not pick: a bound's survival probability cannot penalize a centre set too high, so it favours the
+# censored forms, which the exact runs show predict too few hours (their exact-run log score and
+# MdAPE are far the worst). The count of the targets met is shown too; it was the rule until
+# it was seen to flip on a hundredth.
 #
 # The two `bandwidth` forms test a feature of the chip sheet, known before any run on a chip: log10
 # of memory bytes per BF16 FLOP at peak (`memory_bandwidth_tb_per_s` in `data/accelerators.csv`).
@@ -90,6 +106,34 @@ cells.present(scores)
 # generations it has seen it helps (leave one organization out). It does not predict a generation
 # it has not seen: with A100 or H100 left out, the two V100 runs (high bytes per FLOP, the lowest
 # utilizations in the data) turn its slope around, and its held-out error is the worst of all forms.
+
+# %%
+slack = result.slack
+point_form, censored_form = scores.set_index("prior").loc[
+    ["size + generation", "size + generation, censored"], "mean_log_score_exact"
+]
+assert censored_form > point_form, "the censored form now predicts the exact runs as well"
+assert slack["mean_slack_factor"] < 1.5, "the upper bounds are no longer nearly tight"
+slack
+
+# %% [markdown]
+# Why the censored form loses on the exact runs: fitted by maximum likelihood, the slack between an
+# upper-bound row's hours and its clean pass (half-normal, `calibration.bound_slack`) is small, the
+# hours about `mean_slack_factor` times the clean pass, and the AIC prefers reading every run as a
+# point. Accelerators x calendar time, as these papers report it, is nearly the run itself; read as
+# "at least", 28 of the 41 runs stop constraining how high utilization may be.
+
+# %%
+cells.present(result.generation_vs_naive())
+
+# %% [markdown]
+# The prior's MdAPE beside the naive rule's, per scheme and accelerator generation; `judged` where a
+# generation has at least five runs. A generation without calibration runs has its centre moved
+# toward the naive rule's (a forecast combination by inverse variance, `calibration.py`): held out
+# by generation, that brings the A100 runs from about 51% to 36% against naive's 27%, and costs the
+# H100 runs (from 27% to 36%, still under naive's 48%). The A100 runs still lose to the naive rule
+# there and in the time split, where the 2023 A100 runs (Phi-1.5 and Phi-2 at 0.6-0.7 of peak) ran
+# well above the earlier ones; no term of the forms tried predicts that.
 
 # %%
 assert (result.runs["fitted_on"] < len(result.settings["calibration_runs"])).all()
@@ -158,8 +202,9 @@ cells.present(result.bounds)
 
 # %% [markdown]
 # Published facility power (Epoch AI estimates made with the same formula: the implied PUE checks
-# constants and arithmetic), and GLM-130B, whose hours are an upper bound: the prior's P50 for it
-# should fall below that bound.
+# constants and arithmetic), and the check rows whose hours are only an upper bound (GLM-130B's
+# access window, CodeGeeX-13B's calendar window, Pleias-3B's grant days, Motif-2.6B's count of
+# unstated unit): the prior's P50 for each should fall below its bound.
 
 # %%
 cells.present(result.targets())

@@ -347,6 +347,7 @@ COLUMNS = [
     "run_kind",
     "flop_basis",
     "hours_basis",
+    "hours_bound",
     "source",
     "notes",
 ]
@@ -443,6 +444,8 @@ def build_row(row: dict, spec: dict) -> dict:
         "run_kind": "language_pretrain",
         "flop_basis": flop_basis,
         "hours_basis": hours_basis,
+        # accelerators x time bounds the clean pass from above (data/README.md, hours_bound)
+        "hours_bound": "upper" if hours_basis == "quantity_x_time" else "exact",
         "source": f"{EPOCH_CITATION}; {row['Reference'].strip() or row['Model'].strip()} "
         f"({row['Link'].split()[0].strip().rstrip(',')})",
         "notes": f"{spec['note']} {sheet_bits}.",

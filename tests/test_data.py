@@ -17,7 +17,19 @@ CONTRACT_IDS = (
     "mi355x ascend-910b ascend-910c tpu-v3 tpu-v4 tpu-v5e tpu-v5p tpu-v6e tpu-v7 trainium2"
 ).split()
 #: Ids appended after the contract list (the list may grow; ids never change or move).
-ADDED_IDS = ("vr200", "mi450", "ascend-950", "ascend-960", "ascend-970")
+ADDED_IDS = (
+    "vr200",
+    "mi450",
+    "ascend-950",
+    "ascend-960",
+    "ascend-970",
+    "gh200",
+    "a800-sxm-80gb",
+    "mi250x",
+    "mi250",
+    "trainium1",
+    "ascend-910",
+)
 
 
 def test_accelerator_ids_keep_the_contract_and_only_grow(catalog):
@@ -38,7 +50,23 @@ def test_assumption_entries_name_real_columns(catalog):
             for entry in filter(None, (e.strip() for e in item.assumptions.split(" | "))):
                 field, _, why = entry.partition(":")
                 assert field.strip() in type(item).model_fields, (table, item.id, field)
-                assert why.strip().lower().startswith("assumption"), (table, item.id, entry)
+                why = why.strip().lower()
+                # `field: n/a: why` says why a value is left empty (no source gives one): only for
+                # an empty field.
+                if why.startswith("n/a:"):
+                    assert getattr(item, field.strip()) is None, (table, item.id, entry)
+                    continue
+                assert why.startswith("assumption"), (table, item.id, entry)
+
+
+def test_every_accelerator_has_a_rental_price_or_says_why_not(catalog):
+    prefix = "rental_usd_per_hour: n/a: "
+    for chip in catalog.accelerators.values():
+        reasons = [e.strip() for e in chip.assumptions.split(" | ") if e.strip().startswith(prefix)]
+        if chip.rental_usd_per_hour is None:
+            assert len(reasons) == 1 and len(reasons[0]) > len(prefix) + 10, chip.id
+        else:
+            assert not reasons, chip.id
 
 
 def test_dense_peaks_are_plausible(catalog):
@@ -126,7 +154,7 @@ def _line_of(path: Path, run_id: str) -> int:
         ("falcon-40b", {"flop_basis": "hardware_time"}, "flop_basis"),  # compute from its own hours
         ("falcon-40b", {"flop_basis": ""}, "flop_basis"),
         ("falcon-40b", {"accelerator": ""}, "accelerator"),  # missing hardware
-        ("falcon-40b", {"gpu_hours": "", "gpu_hours_scope": ""}, "gpu_hours"),
+        ("falcon-40b", {"gpu_hours": "", "gpu_hours_scope": "", "hours_bound": ""}, "gpu_hours"),
         ("falcon-40b", {"hours_basis": "third_party_estimate"}, "hours_basis"),
         ("falcon-40b", {"run_kind": "fine_tune"}, "run_kind"),
         ("falcon-40b", {"gpu_hours_scope": "upper_bound"}, "gpu_hours_scope"),
@@ -150,6 +178,44 @@ def test_a_row_that_breaks_the_calibration_rule_is_rejected_naming_file_row_and_
         message
     )
     assert f"field {field!r}" in message, message
+
+
+@pytest.mark.parametrize(
+    "run_id, cells, field, words",
+    [
+        # an upper bound must say how it was got
+        ("falcon-40b", {"hours_basis": ""}, "hours_basis", "how the bound was got"),
+        # hours need a bound, and exact cannot be claimed for accelerators x time
+        ("granite-3.0-8b", {"hours_bound": ""}, "hours_bound", "hours_bound is required"),
+        ("falcon-40b", {"hours_bound": "exact"}, "hours_bound", "write upper"),
+        ("llama-3-8b", {"hours_bound": "exact"}, "hours_bound", "scope pretrain_plus"),
+        ("falcon-40b", {"hours_bound": "lower"}, "hours_bound", "exact"),
+        # a censored row whose bound already says utilization above 1, and an exact one
+        ("falcon-40b", {"gpu_hours": "1000"}, "gpu_hours", "at least"),
+        ("granite-3.0-8b", {"gpu_hours": "1000"}, "gpu_hours", "cannot exceed 1"),
+    ],
+)
+def test_an_hours_bound_that_cannot_hold_is_refused_naming_file_line_and_field(
+    data_copy, cli, run_id, cells, field, words
+):
+    from conftest import assert_one_line_error
+
+    path = data_copy / "training_runs.csv"
+    line = _line_of(path, run_id)
+    _rewrite(path, run_id, **cells)
+    proc = cli("estimate", "--flop", "1e24", "--accelerator", "h100-sxm", env=data_env(data_copy))
+    message = assert_one_line_error(proc, "training_runs.csv", f"line {line}", run_id, words)
+    assert f"field {field!r}" in message, message
+
+
+def test_every_run_with_hours_says_whether_they_are_exact_or_an_upper_bound(catalog):
+    for run in catalog.training_runs.values():
+        assert (run.gpu_hours is None) == (run.hours_bound is None), run.id
+        if run.hours_basis == "quantity_x_time" or run.gpu_hours_scope in (
+            "pretrain_plus",
+            "upper_bound",
+        ):
+            assert run.hours_bound == "upper", run.id
 
 
 def test_a_check_row_may_carry_figures_that_cannot_calibrate(data_copy):

@@ -174,19 +174,23 @@ def test_fp8_on_a_chip_without_fp8_is_refused():
 
 
 def test_a_chip_without_a_price_still_answers_everything_but_cost():
-    r = estimate(params=7e9, tokens=2e12, accelerator="b300", draws=500)
+    r = estimate(params=7e9, tokens=2e12, accelerator="mi355x", draws=500)
     assert r.metrics["cost_usd"] is None
     for name in ("mfu", "gpu_hours", "energy_mwh", "emissions_tco2e"):
         assert _ordered(r.metrics[name]), name
-    assert r.inputs["cost_method"] == "n/a (no price for b300; give --price-per-hour)"
-    assert "n/a (no price for b300; give --price-per-hour)" in r.to_table()
+    said = (
+        "n/a (no price for mi355x: no public per-GPU-hour list price found in the sources searched "
+        "(2026-12); give --price-per-hour)"
+    )
+    assert r.inputs["cost_method"] == said
+    assert said in r.to_table()
     assert r.to_dict()["cost_usd"] is None
-    priced = estimate(params=7e9, tokens=2e12, accelerator="b300", draws=500, price_per_hour=1.5)
+    priced = estimate(params=7e9, tokens=2e12, accelerator="mi355x", draws=500, price_per_hour=1.5)
     assert priced.metrics["gpu_hours"] == r.metrics["gpu_hours"]
     assert priced.metrics["cost_usd"]["p50"] == pytest.approx(r.metrics["gpu_hours"]["p50"] * 1.5)
 
 
-@pytest.mark.parametrize("accelerator", ["a100-sxm-80gb", "tpu-v4", "b300"])
+@pytest.mark.parametrize("accelerator", ["a100-sxm-80gb", "tpu-v4", "b300", "mi355x"])
 def test_done_when_estimates_exit_0_with_hours_energy_and_cost_or_na(cli, accelerator, catalog):
     proc = cli(
         "estimate",
@@ -228,3 +232,31 @@ def test_the_prior_depends_on_the_accelerator_generation():
     h100 = estimate(params=7e9, tokens=2e12, accelerator="h100-sxm", draws=2000, price_per_hour=1.0)
     # Published A100 runs imply a higher utilization of their (lower) peak than H100 runs do.
     assert a100.metrics["mfu"]["p50"] > h100.metrics["mfu"]["p50"]
+
+
+def test_every_accelerator_estimates_with_a_cost_or_the_reason_there_is_none(catalog):
+    for chip in catalog.accelerators.values():
+        r = estimate(params=3e9, tokens=2e12, accelerator=chip.id, accelerators=512, draws=300)
+        assert _ordered(r.metrics["gpu_hours"]) and _ordered(r.metrics["wall_clock_days"]), chip.id
+        if chip.rental_usd_per_hour is not None:
+            assert _ordered(r.metrics["cost_usd"]), chip.id
+        else:
+            assert r.metrics["cost_usd"] is None, chip.id
+            assert chip.rental_na_reason and chip.rental_na_reason in r.inputs["cost_method"]
+
+
+@pytest.mark.parametrize("accelerator", ["gh200", "a800-sxm-80gb", "mi250x", "mi250", "trainium1"])
+def test_the_new_accelerators_answer_with_a_cost(cli, accelerator):
+    proc = cli(
+        "estimate", "--params", "8e9", "--tokens", "2e12", "--accelerator", accelerator,
+        "--accelerators", "512", "--draws", "500", "--format", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert d["cost_usd"]["p50"] > 0 and d["wall_clock_days"]["p50"] > 0
+
+
+def test_a_chip_without_a_price_says_why_in_the_table(cli):
+    proc = cli("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "ascend-910")
+    assert proc.returncode == 0, proc.stderr
+    assert "n/a (no price for ascend-910: no public rental list price outside China" in proc.stdout

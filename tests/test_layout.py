@@ -32,6 +32,8 @@ LONG_MODULES = {
     "(issue 24 item 2)",
     "model/batch.py": "estimate_many's shared-vector evaluation: row plans, grouped draws and "
     "blocks are one algorithm",
+    "model/calibration.py": "the utilization prior: its points, both fitted forms, the cache and "
+    "the predictive share UtilizationPrior; the censored likelihood left for model/censored.py",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .. import constants as K
 from .. import paths as _paths
 from ..cache import hash_contents as _hash_contents
 from ..errors import InputError, describe_validation_error, first_line, key_path
@@ -190,7 +191,9 @@ def _read_rows(
                     f"{where} line {line}: duplicate id {item.id!r} (first at line "
                     f"{first_seen[item.id]}); ids must be unique"
                 )
-            problem = item.calibration_rule_violation() if isinstance(item, TrainingRun) else None
+            problem = None
+            if isinstance(item, TrainingRun):
+                problem = item.hours_bound_problem() or item.calibration_rule_violation()
             if problem is not None:
                 field_name, msg = problem
                 raise InputError(
@@ -231,6 +234,32 @@ def _hash_files(paths: list[Path]) -> str:
     return _hash_contents({path: path.read_bytes() for path in paths})
 
 
+def _implied_utilization_problem(run: TrainingRun, chip: Accelerator) -> str | None:
+    """Why a run's hours cannot be, when they imply a utilization above 1 of the chip's peak at the
+    run's precision for the model FLOP they cover (a figure in the wrong unit, a count that misses
+    a factor); else None. An upper bound on the hours is a lower bound on the utilization, so the
+    bound itself would say the impossible."""
+    flop = run.hours_flop
+    if run.gpu_hours is None or flop is None:
+        return None
+    precision = run.precision or "bf16"
+    peak = chip.peak_fp8_flop_per_s if precision == "fp8" else None
+    peak = peak or chip.peak_bf16_flop_per_s
+    utilization = flop / (run.gpu_hours * K.SECONDS_PER_HOUR * peak)
+    if utilization <= 1.0:
+        return None
+    what = (
+        "an upper bound on them says utilization of at least"
+        if run.hours_bound == "upper"
+        else "they imply utilization"
+    )
+    return (
+        f"{run.gpu_hours:g} accelerator-hours on {chip.id} for {flop:.3g} model FLOP: {what} "
+        f"{utilization:.2f} of the {precision} dense peak, and it cannot exceed 1 (check the "
+        "hours' unit, the accelerator count or the tokens they cover)"
+    )
+
+
 def _check_references(cat: Catalog, run_lines: dict[str, int] | None = None) -> None:
     where_runs = display(cat.data_dir / "training_runs.csv")
     for run in cat.training_runs.values():
@@ -240,6 +269,13 @@ def _check_references(cat: Catalog, run_lines: dict[str, int] | None = None) -> 
                 f"{where_runs}{line} (id {run.id!r}), field 'accelerator': unknown accelerator "
                 f"{run.accelerator!r}; {suggest(run.accelerator, cat.accelerators)}"
             )
+        if run.accelerator is not None:
+            problem = _implied_utilization_problem(run, cat.accelerators[run.accelerator])
+            if problem is not None:
+                line = f" line {run_lines[run.id]}" if run_lines and run.id in run_lines else ""
+                raise InputError(
+                    f"{where_runs}{line} (id {run.id!r}), field 'gpu_hours': {problem}"
+                )
     _check_calibration_rows(cat, where_runs, run_lines or {})
     where_deals = display(cat.data_dir / DEALS_FILE)
     for i, deal in enumerate(cat.deals.values()):

@@ -384,6 +384,7 @@ FAMILIES = (
     "hopper",
     "blackwell",
     "rubin",
+    "cdna2",
     "cdna3",
     "cdna4",
     "cdna5",
@@ -426,6 +427,20 @@ class Accelerator(Strict):
                 "columns are not swapped)"
             )
         return self
+
+    @property
+    def rental_na_reason(self) -> str | None:
+        """Why the row has no rental price: its `rental_usd_per_hour: n/a: why` entry (None when
+        it has a price or gives no reason)."""
+        if self.rental_usd_per_hour is not None:
+            return None
+        return (
+            _split_assumptions(self.assumptions)
+            .get("rental_usd_per_hour", "")
+            .partition("n/a:")[2]
+            .strip()
+            or None
+        )
 
     def peak_flop_per_s(self, precision: str) -> float:
         """Dense peak at a precision; FP8 on a chip without FP8 is an input error."""
@@ -488,6 +503,15 @@ HOURS_BASES = (
 )
 CALIBRATION_HOURS_BASES = ("reported", "quantity_x_time", "rate_x_tokens", "iteration_time")
 THIRD_PARTY_CONFIDENCE = "estimated-by-third-party"
+#: What a row's accelerator-hours say about the clean pass: ``exact`` (they measure it) or ``upper``
+#: (they bound it from above: accelerators x calendar time, hours that cover more than one pass,
+#: access windows). The censored form of the prior reads an ``upper`` row as "utilization at least
+#: the implied value".
+HOURS_BOUNDS = ("exact", "upper")
+#: Hours of these scopes or this basis are upper bounds by construction: such a row cannot say
+#: ``exact``.
+UPPER_BOUND_SCOPES = ("pretrain_plus", "upper_bound")
+UPPER_BOUND_BASES = ("quantity_x_time",)
 #: What a published energy figure measures (data/README.md): accelerator-hours x chip TDP by
 #: construction (cannot test an energy model), measured GPU power x time before PUE, or not stated.
 ENERGY_BASES = ("tdp_x_hours", "gpu_measured", "unstated")
@@ -524,6 +548,8 @@ class TrainingRun(Strict):
     run_kind: Literal[RUN_KINDS] | None = None  # type: ignore[valid-type]
     flop_basis: Literal[FLOP_BASES] | None = None  # type: ignore[valid-type]
     hours_basis: Literal[HOURS_BASES] | None = None  # type: ignore[valid-type]
+    #: Whether gpu_hours measure the clean pass or bound it from above (`HOURS_BOUNDS`).
+    hours_bound: Literal[HOURS_BOUNDS] | None = None  # type: ignore[valid-type]
     source: NonEmptyStr
     notes: str = ""
 
@@ -541,6 +567,43 @@ class TrainingRun(Strict):
                 f"{', '.join(ENERGY_BASES)}"
             )
         return self
+
+    def hours_bound_problem(self) -> tuple[str, str] | None:
+        """(field, what is wrong) when the row's `hours_bound` is missing or contradicts its hours,
+        else None: hours need a bound; an upper bound needs its basis (how the hours were got);
+        hours that are an upper bound by construction cannot be declared exact."""
+        if self.gpu_hours is None:
+            if self.hours_bound is not None:
+                return (
+                    "hours_bound",
+                    "hours_bound says what gpu_hours are, so gpu_hours is required",
+                )
+            return None
+        if self.hours_bound is None:
+            return (
+                "hours_bound",
+                "gpu_hours is given, so hours_bound is required: exact (the hours measure the "
+                "clean pass) or upper (they bound it from above)",
+            )
+        if self.hours_bound == "upper" and self.hours_basis is None:
+            return (
+                "hours_basis",
+                "hours_bound is upper, so hours_basis must say how the bound was got; allowed: "
+                f"{', '.join(HOURS_BASES)}",
+            )
+        if self.hours_bound == "exact" and (
+            self.gpu_hours_scope in UPPER_BOUND_SCOPES or self.hours_basis in UPPER_BOUND_BASES
+        ):
+            what = (
+                f"scope {self.gpu_hours_scope}"
+                if self.gpu_hours_scope in UPPER_BOUND_SCOPES
+                else f"basis {self.hours_basis}"
+            )
+            return (
+                "hours_bound",
+                f"hours of {what} bound the clean pass from above; write upper, not exact",
+            )
+        return None
 
     def calibration_rule_violation(self) -> tuple[str, str] | None:
         """(field, what is wrong) when a ``calibration`` row breaks the calibration rule, else None.

@@ -36,6 +36,7 @@ SOURCES = (
     "inputs/specs.py",
     "inputs/scenario.py",
     "model/calibration.py",
+    "model/censored.py",
     "constants.py",
     "inputs/limits.py",
     "inputs/yamlio.py",
@@ -58,6 +59,8 @@ class Chip:
     server_power_w: float
     server_power_fraction: float
     rental_usd_per_hour: float | None
+    #: Why there is no rental price (data/accelerators.csv `rental_usd_per_hour: n/a: why`).
+    rental_na_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ def context_for(catalog) -> Context:
                 c.server_power_w,
                 c.server_power_fraction,
                 c.rental_usd_per_hour,
+                c.rental_na_reason,
             )
             for c in catalog.accelerators.values()
         },

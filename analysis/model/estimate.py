@@ -412,7 +412,8 @@ def estimate(
             f"{defaults['price_factor'].text}"
         )
     else:
-        cost_method = f"n/a (no price for {chip.id}; give --price-per-hour)"
+        why = f": {chip.rental_na_reason}" if chip.rental_na_reason else ""
+        cost_method = f"n/a (no price for {chip.id}{why}; give --price-per-hour)"
 
     dev = be.asarray
     g = dev(goodput_draws)
