@@ -248,15 +248,17 @@ def _implied_utilization_problem(run: TrainingRun, chip: Accelerator) -> str | N
     utilization = flop / (run.gpu_hours * K.SECONDS_PER_HOUR * peak)
     if utilization <= 1.0:
         return None
-    what = (
-        "an upper bound on them says utilization of at least"
-        if run.hours_bound == "upper"
-        else "they imply utilization"
+    bound = "at least " if run.hours_bound == "upper" else ""  # an upper bound on the hours
+    rule = (
+        f"; a calibration row's implied MFU is from {MIN_MFU:g} to 1"
+        if run.role == "calibration"
+        else ""
     )
     return (
-        f"{run.gpu_hours:g} accelerator-hours on {chip.id} for {flop:.3g} model FLOP: {what} "
-        f"{utilization:.2f} of the {precision} dense peak, and it cannot exceed 1 (check the "
-        "hours' unit, the accelerator count or the tokens they cover)"
+        f"{run.gpu_hours:g} accelerator-hours on {chip.id} for {flop:.3g} model FLOP imply an MFU "
+        f"of {bound}{utilization:.3g} of the {precision} dense peak, and it cannot exceed 1{rule} "
+        "(check the units: hours, not thousands or millions; the accelerator count; the tokens "
+        "they cover)"
     )
 
 
