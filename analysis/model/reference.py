@@ -135,7 +135,7 @@ def compare(reference: dict, candidate: dict, *, rtol: float = 1e-4) -> dict:
     same = (r_fin == c_fin) & (
         ~r_fin
         | (
-            (np.abs(np.where(r_fin, r_l - c_l, 0.0)) <= 1e-3)
+            (np.abs(np.where(r_fin & c_fin, r_l, 0.0) - np.where(r_fin & c_fin, c_l, 0.0)) <= 1e-3)
             & (np.asarray(reference["track"]) == np.asarray(candidate["track"]))
         )
     )
