@@ -75,6 +75,14 @@ def test_bench_json_says_what_it_measured(bench_json):
     assert max(f32["max_rel_error"].values()) < 1e-4
 
 
+def test_bench_times_the_explorers_updates_at_the_runs_draws(bench_json):
+    ex = bench_json["explorer"]
+    # --draws 3000 caps the explorer's 20,000 draws; every change made is one update timed
+    assert ex["draws"] == 3000 and ex["updates"] == 6
+    assert 0 < ex["update_seconds_median"] <= ex["update_seconds_max"]
+    assert "figure redrawn" in ex["update_is"]
+
+
 def test_bench_names_the_fast_path_that_ran_and_checks_it_against_the_spec(bench_json):
     from analysis.model.kernels import native, race_cpu
 

@@ -27,6 +27,10 @@ What is timed:
    (``single_calls_varied_per_s``); and the command ``python -m analysis estimate ...`` end to end,
    a new process each time (``command_seconds``), also right after every notebook's file times
    changed, as a save or a fresh clone leaves them (``command_after_touch_seconds``).
+4. The explorer (``explorer``): `views.explorer.Explorer` on the default scenario at the notebook's
+   ``EXPLORER_DRAWS`` draws, then ``EXPLORER_UPDATES`` changes made as a user makes them (a common
+   target, a lab, a share, back), each an update: the race rerun, its curves and the figure
+   redrawn (``update_seconds_median``, ``update_seconds_max``).
 
 Scenario-step: one (draw, competitor, time step) evaluation of the array-API race kernel: the
 capacity online of every deal of that competitor (a table lookup at the draw's delayed index), the
@@ -84,6 +88,9 @@ NAIVE_DRAWS = 1 << 15
 BATCH_CONFIGS = 20_000
 SINGLE_CALLS = 200
 ESTIMATE_DRAWS = 1000
+#: The explorer's draws (notebook 40's default) and the updates timed.
+EXPLORER_DRAWS = 20_000
+EXPLORER_UPDATES = 6
 FLOAT64_DRAWS = 1 << 15
 #: Repeats of the timed run (the median is reported); one above this many draws.
 REPEATS = 3
@@ -639,6 +646,36 @@ def time_estimates(
 # ---------------------------------------------------------------------------------------------
 
 
+def time_explorer(draws: int = EXPLORER_DRAWS, backend: str = "numpy") -> dict:
+    """Seconds of the explorer's updates (rerun, curves, redraw) on the default scenario."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ..views.explorer import Explorer
+
+    live = Explorer(draws=draws, backend=backend)
+    changes = (
+        {"target_flop": 3e26},
+        {"lab": "Meta", "share": 0.02},
+        {"share": 0.0},
+        {"target_flop": 1e26},
+        {"lab": "DeepSeek"},
+        {"target_flop": 0.0},
+    )[:EXPLORER_UPDATES]
+    live.timings.clear()
+    for change in changes:
+        live.set(**change)
+    times = list(live.timings)
+    return {
+        "draws": draws,
+        "updates": len(times),
+        "update_seconds_median": statistics.median(times),
+        "update_seconds_max": max(times),
+        "update_is": "one change of a control: the race rerun at these draws, its time-to-train "
+        "curves and the figure redrawn (PNG)",
+    }
+
+
 def resolve_backends(name: str | None) -> list[Backend]:
     """``auto``: NumPy and, when usable, CuPy; ``numpy`` or ``cupy``: that one (InputError if not
     usable)."""
@@ -694,6 +731,7 @@ def run_bench(draws: int = DEFAULT_DRAWS, backend: str | None = None) -> dict:
         "scenario_step": SCENARIO_STEP,
         "references": {"scalar": scalar, "naive": naive, "all_agree": agreement_ok},
         "estimate": time_estimates(),
+        "explorer": time_explorer(min(draws, EXPLORER_DRAWS), backend=results[0]["backend"]),
         "fast_path": race_cpu.DESCRIPTION,
         "compiled_helpers": native.status(),
         "float32": f32,
@@ -780,6 +818,10 @@ def to_table(report: dict) -> str:
         f"  {est['batch_worst_case_configs_per_s']:>10,.0f}  {est['batch_worst_case_configs']:,} "
         "rows, "
         f"{est['batch_worst_case_workload']}",
+        f"explorer: {report['explorer']['updates']} updates at "
+        f"{report['explorer']['draws']:,} draws, median "
+        f"{report['explorer']['update_seconds_median']:.2f} s, slowest "
+        f"{report['explorer']['update_seconds_max']:.2f} s ({report['explorer']['update_is']})",
         f"memory copy bandwidth {report['memcpy_gb_per_s']:.1f} GB/s; device: {report['device']}",
         f"peak MB: {report['results'][0]['peak_memory_is']}",
     ]

@@ -60,6 +60,17 @@ def _first_feasible(
         np.maximum.accumulate(f64(t)) / w for t, w in zip(power_tables, layout.deal_server_w)
     ]
     run_caps = [None if t is None else np.maximum.accumulate(f64(t)) * 1e6 for t in cap_tables]
+    # Each table padded with its last value to the farthest index a draw reads (its base plus the
+    # last step's offset), so that a read needs no clipping.
+    reach = (steps - 1) * sub + 1
+
+    def padded(table, base):
+        short = int(np.max(base, initial=0)) + reach - table.shape[0]
+        return np.pad(table, (0, short), mode="edge") if short > 0 else table
+
+    run_flops = [padded(t, b) for t, b in zip(run_flops, deal_base)]
+    run_units = [padded(t, b) for t, b in zip(run_units, deal_base)]
+    run_caps = [None if t is None else padded(t, b) for t, b in zip(run_caps, cap_base)]
     deals_of = [[d for d in range(n_deals) if layout.deal_campus[d] == c] for c in range(n_campus)]
     # Per campus: peak FLOP/s per accelerator and per facility W at the draw's PUE (highest deal).
     per_unit = []
@@ -78,7 +89,8 @@ def _first_feasible(
         "per_s": f64(rate) * f64(budget_s) * (1 + _BOUND_SLACK),
         "need0": f64(need_flop) * (1 - _BOUND_SLACK),
         "inv": f64(inv_h),
-        "share": f64(share),
+        "shared": np.asarray(share) > 0,
+        "share_per_s": f64(share) * f64(rate) * f64(budget_s) * (1 + _BOUND_SLACK),
         "count": None if count is None else f64(count),
         "gain": gain,
         "deal_gain": [None if g is None else f64(g) for g in (deal_gain or [None] * n_deals)],
@@ -95,14 +107,16 @@ def _first_feasible(
         flops_c, units_c = [], []
         for c in range(n_campus):
             flops = units = 0.0
+            # Accelerator counts matter only to a power cap or a run of a given count.
+            counted = run_caps[c] is not None or v["count"] is not None
             for d in deals_of[c]:
-                idx = np.minimum(v["base"][d] + off, run_flops[d].shape[0] - 1)
+                idx = v["base"][d] + off
                 g = v["deal_gain"][d]
                 flops = flops + (run_flops[d][idx] if g is None else run_flops[d][idx] * g)
-                units = units + run_units[d][idx]
+                if counted:
+                    units = units + run_units[d][idx]
             if run_caps[c] is not None:
-                top = run_caps[c].shape[0] - 1
-                cap_w = run_caps[c][np.minimum(v["cap_base"][c] + off, top)]
+                cap_w = run_caps[c][v["cap_base"][c] + off]
                 units = np.minimum(units, cap_w / (v["pue"][c] * least_w[c]))
                 flops = np.minimum(flops, units * per_unit[c] * gain)
             flops_c.append(flops)
@@ -113,8 +127,7 @@ def _first_feasible(
             flops = sum(flops_c[c] for c in camps) * (1 + _BOUND_SLACK)
             units = sum(units_c[c] for c in camps) * (1 + _BOUND_SLACK)
             if v["count"] is None:
-                cap = v["share"] * flops
-                ok |= (cap > 0) & (cap * v["per_s"] >= need)
+                ok |= v["shared"] & (flops > 0) & (flops * v["share_per_s"] >= need)
             else:
                 peak = max(per_unit[c] for c in camps) if camps else 0.0
                 ok |= (units >= v["count"]) & (v["count"] * peak * gain * v["per_s"] >= need)
