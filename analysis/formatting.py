@@ -325,7 +325,8 @@ def kind_of(name: str) -> Kind:
         return _rate(tokens)
     if "p" in tokens[:-1]:
         return KINDS["points"] if "adds" in words else KINDS["probability"]
-    if words & _FRACTION_WORDS:
+    # an error named in months (error_p50_months) is months, not a relative error
+    if words & _FRACTION_WORDS and not (words & {"months"} and "error" in words):
         return KINDS["probability"]
     if "usd" in words:
         return KINDS["money"]
@@ -350,8 +351,11 @@ def kind_of(name: str) -> Kind:
 
 
 def format_value(value: Any, name: str) -> str:
-    """`value` formatted as the kind its `name` says; strings, booleans and dates pass through."""
-    if isinstance(value, (str, bool)) or (
+    """`value` formatted as the kind its `name` says; a boolean as yes or no; strings and dates
+    pass through."""
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+        return "yes" if value else "no"
+    if isinstance(value, str) or (
         value is not None
         and not isinstance(value, (int, float))
         and _finite(value) is None

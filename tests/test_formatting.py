@@ -124,10 +124,20 @@ def test_issue_examples_read_as_people_expect():
         ("peak_bf16_flop_per_s", "(FLOP/s)"),
         ("rate_usd_per_gpu_hour", "($ per accelerator-hour)"),
         ("training_flop", "(FLOP)"),
+        ("error_p50_months", "(months)"),
+        ("naive_error_months", "(months)"),
+        ("rel_error", "(%)"),
     ],
 )
 def test_headers_name_their_unit(name, unit):
     assert F.label(name).endswith(unit)
+
+
+def test_an_error_in_months_is_months_and_a_boolean_is_yes_or_no():
+    # the hindcast's table once showed a 0.63-month error as "62.8%"
+    assert F.format_value(0.628, "error_p50_months") == "0.6"
+    assert F.format_value(0.12, "mdape") == "12.0%"
+    assert [F.format_value(v, "covered") for v in (True, np.False_)] == ["yes", "no"]
 
 
 def test_present_formats_each_column_by_its_kind_and_labels_units():
