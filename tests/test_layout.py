@@ -20,16 +20,14 @@ MAX_LINES = 600
 LONG_MODULES = {
     "inputs/scenario.py": "the scenario's models and every check on them, one home (issue 24): "
     "field bounds, references, launch, counts, campuses, look-ahead, memory",
-    "views/plots.py": "one function per notebook figure, sharing one style, palette and axis "
-    "helpers; to split by figure family when the hindcast's figures land",
     "studies/backtest.py": "one study: the cross-validation schemes, baselines, energy check and "
     "BacktestResult share the refitted priors",
     "inputs/specs.py": "the pydantic models of every data row and distribution; the scenario "
     "models already left for inputs/scenario.py",
-    "runs/bench.py": "the benchmark and its report: kernel, references, simulate's stages and "
-    "estimate timed by calling the package's functions, and one table of them",
-    "views/tables.py": "one function per notebook table; deal_effect leaves for studies.deal_value "
-    "(issue 24 item 2)",
+    "views/tables.py": "one function per notebook table, sharing the race's per-lab headline "
+    "metrics (deal_effect already left for studies.deal_value)",
+    "runs/bench.py": "the benchmark and its report: kernel, references, simulate's stages, the "
+    "explorer's updates and estimate timed by calling the package's functions, and one table",
     "model/batch.py": "estimate_many's shared-vector evaluation: row plans, grouped draws and "
     "blocks are one algorithm",
     "model/calibration.py": "the utilization prior: its points, both fitted forms, the cache and "
