@@ -148,8 +148,11 @@ def test_bench_table_runs():
         "x the kernel timed alone; stages",
         "configurations/s",
         "right after touching every notebook",
+        "at draws=1,000 (median of 3)",
+        "explorer: 6 updates at 500 draws",
     ):
         assert text in proc.stdout, text
+    assert "{" not in proc.stdout, "a format field printed unfilled"
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5", "1e9", ""])

@@ -806,7 +806,7 @@ def to_table(report: dict) -> str:
         f"launches differ: {f32['launches_differ']}",
         f"estimate: `{est['command']}` {est['command_seconds']:.2f} s end to end (median of "
         f"{est['command_runs']}), {est['command_after_touch_seconds']:.2f} s right after "
-        "touching every notebook; at draws={est['draws']:,} (median of {est['repeats']}): single "
+        f"touching every notebook; at draws={est['draws']:,} (median of {est['repeats']}): single "
         "estimate calls "
         f"{est['single_calls_per_s']:,.0f}/s (one configuration), "
         f"{est['single_calls_varied_per_s']:,.0f}/s (every "
