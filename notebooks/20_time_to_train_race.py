@@ -161,14 +161,10 @@ rivals = [
     )
     for lab in ("DeepSeek", "Alibaba")
 ]
-cells.present(
-    pd.concat([b.table.assign(lab=b.lab) for b in rivals]).pivot(
-        index="efficiency", columns="lab", values=["p_before_with_deal", "p_before_without_deal"]
-    )
-)
+cells.present(breakeven.curves_table(rivals))
 
 # %%
-pd.DataFrame([b.to_dict() for b in rivals])
+cells.present(breakeven.summary_table(rivals))
 
 # %%
 plots.break_even(rivals)
@@ -220,18 +216,7 @@ print(result.to_table())
 # launch dates and budgets, and what the capacity buys shows in the FLOP each run trains.
 
 # %%
-runs_table = pd.DataFrame(
-    [
-        {
-            "lab": c["lab"],
-            "training_flop_p50": c["training_flop"]["p50"],
-            "effective_flop_p50": c["effective_flop"]["p50"],
-            "run_length_months_p50": c["run_length_months"]["p50"],
-            "p_first": c["p_first"],
-        }
-        for c in result.competitors
-    ]
-).set_index("lab")
+runs_table = tables.run_summary(result)
 cells.present(runs_table)
 
 # %%

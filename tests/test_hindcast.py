@@ -142,6 +142,23 @@ def test_break_even_efficiency_is_monotone_and_interpolated():
         assert b.table["efficiency"].iloc[j - 1] <= b.with_deal <= b.table["efficiency"].iloc[j]
 
 
+def test_break_even_tables_hold_every_lab_and_multiplier():
+    results = [
+        breakeven.break_even_efficiency(lab=lab, draws=300, grid=(1, 10, 100))
+        for lab in ("DeepSeek", "Alibaba")
+    ]
+    curves = breakeven.curves_table(results)
+    assert list(curves.index) == [1.0, 10.0, 100.0]
+    for b in results:
+        assert (
+            curves[("p_before_with_deal", b.lab)].to_numpy()
+            == b.table["p_before_with_deal"].to_numpy()
+        ).all()
+    summary = breakeven.summary_table(results)
+    assert list(summary["lab"]) == ["DeepSeek", "Alibaba"]
+    assert list(summary["break_even_with_deal"]) == [b.with_deal for b in results]
+
+
 def test_crossing_interpolates_on_the_log_of_the_multiplier():
     grid = np.array([1.0, 10.0, 100.0])
     assert breakeven._crossing(grid, np.array([0.0, 0.4, 0.6])) == pytest.approx(10**1.5)

@@ -56,6 +56,12 @@ def test_race_metrics_and_curves():
         assert part["p_done"].is_monotonic_increasing
         comp = next(c for c in result.competitors if c["lab"] == lab)
         assert part["p_done"].iloc[-1] == pytest.approx(comp["p_within_horizon"])
+    runs = tables.run_summary(result)
+    assert list(runs.index) == ["Meta", "DeepSeek", "Alibaba"]
+    for lab in ("meta", "deepseek", "alibaba"):
+        row = runs.loc[{"meta": "Meta", "deepseek": "DeepSeek", "alibaba": "Alibaba"}[lab]]
+        assert row["training_flop_p50"] == metrics[f"training_flop_p50_{lab}"]
+        assert row["p_first"] == metrics[f"p_first_{lab}"]
     leads = tables.lead_times(result)
     assert set(leads["pair"]) == {
         "DeepSeek minus Meta",

@@ -208,6 +208,30 @@ def _p_before(result, lab: str, rival: str) -> float:
     raise InputError(f"no pair of {lab!r} and {rival!r} in the race")  # pragma: no cover
 
 
+def curves_table(results) -> pd.DataFrame:
+    """P(each lab trains before its rival) at each efficiency multiplier, with and without the
+    deal: one row per multiplier, columns (p_before_with_deal | p_before_without_deal, lab).
+
+    Parameters
+    ----------
+    results : sequence of BreakEven
+        From `break_even_efficiency`, one per lab.
+    """
+    import pandas as pd
+
+    return pd.concat([b.table.assign(lab=b.lab) for b in results]).pivot(
+        index="efficiency", columns="lab", values=["p_before_with_deal", "p_before_without_deal"]
+    )
+
+
+def summary_table(results) -> pd.DataFrame:
+    """One row per lab: its rival, the deal, the target and both break-even multipliers (`to_dict`
+    of each result)."""
+    import pandas as pd
+
+    return pd.DataFrame([b.to_dict() for b in results])
+
+
 def headline_metrics(results) -> dict:
     """Notebook 20's recorded break-even metrics.
 

@@ -590,6 +590,24 @@ def race_metrics(result: SimulationResult) -> dict[str, float | None]:
     return out
 
 
+def run_summary(result: SimulationResult) -> pd.DataFrame:
+    """Per lab (the index): P50 training and effective FLOP, P50 run length in months, P(first)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "lab": c["lab"],
+                "training_flop_p50": c["training_flop"]["p50"],
+                "effective_flop_p50": c["effective_flop"]["p50"],
+                "run_length_months_p50": c["run_length_months"]["p50"],
+                "p_first": c["p_first"],
+            }
+            for c in result.competitors
+        ]
+    ).set_index("lab")
+
+
 def deal_effect_curves(effect, *, step_months: float = 0.25) -> pd.DataFrame:
     """`time_to_train_curves` of every run of a `deal_value.deal_effect` study, with columns
     target, case and variant (the study's simulations; this only tabulates them)."""
