@@ -216,6 +216,11 @@ def curves_table(results) -> pd.DataFrame:
     ----------
     results : sequence of BreakEven
         From `break_even_efficiency`, one per lab.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the efficiency multiplier; probabilities as fractions.
     """
     import pandas as pd
 
@@ -225,8 +230,18 @@ def curves_table(results) -> pd.DataFrame:
 
 
 def summary_table(results) -> pd.DataFrame:
-    """One row per lab: its rival, the deal, the target and both break-even multipliers (`to_dict`
-    of each result)."""
+    """One row per lab: its rival, the deal, the target and both break-even multipliers.
+
+    Parameters
+    ----------
+    results : sequence of BreakEven
+        From `break_even_efficiency`, one per lab.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `BreakEven.to_dict` of each result, one row each (a multiplier None: above the grid).
+    """
     import pandas as pd
 
     return pd.DataFrame([b.to_dict() for b in results])
