@@ -133,7 +133,10 @@ cells.present(result.generation_vs_naive())
 # by generation, that brings the A100 runs from about 51% to 36% against naive's 27%, and costs the
 # H100 runs (from 27% to 36%, still under naive's 48%). The A100 runs still lose to the naive rule
 # there and in the time split, where the 2023 A100 runs (Phi-1.5 and Phi-2 at 0.6-0.7 of peak) ran
-# well above the earlier ones; no term of the forms tried predicts that.
+# well above the earlier ones; no term of the forms tried predicts that. The candidate "size +
+# generation, nested weight" chooses the blend weight from the generations it was fitted on, each
+# left out in turn: with Ampere held out, the three left (Hopper, TPU, Volta) choose no weight, and
+# the A100 runs come out further off (about 55%).
 
 # %%
 assert (result.runs["fitted_on"] < len(result.settings["calibration_runs"])).all()

@@ -703,6 +703,53 @@ def test_a_generation_without_runs_is_moved_toward_the_naive_centre(catalog):
     assert pooled < centre < math.log(NAIVE_MFU)
 
 
+def _generation_points(levels, runs=8, seed=3):
+    """`runs` runs per generation ``g<i>`` (each on its own chip ``chip-<i>``) at log u =
+    `levels`[i] + N(0, 0.05)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    template = calibration_points(load_catalog())[0]
+    return [
+        replace(
+            template,
+            run_id=f"g{i}-{j}",
+            precision="bf16",
+            accelerator=f"chip-{i}",
+            generation=f"g{i}",
+            utilization=math.exp(level + 0.05 * rng.standard_normal()),
+            hours_bound="exact",
+        )
+        for i, level in enumerate(levels)
+        for j in range(runs)
+    ]
+
+
+def test_the_nested_weight_follows_what_left_out_generations_show():
+    from analysis.model.calibration import NAIVE_MFU, choose_naive_weight, fit_prior
+
+    features = ("generation", "nested")
+    # Every generation at one level far below the naive MFU: the others predict a left-out one
+    # well, so the naive centre gets no weight.
+    alike = _generation_points([math.log(0.15)] * 5)
+    assert choose_naive_weight(alike, features) == 0.0
+    # Generations scattered evenly about the naive MFU: a left-out one is nearer the naive centre
+    # than the others' pooled mean, which is pulled the other way.
+    scattered = _generation_points([math.log(NAIVE_MFU) + d for d in (-0.6, 0.6, -0.6, 0.6, 0.3)])
+    weight = choose_naive_weight(scattered, features)
+    assert weight >= 0.8
+    # The fitted prior carries the chosen weight for an unseen generation, none for a seen one.
+    prior = fit_prior(scattered, features)
+    assert prior.unseen_naive_weight == weight
+    assert prior._naive_weight("chip-new", 1)[0] == weight
+    assert prior._naive_weight("chip-0", 1)[0] == 0.0
+    # Without the flag the inverse-variance rule stands; one generation gives nothing to leave out.
+    assert math.isnan(fit_prior(scattered, ("generation",)).unseen_naive_weight)
+    assert choose_naive_weight(_generation_points([math.log(0.3)]), features) is None
+    with pytest.raises(ValueError, match="'nested'.*'generation'"):
+        fit_prior(scattered, ("size", "nested"))
+
+
 def test_the_prior_is_compared_with_naive_per_scheme_and_generation(result):
     table = result.generation_vs_naive()
     assert set(table["scheme"]) == set(SCHEMES)

@@ -50,6 +50,12 @@ MdAPE from 51% to 36% (naive 27%) for H100's 27% to 36% (naive 48%), with the sa
 the exact runs and a better one on the bounded ones (notebook 30_backtest); a generation with runs
 keeps its own offset (blending those too cost log score on the exact runs).
 
+The flag ``"nested"`` chooses the weight from the data instead, as an unseen generation is met:
+each fitted generation is left out in turn and its runs scored at weights 0, 0.05, ..., 1 by the
+form's own likelihood (`choose_naive_weight`). It is a candidate of the backtest, not the default:
+with Ampere held out the generations left (Hopper, TPU, Volta) choose weight 0, so the A100 runs
+lose more to the naive rule (55% against 27%), and its log score on the exact runs is worse.
+
 The predictive interval adds the parameter uncertainty (the RLM covariance, the generation
 offset's posterior variance) to the residual scale. It is exposed as a log-normal with the
 Student-t predictive's P10 and P90, so the P10-P90 interval of a draw is that interval.
@@ -62,7 +68,7 @@ years before it), never by single left-out runs: see ``FEATURES`` and data/READM
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -86,6 +92,7 @@ __all__ = [
     "default_prior",
     "generation_of",
     "chip_sheet",
+    "choose_naive_weight",
 ]
 
 #: Rows whose figures are a third party's estimates never calibrate (also enforced at load).
@@ -100,8 +107,10 @@ BANDWIDTH_CENTRE_LOG10 = -2.5
 #: on it; "generation" is a partially pooled offset per accelerator generation.
 KNOWN_FEATURES = ("size", "bandwidth", "generation")
 #: Form flags a feature tuple may also carry: "censored" fits upper-bound rows as "utilization at
-#: least the implied value" (a censored Student-t likelihood) and exact rows as points.
-FORM_FLAGS = ("censored",)
+#: least the implied value" (a censored Student-t likelihood) and exact rows as points; "nested"
+#: chooses the naive centre's weight for an unseen generation by leaving out each fitted generation
+#: in turn (`choose_naive_weight`), where the default is the inverse-variance rule.
+FORM_FLAGS = ("censored", "nested")
 #: The naive rule the backtest compares with: 6·N·D at this MFU of the dense peak, no goodput; a
 #: generation without calibration runs has its centre moved toward it.
 NAIVE_MFU = 0.40
@@ -204,6 +213,10 @@ def _check_features(features) -> tuple[str, ...]:
         raise ValueError(
             f"unknown prior feature(s) {unknown}; allowed: {', '.join(KNOWN_FEATURES + FORM_FLAGS)}"
         )
+    if "nested" in features and "generation" not in features:
+        raise ValueError(
+            "prior flag 'nested' chooses the blend of unseen generations: add 'generation'"
+        )
     return features
 
 
@@ -249,6 +262,9 @@ class UtilizationPrior:
     naive_mse: float = 0.0
     #: Upper-bound rows the fit read as censored (0 for the point form).
     censored_runs: int = 0
+    #: Weight of the naive centre for a generation without calibration runs, chosen by leaving out
+    #: each fitted generation in turn (`choose_naive_weight`); NaN: the inverse-variance rule.
+    unseen_naive_weight: float = math.nan
 
     # -- pieces -----------------------------------------------------------------------------------
 
@@ -282,6 +298,8 @@ class UtilizationPrior:
         def weight(a):
             if self.generations.get(a, "") in self.offsets:
                 return (0.0, 0.0)
+            if math.isfinite(self.unseen_naive_weight):
+                return (self.unseen_naive_weight, 0.0)
             prior_var = self.sigma**2 + self.tau**2
             return (prior_var / (prior_var + self.naive_mse), 0.0)
 
@@ -417,6 +435,9 @@ class UtilizationPrior:
                 f"{g} {o:+.2f} (n={n})" for g, (o, _, n) in sorted(self.offsets.items())
             )
             gens = f"; generation offsets (tau {self.tau:.2f}): {shown}"
+            w = self._naive_weight(None, 1)[0]
+            rule = "left-out generations" if "nested" in self.features else "inverse variance"
+            gens += f"; an unseen generation {w:.0%} toward MFU {NAIVE_MFU:g} ({rule})"
         form = (
             f"; {self.censored_runs} upper-bound runs censored"
             if "censored" in self.features
@@ -454,8 +475,73 @@ def fit_prior(
     `generations` maps accelerator ids to generations for prediction (default: those of `points`),
     and `bytes_per_flop` ids to their chip sheet's bytes per FLOP (default: those of `points`).
     Runs without active parameters are dropped when "size" is a feature, runs on a chip without a
-    bandwidth when "bandwidth" is.
+    bandwidth when "bandwidth" is. With the generation term and the flag "nested", the naive
+    centre's weight for an unseen generation is chosen by `choose_naive_weight` on these same
+    points (else the inverse-variance rule).
     """
+    prior = _fit_prior(points, features, generations, bytes_per_flop)
+    if "nested" in prior.features and "generation" in prior.features:
+        weight = choose_naive_weight(
+            points, prior.features, generations=generations, bytes_per_flop=bytes_per_flop
+        )
+        if weight is not None:
+            prior = replace(prior, unseen_naive_weight=weight)
+    return prior
+
+
+#: Candidate weights of the naive centre for an unseen generation (`choose_naive_weight`).
+NAIVE_WEIGHT_GRID = tuple(i / 20 for i in range(21))
+
+
+def choose_naive_weight(
+    points: list[CalibrationPoint],
+    features: tuple[str, ...],
+    *,
+    generations: dict[str, str] | None = None,
+    bytes_per_flop: dict[str, float | None] | None = None,
+    grid: tuple[float, ...] = NAIVE_WEIGHT_GRID,
+) -> float | None:
+    """The naive centre's weight for a generation without runs, chosen as a generation without
+    runs would be met: each generation of `points` is left out in turn, the rest fitted, and its
+    runs scored at every weight of `grid` by the fitted form's own likelihood (the Student-t
+    density; the censored form reads an upper-bound row by its survival probability). The weight
+    with the best summed log score wins. None when fewer than two left-out generations can be
+    fitted (the inverse-variance rule then stands).
+    """
+    from scipy import stats
+
+    features = _check_features(features)
+    by_generation: dict[str, list[CalibrationPoint]] = {}
+    for p in points:
+        by_generation.setdefault(p.generation, []).append(p)
+    scores = np.zeros(len(grid))
+    folds = 0
+    log_naive = math.log(NAIVE_MFU)
+    for generation, test in sorted(by_generation.items()):
+        train = [p for p in points if p.generation != generation]
+        try:
+            inner = _fit_prior(train, features, generations, bytes_per_flop)
+        except (InputError, ValueError):  # too few runs, or features not separable without it
+            continue
+        inner = replace(inner, unseen_naive_weight=0.0)
+        folds += 1
+        for p in test:
+            if "size" in features and p.active_params is None:
+                continue
+            centre, scale = inner.log_centre_and_scale(p.active_params, accelerator=p.accelerator)
+            y = math.log(p.bf16_utilization)
+            loc = (1.0 - np.asarray(grid)) * centre[0] + np.asarray(grid) * log_naive
+            if "censored" in features and p.hours_bound == "upper":
+                scores += stats.t.logsf(y, inner.dof, loc=loc, scale=scale[0])
+            else:
+                scores += stats.t.logpdf(y, inner.dof, loc=loc, scale=scale[0])
+    if folds < 2:
+        return None
+    return float(grid[int(np.argmax(scores))])
+
+
+def _fit_prior(points, features, generations, bytes_per_flop) -> UtilizationPrior:
+    """`fit_prior` without the nested choice of the naive weight."""
     import statsmodels.api as sm
 
     features = _check_features(features)

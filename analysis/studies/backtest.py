@@ -96,6 +96,7 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "size + bandwidth + generation": ("size", "bandwidth", "generation"),
     "size, censored": ("size", "censored"),
     "size + generation, censored": ("size", "generation", "censored"),
+    "size + generation, nested weight": ("size", "generation", "nested"),
 }
 PRIOR = "calibrated prior"
 CONSTANT = "best single constant"
