@@ -260,3 +260,22 @@ def test_a_chip_without_a_price_says_why_in_the_table(cli):
     proc = cli("estimate", "--params", "7e9", "--tokens", "2e12", "--accelerator", "ascend-910")
     assert proc.returncode == 0, proc.stderr
     assert "n/a (no price for ascend-910: no public rental list price outside China" in proc.stdout
+
+
+def test_a_chip_whose_generation_has_no_calibration_run_says_so(catalog):
+    from analysis.model.calibration import default_prior
+
+    prior = default_prior(catalog)
+    for chip in catalog.accelerators.values():
+        r = estimate(params=8e9, tokens=2e12, accelerator=chip.id, draws=300, price_per_hour=1.0)
+        note = r.inputs["mfu_extrapolation"]
+        if chip.family in prior.offsets:
+            assert note is None, chip.id
+            assert "MFU note" not in r.to_table()
+        else:
+            weight = f"{prior._naive_weight(chip.id, 1)[0]:.0%}"
+            assert note.startswith(f"no calibration run on {chip.family};"), chip.id
+            assert weight in note and f"MFU note: {note}" in r.to_table()
+    # A fixed MFU is not the prior's: no note.
+    fixed = estimate(params=8e9, tokens=2e12, accelerator="b300", mfu=0.4, draws=300)
+    assert fixed.inputs["mfu_extrapolation"] is None

@@ -426,6 +426,22 @@ class UtilizationPrior:
 
         return float(stats.norm.cdf((math.log(utilization) - centre) * Z90 / half))
 
+    def extrapolation(self, accelerator: str) -> str | None:
+        """Why a prediction on `accelerator` stands on no run of its generation, in words; None
+        where its generation has calibration runs (or the prior has no generation term)."""
+        if "generation" not in self.features:
+            return None
+        generation = self.generations.get(accelerator)
+        if generation in self.offsets:
+            return None
+        w = self._naive_weight(accelerator, 1)[0]
+        return (
+            f"no calibration run on {generation or 'its generation'}; the centre is the pooled "
+            f"one moved {w:.0%} toward the naive MFU {NAIVE_MFU:g}, the interval widened by the "
+            "spread between generations (`backtest`, leave one generation out, shows how far off "
+            "such predictions have been)"
+        )
+
     def describe(self) -> str:
         names = [f for f in ("size", "bandwidth") if f in self.features]
         terms = "".join(f" {c:+.3f}*{f}" for c, f in zip(self.coef[1:], names))

@@ -61,6 +61,9 @@ class Chip:
     rental_usd_per_hour: float | None
     #: Why there is no rental price (data/accelerators.csv `rental_usd_per_hour: n/a: why`).
     rental_na_reason: str | None = None
+    #: Why the prior's prediction here stands on no run of the chip's generation
+    #: (`UtilizationPrior.extrapolation`); None where it has runs.
+    extrapolation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ def context_for(catalog) -> Context:
                 c.server_power_fraction,
                 c.rental_usd_per_hour,
                 c.rental_na_reason,
+                prior.extrapolation(c.id),
             )
             for c in catalog.accelerators.values()
         },

@@ -149,6 +149,7 @@ class EstimateResult:
             f"site {inp['site']} (PUE {inp['pue']})",
             f"cost basis: {inp['cost_basis']}; {inp['cost_method']}",
             f"MFU: {inp['mfu']}; goodput: {inp['goodput']}",
+            *([f"MFU note: {inp['mfu_extrapolation']}"] if inp.get("mfu_extrapolation") else []),
             "",
             f"{'metric':<24}{'p10':>12}{'p50':>12}{'p90':>12}{'mean':>12}  unit",
         ]
@@ -464,6 +465,7 @@ def estimate(
         "precision": precision,
         "peak_flop_per_s": peak,
         "mfu": mfu_text,
+        "mfu_extrapolation": chip.extrapolation if mfu_draws is not None and mfu is None else None,
         "goodput": f"{goodput:g} (fixed)" if goodput is not None else defaults["goodput"].text,
         "gpu_hours": gpu_hours,
         "pue": pue_text,
