@@ -97,6 +97,7 @@ ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "size, censored": ("size", "censored"),
     "size + generation, censored": ("size", "generation", "censored"),
     "size + generation, nested weight": ("size", "generation", "nested"),
+    "size + generation, every generation blended": ("size", "generation", "blend"),
 }
 PRIOR = "calibrated prior"
 CONSTANT = "best single constant"
@@ -542,14 +543,28 @@ def power_check(catalog: Catalog) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
+#: A candidate prior replaces the default only when its mean log score on the exact-hours runs is
+#: lower by more than this many standard errors of the paired difference (`prior_scores`): the
+#: score is an estimate from a dozen exact runs per scheme, and a lead inside its own noise is no
+#: reason to change every number the project prints.
+SWITCH_SE = 1.0
+
+
+def prior_scores(
+    cv: pd.DataFrame, predictions: pd.DataFrame | None = None, default: str = PRIOR
+) -> pd.DataFrame:
     """Per candidate prior: mean log scores over the grouped schemes (lower is better), targets met.
 
     The rule that picks ``calibration.FEATURES``: the lowest mean log score on the held-out runs
     whose hours are exact (``mean_log_score_exact``: negative log predictive density, averaged per
     grouped scheme, then over the schemes), then the lowest over all runs. It is a proper scoring
     rule: it rewards a centre near the runs and an interval as wide as the errors, together, and it
-    moves smoothly with the data.
+    moves smoothly with the data. With `predictions` (rows of `cv_predictions`), each candidate is
+    also compared run by run with the `default` method: ``vs_default`` is its mean exact-run log
+    score minus the default's (negative: better) and ``vs_default_se`` the standard error of that
+    paired difference (each scheme's, averaged over the schemes: the schemes share their runs, so
+    their errors are not independent and this is the conservative sum). The default stands unless a
+    candidate's lead exceeds ``SWITCH_SE`` standard errors (``beats_default``).
 
     ``mean_log_score`` also scores the runs whose hours are an upper bound, by the log probability
     that utilization is at least the implied value (the censored form's own reading). It is shown,
@@ -587,7 +602,34 @@ def prior_scores(cv: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(rows).sort_values(
         ["mean_log_score_exact", "mean_log_score"], ascending=[True, True]
     )
+    if predictions is not None:
+        paired = _paired_log_scores(predictions, default)
+        frame["vs_default"] = [paired.get(p, (math.nan, math.nan))[0] for p in frame["prior"]]
+        frame["vs_default_se"] = [paired.get(p, (math.nan, math.nan))[1] for p in frame["prior"]]
+        frame["beats_default"] = frame["vs_default"] < -SWITCH_SE * frame["vs_default_se"]
     return frame.reset_index(drop=True)
+
+
+def _paired_log_scores(predictions: pd.DataFrame, default: str) -> dict[str, tuple[float, float]]:
+    """Candidate -> (mean exact-run log score minus the `default` method's, its standard error),
+    paired run by run within each grouped scheme, then averaged over the schemes."""
+    exact = predictions[
+        predictions["scheme"].isin(GROUPED_SCHEMES)
+        & (predictions["hours_bound"] == "exact")
+        & predictions["log_score"].notna()
+    ]
+    wide = exact.pivot_table(index=["scheme", "run_id"], columns="method", values="log_score")
+    out = {}
+    if default not in wide.columns:
+        return out
+    for method in wide.columns:
+        if not method.startswith("prior: "):
+            continue
+        diff = (wide[method] - wide[default]).dropna().groupby(level="scheme")
+        means, counts = diff.mean(), diff.count()
+        ses = (diff.std(ddof=1) / np.sqrt(counts)).fillna(0.0)
+        out[method.removeprefix("prior: ")] = (float(means.mean()), float(ses.mean()))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,7 +816,7 @@ class BacktestResult:
     def prior_scores(self) -> pd.DataFrame:
         """The candidate priors ranked by the rule that picks the default (`prior_scores`);
         ``default`` marks the one `estimate` and `simulate` use."""
-        scores = prior_scores(self.cv)
+        scores = prior_scores(self.cv, self.predictions)
         alternatives = self.settings["alternatives"]
         scores["default"] = [
             tuple(alternatives.get(p, ())) == tuple(self.settings["features"]) and p in alternatives
@@ -883,14 +925,19 @@ class BacktestResult:
         lines += [
             "",
             "candidate priors (grouped schemes), best first by the mean log score on exact-hours "
-            "runs (picks the default); all runs (bounds by survival probability); targets met; "
-            "mean MdAPE (all / exact); share of bounded runs with P50 under the bound",
+            "runs; its difference from the default's, paired run by run, +- one standard error "
+            f"(a candidate replaces the default only when ahead by more than {SWITCH_SE:g} SE); "
+            "all runs (bounds by survival probability); targets met; mean MdAPE (all / exact); "
+            "share of bounded runs with P50 under the bound",
         ]
-        for r in prior_scores(self.cv).itertuples():
+        pw = max(len(p) for p in ALTERNATIVES) + 2
+        for r in self.prior_scores().itertuples():
+            mark = " (default)" if r.default else (" BEATS DEFAULT" if r.beats_default else "")
             lines.append(
-                f"  {r.prior:<30}{r.mean_log_score_exact:>8.3f}{r.mean_log_score:>8.3f}"
+                f"  {r.prior:<{pw}}{r.mean_log_score_exact:>7.3f}"
+                f"{r.vs_default:>+8.3f} +- {r.vs_default_se:.3f}{r.mean_log_score:>8.3f}"
                 f"{r.targets_met:>3}{r.mean_mdape:>8.1%}{r.mean_mdape_exact:>7.1%}"
-                f"{r.bounds_respected:>6.0%}"
+                f"{r.bounds_respected:>6.0%}{mark}"
             )
         if self.slack:
             sl = self.slack
