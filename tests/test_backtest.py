@@ -781,7 +781,7 @@ def test_the_nested_weight_follows_what_left_out_generations_show():
     assert prior._naive_weight("chip-new", 1)[0] == weight
     assert prior._naive_weight("chip-0", 1)[0] == 0.0
     # Without the flag the inverse-variance rule stands; one generation gives nothing to leave out.
-    assert math.isnan(fit_prior(scattered, ("generation",)).unseen_naive_weight)
+    assert fit_prior(scattered, ("generation",)).unseen_naive_weight is None
     assert choose_naive_weight(_generation_points([math.log(0.3)]), features) is None
     with pytest.raises(ValueError, match="'nested'.*add 'generation'"):
         fit_prior(scattered, ("size", "nested"))

@@ -269,8 +269,9 @@ class UtilizationPrior:
     #: Upper-bound rows the fit read as censored (0 for the point form).
     censored_runs: int = 0
     #: Weight of the naive centre for a generation without calibration runs, chosen by leaving out
-    #: each fitted generation in turn (`choose_naive_weight`); NaN: the inverse-variance rule.
-    unseen_naive_weight: float = math.nan
+    #: each fitted generation in turn (`choose_naive_weight`); None: the inverse-variance rule
+    #: (None, not NaN, so that a prior read back from the cache equals the one fitted).
+    unseen_naive_weight: float | None = None
 
     # -- pieces -----------------------------------------------------------------------------------
 
@@ -309,7 +310,7 @@ class UtilizationPrior:
                 # The same combination, with the offset's posterior variance for tau^2.
                 prior_var = self.sigma**2 + self.offsets[generation][1]
                 return (prior_var / (prior_var + self.naive_mse), 0.0)
-            if math.isfinite(self.unseen_naive_weight):
+            if self.unseen_naive_weight is not None:
                 return (self.unseen_naive_weight, 0.0)
             prior_var = self.sigma**2 + self.tau**2
             return (prior_var / (prior_var + self.naive_mse), 0.0)
