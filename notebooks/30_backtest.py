@@ -134,8 +134,8 @@ cells.present(result.generation_vs_naive())
 # The prior's MdAPE beside the naive rule's, per scheme and accelerator generation; `judged` where a
 # generation has at least five runs. A generation without calibration runs has its centre moved
 # toward the naive rule's (a forecast combination by inverse variance, `calibration.py`): held out
-# by generation, that brings the A100 runs from about 51% to 36% against naive's 27%, and costs the
-# H100 runs (from 27% to 36%, still under naive's 48%). The A100 runs still lose to the naive rule
+# by generation, that brings the A100 runs from about 55% to 36% against naive's 27%, and costs the
+# H100 runs (from 26% to 36%, still under naive's 48%). The A100 runs still lose to the naive rule
 # there and in the time split, where the 2023 A100 runs (Phi-1.5 and Phi-2 at 0.6-0.7 of peak) ran
 # well above the earlier ones; no term of the forms tried predicts that. The candidate "size +
 # generation, nested weight" chooses the blend weight from the generations it was fitted on, each

@@ -46,7 +46,7 @@ pooled centre is moved toward the naive rule's (MFU ``NAIVE_MFU``) by inverse-va
 forecast combination: the prior's variance there (residual plus the between-generation tau^2)
 against the naive rule's mean squared log error on the fitted runs (about a third of the way, on
 today's data). The spread stays the prior's. Held out by generation, this moved the A100 runs'
-MdAPE from 51% to 36% (naive 27%) for H100's 27% to 36% (naive 48%), with the same log score on
+MdAPE from 55% to 36% (naive 27%) for H100's 26% to 36% (naive 48%), with the same log score on
 the exact runs and a better one on the bounded ones (notebook 30_backtest); a generation with runs
 keeps its own offset (blending those too cost log score on the exact runs).
 
