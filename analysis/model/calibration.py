@@ -48,7 +48,7 @@ against the naive rule's mean squared log error on the fitted runs (about a thir
 today's data). The spread stays the prior's. Held out by generation, this moved the A100 runs'
 MdAPE from 55% to 36% (naive 27%) for H100's 26% to 36% (naive 48%), with the same log score on
 the exact runs and a better one on the bounded ones (notebook 30_backtest); a generation with runs
-keeps its own offset (blending those too cost log score on the exact runs).
+keeps its own offset (blending those too is the ``"blend"`` candidate below).
 
 The flag ``"nested"`` chooses the weight from the data instead, as an unseen generation is met:
 each fitted generation is left out in turn and its runs scored at weights 0, 0.05, ..., 1 by the
@@ -304,15 +304,13 @@ class UtilizationPrior:
 
         def weight(a):
             generation = self.generations.get(a, "")
-            if generation in self.offsets:
-                if "blend" not in self.features:
-                    return (0.0, 0.0)
-                # The same combination, with the offset's posterior variance for tau^2.
-                prior_var = self.sigma**2 + self.offsets[generation][1]
-                return (prior_var / (prior_var + self.naive_mse), 0.0)
-            if self.unseen_naive_weight is not None:
+            seen = generation in self.offsets
+            if seen and "blend" not in self.features:
+                return (0.0, 0.0)
+            if not seen and self.unseen_naive_weight is not None:
                 return (self.unseen_naive_weight, 0.0)
-            prior_var = self.sigma**2 + self.tau**2
+            # A seen generation ("blend") puts its offset's posterior variance in place of tau^2.
+            prior_var = self.sigma**2 + (self.offsets[generation][1] if seen else self.tau**2)
             return (prior_var / (prior_var + self.naive_mse), 0.0)
 
         if accelerator is None:
@@ -510,7 +508,7 @@ def fit_prior(
     points (else the inverse-variance rule).
     """
     prior = _fit_prior(points, features, generations, bytes_per_flop)
-    if "nested" in prior.features and "generation" in prior.features:
+    if "nested" in prior.features:  # `_check_features` makes it come with "generation"
         weight = choose_naive_weight(
             points, prior.features, generations=generations, bytes_per_flop=bytes_per_flop
         )
@@ -544,7 +542,8 @@ def choose_naive_weight(
     by_generation: dict[str, list[CalibrationPoint]] = {}
     for p in points:
         by_generation.setdefault(p.generation, []).append(p)
-    scores = np.zeros(len(grid))
+    weights = np.asarray(grid, dtype=np.float64)
+    scores = np.zeros(len(weights))
     folds = 0
     log_naive = math.log(NAIVE_MFU)
     for generation, test in sorted(by_generation.items()):
@@ -560,7 +559,7 @@ def choose_naive_weight(
                 continue
             centre, scale = inner.log_centre_and_scale(p.active_params, accelerator=p.accelerator)
             y = math.log(p.bf16_utilization)
-            loc = (1.0 - np.asarray(grid)) * centre[0] + np.asarray(grid) * log_naive
+            loc = (1.0 - weights) * centre[0] + weights * log_naive
             if "censored" in features and p.hours_bound == "upper":
                 scores += stats.t.logsf(y, inner.dof, loc=loc, scale=scale[0])
             else:
@@ -638,13 +637,21 @@ def _fit_prior(points, features, generations, bytes_per_flop) -> UtilizationPrio
         bounds=(mad / 10, mad * 10),
         method="bounded",
     ).x
+    return _assemble(coef, coef_cov, scale, tau, offsets, common)
+
+
+def _assemble(coef, cov, scale, tau, offsets, common, **extra) -> UtilizationPrior:
+    """A fitted prior from its arrays, as plain floats and tuples (JSON- and cache-friendly)."""
+    from scipy import stats
+
     return UtilizationPrior(
         coef=tuple(float(c) for c in coef),
-        coef_cov=tuple(tuple(float(v) for v in row) for row in coef_cov),
+        coef_cov=tuple(tuple(float(v) for v in row) for row in cov),
         sigma=float(scale),
         tau=tau,
         offsets=offsets,
-        t90=float(stats.t.ppf(0.9, dof)),
+        t90=float(stats.t.ppf(0.9, common["dof"])),
+        **extra,
         **common,
     )
 
@@ -667,21 +674,10 @@ def _feature_moments(usable, size, bandwidth, bytes_per_flop) -> dict:
 
 def _fit_censored(y, X, upper, gens, start_coef, features, common) -> UtilizationPrior:
     """The censored form (`censored.fit_censored`), assembled into a prior."""
-    from scipy import stats
-
     coef, cov, scale, offsets, tau = censored.fit_censored(
         y, X, upper, gens, start_coef, common["dof"], generation="generation" in features
     )
-    return UtilizationPrior(
-        coef=tuple(float(c) for c in coef),
-        coef_cov=tuple(tuple(float(v) for v in row) for row in cov),
-        sigma=float(scale),
-        tau=tau,
-        offsets=offsets,
-        t90=float(stats.t.ppf(0.9, common["dof"])),
-        censored_runs=int(upper.sum()),
-        **common,
-    )
+    return _assemble(coef, cov, scale, tau, offsets, common, censored_runs=int(upper.sum()))
 
 
 def bound_slack(points: list[CalibrationPoint]) -> dict[str, float]:

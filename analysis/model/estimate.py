@@ -369,6 +369,7 @@ def estimate(
         pue_draws = np.maximum(region.pue + sample("pue_delta", defaults["pue_delta"]), 1.0)
         pue_text = f"{region.pue:g} {defaults['pue_delta'].text}"
 
+    extrapolation = None  # only the prior's MFU can stand on no run of the chip's generation
     if gpu_hours is not None:
         mfu_text = "implied by --gpu-hours (not sampled)"
         mfu_draws = None
@@ -384,6 +385,7 @@ def estimate(
         utilization = sample("utilization", u_dist)
         mfu_draws = utilization / goodput_draws
         mfu_text = f"calibrated prior, effective utilization {u_dist.describe()} / goodput"
+        extrapolation = chip.extrapolation
         if precision == "fp8":
             ratio = chip.peak_fp8_flop_per_s / chip.peak_bf16_flop_per_s
             gain = sample("fp8_gain", defaults["fp8_gain"]) / ratio
@@ -465,7 +467,7 @@ def estimate(
         "precision": precision,
         "peak_flop_per_s": peak,
         "mfu": mfu_text,
-        "mfu_extrapolation": chip.extrapolation if mfu_draws is not None and mfu is None else None,
+        "mfu_extrapolation": extrapolation,
         "goodput": f"{goodput:g} (fixed)" if goodput is not None else defaults["goodput"].text,
         "gpu_hours": gpu_hours,
         "pue": pue_text,
